@@ -1,0 +1,18 @@
+//! Ports: the narrow traits the application is written against, and the plain values that
+//! cross them. Adapters live in `scaliyo-embedded` (the local default) and `scaliyo-aws`.
+//! Nothing here does I/O or names an AWS type.
+
+pub mod blobs;
+pub mod clock;
+pub mod events;
+pub mod queue;
+pub mod table;
+
+pub use blobs::{BlobError, BlobMeta, Blobs, PresignedUrl};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use events::{BusError, DomainEvent, EventBus};
+pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
+pub use table::{
+    BatchOp, CmpOp, Condition, Cursor, Index, Item, Key, Number, Page, Query, SortCondition,
+    StoreError, Table, Update, Value, WriteOp,
+};
