@@ -1,1 +1,43 @@
+//! AWS adapters of the ports: DynamoDB, SQS, S3 and EventBridge. Clients are built once per
+//! cold start from the environment (`AWS_REGION`, credentials, and optionally
+//! `AWS_ENDPOINT_URL_<SERVICE>` for DynamoDB Local and moto) and handed to the adapters.
 
+pub mod bus;
+pub mod dynamo;
+pub mod queue;
+pub mod s3;
+
+pub use bus::EventBridgeBus;
+pub use dynamo::{DynamoTable, create_table};
+pub use queue::SqsQueue;
+pub use s3::S3Blobs;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Loads region, credentials and endpoint overrides from the environment, the standard way.
+pub async fn load_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
+}
+
+pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(config)
+}
+
+pub fn eventbridge_client(config: &SdkConfig) -> aws_sdk_eventbridge::Client {
+    aws_sdk_eventbridge::Client::new(config)
+}
+
+/// S3 uses path-style addressing when an endpoint override is set (emulators do not resolve
+/// `bucket.127.0.0.1`); virtual-host style against AWS itself.
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let path_style = std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
+        || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    let s3_config = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(path_style)
+        .build();
+    aws_sdk_s3::Client::from_conf(s3_config)
+}

@@ -139,13 +139,15 @@ impl Value {
         }
     }
 
-    /// Ordering only between values of the same scalar type; `None` otherwise (DynamoDB's
-    /// comparisons are false across types).
+    /// Ordering between strings, numbers or binaries of the same type; equality for the rest;
+    /// `None` otherwise (DynamoDB's comparisons are false across types).
     pub fn compare(&self, other: &Value) -> Option<Ordering> {
         match (self, other) {
             (Value::S(a), Value::S(b)) => Some(a.as_bytes().cmp(b.as_bytes())),
             (Value::N(a), Value::N(b)) => a.partial_cmp(b),
             (Value::B(a), Value::B(b)) => Some(a.cmp(b)),
+            // Booleans, nulls, lists and maps only compare for (in)equality.
+            (a, b) if a == b => Some(Ordering::Equal),
             _ => None,
         }
     }
@@ -805,6 +807,12 @@ pub fn check_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
                     return Err(StoreError::Invalid(
                         "an update cannot change the key".into(),
                     ));
+                }
+                let mut touched = std::collections::BTreeSet::new();
+                if let Some(twice) = update.attributes().find(|a| !touched.insert(*a)) {
+                    return Err(StoreError::Invalid(format!(
+                        "an update names attribute {twice} twice"
+                    )));
                 }
             }
             WriteOp::Delete { .. } | WriteOp::ConditionCheck { .. } => {}

@@ -1,0 +1,337 @@
+//! `LocalBlobs`: buckets as directories under the data directory. Presigned URLs point at
+//! the local server (`/_blobs/...`), signed with HMAC-SHA256 under a local key, and are
+//! checked there by [`LocalBlobs::verify`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use scaliyo_store::blobs::{BlobReader, check_key};
+use scaliyo_store::{BlobError, BlobMeta, Blobs, Clock, PresignedUrl};
+use sha2::Sha256;
+
+const META_DIR: &str = ".meta";
+
+#[derive(Clone)]
+pub struct LocalBlobs {
+    root: PathBuf,
+    buckets: Vec<String>,
+    /// Base URL of the local server, e.g. `http://127.0.0.1:3000`.
+    public_base: String,
+    signing_key: Arc<Vec<u8>>,
+    clock: Arc<dyn Clock>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Meta {
+    content_type: Option<String>,
+}
+
+fn io(error: std::io::Error) -> BlobError {
+    BlobError::Unavailable(error.to_string())
+}
+
+impl LocalBlobs {
+    pub fn new(
+        root: &Path,
+        buckets: &[&str],
+        public_base: impl Into<String>,
+        signing_key: Vec<u8>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, BlobError> {
+        for bucket in buckets {
+            std::fs::create_dir_all(root.join(bucket)).map_err(io)?;
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+            buckets: buckets.iter().map(|b| b.to_string()).collect(),
+            public_base: public_base.into().trim_end_matches('/').to_owned(),
+            signing_key: Arc::new(signing_key),
+            clock,
+        })
+    }
+
+    fn path(&self, bucket: &str, key: &str) -> Result<PathBuf, BlobError> {
+        if !self.buckets.iter().any(|b| b == bucket) {
+            return Err(BlobError::NoSuchBucket(bucket.to_owned()));
+        }
+        check_key(key)?;
+        if key.split('/').next() == Some(META_DIR) {
+            return Err(BlobError::Invalid("reserved key prefix".into()));
+        }
+        Ok(self.root.join(bucket).join(key))
+    }
+
+    fn meta_path(&self, bucket: &str, key: &str) -> PathBuf {
+        self.root
+            .join(bucket)
+            .join(META_DIR)
+            .join(format!("{key}.json"))
+    }
+
+    fn signature(
+        &self,
+        method: &str,
+        bucket: &str,
+        key: &str,
+        expires: i64,
+        content_type: &str,
+    ) -> String {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.signing_key) else {
+            return String::new();
+        };
+        mac.update(format!("{method}\n{bucket}\n{key}\n{expires}\n{content_type}").as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Checks a presigned request as the local server receives it.
+    pub fn verify(
+        &self,
+        method: &str,
+        bucket: &str,
+        key: &str,
+        expires: i64,
+        content_type: &str,
+        signature: &str,
+    ) -> bool {
+        if self.clock.now().timestamp() > expires {
+            return false;
+        }
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.signing_key) else {
+            return false;
+        };
+        mac.update(format!("{method}\n{bucket}\n{key}\n{expires}\n{content_type}").as_bytes());
+        let Ok(expected) = hex::decode(signature) else {
+            return false;
+        };
+        mac.verify_slice(&expected).is_ok()
+    }
+
+    fn presign(
+        &self,
+        method: &'static str,
+        bucket: &str,
+        key: &str,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedUrl, BlobError> {
+        self.path(bucket, key)?;
+        let expires_at: DateTime<Utc> = self.clock.now()
+            + chrono::Duration::from_std(expires_in)
+                .map_err(|e| BlobError::Invalid(e.to_string()))?;
+        let expires = expires_at.timestamp();
+        let signature = self.signature(method, bucket, key, expires, content_type);
+        let mut url = format!(
+            "{}/_blobs/{bucket}/{}?expires={expires}&signature={signature}",
+            self.public_base,
+            encode_path(key)
+        );
+        if !content_type.is_empty() {
+            url.push_str("&content_type=");
+            url.push_str(&encode_component(content_type));
+        }
+        Ok(PresignedUrl {
+            url,
+            method,
+            expires_at,
+        })
+    }
+
+    async fn write(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        content_type: Option<&str>,
+        exclusive: bool,
+    ) -> Result<(), BlobError> {
+        let path = self.path(bucket, key)?;
+        let parent = path
+            .parent()
+            .ok_or_else(|| BlobError::Invalid("bad key".into()))?;
+        tokio::fs::create_dir_all(parent).await.map_err(io)?;
+        // Write beside the target, then move (or link, for create-if-absent) into place so a
+        // reader never sees half an object.
+        let temp = parent.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
+        tokio::fs::write(&temp, &body).await.map_err(io)?;
+        let placed = if exclusive {
+            let linked = tokio::fs::hard_link(&temp, &path).await;
+            let _ = tokio::fs::remove_file(&temp).await;
+            match linked {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    return Err(BlobError::AlreadyExists);
+                }
+                other => other,
+            }
+        } else {
+            tokio::fs::rename(&temp, &path).await
+        };
+        placed.map_err(io)?;
+        let meta_path = self.meta_path(bucket, key);
+        if let Some(meta_parent) = meta_path.parent() {
+            tokio::fs::create_dir_all(meta_parent).await.map_err(io)?;
+        }
+        let meta = serde_json::to_vec(&Meta {
+            content_type: content_type.map(str::to_owned),
+        })
+        .map_err(|e| BlobError::Unavailable(e.to_string()))?;
+        tokio::fs::write(meta_path, meta).await.map_err(io)?;
+        Ok(())
+    }
+}
+
+fn encode_component(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn encode_path(key: &str) -> String {
+    key.split('/')
+        .map(encode_component)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[async_trait]
+impl Blobs for LocalBlobs {
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        content_type: Option<&str>,
+    ) -> Result<(), BlobError> {
+        self.write(bucket, key, body, content_type, false).await
+    }
+
+    async fn create(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        content_type: Option<&str>,
+    ) -> Result<(), BlobError> {
+        self.write(bucket, key, body, content_type, true).await
+    }
+
+    async fn get(&self, bucket: &str, key: &str) -> Result<Option<Bytes>, BlobError> {
+        let path = self.path(bucket, key)?;
+        match tokio::fs::read(path).await {
+            Ok(bytes) => Ok(Some(Bytes::from(bytes))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    async fn open(&self, bucket: &str, key: &str) -> Result<Option<BlobReader>, BlobError> {
+        let path = self.path(bucket, key)?;
+        match tokio::fs::File::open(path).await {
+            Ok(file) => Ok(Some(Box::pin(tokio::io::BufReader::new(file)))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    async fn head(&self, bucket: &str, key: &str) -> Result<Option<BlobMeta>, BlobError> {
+        let path = self.path(bucket, key)?;
+        let metadata = match tokio::fs::metadata(&path).await {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        let content_type = match tokio::fs::read(self.meta_path(bucket, key)).await {
+            Ok(bytes) => serde_json::from_slice::<Meta>(&bytes)
+                .ok()
+                .and_then(|m| m.content_type),
+            Err(_) => None,
+        };
+        Ok(Some(BlobMeta {
+            key: key.to_owned(),
+            size: metadata.len(),
+            content_type,
+            last_modified: metadata.modified().ok().map(DateTime::<Utc>::from),
+        }))
+    }
+
+    async fn delete(&self, bucket: &str, key: &str) -> Result<(), BlobError> {
+        let path = self.path(bucket, key)?;
+        for target in [path, self.meta_path(bucket, key)] {
+            match tokio::fs::remove_file(target).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<BlobMeta>, BlobError> {
+        if !self.buckets.iter().any(|b| b == bucket) {
+            return Err(BlobError::NoSuchBucket(bucket.to_owned()));
+        }
+        let bucket_root = self.root.join(bucket);
+        let mut keys = Vec::new();
+        let mut pending = vec![bucket_root.clone()];
+        while let Some(dir) = pending.pop() {
+            let mut entries = match tokio::fs::read_dir(&dir).await {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(e)),
+            };
+            while let Some(entry) = entries.next_entry().await.map_err(io)? {
+                let path = entry.path();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name == META_DIR && dir == bucket_root || name.starts_with(".tmp-") {
+                    continue;
+                }
+                if entry.file_type().await.map_err(io)?.is_dir() {
+                    pending.push(path);
+                } else if let Ok(relative) = path.strip_prefix(&bucket_root) {
+                    let key = relative.to_string_lossy().replace('\\', "/");
+                    if key.starts_with(prefix) {
+                        keys.push(key);
+                    }
+                }
+            }
+        }
+        keys.sort();
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(meta) = self.head(bucket, &key).await? {
+                out.push(meta);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn presign_get(
+        &self,
+        bucket: &str,
+        key: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedUrl, BlobError> {
+        self.presign("GET", bucket, key, "", expires_in)
+    }
+
+    async fn presign_put(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedUrl, BlobError> {
+        self.presign("PUT", bucket, key, content_type, expires_in)
+    }
+}

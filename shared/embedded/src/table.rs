@@ -1,0 +1,462 @@
+//! `RedbTable`: the `Table` port on an embedded redb file. Ordered byte keys give the same
+//! sort-key order as DynamoDB; every transactional write is one redb write transaction, and
+//! the GSIs are maintained inside it, so an index never disagrees with the items.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
+use scaliyo_store::table::{
+    MAX_BATCH_WRITE_ITEMS, PK, SK, check_item, check_key, check_transaction,
+};
+use scaliyo_store::{
+    BatchOp, Clock, Condition, Cursor, Index, Item, Key, Page, Query, SortCondition, StoreError,
+    Table, Update, WriteOp,
+};
+
+const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
+const GSI1: TableDefinition<&[u8], ()> = TableDefinition::new("gsi1");
+const GSI2: TableDefinition<&[u8], ()> = TableDefinition::new("gsi2");
+const GSI3: TableDefinition<&[u8], ()> = TableDefinition::new("gsi3");
+const GSI4: TableDefinition<&[u8], ()> = TableDefinition::new("gsi4");
+
+/// Separates key parts; keys are checked to contain no NUL, and NUL sorts before every other
+/// byte, so all sort keys of one partition are contiguous and in DynamoDB's order.
+const SEP: u8 = 0;
+
+fn gsi_definition(index: Index) -> TableDefinition<'static, &'static [u8], ()> {
+    match index {
+        Index::Gsi1 | Index::Table => GSI1,
+        Index::Gsi2 => GSI2,
+        Index::Gsi3 => GSI3,
+        Index::Gsi4 => GSI4,
+    }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
+fn join(parts: &[&str]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(SEP);
+        }
+        out.extend_from_slice(part.as_bytes());
+    }
+    out
+}
+
+fn split(bytes: &[u8]) -> Result<Vec<String>, StoreError> {
+    bytes
+        .split(|b| *b == SEP)
+        .map(|part| String::from_utf8(part.to_vec()).map_err(unavailable))
+        .collect()
+}
+
+fn item_key(key: &Key) -> Vec<u8> {
+    join(&[&key.pk, &key.sk])
+}
+
+fn encode(item: &Item) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(item).map_err(unavailable)
+}
+
+fn decode(bytes: &[u8]) -> Result<Item, StoreError> {
+    serde_json::from_slice(bytes).map_err(unavailable)
+}
+
+/// The GSI entries an item appears in (only where it has both key attributes).
+fn gsi_entries(item: &Item, key: &Key) -> Vec<(Index, Vec<u8>)> {
+    Index::GSIS
+        .iter()
+        .filter_map(|index| {
+            let (pk, sk) = index.key_attributes();
+            match (item.str(pk), item.str(sk)) {
+                (Some(gpk), Some(gsk)) => Some((*index, join(&[gpk, gsk, &key.pk, &key.sk]))),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[derive(Clone)]
+pub struct RedbTable {
+    db: Arc<Database>,
+    clock: Arc<dyn Clock>,
+}
+
+impl RedbTable {
+    /// Opens (or creates) the store file.
+    pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(unavailable)?;
+        }
+        let db = Database::create(path).map_err(unavailable)?;
+        let txn = db.begin_write().map_err(unavailable)?;
+        {
+            txn.open_table(ITEMS).map_err(unavailable)?;
+            for index in Index::GSIS {
+                txn.open_table(gsi_definition(index)).map_err(unavailable)?;
+            }
+        }
+        txn.commit().map_err(unavailable)?;
+        Ok(Self {
+            db: Arc::new(db),
+            clock,
+        })
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Database, i64) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        let now = self.clock.now().timestamp();
+        tokio::task::spawn_blocking(move || work(&db, now))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+    }
+}
+
+fn read_item(txn: &WriteTransaction, key: &Key) -> Result<Option<Item>, StoreError> {
+    let items = txn.open_table(ITEMS).map_err(unavailable)?;
+    let found = items.get(item_key(key).as_slice()).map_err(unavailable)?;
+    found.map(|bytes| decode(bytes.value())).transpose()
+}
+
+fn write_item(
+    txn: &WriteTransaction,
+    key: &Key,
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Result<(), StoreError> {
+    let mut items = txn.open_table(ITEMS).map_err(unavailable)?;
+    let raw_key = item_key(key);
+    match new {
+        Some(item) => {
+            items
+                .insert(raw_key.as_slice(), encode(item)?.as_slice())
+                .map_err(unavailable)?;
+        }
+        None => {
+            items.remove(raw_key.as_slice()).map_err(unavailable)?;
+        }
+    }
+    let old_entries = old.map(|item| gsi_entries(item, key)).unwrap_or_default();
+    let new_entries = new.map(|item| gsi_entries(item, key)).unwrap_or_default();
+    for (index, entry) in &old_entries {
+        if !new_entries.contains(&(*index, entry.clone())) {
+            let mut gsi = txn
+                .open_table(gsi_definition(*index))
+                .map_err(unavailable)?;
+            gsi.remove(entry.as_slice()).map_err(unavailable)?;
+        }
+    }
+    for (index, entry) in &new_entries {
+        if !old_entries.contains(&(*index, entry.clone())) {
+            let mut gsi = txn
+                .open_table(gsi_definition(*index))
+                .map_err(unavailable)?;
+            gsi.insert(entry.as_slice(), ()).map_err(unavailable)?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies validated actions in one write transaction: every condition is evaluated against
+/// the state before the transaction; the first that fails aborts it with its index.
+fn apply_transaction(db: &Database, ops: Vec<WriteOp>) -> Result<Vec<Option<Item>>, StoreError> {
+    let txn = db.begin_write().map_err(unavailable)?;
+    let mut current = Vec::with_capacity(ops.len());
+    for (i, op) in ops.iter().enumerate() {
+        let key = op.key()?;
+        let item = read_item(&txn, &key)?;
+        if let Some(condition) = op.condition()
+            && !condition.evaluate(item.as_ref())
+        {
+            return Err(StoreError::ConditionFailed { index: Some(i) });
+        }
+        current.push((key, item));
+    }
+    let mut written = Vec::with_capacity(ops.len());
+    for (op, (key, old)) in ops.into_iter().zip(current) {
+        let new = match op {
+            WriteOp::Put { item, .. } => Some(item),
+            WriteOp::Update { update, .. } => {
+                let item = update.apply(&key, old.clone())?;
+                check_item(&item)?;
+                Some(item)
+            }
+            WriteOp::Delete { .. } => None,
+            WriteOp::ConditionCheck { .. } => {
+                written.push(old);
+                continue;
+            }
+        };
+        write_item(&txn, &key, old.as_ref(), new.as_ref())?;
+        written.push(new);
+    }
+    txn.commit().map_err(unavailable)?;
+    Ok(written)
+}
+
+/// Byte bounds of a query's sort-key condition within one partition prefix.
+fn bounds(prefix: &[u8], sort: Option<&SortCondition>) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let with = |suffix: &str| {
+        let mut key = prefix.to_vec();
+        key.extend_from_slice(suffix.as_bytes());
+        key
+    };
+    // Everything of the partition sorts before `prefix` with its final SEP replaced by 1.
+    let mut end = prefix.to_vec();
+    if let Some(last) = end.last_mut() {
+        *last = SEP + 1;
+    }
+    let partition_end = Bound::Excluded(end);
+    let start = Bound::Included(prefix.to_vec());
+    // Upper bound just past every key whose sort key is exactly `v` (GSI keys continue
+    // with SEP and the item key; SEP + 1 sorts after all of them).
+    let through = |v: &str| {
+        let mut key = with(v);
+        key.push(SEP + 1);
+        Bound::Excluded(key)
+    };
+    match sort {
+        None => (start, partition_end),
+        Some(SortCondition::Eq(v)) => (Bound::Included(with(v)), through(v)),
+        // 0xFF never occurs in UTF-8, so it bounds every extension of the prefix.
+        Some(SortCondition::BeginsWith(p)) => {
+            let mut end = with(p);
+            end.push(0xFF);
+            (Bound::Included(with(p)), Bound::Excluded(end))
+        }
+        Some(SortCondition::Gt(v)) | Some(SortCondition::Ge(v)) => {
+            (Bound::Included(with(v)), partition_end)
+        }
+        Some(SortCondition::Between(low, high)) => (Bound::Included(with(low)), through(high)),
+        Some(SortCondition::Lt(v)) => (start, Bound::Excluded(with(v))),
+        Some(SortCondition::Le(v)) => (start, through(v)),
+    }
+}
+
+/// Runs a query on the table or a GSI with one read transaction.
+fn run_query(db: &Database, query: Query, now_epoch: i64) -> Result<Page, StoreError> {
+    if query.partition.is_empty() || query.partition.contains('\0') {
+        return Err(StoreError::Invalid(
+            "a query needs a non-empty partition key without NUL".into(),
+        ));
+    }
+    if query.limit == Some(0) {
+        return Err(StoreError::Invalid("limit must be at least 1".into()));
+    }
+    let (pk_name, sk_name) = query.index.key_attributes();
+    let after = match &query.cursor {
+        Some(cursor) => Some(cursor.decode()?),
+        None => None,
+    };
+    let txn = db.begin_read().map_err(unavailable)?;
+    let items = txn.open_table(ITEMS).map_err(unavailable)?;
+    let mut prefix = query.partition.as_bytes().to_vec();
+    prefix.push(SEP);
+    let (low, high) = bounds(&prefix, query.sort.as_ref());
+    // The position just past the cursor, in the index's own key encoding.
+    let cursor_position = |last: &BTreeMap<String, String>| -> Result<Vec<u8>, StoreError> {
+        let get = |name: &str| {
+            last.get(name)
+                .map(String::as_str)
+                .ok_or_else(|| StoreError::Invalid("malformed cursor".into()))
+        };
+        Ok(match query.index {
+            Index::Table => join(&[get(PK)?, get(SK)?]),
+            _ => join(&[get(pk_name)?, get(sk_name)?, get(PK)?, get(SK)?]),
+        })
+    };
+    let (low, high) = match (&after, query.forward) {
+        (Some(last), true) => (Bound::Excluded(cursor_position(last)?), high),
+        (Some(last), false) => (low, Bound::Excluded(cursor_position(last)?)),
+        (None, _) => (low, high),
+    };
+    let limit = query.limit.map(|l| l as usize).unwrap_or(usize::MAX);
+    let mut page = Vec::new();
+    let mut more = false;
+
+    // Visits index keys in order, turning each into (sort key, item key).
+    let mut visit = |raw: &[u8]| -> Result<bool, StoreError> {
+        let parts = split(raw)?;
+        let (sort_key, key) = match query.index {
+            Index::Table if parts.len() == 2 => (parts[1].clone(), Key::new(&parts[0], &parts[1])),
+            Index::Table => return Err(unavailable("corrupt item key")),
+            _ if parts.len() == 4 => (parts[1].clone(), Key::new(&parts[2], &parts[3])),
+            _ => return Err(unavailable("corrupt index key")),
+        };
+        if let Some(sort) = &query.sort
+            && !sort.matches(&sort_key)
+        {
+            // The bounds are exact but for `Gt`, whose equal keys are skipped here.
+            return Ok(true);
+        }
+        let Some(bytes) = items.get(item_key(&key).as_slice()).map_err(unavailable)? else {
+            return Ok(true);
+        };
+        let item = decode(bytes.value())?;
+        if item.is_expired(now_epoch) {
+            return Ok(true);
+        }
+        if page.len() == limit {
+            more = true;
+            return Ok(false);
+        }
+        page.push(item);
+        Ok(true)
+    };
+
+    match query.index {
+        Index::Table => {
+            let range = items
+                .range::<&[u8]>((bound_ref(&low), bound_ref(&high)))
+                .map_err(unavailable)?;
+            if query.forward {
+                for entry in range {
+                    let (k, _) = entry.map_err(unavailable)?;
+                    if !visit(k.value())? {
+                        break;
+                    }
+                }
+            } else {
+                for entry in range.rev() {
+                    let (k, _) = entry.map_err(unavailable)?;
+                    if !visit(k.value())? {
+                        break;
+                    }
+                }
+            }
+        }
+        gsi_index => {
+            let gsi = txn
+                .open_table(gsi_definition(gsi_index))
+                .map_err(unavailable)?;
+            let range = gsi
+                .range::<&[u8]>((bound_ref(&low), bound_ref(&high)))
+                .map_err(unavailable)?;
+            if query.forward {
+                for entry in range {
+                    let (k, _) = entry.map_err(unavailable)?;
+                    if !visit(k.value())? {
+                        break;
+                    }
+                }
+            } else {
+                for entry in range.rev() {
+                    let (k, _) = entry.map_err(unavailable)?;
+                    if !visit(k.value())? {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    let next = match (more, page.last()) {
+        (true, Some(last)) => {
+            let mut key = BTreeMap::new();
+            for name in [PK, SK, pk_name, sk_name] {
+                if let Some(value) = last.str(name) {
+                    key.insert(name.to_owned(), value.to_owned());
+                }
+            }
+            Some(Cursor::encode(&key))
+        }
+        _ => None,
+    };
+    Ok(Page { items: page, next })
+}
+
+fn bound_ref(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(v) => Bound::Included(v.as_slice()),
+        Bound::Excluded(v) => Bound::Excluded(v.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+#[async_trait]
+impl Table for RedbTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        check_key(key)?;
+        let raw_key = item_key(key);
+        self.blocking(move |db, now| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let items = txn.open_table(ITEMS).map_err(unavailable)?;
+            let found = items.get(raw_key.as_slice()).map_err(unavailable)?;
+            let item = found.map(|bytes| decode(bytes.value())).transpose()?;
+            Ok(item.filter(|item| !item.is_expired(now)))
+        })
+        .await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.blocking(move |db, now| run_query(db, query, now))
+            .await
+    }
+
+    async fn transact_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        check_transaction(&ops)?;
+        self.blocking(move |db, _| apply_transaction(db, ops).map(|_| ()))
+            .await
+    }
+
+    async fn update(
+        &self,
+        key: &Key,
+        update: Update,
+        condition: Option<Condition>,
+    ) -> Result<Item, StoreError> {
+        let op = WriteOp::Update {
+            key: key.clone(),
+            update,
+            condition,
+        };
+        check_transaction(std::slice::from_ref(&op))?;
+        let written = self
+            .blocking(move |db, _| apply_transaction(db, vec![op]))
+            .await?;
+        written
+            .into_iter()
+            .next()
+            .flatten()
+            .ok_or_else(|| StoreError::Unavailable("update wrote no item".into()))
+    }
+
+    async fn batch_write(&self, ops: Vec<BatchOp>) -> Result<(), StoreError> {
+        for chunk in ops.chunks(MAX_BATCH_WRITE_ITEMS) {
+            let mut seen = std::collections::BTreeSet::new();
+            let mut writes = Vec::with_capacity(chunk.len());
+            for op in chunk {
+                let write = match op {
+                    BatchOp::Put(item) => {
+                        check_item(item)?;
+                        WriteOp::put(item.clone())
+                    }
+                    BatchOp::Delete(key) => {
+                        check_key(key)?;
+                        WriteOp::delete(key.clone())
+                    }
+                };
+                if !seen.insert(write.key()?) {
+                    return Err(StoreError::Invalid(
+                        "a batch cannot contain one key twice".into(),
+                    ));
+                }
+                writes.push(write);
+            }
+            self.blocking(move |db, _| apply_transaction(db, writes).map(|_| ()))
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,66 @@
+//! Where the emulators are. `scripts/test` starts DynamoDB Local and moto, exports their
+//! endpoints and sets `SCALIYO_REQUIRE_EMULATORS=1`, so a missing emulator fails the run
+//! instead of skipping; a bare `cargo test` says loudly what it skipped.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+
+pub const DYNAMODB_ENDPOINT: &str = "SCALIYO_TEST_DYNAMODB_ENDPOINT";
+pub const MOTO_ENDPOINT: &str = "SCALIYO_TEST_MOTO_ENDPOINT";
+pub const REQUIRE: &str = "SCALIYO_REQUIRE_EMULATORS";
+/// Set to use real AWS (the ambient credentials and region) instead of an emulator.
+pub const USE_REAL_AWS: &str = "SCALIYO_TEST_REAL_AWS";
+
+/// The SDK configuration for the emulator behind `variable`, or `None` (with a loud note)
+/// when it is not running and not required.
+pub async fn config(variable: &str, what: &str) -> Option<SdkConfig> {
+    if std::env::var(USE_REAL_AWS).as_deref() == Ok("1") {
+        return Some(aws_config::defaults(BehaviorVersion::latest()).load().await);
+    }
+    match std::env::var(variable) {
+        Ok(endpoint) if !endpoint.is_empty() => Some(
+            aws_config::defaults(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new(
+                    "test",
+                    "test",
+                    None,
+                    None,
+                    "scaliyo-tests",
+                ))
+                .endpoint_url(endpoint)
+                .load()
+                .await,
+        ),
+        _ => {
+            assert!(
+                std::env::var(REQUIRE).as_deref() != Ok("1"),
+                "{what} is required but {variable} is not set: run the tests through scripts/test"
+            );
+            eprintln!("SKIPPED: {what} is not running ({variable} unset); scripts/test starts it");
+            None
+        }
+    }
+}
+
+pub async fn dynamodb() -> Option<SdkConfig> {
+    config(DYNAMODB_ENDPOINT, "DynamoDB Local").await
+}
+
+pub async fn moto() -> Option<SdkConfig> {
+    config(MOTO_ENDPOINT, "moto server").await
+}
+
+/// A name no earlier run has used (emulators keep state and dedup windows).
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// An S3 client for the emulator: path-style addressing, as the adapter uses with endpoints.
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
+}

@@ -1,0 +1,64 @@
+//! The `Table` conformance suite against both backends: the embedded redb store (always) and
+//! DynamoDB Local (started by scripts/test).
+
+mod embedded {
+    use std::sync::Arc;
+
+    use scaliyo_embedded::RedbTable;
+    use scaliyo_store::{SystemClock, Table};
+
+    async fn backend() -> Option<Arc<dyn Table>> {
+        let dir = tempfile::tempdir().ok()?;
+        let table = RedbTable::open(&dir.path().join("store.redb"), Arc::new(SystemClock)).ok()?;
+        // The directory must outlive the table: leak it for the test's lifetime.
+        std::mem::forget(dir);
+        Some(Arc::new(table))
+    }
+
+    scaliyo_tests::table_conformance_tests!(backend);
+
+    #[tokio::test]
+    async fn data_is_still_there_after_reopening() {
+        use scaliyo_store::{Item, Key, WriteOp};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.redb");
+        let key = Key::new("U#1", "leads#1");
+        {
+            let table = RedbTable::open(&path, Arc::new(SystemClock)).unwrap();
+            table
+                .transact_write(vec![WriteOp::put(Item::new(&key).with("name", "Ada"))])
+                .await
+                .unwrap();
+        }
+        let table = RedbTable::open(&path, Arc::new(SystemClock)).unwrap();
+        assert_eq!(
+            table
+                .get(&key)
+                .await
+                .unwrap()
+                .and_then(|i| i.str("name").map(str::to_owned)),
+            Some("Ada".into())
+        );
+    }
+}
+
+mod dynamodb {
+    use std::sync::Arc;
+
+    use scaliyo_aws::{DynamoTable, create_table};
+    use scaliyo_store::Table;
+    use scaliyo_tests::emulators;
+
+    async fn backend() -> Option<Arc<dyn Table>> {
+        let config = emulators::dynamodb().await?;
+        let client = aws_sdk_dynamodb::Client::new(&config);
+        let name = emulators::unique_name("conformance");
+        create_table(&client, &name)
+            .await
+            .expect("create the test table in DynamoDB Local");
+        eprintln!("running against DynamoDB table {name}");
+        Some(Arc::new(DynamoTable::new(client, name)))
+    }
+
+    scaliyo_tests::table_conformance_tests!(backend);
+}
