@@ -1,1 +1,178 @@
-fn main() {}
+//! `scaliyo`: the local system's command line.
+//!
+//! - `scaliyo serve`: every function behind one HTTP server on 127.0.0.1:3000, the schedules
+//!   on timers, data in ./.scaliyo.
+//! - `scaliyo token --user <uuid> --role CLIENT`: a dev bearer token for that server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use scaliyo_domain::ids::{OwnerId, Role};
+use scaliyo_local::{DEFAULT_ADDR, DEFAULT_DATA_DIR, LocalConfig, LocalSystem};
+use scaliyo_store::SystemClock;
+use tokio::sync::watch;
+
+#[derive(Parser)]
+#[command(
+    name = "scaliyo",
+    about = "Scaliyo Serverless, running locally on its embedded default"
+)]
+struct Cli {
+    /// Where the store, blobs and local secrets live.
+    #[arg(long, global = true, env = "SCALIYO_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole system on one local HTTP server.
+    Serve {
+        #[arg(long, env = "SCALIYO_ADDR", default_value = DEFAULT_ADDR)]
+        addr: SocketAddr,
+        /// The URL clients reach this server at, if not http://<addr>.
+        #[arg(long, env = "SCALIYO_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+    /// Print a bearer token for the local server.
+    Token {
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "CLIENT")]
+        role: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 24)]
+        hours: i64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { addr, public_url } => serve(cli.data_dir, addr, public_url).await,
+            Command::Token {
+                user,
+                role,
+                email,
+                hours,
+            } => token(cli.data_dir, &user, &role, email.as_deref(), hours),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn token(
+    data_dir: PathBuf,
+    user: &str,
+    role: &str,
+    email: Option<&str>,
+    hours: i64,
+) -> Result<(), String> {
+    let user =
+        OwnerId::from_str(user).map_err(|_| format!("--user must be a UUID, got {user:?}"))?;
+    let role = Role::from_str(role)?;
+    let system = LocalSystem::open(
+        LocalConfig::new(
+            DEFAULT_ADDR.parse().map_err(|_| "bad default address")?,
+            data_dir,
+        ),
+        Arc::new(SystemClock),
+    )
+    .map_err(|e| e.to_string())?;
+    let token = system
+        .jwt
+        .issue(
+            user,
+            role,
+            email,
+            chrono::Utc::now(),
+            chrono::Duration::hours(hours),
+        )
+        .map_err(|e| e.message)?;
+    println!("{token}");
+    Ok(())
+}
+
+async fn serve(
+    data_dir: PathBuf,
+    addr: SocketAddr,
+    public_url: Option<String>,
+) -> Result<(), String> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let mut config = LocalConfig::new(addr, data_dir);
+    if let Some(url) = public_url {
+        config.public_base = url.trim_end_matches('/').to_owned();
+    }
+    let system =
+        LocalSystem::open(config.clone(), Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let (stop, shutdown) = watch::channel(false);
+    let schedules = system.schedules();
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), schedules = ?schedules.names(), "scaliyo is serving");
+    let timers = schedules.start(shutdown);
+    axum::serve(listener, system.router())
+        .with_graceful_shutdown(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down");
+            let _ = stop.send(true);
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    for timer in timers {
+        let _ = timer.await;
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,1 +1,20 @@
+//! The HTTP edge, shared by every HTTP Lambda and by the local server: identity, the one
+//! mapping of errors to responses, and the routers. A router built here runs unchanged under
+//! `lambda_http` and under the local server.
 
+pub mod error;
+pub mod identity;
+
+pub use error::ApiError;
+pub use identity::{Authenticated, Authenticator, LocalJwt};
+
+use axum::Router;
+use axum::routing::get;
+
+/// `GET /health`: the process is up and answering.
+pub fn health_router() -> Router {
+    Router::new().route(
+        "/health",
+        get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }),
+    )
+}

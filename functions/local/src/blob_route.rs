@@ -1,0 +1,106 @@
+//! `/_blobs/{bucket}/{key}`: the local stand-in for S3 presigned URLs. Only requests whose
+//! signature, expiry (and, for uploads, content type) match what `LocalBlobs` signed are
+//! served; anything else is a 403 as S3 would answer.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use scaliyo_embedded::LocalBlobs;
+use scaliyo_http::ApiError;
+use scaliyo_store::Blobs;
+use serde::Deserialize;
+
+/// Uploads through presigned URLs may be large (imports); S3 allows 5 GB per PUT.
+const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
+
+#[derive(Deserialize)]
+struct Signed {
+    expires: i64,
+    signature: String,
+    #[serde(default)]
+    content_type: String,
+}
+
+fn denied() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "signature_mismatch",
+        "the URL is not valid for this request or has expired",
+    )
+}
+
+async fn download(
+    State(blobs): State<Arc<LocalBlobs>>,
+    Path((bucket, key)): Path<(String, String)>,
+    Query(signed): Query<Signed>,
+) -> Result<Response, ApiError> {
+    if !blobs.verify("GET", &bucket, &key, signed.expires, "", &signed.signature) {
+        return Err(denied());
+    }
+    let meta = blobs
+        .head(&bucket, &key)
+        .await
+        .map_err(|e| ApiError::internal("blob head", &e))?;
+    let body = blobs
+        .get(&bucket, &key)
+        .await
+        .map_err(|e| ApiError::internal("blob get", &e))?;
+    match (meta, body) {
+        (Some(meta), Some(body)) => {
+            let content_type = meta
+                .content_type
+                .unwrap_or_else(|| "application/octet-stream".into());
+            let mut response = body.into_response();
+            if let Ok(value) = HeaderValue::from_str(&content_type) {
+                response.headers_mut().insert(header::CONTENT_TYPE, value);
+            }
+            Ok(response)
+        }
+        _ => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_key",
+            "the object does not exist",
+        )),
+    }
+}
+
+async fn upload(
+    State(blobs): State<Arc<LocalBlobs>>,
+    Path((bucket, key)): Path<(String, String)>,
+    Query(signed): Query<Signed>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let sent_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !blobs.verify(
+        "PUT",
+        &bucket,
+        &key,
+        signed.expires,
+        &signed.content_type,
+        &signed.signature,
+    ) || sent_type != signed.content_type
+    {
+        return Err(denied());
+    }
+    blobs
+        .put(&bucket, &key, body, Some(sent_type))
+        .await
+        .map_err(|e| ApiError::internal("blob put", &e))?;
+    Ok(StatusCode::OK)
+}
+
+pub fn router(blobs: Arc<LocalBlobs>) -> Router {
+    Router::new()
+        .route("/_blobs/{bucket}/{*key}", get(download).put(upload))
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+        .with_state(blobs)
+}

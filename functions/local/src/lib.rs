@@ -1,0 +1,123 @@
+//! The whole system in one process on the embedded default: every function router at its API
+//! Gateway path, the EventBridge schedules as timers, the redb store, blobs and secrets under
+//! one data directory. `scaliyo serve` runs it; tests start it in-process the same way.
+
+pub mod blob_route;
+pub mod schedules;
+pub mod secrets;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::{Extension, Router};
+use scaliyo_embedded::{LocalBlobs, LocalEventBus, RedbTable};
+use scaliyo_http::{Authenticator, LocalJwt};
+use scaliyo_store::Clock;
+
+/// The schema's storage buckets (seed section 5).
+pub const BUCKETS: [&str; 4] = ["blog-assets", "image-gen-assets", "social_media", "avatars"];
+
+pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+pub const DEFAULT_DATA_DIR: &str = ".scaliyo";
+
+#[derive(Debug, Clone)]
+pub struct LocalConfig {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// The base URL clients reach this server at (presigned URLs, tracking links).
+    pub public_base: String,
+}
+
+impl LocalConfig {
+    pub fn new(addr: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            public_base: format!("http://{addr}"),
+            addr,
+            data_dir,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("cannot open the store in {path}: {source}")]
+    Store {
+        path: PathBuf,
+        source: scaliyo_store::StoreError,
+    },
+    #[error("cannot prepare the blob directory: {0}")]
+    Blobs(#[from] scaliyo_store::BlobError),
+    #[error("cannot read or create a local secret: {0}")]
+    Secret(#[from] std::io::Error),
+}
+
+/// Every adapter of the embedded default, built once.
+#[derive(Clone)]
+pub struct LocalSystem {
+    pub config: LocalConfig,
+    pub clock: Arc<dyn Clock>,
+    pub table: Arc<RedbTable>,
+    pub blobs: Arc<LocalBlobs>,
+    pub bus: Arc<LocalEventBus>,
+    pub jwt: LocalJwt,
+}
+
+impl LocalSystem {
+    pub fn open(config: LocalConfig, clock: Arc<dyn Clock>) -> Result<Self, LocalError> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let store_path = config.data_dir.join("store.redb");
+        let table =
+            RedbTable::open(&store_path, clock.clone()).map_err(|source| LocalError::Store {
+                path: store_path.clone(),
+                source,
+            })?;
+        let blob_key = secrets::load_or_create(&config.data_dir.join("secrets/blob-signing.key"))?;
+        let blobs = LocalBlobs::new(
+            &config.data_dir.join("blobs"),
+            &BUCKETS,
+            config.public_base.clone(),
+            blob_key,
+            clock.clone(),
+        )?;
+        let jwt_secret = match std::env::var("SCALIYO_JWT_SECRET") {
+            Ok(secret) if !secret.is_empty() => secret.into_bytes(),
+            _ => secrets::load_or_create(&config.data_dir.join("secrets/jwt.key"))?,
+        };
+        Ok(Self {
+            config,
+            clock,
+            table: Arc::new(table),
+            blobs: Arc::new(blobs),
+            bus: Arc::new(LocalEventBus::new()),
+            jwt: LocalJwt::new(&jwt_secret),
+        })
+    }
+
+    /// Every router, mounted at the paths API Gateway gives them.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .merge(scaliyo_http::health_router())
+            .merge(blob_route::router(self.blobs.clone()))
+            .layer(Extension(Arc::new(Authenticator::Local(self.jwt.clone()))))
+            .layer(axum::middleware::from_fn(log_request))
+    }
+
+    /// The schedules EventBridge runs in AWS, as timers here.
+    pub fn schedules(&self) -> schedules::Schedules {
+        schedules::Schedules::default()
+    }
+}
+
+/// One log line per request for the local server's logs (no client addresses).
+async fn log_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(%method, %path, status = response.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
+    response
+}
