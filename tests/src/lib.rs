@@ -5,6 +5,7 @@ pub mod blob_conformance;
 pub mod emulators;
 pub mod local_server;
 pub mod queue_conformance;
+pub mod rows_conformance;
 pub mod table_conformance;
 
 /// Polls `check` until it returns true or `within` passes — for eventually consistent reads

@@ -16,6 +16,7 @@ mod embedded {
     }
 
     scaliyo_tests::table_conformance_tests!(backend);
+    scaliyo_tests::rows_conformance_tests!(backend);
 
     #[tokio::test]
     async fn data_is_still_there_after_reopening() {
@@ -61,4 +62,5 @@ mod dynamodb {
     }
 
     scaliyo_tests::table_conformance_tests!(backend);
+    scaliyo_tests::rows_conformance_tests!(backend);
 }

@@ -1,1 +1,5 @@
+//! The application layer: the single-table layout derived from the schema, the generic row
+//! repository, and (as issues land) one module per use case — all written against the ports.
 
+pub mod layout;
+pub mod rows;

@@ -22,6 +22,7 @@ const GSI1: TableDefinition<&[u8], ()> = TableDefinition::new("gsi1");
 const GSI2: TableDefinition<&[u8], ()> = TableDefinition::new("gsi2");
 const GSI3: TableDefinition<&[u8], ()> = TableDefinition::new("gsi3");
 const GSI4: TableDefinition<&[u8], ()> = TableDefinition::new("gsi4");
+const GSI5: TableDefinition<&[u8], ()> = TableDefinition::new("gsi5");
 
 /// Separates key parts; keys are checked to contain no NUL, and NUL sorts before every other
 /// byte, so all sort keys of one partition are contiguous and in DynamoDB's order.
@@ -33,6 +34,7 @@ fn gsi_definition(index: Index) -> TableDefinition<'static, &'static [u8], ()> {
         Index::Gsi2 => GSI2,
         Index::Gsi3 => GSI3,
         Index::Gsi4 => GSI4,
+        Index::Gsi5 => GSI5,
     }
 }
 

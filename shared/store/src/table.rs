@@ -322,10 +322,17 @@ pub enum Index {
     Gsi2,
     Gsi3,
     Gsi4,
+    Gsi5,
 }
 
 impl Index {
-    pub const GSIS: [Index; 4] = [Index::Gsi1, Index::Gsi2, Index::Gsi3, Index::Gsi4];
+    pub const GSIS: [Index; 5] = [
+        Index::Gsi1,
+        Index::Gsi2,
+        Index::Gsi3,
+        Index::Gsi4,
+        Index::Gsi5,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -334,6 +341,7 @@ impl Index {
             Index::Gsi2 => "GSI2",
             Index::Gsi3 => "GSI3",
             Index::Gsi4 => "GSI4",
+            Index::Gsi5 => "GSI5",
         }
     }
 
@@ -345,6 +353,7 @@ impl Index {
             Index::Gsi2 => ("GSI2PK", "GSI2SK"),
             Index::Gsi3 => ("GSI3PK", "GSI3SK"),
             Index::Gsi4 => ("GSI4PK", "GSI4SK"),
+            Index::Gsi5 => ("GSI5PK", "GSI5SK"),
         }
     }
 }

@@ -1,0 +1,490 @@
+//! The single-table layout, derived from the schema declaration: where each row lives (its
+//! key), which GSIs it appears in (each seed index, plus an index per foreign key whose
+//! ON DELETE action must find the children), and its uniqueness items. `docs/data-model.md`
+//! is generated from this module and checked by a test.
+
+use std::sync::OnceLock;
+
+use scaliyo_domain::schema::{
+    self, ColumnType, Filter, IndexDef, KeyPart, OnDelete, Scope, TABLES, Table, Unique,
+};
+use scaliyo_store::{Index, Key};
+use serde_json::{Map, Value};
+
+/// Attribute naming the schema table of a row item.
+pub const TABLE_ATTR: &str = "_t";
+/// Attribute holding the owning user of an `OwnerOf` row (its parent's owner).
+pub const OWNER_ATTR: &str = "_owner";
+/// Attribute holding a surrogate id for tables without a primary key.
+pub const ROWID: &str = "_rowid";
+/// Shards of the sparse due-indexes (work queues); see data-model.md for the arithmetic.
+pub const DUE_SHARDS: u32 = 16;
+
+/// How one GSI entry of a table is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexLayout {
+    /// The seed's index name, or `fk_<table>_<column>` for a foreign-key access path.
+    pub name: String,
+    pub gsi: Index,
+    /// Columns whose values go into the GSI partition key (equality lookups).
+    pub equality: Vec<KeyPart>,
+    /// The column whose encoded value leads the GSI sort key (range and order), if any.
+    pub range: Option<KeyPart>,
+    /// Prefix the partition with the row's owner (owner-scoped tables, non-FK lookups).
+    pub owner_prefixed: bool,
+    /// Present only for rows matching this filter (a sparse index).
+    pub filter: Option<Filter>,
+    /// Spread over `DUE_SHARDS` partitions (work queues claimed by the schedulers).
+    pub sharded: bool,
+    pub from_seed: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableLayout {
+    pub table: &'static Table,
+    pub indexes: Vec<IndexLayout>,
+    /// Seed indexes served without a GSI, and how.
+    pub served_otherwise: Vec<(String, String)>,
+}
+
+fn is_orderable(table: &Table, part: KeyPart) -> bool {
+    matches!(part, KeyPart::Desc(_))
+        || table.column(part.column()).is_some_and(|c| {
+            matches!(
+                c.ty,
+                ColumnType::Int
+                    | ColumnType::BigInt
+                    | ColumnType::Real
+                    | ColumnType::Date
+                    | ColumnType::Timestamptz
+            )
+        })
+}
+
+fn owner_column(table: &Table) -> Option<&'static str> {
+    match table.scope {
+        Scope::Owner(column) => Some(column),
+        _ => None,
+    }
+}
+
+fn parts_of(parts: &[KeyPart]) -> Vec<&'static str> {
+    parts.iter().map(|p| p.column()).collect()
+}
+
+/// Builds the layout of one table (pure; cached by [`layout`]).
+fn build(table: &'static Table) -> TableLayout {
+    let owner = owner_column(table);
+    let unique_parts: Vec<Vec<&str>> = table.uniques.iter().map(|u| parts_of(u.parts)).collect();
+    let seed_parts: Vec<Vec<&str>> = table.indexes.iter().map(|i| parts_of(i.parts)).collect();
+    let mut served_otherwise = Vec::new();
+    let mut wanted: Vec<(String, Vec<KeyPart>, Option<Filter>, bool)> = Vec::new();
+
+    for (i, index) in table.indexes.iter().enumerate() {
+        let parts = parts_of(index.parts);
+        if Some(parts.as_slice()) == owner.map(|o| vec![o]).as_deref() {
+            served_otherwise.push((
+                index.name.to_owned(),
+                "the owner partition (base table query)".to_owned(),
+            ));
+        } else if unique_parts.iter().any(|u| *u == parts) {
+            served_otherwise.push((
+                index.name.to_owned(),
+                "its uniqueness item (a strongly consistent get)".to_owned(),
+            ));
+        } else if index.filter.is_none()
+            && seed_parts.iter().enumerate().any(|(j, other)| {
+                j != i
+                    && other.len() > parts.len()
+                    && other.starts_with(&parts)
+                    && table.indexes[j].filter.is_none()
+            })
+        {
+            let wider = seed_parts
+                .iter()
+                .enumerate()
+                .find(|(j, other)| {
+                    *j != i && other.len() > parts.len() && other.starts_with(&parts)
+                })
+                .map(|(j, _)| table.indexes[j].name)
+                .unwrap_or_default();
+            served_otherwise.push((
+                index.name.to_owned(),
+                format!("{wider} (same leading columns)"),
+            ));
+        } else {
+            wanted.push((
+                index.name.to_owned(),
+                index.parts.to_vec(),
+                index.filter,
+                true,
+            ));
+        }
+    }
+
+    // Foreign keys whose ON DELETE action must find the children need an access path by the
+    // parent id, unless the partition or a seed index already gives one.
+    for fk in table.foreign_keys {
+        if fk.on_delete == OnDelete::NoAction
+            || fk.table == schema::AUTH_USERS && Some(fk.column) == owner
+        {
+            continue;
+        }
+        if Some(fk.column) == owner {
+            continue;
+        }
+        let covered = wanted.iter().any(|(_, parts, filter, _)| {
+            filter.is_none()
+                && parts.first().map(|p| p.column()) == Some(fk.column)
+                && !is_orderable(table, parts[0])
+        });
+        if !covered {
+            wanted.push((
+                format!("fk_{}_{}", table.name, fk.column),
+                vec![KeyPart::Column(fk.column)],
+                None,
+                false,
+            ));
+        }
+    }
+
+    let mut indexes = Vec::new();
+    let mut free = vec![Index::Gsi1, Index::Gsi2, Index::Gsi3, Index::Gsi5];
+    free.reverse();
+    for (name, parts, filter, from_seed) in wanted {
+        let sharded = matches!(filter, Some(Filter::Equals("status", _))) && from_seed;
+        let gsi = if sharded {
+            Index::Gsi4
+        } else {
+            free.pop()
+                .unwrap_or_else(|| panic!("{} needs more than four GSIs", table.name))
+        };
+        let mut columns: Vec<KeyPart> = parts
+            .into_iter()
+            .filter(|p| Some(p.column()) != owner && !(sharded && p.column() == "status"))
+            .collect();
+        let range = match columns.last() {
+            Some(last) if is_orderable(table, *last) => columns.pop(),
+            _ => None,
+        };
+        let equality_is_fk = columns
+            .iter()
+            .any(|p| table.foreign_key(p.column()).is_some());
+        indexes.push(IndexLayout {
+            name,
+            gsi,
+            owner_prefixed: owner.is_some() && !equality_is_fk && !sharded,
+            equality: columns,
+            range,
+            filter,
+            sharded,
+            from_seed,
+        });
+    }
+    // Shared tables get a listing of all their rows (they are small: plans, posts, teams…).
+    if table.scope == Scope::Shared {
+        indexes.push(IndexLayout {
+            name: format!("all_{}", table.name),
+            gsi: Index::Gsi4,
+            equality: vec![],
+            range: table
+                .column("created_at")
+                .map(|_| KeyPart::Column("created_at")),
+            owner_prefixed: false,
+            filter: None,
+            sharded: false,
+            from_seed: false,
+        });
+    }
+    TableLayout {
+        table,
+        indexes,
+        served_otherwise,
+    }
+}
+
+/// The layout of every table, computed once.
+pub fn layouts() -> &'static [TableLayout] {
+    static LAYOUTS: OnceLock<Vec<TableLayout>> = OnceLock::new();
+    LAYOUTS.get_or_init(|| TABLES.iter().map(build).collect())
+}
+
+pub fn layout(table: &str) -> Option<&'static TableLayout> {
+    layouts().iter().find(|l| l.table.name == table)
+}
+
+// ---------------------------------------------------------------------------------------
+// Key encoding
+
+/// Escapes `#` and `%` so values never break key segments apart.
+pub fn segment(value: &str) -> String {
+    value.replace('%', "%25").replace('#', "%23")
+}
+
+/// A sortable text for an index value: integers offset to unsigned and zero-padded so their
+/// text order is numeric order; everything else as stored (timestamps are fixed-width UTC).
+pub fn sortable(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Some(format!("{:020}", (i as i128 + (1i128 << 63)) as u128)),
+            None => n.as_f64().map(|f| {
+                // IEEE-754 bits made order-preserving.
+                let bits = f.to_bits();
+                let ordered = if f.is_sign_negative() {
+                    !bits
+                } else {
+                    bits | (1 << 63)
+                };
+                format!("{ordered:020}")
+            }),
+        },
+        Value::String(s) => Some(segment(s)),
+        Value::Bool(b) => Some(b.to_string()),
+        other => Some(segment(&other.to_string())),
+    }
+}
+
+fn part_value(row: &Map<String, Value>, part: KeyPart) -> Option<String> {
+    let value = row.get(part.column())?;
+    match part {
+        KeyPart::Lower(_) => value.as_str().map(|s| segment(&s.to_lowercase())),
+        _ => sortable(value),
+    }
+}
+
+pub fn owner_partition(owner: &str) -> String {
+    format!("U#{owner}")
+}
+
+/// The row id (primary key value, or surrogate).
+pub fn row_id(table: &Table, row: &Map<String, Value>) -> Option<String> {
+    let column = table.primary_key().map(|c| c.name).unwrap_or(ROWID);
+    match row.get(column)? {
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// The key of a row item. `owner` is the owning user for `Owner` and `OwnerOf` scopes
+/// (`None` for shared rows, and for owner-scoped rows whose owner column is NULL).
+pub fn row_key(table: &Table, owner: Option<&str>, id: &str) -> Key {
+    match (table.scope, owner) {
+        (Scope::Owner(_) | Scope::OwnerOf(_), Some(owner)) => Key::new(
+            owner_partition(owner),
+            format!("{}#{}", table.name, segment(id)),
+        ),
+        _ => Key::new(format!("R#{}#{}", table.name, segment(id)), "R"),
+    }
+}
+
+/// The GSI attributes of a row (only the indexes it belongs in).
+pub fn index_attributes(
+    layout: &TableLayout,
+    owner: Option<&str>,
+    row: &Map<String, Value>,
+) -> Vec<(Index, String, String)> {
+    let Some(id) = row_id(layout.table, row) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    'indexes: for index in &layout.indexes {
+        if let Some(filter) = index.filter
+            && !filter.matches(row)
+        {
+            continue;
+        }
+        let mut pk = index.name.clone();
+        if index.sharded {
+            let shard = shard_of(&id);
+            pk.push_str(&format!("#{shard}"));
+        }
+        if index.owner_prefixed {
+            match owner {
+                Some(owner) => {
+                    pk.push('#');
+                    pk.push_str(owner);
+                }
+                None => continue,
+            }
+        }
+        for part in &index.equality {
+            match part_value(row, *part) {
+                Some(value) => {
+                    pk.push('#');
+                    pk.push_str(&value);
+                }
+                None => continue 'indexes,
+            }
+        }
+        let sk = match index.range {
+            Some(part) => match part_value(row, part) {
+                Some(value) => format!("{value}#{}", segment(&id)),
+                None => continue,
+            },
+            None => segment(&id),
+        };
+        out.push((index.gsi, pk, sk));
+    }
+    out
+}
+
+/// The due-index shard of a row id: its last hex digit (ids are random UUIDs).
+pub fn shard_of(id: &str) -> u32 {
+    id.chars().last().and_then(|c| c.to_digit(16)).unwrap_or(0) % DUE_SHARDS
+}
+
+/// The key of a uniqueness item, if the row takes part in the constraint (all values present
+/// and the partial filter matching).
+pub fn unique_key(unique: &Unique, row: &Map<String, Value>) -> Option<Key> {
+    if let Some(filter) = unique.filter
+        && !filter.matches(row)
+    {
+        return None;
+    }
+    let mut pk = format!("UQ#{}", unique.name);
+    for part in unique.parts {
+        let value = part_value(row, *part)?;
+        pk.push('#');
+        pk.push_str(&value);
+    }
+    Some(Key::new(pk, "UQ"))
+}
+
+/// The seed's named indexes that this layout serves, for documentation and checks.
+pub fn seed_indexes(table: &Table) -> impl Iterator<Item = &IndexDef> {
+    table.indexes.iter()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_fits_in_the_provisioned_gsis() {
+        for layout in layouts() {
+            let mut used: Vec<Index> = layout.indexes.iter().map(|i| i.gsi).collect();
+            used.sort();
+            let before = used.len();
+            used.dedup();
+            assert_eq!(
+                before,
+                used.len(),
+                "{} uses one GSI twice",
+                layout.table.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_seed_index_is_served() {
+        for layout in layouts() {
+            for index in layout.table.indexes {
+                let as_gsi = layout.indexes.iter().any(|i| i.name == index.name);
+                let otherwise = layout
+                    .served_otherwise
+                    .iter()
+                    .any(|(name, _)| name == index.name);
+                assert!(
+                    as_gsi || otherwise,
+                    "{}.{} has no access path",
+                    layout.table.name,
+                    index.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_cascading_foreign_key_has_an_access_path() {
+        for layout in layouts() {
+            for fk in layout
+                .table
+                .foreign_keys
+                .iter()
+                .filter(|fk| fk.on_delete != OnDelete::NoAction)
+            {
+                let by_owner = owner_column(layout.table) == Some(fk.column);
+                let by_index = layout.indexes.iter().any(|i| {
+                    i.filter.is_none()
+                        && !i.owner_prefixed
+                        && i.equality.first().map(|p| p.column()) == Some(fk.column)
+                });
+                assert!(
+                    by_owner || by_index,
+                    "{}.{} cannot find its rows on delete",
+                    layout.table.name,
+                    fk.column
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn integers_sort_as_text_in_numeric_order() {
+        let mut values: Vec<i64> = vec![-5, 0, 3, 100, -100, i64::MAX, i64::MIN, 42];
+        let mut encoded: Vec<String> = values
+            .iter()
+            .map(|v| sortable(&Value::from(*v)).unwrap())
+            .collect();
+        values.sort();
+        encoded.sort();
+        let decoded: Vec<String> = values
+            .iter()
+            .map(|v| sortable(&Value::from(*v)).unwrap())
+            .collect();
+        assert_eq!(encoded, decoded);
+    }
+
+    #[test]
+    fn the_pending_scheduled_emails_index_is_sharded_and_sparse() {
+        let layout = layout("scheduled_emails").unwrap();
+        let due = layout
+            .indexes
+            .iter()
+            .find(|i| i.name == "idx_scheduled_emails_status_scheduled")
+            .unwrap();
+        assert!(due.sharded);
+        assert_eq!(due.gsi, Index::Gsi4);
+        let mut row = Map::new();
+        row.insert(
+            "id".into(),
+            Value::from("1b4e28ba-2fa1-11d2-883f-0016d3cca42f"),
+        );
+        row.insert("status".into(), Value::from("pending"));
+        row.insert(
+            "scheduled_at".into(),
+            Value::from("2026-11-27T10:00:00.000000Z"),
+        );
+        let attributes = index_attributes(layout, Some("owner"), &row);
+        assert!(attributes.iter().any(|(gsi, pk, sk)| *gsi == Index::Gsi4
+            && pk == "idx_scheduled_emails_status_scheduled#15"
+            && sk.starts_with("2026-11-27T10:00:00")));
+        row.insert("status".into(), Value::from("sent"));
+        assert!(
+            !index_attributes(layout, Some("owner"), &row)
+                .iter()
+                .any(|(gsi, _, _)| *gsi == Index::Gsi4)
+        );
+    }
+
+    #[test]
+    fn lead_email_uniqueness_is_per_owner_and_case_insensitive() {
+        let leads = schema::table("leads").unwrap();
+        let email = leads
+            .uniques
+            .iter()
+            .find(|u| u.name == "idx_leads_client_email")
+            .unwrap();
+        let mut row = Map::new();
+        row.insert("client_id".into(), Value::from("owner-a"));
+        row.insert("primary_email".into(), Value::from("Ada@Example.COM"));
+        let a = unique_key(email, &row).unwrap();
+        row.insert("primary_email".into(), Value::from("ada@example.com"));
+        assert_eq!(unique_key(email, &row).unwrap(), a);
+        row.insert("client_id".into(), Value::from("owner-b"));
+        assert_ne!(unique_key(email, &row).unwrap(), a);
+        row.insert("primary_email".into(), Value::Null);
+        assert_eq!(unique_key(email, &row), None);
+    }
+}

@@ -1,0 +1,625 @@
+//! The row repository on any `Table` backend: defaults, validation, uniqueness, tenant
+//! partitions, pagination, updates and every ON DELETE action.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use scaliyo_app::rows::{ListRequest, Row, RowError, Rows};
+use scaliyo_domain::schema::{self, Table as TableDef};
+use scaliyo_store::{SystemClock, Table};
+use serde_json::{Value, json};
+
+fn table(name: &str) -> &'static TableDef {
+    schema::table(name).unwrap_or_else(|| panic!("{name} is declared"))
+}
+
+fn row(value: Value) -> Row {
+    match value {
+        Value::Object(map) => map,
+        other => panic!("not an object: {other}"),
+    }
+}
+
+fn owner() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn rows(store: Arc<dyn Table>) -> Rows {
+    Rows::new(store, Arc::new(SystemClock))
+}
+
+async fn lead(rows: &Rows, owner: &str, name: &str, email: Option<&str>) -> Row {
+    let mut input = row(json!({ "client_id": owner, "name": name }));
+    if let Some(email) = email {
+        input.insert("primary_email".into(), json!(email));
+    }
+    rows.create(table("leads"), None, input).await.unwrap()
+}
+
+pub async fn creating_a_row_applies_the_seed_defaults(store: Arc<dyn Table>) {
+    let rows = rows(store);
+    let owner = owner();
+    let created = lead(&rows, &owner, "Ada Lovelace", None).await;
+    assert!(uuid::Uuid::parse_str(created["id"].as_str().unwrap()).is_ok());
+    assert_eq!(created["status"], "New");
+    assert_eq!(created["score"], 0);
+    assert_eq!(created["email"], "");
+    assert_eq!(created["company"], "");
+    assert_eq!(created["source"], "manual");
+    assert_eq!(created["emails"], json!([]));
+    assert_eq!(created["custom_fields"], json!({}));
+    assert_eq!(created["knowledgeBase"], Value::Null);
+    assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        rows.get(table("leads"), Some(&owner), id).await.unwrap(),
+        Some(created.clone())
+    );
+
+    let workflow = rows
+        .create(table("workflows"), None, row(json!({ "user_id": owner })))
+        .await
+        .unwrap();
+    assert_eq!(workflow["name"], "Untitled Workflow");
+    assert_eq!(
+        workflow["stats"],
+        json!({"leadsProcessed":0,"conversionRate":0,"timeSavedHrs":0,"roi":0})
+    );
+
+    // sender_accounts.workspace_id references profiles: the profile comes first.
+    let orphan = rows
+        .create(
+            table("sender_accounts"),
+            None,
+            row(json!({ "workspace_id": owner, "provider": "smtp", "from_email": "a@b.co" })),
+        )
+        .await;
+    assert_eq!(
+        orphan,
+        Err(RowError::MissingReference {
+            column: "workspace_id".into()
+        })
+    );
+    let profile = rows
+        .create(
+            table("profiles"),
+            None,
+            row(json!({ "id": owner, "email": format!("{owner}@example.com") })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(profile["role"], "CLIENT");
+    assert_eq!(profile["plan"], "Starter");
+    assert_eq!(profile["credits_total"], 100);
+    let sender = rows
+        .create(
+            table("sender_accounts"),
+            None,
+            row(json!({ "workspace_id": owner, "provider": "smtp", "from_email": "a@b.co" })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sender["daily_sent_date"].as_str().unwrap().len(), 10);
+    assert_eq!(sender["health_score"], 100);
+}
+
+pub async fn another_owner_cannot_read_a_row(store: Arc<dyn Table>) {
+    let rows = rows(store);
+    let (alice, mallory) = (owner(), owner());
+    let created = lead(&rows, &alice, "Private", None).await;
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        rows.get(table("leads"), Some(&mallory), id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        rows.update(
+            table("leads"),
+            Some(&mallory),
+            id,
+            row(json!({"name": "x"}))
+        )
+        .await,
+        Err(RowError::NotFound)
+    );
+    assert_eq!(
+        rows.delete(table("leads"), Some(&mallory), id).await,
+        Err(RowError::NotFound)
+    );
+    assert!(
+        rows.get(table("leads"), Some(&alice), id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+pub async fn a_primary_email_is_unique_per_owner_case_insensitively(store: Arc<dyn Table>) {
+    let rows = rows(store);
+    let (alice, bob) = (owner(), owner());
+    lead(&rows, &alice, "Ada", Some("Ada@Example.com")).await;
+    let duplicate = rows
+        .create(table("leads"), None, row(json!({ "client_id": alice, "name": "Ada again", "primary_email": "ada@EXAMPLE.com" })))
+        .await;
+    assert_eq!(
+        duplicate,
+        Err(RowError::Conflict {
+            constraint: "idx_leads_client_email".into()
+        })
+    );
+    // Another owner may use the same address.
+    lead(&rows, &bob, "Ada at Bob's", Some("ada@example.com")).await;
+    // Leads without an email never collide (partial index).
+    lead(&rows, &alice, "No email 1", None).await;
+    lead(&rows, &alice, "No email 2", None).await;
+}
+
+pub async fn bad_input_is_refused_with_the_column_named(store: Arc<dyn Table>) {
+    let rows = rows(store);
+    let alice = owner();
+    let leads = table("leads");
+    let check = rows
+        .create(
+            leads,
+            None,
+            row(json!({ "client_id": alice, "name": "x", "status": "Hot" })),
+        )
+        .await;
+    assert!(
+        matches!(&check, Err(RowError::Invalid { column, reason }) if column == "status" && reason.contains("New, Contacted")),
+        "{check:?}"
+    );
+    let missing = rows
+        .create(leads, None, row(json!({ "client_id": alice })))
+        .await;
+    assert!(
+        matches!(&missing, Err(RowError::Invalid { column, .. }) if column == "name"),
+        "{missing:?}"
+    );
+    let unknown = rows
+        .create(
+            leads,
+            None,
+            row(json!({ "client_id": alice, "name": "x", "nickname": "y" })),
+        )
+        .await;
+    assert_eq!(unknown, Err(RowError::UnknownField("nickname".into())));
+    let wrong_type = rows
+        .create(
+            leads,
+            None,
+            row(json!({ "client_id": alice, "name": "x", "score": "high" })),
+        )
+        .await;
+    assert!(matches!(&wrong_type, Err(RowError::Invalid { column, .. }) if column == "score"));
+    let range = rows
+        .create(
+            table("guest_post_outreach"),
+            None,
+            row(json!({ "user_id": alice, "blog_name": "b", "domain_authority": 101 })),
+        )
+        .await;
+    assert!(
+        matches!(&range, Err(RowError::Invalid { column, .. }) if column == "domain_authority")
+    );
+    let timestamp = rows
+        .create(table("scheduled_emails"), None, row(json!({ "owner_id": alice, "to_email": "a@b.c", "subject": "s", "html_body": "b", "scheduled_at": "tomorrow" })))
+        .await;
+    assert!(
+        matches!(&timestamp, Err(RowError::Invalid { column, .. }) if column == "scheduled_at")
+    );
+    let page = rows
+        .list(
+            leads,
+            Some(&alice),
+            ListRequest {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(page.rows.is_empty(), "a refused row was written");
+}
+
+pub async fn timestamps_with_any_offset_are_stored_in_utc(store: Arc<dyn Table>) {
+    let rows = rows(store);
+    let alice = owner();
+    let scheduled = rows
+        .create(
+            table("scheduled_emails"),
+            None,
+            row(json!({ "owner_id": alice, "to_email": "a@b.c", "subject": "s", "html_body": "b", "scheduled_at": "2026-03-29T02:30:00+05:00" })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(scheduled["scheduled_at"], "2026-03-28T21:30:00.000000Z");
+    assert_eq!(scheduled["status"], "pending");
+}
+
+pub async fn listing_pages_through_an_owners_rows(store: Arc<dyn Table>) {
+    let rows = rows(store);
+    let (alice, bob) = (owner(), owner());
+    for i in 0..7 {
+        lead(&rows, &alice, &format!("lead {i}"), None).await;
+    }
+    lead(&rows, &bob, "bob's", None).await;
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    let mut pages = 0;
+    loop {
+        let page = rows
+            .list(
+                table("leads"),
+                Some(&alice),
+                ListRequest {
+                    limit: 3,
+                    cursor,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        pages += 1;
+        seen.extend(
+            page.rows
+                .iter()
+                .map(|r| r["name"].as_str().unwrap().to_owned()),
+        );
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert!(pages >= 3);
+    seen.sort();
+    assert_eq!(
+        seen,
+        (0..7).map(|i| format!("lead {i}")).collect::<Vec<_>>()
+    );
+}
+
+pub async fn listing_by_a_seed_index_orders_by_its_range_column(store: Arc<dyn Table>) {
+    let rows = rows(store.clone());
+    let alice = owner();
+    for (name, score) in [("low", 5), ("high", 90), ("mid", 40), ("negative", -3)] {
+        rows.create(
+            table("leads"),
+            None,
+            row(json!({ "client_id": alice, "name": name, "score": score })),
+        )
+        .await
+        .unwrap();
+    }
+    let request = ListRequest {
+        index: Some("idx_leads_score".into()),
+        descending: true,
+        limit: 10,
+        ..Default::default()
+    };
+    let mut names = Vec::new();
+    let ok = crate::eventually(Duration::from_secs(5), || {
+        let rows = rows.clone();
+        let alice = alice.clone();
+        let request = request.clone();
+        async move {
+            rows.list(table("leads"), Some(&alice), request)
+                .await
+                .unwrap()
+                .rows
+                .len()
+                == 4
+        }
+    })
+    .await;
+    assert!(ok);
+    for r in rows
+        .list(table("leads"), Some(&alice), request)
+        .await
+        .unwrap()
+        .rows
+    {
+        names.push(r["name"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(names, vec!["high", "mid", "low", "negative"]);
+}
+
+pub async fn an_update_revalidates_maintains_updated_at_and_moves_uniqueness(
+    store: Arc<dyn Table>,
+) {
+    let rows = rows(store);
+    let alice = owner();
+    let leads = table("leads");
+    let created = lead(&rows, &alice, "Ada", Some("ada@example.com")).await;
+    let id = created["id"].as_str().unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let updated = rows
+        .update(
+            leads,
+            Some(&alice),
+            id,
+            row(json!({ "status": "Contacted", "primary_email": "ada@new.example" })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated["status"], "Contacted");
+    assert!(updated["updated_at"].as_str() > created["updated_at"].as_str());
+    assert_eq!(updated["created_at"], created["created_at"]);
+    // The old address is free again; the new one is taken.
+    lead(&rows, &alice, "Someone", Some("ada@example.com")).await;
+    let taken = rows
+        .create(
+            leads,
+            None,
+            row(json!({ "client_id": alice, "name": "x", "primary_email": "ADA@new.example" })),
+        )
+        .await;
+    assert_eq!(
+        taken,
+        Err(RowError::Conflict {
+            constraint: "idx_leads_client_email".into()
+        })
+    );
+    let bad = rows
+        .update(leads, Some(&alice), id, row(json!({ "status": "Hot" })))
+        .await;
+    assert!(matches!(bad, Err(RowError::Invalid { .. })));
+    let moved = rows
+        .update(
+            leads,
+            Some(&alice),
+            id,
+            row(json!({ "client_id": owner() })),
+        )
+        .await;
+    assert!(matches!(moved, Err(RowError::Invalid { column, .. }) if column == "client_id"));
+    assert_eq!(
+        rows.get(leads, Some(&alice), id).await.unwrap().unwrap()["status"],
+        "Contacted"
+    );
+}
+
+pub async fn a_reference_to_a_missing_row_is_refused(store: Arc<dyn Table>) {
+    let rows = rows(store);
+    let alice = owner();
+    let missing = uuid::Uuid::new_v4().to_string();
+    let result = rows
+        .create(
+            table("lead_color_overrides"),
+            None,
+            row(json!({ "owner_id": alice, "lead_id": missing, "color_token": "red" })),
+        )
+        .await;
+    assert_eq!(
+        result,
+        Err(RowError::MissingReference {
+            column: "lead_id".into()
+        })
+    );
+    // Nor may a row point at another tenant's row.
+    let bob = owner();
+    let bobs_lead = lead(&rows, &bob, "Bob's lead", None).await;
+    let across = rows
+        .create(
+            table("lead_color_overrides"),
+            None,
+            row(json!({ "owner_id": alice, "lead_id": bobs_lead["id"], "color_token": "red" })),
+        )
+        .await;
+    assert_eq!(
+        across,
+        Err(RowError::MissingReference {
+            column: "lead_id".into()
+        })
+    );
+}
+
+/// Deleting a lead removes its color overrides, messages with their links and events, and
+/// invoices with their line items; scheduled emails and workflow executions keep their row
+/// with `lead_id` set to NULL.
+pub async fn deleting_a_lead_carries_out_every_on_delete_action(store: Arc<dyn Table>) {
+    let rows = rows(store);
+    let alice = owner();
+    let created = lead(&rows, &alice, "Doomed", Some("doomed@example.com")).await;
+    let lead_id = created["id"].as_str().unwrap().to_owned();
+    let override_row = rows
+        .create(
+            table("lead_color_overrides"),
+            None,
+            row(json!({ "owner_id": alice, "lead_id": lead_id, "color_token": "red" })),
+        )
+        .await
+        .unwrap();
+    let message = rows
+        .create(table("email_messages"), None, row(json!({ "lead_id": lead_id, "owner_id": alice, "provider": "smtp", "to_email": "doomed@example.com" })))
+        .await
+        .unwrap();
+    let message_id = message["id"].as_str().unwrap().to_owned();
+    let link = rows
+        .create(
+            table("email_links"),
+            Some(&alice),
+            row(json!({ "message_id": message_id, "destination_url": "https://example.com" })),
+        )
+        .await
+        .unwrap();
+    let event = rows
+        .create(
+            table("email_events"),
+            Some(&alice),
+            row(json!({ "message_id": message_id, "link_id": link["id"], "event_type": "click" })),
+        )
+        .await
+        .unwrap();
+    let invoice = rows
+        .create(
+            table("invoices"),
+            None,
+            row(json!({ "owner_id": alice, "lead_id": lead_id })),
+        )
+        .await
+        .unwrap();
+    let line = rows
+        .create(table("invoice_line_items"), Some(&alice), row(json!({ "invoice_id": invoice["id"], "description": "work", "unit_price_cents": 100, "amount_cents": 100 })))
+        .await
+        .unwrap();
+    let scheduled = rows
+        .create(
+            table("scheduled_emails"),
+            None,
+            row(json!({ "owner_id": alice, "lead_id": lead_id, "to_email": "doomed@example.com", "subject": "s", "html_body": "b", "scheduled_at": "2030-01-01T00:00:00Z" })),
+        )
+        .await
+        .unwrap();
+    let workflow = rows
+        .create(table("workflows"), None, row(json!({ "user_id": alice })))
+        .await
+        .unwrap();
+    let execution = rows
+        .create(
+            table("workflow_executions"),
+            None,
+            row(json!({ "workflow_id": workflow["id"], "user_id": alice, "lead_id": lead_id })),
+        )
+        .await
+        .unwrap();
+
+    // Indexes on DynamoDB are eventually consistent; the delete must still find everything.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    rows.delete(table("leads"), Some(&alice), &lead_id)
+        .await
+        .unwrap();
+
+    let gone = |t: &'static str, owner: Option<&str>, id: &Value| {
+        let rows = rows.clone();
+        let owner = owner.map(str::to_owned);
+        let id = id.as_str().unwrap().to_owned();
+        async move {
+            rows.get(table(t), owner.as_deref(), &id)
+                .await
+                .unwrap()
+                .is_none()
+        }
+    };
+    assert!(gone("leads", Some(&alice), &created["id"]).await);
+    assert!(gone("lead_color_overrides", Some(&alice), &override_row["id"]).await);
+    assert!(gone("email_messages", Some(&alice), &message["id"]).await);
+    assert!(gone("email_links", Some(&alice), &link["id"]).await);
+    assert!(gone("email_events", Some(&alice), &event["id"]).await);
+    assert!(gone("invoices", Some(&alice), &invoice["id"]).await);
+    assert!(gone("invoice_line_items", Some(&alice), &line["id"]).await);
+    let kept = rows
+        .get(
+            table("scheduled_emails"),
+            Some(&alice),
+            scheduled["id"].as_str().unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept["lead_id"], Value::Null);
+    let kept = rows
+        .get(
+            table("workflow_executions"),
+            Some(&alice),
+            execution["id"].as_str().unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept["lead_id"], Value::Null);
+    // The lead's unique email is free again.
+    lead(&rows, &alice, "Reborn", Some("doomed@example.com")).await;
+}
+
+pub async fn shared_rows_are_listed_and_addressed_by_id(store: Arc<dyn Table>) {
+    let rows = rows(store);
+    let name = format!("Plan {}", uuid::Uuid::new_v4());
+    let plan = rows
+        .create(table("plans"), None, row(json!({ "name": name })))
+        .await
+        .unwrap();
+    assert_eq!(plan["price"], "$0");
+    assert_eq!(plan["features"], json!([]));
+    let id = plan["id"].as_str().unwrap();
+    assert_eq!(
+        rows.get(table("plans"), None, id).await.unwrap(),
+        Some(plan.clone())
+    );
+    let listed = crate::eventually(Duration::from_secs(5), || {
+        let rows = rows.clone();
+        let name = name.clone();
+        async move {
+            let page = rows
+                .list(
+                    table("plans"),
+                    None,
+                    ListRequest {
+                        limit: 100,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            page.rows.iter().any(|r| r["name"] == name.as_str())
+        }
+    })
+    .await;
+    assert!(listed);
+    let setting = rows
+        .create(
+            table("config_settings"),
+            None,
+            row(json!({ "key": "feature.x", "value": "on" })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.get(table("config_settings"), None, "feature.x")
+            .await
+            .unwrap(),
+        Some(setting)
+    );
+    let again = rows
+        .create(
+            table("config_settings"),
+            None,
+            row(json!({ "key": "feature.x", "value": "off" })),
+        )
+        .await;
+    assert_eq!(
+        again,
+        Err(RowError::Conflict {
+            constraint: "config_settings_pkey".into()
+        })
+    );
+}
+
+#[macro_export]
+macro_rules! rows_conformance_tests {
+    ($backend:ident) => {
+        $crate::rows_conformance_tests!(@each $backend,
+            creating_a_row_applies_the_seed_defaults,
+            another_owner_cannot_read_a_row,
+            a_primary_email_is_unique_per_owner_case_insensitively,
+            bad_input_is_refused_with_the_column_named,
+            timestamps_with_any_offset_are_stored_in_utc,
+            listing_pages_through_an_owners_rows,
+            listing_by_a_seed_index_orders_by_its_range_column,
+            an_update_revalidates_maintains_updated_at_and_moves_uniqueness,
+            a_reference_to_a_missing_row_is_refused,
+            deleting_a_lead_carries_out_every_on_delete_action,
+            shared_rows_are_listed_and_addressed_by_id
+        );
+    };
+    (@each $backend:ident, $($name:ident),+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if let Some(table) = $backend().await {
+                    $crate::rows_conformance::$name(table).await;
+                }
+            }
+        )+
+    };
+}
