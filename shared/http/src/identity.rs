@@ -281,3 +281,32 @@ mod tests {
         assert_eq!(caller.role, Role::Client);
     }
 }
+
+#[cfg(test)]
+mod api_gateway_tests {
+    use super::*;
+
+    #[test]
+    fn claims_of_an_api_gateway_v2_jwt_authorizer_become_the_caller() {
+        let event = include_str!("../../../events/apigw-http-list-leads.json");
+        let request = lambda_http::request::from_str(event).expect("a valid API Gateway v2 event");
+        let (parts, _) = request.into_parts();
+        let caller = Authenticator::ApiGateway.authenticate(&parts).unwrap();
+        assert_eq!(
+            caller.user_id.to_string(),
+            "7f0c6c52-5b7e-4c1e-9d55-3f6a1c2b9e10"
+        );
+        assert_eq!(caller.role, Role::Client);
+        assert_eq!(caller.email.as_deref(), Some("ada@example.com"));
+    }
+
+    #[test]
+    fn a_request_without_authorizer_claims_is_401() {
+        let event = include_str!("../../../events/apigw-http-list-leads.json")
+            .replace("\"authorizer\"", "\"unused\"");
+        let request = lambda_http::request::from_str(&event).expect("a valid API Gateway v2 event");
+        let (parts, _) = request.into_parts();
+        let error = Authenticator::ApiGateway.authenticate(&parts).unwrap_err();
+        assert_eq!(error.code, "missing_token");
+    }
+}
