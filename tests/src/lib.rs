@@ -3,6 +3,7 @@
 
 pub mod blob_conformance;
 pub mod emulators;
+pub mod http_client;
 pub mod local_server;
 pub mod queue_conformance;
 pub mod rows_conformance;

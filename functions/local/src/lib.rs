@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::{Extension, Router};
+use scaliyo_app::access::Access;
+use scaliyo_app::rows::Rows;
 use scaliyo_embedded::{LocalBlobs, LocalEventBus, RedbTable};
 use scaliyo_http::{Authenticator, LocalJwt};
 use scaliyo_store::Clock;
@@ -61,6 +63,7 @@ pub struct LocalSystem {
     pub blobs: Arc<LocalBlobs>,
     pub bus: Arc<LocalEventBus>,
     pub jwt: LocalJwt,
+    pub access: Arc<Access>,
 }
 
 impl LocalSystem {
@@ -84,10 +87,14 @@ impl LocalSystem {
             Ok(secret) if !secret.is_empty() => secret.into_bytes(),
             _ => secrets::load_or_create(&config.data_dir.join("secrets/jwt.key"))?,
         };
+        let table = Arc::new(table);
+        let rows = Rows::new(table.clone(), clock.clone());
+        let access = Arc::new(Access::new(rows, clock.clone()));
         Ok(Self {
             config,
             clock,
-            table: Arc::new(table),
+            access,
+            table,
             blobs: Arc::new(blobs),
             bus: Arc::new(LocalEventBus::new()),
             jwt: LocalJwt::new(&jwt_secret),
@@ -99,6 +106,7 @@ impl LocalSystem {
         Router::new()
             .merge(scaliyo_http::health_router())
             .merge(blob_route::router(self.blobs.clone()))
+            .merge(scaliyo_http::data_api::router(self.access.clone()))
             .layer(Extension(Arc::new(Authenticator::Local(self.jwt.clone()))))
             .layer(axum::middleware::from_fn(log_request))
     }

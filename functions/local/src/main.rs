@@ -122,11 +122,7 @@ async fn serve(
     addr: SocketAddr,
     public_url: Option<String>,
 ) -> Result<(), String> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    scaliyo_http::telemetry::init_local();
     let mut config = LocalConfig::new(addr, data_dir);
     if let Some(url) = public_url {
         config.public_base = url.trim_end_matches('/').to_owned();

@@ -1,5 +1,6 @@
 //! The application layer: the single-table layout derived from the schema, the generic row
 //! repository, and (as issues land) one module per use case — all written against the ports.
 
+pub mod access;
 pub mod layout;
 pub mod rows;

@@ -22,7 +22,7 @@ pub type Row = Map<String, Value>;
 /// Optimistic-concurrency version of a row item.
 const VERSION_ATTR: &str = "_v";
 
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, thiserror::Error, PartialEq, Clone)]
 pub enum RowError {
     #[error("no such row")]
     NotFound,
@@ -36,6 +36,9 @@ pub enum RowError {
     MissingReference { column: String },
     #[error("the row changed while it was being written; retry")]
     Concurrent,
+    /// A plan limit (e.g. contacts) would be exceeded.
+    #[error("the {limit} limit of your plan ({allowed}) is reached")]
+    PlanLimit { limit: &'static str, allowed: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -260,6 +263,8 @@ fn item_owner(table: &Table, item: &Item) -> Option<String> {
 /// Which part of a transaction a failed condition belongs to.
 enum Guard {
     Row,
+    /// An extra action of the caller's: its failure means this error.
+    Extra(RowError),
     Unique(&'static str),
     Reference(&'static str),
 }
@@ -273,12 +278,21 @@ fn explain(table: &Table, guards: &[Guard], error: StoreError) -> RowError {
             Some(Guard::Reference(column)) => RowError::MissingReference {
                 column: (*column).to_owned(),
             },
+            Some(Guard::Extra(error)) => error.clone(),
             Some(Guard::Row) | None => RowError::Conflict {
                 constraint: format!("{}_pkey", table.name),
             },
         },
         other => RowError::Store(other),
     }
+}
+
+/// An extra action written in the same transaction as a row (a counter, a marker), and the
+/// error its failed condition stands for.
+#[derive(Debug, Clone)]
+pub struct Extra {
+    pub op: WriteOp,
+    pub on_failure: RowError,
 }
 
 /// A page of rows and the cursor of the next one.
@@ -396,6 +410,23 @@ impl Rows {
         input: Row,
     ) -> Result<Row, RowError> {
         let row = prepare_new(table, input, self.clock.now())?;
+        self.insert(table, parent_owner, row, Vec::new()).await
+    }
+
+    /// Applies defaults and validates, without writing (policies look at the result first).
+    pub fn prepare(&self, table: &'static Table, input: Row) -> Result<Row, RowError> {
+        prepare_new(table, input, self.clock.now())
+    }
+
+    /// Writes a prepared row with its uniqueness items, reference checks and the caller's
+    /// extra actions (counters), all in one transaction.
+    pub async fn insert(
+        &self,
+        table: &'static Table,
+        parent_owner: Option<&str>,
+        row: Row,
+        extra: Vec<Extra>,
+    ) -> Result<Row, RowError> {
         let owner = owner_of(table, &row, parent_owner);
         if matches!(table.scope, Scope::OwnerOf(_)) && owner.is_none() {
             return Err(invalid("owner", "the parent's owner is required"));
@@ -405,6 +436,10 @@ impl Rows {
         let mut ops = vec![WriteOp::put_new(item)];
         let mut guards = vec![Guard::Row];
         self.constraint_ops(table, owner, &key, &row, None, &mut ops, &mut guards);
+        for Extra { op, on_failure } in extra {
+            ops.push(op);
+            guards.push(Guard::Extra(on_failure));
+        }
         self.store
             .transact_write(ops)
             .await
@@ -595,17 +630,29 @@ impl Rows {
         owner: Option<&str>,
         id: &str,
     ) -> Result<(), RowError> {
+        self.delete_with(table, owner, id, Vec::new()).await
+    }
+
+    /// Deletes a row; `extra` actions are written with the row's own deletion.
+    pub async fn delete_with(
+        &self,
+        table: &'static Table,
+        owner: Option<&str>,
+        id: &str,
+        extra: Vec<Extra>,
+    ) -> Result<(), RowError> {
         let item = self
             .get_item(table, owner, id)
             .await?
             .ok_or(RowError::NotFound)?;
-        self.delete_item(table, item).await
+        self.delete_item(table, item, extra).await
     }
 
     fn delete_item<'a>(
         &'a self,
         table: &'static Table,
         item: Item,
+        extra: Vec<Extra>,
     ) -> futures::future::BoxFuture<'a, Result<(), RowError>> {
         Box::pin(async move {
             let row = from_item(table, &item);
@@ -630,12 +677,20 @@ impl Rows {
                     ops.push(WriteOp::delete(unique_key));
                 }
             }
-            self.store.transact_write(ops).await?;
+            let mut guards: Vec<Guard> = ops.iter().map(|_| Guard::Row).collect();
+            for Extra { op, on_failure } in extra {
+                ops.push(op);
+                guards.push(Guard::Extra(on_failure));
+            }
+            self.store
+                .transact_write(ops)
+                .await
+                .map_err(|e| explain(table, &guards, e))?;
             Ok(())
         })
     }
 
-    async fn apply_on_delete(
+    pub async fn apply_on_delete(
         &self,
         child: &'static Table,
         fk: &schema::ForeignKey,
@@ -653,7 +708,7 @@ impl Rows {
             for item in children {
                 match fk.on_delete {
                     OnDelete::Cascade => {
-                        self.delete_item(child, item).await?;
+                        self.delete_item(child, item, Vec::new()).await?;
                         progressed = true;
                     }
                     OnDelete::SetNull => {

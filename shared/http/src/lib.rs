@@ -2,8 +2,10 @@
 //! mapping of errors to responses, and the routers. A router built here runs unchanged under
 //! `lambda_http` and under the local server.
 
+pub mod data_api;
 pub mod error;
 pub mod identity;
+pub mod telemetry;
 
 pub use error::ApiError;
 pub use identity::{Authenticated, Authenticator, LocalJwt};

@@ -1,0 +1,888 @@
+//! Row policies, exactly as the seed's RLS states them, over the generic repository: who may
+//! read, create, change or delete which rows of every table. A row the caller may not see
+//! does not exist for them (`NotFound`), never `Forbidden`.
+
+use std::sync::Arc;
+
+use scaliyo_domain::ids::{Caller, Role};
+use scaliyo_domain::plans::Plan;
+use scaliyo_domain::schema::{self, FlowPath, FlowRole, Op, Scope, Table, Who};
+use scaliyo_store::{Clock, CmpOp, Condition, Item, Key, Update, WriteOp};
+use serde_json::{Value, json};
+
+use crate::layout;
+use crate::rows::{Extra, ListRequest, Row, RowError, RowPage, Rows, timestamp_text};
+
+/// The largest page a list call returns.
+pub const MAX_PAGE: u32 = 100;
+pub const DEFAULT_PAGE: u32 = 50;
+
+#[derive(Debug, thiserror::Error, PartialEq, Clone)]
+pub enum AccessError {
+    #[error("sign in to do this")]
+    Unauthenticated,
+    /// The caller sees the row (or the table) but may not do this to it.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Row(#[from] RowError),
+}
+
+fn not_found() -> AccessError {
+    AccessError::Row(RowError::NotFound)
+}
+
+/// An active support session: a super admin reading a target user's rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupportGrant {
+    pub session_id: String,
+    pub target_user_id: String,
+    pub access_level: String,
+}
+
+/// Who is acting, with what the policies need to know about them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actor {
+    pub caller: Option<Caller>,
+    pub is_admin: bool,
+    pub is_super_admin: bool,
+    pub support: Option<SupportGrant>,
+}
+
+impl Actor {
+    pub fn anonymous() -> Self {
+        Self {
+            caller: None,
+            is_admin: false,
+            is_super_admin: false,
+            support: None,
+        }
+    }
+
+    pub fn user_id(&self) -> Option<String> {
+        self.caller.as_ref().map(|c| c.user_id.to_string())
+    }
+}
+
+/// Columns only an admin may set (a user editing their own profile must not promote
+/// themselves or grant themselves credits).
+const PROTECTED: &[(&str, &[&str])] = &[(
+    "profiles",
+    &[
+        "role",
+        "is_super_admin",
+        "plan",
+        "credits_total",
+        "credits_used",
+        "status",
+    ],
+)];
+
+/// A list call as the API receives it: equality filters and an optional order column.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    pub filters: Vec<(String, String)>,
+    pub order: Option<(String, bool)>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Access {
+    rows: Rows,
+    clock: Arc<dyn Clock>,
+}
+
+/// The contacts counter of a workspace, kept in its partition beside its leads.
+fn contacts_counter(owner: &str) -> Key {
+    Key::new(layout::owner_partition(owner), "counter#contacts")
+}
+
+impl Access {
+    pub fn new(rows: Rows, clock: Arc<dyn Clock>) -> Self {
+        Self { rows, clock }
+    }
+
+    pub fn rows(&self) -> &Rows {
+        &self.rows
+    }
+
+    fn table(name: &str) -> Result<&'static Table, AccessError> {
+        schema::table(name).ok_or_else(not_found)
+    }
+
+    /// Resolves the actor: the profile's role (or a verified ADMIN claim) makes an admin; a
+    /// super admin naming an active support session may read its target's rows.
+    pub async fn actor(
+        &self,
+        caller: Option<Caller>,
+        support_session: Option<&str>,
+    ) -> Result<Actor, AccessError> {
+        let Some(caller) = caller else {
+            return Ok(Actor::anonymous());
+        };
+        let user = caller.user_id.to_string();
+        let profile = self
+            .rows
+            .get(Self::table("profiles")?, Some(&user), &user)
+            .await?;
+        let profile_admin = profile.as_ref().and_then(|p| p["role"].as_str()) == Some("ADMIN");
+        let is_super_admin =
+            profile.as_ref().and_then(|p| p["is_super_admin"].as_bool()) == Some(true);
+        let mut actor = Actor {
+            is_admin: profile_admin || caller.role == Role::Admin,
+            is_super_admin,
+            caller: Some(caller),
+            support: None,
+        };
+        if let Some(session_id) = support_session {
+            if !is_super_admin {
+                return Err(AccessError::Forbidden(
+                    "support sessions are for super admins".into(),
+                ));
+            }
+            let session = self
+                .rows
+                .get(Self::table("support_sessions")?, None, session_id)
+                .await?
+                .ok_or_else(|| AccessError::Forbidden("no such support session".into()))?;
+            let now = timestamp_text(self.clock.now());
+            let active = session["is_active"] == json!(true)
+                && session["ended_at"].is_null()
+                && session["admin_id"].as_str() == Some(user.as_str())
+                && session["expires_at"]
+                    .as_str()
+                    .is_some_and(|expires| expires > now.as_str());
+            if !active {
+                return Err(AccessError::Forbidden(
+                    "the support session has ended or expired".into(),
+                ));
+            }
+            actor.support = Some(SupportGrant {
+                session_id: session_id.to_owned(),
+                target_user_id: session["target_user_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                access_level: session["access_level"]
+                    .as_str()
+                    .unwrap_or("read_only")
+                    .to_owned(),
+            });
+        }
+        Ok(actor)
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Policy evaluation
+
+    /// Whether `actor` may do `op` to `row` of `table`.
+    pub fn allows<'a>(
+        &'a self,
+        actor: &'a Actor,
+        table: &'static Table,
+        op: Op,
+        row: &'a Row,
+    ) -> futures::future::BoxFuture<'a, Result<bool, AccessError>> {
+        Box::pin(async move {
+            for rule in table.policy.iter().filter(|r| r.ops.contains(&op)) {
+                if self.admits(actor, table, rule.who, op, row).await? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
+    }
+
+    async fn admits(
+        &self,
+        actor: &Actor,
+        table: &'static Table,
+        who: Who,
+        op: Op,
+        row: &Row,
+    ) -> Result<bool, AccessError> {
+        let user = actor.user_id();
+        let column_is_user = |column: &str| {
+            user.as_deref()
+                .is_some_and(|u| row.get(column).and_then(Value::as_str) == Some(u))
+        };
+        Ok(match who {
+            Who::Owner(column) => column_is_user(column),
+            Who::Public(filter) => filter.is_none_or(|f| f.matches(row)),
+            Who::Authenticated(filter) => {
+                actor.caller.is_some() && filter.is_none_or(|f| f.matches(row))
+            }
+            Who::Admin => actor.is_admin,
+            Who::SuperAdmin(column) => actor.is_super_admin && column_is_user(column),
+            Who::Invitee(column) => {
+                let email = actor.caller.as_ref().and_then(|c| c.email.as_deref());
+                match (email, row.get(column).and_then(Value::as_str)) {
+                    (Some(mine), Some(invited)) => mine.eq_ignore_ascii_case(invited),
+                    _ => false,
+                }
+            }
+            Who::TeamMember(column) => {
+                match (user.as_deref(), row.get(column).and_then(Value::as_str)) {
+                    (Some(user), Some(team)) => self.is_team_member(team, user).await?,
+                    _ => false,
+                }
+            }
+            Who::Flow { via, min } => {
+                let board = match via {
+                    FlowPath::Board => row.get("id").and_then(Value::as_str).map(str::to_owned),
+                    FlowPath::Column(column) => {
+                        row.get(column).and_then(Value::as_str).map(str::to_owned)
+                    }
+                    FlowPath::Card(column) => match row.get(column).and_then(Value::as_str) {
+                        Some(card) => self
+                            .rows
+                            .get(Self::table("teamhub_cards")?, None, card)
+                            .await?
+                            .and_then(|c| c["board_id"].as_str().map(str::to_owned)),
+                        None => None,
+                    },
+                };
+                match (user.as_deref(), board) {
+                    (Some(user), Some(board)) => self
+                        .flow_role(&board, user)
+                        .await?
+                        .is_some_and(|role| role >= min),
+                    _ => false,
+                }
+            }
+            Who::Parent(column) => {
+                let Some(fk) = table.foreign_key(column) else {
+                    return Ok(false);
+                };
+                let Some(parent_id) = row.get(column).and_then(Value::as_str) else {
+                    return Ok(false);
+                };
+                let parent_table = Self::table(fk.table)?;
+                let parent_op = if op == Op::Select {
+                    Op::Select
+                } else {
+                    Op::Update
+                };
+                match self.find_visible(actor, parent_table, parent_id).await? {
+                    Some((parent, _)) => {
+                        self.allows(actor, parent_table, parent_op, &parent).await?
+                    }
+                    None => false,
+                }
+            }
+        })
+    }
+
+    async fn is_team_member(&self, team: &str, user: &str) -> Result<bool, AccessError> {
+        let members = Self::table("team_members")?;
+        let unique = members
+            .uniques
+            .iter()
+            .find(|u| u.name == "team_members_team_id_user_id_key");
+        if let Some(unique) = unique {
+            let mut probe = Row::new();
+            probe.insert("team_id".into(), json!(team));
+            probe.insert("user_id".into(), json!(user));
+            if self
+                .rows
+                .find_unique(members, unique, &probe)
+                .await?
+                .is_some()
+            {
+                return Ok(true);
+            }
+        }
+        // The team's owner is a member of it.
+        let team_row = self.rows.get(Self::table("teams")?, None, team).await?;
+        Ok(team_row
+            .and_then(|t| t["owner_id"].as_str().map(|o| o == user))
+            .unwrap_or(false))
+    }
+
+    /// The caller's role on a Team Hub flow (board): its creator is the owner; others by
+    /// `teamhub_flow_members`.
+    pub async fn flow_role(
+        &self,
+        board: &str,
+        user: &str,
+    ) -> Result<Option<FlowRole>, AccessError> {
+        let boards = Self::table("teamhub_boards")?;
+        if let Some(row) = self.rows.get(boards, None, board).await?
+            && row["created_by"].as_str() == Some(user)
+        {
+            return Ok(Some(FlowRole::Owner));
+        }
+        let members = Self::table("teamhub_flow_members")?;
+        let Some(unique) = members
+            .uniques
+            .iter()
+            .find(|u| u.name == "teamhub_flow_members_flow_id_user_id_key")
+        else {
+            return Ok(None);
+        };
+        let mut probe = Row::new();
+        probe.insert("flow_id".into(), json!(board));
+        probe.insert("user_id".into(), json!(user));
+        Ok(self
+            .rows
+            .find_unique(members, unique, &probe)
+            .await?
+            .and_then(|m| match m["role"].as_str() {
+                Some("owner") => Some(FlowRole::Owner),
+                Some("admin") => Some(FlowRole::Admin),
+                Some("member") => Some(FlowRole::Member),
+                Some("viewer") => Some(FlowRole::Viewer),
+                _ => None,
+            }))
+    }
+
+    /// The partitions a caller's row of this table can be in, in lookup order.
+    fn partitions(actor: &Actor, table: &Table) -> Vec<Option<String>> {
+        let mut out = Vec::new();
+        match table.scope {
+            Scope::Owner(column) | Scope::OwnerOf(column) => {
+                if let Some(user) = actor.user_id() {
+                    out.push(Some(user));
+                }
+                if let Some(grant) = &actor.support {
+                    out.push(Some(grant.target_user_id.clone()));
+                }
+                let nullable = matches!(table.scope, Scope::Owner(_))
+                    && table
+                        .column(column)
+                        .is_some_and(|c| !c.not_null && !c.primary_key);
+                if nullable {
+                    out.push(None);
+                }
+            }
+            Scope::Shared => out.push(None),
+        }
+        out
+    }
+
+    /// A row by id as this actor can see it, and the partition it was found in.
+    async fn find_visible(
+        &self,
+        actor: &Actor,
+        table: &'static Table,
+        id: &str,
+    ) -> Result<Option<(Row, Option<String>)>, AccessError> {
+        for partition in Self::partitions(actor, table) {
+            let Some(row) = self.rows.get(table, partition.as_deref(), id).await? else {
+                continue;
+            };
+            if self.allows(actor, table, Op::Select, &row).await? {
+                return Ok(Some((row, partition)));
+            }
+            if let Some(grant) = &actor.support
+                && partition.as_deref() == Some(grant.target_user_id.as_str())
+            {
+                return Ok(Some((row, partition)));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn audit_support_read(
+        &self,
+        actor: &Actor,
+        table: &Table,
+        resource_id: Option<&str>,
+    ) -> Result<(), AccessError> {
+        let (Some(grant), Some(admin)) = (&actor.support, actor.user_id()) else {
+            return Ok(());
+        };
+        let mut entry = Row::new();
+        entry.insert("session_id".into(), json!(grant.session_id));
+        entry.insert("admin_id".into(), json!(admin));
+        entry.insert("target_user_id".into(), json!(grant.target_user_id));
+        entry.insert(
+            "action".into(),
+            json!(if resource_id.is_some() {
+                "read"
+            } else {
+                "list"
+            }),
+        );
+        entry.insert("resource_type".into(), json!(table.name));
+        entry.insert(
+            "resource_id".into(),
+            resource_id.map(Value::from).unwrap_or(Value::Null),
+        );
+        self.rows
+            .create(Self::table("support_audit_logs")?, None, entry)
+            .await?;
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Operations
+
+    pub async fn get(&self, actor: &Actor, table_name: &str, id: &str) -> Result<Row, AccessError> {
+        let table = Self::table(table_name)?;
+        let (row, partition) = self
+            .find_visible(actor, table, id)
+            .await?
+            .ok_or_else(not_found)?;
+        if actor
+            .support
+            .as_ref()
+            .is_some_and(|g| partition.as_deref() == Some(g.target_user_id.as_str()))
+        {
+            self.audit_support_read(actor, table, Some(id)).await?;
+        }
+        Ok(row)
+    }
+
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        table_name: &str,
+        params: ListParams,
+    ) -> Result<RowPage, AccessError> {
+        let table = Self::table(table_name)?;
+        let layout = layout::layout(table.name).ok_or_else(not_found)?;
+        let limit = params.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let owner_column = match table.scope {
+            Scope::Owner(c) => Some(c),
+            _ => None,
+        };
+        // Whose partition: the caller's, or a support session's target.
+        let mut filters: Vec<(String, String)> = params.filters.clone();
+        let mut partition_owner = actor.user_id();
+        let mut support_read = false;
+        if let Some(column) = owner_column
+            && let Some(position) = filters.iter().position(|(c, _)| c == column)
+        {
+            let (_, wanted) = filters.remove(position);
+            if partition_owner.as_deref() != Some(wanted.as_str()) {
+                match &actor.support {
+                    Some(grant) if grant.target_user_id == wanted => {
+                        partition_owner = Some(wanted);
+                        support_read = true;
+                    }
+                    _ => return Ok(RowPage::default()),
+                }
+            }
+        }
+        let request = if filters.is_empty() && params.order.is_none() {
+            if matches!(table.scope, Scope::Owner(_) | Scope::OwnerOf(_))
+                && partition_owner.is_none()
+            {
+                // Anonymous listing of an owned table: only its shared (public) rows.
+                if !table.policy.iter().any(|r| matches!(r.who, Who::Public(_))) {
+                    return Err(AccessError::Unauthenticated);
+                }
+            }
+            ListRequest {
+                limit,
+                cursor: params.cursor.clone(),
+                ..Default::default()
+            }
+        } else {
+            let wanted: Vec<&str> = filters.iter().map(|(c, _)| c.as_str()).collect();
+            let index = layout
+                .indexes
+                .iter()
+                .find(|i| {
+                    let equality: Vec<&str> = i.equality.iter().map(|p| p.column()).collect();
+                    let order_ok = match &params.order {
+                        Some((column, _)) => i.range.is_some_and(|r| r.column() == column),
+                        None => true,
+                    };
+                    equality.len() == wanted.len()
+                        && equality.iter().all(|c| wanted.contains(c))
+                        && order_ok
+                        && !i.sharded
+                })
+                .ok_or_else(|| {
+                    let options: Vec<String> = layout
+                        .indexes
+                        .iter()
+                        .filter(|i| !i.sharded)
+                        .map(|i| {
+                            let mut text: Vec<String> =
+                                i.equality.iter().map(|p| p.column().to_owned()).collect();
+                            if let Some(range) = i.range {
+                                text.push(format!("order={}", range.column()));
+                            }
+                            text.join("+")
+                        })
+                        .collect();
+                    AccessError::Row(RowError::Invalid {
+                        column: "filter".into(),
+                        reason: format!("{} can be listed by: {}", table.name, options.join("; ")),
+                    })
+                })?;
+            let equals = index
+                .equality
+                .iter()
+                .map(|p| {
+                    filters
+                        .iter()
+                        .find(|(c, _)| c == p.column())
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                })
+                .collect();
+            ListRequest {
+                index: Some(index.name.clone()),
+                equals,
+                range: None,
+                descending: params.order.as_ref().is_some_and(|(_, desc)| *desc),
+                limit,
+                cursor: params.cursor.clone(),
+            }
+        };
+        let owner = match table.scope {
+            Scope::Owner(_) | Scope::OwnerOf(_) => partition_owner.clone(),
+            Scope::Shared => None,
+        };
+        let page = self
+            .rows
+            .list(table, owner.as_deref(), request.clone())
+            .await?;
+        let mut rows = Vec::with_capacity(page.rows.len());
+        for row in page.rows {
+            if support_read || self.allows(actor, table, Op::Select, &row).await? {
+                rows.push(row);
+            }
+        }
+        // Owned tables with public rows (default templates, prompts): the anonymous or
+        // first page also shows the shared ones.
+        if request.index.is_none()
+            && matches!(table.scope, Scope::Owner(_))
+            && params.cursor.is_none()
+            && table
+                .policy
+                .iter()
+                .any(|r| matches!(r.who, Who::Public(Some(_))))
+            && let Ok(shared) = self
+                .rows
+                .list(
+                    table,
+                    None,
+                    ListRequest {
+                        limit,
+                        ..Default::default()
+                    },
+                )
+                .await
+        {
+            for row in shared.rows {
+                if self.allows(actor, table, Op::Select, &row).await? && !rows.contains(&row) {
+                    rows.push(row);
+                }
+            }
+        }
+        if support_read {
+            self.audit_support_read(actor, table, None).await?;
+        }
+        Ok(RowPage {
+            rows,
+            next: page.next,
+        })
+    }
+
+    fn check_protected(
+        actor: &Actor,
+        table: &Table,
+        fields: &Row,
+        defaults: Option<&Row>,
+    ) -> Result<(), AccessError> {
+        if actor.is_admin {
+            return Ok(());
+        }
+        for (name, columns) in PROTECTED {
+            if *name != table.name {
+                continue;
+            }
+            for column in *columns {
+                if let Some(value) = fields.get(*column) {
+                    let unchanged = defaults.and_then(|d| d.get(*column)) == Some(value);
+                    if !unchanged {
+                        return Err(AccessError::Forbidden(format!(
+                            "only an admin may set {column}"
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every non-null foreign key must point at a row this actor can see.
+    async fn check_references(
+        &self,
+        actor: &Actor,
+        table: &Table,
+        row: &Row,
+        previous: Option<&Row>,
+    ) -> Result<(), AccessError> {
+        for fk in table.foreign_keys {
+            if fk.table == schema::AUTH_USERS {
+                continue;
+            }
+            let Some(value) = row.get(fk.column).and_then(Value::as_str) else {
+                continue;
+            };
+            if previous
+                .and_then(|p| p.get(fk.column))
+                .and_then(Value::as_str)
+                == Some(value)
+            {
+                continue;
+            }
+            let parent = Self::table(fk.table)?;
+            if self.find_visible(actor, parent, value).await?.is_none() {
+                return Err(RowError::MissingReference {
+                    column: fk.column.to_owned(),
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        table_name: &str,
+        mut input: Row,
+    ) -> Result<Row, AccessError> {
+        let table = Self::table(table_name)?;
+        let user = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        if let Scope::Owner(column) = table.scope {
+            let owned_by_rule = table
+                .policy
+                .iter()
+                .any(|r| matches!(r.who, Who::Owner(c) if c == column));
+            if owned_by_rule && !input.contains_key(column) {
+                input.insert(column.to_owned(), json!(user));
+            }
+        }
+        let supplied = input.clone();
+        let row = self.rows.prepare(table, input)?;
+        let defaults = self.rows.prepare(table, Row::new()).ok();
+        Self::check_protected(actor, table, &supplied, defaults.as_ref())?;
+        if !self.allows(actor, table, Op::Insert, &row).await? {
+            return Err(AccessError::Forbidden(format!(
+                "you may not create rows in {}",
+                table.name
+            )));
+        }
+        self.check_references(actor, table, &row, None).await?;
+        let parent_owner = match table.scope {
+            Scope::OwnerOf(_) => Some(user.as_str()),
+            _ => None,
+        };
+        let mut extra = Vec::new();
+        if table.name == "leads" {
+            let owner = row["client_id"].as_str().unwrap_or(&user).to_owned();
+            extra.push(self.contacts_reservation(&owner, 1).await?);
+        }
+        Ok(self.rows.insert(table, parent_owner, row, extra).await?)
+    }
+
+    /// The plan that applies to a user: an active subscription's, else the profile's.
+    pub async fn plan_of(&self, user: &str) -> Result<Plan, AccessError> {
+        let subscriptions = Self::table("subscriptions")?;
+        if let Some(unique) = subscriptions
+            .uniques
+            .iter()
+            .find(|u| u.name == "subscriptions_user_id_key")
+        {
+            let mut probe = Row::new();
+            probe.insert("user_id".into(), json!(user));
+            if let Some(subscription) = self.rows.find_unique(subscriptions, unique, &probe).await?
+                && subscription["status"] == "active"
+            {
+                let name = subscription["plan"]
+                    .as_str()
+                    .or(subscription["plan_name"].as_str());
+                return Ok(Plan::from_name(name));
+            }
+        }
+        let profile = self
+            .rows
+            .get(Self::table("profiles")?, Some(user), user)
+            .await?;
+        Ok(Plan::from_name(
+            profile.as_ref().and_then(|p| p["plan"].as_str()),
+        ))
+    }
+
+    /// An `ADD` on the workspace's contacts counter, refused atomically at the plan limit.
+    pub async fn contacts_reservation(
+        &self,
+        owner: &str,
+        count: i64,
+    ) -> Result<Extra, AccessError> {
+        let limit = i64::from(self.plan_of(owner).await?.limits().contacts);
+        let condition = Condition::NotExists("count".into()).or(Condition::cmp(
+            "count",
+            CmpOp::Le,
+            limit - count,
+        ));
+        Ok(Extra {
+            op: WriteOp::Update {
+                key: contacts_counter(owner),
+                update: Update::new().add("count", count),
+                condition: Some(condition),
+            },
+            on_failure: RowError::PlanLimit {
+                limit: "contacts",
+                allowed: limit as u64,
+            },
+        })
+    }
+
+    /// How many leads a workspace holds (the counter the plan limit is enforced on).
+    pub async fn contacts_used(&self, owner: &str) -> Result<i64, AccessError> {
+        let item: Option<Item> = self
+            .rows
+            .store()
+            .get(&contacts_counter(owner))
+            .await
+            .map_err(RowError::from)?;
+        Ok(item.and_then(|i| i.i64("count")).unwrap_or(0))
+    }
+
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        table_name: &str,
+        id: &str,
+        patch: Row,
+    ) -> Result<Row, AccessError> {
+        let table = Self::table(table_name)?;
+        actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let (current, partition) = self
+            .find_visible(actor, table, id)
+            .await?
+            .ok_or_else(not_found)?;
+        if actor
+            .support
+            .as_ref()
+            .is_some_and(|g| partition.as_deref() == Some(g.target_user_id.as_str()))
+        {
+            return Err(AccessError::Forbidden(
+                "support sessions are read-only".into(),
+            ));
+        }
+        if !self.allows(actor, table, Op::Update, &current).await? {
+            return Err(AccessError::Forbidden(format!(
+                "you may not change this {} row",
+                table.name
+            )));
+        }
+        Self::check_protected(actor, table, &patch, Some(&current))?;
+        let mut preview = current.clone();
+        for (k, v) in &patch {
+            if table.column(k).is_none() {
+                return Err(RowError::UnknownField(k.clone()).into());
+            }
+            preview.insert(k.clone(), v.clone());
+        }
+        if !self.allows(actor, table, Op::Update, &preview).await? {
+            return Err(AccessError::Forbidden(format!(
+                "the change would move this {} row out of your reach",
+                table.name
+            )));
+        }
+        self.check_references(actor, table, &preview, Some(&current))
+            .await?;
+        Ok(self
+            .rows
+            .update(table, partition.as_deref(), id, patch)
+            .await?)
+    }
+
+    pub async fn delete(
+        &self,
+        actor: &Actor,
+        table_name: &str,
+        id: &str,
+    ) -> Result<(), AccessError> {
+        let table = Self::table(table_name)?;
+        actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let (current, partition) = self
+            .find_visible(actor, table, id)
+            .await?
+            .ok_or_else(not_found)?;
+        if actor
+            .support
+            .as_ref()
+            .is_some_and(|g| partition.as_deref() == Some(g.target_user_id.as_str()))
+        {
+            return Err(AccessError::Forbidden(
+                "support sessions are read-only".into(),
+            ));
+        }
+        if !self.allows(actor, table, Op::Delete, &current).await? {
+            return Err(AccessError::Forbidden(format!(
+                "you may not delete this {} row",
+                table.name
+            )));
+        }
+        let mut extra = Vec::new();
+        if table.name == "leads"
+            && let Some(owner) = current["client_id"].as_str()
+        {
+            extra.push(Extra {
+                op: WriteOp::update(contacts_counter(owner), Update::new().add("count", -1)),
+                on_failure: RowError::Concurrent,
+            });
+        }
+        Ok(self
+            .rows
+            .delete_with(table, partition.as_deref(), id, extra)
+            .await?)
+    }
+
+    /// Deletes the caller's account: the profile and, through every ON DELETE action, all
+    /// rows keyed to the user; then whatever remains in the user's partition.
+    pub async fn delete_account(&self, actor: &Actor) -> Result<(), AccessError> {
+        let user = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let profiles = Self::table("profiles")?;
+        match self.rows.delete(profiles, Some(&user), &user).await {
+            Ok(()) | Err(RowError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+        // Rows keyed to auth.users when no profile existed, and counters.
+        for (child, fk) in schema::referencing(schema::AUTH_USERS) {
+            if child.name == "profiles" {
+                continue;
+            }
+            self.rows.apply_on_delete(child, fk, &user).await?;
+        }
+        let partition = layout::owner_partition(&user);
+        loop {
+            let page = self
+                .rows
+                .store()
+                .query(
+                    scaliyo_store::Query::partition(scaliyo_store::Index::Table, partition.clone())
+                        .limit(100),
+                )
+                .await
+                .map_err(RowError::from)?;
+            if page.items.is_empty() {
+                break;
+            }
+            let mut batch = Vec::new();
+            for item in &page.items {
+                batch.push(scaliyo_store::BatchOp::Delete(
+                    item.key().map_err(RowError::from)?,
+                ));
+            }
+            self.rows
+                .store()
+                .batch_write(batch)
+                .await
+                .map_err(RowError::from)?;
+        }
+        Ok(())
+    }
+}

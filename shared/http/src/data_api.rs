@@ -1,0 +1,240 @@
+//! The data API: every table of the schema over REST, driven by the declaration.
+//!
+//! - `GET    /v1/{table}?{column}={value}&order={column}[.desc]&limit=&cursor=` — list
+//! - `POST   /v1/{table}` — create (JSON object with schema column names)
+//! - `GET    /v1/{table}/{id}` — get
+//! - `PATCH  /v1/{table}/{id}` — partial update
+//! - `DELETE /v1/{table}/{id}` — delete (with the schema's ON DELETE actions)
+//! - `DELETE /v1/account` — delete the caller's account and everything it owns
+//!
+//! A super admin adds `X-Support-Session: <support_sessions.id>` to read a target user's rows.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use scaliyo_app::access::{Access, AccessError, Actor, ListParams};
+use scaliyo_app::rows::{Row, RowError};
+use scaliyo_domain::ids::Caller;
+use scaliyo_store::StoreError;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::identity::Authenticator;
+
+pub const SUPPORT_HEADER: &str = "x-support-session";
+
+impl From<AccessError> for ApiError {
+    fn from(error: AccessError) -> Self {
+        match error {
+            AccessError::Unauthenticated => {
+                ApiError::unauthorized("missing_token", "sign in to do this")
+            }
+            AccessError::Forbidden(message) => ApiError::forbidden(message),
+            AccessError::Row(row) => row.into(),
+        }
+    }
+}
+
+impl From<RowError> for ApiError {
+    fn from(error: RowError) -> Self {
+        match error {
+            RowError::NotFound => ApiError::not_found(),
+            RowError::Invalid { column, reason } => {
+                ApiError::bad_request("invalid", format!("{column}: {reason}"))
+            }
+            RowError::UnknownField(field) => ApiError::bad_request(
+                "unknown_field",
+                format!("{field} is not a column of this table"),
+            ),
+            RowError::Conflict { constraint } => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("a row with these values already exists ({constraint})"),
+            ),
+            RowError::MissingReference { column } => ApiError::bad_request(
+                "invalid_reference",
+                format!("{column} does not name a row you can see"),
+            ),
+            RowError::Concurrent => ApiError::new(
+                StatusCode::CONFLICT,
+                "concurrent_update",
+                "the row changed while it was being written; retry",
+            ),
+            RowError::PlanLimit { limit, allowed } => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "plan_limit",
+                format!("your plan allows {allowed} {limit}; upgrade to add more"),
+            ),
+            RowError::Store(StoreError::Invalid(message)) => {
+                ApiError::bad_request("invalid_request", message)
+            }
+            RowError::Store(
+                e @ (StoreError::Throttled
+                | StoreError::TransactionConflict
+                | StoreError::Unavailable(_)),
+            ) => ApiError::unavailable("store", &e),
+            RowError::Store(e) => ApiError::internal("store", &e),
+        }
+    }
+}
+
+/// The caller if a token was sent (a bad token is a 401), anonymous otherwise.
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let authenticator = parts
+            .extensions
+            .get::<Arc<Authenticator>>()
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::internal("routing", &"no authenticator is configured on this router")
+            })?;
+        match authenticator.authenticate(parts) {
+            Ok(caller) => Ok(MaybeCaller(Some(caller))),
+            Err(error) if error.code == "missing_token" => Ok(MaybeCaller(None)),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// The acting user with their roles and support session resolved.
+pub struct Acting(pub Actor);
+
+impl FromRequestParts<Arc<Access>> for Acting {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        access: &Arc<Access>,
+    ) -> Result<Self, Self::Rejection> {
+        let MaybeCaller(caller) = MaybeCaller::from_request_parts(parts, access).await?;
+        let support = parts
+            .headers
+            .get(SUPPORT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let actor = access.actor(caller, support.as_deref()).await?;
+        if let Some(user) = actor.user_id() {
+            tracing::Span::current().record("owner_id", user.as_str());
+        }
+        Ok(Acting(actor))
+    }
+}
+
+fn body(payload: Result<Json<Value>, JsonRejection>) -> Result<Row, ApiError> {
+    match payload {
+        Ok(Json(Value::Object(map))) => Ok(map),
+        Ok(Json(_)) => Err(ApiError::bad_request(
+            "invalid_body",
+            "the body must be a JSON object",
+        )),
+        Err(rejection) => Err(ApiError::new(
+            rejection.status(),
+            "invalid_body",
+            rejection.body_text(),
+        )),
+    }
+}
+
+fn list_params(query: HashMap<String, String>) -> Result<ListParams, ApiError> {
+    let mut params = ListParams::default();
+    for (name, value) in query {
+        match name.as_str() {
+            "limit" => {
+                params.limit = Some(value.parse().map_err(|_| {
+                    ApiError::bad_request("invalid", "limit must be a positive integer")
+                })?);
+            }
+            "cursor" => params.cursor = Some(value),
+            "order" => {
+                let (column, descending) = match value.strip_suffix(".desc") {
+                    Some(column) => (column.to_owned(), true),
+                    None => (
+                        value.strip_suffix(".asc").unwrap_or(&value).to_owned(),
+                        false,
+                    ),
+                };
+                params.order = Some((column, descending));
+            }
+            _ => params.filters.push((name, value)),
+        }
+    }
+    params.filters.sort();
+    Ok(params)
+}
+
+async fn list(
+    State(access): State<Arc<Access>>,
+    Acting(actor): Acting,
+    Path(table): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let params = list_params(query)?;
+    let page = access.list(&actor, &table, params).await?;
+    Ok(Json(json!({ "data": page.rows, "next_cursor": page.next })).into_response())
+}
+
+async fn create(
+    State(access): State<Arc<Access>>,
+    Acting(actor): Acting,
+    Path(table): Path<String>,
+    payload: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let input = body(payload)?;
+    let row = access.create(&actor, &table, input).await?;
+    Ok((StatusCode::CREATED, Json(row)).into_response())
+}
+
+async fn read(
+    State(access): State<Arc<Access>>,
+    Acting(actor): Acting,
+    Path((table, id)): Path<(String, String)>,
+) -> Result<Json<Row>, ApiError> {
+    Ok(Json(access.get(&actor, &table, &id).await?))
+}
+
+async fn update(
+    State(access): State<Arc<Access>>,
+    Acting(actor): Acting,
+    Path((table, id)): Path<(String, String)>,
+    payload: Result<Json<Value>, JsonRejection>,
+) -> Result<Json<Row>, ApiError> {
+    let patch = body(payload)?;
+    Ok(Json(access.update(&actor, &table, &id, patch).await?))
+}
+
+async fn remove(
+    State(access): State<Arc<Access>>,
+    Acting(actor): Acting,
+    Path((table, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    access.delete(&actor, &table, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_account(
+    State(access): State<Arc<Access>>,
+    Acting(actor): Acting,
+) -> Result<StatusCode, ApiError> {
+    access.delete_account(&actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The data API router (mounted at `/v1` paths by both Lambda and the local server).
+pub fn router(access: Arc<Access>) -> Router {
+    Router::new()
+        .route("/v1/account", delete(delete_account))
+        .route("/v1/{table}", get(list).post(create))
+        .route("/v1/{table}/{id}", get(read).patch(update).delete(remove))
+        .with_state(access)
+}

@@ -1,0 +1,111 @@
+//! A small client for driving the local server as the frontend does.
+
+use scaliyo_domain::ids::{OwnerId, Role};
+use serde_json::Value;
+
+use crate::local_server::RunningLocal;
+
+/// One signed-in user (or anonymous) talking to the local server.
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub token: Option<String>,
+    pub user_id: Option<String>,
+    pub support_session: Option<String>,
+    http: reqwest::Client,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+}
+
+impl Client {
+    pub fn anonymous(local: &RunningLocal) -> Self {
+        Self {
+            base: local.base_url.clone(),
+            token: None,
+            user_id: None,
+            support_session: None,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn user(local: &RunningLocal, role: Role, email: Option<&str>) -> Self {
+        let user = OwnerId::new_random();
+        let token = local
+            .system
+            .jwt
+            .issue(
+                user,
+                role,
+                email,
+                chrono::Utc::now(),
+                chrono::Duration::hours(1),
+            )
+            .expect("a local token");
+        Self {
+            token: Some(token),
+            user_id: Some(user.to_string()),
+            ..Self::anonymous(local)
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        self.user_id.as_deref().unwrap_or_default()
+    }
+
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(session) = &self.support_session {
+            request = request.header("x-support-session", session);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the local server answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply { status, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.call(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.call(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// Creates the caller's profile (as sign-up does).
+    pub async fn sign_up(&self) -> Reply {
+        let email = format!("{}@example.com", self.id());
+        self.post(
+            "/v1/profiles",
+            serde_json::json!({ "id": self.id(), "email": email, "name": "Test User" }),
+        )
+        .await
+    }
+}

@@ -1,0 +1,326 @@
+//! The data API over HTTP against the local system, as the frontend uses it.
+
+use scaliyo_domain::ids::Role;
+use scaliyo_tests::http_client::Client;
+use scaliyo_tests::local_server::RunningLocal;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_leads_whole_life_over_http() {
+    let local = RunningLocal::start().await;
+    let ada = Client::user(&local, Role::Client, Some("ada@example.com"));
+    assert_eq!(ada.sign_up().await.status, 201);
+
+    let created = ada.post("/v1/leads", json!({ "name": "Grace Hopper", "primary_email": "grace@navy.mil", "company": "US Navy" })).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(created.body["client_id"], ada.id());
+    assert_eq!(created.body["status"], "New");
+    assert!(
+        created.body.get("lastActivity").is_some() && created.body.get("knowledgeBase").is_some()
+    );
+
+    let listed = ada.get("/v1/leads?limit=10").await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), 1);
+
+    let updated = ada
+        .patch(
+            &format!("/v1/leads/{id}"),
+            json!({ "status": "Contacted", "score": 70 }),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    assert_eq!(updated.body["status"], "Contacted");
+
+    let by_score = ada.get("/v1/leads?order=score.desc").await;
+    assert_eq!(by_score.status, 200, "{}", by_score.body);
+    assert_eq!(by_score.body["data"][0]["id"], id.as_str());
+
+    assert_eq!(ada.delete(&format!("/v1/leads/{id}")).await.status, 204);
+    assert_eq!(ada.get(&format!("/v1/leads/{id}")).await.status, 404);
+}
+
+#[tokio::test]
+async fn another_users_rows_are_404_and_never_listed() {
+    let local = RunningLocal::start().await;
+    let ada = Client::user(&local, Role::Client, None);
+    let eve = Client::user(&local, Role::Client, None);
+    let lead = ada.post("/v1/leads", json!({ "name": "Secret" })).await;
+    let id = lead.body["id"].as_str().unwrap();
+    for reply in [
+        eve.get(&format!("/v1/leads/{id}")).await,
+        eve.patch(&format!("/v1/leads/{id}"), json!({ "name": "pwned" }))
+            .await,
+        eve.delete(&format!("/v1/leads/{id}")).await,
+    ] {
+        assert_eq!(reply.status, 404);
+        assert_eq!(reply.code(), "not_found");
+    }
+    assert!(
+        eve.get("/v1/leads").await.body["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let spoof = eve
+        .post("/v1/leads", json!({ "name": "x", "client_id": ada.id() }))
+        .await;
+    assert_eq!(spoof.status, 403);
+    assert_eq!(
+        ada.get(&format!("/v1/leads/{id}")).await.body["name"],
+        "Secret"
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_get_clear_errors_and_change_nothing() {
+    let local = RunningLocal::start().await;
+    let ada = Client::user(&local, Role::Client, None);
+    let cases = [
+        (
+            json!({ "name": "x", "status": "Hot" }),
+            400,
+            "invalid",
+            "status",
+        ),
+        (json!({ "company": "no name" }), 400, "invalid", "name"),
+        (
+            json!({ "name": "x", "nickname": "y" }),
+            400,
+            "unknown_field",
+            "nickname",
+        ),
+        (
+            json!({ "name": "x", "score": "high" }),
+            400,
+            "invalid",
+            "score",
+        ),
+        (
+            json!(["not", "an", "object"]),
+            400,
+            "invalid_body",
+            "object",
+        ),
+    ];
+    for (body, status, code, mentions) in cases {
+        let reply = ada.post("/v1/leads", body.clone()).await;
+        assert_eq!(reply.status, status, "{body}: {}", reply.body);
+        assert_eq!(reply.code(), code, "{body}");
+        assert!(
+            reply.body["message"].as_str().unwrap().contains(mentions),
+            "{}",
+            reply.body
+        );
+    }
+    assert_eq!(
+        ada.post(
+            "/v1/leads",
+            json!({ "name": "A", "primary_email": "a@x.io" })
+        )
+        .await
+        .status,
+        201
+    );
+    let duplicate = ada
+        .post(
+            "/v1/leads",
+            json!({ "name": "B", "primary_email": "A@X.io" }),
+        )
+        .await;
+    assert_eq!((duplicate.status, duplicate.code()), (409, "conflict"));
+    let reference = ada
+        .post(
+            "/v1/lead_color_overrides",
+            json!({ "lead_id": uuid::Uuid::new_v4().to_string(), "color_token": "red" }),
+        )
+        .await;
+    assert_eq!(
+        (reference.status, reference.code()),
+        (400, "invalid_reference")
+    );
+    assert_eq!(
+        ada.get("/v1/leads").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(ada.get("/v1/no_such_table").await.status, 404);
+    let anonymous = Client::anonymous(&local);
+    assert_eq!(
+        anonymous
+            .post("/v1/leads", json!({ "name": "x" }))
+            .await
+            .status,
+        401
+    );
+    let mut forged = ada.clone();
+    forged.token = Some("not-a-jwt".into());
+    assert_eq!(forged.get("/v1/leads").await.code(), "invalid_token");
+}
+
+#[tokio::test]
+async fn the_contacts_limit_of_the_plan_is_enforced() {
+    let local = RunningLocal::start().await;
+    let ada = Client::user(&local, Role::Client, None);
+    ada.sign_up().await;
+    let access = &local.system.access;
+    // Fill the Starter plan's 1,000 contacts quickly through the counter, then try one more.
+    let extra = access.contacts_reservation(ada.id(), 999).await.unwrap();
+    access
+        .rows()
+        .store()
+        .transact_write(vec![extra.op])
+        .await
+        .unwrap();
+    assert_eq!(
+        ada.post("/v1/leads", json!({ "name": "the 1000th" }))
+            .await
+            .status,
+        201
+    );
+    let refused = ada.post("/v1/leads", json!({ "name": "the 1001st" })).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (403, "plan_limit"),
+        "{}",
+        refused.body
+    );
+    // Deleting a lead frees a place.
+    let id = ada.get("/v1/leads").await.body["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(ada.delete(&format!("/v1/leads/{id}")).await.status, 204);
+    assert_eq!(
+        ada.post("/v1/leads", json!({ "name": "fits again" }))
+            .await
+            .status,
+        201
+    );
+}
+
+#[tokio::test]
+async fn public_rows_admin_writes_and_protected_profile_columns() {
+    let local = RunningLocal::start().await;
+    let admin = Client::user(&local, Role::Admin, None);
+    let ada = Client::user(&local, Role::Client, None);
+    let anonymous = Client::anonymous(&local);
+    let plan = admin
+        .post(
+            "/v1/plans",
+            json!({ "name": "Growth", "price": "$99", "credits": 6000 }),
+        )
+        .await;
+    assert_eq!(plan.status, 201, "{}", plan.body);
+    let plan_id = plan.body["id"].as_str().unwrap();
+    assert_eq!(
+        anonymous.get(&format!("/v1/plans/{plan_id}")).await.status,
+        200
+    );
+    assert_eq!(
+        ada.post("/v1/plans", json!({ "name": "Free lunch" }))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        ada.patch(&format!("/v1/plans/{plan_id}"), json!({ "price": "$0" }))
+            .await
+            .status,
+        403
+    );
+
+    assert_eq!(ada.sign_up().await.status, 201);
+    let promote = ada
+        .patch(
+            &format!("/v1/profiles/{}", ada.id()),
+            json!({ "role": "ADMIN" }),
+        )
+        .await;
+    assert_eq!(promote.status, 403);
+    let rename = ada
+        .patch(
+            &format!("/v1/profiles/{}", ada.id()),
+            json!({ "name": "Ada L." }),
+        )
+        .await;
+    assert_eq!(rename.status, 200);
+
+    let template = admin
+        .post("/v1/email_templates", json!({ "owner_id": null, "name": "Welcome", "category": "welcome", "is_default": true }))
+        .await;
+    assert_eq!(
+        template.status, 403,
+        "a default template has no owner; only the owner rule admits inserts"
+    );
+    let own = ada
+        .post(
+            "/v1/email_templates",
+            json!({ "name": "Mine", "category": "custom" }),
+        )
+        .await;
+    assert_eq!(own.status, 201);
+    let draft = ada.post("/v1/blog_posts", json!({ "author_id": ada.id(), "title": "Draft", "slug": format!("draft-{}", ada.id()) })).await;
+    assert_eq!(draft.status, 201, "{}", draft.body);
+    let draft_id = draft.body["id"].as_str().unwrap();
+    assert_eq!(
+        anonymous
+            .get(&format!("/v1/blog_posts/{draft_id}"))
+            .await
+            .status,
+        404
+    );
+    ada.patch(
+        &format!("/v1/blog_posts/{draft_id}"),
+        json!({ "status": "published" }),
+    )
+    .await;
+    assert_eq!(
+        anonymous
+            .get(&format!("/v1/blog_posts/{draft_id}"))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn deleting_the_account_removes_everything_it_owns() {
+    let local = RunningLocal::start().await;
+    let ada = Client::user(&local, Role::Client, None);
+    ada.sign_up().await;
+    let lead = ada
+        .post(
+            "/v1/leads",
+            json!({ "name": "L", "primary_email": "l@x.io" }),
+        )
+        .await;
+    let lead_id = lead.body["id"].as_str().unwrap().to_owned();
+    ada.post("/v1/workflows", json!({ "name": "W" })).await;
+    assert_eq!(ada.delete("/v1/account").await.status, 204);
+    assert_eq!(ada.get(&format!("/v1/leads/{lead_id}")).await.status, 404);
+    assert!(
+        ada.get("/v1/workflows").await.body["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ada.get(&format!("/v1/profiles/{}", ada.id())).await.status,
+        404
+    );
+    // The e-mail is free again for a new account of the same user.
+    ada.sign_up().await;
+    assert_eq!(
+        ada.post(
+            "/v1/leads",
+            json!({ "name": "L", "primary_email": "l@x.io" })
+        )
+        .await
+        .status,
+        201
+    );
+}
