@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::rows::Rows;
+use scaliyo_app::usage::Usage;
 use scaliyo_aws::DynamoTable;
 use scaliyo_http::Authenticator;
 use scaliyo_store::SystemClock;
@@ -14,9 +15,10 @@ fn router(table: DynamoTable) -> Router {
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::new(
         Rows::new(Arc::new(table), clock.clone()),
-        clock,
+        clock.clone(),
     ));
-    scaliyo_http::data_api::router(access)
+    let usage = Arc::new(Usage::new(access.clone(), clock));
+    scaliyo_http::data_api::router(access, usage)
         .merge(scaliyo_http::health_router())
         .layer(Extension(Arc::new(Authenticator::ApiGateway)))
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::rows::Rows;
+use scaliyo_app::usage::Usage;
 use scaliyo_embedded::{LocalBlobs, LocalEventBus, RedbTable};
 use scaliyo_http::{Authenticator, LocalJwt};
 use scaliyo_store::Clock;
@@ -106,7 +107,10 @@ impl LocalSystem {
         Router::new()
             .merge(scaliyo_http::health_router())
             .merge(blob_route::router(self.blobs.clone()))
-            .merge(scaliyo_http::data_api::router(self.access.clone()))
+            .merge(scaliyo_http::data_api::router(
+                self.access.clone(),
+                Arc::new(Usage::new(self.access.clone(), self.clock.clone())),
+            ))
             .layer(Extension(Arc::new(Authenticator::Local(self.jwt.clone()))))
             .layer(axum::middleware::from_fn(log_request))
     }

@@ -4,3 +4,4 @@
 pub mod access;
 pub mod layout;
 pub mod rows;
+pub mod usage;

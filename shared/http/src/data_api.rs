@@ -17,10 +17,11 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use scaliyo_app::access::{Access, AccessError, Actor, ListParams};
 use scaliyo_app::rows::{Row, RowError};
+use scaliyo_app::usage::Usage;
 use scaliyo_domain::ids::Caller;
 use scaliyo_store::StoreError;
 use serde_json::{Value, json};
@@ -66,6 +67,11 @@ impl From<RowError> for ApiError {
                 StatusCode::CONFLICT,
                 "concurrent_update",
                 "the row changed while it was being written; retry",
+            ),
+            RowError::QuotaExceeded { limit } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "quota_exceeded",
+                format!("the {limit} quota is exhausted"),
             ),
             RowError::PlanLimit { limit, allowed } => ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -230,11 +236,87 @@ async fn delete_account(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// State of the RPC routes.
+#[derive(Clone)]
+pub struct RpcState {
+    pub access: Arc<Access>,
+    pub usage: Arc<Usage>,
+}
+
+fn args<T: serde::de::DeserializeOwned>(
+    payload: Result<Json<Value>, JsonRejection>,
+) -> Result<T, ApiError> {
+    let value = match payload {
+        Ok(Json(value)) => value,
+        Err(rejection) => {
+            return Err(ApiError::new(
+                rejection.status(),
+                "invalid_body",
+                rejection.body_text(),
+            ));
+        }
+    };
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request("invalid_arguments", e.to_string()))
+}
+
+/// `POST /v1/rpc/{name}`: the usage RPCs of the seed's section 6.
+async fn rpc(
+    State(state): State<RpcState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path(name): Path<String>,
+    payload: Result<Json<Value>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = state.access.actor(caller, None).await?;
+    let usage = &state.usage;
+    let result = match name.as_str() {
+        "increment_ai_usage" => {
+            Value::Object(usage.increment_ai_usage(&actor, args(payload)?).await?)
+        }
+        "increment_sender_daily_sent" => Value::Object(
+            usage
+                .increment_sender_daily_sent(&actor, args(payload)?)
+                .await?,
+        ),
+        "get_sender_daily_sent" => usage.get_sender_daily_sent(&actor, args(payload)?).await?,
+        "increment_workspace_usage" => Value::Object(
+            usage
+                .increment_workspace_usage(&actor, args(payload)?)
+                .await?,
+        ),
+        "get_workspace_monthly_usage" => {
+            usage
+                .get_workspace_monthly_usage(&actor, args(payload)?)
+                .await?
+        }
+        "increment_outbound_usage" => {
+            usage
+                .increment_outbound_usage(&actor, args(payload)?)
+                .await?
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_rpc",
+                format!("no RPC named {name}"),
+            ));
+        }
+    };
+    Ok(Json(result))
+}
+
 /// The data API router (mounted at `/v1` paths by both Lambda and the local server).
-pub fn router(access: Arc<Access>) -> Router {
+pub fn router(access: Arc<Access>, usage: Arc<Usage>) -> Router {
+    let rpc_routes: Router = Router::<RpcState>::new()
+        .route("/v1/rpc/{name}", post(rpc))
+        .with_state(RpcState {
+            access: access.clone(),
+            usage,
+        });
     Router::new()
         .route("/v1/account", delete(delete_account))
         .route("/v1/{table}", get(list).post(create))
         .route("/v1/{table}/{id}", get(read).patch(update).delete(remove))
         .with_state(access)
+        .merge(rpc_routes)
 }

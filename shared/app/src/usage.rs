@@ -1,0 +1,455 @@
+//! The usage counters of the seed's section 6 and their RPCs, with the same semantics:
+//! atomic counters, day and month keys in UTC, limits enforced in the same conditional
+//! write (never read-then-write).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use scaliyo_domain::schema::{self, Table, Unique};
+use scaliyo_store::{Clock, CmpOp, Condition, StoreError, Update};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::access::{Access, AccessError, Actor};
+use crate::layout;
+use crate::rows::{ListRequest, Row, RowError, timestamp_text};
+
+fn table(name: &str) -> Result<&'static Table, AccessError> {
+    schema::table(name).ok_or(AccessError::Row(RowError::NotFound))
+}
+
+fn unique(table: &'static Table, name: &str) -> Result<&'static Unique, AccessError> {
+    table
+        .uniques
+        .iter()
+        .find(|u| u.name == name)
+        .ok_or(AccessError::Row(RowError::NotFound))
+}
+
+pub fn day_key(now: DateTime<Utc>) -> String {
+    now.format("%Y-%m-%d").to_string()
+}
+
+pub fn month_key(now: DateTime<Utc>) -> String {
+    now.format("%Y-%m").to_string()
+}
+
+fn invalid(column: &str, reason: &str) -> AccessError {
+    AccessError::Row(RowError::Invalid {
+        column: column.into(),
+        reason: reason.into(),
+    })
+}
+
+/// The workspace counters `increment_workspace_usage` may add to.
+pub const WORKSPACE_FIELDS: [&str; 4] = [
+    "emails_sent",
+    "linkedin_actions",
+    "ai_credits_used",
+    "warmup_emails_sent",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AiUsageArgs {
+    #[serde(default = "one")]
+    pub credits: i64,
+    #[serde(default)]
+    pub tokens: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SenderDailyArgs {
+    pub sender_account_id: String,
+    #[serde(default = "one")]
+    pub count: i64,
+    /// Refuse when today's count would pass this cap.
+    pub daily_limit: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SenderIdArgs {
+    pub sender_account_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceUsageArgs {
+    pub field: String,
+    #[serde(default = "one")]
+    pub amount: i64,
+    /// Refuse when today's value would pass this cap.
+    pub daily_limit: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonthArgs {
+    /// `YYYY-MM`; the current month when absent.
+    pub month: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundArgs {
+    pub channel: String,
+    pub inbox_id: Option<String>,
+    #[serde(default = "one")]
+    pub amount: i64,
+    pub daily_limit: Option<i64>,
+    /// Refuse when this month's count would pass this cap; for the `email` channel the plan's
+    /// monthly e-mail limit applies when none is given.
+    pub monthly_limit: Option<i64>,
+}
+
+fn one() -> i64 {
+    1
+}
+
+#[derive(Clone)]
+pub struct Usage {
+    access: Arc<Access>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Usage {
+    pub fn new(access: Arc<Access>, clock: Arc<dyn Clock>) -> Self {
+        Self { access, clock }
+    }
+
+    fn user(actor: &Actor) -> Result<String, AccessError> {
+        actor.user_id().ok_or(AccessError::Unauthenticated)
+    }
+
+    /// `increment_ai_usage`: this month's AI credits and tokens, within the plan's credits.
+    pub async fn increment_ai_usage(
+        &self,
+        actor: &Actor,
+        args: AiUsageArgs,
+    ) -> Result<Row, AccessError> {
+        let user = Self::user(actor)?;
+        if args.credits < 0 || args.tokens < 0 {
+            return Err(invalid("credits", "must not be negative"));
+        }
+        let limit = i64::from(
+            self.access
+                .plan_of(&user)
+                .await?
+                .limits()
+                .ai_credits_per_month,
+        );
+        let usage = table("workspace_ai_usage")?;
+        let mut identity = Row::new();
+        identity.insert("workspace_id".into(), json!(user));
+        identity.insert("month_year".into(), json!(month_key(self.clock.now())));
+        identity.insert("credits_limit".into(), json!(limit));
+        Ok(self
+            .access
+            .rows()
+            .upsert_counter(
+                usage,
+                unique(usage, "workspace_ai_usage_workspace_id_month_year_key")?,
+                identity,
+                &[("credits_used", args.credits), ("tokens_used", args.tokens)],
+                Some((
+                    "credits_used",
+                    limit,
+                    RowError::QuotaExceeded {
+                        limit: "ai_credits_per_month",
+                    },
+                )),
+            )
+            .await?)
+    }
+
+    async fn own_sender(&self, actor: &Actor, id: &str) -> Result<Row, AccessError> {
+        self.access.get(actor, "sender_accounts", id).await
+    }
+
+    /// `increment_sender_daily_sent`: today's sends of a sender account, rolling over at the
+    /// UTC day boundary, optionally within a daily cap.
+    pub async fn increment_sender_daily_sent(
+        &self,
+        actor: &Actor,
+        args: SenderDailyArgs,
+    ) -> Result<Row, AccessError> {
+        let user = Self::user(actor)?;
+        if args.count < 1 {
+            return Err(invalid("count", "must be at least 1"));
+        }
+        self.own_sender(actor, &args.sender_account_id).await?;
+        let senders = table("sender_accounts")?;
+        let key = layout::row_key(senders, Some(&user), &args.sender_account_id);
+        let today = day_key(self.clock.now());
+        if args.daily_limit.is_some_and(|cap| args.count > cap) {
+            return Err(AccessError::Row(RowError::QuotaExceeded {
+                limit: "sender_daily",
+            }));
+        }
+        let now = timestamp_text(self.clock.now());
+        let store = self.access.rows().store();
+        // Two conditional writes, each atomic: add to today's count, or start a new day.
+        for _ in 0..4 {
+            let mut same_day =
+                Condition::item_exists().and(Condition::eq("daily_sent_date", today.as_str()));
+            if let Some(cap) = args.daily_limit {
+                same_day = same_day.and(Condition::cmp(
+                    "daily_sent_today",
+                    CmpOp::Le,
+                    cap - args.count,
+                ));
+            }
+            let add = Update::new()
+                .add("daily_sent_today", args.count)
+                .add("_v", 1)
+                .set("updated_at", now.as_str());
+            match store.update(&key, add, Some(same_day)).await {
+                Ok(item) => return Ok(crate::rows::from_item(senders, &item)),
+                Err(StoreError::ConditionFailed { .. }) => {}
+                Err(e) => return Err(RowError::from(e).into()),
+            }
+            let new_day = Condition::item_exists().and(Condition::cmp(
+                "daily_sent_date",
+                CmpOp::Ne,
+                today.as_str(),
+            ));
+            let reset = Update::new()
+                .set("daily_sent_today", args.count)
+                .set("daily_sent_date", today.as_str())
+                .add("_v", 1)
+                .set("updated_at", now.as_str());
+            match store.update(&key, reset, Some(new_day)).await {
+                Ok(item) => return Ok(crate::rows::from_item(senders, &item)),
+                Err(StoreError::ConditionFailed { .. }) => {
+                    // Either today's row is at its cap, or another request started the day.
+                    let current = self.own_sender(actor, &args.sender_account_id).await?;
+                    if current["daily_sent_date"] == today.as_str() && args.daily_limit.is_some() {
+                        return Err(AccessError::Row(RowError::QuotaExceeded {
+                            limit: "sender_daily",
+                        }));
+                    }
+                }
+                Err(e) => return Err(RowError::from(e).into()),
+            }
+        }
+        Err(AccessError::Row(RowError::Concurrent))
+    }
+
+    /// `get_sender_daily_sent`: today's count (0 when the stored day is not today).
+    pub async fn get_sender_daily_sent(
+        &self,
+        actor: &Actor,
+        args: SenderIdArgs,
+    ) -> Result<Value, AccessError> {
+        let sender = self.own_sender(actor, &args.sender_account_id).await?;
+        let today = day_key(self.clock.now());
+        let sent = if sender["daily_sent_date"] == today.as_str() {
+            sender["daily_sent_today"].as_i64().unwrap_or(0)
+        } else {
+            0
+        };
+        Ok(
+            json!({ "sender_account_id": args.sender_account_id, "date": today, "daily_sent": sent }),
+        )
+    }
+
+    /// `increment_workspace_usage`: today's row of the workspace counters.
+    pub async fn increment_workspace_usage(
+        &self,
+        actor: &Actor,
+        args: WorkspaceUsageArgs,
+    ) -> Result<Row, AccessError> {
+        let user = Self::user(actor)?;
+        let field = WORKSPACE_FIELDS
+            .iter()
+            .copied()
+            .find(|f| *f == args.field)
+            .ok_or_else(|| invalid("field", "must be one of emails_sent, linkedin_actions, ai_credits_used, warmup_emails_sent"))?;
+        if args.amount < 0 {
+            return Err(invalid("amount", "must not be negative"));
+        }
+        let counters = table("workspace_usage_counters")?;
+        let now = self.clock.now();
+        let mut identity = Row::new();
+        identity.insert("workspace_id".into(), json!(user));
+        identity.insert("date_key".into(), json!(day_key(now)));
+        identity.insert("month_key".into(), json!(month_key(now)));
+        let limit = args.daily_limit.map(|cap| {
+            (
+                field,
+                cap,
+                RowError::QuotaExceeded {
+                    limit: "workspace_daily",
+                },
+            )
+        });
+        Ok(self
+            .access
+            .rows()
+            .upsert_counter(
+                counters,
+                unique(
+                    counters,
+                    "workspace_usage_counters_workspace_id_date_key_key",
+                )?,
+                identity,
+                &[(field, args.amount)],
+                limit,
+            )
+            .await?)
+    }
+
+    /// `get_workspace_monthly_usage`: the month's totals over the daily rows.
+    pub async fn get_workspace_monthly_usage(
+        &self,
+        actor: &Actor,
+        args: MonthArgs,
+    ) -> Result<Value, AccessError> {
+        let user = Self::user(actor)?;
+        let month = args.month.unwrap_or_else(|| month_key(self.clock.now()));
+        if chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_err() {
+            return Err(invalid("month", "must be YYYY-MM"));
+        }
+        let counters = table("workspace_usage_counters")?;
+        let mut totals = serde_json::Map::new();
+        for field in WORKSPACE_FIELDS {
+            totals.insert(field.into(), json!(0));
+        }
+        let mut cursor = None;
+        loop {
+            let page = self
+                .access
+                .rows()
+                .list(
+                    counters,
+                    Some(&user),
+                    ListRequest {
+                        index: Some("idx_workspace_usage_workspace_month".into()),
+                        equals: vec![month.clone()],
+                        limit: 100,
+                        cursor,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            for row in &page.rows {
+                for field in WORKSPACE_FIELDS {
+                    let sum =
+                        totals[field].as_i64().unwrap_or(0) + row[field].as_i64().unwrap_or(0);
+                    totals.insert(field.into(), json!(sum));
+                }
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let mut out = json!({ "workspace_id": user, "month_key": month });
+        if let Value::Object(map) = &mut out {
+            map.extend(totals);
+        }
+        Ok(out)
+    }
+
+    /// `increment_outbound_usage`: the daily and the monthly row of a channel (and inbox).
+    pub async fn increment_outbound_usage(
+        &self,
+        actor: &Actor,
+        args: OutboundArgs,
+    ) -> Result<Value, AccessError> {
+        let user = Self::user(actor)?;
+        if !["email", "linkedin"].contains(&args.channel.as_str()) {
+            return Err(invalid("channel", "must be one of email, linkedin"));
+        }
+        if args.amount < 0 {
+            return Err(invalid("amount", "must not be negative"));
+        }
+        let outbound = table("outbound_usage")?;
+        let unique = unique(
+            outbound,
+            "outbound_usage_workspace_id_inbox_id_channel_period_type_period_key_key",
+        )?;
+        let now = self.clock.now();
+        let monthly_limit = match (args.monthly_limit, args.channel.as_str()) {
+            (Some(limit), _) => Some(limit),
+            (None, "email") => Some(i64::from(
+                self.access.plan_of(&user).await?.limits().emails_per_month,
+            )),
+            _ => None,
+        };
+        let mut results = serde_json::Map::new();
+        // The month first: a refused month leaves the day untouched.
+        for (period, key, limit, name) in [
+            ("monthly", month_key(now), monthly_limit, "monthly"),
+            ("daily", day_key(now), args.daily_limit, "daily"),
+        ] {
+            let mut identity = Row::new();
+            identity.insert("workspace_id".into(), json!(user));
+            identity.insert(
+                "inbox_id".into(),
+                args.inbox_id
+                    .clone()
+                    .map(Value::from)
+                    .unwrap_or(Value::Null),
+            );
+            identity.insert("channel".into(), json!(args.channel));
+            identity.insert("period_type".into(), json!(period));
+            identity.insert("period_key".into(), json!(key));
+            let quota = limit.map(|l| {
+                (
+                    "count",
+                    l,
+                    RowError::QuotaExceeded {
+                        limit: if name == "monthly" {
+                            "outbound_monthly"
+                        } else {
+                            "outbound_daily"
+                        },
+                    },
+                )
+            });
+            let row = self
+                .access
+                .rows()
+                .upsert_counter(outbound, unique, identity, &[("count", args.amount)], quota)
+                .await;
+            match row {
+                Ok(row) => {
+                    results.insert(period.into(), Value::Object(row));
+                }
+                Err(error) => {
+                    if period == "daily" {
+                        // Give the month back: the send did not happen.
+                        let mut identity = Row::new();
+                        identity.insert("workspace_id".into(), json!(user));
+                        identity.insert(
+                            "inbox_id".into(),
+                            args.inbox_id
+                                .clone()
+                                .map(Value::from)
+                                .unwrap_or(Value::Null),
+                        );
+                        identity.insert("channel".into(), json!(args.channel));
+                        identity.insert("period_type".into(), json!("monthly"));
+                        identity.insert("period_key".into(), json!(month_key(now)));
+                        let _ = self
+                            .access
+                            .rows()
+                            .upsert_counter(
+                                outbound,
+                                unique,
+                                identity,
+                                &[("count", -args.amount)],
+                                None,
+                            )
+                            .await;
+                    }
+                    return Err(error.into());
+                }
+            }
+        }
+        Ok(Value::Object(results))
+    }
+}
