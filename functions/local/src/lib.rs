@@ -55,6 +55,15 @@ pub enum LocalError {
     Secret(#[from] std::io::Error),
 }
 
+/// The local token signer: `SCALIYO_JWT_SECRET`, or a key kept in the data directory.
+pub fn local_jwt(data_dir: &std::path::Path) -> Result<LocalJwt, LocalError> {
+    let secret = match std::env::var("SCALIYO_JWT_SECRET") {
+        Ok(secret) if !secret.is_empty() => secret.into_bytes(),
+        _ => secrets::load_or_create(&data_dir.join("secrets/jwt.key"))?,
+    };
+    Ok(LocalJwt::new(&secret))
+}
+
 /// Every adapter of the embedded default, built once.
 #[derive(Clone)]
 pub struct LocalSystem {
@@ -84,13 +93,10 @@ impl LocalSystem {
             blob_key,
             clock.clone(),
         )?;
-        let jwt_secret = match std::env::var("SCALIYO_JWT_SECRET") {
-            Ok(secret) if !secret.is_empty() => secret.into_bytes(),
-            _ => secrets::load_or_create(&config.data_dir.join("secrets/jwt.key"))?,
-        };
         let table = Arc::new(table);
         let rows = Rows::new(table.clone(), clock.clone());
         let access = Arc::new(Access::new(rows, clock.clone()));
+        let jwt = local_jwt(&config.data_dir)?;
         Ok(Self {
             config,
             clock,
@@ -98,7 +104,7 @@ impl LocalSystem {
             table,
             blobs: Arc::new(blobs),
             bus: Arc::new(LocalEventBus::new()),
-            jwt: LocalJwt::new(&jwt_secret),
+            jwt,
         })
     }
 

@@ -95,16 +95,9 @@ fn token(
     let user =
         OwnerId::from_str(user).map_err(|_| format!("--user must be a UUID, got {user:?}"))?;
     let role = Role::from_str(role)?;
-    let system = LocalSystem::open(
-        LocalConfig::new(
-            DEFAULT_ADDR.parse().map_err(|_| "bad default address")?,
-            data_dir,
-        ),
-        Arc::new(SystemClock),
-    )
-    .map_err(|e| e.to_string())?;
-    let token = system
-        .jwt
+    // Only the signing key is needed: the store may be open in a running server.
+    let token = scaliyo_local::local_jwt(&data_dir)
+        .map_err(|e| e.to_string())?
         .issue(
             user,
             role,

@@ -236,6 +236,12 @@ async fn delete_account(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `GET /v1/openapi.json`: the document generated from the schema declaration.
+async fn openapi() -> Json<Value> {
+    static DOCUMENT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    Json(DOCUMENT.get_or_init(crate::openapi::document).clone())
+}
+
 /// State of the RPC routes.
 #[derive(Clone)]
 pub struct RpcState {
@@ -315,6 +321,7 @@ pub fn router(access: Arc<Access>, usage: Arc<Usage>) -> Router {
         });
     Router::new()
         .route("/v1/account", delete(delete_account))
+        .route("/v1/openapi.json", get(openapi))
         .route("/v1/{table}", get(list).post(create))
         .route("/v1/{table}/{id}", get(read).patch(update).delete(remove))
         .with_state(access)

@@ -5,6 +5,7 @@
 pub mod data_api;
 pub mod error;
 pub mod identity;
+pub mod openapi;
 pub mod telemetry;
 
 pub use error::ApiError;

@@ -1,0 +1,348 @@
+//! The OpenAPI 3.1 document of the data API, generated from the schema declaration (served at
+//! `/v1/openapi.json`). Nothing here is written by hand per table.
+
+use scaliyo_app::layout;
+use scaliyo_domain::schema::{Check, Column, ColumnType, DefaultValue, Scope, TABLES, Table, Who};
+use serde_json::{Map, Value, json};
+
+fn column_schema(column: &Column) -> Value {
+    let mut schema = match column.ty {
+        ColumnType::Uuid => json!({ "type": "string", "format": "uuid" }),
+        ColumnType::Text => json!({ "type": "string" }),
+        ColumnType::Int => {
+            json!({ "type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX })
+        }
+        ColumnType::BigInt => json!({ "type": "integer", "format": "int64" }),
+        ColumnType::Real => json!({ "type": "number" }),
+        ColumnType::Boolean => json!({ "type": "boolean" }),
+        ColumnType::Jsonb => json!({}),
+        ColumnType::TextArray => json!({ "type": "array", "items": { "type": "string" } }),
+        ColumnType::Date => json!({ "type": "string", "format": "date" }),
+        ColumnType::Timestamptz => json!({ "type": "string", "format": "date-time" }),
+    };
+    match column.check {
+        Check::OneOf(values) => {
+            schema["enum"] = json!(values);
+        }
+        Check::Range { min, max } => {
+            schema["minimum"] = json!(min);
+            schema["maximum"] = json!(max);
+        }
+        Check::None => {}
+    }
+    let nullable = !column.not_null && !column.primary_key;
+    if nullable && column.ty != ColumnType::Jsonb {
+        let ty = schema["type"].clone();
+        schema["type"] = json!([ty, "null"]);
+        if let Some(values) = schema.get("enum").cloned() {
+            let mut with_null = values.as_array().cloned().unwrap_or_default();
+            with_null.push(Value::Null);
+            schema["enum"] = Value::Array(with_null);
+        }
+    }
+    schema
+}
+
+fn owner_column(table: &Table) -> Option<&'static str> {
+    match table.scope {
+        Scope::Owner(c) => Some(c),
+        _ => None,
+    }
+}
+
+/// The row, create and update schemas of a table.
+fn table_schemas(table: &Table, out: &mut Map<String, Value>) {
+    let mut properties = Map::new();
+    for column in table.columns {
+        properties.insert(column.name.to_owned(), column_schema(column));
+    }
+    if table.primary_key().is_none() {
+        properties.insert(
+            layout::ROWID.to_owned(),
+            json!({ "type": "string", "format": "uuid" }),
+        );
+    }
+    let all: Vec<&str> = properties.keys().map(String::as_str).collect();
+    out.insert(
+        table.name.to_owned(),
+        json!({ "type": "object", "properties": properties.clone(), "required": all }),
+    );
+    let mut writable = properties.clone();
+    writable.remove(layout::ROWID);
+    // The owner column is filled in from the caller when the owner rule applies.
+    let auto_owner = owner_column(table).filter(|c| {
+        table
+            .policy
+            .iter()
+            .any(|r| matches!(r.who, Who::Owner(o) if o == *c))
+    });
+    let required: Vec<&str> = table
+        .columns
+        .iter()
+        .filter(|c| c.required() && Some(c.name) != auto_owner)
+        .map(|c| c.name)
+        .collect();
+    out.insert(
+        format!("{}_create", table.name),
+        json!({ "type": "object", "properties": writable.clone(), "required": required, "additionalProperties": false }),
+    );
+    let mut update = writable;
+    for column in table.columns {
+        if column.primary_key || Some(column.name) == owner_column(table) {
+            update.remove(column.name);
+        }
+        if matches!(column.default, DefaultValue::None) && column.not_null {
+            // Required columns may be changed but not cleared.
+            if let Some(schema) = update.get_mut(column.name) {
+                *schema = column_schema(&Column {
+                    not_null: true,
+                    ..*column
+                });
+            }
+        }
+    }
+    out.insert(
+        format!("{}_update", table.name),
+        json!({ "type": "object", "properties": update, "additionalProperties": false }),
+    );
+}
+
+fn error_responses(codes: &[&str]) -> Map<String, Value> {
+    let mut responses = Map::new();
+    for code in codes {
+        let description = match *code {
+            "400" => "invalid input (code names the problem, message the column)",
+            "401" => "missing, expired or invalid token",
+            "403" => "not allowed, or a plan limit (`plan_limit`)",
+            "404" => "no such row (or not visible to the caller)",
+            "409" => "a unique constraint, or a concurrent update",
+            "415" => "the body is not `application/json`",
+            "429" => "a quota is exhausted (`quota_exceeded`)",
+            "503" => "the store is unavailable; retry",
+            _ => "error",
+        };
+        responses.insert(
+            (*code).to_owned(),
+            json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }),
+        );
+    }
+    responses
+}
+
+fn json_response(description: &str, schema: Value) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": schema } } })
+}
+
+fn list_parameters(table: &Table) -> Vec<Value> {
+    let mut parameters = vec![
+        json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 100 } }),
+        json!({ "name": "cursor", "in": "query", "schema": { "type": "string" } }),
+    ];
+    let mut filters = std::collections::BTreeSet::new();
+    let mut orders = std::collections::BTreeSet::new();
+    if let Some(layout) = layout::layout(table.name) {
+        for index in layout.indexes.iter().filter(|i| !i.sharded) {
+            for part in &index.equality {
+                filters.insert(part.column());
+            }
+            if let Some(range) = index.range {
+                orders.insert(format!("{}.desc", range.column()));
+                orders.insert(format!("{}.asc", range.column()));
+                orders.insert(range.column().to_owned());
+            }
+        }
+    }
+    if let Some(owner) = owner_column(table) {
+        filters.insert(owner);
+    }
+    for column in filters {
+        if let Some(c) = table.column(column) {
+            let mut schema = column_schema(c);
+            schema["type"] = json!("string");
+            parameters.push(json!({
+                "name": column,
+                "in": "query",
+                "description": "equality filter on an indexed column (combinations as the indexes allow)",
+                "schema": schema
+            }));
+        }
+    }
+    if !orders.is_empty() {
+        parameters.push(json!({ "name": "order", "in": "query", "schema": { "type": "string", "enum": orders.into_iter().collect::<Vec<_>>() } }));
+    }
+    parameters
+}
+
+const RPCS: &[(&str, &str)] = &[
+    (
+        "increment_ai_usage",
+        r#"{"type":"object","properties":{"credits":{"type":"integer","minimum":0},"tokens":{"type":"integer","minimum":0}},"additionalProperties":false}"#,
+    ),
+    (
+        "increment_sender_daily_sent",
+        r#"{"type":"object","properties":{"sender_account_id":{"type":"string","format":"uuid"},"count":{"type":"integer","minimum":1},"daily_limit":{"type":["integer","null"]}},"required":["sender_account_id"],"additionalProperties":false}"#,
+    ),
+    (
+        "get_sender_daily_sent",
+        r#"{"type":"object","properties":{"sender_account_id":{"type":"string","format":"uuid"}},"required":["sender_account_id"],"additionalProperties":false}"#,
+    ),
+    (
+        "increment_workspace_usage",
+        r#"{"type":"object","properties":{"field":{"type":"string","enum":["emails_sent","linkedin_actions","ai_credits_used","warmup_emails_sent"]},"amount":{"type":"integer","minimum":0},"daily_limit":{"type":["integer","null"]}},"required":["field"],"additionalProperties":false}"#,
+    ),
+    (
+        "get_workspace_monthly_usage",
+        r#"{"type":"object","properties":{"month":{"type":["string","null"],"pattern":"^[0-9]{4}-[0-9]{2}$"}},"additionalProperties":false}"#,
+    ),
+    (
+        "increment_outbound_usage",
+        r#"{"type":"object","properties":{"channel":{"type":"string","enum":["email","linkedin"]},"inbox_id":{"type":["string","null"]},"amount":{"type":"integer","minimum":0},"daily_limit":{"type":["integer","null"]},"monthly_limit":{"type":["integer","null"]}},"required":["channel"],"additionalProperties":false}"#,
+    ),
+];
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut schemas = Map::new();
+    schemas.insert(
+        "Error".into(),
+        json!({ "type": "object", "properties": { "code": { "type": "string" }, "message": { "type": "string" } }, "required": ["code", "message"] }),
+    );
+    let mut paths = Map::new();
+    for table in TABLES {
+        table_schemas(table, &mut schemas);
+        let row = json!({ "$ref": format!("#/components/schemas/{}", table.name) });
+        let tag = json!([table.section]);
+        let mut list_responses = error_responses(&["400", "401", "503"]);
+        list_responses.insert(
+            "200".into(),
+            json_response("a page of rows", json!({
+                "type": "object",
+                "properties": { "data": { "type": "array", "items": row }, "next_cursor": { "type": ["string", "null"] } },
+                "required": ["data", "next_cursor"]
+            })),
+        );
+        let mut create_responses =
+            error_responses(&["400", "401", "403", "404", "409", "415", "503"]);
+        create_responses.insert("201".into(), json_response("the created row", row.clone()));
+        paths.insert(
+            format!("/v1/{}", table.name),
+            json!({
+                "get": { "operationId": format!("list_{}", table.name), "tags": tag, "parameters": list_parameters(table), "responses": list_responses },
+                "post": {
+                    "operationId": format!("create_{}", table.name),
+                    "tags": tag,
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{}_create", table.name) } } } },
+                    "responses": create_responses
+                }
+            }),
+        );
+        let id_schema = match table.primary_key() {
+            Some(pk) if pk.ty == ColumnType::Uuid || table.primary_key().is_none() => {
+                json!({ "type": "string", "format": "uuid" })
+            }
+            Some(_) => json!({ "type": "string", "minLength": 1 }),
+            None => json!({ "type": "string", "format": "uuid" }),
+        };
+        let id_parameter =
+            json!({ "name": "id", "in": "path", "required": true, "schema": id_schema });
+        let mut get_responses = error_responses(&["400", "401", "404", "503"]);
+        get_responses.insert("200".into(), json_response("the row", row.clone()));
+        let mut update_responses =
+            error_responses(&["400", "401", "403", "404", "409", "415", "503"]);
+        update_responses.insert("200".into(), json_response("the updated row", row));
+        let mut delete_responses = error_responses(&["400", "401", "403", "404", "409", "503"]);
+        delete_responses.insert(
+            "204".into(),
+            json!({ "description": "deleted, with the schema's ON DELETE actions" }),
+        );
+        paths.insert(
+            format!("/v1/{}/{{id}}", table.name),
+            json!({
+                "parameters": [id_parameter],
+                "get": { "operationId": format!("get_{}", table.name), "tags": tag, "responses": get_responses },
+                "patch": {
+                    "operationId": format!("update_{}", table.name),
+                    "tags": tag,
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{}_update", table.name) } } } },
+                    "responses": update_responses
+                },
+                "delete": { "operationId": format!("delete_{}", table.name), "tags": tag, "responses": delete_responses }
+            }),
+        );
+    }
+    for (name, arguments) in RPCS {
+        let schema: Value =
+            serde_json::from_str(arguments).unwrap_or_else(|_| json!({ "type": "object" }));
+        let mut responses = error_responses(&["400", "401", "404", "409", "415", "429", "503"]);
+        responses.insert(
+            "200".into(),
+            json_response("the counter after the call", json!({ "type": "object" })),
+        );
+        paths.insert(
+            format!("/v1/rpc/{name}"),
+            json!({ "post": {
+                "operationId": format!("rpc_{name}"),
+                "tags": ["6 Usage Counter Architecture"],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": schema } } },
+                "responses": responses
+            } }),
+        );
+    }
+    let mut account = error_responses(&["401", "503"]);
+    account.insert(
+        "204".into(),
+        json!({ "description": "the account and everything it owns are deleted" }),
+    );
+    paths.insert(
+        "/v1/account".into(),
+        json!({ "delete": { "operationId": "delete_account", "responses": account } }),
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Scaliyo data API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Every table of the Scaliyo schema over REST, with the schema's row policies. Generated from the schema declaration."
+        },
+        "servers": [{ "url": "/" }],
+        "security": [{ "bearer": [] }, {}],
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } },
+            "schemas": schemas
+        },
+        "paths": paths
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_has_five_operations_and_its_schemas() {
+        let doc = document();
+        for table in TABLES {
+            let collection = &doc["paths"][format!("/v1/{}", table.name)];
+            let item = &doc["paths"][format!("/v1/{}/{{id}}", table.name)];
+            assert!(
+                collection["get"].is_object() && collection["post"].is_object(),
+                "{}",
+                table.name
+            );
+            assert!(
+                item["get"].is_object() && item["patch"].is_object() && item["delete"].is_object(),
+                "{}",
+                table.name
+            );
+            assert!(doc["components"]["schemas"][table.name].is_object());
+        }
+        let leads = &doc["components"]["schemas"]["leads"]["properties"];
+        assert_eq!(
+            leads["status"]["enum"],
+            json!(["New", "Contacted", "Qualified", "Converted", "Lost"])
+        );
+        assert!(leads.get("knowledgeBase").is_some() && leads.get("lastActivity").is_some());
+        let create_required = &doc["components"]["schemas"]["leads_create"]["required"];
+        assert_eq!(create_required, &json!(["name"]));
+    }
+}
