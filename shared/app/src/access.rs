@@ -664,8 +664,13 @@ impl Access {
         }
         let supplied = input.clone();
         let row = self.rows.prepare(table, input)?;
-        let defaults = self.rows.prepare(table, Row::new()).ok();
-        Self::check_protected(actor, table, &supplied, defaults.as_ref())?;
+        let now = self.clock.now();
+        let defaults: Row = table
+            .columns
+            .iter()
+            .map(|c| (c.name.to_owned(), crate::rows::default_value(c, now)))
+            .collect();
+        Self::check_protected(actor, table, &supplied, Some(&defaults))?;
         if !self.allows(actor, table, Op::Insert, &row).await? {
             return Err(AccessError::Forbidden(format!(
                 "you may not create rows in {}",

@@ -2783,7 +2783,7 @@ pub static TABLES: &[Table] = &[
                 on_delete: OnDelete::SetNull,
             },
         ],
-        scope: Scope::Owner("user_id"),
+        scope: Scope::Shared,
         policy: &[
             Rule::new(CRUD, Who::Owner("user_id")),
             Rule::new(&[Op::Select, Op::Update], Who::TeamMember("team_id")),
@@ -2825,7 +2825,7 @@ pub static TABLES: &[Table] = &[
                 on_delete: OnDelete::SetNull,
             },
         ],
-        scope: Scope::Owner("user_id"),
+        scope: Scope::Shared,
         policy: &[
             Rule::new(CRUD, Who::Owner("user_id")),
             Rule::new(SI, Who::TeamMember("team_id")),

@@ -1,0 +1,498 @@
+//! The policy matrix: for every table, every operation (select, insert, update, delete) and
+//! every kind of actor, the expected allow or deny — written out here from the seed's RLS
+//! text, independently of the declaration the server enforces — checked over HTTP against
+//! the local system.
+
+use std::collections::BTreeMap;
+
+use scaliyo_app::rows::{Row, Rows};
+use scaliyo_domain::ids::Role;
+use scaliyo_domain::schema::{self, AUTH_USERS, Check, ColumnType, DefaultValue, Scope, Table};
+use scaliyo_tests::http_client::{Client, Reply};
+use scaliyo_tests::local_server::RunningLocal;
+use serde_json::{Value, json};
+
+/// Expected permissions per table, from the seed's RLS policies (S select, I insert,
+/// U update, D delete; actors not named may do nothing). `owner` is the user a row belongs
+/// to (its creator for shared rows); `member` a member of the row's team; `viewer`,
+/// `fmember`, `fadmin` hold that role on the row's Team Hub flow; `invitee` is the invited
+/// address.
+const EXPECTED: &[(&str, &str)] = &[
+    ("profiles", "owner=SIU"),
+    ("subscriptions", "owner=SIU"),
+    ("plans", "owner=S other=S anon=S admin=SIUD"),
+    ("config_settings", "admin=SIUD"),
+    ("leads", "owner=SIUD"),
+    ("import_batches", "owner=SIUD"),
+    ("lead_stage_colors", "owner=SIUD"),
+    ("lead_color_overrides", "owner=SIUD"),
+    ("sender_accounts", "owner=SIUD"),
+    ("sender_account_secrets", ""),
+    ("email_messages", "owner=SIU"),
+    ("email_links", "owner=S"),
+    ("email_events", "owner=S"),
+    ("email_provider_configs", "owner=SIUD"),
+    ("email_templates", "owner=SIUD"),
+    ("scheduled_emails", "owner=SIU"),
+    ("workflows", "owner=SIUD"),
+    ("workflow_executions", "owner=SI"),
+    ("workspace_ai_usage", "owner=SIU"),
+    ("workspace_usage_counters", "owner=SIU"),
+    ("outbound_usage", "owner=SIU"),
+    ("ai_usage_logs", "owner=SI"),
+    ("invoices", "owner=SIU"),
+    ("invoice_line_items", "owner=SIUD"),
+    ("invoice_packages", "owner=SIUD"),
+    ("invoice_package_items", "owner=SIUD"),
+    ("social_accounts", "owner=SIUD"),
+    ("social_posts", "owner=SIUD"),
+    ("social_post_targets", "owner=SIUD"),
+    ("social_post_events", "owner=S"),
+    ("tracking_links", "owner=SIUD"),
+    ("tracking_events", "owner=S"),
+    ("blog_categories", "owner=S other=S anon=S admin=SIUD"),
+    ("blog_posts", "owner=SIUD"),
+    ("ai_prompts", "owner=S other=S admin=SIUD"),
+    ("user_prompts", "owner=SIUD"),
+    ("user_prompt_versions", "owner=SI"),
+    ("guest_post_outreach", "owner=SIUD"),
+    ("guest_contributors", "owner=SIUD"),
+    ("teams", "owner=SIUD member=S"),
+    ("team_members", "owner=SID member=SID"),
+    ("team_invites", "owner=SI member=I invitee=SU"),
+    ("teamhub_boards", "owner=SIUD viewer=S fmember=S fadmin=SU"),
+    ("teamhub_lists", "owner=SIUD viewer=S fmember=S fadmin=SIUD"),
+    (
+        "teamhub_cards",
+        "owner=SIUD viewer=S fmember=SIUD fadmin=SIUD",
+    ),
+    (
+        "teamhub_comments",
+        "owner=SIUD viewer=S fmember=SI fadmin=SI",
+    ),
+    ("teamhub_activity", "owner=SI viewer=S fmember=SI fadmin=SI"),
+    (
+        "teamhub_card_members",
+        "owner=SID viewer=S fmember=SID fadmin=SID",
+    ),
+    (
+        "teamhub_flow_members",
+        "owner=SIUD viewer=S fmember=S fadmin=SIUD",
+    ),
+    ("teamhub_invites", "owner=SIUD fadmin=SIUD invitee=SU"),
+    // Members may not link a lead they cannot see (foreign keys point at visible rows).
+    (
+        "teamhub_item_leads",
+        "owner=SIUD viewer=S fmember=SUD fadmin=SUD",
+    ),
+    (
+        "teamhub_flow_templates",
+        "owner=SIUD other=S anon=S admin=S",
+    ),
+    ("integrations", "owner=SIUD"),
+    ("webhooks", "owner=SIUD"),
+    ("strategy_tasks", "owner=SIUD member=SU"),
+    ("strategy_notes", "owner=SIUD member=SI"),
+    ("support_sessions", "owner=SIU"),
+    ("support_audit_logs", "owner=S"),
+    ("audit_logs", "owner=SI member=S"),
+];
+
+const TEAM_TABLES: &[&str] = &[
+    "teams",
+    "team_members",
+    "team_invites",
+    "strategy_tasks",
+    "strategy_notes",
+    "audit_logs",
+];
+
+fn is_flow_table(table: &Table) -> bool {
+    table.name.starts_with("teamhub_") && table.name != "teamhub_flow_templates"
+}
+
+fn actors_for(table: &Table) -> Vec<&'static str> {
+    let mut actors = vec!["owner", "other", "anon", "admin"];
+    if TEAM_TABLES.contains(&table.name) {
+        actors.push("member");
+    }
+    if is_flow_table(table) {
+        actors.extend(["viewer", "fmember", "fadmin"]);
+    }
+    if ["team_invites", "teamhub_invites"].contains(&table.name) {
+        actors.push("invitee");
+    }
+    actors
+}
+
+fn expected(table: &str, actor: &str) -> String {
+    let spec = EXPECTED
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map(|(_, s)| *s)
+        .unwrap_or_else(|| panic!("no expectation for {table}"));
+    spec.split_whitespace()
+        .find_map(|part| part.strip_prefix(&format!("{actor}=")))
+        .map(str::to_owned)
+        .unwrap_or_default()
+}
+
+struct World {
+    rows: Rows,
+    owner: Client,
+    team: Option<String>,
+    /// One board (and card) per world, so a card's list and board agree.
+    board: tokio::sync::Mutex<Option<String>>,
+    card: tokio::sync::Mutex<Option<String>>,
+}
+
+fn unique_text() -> String {
+    format!("fixture-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A value for a required column that no foreign key or scope fills.
+fn filler(column: &schema::Column) -> Value {
+    match (column.ty, column.check) {
+        (_, Check::OneOf(values)) => json!(values[0]),
+        (_, Check::Range { min, .. }) => json!(min),
+        (ColumnType::Text, _) => json!(unique_text()),
+        (ColumnType::Int | ColumnType::BigInt, _) => json!(1),
+        (ColumnType::Real, _) => json!(0.5),
+        (ColumnType::Boolean, _) => json!(false),
+        (ColumnType::Jsonb, _) => json!({}),
+        (ColumnType::TextArray, _) => json!([]),
+        (ColumnType::Date, _) => json!("2026-12-01"),
+        (ColumnType::Timestamptz, _) => json!("2026-12-01T00:00:00Z"),
+        (ColumnType::Uuid, _) => json!(uuid::Uuid::new_v4().to_string()),
+    }
+}
+
+/// Creates a valid row of `table` owned by the world's owner, with its parents, through the
+/// repository (as the service role would).
+fn create_fixture<'a>(
+    world: &'a World,
+    table: &'static Table,
+) -> futures::future::BoxFuture<'a, Row> {
+    Box::pin(async move {
+        let owner = world.owner.id().to_owned();
+        if table.name == "profiles" {
+            return world
+                .rows
+                .get(table, Some(&owner), &owner)
+                .await
+                .unwrap()
+                .expect("the owner signed up");
+        }
+        let mut input = Row::new();
+        for column in table.columns {
+            if matches!(table.scope, Scope::Owner(c) if c == column.name) {
+                input.insert(column.name.into(), json!(owner));
+            } else if let Some(fk) = table.foreign_key(column.name) {
+                let required = column.not_null || column.primary_key;
+                let to_user = fk.table == AUTH_USERS || fk.table == "profiles";
+                if !(required || to_user || column.name == "team_id") {
+                    continue;
+                }
+                let value = if to_user {
+                    json!(owner)
+                } else if fk.table == "teams" && world.team.is_some() {
+                    json!(world.team.clone())
+                } else if fk.table == "teamhub_boards" && world.board.lock().await.is_some() {
+                    json!(world.board.lock().await.clone())
+                } else if fk.table == "teamhub_cards" && world.card.lock().await.is_some() {
+                    json!(world.card.lock().await.clone())
+                } else {
+                    let parent_table = schema::table(fk.table).unwrap();
+                    let parent = create_fixture(world, parent_table).await;
+                    parent[fk.references].clone()
+                };
+                input.insert(column.name.into(), value);
+            } else if column.name == "email"
+                && ["team_invites", "teamhub_invites"].contains(&table.name)
+            {
+                input.insert(
+                    column.name.into(),
+                    json!(format!("invitee-{owner}@example.com")),
+                );
+            } else if (column.not_null || column.primary_key)
+                && matches!(column.default, DefaultValue::None)
+            {
+                input.insert(column.name.into(), filler(column));
+            }
+        }
+        let parent_owner = matches!(table.scope, Scope::OwnerOf(_)).then_some(owner.as_str());
+        let row = world
+            .rows
+            .create(table, parent_owner, input)
+            .await
+            .unwrap_or_else(|e| panic!("fixture for {}: {e}", table.name));
+        if table.name == "teamhub_boards" {
+            world
+                .board
+                .lock()
+                .await
+                .get_or_insert_with(|| row["id"].as_str().unwrap_or_default().to_owned());
+        }
+        if table.name == "teamhub_cards" {
+            world
+                .card
+                .lock()
+                .await
+                .get_or_insert_with(|| row["id"].as_str().unwrap_or_default().to_owned());
+        }
+        row
+    })
+}
+
+/// The board a Team Hub row belongs to.
+async fn board_of(world: &World, table: &Table, row: &Row) -> String {
+    if table.name == "teamhub_boards" {
+        return row["id"].as_str().unwrap().to_owned();
+    }
+    for column in ["board_id", "flow_id"] {
+        if let Some(board) = row.get(column).and_then(Value::as_str) {
+            return board.to_owned();
+        }
+    }
+    let card_id = row
+        .get("card_id")
+        .or(row.get("item_id"))
+        .and_then(Value::as_str)
+        .expect("a card reference");
+    let card = world
+        .rows
+        .get(schema::table("teamhub_cards").unwrap(), None, card_id)
+        .await
+        .unwrap()
+        .unwrap();
+    card["board_id"].as_str().unwrap().to_owned()
+}
+
+/// A body for inserting another row like the fixture (same parents, fresh free text).
+fn insert_body(table: &Table, fixture: &Row) -> Value {
+    let mut body = fixture.clone();
+    if let Some(pk) = table.primary_key()
+        && pk.default != DefaultValue::None
+    {
+        body.remove(pk.name);
+    }
+    body.remove(scaliyo_app::layout::ROWID);
+    for unique in table.uniques {
+        for part in unique.parts {
+            let column = table.column(part.column()).unwrap();
+            let free = column.ty == ColumnType::Text
+                && column.check == Check::None
+                && table.foreign_key(column.name).is_none();
+            if free && !column.name.contains("email") {
+                body.insert(column.name.into(), json!(unique_text()));
+            }
+        }
+    }
+    if table.name == "config_settings" {
+        body.insert("key".into(), json!(unique_text()));
+    }
+    Value::Object(body)
+}
+
+/// A harmless change for an update.
+fn update_body(table: &Table, fixture: &Row) -> Value {
+    let protected = [
+        "role",
+        "is_super_admin",
+        "plan",
+        "credits_total",
+        "credits_used",
+        "status",
+    ];
+    for column in table.columns {
+        let key_like = column.primary_key
+            || table.foreign_key(column.name).is_some()
+            || matches!(table.scope, Scope::Owner(c) if c == column.name)
+            || table
+                .uniques
+                .iter()
+                .any(|u| u.parts.iter().any(|p| p.column() == column.name))
+            || protected.contains(&column.name)
+            || column.name.ends_with("_at")
+            || column.name == "email"
+            || column.name == "type";
+        if !key_like && column.ty == ColumnType::Text && column.check == Check::None {
+            return json!({ column.name: "changed" });
+        }
+    }
+    for column in table.columns {
+        let key_like = column.primary_key
+            || table.foreign_key(column.name).is_some()
+            || protected.contains(&column.name);
+        if !key_like && column.ty == ColumnType::Int && column.check == Check::None {
+            return json!({ column.name: fixture[column.name].as_i64().unwrap_or(0) + 1 });
+        }
+    }
+    json!({})
+}
+
+fn allowed(table: &str, op: char, actor: &str, reply: &Reply) -> bool {
+    match reply.status {
+        200 | 201 | 204 => true,
+        // The policy admitted the insert; the row's unique values were taken.
+        409 => true,
+        401 | 403 | 404 => false,
+        400 if reply.code() == "invalid_reference" => false,
+        other => panic!("{table} {op} as {actor}: unexpected {other} {}", reply.body),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_table_operation_and_actor_is_allowed_or_denied_as_the_seed_says() {
+    let local = RunningLocal::start().await;
+    let rows = local.system.access.rows().clone();
+    let mut checked = 0;
+    let mut mismatches = Vec::new();
+    let mut per_actor: BTreeMap<&str, usize> = BTreeMap::new();
+
+    for table in schema::TABLES {
+        let actors = actors_for(table);
+        for actor in &actors {
+            for op in ['S', 'U', 'I', 'D'] {
+                // A fresh world per check: deletes and inserts must not leak into the next.
+                let owner = Client::user(&local, Role::Client, Some("owner@example.com"));
+                owner.sign_up().await;
+                if table.name.starts_with("support_") {
+                    let profiles = schema::table("profiles").unwrap();
+                    rows.update(
+                        profiles,
+                        Some(owner.id()),
+                        owner.id(),
+                        json!({ "is_super_admin": true })
+                            .as_object()
+                            .unwrap()
+                            .clone(),
+                    )
+                    .await
+                    .unwrap();
+                }
+                let mut world = World {
+                    rows: rows.clone(),
+                    owner: owner.clone(),
+                    team: None,
+                    board: Default::default(),
+                    card: Default::default(),
+                };
+                let member = Client::user(&local, Role::Client, None);
+                member.sign_up().await;
+                if TEAM_TABLES.contains(&table.name) {
+                    let teams = schema::table("teams").unwrap();
+                    let team = rows
+                        .create(
+                            teams,
+                            None,
+                            json!({ "name": "Team", "owner_id": owner.id() })
+                                .as_object()
+                                .unwrap()
+                                .clone(),
+                        )
+                        .await
+                        .unwrap();
+                    let team_id = team["id"].as_str().unwrap().to_owned();
+                    let members = schema::table("team_members").unwrap();
+                    rows.create(
+                        members,
+                        None,
+                        json!({ "team_id": team_id, "user_id": member.id() })
+                            .as_object()
+                            .unwrap()
+                            .clone(),
+                    )
+                    .await
+                    .unwrap();
+                    world.team = Some(team_id);
+                }
+                let fixture = if table.name == "teams" {
+                    rows.get(table, None, world.team.as_deref().unwrap())
+                        .await
+                        .unwrap()
+                        .unwrap()
+                } else {
+                    create_fixture(&world, table).await
+                };
+                let id = fixture
+                    .get(
+                        table
+                            .primary_key()
+                            .map(|c| c.name)
+                            .unwrap_or(scaliyo_app::layout::ROWID),
+                    )
+                    .and_then(Value::as_str)
+                    .unwrap()
+                    .to_owned();
+                let client = match *actor {
+                    "owner" => owner.clone(),
+                    "other" => Client::user(&local, Role::Client, None),
+                    "anon" => Client::anonymous(&local),
+                    "admin" => Client::user(&local, Role::Admin, None),
+                    "member" => member.clone(),
+                    "invitee" => Client::user(
+                        &local,
+                        Role::Client,
+                        Some(&format!("invitee-{}@example.com", owner.id())),
+                    ),
+                    flow_role => {
+                        let client = Client::user(&local, Role::Client, None);
+                        let board = board_of(&world, table, &fixture).await;
+                        let role = match flow_role {
+                            "viewer" => "viewer",
+                            "fmember" => "member",
+                            _ => "admin",
+                        };
+                        let members = schema::table("teamhub_flow_members").unwrap();
+                        rows.create(
+                            members,
+                            None,
+                            json!({ "flow_id": board, "user_id": client.id(), "role": role })
+                                .as_object()
+                                .unwrap()
+                                .clone(),
+                        )
+                        .await
+                        .unwrap();
+                        client
+                    }
+                };
+                let path = format!("/v1/{}/{}", table.name, id);
+                let reply = match op {
+                    'S' => client.get(&path).await,
+                    'U' => client.patch(&path, update_body(table, &fixture)).await,
+                    'I' => {
+                        client
+                            .post(&format!("/v1/{}", table.name), insert_body(table, &fixture))
+                            .await
+                    }
+                    _ => client.delete(&path).await,
+                };
+                let got = allowed(table.name, op, actor, &reply);
+                let want = expected(table.name, actor).contains(op);
+                checked += 1;
+                *per_actor.entry(actor).or_default() += 1;
+                if got != want {
+                    mismatches.push(format!(
+                        "{} {op} as {actor}: expected {}, got {} {}",
+                        table.name,
+                        if want { "allow" } else { "deny" },
+                        reply.status,
+                        reply.body
+                    ));
+                }
+            }
+        }
+    }
+    println!(
+        "policy matrix: {checked} checks over {} tables ({per_actor:?})",
+        schema::TABLES.len()
+    );
+    assert!(
+        mismatches.is_empty(),
+        "{} of {checked} checks disagree with the seed:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}
