@@ -106,6 +106,7 @@ pub async fn presigned_urls_upload_and_download(blobs: Arc<dyn Blobs>) {
             BUCKET,
             "u9/upload.csv",
             "text/csv",
+            Some(22),
             Duration::from_secs(300),
         )
         .await

@@ -36,6 +36,49 @@ mod local {
 
     scaliyo_tests::queue_conformance_tests!(queues);
     scaliyo_tests::blob_conformance_tests!(blobs);
+
+    /// The signed length is enforced: an upload of another size is refused.
+    #[tokio::test]
+    async fn a_presigned_upload_of_another_length_is_refused() {
+        let running = RunningLocal::start().await;
+        let put = running
+            .system
+            .blobs
+            .presign_put(
+                "avatars",
+                "u1/a.png",
+                "image/png",
+                Some(4),
+                std::time::Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+        let http = reqwest::Client::new();
+        let longer = http
+            .put(&put.url)
+            .header("content-type", "image/png")
+            .body("12345")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(longer.status(), 403);
+        let wrong_type = http
+            .put(&put.url)
+            .header("content-type", "text/html")
+            .body("1234")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong_type.status(), 403);
+        let exact = http
+            .put(&put.url)
+            .header("content-type", "image/png")
+            .body("1234")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(exact.status(), 200);
+    }
 }
 
 mod aws {

@@ -324,3 +324,250 @@ async fn deleting_the_account_removes_everything_it_owns() {
         201
     );
 }
+
+#[tokio::test]
+async fn buckets_take_uploads_under_the_callers_prefix_within_their_rules() {
+    let local = RunningLocal::start().await;
+    let ada = Client::user(&local, Role::Client, None);
+    let eve = Client::user(&local, Role::Client, None);
+    let http = reqwest::Client::new();
+
+    let ticket = ada
+        .post(
+            "/v1/storage/avatars/uploads",
+            json!({ "file_name": "../me.png", "content_type": "image/png", "size": 4 }),
+        )
+        .await;
+    assert_eq!(ticket.status, 201, "{}", ticket.body);
+    let key = ticket.body["key"].as_str().unwrap();
+    assert!(
+        key.starts_with(&format!("{}/", ada.id())) && key.ends_with("-me.png"),
+        "{key}"
+    );
+    let uploaded = http
+        .put(ticket.body["upload_url"].as_str().unwrap())
+        .header("content-type", "image/png")
+        .body(vec![0x89, b'P', b'N', b'G'])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 200);
+    // Public bucket: anyone reads it at its public URL.
+    let public = http
+        .get(ticket.body["public_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 200);
+    assert_eq!(public.headers()["content-type"], "image/png");
+
+    let too_big = ada
+        .post("/v1/storage/image-gen-assets/uploads", json!({ "file_name": "a.png", "content_type": "image/png", "size": 10 * 1024 * 1024 + 1 }))
+        .await;
+    assert_eq!((too_big.status, too_big.code()), (400, "invalid"));
+    let wrong_type = ada
+        .post(
+            "/v1/storage/avatars/uploads",
+            json!({ "file_name": "a.html", "content_type": "text/html", "size": 10 }),
+        )
+        .await;
+    assert_eq!(wrong_type.status, 400);
+    assert_eq!(
+        ada.post(
+            "/v1/storage/secrets/uploads",
+            json!({ "file_name": "a", "content_type": "image/png", "size": 1 })
+        )
+        .await
+        .status,
+        404
+    );
+    let anonymous = Client::anonymous(&local);
+    assert_eq!(
+        anonymous
+            .post(
+                "/v1/storage/avatars/uploads",
+                json!({ "file_name": "a.png", "content_type": "image/png", "size": 1 })
+            )
+            .await
+            .status,
+        401
+    );
+
+    // Private bucket: only the owner gets a short-lived signed URL; nobody reads it publicly.
+    let video = ada
+        .post(
+            "/v1/storage/social_media/uploads",
+            json!({ "file_name": "clip.mp4", "content_type": "video/mp4", "size": 3 }),
+        )
+        .await;
+    assert_eq!(video.body["public_url"], serde_json::Value::Null);
+    let video_key = video.body["key"].as_str().unwrap().to_owned();
+    http.put(video.body["upload_url"].as_str().unwrap())
+        .header("content-type", "video/mp4")
+        .body("abc")
+        .send()
+        .await
+        .unwrap();
+    let signed = ada
+        .get(&format!(
+            "/v1/storage/social_media/download?key={video_key}"
+        ))
+        .await;
+    assert_eq!(signed.status, 200, "{}", signed.body);
+    assert_eq!(
+        http.get(signed.body["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "abc"
+    );
+    assert_eq!(
+        eve.get(&format!(
+            "/v1/storage/social_media/download?key={video_key}"
+        ))
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        http.get(local.url(&format!("/storage/social_media/{video_key}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_super_admin_reads_a_users_rows_only_through_an_audited_support_session() {
+    let local = RunningLocal::start().await;
+    let rows = local.system.access.rows();
+    let admin = Client::user(&local, Role::Client, None);
+    admin.sign_up().await;
+    let profiles = scaliyo_domain::schema::table("profiles").unwrap();
+    rows.update(
+        profiles,
+        Some(admin.id()),
+        admin.id(),
+        json!({ "is_super_admin": true })
+            .as_object()
+            .unwrap()
+            .clone(),
+    )
+    .await
+    .unwrap();
+    let ada = Client::user(&local, Role::Client, None);
+    ada.sign_up().await;
+    let lead = ada
+        .post("/v1/leads", json!({ "name": "Confidential" }))
+        .await;
+    let lead_id = lead.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(admin.get(&format!("/v1/leads/{lead_id}")).await.status, 404);
+
+    let session = admin
+        .post("/v1/support_sessions", json!({ "target_user_id": ada.id(), "reason": "ticket #42", "access_level": "read_only" }))
+        .await;
+    assert_eq!(session.status, 201, "{}", session.body);
+    assert_eq!(session.body["admin_id"], admin.id());
+    let mut supporting = admin.clone();
+    supporting.support_session = Some(session.body["id"].as_str().unwrap().to_owned());
+    assert_eq!(
+        supporting.get(&format!("/v1/leads/{lead_id}")).await.body["name"],
+        "Confidential"
+    );
+    let listed = supporting
+        .get(&format!("/v1/leads?client_id={}", ada.id()))
+        .await;
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        supporting
+            .patch(&format!("/v1/leads/{lead_id}"), json!({ "name": "x" }))
+            .await
+            .status,
+        403
+    );
+    let audit = admin.get("/v1/support_audit_logs").await;
+    assert_eq!(audit.status, 200, "{}", audit.body);
+    assert_eq!(
+        audit.body["data"].as_array().unwrap().len(),
+        2,
+        "the read and the list were audited"
+    );
+
+    // A plain user cannot use a session, and an ended session opens nothing.
+    let mut impostor = ada.clone();
+    impostor.support_session = supporting.support_session.clone();
+    assert_eq!(
+        impostor.get(&format!("/v1/leads/{lead_id}")).await.status,
+        403
+    );
+    let session_id = supporting.support_session.clone().unwrap();
+    admin
+        .patch(
+            &format!("/v1/support_sessions/{session_id}"),
+            json!({ "is_active": false, "ended_at": "2026-11-27T00:00:00Z" }),
+        )
+        .await;
+    assert_eq!(
+        supporting.get(&format!("/v1/leads/{lead_id}")).await.status,
+        403
+    );
+    let logs = local
+        .system
+        .access
+        .rows()
+        .list(
+            scaliyo_domain::schema::table("support_audit_logs").unwrap(),
+            None,
+            scaliyo_app::rows::ListRequest {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let reads: Vec<_> = logs
+        .rows
+        .iter()
+        .filter(|r| r["target_user_id"] == ada.id())
+        .collect();
+    assert_eq!(reads.len(), 2, "one entry per read and per list");
+    assert!(
+        reads
+            .iter()
+            .any(|r| r["action"] == "read" && r["resource_id"] == lead_id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn partial_unique_constraints_hold_only_while_their_condition_does() {
+    let local = RunningLocal::start().await;
+    let ada = Client::user(&local, Role::Client, None);
+    let prompt =
+        json!({ "prompt_key": "cold_email", "category": "email", "display_name": "Cold e-mail" });
+    let first = ada.post("/v1/user_prompts", prompt.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(
+        ada.post("/v1/user_prompts", prompt.clone()).await.code(),
+        "conflict"
+    );
+    let id = first.body["id"].as_str().unwrap();
+    assert_eq!(
+        ada.patch(
+            &format!("/v1/user_prompts/{id}"),
+            json!({ "is_active": false })
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        ada.post("/v1/user_prompts", prompt).await.status,
+        201,
+        "an inactive prompt frees its key"
+    );
+}

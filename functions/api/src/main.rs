@@ -6,21 +6,48 @@ use std::sync::Arc;
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::rows::Rows;
+use scaliyo_app::storage::Storage;
 use scaliyo_app::usage::Usage;
-use scaliyo_aws::DynamoTable;
+use scaliyo_aws::{DynamoTable, S3Blobs};
 use scaliyo_http::Authenticator;
 use scaliyo_store::SystemClock;
+use std::collections::HashMap;
 
-fn router(table: DynamoTable) -> Router {
+fn router(table: DynamoTable, storage: Storage) -> Router {
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::new(
         Rows::new(Arc::new(table), clock.clone()),
         clock.clone(),
     ));
     let usage = Arc::new(Usage::new(access.clone(), clock));
-    scaliyo_http::data_api::router(access, usage)
+    scaliyo_http::data_api::router(access, usage, Arc::new(storage))
         .merge(scaliyo_http::health_router())
         .layer(Extension(Arc::new(Authenticator::ApiGateway)))
+}
+
+/// The buckets: physical names from `BUCKET_<NAME>` (e.g. `BUCKET_SOCIAL_MEDIA`), public URLs
+/// from `PUBLIC_ASSETS_BASE_URL` (a CDN) or the buckets' S3 URLs.
+fn storage(config: &scaliyo_aws::SdkConfig) -> Storage {
+    let region = config
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "us-east-1".into());
+    let mut physical = HashMap::new();
+    let mut public_bases = HashMap::new();
+    for rules in scaliyo_app::storage::BUCKETS {
+        let variable = format!("BUCKET_{}", rules.name.replace('-', "_").to_uppercase());
+        let name = std::env::var(&variable).unwrap_or_else(|_| rules.name.replace('_', "-"));
+        if rules.public_read {
+            let base = match std::env::var("PUBLIC_ASSETS_BASE_URL") {
+                Ok(cdn) => format!("{}/{}", cdn.trim_end_matches('/'), rules.name),
+                Err(_) => format!("https://{name}.s3.{region}.amazonaws.com"),
+            };
+            public_bases.insert(rules.name.to_owned(), base);
+        }
+        physical.insert(rules.name.to_owned(), name);
+    }
+    let blobs = S3Blobs::new(scaliyo_aws::s3_client(config), physical);
+    Storage::new(Arc::new(blobs), public_bases)
 }
 
 #[tokio::main]
@@ -29,7 +56,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
-    lambda_http::run(router(table)).await
+    lambda_http::run(router(table, storage(&config))).await
 }
 
 #[cfg(test)]
@@ -51,22 +78,17 @@ mod tests {
             eprintln!("SKIPPED: DynamoDB Local is not running; scripts/test starts it");
             return;
         };
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .endpoint_url(endpoint)
-            .build();
-        let client = aws_sdk_dynamodb::Client::from_conf(config);
+        let config = scaliyo_aws::emulator_config(&endpoint).await;
+        let client = scaliyo_aws::dynamodb_client(&config);
         let name = format!("api-{}", std::process::id());
         scaliyo_aws::create_table(&client, &name)
             .await
             .expect("create table");
         let event = include_str!("../../../events/apigw-http-list-leads.json");
         let request = lambda_http::request::from_str(event).expect("a valid event");
-        let response = router(DynamoTable::new(client, name))
+        let blobs = S3Blobs::new(scaliyo_aws::s3_client(&config), HashMap::new());
+        let storage = Storage::new(Arc::new(blobs), HashMap::new());
+        let response = router(DynamoTable::new(client, name), storage)
             .oneshot(request)
             .await
             .expect("a response");

@@ -24,6 +24,7 @@ struct Signed {
     signature: String,
     #[serde(default)]
     content_type: String,
+    content_length: Option<u64>,
 }
 
 fn denied() -> ApiError {
@@ -39,7 +40,15 @@ async fn download(
     Path((bucket, key)): Path<(String, String)>,
     Query(signed): Query<Signed>,
 ) -> Result<Response, ApiError> {
-    if !blobs.verify("GET", &bucket, &key, signed.expires, "", &signed.signature) {
+    if !blobs.verify(
+        "GET",
+        &bucket,
+        &key,
+        signed.expires,
+        "",
+        None,
+        &signed.signature,
+    ) {
         return Err(denied());
     }
     let meta = blobs
@@ -80,14 +89,19 @@ async fn upload(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let length_ok = signed
+        .content_length
+        .is_none_or(|length| length == body.len() as u64);
     if !blobs.verify(
         "PUT",
         &bucket,
         &key,
         signed.expires,
         &signed.content_type,
+        signed.content_length,
         &signed.signature,
     ) || sent_type != signed.content_type
+        || !length_ok
     {
         return Err(denied());
     }
@@ -102,5 +116,56 @@ pub fn router(blobs: Arc<LocalBlobs>) -> Router {
     Router::new()
         .route("/_blobs/{bucket}/{*key}", get(download).put(upload))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+        .with_state(blobs)
+}
+
+/// `GET /storage/{bucket}/{key}`: public-read buckets, as their S3 public URLs serve them.
+async fn public_object(
+    State(blobs): State<Arc<LocalBlobs>>,
+    Path((bucket, key)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let public = scaliyo_app::storage::rules(&bucket).is_some_and(|r| r.public_read);
+    if !public {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_key",
+            "the object does not exist",
+        ));
+    }
+    let meta = blobs
+        .head(&bucket, &key)
+        .await
+        .map_err(|e| ApiError::bad_request("invalid_key", e.to_string()))?;
+    let body = blobs
+        .get(&bucket, &key)
+        .await
+        .map_err(|e| ApiError::internal("blob get", &e))?;
+    match (meta, body) {
+        (Some(meta), Some(body)) => {
+            let mut response = body.into_response();
+            if let Some(value) = meta
+                .content_type
+                .and_then(|t| HeaderValue::from_str(&t).ok())
+            {
+                response.headers_mut().insert(header::CONTENT_TYPE, value);
+            }
+            // Uploaded files are served as downloads-only content: no sniffing into HTML.
+            response.headers_mut().insert(
+                "x-content-type-options",
+                HeaderValue::from_static("nosniff"),
+            );
+            Ok(response)
+        }
+        _ => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_key",
+            "the object does not exist",
+        )),
+    }
+}
+
+pub fn public_router(blobs: Arc<LocalBlobs>) -> Router {
+    Router::new()
+        .route("/storage/{bucket}/{*key}", get(public_object))
         .with_state(blobs)
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::rows::Rows;
+use scaliyo_app::storage::Storage;
 use scaliyo_app::usage::Usage;
 use scaliyo_embedded::{LocalBlobs, LocalEventBus, RedbTable};
 use scaliyo_http::{Authenticator, LocalJwt};
@@ -116,9 +117,26 @@ impl LocalSystem {
             .merge(scaliyo_http::data_api::router(
                 self.access.clone(),
                 Arc::new(Usage::new(self.access.clone(), self.clock.clone())),
+                Arc::new(self.storage()),
             ))
+            .merge(blob_route::public_router(self.blobs.clone()))
             .layer(Extension(Arc::new(Authenticator::Local(self.jwt.clone()))))
             .layer(axum::middleware::from_fn(log_request))
+    }
+
+    /// The buckets, with public URLs served by this server under `/storage/{bucket}/`.
+    pub fn storage(&self) -> Storage {
+        let public_bases = scaliyo_app::storage::BUCKETS
+            .iter()
+            .filter(|b| b.public_read)
+            .map(|b| {
+                (
+                    b.name.to_owned(),
+                    format!("{}/storage/{}", self.config.public_base, b.name),
+                )
+            })
+            .collect();
+        Storage::new(self.blobs.clone(), public_bases)
     }
 
     /// The schedules EventBridge runs in AWS, as timers here.

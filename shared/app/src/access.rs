@@ -475,10 +475,35 @@ impl Access {
                     return Err(AccessError::Unauthenticated);
                 }
             }
-            ListRequest {
-                limit,
-                cursor: params.cursor.clone(),
-                ..Default::default()
+            // A shared table whose rows belong to users lists the caller's own by default.
+            let own_index = match (table.scope, actor.user_id()) {
+                (Scope::Shared, Some(user)) => table
+                    .policy
+                    .iter()
+                    .filter(|r| r.ops.contains(&Op::Select))
+                    .find_map(|r| match r.who {
+                        Who::Owner(column) | Who::SuperAdmin(column) => layout
+                            .indexes
+                            .iter()
+                            .find(|i| i.equality.len() == 1 && i.equality[0].column() == column)
+                            .map(|i| (i.name.clone(), user.clone())),
+                        _ => None,
+                    }),
+                _ => None,
+            };
+            match own_index {
+                Some((index, user)) => ListRequest {
+                    index: Some(index),
+                    equals: vec![user],
+                    limit,
+                    cursor: params.cursor.clone(),
+                    ..Default::default()
+                },
+                None => ListRequest {
+                    limit,
+                    cursor: params.cursor.clone(),
+                    ..Default::default()
+                },
             }
         } else {
             let wanted: Vec<&str> = filters.iter().map(|(c, _)| c.as_str()).collect();
@@ -621,7 +646,8 @@ impl Access {
         previous: Option<&Row>,
     ) -> Result<(), AccessError> {
         for fk in table.foreign_keys {
-            if fk.table == schema::AUTH_USERS {
+            // Users (and their profiles) may be named by anyone: a user id reveals no row.
+            if fk.table == schema::AUTH_USERS || fk.table == "profiles" {
                 continue;
             }
             let Some(value) = row.get(fk.column).and_then(Value::as_str) else {
@@ -653,12 +679,11 @@ impl Access {
     ) -> Result<Row, AccessError> {
         let table = Self::table(table_name)?;
         let user = actor.user_id().ok_or(AccessError::Unauthenticated)?;
-        if let Scope::Owner(column) = table.scope {
-            let owned_by_rule = table
-                .policy
-                .iter()
-                .any(|r| matches!(r.who, Who::Owner(c) if c == column));
-            if owned_by_rule && !input.contains_key(column) {
+        // A column that an insert rule checks against the caller defaults to the caller.
+        for rule in table.policy.iter().filter(|r| r.ops.contains(&Op::Insert)) {
+            if let Who::Owner(column) | Who::SuperAdmin(column) = rule.who
+                && !input.contains_key(column)
+            {
                 input.insert(column.to_owned(), json!(user));
             }
         }

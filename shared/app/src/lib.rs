@@ -4,4 +4,5 @@
 pub mod access;
 pub mod layout;
 pub mod rows;
+pub mod storage;
 pub mod usage;

@@ -386,6 +386,10 @@ impl Rows {
             };
             let parent_key = match parent.scope {
                 Scope::Shared => layout::row_key(parent, None, value),
+                // A row that owns itself (a profile) lives in its own partition.
+                Scope::Owner(column) if Some(column) == parent.primary_key().map(|c| c.name) => {
+                    layout::row_key(parent, Some(value), value)
+                }
                 // An owned parent must be in the same owner's partition: rows never point
                 // across tenants.
                 _ => match owner {

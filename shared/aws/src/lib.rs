@@ -12,11 +12,25 @@ pub use dynamo::{DynamoTable, create_table};
 pub use queue::SqsQueue;
 pub use s3::S3Blobs;
 
-use aws_config::{BehaviorVersion, SdkConfig};
+pub use aws_config::SdkConfig;
+use aws_config::{BehaviorVersion, Region};
 
 /// Loads region, credentials and endpoint overrides from the environment, the standard way.
 pub async fn load_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// A configuration for an emulator at `endpoint` (DynamoDB Local, moto): a fixed region and
+/// dummy credentials, which emulators require but do not check.
+pub async fn emulator_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "emulator",
+        ))
+        .endpoint_url(endpoint)
+        .load()
+        .await
 }
 
 pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {

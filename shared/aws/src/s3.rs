@@ -260,6 +260,7 @@ impl Blobs for S3Blobs {
         bucket: &str,
         key: &str,
         content_type: &str,
+        content_length: Option<u64>,
         expires_in: Duration,
     ) -> Result<PresignedUrl, BlobError> {
         check_key(key)?;
@@ -269,6 +270,7 @@ impl Blobs for S3Blobs {
             .bucket(self.bucket(bucket)?)
             .key(key)
             .content_type(content_type)
+            .set_content_length(content_length.map(|l| l as i64))
             .presigned(presigning(expires_in)?)
             .await
             .map_err(map_error)?;

@@ -80,11 +80,14 @@ impl LocalBlobs {
         key: &str,
         expires: i64,
         content_type: &str,
+        content_length: Option<u64>,
     ) -> String {
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.signing_key) else {
             return String::new();
         };
-        mac.update(format!("{method}\n{bucket}\n{key}\n{expires}\n{content_type}").as_bytes());
+        mac.update(
+            signed_text(method, bucket, key, expires, content_type, content_length).as_bytes(),
+        );
         hex::encode(mac.finalize().into_bytes())
     }
 
@@ -96,6 +99,7 @@ impl LocalBlobs {
         key: &str,
         expires: i64,
         content_type: &str,
+        content_length: Option<u64>,
         signature: &str,
     ) -> bool {
         if self.clock.now().timestamp() > expires {
@@ -104,7 +108,9 @@ impl LocalBlobs {
         let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.signing_key) else {
             return false;
         };
-        mac.update(format!("{method}\n{bucket}\n{key}\n{expires}\n{content_type}").as_bytes());
+        mac.update(
+            signed_text(method, bucket, key, expires, content_type, content_length).as_bytes(),
+        );
         let Ok(expected) = hex::decode(signature) else {
             return false;
         };
@@ -117,6 +123,7 @@ impl LocalBlobs {
         bucket: &str,
         key: &str,
         content_type: &str,
+        content_length: Option<u64>,
         expires_in: Duration,
     ) -> Result<PresignedUrl, BlobError> {
         self.path(bucket, key)?;
@@ -124,7 +131,7 @@ impl LocalBlobs {
             + chrono::Duration::from_std(expires_in)
                 .map_err(|e| BlobError::Invalid(e.to_string()))?;
         let expires = expires_at.timestamp();
-        let signature = self.signature(method, bucket, key, expires, content_type);
+        let signature = self.signature(method, bucket, key, expires, content_type, content_length);
         let mut url = format!(
             "{}/_blobs/{bucket}/{}?expires={expires}&signature={signature}",
             self.public_base,
@@ -133,6 +140,9 @@ impl LocalBlobs {
         if !content_type.is_empty() {
             url.push_str("&content_type=");
             url.push_str(&encode_component(content_type));
+        }
+        if let Some(length) = content_length {
+            url.push_str(&format!("&content_length={length}"));
         }
         Ok(PresignedUrl {
             url,
@@ -182,6 +192,19 @@ impl LocalBlobs {
         tokio::fs::write(meta_path, meta).await.map_err(io)?;
         Ok(())
     }
+}
+
+/// What a presigned URL's signature covers.
+fn signed_text(
+    method: &str,
+    bucket: &str,
+    key: &str,
+    expires: i64,
+    content_type: &str,
+    content_length: Option<u64>,
+) -> String {
+    let length = content_length.map(|l| l.to_string()).unwrap_or_default();
+    format!("{method}\n{bucket}\n{key}\n{expires}\n{content_type}\n{length}")
 }
 
 fn encode_component(text: &str) -> String {
@@ -322,7 +345,7 @@ impl Blobs for LocalBlobs {
         key: &str,
         expires_in: Duration,
     ) -> Result<PresignedUrl, BlobError> {
-        self.presign("GET", bucket, key, "", expires_in)
+        self.presign("GET", bucket, key, "", None, expires_in)
     }
 
     async fn presign_put(
@@ -330,8 +353,9 @@ impl Blobs for LocalBlobs {
         bucket: &str,
         key: &str,
         content_type: &str,
+        content_length: Option<u64>,
         expires_in: Duration,
     ) -> Result<PresignedUrl, BlobError> {
-        self.presign("PUT", bucket, key, content_type, expires_in)
+        self.presign("PUT", bucket, key, content_type, content_length, expires_in)
     }
 }

@@ -21,6 +21,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use scaliyo_app::access::{Access, AccessError, Actor, ListParams};
 use scaliyo_app::rows::{Row, RowError};
+use scaliyo_app::storage::Storage;
 use scaliyo_app::usage::Usage;
 use scaliyo_domain::ids::Caller;
 use scaliyo_store::StoreError;
@@ -311,8 +312,69 @@ async fn rpc(
     Ok(Json(result))
 }
 
+/// State of the storage routes.
+#[derive(Clone)]
+pub struct StorageState {
+    pub access: Arc<Access>,
+    pub storage: Arc<Storage>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadRequest {
+    file_name: String,
+    content_type: String,
+    size: u64,
+}
+
+/// `POST /v1/storage/{bucket}/uploads`: a presigned upload under the caller's prefix.
+async fn upload(
+    State(state): State<StorageState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path(bucket): Path<String>,
+    payload: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let actor = state.access.actor(caller, None).await?;
+    let request: UploadRequest = args(payload)?;
+    let ticket = state
+        .storage
+        .upload(
+            &actor,
+            &bucket,
+            &request.file_name,
+            &request.content_type,
+            request.size,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(ticket)).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct DownloadQuery {
+    key: String,
+}
+
+/// `GET /v1/storage/{bucket}/download?key=`: a short-lived URL for one of the caller's objects.
+async fn download(
+    State(state): State<StorageState>,
+    MaybeCaller(caller): MaybeCaller,
+    Path(bucket): Path<String>,
+    Query(query): Query<DownloadQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = state.access.actor(caller, None).await?;
+    let ticket = state.storage.download(&actor, &bucket, &query.key).await?;
+    Ok(Json(json!(ticket)))
+}
+
 /// The data API router (mounted at `/v1` paths by both Lambda and the local server).
-pub fn router(access: Arc<Access>, usage: Arc<Usage>) -> Router {
+pub fn router(access: Arc<Access>, usage: Arc<Usage>, storage: Arc<Storage>) -> Router {
+    let storage_routes: Router = Router::<StorageState>::new()
+        .route("/v1/storage/{bucket}/uploads", post(upload))
+        .route("/v1/storage/{bucket}/download", get(download))
+        .with_state(StorageState {
+            access: access.clone(),
+            storage,
+        });
     let rpc_routes: Router = Router::<RpcState>::new()
         .route("/v1/rpc/{name}", post(rpc))
         .with_state(RpcState {
@@ -326,4 +388,5 @@ pub fn router(access: Arc<Access>, usage: Arc<Usage>) -> Router {
         .route("/v1/{table}/{id}", get(read).patch(update).delete(remove))
         .with_state(access)
         .merge(rpc_routes)
+        .merge(storage_routes)
 }

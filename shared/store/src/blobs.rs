@@ -76,11 +76,14 @@ pub trait Blobs: Send + Sync {
         expires_in: Duration,
     ) -> Result<PresignedUrl, BlobError>;
 
+    /// A URL to upload exactly one object of this type (and, when given, exactly this many
+    /// bytes: the length is part of the signature, which is how upload size limits hold).
     async fn presign_put(
         &self,
         bucket: &str,
         key: &str,
         content_type: &str,
+        content_length: Option<u64>,
         expires_in: Duration,
     ) -> Result<PresignedUrl, BlobError>;
 }
