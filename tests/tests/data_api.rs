@@ -571,3 +571,62 @@ async fn partial_unique_constraints_hold_only_while_their_condition_does() {
         "an inactive prompt frees its key"
     );
 }
+
+#[tokio::test]
+async fn secrets_are_accepted_but_never_returned() {
+    let local = RunningLocal::start().await;
+    let ada = Client::user(&local, Role::Client, None);
+    let hook = ada
+        .post("/v1/webhooks", json!({ "name": "CRM", "url": "https://crm.example.com/hook", "trigger_event": "email.sent", "secret": "whsec_123" }))
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.body);
+    assert!(hook.body.get("secret").is_none());
+    let id = hook.body["id"].as_str().unwrap();
+    assert!(
+        ada.get(&format!("/v1/webhooks/{id}"))
+            .await
+            .body
+            .get("secret")
+            .is_none()
+    );
+    assert!(
+        ada.get("/v1/webhooks").await.body["data"][0]
+            .get("secret")
+            .is_none()
+    );
+    let updated = ada
+        .patch(
+            &format!("/v1/webhooks/{id}"),
+            json!({ "secret": "whsec_456" }),
+        )
+        .await;
+    assert_eq!(updated.status, 200);
+    assert!(updated.body.get("secret").is_none());
+    let stored = local
+        .system
+        .access
+        .rows()
+        .get(
+            scaliyo_domain::schema::table("webhooks").unwrap(),
+            Some(ada.id()),
+            id,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored["secret"], "whsec_456",
+        "kept for the delivery worker"
+    );
+    let integration = ada
+        .post(
+            "/v1/integrations",
+            json!({ "provider": "hubspot", "category": "crm", "credentials": { "token": "t" } }),
+        )
+        .await;
+    assert!(integration.body.get("credentials").is_none());
+    assert_eq!(
+        ada.get("/v1/sender_account_secrets").await.body["data"],
+        json!([])
+    );
+}

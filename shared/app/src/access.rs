@@ -419,6 +419,12 @@ impl Access {
     // -----------------------------------------------------------------------------------
     // Operations
 
+    /// Drops write-only secret columns from a row on its way out.
+    fn redact(table: &Table, mut row: Row) -> Row {
+        row.retain(|column, _| !schema::is_secret(table.name, column));
+        row
+    }
+
     pub async fn get(&self, actor: &Actor, table_name: &str, id: &str) -> Result<Row, AccessError> {
         let table = Self::table(table_name)?;
         let (row, partition) = self
@@ -432,7 +438,7 @@ impl Access {
         {
             self.audit_support_read(actor, table, Some(id)).await?;
         }
-        Ok(row)
+        Ok(Self::redact(table, row))
     }
 
     pub async fn list(
@@ -605,7 +611,10 @@ impl Access {
             self.audit_support_read(actor, table, None).await?;
         }
         Ok(RowPage {
-            rows,
+            rows: rows
+                .into_iter()
+                .map(|row| Self::redact(table, row))
+                .collect(),
             next: page.next,
         })
     }
@@ -712,7 +721,8 @@ impl Access {
             let owner = row["client_id"].as_str().unwrap_or(&user).to_owned();
             extra.push(self.contacts_reservation(&owner, 1).await?);
         }
-        Ok(self.rows.insert(table, parent_owner, row, extra).await?)
+        let created = self.rows.insert(table, parent_owner, row, extra).await?;
+        Ok(Self::redact(table, created))
     }
 
     /// The plan that applies to a user: an active subscription's, else the profile's.
@@ -823,10 +833,11 @@ impl Access {
         }
         self.check_references(actor, table, &preview, Some(&current))
             .await?;
-        Ok(self
+        let updated = self
             .rows
             .update(table, partition.as_deref(), id, patch)
-            .await?)
+            .await?;
+        Ok(Self::redact(table, updated))
     }
 
     pub async fn delete(

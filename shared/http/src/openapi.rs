@@ -2,7 +2,9 @@
 //! `/v1/openapi.json`). Nothing here is written by hand per table.
 
 use scaliyo_app::layout;
-use scaliyo_domain::schema::{Check, Column, ColumnType, DefaultValue, Scope, TABLES, Table, Who};
+use scaliyo_domain::schema::{
+    self, Check, Column, ColumnType, DefaultValue, Scope, TABLES, Table, Who,
+};
 use serde_json::{Map, Value, json};
 
 fn column_schema(column: &Column) -> Value {
@@ -54,7 +56,11 @@ fn owner_column(table: &Table) -> Option<&'static str> {
 fn table_schemas(table: &Table, out: &mut Map<String, Value>) {
     let mut properties = Map::new();
     for column in table.columns {
-        properties.insert(column.name.to_owned(), column_schema(column));
+        let mut schema = column_schema(column);
+        if schema::is_secret(table.name, column.name) {
+            schema["writeOnly"] = json!(true);
+        }
+        properties.insert(column.name.to_owned(), schema);
     }
     if table.primary_key().is_none() {
         properties.insert(
@@ -62,10 +68,13 @@ fn table_schemas(table: &Table, out: &mut Map<String, Value>) {
             json!({ "type": "string", "format": "uuid" }),
         );
     }
-    let all: Vec<&str> = properties.keys().map(String::as_str).collect();
+    // Rows as returned: every column but the write-only secrets, which are never sent back.
+    let mut returned = properties.clone();
+    returned.retain(|name, _| !schema::is_secret(table.name, name));
+    let all: Vec<&str> = returned.keys().map(String::as_str).collect();
     out.insert(
         table.name.to_owned(),
-        json!({ "type": "object", "properties": properties.clone(), "required": all }),
+        json!({ "type": "object", "properties": returned.clone(), "required": all, "additionalProperties": false }),
     );
     let mut writable = properties.clone();
     writable.remove(layout::ROWID);

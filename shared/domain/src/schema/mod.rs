@@ -328,6 +328,38 @@ impl Table {
     }
 }
 
+/// Columns that hold credentials: accepted on writes, never returned by any API (a response
+/// omits them). `sender_account_secrets` has no client policy at all.
+pub const SECRET_COLUMNS: &[(&str, &[&str])] = &[
+    ("webhooks", &["secret"]),
+    ("integrations", &["credentials"]),
+    ("email_provider_configs", &["api_key"]),
+    (
+        "social_accounts",
+        &[
+            "meta_page_access_token_encrypted",
+            "linkedin_access_token_encrypted",
+        ],
+    ),
+    (
+        "sender_account_secrets",
+        &[
+            "oauth_access_token",
+            "oauth_refresh_token",
+            "smtp_user",
+            "smtp_pass",
+            "api_key",
+        ],
+    ),
+];
+
+/// Whether a column of a table is a write-only secret.
+pub fn is_secret(table: &str, column: &str) -> bool {
+    SECRET_COLUMNS
+        .iter()
+        .any(|(t, columns)| *t == table && columns.contains(&column))
+}
+
 /// Looks a table up by its schema name.
 pub fn table(name: &str) -> Option<&'static Table> {
     TABLES.iter().find(|t| t.name == name)
