@@ -789,6 +789,39 @@ impl Access {
         Ok(item.and_then(|i| i.i64("count")).unwrap_or(0))
     }
 
+    /// A row the actor may change or delete: visible (else 404), not reached through a
+    /// read-only support session, and admitted by the policy (else 403).
+    async fn find_writable(
+        &self,
+        actor: &Actor,
+        table: &'static Table,
+        id: &str,
+        op: Op,
+    ) -> Result<(Row, Option<String>), AccessError> {
+        actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let (current, partition) = self
+            .find_visible(actor, table, id)
+            .await?
+            .ok_or_else(not_found)?;
+        let through_support = actor
+            .support
+            .as_ref()
+            .is_some_and(|g| partition.as_deref() == Some(g.target_user_id.as_str()));
+        if through_support {
+            return Err(AccessError::Forbidden(
+                "support sessions are read-only".into(),
+            ));
+        }
+        if !self.allows(actor, table, op, &current).await? {
+            let verb = if op == Op::Delete { "delete" } else { "change" };
+            return Err(AccessError::Forbidden(format!(
+                "you may not {verb} this {} row",
+                table.name
+            )));
+        }
+        Ok((current, partition))
+    }
+
     pub async fn update(
         &self,
         actor: &Actor,
@@ -797,26 +830,7 @@ impl Access {
         patch: Row,
     ) -> Result<Row, AccessError> {
         let table = Self::table(table_name)?;
-        actor.user_id().ok_or(AccessError::Unauthenticated)?;
-        let (current, partition) = self
-            .find_visible(actor, table, id)
-            .await?
-            .ok_or_else(not_found)?;
-        if actor
-            .support
-            .as_ref()
-            .is_some_and(|g| partition.as_deref() == Some(g.target_user_id.as_str()))
-        {
-            return Err(AccessError::Forbidden(
-                "support sessions are read-only".into(),
-            ));
-        }
-        if !self.allows(actor, table, Op::Update, &current).await? {
-            return Err(AccessError::Forbidden(format!(
-                "you may not change this {} row",
-                table.name
-            )));
-        }
+        let (current, partition) = self.find_writable(actor, table, id, Op::Update).await?;
         Self::check_protected(actor, table, &patch, Some(&current))?;
         let mut preview = current.clone();
         for (k, v) in &patch {
@@ -847,26 +861,7 @@ impl Access {
         id: &str,
     ) -> Result<(), AccessError> {
         let table = Self::table(table_name)?;
-        actor.user_id().ok_or(AccessError::Unauthenticated)?;
-        let (current, partition) = self
-            .find_visible(actor, table, id)
-            .await?
-            .ok_or_else(not_found)?;
-        if actor
-            .support
-            .as_ref()
-            .is_some_and(|g| partition.as_deref() == Some(g.target_user_id.as_str()))
-        {
-            return Err(AccessError::Forbidden(
-                "support sessions are read-only".into(),
-            ));
-        }
-        if !self.allows(actor, table, Op::Delete, &current).await? {
-            return Err(AccessError::Forbidden(format!(
-                "you may not delete this {} row",
-                table.name
-            )));
-        }
+        let (current, partition) = self.find_writable(actor, table, id, Op::Delete).await?;
         let mut extra = Vec::new();
         if table.name == "leads"
             && let Some(owner) = current["client_id"].as_str()

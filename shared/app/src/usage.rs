@@ -379,12 +379,7 @@ impl Usage {
             )),
             _ => None,
         };
-        let mut results = serde_json::Map::new();
-        // The month first: a refused month leaves the day untouched.
-        for (period, key, limit, name) in [
-            ("monthly", month_key(now), monthly_limit, "monthly"),
-            ("daily", day_key(now), args.daily_limit, "daily"),
-        ] {
+        let identity_of = |period: &str, key: String| {
             let mut identity = Row::new();
             identity.insert("workspace_id".into(), json!(user));
             identity.insert(
@@ -397,6 +392,15 @@ impl Usage {
             identity.insert("channel".into(), json!(args.channel));
             identity.insert("period_type".into(), json!(period));
             identity.insert("period_key".into(), json!(key));
+            identity
+        };
+        let mut results = serde_json::Map::new();
+        // The month first: a refused month leaves the day untouched.
+        for (period, key, limit, name) in [
+            ("monthly", month_key(now), monthly_limit, "monthly"),
+            ("daily", day_key(now), args.daily_limit, "daily"),
+        ] {
+            let identity = identity_of(period, key);
             let quota = limit.map(|l| {
                 (
                     "count",
@@ -422,18 +426,7 @@ impl Usage {
                 Err(error) => {
                     if period == "daily" {
                         // Give the month back: the send did not happen.
-                        let mut identity = Row::new();
-                        identity.insert("workspace_id".into(), json!(user));
-                        identity.insert(
-                            "inbox_id".into(),
-                            args.inbox_id
-                                .clone()
-                                .map(Value::from)
-                                .unwrap_or(Value::Null),
-                        );
-                        identity.insert("channel".into(), json!(args.channel));
-                        identity.insert("period_type".into(), json!("monthly"));
-                        identity.insert("period_key".into(), json!(month_key(now)));
+                        let identity = identity_of("monthly", month_key(now));
                         let _ = self
                             .access
                             .rows()
