@@ -46,10 +46,21 @@ pub fn render(template: &str, values: &MergeValues, html: bool) -> Result<String
             Some((name, fallback)) => (name.trim(), Some(fallback.trim())),
             None => (inner, None),
         };
-        let value = values.get(name).map(String::as_str).filter(|v| !v.trim().is_empty());
+        let value = values
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty());
         match (value, fallback) {
-            (Some(value), _) => out.push_str(&if html { escape_html(value) } else { value.to_owned() }),
-            (None, Some(fallback)) => out.push_str(&if html { escape_html(fallback) } else { fallback.to_owned() }),
+            (Some(value), _) => out.push_str(&if html {
+                escape_html(value)
+            } else {
+                value.to_owned()
+            }),
+            (None, Some(fallback)) => out.push_str(&if html {
+                escape_html(fallback)
+            } else {
+                fallback.to_owned()
+            }),
             // A known field that is empty renders as nothing; an unknown name is an error.
             (None, None) if values.contains_key(name) => {}
             (None, None) => {
@@ -61,7 +72,11 @@ pub fn render(template: &str, values: &MergeValues, html: bool) -> Result<String
         rest = &after[end + 2..];
     }
     out.push_str(rest);
-    if unknown.is_empty() { Ok(out) } else { Err(RenderError::UnknownTags(unknown)) }
+    if unknown.is_empty() {
+        Ok(out)
+    } else {
+        Err(RenderError::UnknownTags(unknown))
+    }
 }
 
 /// A link found in the body and rewritten to its tracking URL.
@@ -77,12 +92,17 @@ fn find_ci(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if needle.is_empty() || haystack.len() < needle.len() {
         return None;
     }
-    (from..=haystack.len() - needle.len()).find(|&i| haystack[i..i + needle.len()].eq_ignore_ascii_case(needle))
+    (from..=haystack.len() - needle.len())
+        .find(|&i| haystack[i..i + needle.len()].eq_ignore_ascii_case(needle))
 }
 
 /// Decodes the entities a URL in an attribute may carry (`&amp;` above all).
 fn decode_attribute(value: &str) -> String {
-    value.replace("&amp;", "&").replace("&#38;", "&").replace("&quot;", "\"").replace("&#39;", "'")
+    value
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
 }
 
 /// Visible text of an anchor's inner HTML, whitespace collapsed.
@@ -97,7 +117,10 @@ fn strip_tags(html: &str) -> String {
             _ => {}
         }
     }
-    decode_text(&out).split_whitespace().collect::<Vec<_>>().join(" ")
+    decode_text(&out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn decode_text(text: &str) -> String {
@@ -130,20 +153,38 @@ pub fn rewrite_links(
             cursor = open + 2;
             continue;
         }
-        let Some(tag_end) = bytes[open..].iter().position(|b| *b == b'>').map(|p| open + p) else { break };
+        let Some(tag_end) = bytes[open..]
+            .iter()
+            .position(|b| *b == b'>')
+            .map(|p| open + p)
+        else {
+            break;
+        };
         let tag = &html[open..tag_end];
-        let close = find_ci(bytes, b"</a", tag_end).unwrap_or(tag_end + 1).min(bytes.len());
+        let close = find_ci(bytes, b"</a", tag_end)
+            .unwrap_or(tag_end + 1)
+            .min(bytes.len());
         cursor = tag_end + 1;
-        let Some(href_at) = find_ci(tag.as_bytes(), b"href", 0) else { continue };
+        let Some(href_at) = find_ci(tag.as_bytes(), b"href", 0) else {
+            continue;
+        };
         let after_href = tag[href_at + 4..].trim_start();
-        let Some(after_eq) = after_href.strip_prefix('=') else { continue };
+        let Some(after_eq) = after_href.strip_prefix('=') else {
+            continue;
+        };
         let after_eq = after_eq.trim_start();
         let (value, quote) = match after_eq.chars().next() {
             Some(q @ ('"' | '\'')) => match after_eq[1..].find(q) {
                 Some(end) => (&after_eq[1..1 + end], Some(q)),
                 None => continue,
             },
-            _ => (after_eq.split(|c: char| c.is_whitespace() || c == '>').next().unwrap_or(""), None),
+            _ => (
+                after_eq
+                    .split(|c: char| c.is_whitespace() || c == '>')
+                    .next()
+                    .unwrap_or(""),
+                None,
+            ),
         };
         let destination = decode_attribute(value.trim());
         let lower = destination.to_ascii_lowercase();
@@ -166,8 +207,17 @@ pub fn rewrite_links(
             }
         }
         copied = value_end;
-        let label_html = if close > tag_end { &html[tag_end + 1..close] } else { "" };
-        links.push(TrackedLink { index: links.len(), destination, label: strip_tags(label_html), token });
+        let label_html = if close > tag_end {
+            &html[tag_end + 1..close]
+        } else {
+            ""
+        };
+        links.push(TrackedLink {
+            index: links.len(),
+            destination,
+            label: strip_tags(label_html),
+            token,
+        });
     }
     out.push_str(&html[copied..]);
     (out, links)
@@ -209,12 +259,19 @@ pub fn html_to_text(html: &str) -> String {
         if html.as_bytes()[i] == b'<' {
             let end = html[i..].find('>').map(|p| i + p).unwrap_or(html.len() - 1);
             let tag = &lower[i + 1..end];
-            let name: String = tag.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            let name: String = tag
+                .trim_start_matches('/')
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
             let closing = tag.starts_with('/');
             match name.as_str() {
                 "script" | "style" if !closing => {
                     let close = format!("</{name}");
-                    i = lower[end..].find(&close).map(|p| end + p).unwrap_or(html.len());
+                    i = lower[end..]
+                        .find(&close)
+                        .map(|p| end + p)
+                        .unwrap_or(html.len());
                     i = html[i..].find('>').map(|p| i + p + 1).unwrap_or(html.len());
                     continue;
                 }
@@ -230,7 +287,10 @@ pub fn html_to_text(html: &str) -> String {
                 "a" if !closing => {
                     let original = &html[i + 1..end];
                     pending_href = find_ci(original.as_bytes(), b"href", 0).and_then(|at| {
-                        let rest = original[at + 4..].trim_start().strip_prefix('=')?.trim_start();
+                        let rest = original[at + 4..]
+                            .trim_start()
+                            .strip_prefix('=')?
+                            .trim_start();
                         let quote = rest.chars().next()?;
                         let value = if quote == '"' || quote == '\'' {
                             rest[1..].split(quote).next()?
@@ -257,7 +317,10 @@ pub fn html_to_text(html: &str) -> String {
             let text = decode_text(&html[i..next]);
             let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
             if !collapsed.is_empty() {
-                if text.starts_with(char::is_whitespace) && !out.ends_with(['\n', ' ']) && !out.is_empty() {
+                if text.starts_with(char::is_whitespace)
+                    && !out.ends_with(['\n', ' '])
+                    && !out.is_empty()
+                {
                     out.push(' ');
                 }
                 out.push_str(&collapsed);
@@ -268,7 +331,12 @@ pub fn html_to_text(html: &str) -> String {
             i = next;
         }
     }
-    out.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_owned()
+    out.lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_owned()
 }
 
 /// A sender's daily cap when its metadata names none: what each provider allows a new
@@ -306,17 +374,39 @@ mod tests {
 
     #[test]
     fn merge_tags_render_with_fallbacks_and_escaping() {
-        let html = render("Hi {{first_name}} {{ last_name | }} of {{company}} ({{custom_fields.industry}})", &values(), true).unwrap();
+        let html = render(
+            "Hi {{first_name}} {{ last_name | }} of {{company}} ({{custom_fields.industry}})",
+            &values(),
+            true,
+        )
+        .unwrap();
         assert_eq!(html, "Hi Ada  of &lt;Analytical &amp; Co&gt; (Computing)");
-        assert_eq!(render("Hi {{last_name|there}}", &values(), true).unwrap(), "Hi there");
-        assert_eq!(render("{{company}}", &values(), false).unwrap(), "<Analytical & Co>");
+        assert_eq!(
+            render("Hi {{last_name|there}}", &values(), true).unwrap(),
+            "Hi there"
+        );
+        assert_eq!(
+            render("{{company}}", &values(), false).unwrap(),
+            "<Analytical & Co>"
+        );
     }
 
     #[test]
     fn unknown_tags_are_all_reported() {
-        let error = render("{{first_name}} {{nickname}} {{custom_fields.x}} {{nickname}}", &values(), true).unwrap_err();
-        assert_eq!(error, RenderError::UnknownTags(vec!["nickname".into(), "custom_fields.x".into()]));
-        assert_eq!(render("{{first_name", &values(), true).unwrap_err(), RenderError::Unclosed);
+        let error = render(
+            "{{first_name}} {{nickname}} {{custom_fields.x}} {{nickname}}",
+            &values(),
+            true,
+        )
+        .unwrap_err();
+        assert_eq!(
+            error,
+            RenderError::UnknownTags(vec!["nickname".into(), "custom_fields.x".into()])
+        );
+        assert_eq!(
+            render("{{first_name", &values(), true).unwrap_err(),
+            RenderError::Unclosed
+        );
     }
 
     #[test]
@@ -326,7 +416,15 @@ mod tests {
             <a href="#top">top</a>, <a href="https://u.example/unsub">unsubscribe</a>, <abbr>x</abbr>
             <a href=https://c.example/path>bare</a></p>"##;
         let mut n = 0;
-        let (out, links) = rewrite_links(html, "https://u.example/unsub", || { n += 1; format!("t{n}") }, |t| format!("https://trk.example/c/{t}"));
+        let (out, links) = rewrite_links(
+            html,
+            "https://u.example/unsub",
+            || {
+                n += 1;
+                format!("t{n}")
+            },
+            |t| format!("https://trk.example/c/{t}"),
+        );
         assert_eq!(links.len(), 3);
         assert_eq!(links[0].destination, "https://example.com/a?x=1&y=2");
         assert_eq!(links[0].label, "our site");
@@ -335,28 +433,48 @@ mod tests {
         assert!(out.contains(r#"href="https://trk.example/c/t1""#));
         assert!(out.contains("HREF='https://trk.example/c/t2'"));
         assert!(out.contains(r#"href="https://trk.example/c/t3">bare"#));
-        for kept in ["mailto:a@b.c", "tel:+1", "#top", "https://u.example/unsub", "<abbr>x</abbr>"] {
+        for kept in [
+            "mailto:a@b.c",
+            "tel:+1",
+            "#top",
+            "https://u.example/unsub",
+            "<abbr>x</abbr>",
+        ] {
             assert!(out.contains(kept), "{kept}");
         }
     }
 
     #[test]
     fn the_pixel_goes_before_the_end_of_the_body() {
-        let out = add_open_pixel("<html><body><p>Hi</p></BODY></html>", "https://t.example/o/tok.gif");
+        let out = add_open_pixel(
+            "<html><body><p>Hi</p></BODY></html>",
+            "https://t.example/o/tok.gif",
+        );
         assert!(out.contains(r#"<img src="https://t.example/o/tok.gif" width="1""#));
         assert!(out.find("<img").unwrap() < out.find("</BODY>").unwrap());
-        assert!(add_open_pixel("<p>Hi</p>", "u").ends_with("style=\"display:none;width:1px;height:1px;border:0\">"));
+        assert!(
+            add_open_pixel("<p>Hi</p>", "u")
+                .ends_with("style=\"display:none;width:1px;height:1px;border:0\">")
+        );
     }
 
     #[test]
     fn the_text_part_keeps_paragraphs_links_and_lists() {
-        let text = html_to_text("<html><head><style>p{color:red}</style></head><body><p>Hello&nbsp;Ada,</p><p>Read <a href=\"https://x.example/a\">the post</a>.<br>Thanks</p><ul><li>one</li><li>two</li></ul><script>alert(1)</script></body></html>");
-        assert_eq!(text, "Hello Ada,\n\nRead the post (https://x.example/a).\nThanks\n\n- one\n\n- two");
+        let text = html_to_text(
+            "<html><head><style>p{color:red}</style></head><body><p>Hello&nbsp;Ada,</p><p>Read <a href=\"https://x.example/a\">the post</a>.<br>Thanks</p><ul><li>one</li><li>two</li></ul><script>alert(1)</script></body></html>",
+        );
+        assert_eq!(
+            text,
+            "Hello Ada,\n\nRead the post (https://x.example/a).\nThanks\n\n- one\n\n- two"
+        );
     }
 
     #[test]
     fn the_warmup_ramp_starts_at_20_and_never_passes_the_cap() {
-        assert_eq!((1..=5).map(|d| warmup_cap(d, 500)).collect::<Vec<_>>(), vec![20, 25, 31, 39, 48]);
+        assert_eq!(
+            (1..=5).map(|d| warmup_cap(d, 500)).collect::<Vec<_>>(),
+            vec![20, 25, 31, 39, 48]
+        );
         assert_eq!(warmup_cap(16, 500), 500);
         assert_eq!(warmup_cap(40, 300), 300);
         assert_eq!(warmup_cap(0, 500), 20);

@@ -5,12 +5,14 @@
 pub mod blobs;
 pub mod clock;
 pub mod events;
+pub mod mail;
 pub mod queue;
 pub mod table;
 
 pub use blobs::{BlobError, BlobMeta, Blobs, PresignedUrl};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{BusError, DomainEvent, EventBus};
+pub use mail::{Credentials, Delivery, MailError, Mailer, OutgoingEmail, SmtpSecurity};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
 pub use table::{
     BatchOp, CmpOp, Condition, Cursor, Index, Item, Key, Number, Page, Query, SortCondition,

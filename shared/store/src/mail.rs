@@ -1,0 +1,118 @@
+//! The mailer port: one provider-neutral outgoing e-mail, the sender's credentials, and the
+//! errors a caller can act on (re-authorise, retry later, give up).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingEmail {
+    /// RFC 5322 Message-ID without angle brackets, on the sending domain.
+    pub message_id: String,
+    pub from_email: String,
+    pub from_name: String,
+    pub to_email: String,
+    pub to_name: Option<String>,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    /// Extra headers (List-Unsubscribe, List-Unsubscribe-Post, …).
+    pub headers: Vec<(String, String)>,
+    /// Our id of the message, carried as provider metadata so provider events map back.
+    pub scaliyo_message_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// STARTTLS required (587 and others).
+    StartTls,
+    /// Plain text; only ever for a server on loopback (local development and tests).
+    None,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    Smtp {
+        host: String,
+        port: u16,
+        username: String,
+        password: String,
+        security: SmtpSecurity,
+    },
+    ApiKey(String),
+    OAuth {
+        access_token: String,
+        refresh_token: Option<String>,
+        expires_at: Option<DateTime<Utc>>,
+    },
+    /// The local outbox needs none.
+    None,
+}
+
+impl std::fmt::Debug for Credentials {
+    // Credentials never reach a log line, even through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Smtp {
+                host,
+                port,
+                security,
+                ..
+            } => {
+                write!(
+                    f,
+                    "Smtp {{ host: {host:?}, port: {port}, security: {security:?}, .. }}"
+                )
+            }
+            Credentials::ApiKey(_) => f.write_str("ApiKey(..)"),
+            Credentials::OAuth { expires_at, .. } => {
+                write!(f, "OAuth {{ expires_at: {expires_at:?}, .. }}")
+            }
+            Credentials::None => f.write_str("None"),
+        }
+    }
+}
+
+/// What the provider said when it accepted the message.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Delivery {
+    pub provider_message_id: Option<String>,
+    /// A new OAuth access token obtained on the way (to store, sealed).
+    pub refreshed: Option<(String, DateTime<Utc>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// The credentials were refused: the account needs re-authorisation.
+    #[error("the provider refused the credentials: {0}")]
+    Auth(String),
+    #[error("the provider is rate limiting")]
+    RateLimited { retry_after: Option<Duration> },
+    /// The provider refused this message for good (bad address, content, …).
+    #[error("the provider rejected the message: {0}")]
+    Rejected(String),
+    /// The provider could not be reached or failed; retrying later may work.
+    #[error("the provider is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl MailError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            MailError::RateLimited { .. } | MailError::Unavailable(_)
+        )
+    }
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(
+        &self,
+        email: &OutgoingEmail,
+        credentials: &Credentials,
+    ) -> Result<Delivery, MailError>;
+}
