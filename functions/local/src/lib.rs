@@ -13,10 +13,12 @@ use std::sync::Arc;
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::rows::Rows;
+use scaliyo_app::send_email::{Mailers, SendConfig, SendPipeline};
 use scaliyo_app::storage::Storage;
 use scaliyo_app::usage::Usage;
-use scaliyo_embedded::{LocalBlobs, LocalEventBus, RedbTable};
+use scaliyo_embedded::{LocalBlobs, LocalEventBus, LocalSealer, RedbTable};
 use scaliyo_http::{Authenticator, LocalJwt};
+use scaliyo_mail::OutboxMailer;
 use scaliyo_store::Clock;
 
 /// The schema's storage buckets (seed section 5).
@@ -75,6 +77,9 @@ pub struct LocalSystem {
     pub bus: Arc<LocalEventBus>,
     pub jwt: LocalJwt,
     pub access: Arc<Access>,
+    /// Every provider's mail goes here locally, as `.eml` files.
+    pub outbox: Arc<OutboxMailer>,
+    pub send: Arc<SendPipeline>,
 }
 
 impl LocalSystem {
@@ -98,6 +103,19 @@ impl LocalSystem {
         let rows = Rows::new(table.clone(), clock.clone());
         let access = Arc::new(Access::new(rows, clock.clone()));
         let jwt = local_jwt(&config.data_dir)?;
+        let master_key = secrets::load_or_create(&config.data_dir.join("secrets/master.key"))?;
+        let sealer = LocalSealer::from_key_text(&String::from_utf8_lossy(&master_key))
+            .map_err(|e| LocalError::Secret(std::io::Error::other(e.to_string())))?;
+        let outbox = Arc::new(OutboxMailer::new(config.data_dir.join("outbox")));
+        let send = Arc::new(SendPipeline::new(
+            access.clone(),
+            Arc::new(sealer),
+            Mailers::all(outbox.clone()),
+            clock.clone(),
+            SendConfig {
+                tracking_base_url: config.public_base.clone(),
+            },
+        ));
         Ok(Self {
             config,
             clock,
@@ -106,6 +124,8 @@ impl LocalSystem {
             blobs: Arc::new(blobs),
             bus: Arc::new(LocalEventBus::new()),
             jwt,
+            outbox,
+            send,
         })
     }
 
@@ -120,6 +140,10 @@ impl LocalSystem {
                 Arc::new(self.storage()),
             ))
             .merge(blob_route::public_router(self.blobs.clone()))
+            .merge(scaliyo_http::send_api::router(
+                self.access.clone(),
+                self.send.clone(),
+            ))
             .layer(Extension(Arc::new(Authenticator::Local(self.jwt.clone()))))
             .layer(axum::middleware::from_fn(log_request))
     }

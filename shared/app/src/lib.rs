@@ -4,5 +4,6 @@
 pub mod access;
 pub mod layout;
 pub mod rows;
+pub mod send_email;
 pub mod storage;
 pub mod usage;

@@ -434,6 +434,30 @@ impl Rows {
         row: Row,
         extra: Vec<Extra>,
     ) -> Result<Row, RowError> {
+        self.insert_checked(table, parent_owner, row, extra, true)
+            .await
+    }
+
+    /// Writes a prepared row whose parent is written right after it (a message's links go
+    /// first so that tracking works the moment the provider accepts the message).
+    pub async fn insert_unchecked(
+        &self,
+        table: &'static Table,
+        parent_owner: Option<&str>,
+        row: Row,
+    ) -> Result<Row, RowError> {
+        self.insert_checked(table, parent_owner, row, Vec::new(), false)
+            .await
+    }
+
+    async fn insert_checked(
+        &self,
+        table: &'static Table,
+        parent_owner: Option<&str>,
+        row: Row,
+        extra: Vec<Extra>,
+        check_references: bool,
+    ) -> Result<Row, RowError> {
         let owner = owner_of(table, &row, parent_owner);
         if matches!(table.scope, Scope::OwnerOf(_)) && owner.is_none() {
             return Err(invalid("owner", "the parent's owner is required"));
@@ -443,6 +467,18 @@ impl Rows {
         let mut ops = vec![WriteOp::put_new(item)];
         let mut guards = vec![Guard::Row];
         self.constraint_ops(table, owner, &key, &row, None, &mut ops, &mut guards);
+        if !check_references {
+            let keep: Vec<bool> = guards
+                .iter()
+                .map(|g| !matches!(g, Guard::Reference(_)))
+                .collect();
+            let mut index = 0;
+            ops.retain(|_| {
+                index += 1;
+                keep[index - 1]
+            });
+            guards.retain(|g| !matches!(g, Guard::Reference(_)));
+        }
         for Extra { op, on_failure } in extra {
             ops.push(op);
             guards.push(Guard::Extra(on_failure));
@@ -811,19 +847,19 @@ impl Rows {
         Ok(item.map(|item| from_item(table, &item)))
     }
 
-    /// Adds to counter columns of the row a unique tuple identifies, creating the row (with its
-    /// defaults and its uniqueness item) when it does not exist yet — in one transaction,
-    /// never read-then-write. The row id is derived from the tuple (UUID v5), so concurrent
-    /// first increments land on the same item. `limit` refuses an add that would take the
-    /// column past the maximum.
-    pub async fn upsert_counter(
+    /// The actions that add to counter columns of the row a unique tuple identifies, creating
+    /// the row (with its defaults and its uniqueness item) when it does not exist yet. The row
+    /// id is derived from the tuple (UUID v5), so concurrent first increments land on the same
+    /// item. `limit` guards the add: the column may not pass the maximum. The first action is
+    /// the row's; compose the rest into a larger transaction as needed.
+    pub fn counter_ops(
         &self,
         table: &'static Table,
         unique: &Unique,
         identity: Row,
-        add: &[(&'static str, i64)],
-        limit: Option<(&'static str, i64, RowError)>,
-    ) -> Result<Row, RowError> {
+        add: &[(&str, i64)],
+        limit: Option<(&str, i64)>,
+    ) -> Result<(Key, Vec<WriteOp>), RowError> {
         let mut name = table.name.to_owned();
         for part in unique.parts {
             name.push('\0');
@@ -862,21 +898,18 @@ impl Rows {
         if table.has_updated_at() {
             update = update.set("updated_at", timestamp_text(now));
         }
-        let mut condition = None;
-        let mut quota_error = None;
-        if let Some((column, max, error)) = limit {
+        let condition = limit.map(|(column, max)| {
             let amount = add
                 .iter()
                 .find(|(c, _)| *c == column)
                 .map(|(_, a)| *a)
                 .unwrap_or(0);
-            condition = Some(Condition::NotExists(column.into()).or(Condition::cmp(
+            Condition::NotExists(column.into()).or(Condition::cmp(
                 column,
                 scaliyo_store::CmpOp::Le,
                 max - amount,
-            )));
-            quota_error = Some(error);
-        }
+            ))
+        });
         let mut ops = vec![WriteOp::Update {
             key: key.clone(),
             update,
@@ -896,10 +929,29 @@ impl Rows {
                 condition: Some(ours),
             });
         }
+        Ok((key, ops))
+    }
+
+    /// Adds to counters of one row (see [`Rows::counter_ops`]) and returns the row after.
+    pub async fn upsert_counter(
+        &self,
+        table: &'static Table,
+        unique: &Unique,
+        identity: Row,
+        add: &[(&'static str, i64)],
+        limit: Option<(&'static str, i64, RowError)>,
+    ) -> Result<Row, RowError> {
+        let (key, ops) = self.counter_ops(
+            table,
+            unique,
+            identity,
+            add,
+            limit.as_ref().map(|(c, m, _)| (*c, *m)),
+        )?;
         match self.store.transact_write(ops).await {
             Ok(()) => {}
             Err(StoreError::ConditionFailed { index: Some(0) }) => {
-                return Err(quota_error.unwrap_or(RowError::Concurrent));
+                return Err(limit.map(|(_, _, e)| e).unwrap_or(RowError::Concurrent));
             }
             Err(StoreError::ConditionFailed { index: Some(1) }) => {
                 // A row with this tuple was created through the REST API with its own id.

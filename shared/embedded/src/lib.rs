@@ -5,9 +5,11 @@
 pub mod blobs;
 pub mod bus;
 pub mod queue;
+pub mod sealer;
 pub mod table;
 
 pub use blobs::LocalBlobs;
 pub use bus::LocalEventBus;
 pub use queue::LocalQueue;
+pub use sealer::LocalSealer;
 pub use table::RedbTable;

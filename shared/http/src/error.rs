@@ -6,17 +6,21 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Machine-readable details beside the code (e.g. which limit).
+    pub details: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Serialize)]
 struct Body<'a> {
     code: &'a str,
     message: &'a str,
+    #[serde(flatten)]
+    details: &'a serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -25,7 +29,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            details: serde_json::Map::new(),
         }
+    }
+
+    /// Adds a machine-readable detail beside the code (e.g. which limit).
+    pub fn with(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.details.insert(key.to_owned(), value);
+        self
     }
 
     pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
@@ -71,6 +82,7 @@ impl IntoResponse for ApiError {
             Json(Body {
                 code: self.code,
                 message: &self.message,
+                details: &self.details,
             }),
         )
             .into_response();

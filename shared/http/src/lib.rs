@@ -6,6 +6,7 @@ pub mod data_api;
 pub mod error;
 pub mod identity;
 pub mod openapi;
+pub mod send_api;
 pub mod telemetry;
 
 pub use error::ApiError;

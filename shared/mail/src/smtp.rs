@@ -70,7 +70,7 @@ fn classify(error: lettre::transport::smtp::Error) -> MailError {
 
 impl SmtpMailer {
     /// Connects, says EHLO and authenticates, without sending: used before an account is saved.
-    pub async fn verify(&self, credentials: &Credentials) -> Result<(), MailError> {
+    pub async fn check(&self, credentials: &Credentials) -> Result<(), MailError> {
         let transport = transport(credentials)?;
         match tokio::time::timeout(TIMEOUT, transport.test_connection()).await {
             Ok(Ok(true)) => Ok(()),
@@ -87,6 +87,10 @@ impl SmtpMailer {
 
 #[async_trait]
 impl Mailer for SmtpMailer {
+    async fn verify(&self, credentials: &Credentials) -> Result<(), MailError> {
+        self.check(credentials).await
+    }
+
     async fn send(
         &self,
         email: &OutgoingEmail,

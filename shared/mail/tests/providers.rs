@@ -387,7 +387,7 @@ async fn smtp_delivers_both_parts_and_every_header_to_a_real_server() {
     let Some(server) = start_smtp() else { return };
     let mailer = SmtpMailer;
     mailer
-        .verify(&smtp_credentials(server.port, "s3cret"))
+        .check(&smtp_credentials(server.port, "s3cret"))
         .await
         .unwrap();
     let delivery = mailer
@@ -432,7 +432,7 @@ async fn smtp_delivers_both_parts_and_every_header_to_a_real_server() {
 async fn smtp_with_a_wrong_password_is_an_auth_error_and_plain_text_is_loopback_only() {
     let Some(server) = start_smtp() else { return };
     let error = SmtpMailer
-        .verify(&smtp_credentials(server.port, "wrong"))
+        .check(&smtp_credentials(server.port, "wrong"))
         .await
         .unwrap_err();
     assert!(matches!(error, MailError::Auth(_)), "{error:?}");

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod events;
 pub mod mail;
 pub mod queue;
+pub mod seal;
 pub mod table;
 
 pub use blobs::{BlobError, BlobMeta, Blobs, PresignedUrl};
@@ -14,6 +15,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{BusError, DomainEvent, EventBus};
 pub use mail::{Credentials, Delivery, MailError, Mailer, OutgoingEmail, SmtpSecurity};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
+pub use seal::{SealError, Sealer};
 pub use table::{
     BatchOp, CmpOp, Condition, Cursor, Index, Item, Key, Number, Page, Query, SortCondition,
     StoreError, Table, Update, Value, WriteOp,

@@ -115,4 +115,9 @@ pub trait Mailer: Send + Sync {
         email: &OutgoingEmail,
         credentials: &Credentials,
     ) -> Result<Delivery, MailError>;
+
+    /// Checks credentials without sending (SMTP: EHLO and AUTH) before an account is saved.
+    async fn verify(&self, _credentials: &Credentials) -> Result<(), MailError> {
+        Ok(())
+    }
 }

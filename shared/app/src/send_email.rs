@@ -1,0 +1,1208 @@
+//! `send_email`: one e-mail to one lead, as the outreach tools people pay for do it — pick a
+//! sender, refuse suppressed recipients, render, reserve every cap in one transaction, track,
+//! send through the sender's provider, record, and give the reservation back on failure.
+//! The scheduler (issue 7) sends through this same pipeline.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use scaliyo_domain::email::{self, MergeValues, RenderError};
+use scaliyo_domain::schema;
+use scaliyo_store::{
+    Clock, CmpOp, Condition, Credentials, Item, Key, MailError, Mailer, OutgoingEmail, Sealer,
+    SmtpSecurity, StoreError, Update, WriteOp,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::access::{Access, AccessError, Actor};
+use crate::layout;
+use crate::rows::{Row, RowError, timestamp_text};
+use crate::usage::{day_key, month_key};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendRequest {
+    pub lead_id: String,
+    pub sender_account_id: Option<String>,
+    pub template_id: Option<String>,
+    pub subject: Option<String>,
+    pub html_body: Option<String>,
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    pub track_opens: bool,
+    #[serde(default = "yes")]
+    pub track_clicks: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SendOutcome {
+    pub message_id: String,
+    pub status: String,
+    pub provider: String,
+    pub provider_message_id: Option<String>,
+    pub sender_account_id: String,
+    pub to_email: String,
+    pub tracked_links: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("the recipient unsubscribed, bounced or reported spam")]
+    Suppressed,
+    #[error("the {limit} limit is reached")]
+    QuotaExceeded { limit: &'static str },
+    #[error("no sender account can send: {0}")]
+    NoSender(String),
+    #[error("a send with this Idempotency-Key is still in progress")]
+    InProgress,
+    #[error("the provider did not accept the message: {error}")]
+    Provider {
+        error: MailError,
+        message_id: String,
+    },
+}
+
+impl From<RowError> for SendError {
+    fn from(error: RowError) -> Self {
+        SendError::Access(AccessError::Row(error))
+    }
+}
+
+impl From<StoreError> for SendError {
+    fn from(error: StoreError) -> Self {
+        SendError::Access(AccessError::Row(RowError::Store(error)))
+    }
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> SendError {
+    SendError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// The mailers by provider; locally every provider may be routed to the outbox.
+#[derive(Clone)]
+pub struct Mailers {
+    pub smtp: Arc<dyn Mailer>,
+    pub sendgrid: Arc<dyn Mailer>,
+    pub mailchimp: Arc<dyn Mailer>,
+    pub gmail: Arc<dyn Mailer>,
+}
+
+impl Mailers {
+    /// Every provider through one mailer (the local outbox).
+    pub fn all(mailer: Arc<dyn Mailer>) -> Self {
+        Self {
+            smtp: mailer.clone(),
+            sendgrid: mailer.clone(),
+            mailchimp: mailer.clone(),
+            gmail: mailer,
+        }
+    }
+
+    fn for_provider(&self, provider: &str) -> Option<&Arc<dyn Mailer>> {
+        match provider {
+            "smtp" => Some(&self.smtp),
+            "sendgrid" => Some(&self.sendgrid),
+            "mailchimp" => Some(&self.mailchimp),
+            "gmail" => Some(&self.gmail),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SendConfig {
+    /// Base of the tracking URLs: `<base>/t/o/<token>.gif`, `<base>/t/c/<token>`, `<base>/u/<token>`.
+    pub tracking_base_url: String,
+}
+
+#[derive(Clone)]
+pub struct SendPipeline {
+    access: Arc<Access>,
+    sealer: Arc<dyn Sealer>,
+    mailers: Mailers,
+    clock: Arc<dyn Clock>,
+    config: SendConfig,
+}
+
+/// Suppression entries live beside the workspace's rows: one item per address.
+pub fn suppression_key(owner: &str, email: &str) -> Key {
+    Key::new(
+        layout::owner_partition(owner),
+        format!("suppress#{}", email.trim().to_lowercase()),
+    )
+}
+
+/// Tracking tokens resolve without an owner: one item per token.
+pub fn token_key(token: &str) -> Key {
+    Key::new(format!("TRK#{token}"), "TRK")
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::fill(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn idempotency_key(owner: &str, key: &str) -> Key {
+    Key::new(layout::owner_partition(owner), format!("idem#send#{key}"))
+}
+
+/// A sender with what it may still send today.
+struct Candidate {
+    row: Row,
+    cap: i64,
+    sent_today: i64,
+}
+
+impl SendPipeline {
+    pub fn new(
+        access: Arc<Access>,
+        sealer: Arc<dyn Sealer>,
+        mailers: Mailers,
+        clock: Arc<dyn Clock>,
+        config: SendConfig,
+    ) -> Self {
+        Self {
+            access,
+            sealer,
+            mailers,
+            clock,
+            config,
+        }
+    }
+
+    fn table(name: &str) -> &'static schema::Table {
+        schema::table(name).unwrap_or(&schema::TABLES[0])
+    }
+
+    /// The whole send, with an optional Idempotency-Key.
+    pub async fn send(
+        &self,
+        actor: &Actor,
+        request: SendRequest,
+        idempotency: Option<&str>,
+    ) -> Result<SendOutcome, SendError> {
+        let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let store = self.access.rows().store().clone();
+        let marker = match idempotency {
+            Some(key) if key.is_empty() || key.len() > 255 => {
+                return Err(invalid("Idempotency-Key", "must be 1 to 255 characters"));
+            }
+            Some(key) => {
+                let marker = idempotency_key(&owner, key);
+                let expires = (self.clock.now() + chrono::Duration::hours(24)).timestamp();
+                let claim = Item::new(&marker)
+                    .with("state", "in_progress")
+                    .with(scaliyo_store::table::TTL, expires);
+                match store.transact_write(vec![WriteOp::put_new(claim)]).await {
+                    Ok(()) => Some(marker),
+                    Err(StoreError::ConditionFailed { .. }) => {
+                        let existing = store.get(&marker).await?;
+                        return match existing.as_ref().and_then(|i| i.str("response")) {
+                            Some(response) => serde_json::from_str(response)
+                                .map_err(|e| invalid("Idempotency-Key", e.to_string())),
+                            None => Err(SendError::InProgress),
+                        };
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            None => None,
+        };
+        let result = self.send_once(actor, &owner, request).await;
+        if let Some(marker) = marker {
+            match &result {
+                Ok(outcome) => {
+                    let response = serde_json::to_string(outcome).unwrap_or_default();
+                    let update = Update::new().set("state", "done").set("response", response);
+                    store.update(&marker, update, None).await?;
+                }
+                // A refused request may be retried with the same key.
+                Err(_) => {
+                    let _ = store.transact_write(vec![WriteOp::delete(marker)]).await;
+                }
+            }
+        }
+        result
+    }
+
+    async fn send_once(
+        &self,
+        actor: &Actor,
+        owner: &str,
+        request: SendRequest,
+    ) -> Result<SendOutcome, SendError> {
+        let lead = self.access.get(actor, "leads", &request.lead_id).await?;
+        let to_email = [lead["primary_email"].as_str(), lead["email"].as_str()]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .find(|e| e.contains('@'))
+            .ok_or_else(|| invalid("lead_id", "the lead has no e-mail address"))?
+            .to_owned();
+        let store = self.access.rows().store().clone();
+        if store
+            .get(&suppression_key(owner, &to_email))
+            .await?
+            .is_some()
+        {
+            tracing::info!(owner, "send refused: recipient suppressed");
+            return Err(SendError::Suppressed);
+        }
+
+        let (subject_template, body_template) =
+            match (&request.template_id, &request.subject, &request.html_body) {
+                (Some(template_id), None, None) => {
+                    let template = self
+                        .access
+                        .get(actor, "email_templates", template_id)
+                        .await?;
+                    (
+                        template["subject_template"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        template["body_template"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    )
+                }
+                (None, Some(subject), Some(body)) => (subject.clone(), body.clone()),
+                _ => {
+                    return Err(invalid(
+                        "template_id",
+                        "give either template_id, or subject and html_body",
+                    ));
+                }
+            };
+        if subject_template.trim().is_empty() || body_template.trim().is_empty() {
+            return Err(invalid(
+                "subject",
+                "the subject and the body must not be empty",
+            ));
+        }
+        let values = merge_values(&lead, &request.variables);
+        let rendered = |template: &str, html: bool| {
+            email::render(template, &values, html).map_err(|e| match e {
+                RenderError::UnknownTags(tags) => {
+                    invalid("body", format!("unknown merge tag(s): {}", tags.join(", ")))
+                }
+                RenderError::Unclosed => invalid("body", "a merge tag is not closed"),
+            })
+        };
+        let subject = rendered(&subject_template, false)?.replace(['\r', '\n'], " ");
+        let body = rendered(&body_template, true)?;
+
+        let now = self.clock.now();
+        let candidates = self
+            .candidates(actor, owner, request.sender_account_id.as_deref(), now)
+            .await?;
+        let (sender, reservation) = self.reserve(owner, candidates, now).await?;
+        let sender_id = sender["id"].as_str().unwrap_or_default().to_owned();
+        let provider = sender["provider"].as_str().unwrap_or_default().to_owned();
+        tracing::info!(owner, sender = %sender_id, provider = %provider, "sender chosen");
+
+        let message_id = uuid::Uuid::new_v4().to_string();
+        let outcome = self
+            .deliver(
+                owner,
+                &lead,
+                &sender,
+                &message_id,
+                &to_email,
+                &subject,
+                &body,
+                &request,
+            )
+            .await;
+        match outcome {
+            Ok((provider_message_id, links)) => {
+                self.record(
+                    owner,
+                    &lead,
+                    &sender,
+                    &message_id,
+                    &to_email,
+                    &subject,
+                    &provider,
+                    provider_message_id.clone(),
+                    "sent",
+                    &request,
+                    now,
+                )
+                .await?;
+                Ok(SendOutcome {
+                    message_id,
+                    status: "sent".into(),
+                    provider,
+                    provider_message_id,
+                    sender_account_id: sender_id,
+                    to_email,
+                    tracked_links: links,
+                })
+            }
+            Err(error) => {
+                // Give back what the send reserved; it did not happen.
+                if let Err(e) = store.transact_write(reservation.refund).await {
+                    tracing::warn!(error = %e, "refunding a failed send's reservation failed");
+                }
+                if let SendError::Provider {
+                    error: MailError::Auth(_),
+                    ..
+                } = &error
+                {
+                    let senders = Self::table("sender_accounts");
+                    let mut patch = Row::new();
+                    patch.insert("status".into(), json!("needs_reauth"));
+                    let _ = self
+                        .access
+                        .rows()
+                        .update(senders, Some(owner), &sender_id, patch)
+                        .await;
+                }
+                if let SendError::Provider { .. } = &error {
+                    self.record(
+                        owner,
+                        &lead,
+                        &sender,
+                        &message_id,
+                        &to_email,
+                        &subject,
+                        &provider,
+                        None,
+                        "failed",
+                        &request,
+                        now,
+                    )
+                    .await?;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// The caller's senders that may send now, best first: the default account, then the one
+    /// with most capacity left today, then the healthiest.
+    async fn candidates(
+        &self,
+        actor: &Actor,
+        owner: &str,
+        named: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Candidate>, SendError> {
+        let senders = Self::table("sender_accounts");
+        let rows = match named {
+            Some(id) => vec![self.access.get(actor, "sender_accounts", id).await?],
+            None => {
+                let mut all = Vec::new();
+                let mut cursor = None;
+                loop {
+                    let page = self
+                        .access
+                        .rows()
+                        .list(
+                            senders,
+                            Some(owner),
+                            crate::rows::ListRequest {
+                                limit: 100,
+                                cursor,
+                                ..Default::default()
+                            },
+                        )
+                        .await?;
+                    all.extend(page.rows);
+                    match page.next {
+                        Some(next) => cursor = Some(next),
+                        None => break,
+                    }
+                }
+                all
+            }
+        };
+        let today = day_key(now);
+        let mut candidates: Vec<Candidate> = rows
+            .into_iter()
+            .filter(|s| s["status"] == "connected" && s["use_for_outreach"] == json!(true))
+            .map(|row| {
+                let provider = row["provider"].as_str().unwrap_or_default();
+                let daily = row["metadata"]["daily_limit"]
+                    .as_i64()
+                    .unwrap_or_else(|| email::default_daily_cap(provider));
+                let cap = if row["warmup_enabled"] == json!(true) {
+                    email::warmup_cap(warmup_day(&row, now), daily)
+                } else {
+                    daily
+                };
+                let sent_today = if row["daily_sent_date"] == today.as_str() {
+                    row["daily_sent_today"].as_i64().unwrap_or(0)
+                } else {
+                    0
+                };
+                Candidate {
+                    row,
+                    cap,
+                    sent_today,
+                }
+            })
+            .collect();
+        if candidates.is_empty() {
+            return Err(SendError::NoSender(match named {
+                Some(_) => {
+                    "the named sender account is not connected or not used for outreach".into()
+                }
+                None => "connect a sender account used for outreach first".into(),
+            }));
+        }
+        candidates.sort_by_key(|c| {
+            (
+                c.row["is_default"] != json!(true),
+                -(c.cap - c.sent_today),
+                -c.row["health_score"].as_i64().unwrap_or(100),
+            )
+        });
+        Ok(candidates)
+    }
+
+    /// Reserves one send on the sender's daily (and warm-up) cap, the plan's monthly e-mail
+    /// limit and the workspace counters — one transaction, each limit a condition in it. A
+    /// sender at its cap hands over to the next candidate.
+    async fn reserve(
+        &self,
+        owner: &str,
+        candidates: Vec<Candidate>,
+        now: DateTime<Utc>,
+    ) -> Result<(Row, Reservation), SendError> {
+        let store = self.access.rows().store().clone();
+        let rows = self.access.rows();
+        let plan_limit = i64::from(self.access.plan_of(owner).await?.limits().emails_per_month);
+        let today = day_key(now);
+        let month = month_key(now);
+        let outbound = Self::table("outbound_usage");
+        let outbound_unique = outbound
+            .uniques
+            .first()
+            .ok_or_else(|| invalid("outbound_usage", "no unique constraint"))?;
+        let counters = Self::table("workspace_usage_counters");
+        let counters_unique = counters
+            .uniques
+            .first()
+            .ok_or_else(|| invalid("workspace_usage_counters", "no unique constraint"))?;
+        let mut last_refusal = "sender_daily";
+        for candidate in candidates {
+            let sender_id = candidate.row["id"].as_str().unwrap_or_default().to_owned();
+            let sender_key =
+                layout::row_key(Self::table("sender_accounts"), Some(owner), &sender_id);
+            let warmup = candidate.row["warmup_enabled"] == json!(true);
+            let stamp = timestamp_text(now);
+            let mut same_day = Update::new()
+                .add("daily_sent_today", 1)
+                .add("_v", 1)
+                .set("updated_at", stamp.as_str());
+            let mut new_day = Update::new()
+                .set("daily_sent_today", 1)
+                .set("daily_sent_date", today.as_str())
+                .add("_v", 1)
+                .set("updated_at", stamp.as_str());
+            if warmup {
+                same_day = same_day.add("warmup_daily_sent", 1);
+                new_day = new_day.set("warmup_daily_sent", 1);
+            }
+            let sender_ops = [
+                WriteOp::Update {
+                    key: sender_key.clone(),
+                    update: same_day,
+                    condition: Some(
+                        Condition::item_exists()
+                            .and(Condition::eq("status", "connected"))
+                            .and(Condition::eq("daily_sent_date", today.as_str()))
+                            .and(Condition::cmp("daily_sent_today", CmpOp::Lt, candidate.cap)),
+                    ),
+                },
+                WriteOp::Update {
+                    key: sender_key.clone(),
+                    update: new_day,
+                    condition: Some(
+                        Condition::item_exists()
+                            .and(Condition::eq("status", "connected"))
+                            .and(Condition::cmp("daily_sent_date", CmpOp::Ne, today.as_str()))
+                            .and(Condition::cmp("daily_sent_today", CmpOp::Ge, 0)),
+                    ),
+                },
+            ];
+            let identity = |period: &str, key: &str, inbox: Option<&str>| {
+                let mut identity = Row::new();
+                identity.insert("workspace_id".into(), json!(owner));
+                identity.insert(
+                    "inbox_id".into(),
+                    inbox.map(Value::from).unwrap_or(Value::Null),
+                );
+                identity.insert("channel".into(), json!("email"));
+                identity.insert("period_type".into(), json!(period));
+                identity.insert("period_key".into(), json!(key));
+                identity
+            };
+            let (monthly_key, monthly) = rows.counter_ops(
+                outbound,
+                outbound_unique,
+                identity("monthly", &month, None),
+                &[("count", 1)],
+                Some(("count", plan_limit)),
+            )?;
+            let (daily_key, daily) = rows.counter_ops(
+                outbound,
+                outbound_unique,
+                identity("daily", &today, Some(&sender_id)),
+                &[("count", 1)],
+                None,
+            )?;
+            let mut workspace_identity = Row::new();
+            workspace_identity.insert("workspace_id".into(), json!(owner));
+            workspace_identity.insert("date_key".into(), json!(today));
+            workspace_identity.insert("month_key".into(), json!(month));
+            let warmup_add: &[(&str, i64)] = if warmup {
+                &[("emails_sent", 1), ("warmup_emails_sent", 1)]
+            } else {
+                &[("emails_sent", 1)]
+            };
+            let (workspace_key, workspace) = rows.counter_ops(
+                counters,
+                counters_unique,
+                workspace_identity,
+                warmup_add,
+                None,
+            )?;
+            let monthly_index = 1;
+            for sender_op in sender_ops {
+                let mut ops = vec![sender_op];
+                ops.extend(monthly.clone());
+                ops.extend(daily.clone());
+                ops.extend(workspace.clone());
+                match store.transact_write(ops).await {
+                    Ok(()) => {
+                        let mut refund = vec![
+                            WriteOp::update(
+                                sender_key.clone(),
+                                Update::new().add("daily_sent_today", -1).add("_v", 1),
+                            ),
+                            WriteOp::update(monthly_key.clone(), Update::new().add("count", -1)),
+                            WriteOp::update(daily_key.clone(), Update::new().add("count", -1)),
+                        ];
+                        let mut workspace_refund = Update::new().add("emails_sent", -1);
+                        if warmup {
+                            workspace_refund = workspace_refund.add("warmup_emails_sent", -1);
+                            refund[0] = WriteOp::update(
+                                sender_key.clone(),
+                                Update::new()
+                                    .add("daily_sent_today", -1)
+                                    .add("warmup_daily_sent", -1)
+                                    .add("_v", 1),
+                            );
+                        }
+                        refund.push(WriteOp::update(workspace_key.clone(), workspace_refund));
+                        return Ok((candidate.row, Reservation { refund }));
+                    }
+                    Err(StoreError::ConditionFailed { index: Some(0) }) => {
+                        last_refusal = if warmup {
+                            "sender_warmup"
+                        } else {
+                            "sender_daily"
+                        };
+                        continue;
+                    }
+                    Err(StoreError::ConditionFailed { index: Some(i) }) if i == monthly_index => {
+                        tracing::info!(owner, "send refused: monthly e-mail limit");
+                        return Err(SendError::QuotaExceeded {
+                            limit: "monthly_emails",
+                        });
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        tracing::info!(
+            owner,
+            limit = last_refusal,
+            "send refused: every sender is at its cap"
+        );
+        Err(SendError::QuotaExceeded {
+            limit: last_refusal,
+        })
+    }
+
+    /// The provider's credentials of a sender, opened from their sealed form.
+    async fn credentials(&self, sender: &Row) -> Result<Credentials, SendError> {
+        let secrets_table = Self::table("sender_account_secrets");
+        let sender_id = sender["id"].as_str().unwrap_or_default();
+        let unique = secrets_table
+            .uniques
+            .first()
+            .ok_or_else(|| invalid("sender_account_secrets", "no unique constraint"))?;
+        let mut probe = Row::new();
+        probe.insert("sender_account_id".into(), json!(sender_id));
+        let Some(secrets) = self
+            .access
+            .rows()
+            .find_unique(secrets_table, unique, &probe)
+            .await?
+        else {
+            return Ok(Credentials::None);
+        };
+        let open = |column: &str| {
+            let sealed = secrets[column].as_str().map(str::to_owned);
+            let sealer = self.sealer.clone();
+            async move {
+                match sealed {
+                    Some(text) => sealer
+                        .open(&text)
+                        .await
+                        .map(Some)
+                        .map_err(|e| invalid("sender_account_secrets", e.to_string())),
+                    None => Ok(None),
+                }
+            }
+        };
+        Ok(match sender["provider"].as_str() {
+            Some("smtp") => Credentials::Smtp {
+                host: secrets["smtp_host"].as_str().unwrap_or_default().to_owned(),
+                port: secrets["smtp_port"]
+                    .as_i64()
+                    .and_then(|p| u16::try_from(p).ok())
+                    .unwrap_or(587),
+                username: open("smtp_user").await?.unwrap_or_default(),
+                password: open("smtp_pass").await?.unwrap_or_default(),
+                security: match sender["metadata"]["smtp_security"].as_str() {
+                    Some("ssl") => SmtpSecurity::Implicit,
+                    Some("none") => SmtpSecurity::None,
+                    _ if secrets["smtp_port"].as_i64() == Some(465) => SmtpSecurity::Implicit,
+                    _ => SmtpSecurity::StartTls,
+                },
+            },
+            Some("sendgrid" | "mailchimp") => {
+                Credentials::ApiKey(open("api_key").await?.unwrap_or_default())
+            }
+            Some("gmail") => Credentials::OAuth {
+                access_token: open("oauth_access_token").await?.unwrap_or_default(),
+                refresh_token: open("oauth_refresh_token").await?,
+                expires_at: secrets["oauth_expires_at"]
+                    .as_str()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&Utc)),
+            },
+            _ => Credentials::None,
+        })
+    }
+
+    /// Tracks, builds and sends; returns the provider's id and the number of tracked links.
+    #[allow(clippy::too_many_arguments)]
+    async fn deliver(
+        &self,
+        owner: &str,
+        lead: &Row,
+        sender: &Row,
+        message_id: &str,
+        to_email: &str,
+        subject: &str,
+        body: &str,
+        request: &SendRequest,
+    ) -> Result<(Option<String>, usize), SendError> {
+        let store = self.access.rows().store().clone();
+        let base = self.config.tracking_base_url.trim_end_matches('/');
+        let unsubscribe_token = new_token();
+        let unsubscribe_url = format!("{base}/u/{unsubscribe_token}");
+        let mut tokens = vec![
+            Item::new(&token_key(&unsubscribe_token))
+                .with("kind", "unsubscribe")
+                .with("owner", owner)
+                .with("message_id", message_id)
+                .with("email", to_email.to_lowercase()),
+        ];
+        let html = email::add_unsubscribe_footer(body, &unsubscribe_url);
+        let (html, links) = if request.track_clicks {
+            email::rewrite_links(&html, &unsubscribe_url, new_token, |token| {
+                format!("{base}/t/c/{token}")
+            })
+        } else {
+            (html, Vec::new())
+        };
+        let text = email::html_to_text(&html);
+        let html = if request.track_opens {
+            let open_token = new_token();
+            tokens.push(
+                Item::new(&token_key(&open_token))
+                    .with("kind", "open")
+                    .with("owner", owner)
+                    .with("message_id", message_id),
+            );
+            email::add_open_pixel(&html, &format!("{base}/t/o/{open_token}.gif"))
+        } else {
+            html
+        };
+        // Links and tokens first: a fast mail client must find them.
+        let link_table = Self::table("email_links");
+        for link in &links {
+            let link_id = uuid::Uuid::new_v4().to_string();
+            let mut row = Row::new();
+            row.insert("id".into(), json!(link_id));
+            row.insert("message_id".into(), json!(message_id));
+            row.insert("destination_url".into(), json!(link.destination));
+            row.insert("link_label".into(), json!(link.label));
+            row.insert("link_index".into(), json!(link.index));
+            let prepared = self.access.rows().prepare(link_table, row)?;
+            // The message row is written after the send; the link's reference is checked then.
+            self.access
+                .rows()
+                .insert_unchecked(link_table, Some(owner), prepared)
+                .await?;
+            tokens.push(
+                Item::new(&token_key(&link.token))
+                    .with("kind", "click")
+                    .with("owner", owner)
+                    .with("message_id", message_id)
+                    .with("link_id", link_id)
+                    .with("destination", link.destination.as_str()),
+            );
+        }
+        store
+            .batch_write(
+                tokens
+                    .into_iter()
+                    .map(scaliyo_store::BatchOp::Put)
+                    .collect(),
+            )
+            .await?;
+
+        let from_email = sender["from_email"].as_str().unwrap_or_default().to_owned();
+        let domain = from_email
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_owned())
+            .unwrap_or_else(|| "scaliyo.local".into());
+        let outgoing = OutgoingEmail {
+            message_id: format!("{message_id}@{domain}"),
+            from_name: sender["from_name"]
+                .as_str()
+                .filter(|n| !n.is_empty())
+                .or(sender["display_name"].as_str())
+                .unwrap_or_default()
+                .to_owned(),
+            from_email,
+            to_email: to_email.to_owned(),
+            to_name: lead["name"].as_str().map(str::to_owned),
+            subject: subject.to_owned(),
+            html,
+            text,
+            headers: vec![
+                ("List-Unsubscribe".into(), format!("<{unsubscribe_url}>")),
+                (
+                    "List-Unsubscribe-Post".into(),
+                    "List-Unsubscribe=One-Click".into(),
+                ),
+            ],
+            scaliyo_message_id: message_id.to_owned(),
+        };
+        let provider = sender["provider"].as_str().unwrap_or_default();
+        let mailer = self
+            .mailers
+            .for_provider(provider)
+            .ok_or_else(|| invalid("sender_account_id", format!("unknown provider {provider}")))?;
+        let credentials = self.credentials(sender).await?;
+        match mailer.send(&outgoing, &credentials).await {
+            Ok(delivery) => {
+                if let Some((token, expires)) = delivery.refreshed {
+                    self.store_refreshed_token(sender, &token, expires).await;
+                }
+                Ok((delivery.provider_message_id, links.len()))
+            }
+            Err(error) => {
+                tracing::warn!(
+                    owner,
+                    provider,
+                    retryable = error.is_retryable(),
+                    "provider refused the message"
+                );
+                Err(SendError::Provider {
+                    error,
+                    message_id: message_id.to_owned(),
+                })
+            }
+        }
+    }
+
+    async fn store_refreshed_token(&self, sender: &Row, token: &str, expires: DateTime<Utc>) {
+        let secrets_table = Self::table("sender_account_secrets");
+        let Some(unique) = secrets_table.uniques.first() else {
+            return;
+        };
+        let mut probe = Row::new();
+        probe.insert("sender_account_id".into(), sender["id"].clone());
+        let Ok(Some(secrets)) = self
+            .access
+            .rows()
+            .find_unique(secrets_table, unique, &probe)
+            .await
+        else {
+            return;
+        };
+        let Ok(sealed) = self.sealer.seal(token).await else {
+            return;
+        };
+        let owner = sender["workspace_id"].as_str();
+        let mut patch = Row::new();
+        patch.insert("oauth_access_token".into(), json!(sealed));
+        patch.insert("oauth_expires_at".into(), json!(timestamp_text(expires)));
+        if let Some(id) = secrets["id"].as_str()
+            && let Err(e) = self
+                .access
+                .rows()
+                .update(secrets_table, owner, id, patch)
+                .await
+        {
+            tracing::warn!(error = %e, "storing a refreshed access token failed");
+        }
+    }
+
+    /// The message row, its audit entry and the day's "sent" analytics.
+    #[allow(clippy::too_many_arguments)]
+    async fn record(
+        &self,
+        owner: &str,
+        lead: &Row,
+        sender: &Row,
+        message_id: &str,
+        to_email: &str,
+        subject: &str,
+        provider: &str,
+        provider_message_id: Option<String>,
+        status: &str,
+        request: &SendRequest,
+        now: DateTime<Utc>,
+    ) -> Result<(), SendError> {
+        let rows = self.access.rows();
+        let mut message = Row::new();
+        message.insert("id".into(), json!(message_id));
+        message.insert("lead_id".into(), lead["id"].clone());
+        message.insert("owner_id".into(), json!(owner));
+        message.insert("provider".into(), json!(provider));
+        message.insert(
+            "provider_message_id".into(),
+            provider_message_id.map(Value::from).unwrap_or(Value::Null),
+        );
+        message.insert("subject".into(), json!(subject));
+        message.insert("to_email".into(), json!(to_email));
+        message.insert("from_email".into(), sender["from_email"].clone());
+        message.insert("status".into(), json!(status));
+        message.insert("track_opens".into(), json!(request.track_opens));
+        message.insert("track_clicks".into(), json!(request.track_clicks));
+        rows.create(Self::table("email_messages"), None, message)
+            .await?;
+        let mut audit = Row::new();
+        audit.insert("user_id".into(), json!(owner));
+        audit.insert(
+            "action".into(),
+            json!(if status == "sent" {
+                "email.sent"
+            } else {
+                "email.failed"
+            }),
+        );
+        audit.insert(
+            "details".into(),
+            json!(json!({ "message_id": message_id, "lead_id": lead["id"], "sender_account_id": sender["id"], "provider": provider }).to_string()),
+        );
+        rows.create(Self::table("audit_logs"), None, audit).await?;
+        if status == "sent" {
+            let analytics = Key::new(
+                layout::owner_partition(owner),
+                format!("analytics#{}", day_key(now)),
+            );
+            rows.store()
+                .update(&analytics, Update::new().add("total_sent", 1), None)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// What a reservation took, to give back if the send fails.
+pub struct Reservation {
+    refund: Vec<WriteOp>,
+}
+
+/// The warm-up day of a sender: from `metadata.warmup_started_at`, else its creation.
+fn warmup_day(sender: &Row, now: DateTime<Utc>) -> i64 {
+    let started = sender["metadata"]["warmup_started_at"]
+        .as_str()
+        .or(sender["created_at"].as_str())
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now);
+    (now.date_naive() - started.date_naive()).num_days() + 1
+}
+
+/// Merge values from a lead: its columns, `name` from first + last, `custom_fields.*`, then
+/// the request's variables.
+pub fn merge_values(lead: &Row, variables: &BTreeMap<String, String>) -> MergeValues {
+    let mut values = MergeValues::new();
+    for column in [
+        "first_name",
+        "last_name",
+        "name",
+        "company",
+        "title",
+        "email",
+        "primary_email",
+        "industry",
+        "location",
+        "linkedin_url",
+    ] {
+        let text = match &lead.get(column) {
+            Some(Value::String(s)) => s.clone(),
+            _ => String::new(),
+        };
+        values.insert(column.into(), text);
+    }
+    if values["first_name"].is_empty() && !values["name"].is_empty() {
+        let first = values["name"]
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        values.insert("first_name".into(), first);
+    }
+    if values["name"].is_empty() {
+        let full = format!("{} {}", values["first_name"], values["last_name"])
+            .trim()
+            .to_owned();
+        values.insert("name".into(), full);
+    }
+    if let Some(Value::Object(custom)) = lead.get("custom_fields") {
+        for (key, value) in custom {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            values.insert(format!("custom_fields.{key}"), text);
+        }
+    }
+    for (key, value) in variables {
+        values.insert(key.clone(), value.clone());
+    }
+    values
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    pub username: String,
+    pub password: String,
+    /// `starttls` (default), `ssl` (implicit TLS) or `none` (loopback only).
+    pub security: Option<String>,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthTokens {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+/// Connecting a sender account: its public fields and its write-only credentials.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectRequest {
+    pub provider: String,
+    pub from_email: String,
+    #[serde(default)]
+    pub from_name: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub is_default: bool,
+    pub use_for_outreach: Option<bool>,
+    #[serde(default)]
+    pub warmup_enabled: bool,
+    #[serde(default)]
+    pub metadata: serde_json::Map<String, Value>,
+    pub smtp: Option<SmtpSettings>,
+    pub api_key: Option<String>,
+    pub oauth: Option<OAuthTokens>,
+}
+
+impl SendPipeline {
+    /// Creates a sender account with its sealed credentials; SMTP credentials are verified
+    /// (EHLO and AUTH) first, so a typo is refused before anything is saved.
+    pub async fn connect_sender(
+        &self,
+        actor: &Actor,
+        request: ConnectRequest,
+    ) -> Result<Row, SendError> {
+        let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let mut metadata = request.metadata.clone();
+        let credentials = match (
+            request.provider.as_str(),
+            &request.smtp,
+            &request.api_key,
+            &request.oauth,
+        ) {
+            ("smtp", Some(smtp), None, None) => {
+                let security = match smtp.security.as_deref() {
+                    None | Some("starttls") => SmtpSecurity::StartTls,
+                    Some("ssl") => SmtpSecurity::Implicit,
+                    Some("none") => SmtpSecurity::None,
+                    Some(_) => {
+                        return Err(invalid("smtp.security", "must be starttls, ssl or none"));
+                    }
+                };
+                if let Some(security) = &smtp.security {
+                    metadata.insert("smtp_security".into(), json!(security));
+                }
+                Credentials::Smtp {
+                    host: smtp.host.clone(),
+                    port: smtp.port,
+                    username: smtp.username.clone(),
+                    password: smtp.password.clone(),
+                    security,
+                }
+            }
+            ("sendgrid" | "mailchimp", None, Some(key), None) if !key.trim().is_empty() => {
+                Credentials::ApiKey(key.clone())
+            }
+            ("gmail", None, None, Some(oauth)) => Credentials::OAuth {
+                access_token: oauth.access_token.clone(),
+                refresh_token: oauth.refresh_token.clone(),
+                expires_at: None,
+            },
+            ("smtp" | "sendgrid" | "mailchimp" | "gmail", _, _, _) => {
+                return Err(invalid(
+                    "provider",
+                    "smtp needs `smtp`, sendgrid and mailchimp need `api_key`, gmail needs `oauth`",
+                ));
+            }
+            _ => {
+                return Err(invalid(
+                    "provider",
+                    "must be one of gmail, smtp, sendgrid, mailchimp",
+                ));
+            }
+        };
+        if let Some(mailer) = self.mailers.for_provider(&request.provider) {
+            mailer
+                .verify(&credentials)
+                .await
+                .map_err(|error| match error {
+                    MailError::Auth(reason) => invalid(
+                        "smtp",
+                        format!("the server refused the credentials: {reason}"),
+                    ),
+                    other => invalid("smtp", format!("the server could not be reached: {other}")),
+                })?;
+        }
+        let mut account = Row::new();
+        account.insert("provider".into(), json!(request.provider));
+        account.insert("from_email".into(), json!(request.from_email));
+        account.insert("from_name".into(), json!(request.from_name));
+        account.insert("display_name".into(), json!(request.display_name));
+        account.insert("is_default".into(), json!(request.is_default));
+        account.insert(
+            "use_for_outreach".into(),
+            json!(request.use_for_outreach.unwrap_or(true)),
+        );
+        account.insert("warmup_enabled".into(), json!(request.warmup_enabled));
+        account.insert("metadata".into(), Value::Object(metadata));
+        let created = self
+            .access
+            .create(actor, "sender_accounts", account)
+            .await?;
+        let sender_id = created["id"].clone();
+        let seal = |text: String| {
+            let sealer = self.sealer.clone();
+            async move {
+                sealer
+                    .seal(&text)
+                    .await
+                    .map_err(|e| invalid("credentials", e.to_string()))
+            }
+        };
+        let mut secrets = Row::new();
+        secrets.insert("sender_account_id".into(), sender_id.clone());
+        match credentials {
+            Credentials::Smtp {
+                host,
+                port,
+                username,
+                password,
+                ..
+            } => {
+                secrets.insert("smtp_host".into(), json!(host));
+                secrets.insert("smtp_port".into(), json!(port));
+                secrets.insert("smtp_user".into(), json!(seal(username).await?));
+                secrets.insert("smtp_pass".into(), json!(seal(password).await?));
+            }
+            Credentials::ApiKey(key) => {
+                secrets.insert("api_key".into(), json!(seal(key).await?));
+            }
+            Credentials::OAuth {
+                access_token,
+                refresh_token,
+                ..
+            } => {
+                secrets.insert(
+                    "oauth_access_token".into(),
+                    json!(seal(access_token).await?),
+                );
+                if let Some(refresh) = refresh_token {
+                    secrets.insert("oauth_refresh_token".into(), json!(seal(refresh).await?));
+                }
+                if let Some(expires) = request.oauth.as_ref().and_then(|o| o.expires_at.clone()) {
+                    secrets.insert("oauth_expires_at".into(), json!(expires));
+                }
+            }
+            Credentials::None => {}
+        }
+        let secrets_table = Self::table("sender_account_secrets");
+        if let Err(error) = self
+            .access
+            .rows()
+            .create(secrets_table, Some(&owner), secrets)
+            .await
+        {
+            // No account without its credentials.
+            let _ = self
+                .access
+                .rows()
+                .delete(
+                    Self::table("sender_accounts"),
+                    Some(&owner),
+                    sender_id.as_str().unwrap_or_default(),
+                )
+                .await;
+            return Err(error.into());
+        }
+        Ok(created)
+    }
+}

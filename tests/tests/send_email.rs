@@ -1,0 +1,391 @@
+//! send-email over HTTP against the local system (every provider writes to the outbox
+//! locally): rendering, tracking, unsubscribe headers, caps, suppression, idempotency,
+//! rotation, and the give-back when a provider fails.
+
+use std::sync::Arc;
+
+use scaliyo_app::send_email::{
+    Mailers, SendConfig, SendError, SendPipeline, SendRequest, suppression_key,
+};
+use scaliyo_domain::ids::Role;
+use scaliyo_embedded::LocalSealer;
+use scaliyo_store::{Credentials, Delivery, Item, MailError, Mailer, OutgoingEmail, WriteOp};
+use scaliyo_tests::http_client::Client;
+use scaliyo_tests::local_server::RunningLocal;
+use serde_json::{Value, json};
+
+async fn workspace(local: &RunningLocal) -> (Client, String, String) {
+    let ada = Client::user(local, Role::Client, Some("ada@scaliyo.example"));
+    assert_eq!(ada.sign_up().await.status, 201);
+    let sender = ada
+        .post(
+            "/v1/sender-accounts/connect",
+            json!({ "provider": "sendgrid", "from_email": "ada@mail.scaliyo.example", "from_name": "Ada Lovelace", "api_key": "SG.secret-key", "is_default": true }),
+        )
+        .await;
+    assert_eq!(sender.status, 201, "{}", sender.body);
+    let lead = ada
+        .post(
+            "/v1/leads",
+            json!({ "name": "Grace Hopper", "first_name": "Grace", "primary_email": "grace@navy.example", "company": "Navy & Co", "custom_fields": { "ship": "USS <Hopper>" } }),
+        )
+        .await;
+    assert_eq!(lead.status, 201);
+    (
+        ada,
+        sender.body["id"].as_str().unwrap().to_owned(),
+        lead.body["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn outbox_files(local: &RunningLocal) -> Vec<std::path::PathBuf> {
+    match std::fs::read_dir(local.system.outbox.dir()) {
+        Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(_) => vec![],
+    }
+}
+
+#[tokio::test]
+async fn a_sent_email_has_rendered_tags_tracked_links_a_pixel_and_one_click_unsubscribe() {
+    let local = RunningLocal::start().await;
+    let (ada, sender_id, lead_id) = workspace(&local).await;
+    let template = ada
+        .post(
+            "/v1/email_templates",
+            json!({
+                "name": "Intro", "category": "follow_up",
+                "subject_template": "Hi {{first_name}} at {{company}}",
+                "body_template": "<html><body><p>Hello {{first_name|there}} of {{custom_fields.ship}},</p><p>See <a href=\"https://scaliyo.example/case?x=1&amp;y=2\">our case study</a> or <a href=\"mailto:ada@scaliyo.example\">write</a>.</p></body></html>"
+            }),
+        )
+        .await;
+    assert_eq!(template.status, 201, "{}", template.body);
+    let sent = ada
+        .post(
+            "/v1/send-email",
+            json!({ "lead_id": lead_id, "template_id": template.body["id"] }),
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    assert_eq!(sent.body["status"], "sent");
+    assert_eq!(sent.body["sender_account_id"], sender_id.as_str());
+    assert_eq!(sent.body["tracked_links"], 1);
+    let message_id = sent.body["message_id"].as_str().unwrap();
+
+    let eml = std::fs::read(local.system.outbox.dir().join(format!("{message_id}.eml"))).unwrap();
+    let parsed = mailparse::parse_mail(&eml).unwrap();
+    let header = |name: &str| {
+        parsed
+            .headers
+            .iter()
+            .find(|h| h.get_key().eq_ignore_ascii_case(name))
+            .map(|h| h.get_value())
+            .unwrap_or_default()
+    };
+    assert_eq!(header("Subject"), "Hi Grace at Navy & Co");
+    assert_eq!(
+        header("Message-ID"),
+        format!("<{message_id}@mail.scaliyo.example>")
+    );
+    assert_eq!(
+        header("List-Unsubscribe-Post"),
+        "List-Unsubscribe=One-Click"
+    );
+    assert!(header("List-Unsubscribe").starts_with(&format!("<{}/u/", local.base_url)));
+    let text = parsed.subparts[0].get_body().unwrap();
+    let html = parsed.subparts[1].get_body().unwrap();
+    assert!(html.contains("Hello Grace of USS &lt;Hopper&gt;"), "{html}");
+    assert!(
+        html.contains(&format!("href=\"{}/t/c/", local.base_url)),
+        "{html}"
+    );
+    assert!(
+        !html.contains("https://scaliyo.example/case"),
+        "the destination is only behind the token"
+    );
+    assert!(html.contains("mailto:ada@scaliyo.example"));
+    assert!(html.contains(&format!("src=\"{}/t/o/", local.base_url)));
+    assert!(html.contains(">Unsubscribe</a>"));
+    assert!(text.contains("Hello Grace of USS <Hopper>"), "{text}");
+
+    let message = ada.get(&format!("/v1/email_messages/{message_id}")).await;
+    assert_eq!(message.body["status"], "sent");
+    assert_eq!(message.body["provider"], "sendgrid");
+    assert_eq!(message.body["to_email"], "grace@navy.example");
+    let links = ada
+        .get(&format!("/v1/email_links?message_id={message_id}"))
+        .await;
+    assert_eq!(
+        links.body["data"][0]["destination_url"],
+        "https://scaliyo.example/case?x=1&y=2"
+    );
+    assert_eq!(links.body["data"][0]["link_label"], "our case study");
+    let usage = ada
+        .post("/v1/rpc/get_workspace_monthly_usage", json!({}))
+        .await;
+    assert_eq!(usage.body["emails_sent"], 1);
+    // The credentials stay sealed and unseen.
+    let account = ada.get(&format!("/v1/sender_accounts/{sender_id}")).await;
+    assert_eq!(account.body["daily_sent_today"], 1);
+    assert!(!account.body.to_string().contains("SG.secret-key"));
+    assert_eq!(
+        ada.get("/v1/sender_account_secrets").await.body["data"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn bad_input_suppression_and_missing_senders_send_nothing() {
+    let local = RunningLocal::start().await;
+    let (ada, _sender, lead_id) = workspace(&local).await;
+    let unknown = ada
+        .post(
+            "/v1/send-email",
+            json!({ "lead_id": lead_id, "subject": "Hi", "html_body": "<p>{{nickname}}</p>" }),
+        )
+        .await;
+    assert_eq!((unknown.status, unknown.code()), (400, "invalid"));
+    assert!(
+        unknown.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("nickname")
+    );
+    let neither = ada
+        .post("/v1/send-email", json!({ "lead_id": lead_id }))
+        .await;
+    assert_eq!(neither.status, 400);
+
+    let store = local.system.access.rows().store().clone();
+    store
+        .transact_write(vec![WriteOp::put(
+            Item::new(&suppression_key(ada.id(), "Grace@Navy.example"))
+                .with("reason", "unsubscribe"),
+        )])
+        .await
+        .unwrap();
+    let suppressed = ada
+        .post(
+            "/v1/send-email",
+            json!({ "lead_id": lead_id, "subject": "Hi", "html_body": "<p>Hi</p>" }),
+        )
+        .await;
+    assert_eq!((suppressed.status, suppressed.code()), (409, "suppressed"));
+
+    let bob = Client::user(&local, Role::Client, None);
+    bob.sign_up().await;
+    let lead = bob
+        .post(
+            "/v1/leads",
+            json!({ "name": "X", "primary_email": "x@example.com" }),
+        )
+        .await;
+    let no_sender = bob
+        .post(
+            "/v1/send-email",
+            json!({ "lead_id": lead.body["id"], "subject": "Hi", "html_body": "<p>Hi</p>" }),
+        )
+        .await;
+    assert_eq!((no_sender.status, no_sender.code()), (409, "no_sender"));
+    assert_eq!(
+        bob.post(
+            "/v1/send-email",
+            json!({ "lead_id": lead_id, "subject": "Hi", "html_body": "x" })
+        )
+        .await
+        .status,
+        404
+    );
+    assert!(outbox_files(&local).is_empty(), "nothing was sent");
+    assert_eq!(
+        ada.post("/v1/rpc/get_workspace_monthly_usage", json!({}))
+            .await
+            .body["emails_sent"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_retried_request_with_the_same_idempotency_key_sends_once() {
+    let local = RunningLocal::start().await;
+    let (ada, _sender, lead_id) = workspace(&local).await;
+    let body = json!({ "lead_id": lead_id, "subject": "Once", "html_body": "<p>Only once</p>" });
+    let send = |key: &'static str| {
+        let ada = ada.clone();
+        let body = body.clone();
+        async move {
+            let mut request = reqwest::Client::new()
+                .post(format!("{}/v1/send-email", ada.base))
+                .json(&body)
+                .header("Idempotency-Key", key);
+            request = request.bearer_auth(ada.token.clone().unwrap());
+            request.send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    let first = send("order-42").await;
+    let second = send("order-42").await;
+    assert_eq!(first["message_id"], second["message_id"]);
+    assert_eq!(outbox_files(&local).len(), 1);
+    let other = send("order-43").await;
+    assert_ne!(other["message_id"], first["message_id"]);
+    assert_eq!(outbox_files(&local).len(), 2);
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_sends_against_fifty_remaining_send_exactly_fifty() {
+    let local = RunningLocal::start().await;
+    let (ada, _sender, lead_id) = workspace(&local).await;
+    // Starter: 2,000 e-mails a month; 1,950 already used.
+    let used = ada
+        .post(
+            "/v1/rpc/increment_outbound_usage",
+            json!({ "channel": "email", "amount": 1950 }),
+        )
+        .await;
+    assert_eq!(used.status, 200, "{}", used.body);
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let ada = ada.clone();
+        let lead_id = lead_id.clone();
+        tasks.push(tokio::spawn(async move {
+            ada.post(
+                "/v1/send-email",
+                json!({ "lead_id": lead_id, "subject": format!("#{i}"), "html_body": "<p>Hi</p>" }),
+            )
+            .await
+        }));
+    }
+    let (mut sent, mut refused) = (0, 0);
+    for task in tasks {
+        let reply = task.await.unwrap();
+        match reply.status {
+            200 => sent += 1,
+            429 => {
+                assert_eq!(reply.code(), "quota_exceeded");
+                assert_eq!(reply.body["limit"], "monthly_emails");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {}", reply.body),
+        }
+    }
+    assert_eq!((sent, refused), (50, 50));
+    assert_eq!(outbox_files(&local).len(), 50);
+}
+
+#[tokio::test]
+async fn a_sender_at_its_daily_cap_hands_over_to_the_next() {
+    let local = RunningLocal::start().await;
+    let (ada, first, lead_id) = workspace(&local).await;
+    ada.patch(
+        &format!("/v1/sender_accounts/{first}"),
+        json!({ "metadata": { "daily_limit": 1 } }),
+    )
+    .await;
+    let second = ada
+        .post("/v1/sender-accounts/connect", json!({ "provider": "mailchimp", "from_email": "ada@other.example", "api_key": "md-key", "metadata": { "daily_limit": 1 } }))
+        .await;
+    let send = || {
+        ada.post(
+            "/v1/send-email",
+            json!({ "lead_id": lead_id, "subject": "Hi", "html_body": "<p>Hi</p>" }),
+        )
+    };
+    assert_eq!(
+        send().await.body["sender_account_id"],
+        first.as_str(),
+        "the default account first"
+    );
+    assert_eq!(send().await.body["sender_account_id"], second.body["id"]);
+    let capped = send().await;
+    assert_eq!(
+        (capped.status, capped.body["limit"].as_str()),
+        (429, Some("sender_daily"))
+    );
+    // A disabled account is never used, even when named.
+    ada.patch(
+        &format!("/v1/sender_accounts/{first}"),
+        json!({ "status": "disabled", "metadata": {} }),
+    )
+    .await;
+    let named = ada.post("/v1/send-email", json!({ "lead_id": lead_id, "sender_account_id": first, "subject": "Hi", "html_body": "<p>Hi</p>" })).await;
+    assert_eq!(named.code(), "no_sender");
+}
+
+/// A mailer that always fails the way the test says.
+struct Failing(MailError);
+
+#[async_trait::async_trait]
+impl Mailer for Failing {
+    async fn send(
+        &self,
+        _email: &OutgoingEmail,
+        _credentials: &Credentials,
+    ) -> Result<Delivery, MailError> {
+        Err(self.0.clone())
+    }
+}
+
+#[tokio::test]
+async fn a_provider_failure_is_recorded_and_gives_back_what_it_reserved() {
+    let local = RunningLocal::start().await;
+    let (ada, sender_id, lead_id) = workspace(&local).await;
+    for (error, needs_reauth) in [
+        (MailError::Unavailable("503".into()), false),
+        (MailError::Auth("revoked".into()), true),
+    ] {
+        let pipeline = SendPipeline::new(
+            local.system.access.clone(),
+            Arc::new(
+                LocalSealer::from_key_text(
+                    &std::fs::read_to_string(local.data_dir.path().join("secrets/master.key"))
+                        .unwrap(),
+                )
+                .unwrap(),
+            ),
+            Mailers::all(Arc::new(Failing(error))),
+            local.system.clock.clone(),
+            SendConfig {
+                tracking_base_url: local.base_url.clone(),
+            },
+        );
+        let actor = local
+            .system
+            .access
+            .actor(
+                Some(scaliyo_domain::ids::Caller {
+                    user_id: ada.id().parse().unwrap(),
+                    role: Role::Client,
+                    email: None,
+                }),
+                None,
+            )
+            .await
+            .unwrap();
+        let request: SendRequest = serde_json::from_value(
+            json!({ "lead_id": lead_id, "subject": "Hi", "html_body": "<p>Hi</p>" }),
+        )
+        .unwrap();
+        let failure = pipeline.send(&actor, request, None).await.unwrap_err();
+        let SendError::Provider { message_id, .. } = failure else {
+            panic!("{failure:?}")
+        };
+        assert_eq!(
+            ada.get(&format!("/v1/email_messages/{message_id}"))
+                .await
+                .body["status"],
+            "failed"
+        );
+        let account = ada.get(&format!("/v1/sender_accounts/{sender_id}")).await;
+        assert_eq!(
+            account.body["daily_sent_today"], 0,
+            "the reservation was given back"
+        );
+        assert_eq!(account.body["status"] == "needs_reauth", needs_reauth);
+        assert_eq!(
+            ada.post("/v1/rpc/get_workspace_monthly_usage", json!({}))
+                .await
+                .body["emails_sent"],
+            0
+        );
+    }
+}
