@@ -244,3 +244,33 @@ mod aws {
         assert_eq!(seen, expected);
     }
 }
+
+mod kms {
+    use scaliyo_aws::KmsSealer;
+    use scaliyo_store::Sealer;
+    use scaliyo_tests::emulators;
+
+    /// Envelope sealing against KMS (moto): a sealed secret opens with its key, not another.
+    #[tokio::test]
+    async fn secrets_sealed_with_kms_open_only_through_kms() {
+        let Some(config) = emulators::moto().await else {
+            return;
+        };
+        let client = scaliyo_aws::kms_client(&config);
+        let key = client
+            .create_key()
+            .description("scaliyo secrets")
+            .send()
+            .await
+            .unwrap();
+        let key_id = key.key_metadata().unwrap().key_id().to_owned();
+        let sealer = KmsSealer::new(client.clone(), key_id);
+        let sealed = sealer.seal("smtp-password").await.unwrap();
+        assert!(sealed.starts_with("v1.kms.") && !sealed.contains("smtp-password"));
+        assert_eq!(sealer.open(&sealed).await.unwrap(), "smtp-password");
+        let mut tampered = sealed.clone();
+        tampered.push('A');
+        assert!(sealer.open(&tampered).await.is_err());
+        assert!(sealer.open("v1.local.a.b.c").await.is_err());
+    }
+}

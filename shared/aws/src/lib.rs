@@ -4,11 +4,13 @@
 
 pub mod bus;
 pub mod dynamo;
+pub mod kms;
 pub mod queue;
 pub mod s3;
 
 pub use bus::EventBridgeBus;
 pub use dynamo::{DynamoTable, create_table};
+pub use kms::KmsSealer;
 pub use queue::SqsQueue;
 pub use s3::S3Blobs;
 
@@ -35,6 +37,10 @@ pub async fn emulator_config(endpoint: &str) -> SdkConfig {
 
 pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(config)
+}
+
+pub fn kms_client(config: &SdkConfig) -> aws_sdk_kms::Client {
+    aws_sdk_kms::Client::new(config)
 }
 
 pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {

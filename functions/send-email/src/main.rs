@@ -1,0 +1,131 @@
+//! Lambda `send-email`: wiring only. The DynamoDB table, the KMS key that seals credentials
+//! and the four providers' clients are built once per cold start.
+
+use std::sync::Arc;
+
+use axum::{Extension, Router};
+use scaliyo_app::access::Access;
+use scaliyo_app::rows::Rows;
+use scaliyo_app::send_email::{Mailers, SendConfig, SendPipeline};
+use scaliyo_aws::{DynamoTable, KmsSealer};
+use scaliyo_http::Authenticator;
+use scaliyo_mail::{
+    GmailMailer, MailchimpMailer, SendgridMailer, SmtpMailer, gmail, mailchimp, sendgrid,
+};
+use scaliyo_store::{Sealer, SystemClock};
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+/// The real providers; base URLs are configurable so that tests point them at fakes.
+fn mailers() -> Mailers {
+    let http = scaliyo_mail::http_client();
+    Mailers {
+        smtp: Arc::new(SmtpMailer),
+        sendgrid: Arc::new(SendgridMailer::new(
+            env_or("SENDGRID_BASE_URL", sendgrid::DEFAULT_BASE_URL),
+            http.clone(),
+        )),
+        mailchimp: Arc::new(MailchimpMailer::new(
+            env_or("MAILCHIMP_BASE_URL", mailchimp::DEFAULT_BASE_URL),
+            http.clone(),
+        )),
+        gmail: Arc::new(GmailMailer::new(
+            env_or("GMAIL_API_BASE_URL", gmail::DEFAULT_API_BASE),
+            env_or("GOOGLE_TOKEN_URL", gmail::DEFAULT_TOKEN_URL),
+            env_or("GOOGLE_CLIENT_ID", ""),
+            env_or("GOOGLE_CLIENT_SECRET", ""),
+            http,
+        )),
+    }
+}
+
+fn router(
+    table: DynamoTable,
+    sealer: Arc<dyn Sealer>,
+    mailers: Mailers,
+    tracking_base_url: String,
+) -> Router {
+    let clock = Arc::new(SystemClock);
+    let access = Arc::new(Access::new(
+        Rows::new(Arc::new(table), clock.clone()),
+        clock.clone(),
+    ));
+    let pipeline = Arc::new(SendPipeline::new(
+        access.clone(),
+        sealer,
+        mailers,
+        clock,
+        SendConfig { tracking_base_url },
+    ));
+    scaliyo_http::send_api::router(access, pipeline)
+        .merge(scaliyo_http::health_router())
+        .layer(Extension(Arc::new(Authenticator::ApiGateway)))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    scaliyo_http::telemetry::init_lambda("send-email");
+    let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
+    let key_id = std::env::var("KMS_KEY_ID").map_err(|_| "KMS_KEY_ID is not set")?;
+    let tracking =
+        std::env::var("TRACKING_BASE_URL").map_err(|_| "TRACKING_BASE_URL is not set")?;
+    let config = scaliyo_aws::load_config().await;
+    let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
+    let sealer = Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id));
+    lambda_http::run(router(table, sealer, mailers(), tracking)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    /// A real-shaped API Gateway v2 POST reaches the pipeline on DynamoDB Local; a lead the
+    /// caller does not have is a 404, as it would be in Lambda.
+    #[tokio::test]
+    async fn an_api_gateway_send_request_is_served() {
+        let (Ok(dynamodb), Ok(moto)) = (
+            std::env::var("SCALIYO_TEST_DYNAMODB_ENDPOINT"),
+            std::env::var("SCALIYO_TEST_MOTO_ENDPOINT"),
+        ) else {
+            assert_ne!(
+                std::env::var("SCALIYO_REQUIRE_EMULATORS").as_deref(),
+                Ok("1"),
+                "the emulators are required"
+            );
+            eprintln!("SKIPPED: DynamoDB Local and moto are not running; scripts/test starts them");
+            return;
+        };
+        let config = scaliyo_aws::emulator_config(&dynamodb).await;
+        let client = scaliyo_aws::dynamodb_client(&config);
+        let name = format!("send-{}", std::process::id());
+        scaliyo_aws::create_table(&client, &name)
+            .await
+            .expect("create table");
+        let kms = scaliyo_aws::kms_client(&scaliyo_aws::emulator_config(&moto).await);
+        let key = kms.create_key().send().await.expect("a KMS key");
+        let sealer = Arc::new(KmsSealer::new(
+            kms,
+            key.key_metadata()
+                .map(|m| m.key_id().to_owned())
+                .unwrap_or_default(),
+        ));
+        let event = include_str!("../../../events/apigw-http-send-email.json");
+        let request = lambda_http::request::from_str(event).expect("a valid event");
+        let app = router(
+            DynamoTable::new(client, name),
+            sealer,
+            mailers(),
+            "https://t.example".into(),
+        );
+        let response = app.oneshot(request).await.expect("a response");
+        assert_eq!(response.status(), 404);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(json["code"], "not_found");
+    }
+}
