@@ -438,35 +438,34 @@ impl Rows {
             .await
     }
 
-    /// Writes a prepared row whose parent is written right after it (a message's links go
-    /// first so that tracking works the moment the provider accepts the message).
-    pub async fn insert_unchecked(
+    /// The actions that write a prepared row with its uniqueness items (and, when asked, the
+    /// checks that its references exist), to compose several rows into one transaction.
+    pub fn insert_ops(
         &self,
         table: &'static Table,
         parent_owner: Option<&str>,
-        row: Row,
-    ) -> Result<Row, RowError> {
-        self.insert_checked(table, parent_owner, row, Vec::new(), false)
-            .await
+        row: &Row,
+        check_references: bool,
+    ) -> Result<Vec<WriteOp>, RowError> {
+        Ok(self.row_ops(table, parent_owner, row, check_references)?.0)
     }
 
-    async fn insert_checked(
+    fn row_ops(
         &self,
         table: &'static Table,
         parent_owner: Option<&str>,
-        row: Row,
-        extra: Vec<Extra>,
+        row: &Row,
         check_references: bool,
-    ) -> Result<Row, RowError> {
-        let owner = owner_of(table, &row, parent_owner);
+    ) -> Result<(Vec<WriteOp>, Vec<Guard>), RowError> {
+        let owner = owner_of(table, row, parent_owner);
         if matches!(table.scope, Scope::OwnerOf(_)) && owner.is_none() {
             return Err(invalid("owner", "the parent's owner is required"));
         }
         let layout = Self::layout(table);
-        let (key, item) = to_item(layout, owner, &row, 1)?;
+        let (key, item) = to_item(layout, owner, row, 1)?;
         let mut ops = vec![WriteOp::put_new(item)];
         let mut guards = vec![Guard::Row];
-        self.constraint_ops(table, owner, &key, &row, None, &mut ops, &mut guards);
+        self.constraint_ops(table, owner, &key, row, None, &mut ops, &mut guards);
         if !check_references {
             let keep: Vec<bool> = guards
                 .iter()
@@ -479,6 +478,18 @@ impl Rows {
             });
             guards.retain(|g| !matches!(g, Guard::Reference(_)));
         }
+        Ok((ops, guards))
+    }
+
+    async fn insert_checked(
+        &self,
+        table: &'static Table,
+        parent_owner: Option<&str>,
+        row: Row,
+        extra: Vec<Extra>,
+        check_references: bool,
+    ) -> Result<Row, RowError> {
+        let (mut ops, mut guards) = self.row_ops(table, parent_owner, &row, check_references)?;
         for Extra { op, on_failure } in extra {
             ops.push(op);
             guards.push(Guard::Extra(on_failure));

@@ -754,8 +754,10 @@ impl SendPipeline {
         } else {
             html
         };
-        // Links and tokens first: a fast mail client must find them.
+        // Links and tokens first, in one transaction per 100 actions: a fast mail client must
+        // find them the moment the provider accepts the message.
         let link_table = Self::table("email_links");
+        let mut ops: Vec<WriteOp> = Vec::with_capacity(links.len() * 2 + tokens.len());
         for link in &links {
             let link_id = uuid::Uuid::new_v4().to_string();
             let mut row = Row::new();
@@ -765,11 +767,12 @@ impl SendPipeline {
             row.insert("link_label".into(), json!(link.label));
             row.insert("link_index".into(), json!(link.index));
             let prepared = self.access.rows().prepare(link_table, row)?;
-            // The message row is written after the send; the link's reference is checked then.
-            self.access
-                .rows()
-                .insert_unchecked(link_table, Some(owner), prepared)
-                .await?;
+            // The message row is written after the send; its reference is not checked here.
+            ops.extend(
+                self.access
+                    .rows()
+                    .insert_ops(link_table, Some(owner), &prepared, false)?,
+            );
             tokens.push(
                 Item::new(&token_key(&link.token))
                     .with("kind", "click")
@@ -779,14 +782,10 @@ impl SendPipeline {
                     .with("destination", link.destination.as_str()),
             );
         }
-        store
-            .batch_write(
-                tokens
-                    .into_iter()
-                    .map(scaliyo_store::BatchOp::Put)
-                    .collect(),
-            )
-            .await?;
+        ops.extend(tokens.into_iter().map(WriteOp::put));
+        for chunk in ops.chunks(scaliyo_store::table::MAX_TRANSACTION_ITEMS) {
+            store.transact_write(chunk.to_vec()).await?;
+        }
 
         let from_email = sender["from_email"].as_str().unwrap_or_default().to_owned();
         let domain = from_email
@@ -909,8 +908,9 @@ impl SendPipeline {
         message.insert("status".into(), json!(status));
         message.insert("track_opens".into(), json!(request.track_opens));
         message.insert("track_clicks".into(), json!(request.track_clicks));
-        rows.create(Self::table("email_messages"), None, message)
-            .await?;
+        let messages = Self::table("email_messages");
+        let message = rows.prepare(messages, message)?;
+        let mut ops = rows.insert_ops(messages, None, &message, true)?;
         let mut audit = Row::new();
         audit.insert("user_id".into(), json!(owner));
         audit.insert(
@@ -925,15 +925,23 @@ impl SendPipeline {
             "details".into(),
             json!(json!({ "message_id": message_id, "lead_id": lead["id"], "sender_account_id": sender["id"], "provider": provider }).to_string()),
         );
-        rows.create(Self::table("audit_logs"), None, audit).await?;
+        let audit_logs = Self::table("audit_logs");
+        let audit = rows.prepare(audit_logs, audit)?;
+        ops.extend(rows.insert_ops(audit_logs, None, &audit, false)?);
         if status == "sent" {
             let analytics = Key::new(
                 layout::owner_partition(owner),
                 format!("analytics#{}", day_key(now)),
             );
-            rows.store()
-                .update(&analytics, Update::new().add("total_sent", 1), None)
-                .await?;
+            ops.push(WriteOp::update(
+                analytics,
+                Update::new().add("total_sent", 1),
+            ));
+        }
+        // One commit for the records of a send.
+        if let Err(error) = rows.store().transact_write(ops).await {
+            // The lead may have been deleted while the message went out: it is sent all the same.
+            tracing::warn!(owner, message_id, %error, "recording a sent message failed");
         }
         Ok(())
     }

@@ -90,6 +90,7 @@ fn gsi_entries(item: &Item, key: &Key) -> Vec<(Index, Vec<u8>)> {
 pub struct RedbTable {
     db: Arc<Database>,
     clock: Arc<dyn Clock>,
+    writer: std::sync::mpsc::Sender<WriteRequest>,
 }
 
 impl RedbTable {
@@ -107,10 +108,25 @@ impl RedbTable {
             }
         }
         txn.commit().map_err(unavailable)?;
-        Ok(Self {
-            db: Arc::new(db),
-            clock,
-        })
+        let db = Arc::new(db);
+        let (writer, requests) = std::sync::mpsc::channel();
+        let weak = Arc::downgrade(&db);
+        std::thread::Builder::new()
+            .name("redb-writer".into())
+            .spawn(move || run_writer(weak, requests))
+            .map_err(unavailable)?;
+        Ok(Self { db, clock, writer })
+    }
+
+    /// Hands a validated transaction to the writer and waits for its commit.
+    async fn write(&self, ops: Vec<WriteOp>) -> WriteResult {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.writer
+            .send(WriteRequest { ops, reply })
+            .map_err(|_| StoreError::Unavailable("the store writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the store writer stopped".into()))?
     }
 
     async fn blocking<T: Send + 'static>(
@@ -170,14 +186,15 @@ fn write_item(
     Ok(())
 }
 
-/// Applies validated actions in one write transaction: every condition is evaluated against
-/// the state before the transaction; the first that fails aborts it with its index.
-fn apply_transaction(db: &Database, ops: Vec<WriteOp>) -> Result<Vec<Option<Item>>, StoreError> {
-    let txn = db.begin_write().map_err(unavailable)?;
+/// Applies one request's validated actions inside a write transaction shared with other
+/// requests (group commit): every condition is evaluated first, then every new item is
+/// computed, and only then is anything written — so a refused request leaves no trace in the
+/// shared transaction.
+fn apply_in(txn: &WriteTransaction, ops: Vec<WriteOp>) -> Result<Vec<Option<Item>>, StoreError> {
     let mut current = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
         let key = op.key()?;
-        let item = read_item(&txn, &key)?;
+        let item = read_item(txn, &key)?;
         if let Some(condition) = op.condition()
             && !condition.evaluate(item.as_ref())
         {
@@ -185,7 +202,7 @@ fn apply_transaction(db: &Database, ops: Vec<WriteOp>) -> Result<Vec<Option<Item
         }
         current.push((key, item));
     }
-    let mut written = Vec::with_capacity(ops.len());
+    let mut planned = Vec::with_capacity(ops.len());
     for (op, (key, old)) in ops.into_iter().zip(current) {
         let new = match op {
             WriteOp::Put { item, .. } => Some(item),
@@ -196,15 +213,83 @@ fn apply_transaction(db: &Database, ops: Vec<WriteOp>) -> Result<Vec<Option<Item
             }
             WriteOp::Delete { .. } => None,
             WriteOp::ConditionCheck { .. } => {
-                written.push(old);
+                planned.push((key, old.clone(), old, false));
                 continue;
             }
         };
-        write_item(&txn, &key, old.as_ref(), new.as_ref())?;
+        planned.push((key, old, new, true));
+    }
+    let mut written = Vec::with_capacity(planned.len());
+    for (key, old, new, write) in planned {
+        if write {
+            write_item(txn, &key, old.as_ref(), new.as_ref())?;
+        }
         written.push(new);
     }
-    txn.commit().map_err(unavailable)?;
     Ok(written)
+}
+
+type WriteResult = Result<Vec<Option<Item>>, StoreError>;
+
+struct WriteRequest {
+    ops: Vec<WriteOp>,
+    reply: tokio::sync::oneshot::Sender<WriteResult>,
+}
+
+/// The single writer: takes every request waiting, applies them in one redb transaction and
+/// commits once, so concurrent writers share one fsync (durability is unchanged: nobody is
+/// answered before the commit is on disk).
+fn run_writer(db: std::sync::Weak<Database>, requests: std::sync::mpsc::Receiver<WriteRequest>) {
+    const MAX_GROUP: usize = 128;
+    while let Ok(first) = requests.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match requests.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let Some(db) = db.upgrade() else {
+            for request in group {
+                let _ = request
+                    .reply
+                    .send(Err(StoreError::Unavailable("the store is closed".into())));
+            }
+            return;
+        };
+        let txn = match db.begin_write() {
+            Ok(txn) => txn,
+            Err(e) => {
+                for request in group {
+                    let _ = request.reply.send(Err(unavailable(&e)));
+                }
+                continue;
+            }
+        };
+        let mut replies = Vec::with_capacity(group.len());
+        let mut failed_storage = None;
+        for request in group {
+            let result = apply_in(&txn, request.ops);
+            if let Err(StoreError::Unavailable(reason)) = &result {
+                failed_storage = Some(reason.clone());
+            }
+            replies.push((request.reply, result));
+        }
+        // A storage failure part-way may have left partial writes: abort the whole group.
+        let outcome = match failed_storage {
+            Some(reason) => {
+                let _ = txn.abort();
+                Err(StoreError::Unavailable(reason))
+            }
+            None => txn.commit().map_err(unavailable),
+        };
+        for (reply, result) in replies {
+            let _ = reply.send(match &outcome {
+                Ok(()) => result,
+                Err(e) => Err(e.clone()),
+            });
+        }
+    }
 }
 
 /// Byte bounds of a query's sort-key condition within one partition prefix.
@@ -408,8 +493,7 @@ impl Table for RedbTable {
 
     async fn transact_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         check_transaction(&ops)?;
-        self.blocking(move |db, _| apply_transaction(db, ops).map(|_| ()))
-            .await
+        self.write(ops).await.map(|_| ())
     }
 
     async fn update(
@@ -424,9 +508,7 @@ impl Table for RedbTable {
             condition,
         };
         check_transaction(std::slice::from_ref(&op))?;
-        let written = self
-            .blocking(move |db, _| apply_transaction(db, vec![op]))
-            .await?;
+        let written = self.write(vec![op]).await?;
         written
             .into_iter()
             .next()
@@ -456,8 +538,7 @@ impl Table for RedbTable {
                 }
                 writes.push(write);
             }
-            self.blocking(move |db, _| apply_transaction(db, writes).map(|_| ()))
-                .await?;
+            self.write(writes).await?;
         }
         Ok(())
     }
