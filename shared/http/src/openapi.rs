@@ -127,6 +127,7 @@ fn error_responses(codes: &[&str]) -> Map<String, Value> {
             "409" => "a unique constraint, or a concurrent update",
             "415" => "the body is not `application/json`",
             "429" => "a quota is exhausted (`quota_exceeded`)",
+            "502" => "the e-mail provider failed (`provider_*`; `retryable` says whether to retry)",
             "503" => "the store is unavailable; retry",
             _ => "error",
         };
@@ -297,6 +298,77 @@ pub fn document() -> Value {
             } }),
         );
     }
+    let send_request = json!({
+        "type": "object",
+        "properties": {
+            "lead_id": { "type": "string", "format": "uuid" },
+            "sender_account_id": { "type": ["string", "null"], "format": "uuid" },
+            "template_id": { "type": ["string", "null"], "format": "uuid" },
+            "subject": { "type": ["string", "null"] },
+            "html_body": { "type": ["string", "null"] },
+            "variables": { "type": "object", "additionalProperties": { "type": "string" } },
+            "track_opens": { "type": "boolean" },
+            "track_clicks": { "type": "boolean" }
+        },
+        "required": ["lead_id"],
+        "additionalProperties": false
+    });
+    let mut send_responses = error_responses(&["400", "401", "404", "409", "415", "429", "502", "503"]);
+    send_responses.insert(
+        "200".into(),
+        json_response("sent", json!({
+            "type": "object",
+            "properties": {
+                "message_id": { "type": "string", "format": "uuid" },
+                "status": { "type": "string" },
+                "provider": { "type": "string" },
+                "provider_message_id": { "type": ["string", "null"] },
+                "sender_account_id": { "type": "string", "format": "uuid" },
+                "to_email": { "type": "string" },
+                "tracked_links": { "type": "integer" }
+            },
+            "required": ["message_id", "status", "provider", "sender_account_id", "to_email"]
+        })),
+    );
+    paths.insert(
+        "/v1/send-email".into(),
+        json!({ "post": {
+            "operationId": "send_email",
+            "tags": ["send-email"],
+            "parameters": [{ "name": "Idempotency-Key", "in": "header", "schema": { "type": "string", "minLength": 1, "maxLength": 255 } }],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": send_request } } },
+            "responses": send_responses
+        } }),
+    );
+    let connect_request = json!({
+        "type": "object",
+        "properties": {
+            "provider": { "type": "string", "enum": ["gmail", "smtp", "sendgrid", "mailchimp"] },
+            "from_email": { "type": "string" },
+            "from_name": { "type": "string" },
+            "display_name": { "type": "string" },
+            "is_default": { "type": "boolean" },
+            "use_for_outreach": { "type": ["boolean", "null"] },
+            "warmup_enabled": { "type": "boolean" },
+            "metadata": { "type": "object" },
+            "smtp": { "type": ["object", "null"], "writeOnly": true },
+            "api_key": { "type": ["string", "null"], "writeOnly": true },
+            "oauth": { "type": ["object", "null"], "writeOnly": true }
+        },
+        "required": ["provider", "from_email"],
+        "additionalProperties": false
+    });
+    let mut connect_responses = error_responses(&["400", "401", "403", "404", "409", "415", "503"]);
+    connect_responses.insert("201".into(), json_response("the sender account (credentials are never returned)", json!({ "$ref": "#/components/schemas/sender_accounts" })));
+    paths.insert(
+        "/v1/sender-accounts/connect".into(),
+        json!({ "post": {
+            "operationId": "connect_sender_account",
+            "tags": ["send-email"],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": connect_request } } },
+            "responses": connect_responses
+        } }),
+    );
     let mut account = error_responses(&["401", "503"]);
     account.insert(
         "204".into(),
