@@ -15,6 +15,7 @@ use scaliyo_app::access::Access;
 use scaliyo_app::rows::Rows;
 use scaliyo_app::send_email::{Mailers, SendConfig, SendPipeline};
 use scaliyo_app::storage::Storage;
+use scaliyo_app::tracking::Tracking;
 use scaliyo_app::usage::Usage;
 use scaliyo_embedded::{LocalBlobs, LocalEventBus, LocalSealer, RedbTable};
 use scaliyo_http::{Authenticator, LocalJwt};
@@ -144,6 +145,10 @@ impl LocalSystem {
                 self.access.clone(),
                 self.send.clone(),
             ))
+            .merge(scaliyo_http::tracking_api::router(Arc::new(Tracking::new(
+                self.access.rows().clone(),
+                self.clock.clone(),
+            ))))
             .layer(Extension(Arc::new(Authenticator::Local(self.jwt.clone()))))
             .layer(axum::middleware::from_fn(log_request))
     }

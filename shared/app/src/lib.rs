@@ -6,4 +6,5 @@ pub mod layout;
 pub mod rows;
 pub mod send_email;
 pub mod storage;
+pub mod tracking;
 pub mod usage;

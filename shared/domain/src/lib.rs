@@ -5,3 +5,4 @@ pub mod email;
 pub mod ids;
 pub mod plans;
 pub mod schema;
+pub mod tracking;

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod openapi;
 pub mod send_api;
 pub mod telemetry;
+pub mod tracking_api;
 
 pub use error::ApiError;
 pub use identity::{Authenticated, Authenticator, LocalJwt};

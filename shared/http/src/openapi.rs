@@ -313,22 +313,26 @@ pub fn document() -> Value {
         "required": ["lead_id"],
         "additionalProperties": false
     });
-    let mut send_responses = error_responses(&["400", "401", "404", "409", "415", "429", "502", "503"]);
+    let mut send_responses =
+        error_responses(&["400", "401", "404", "409", "415", "429", "502", "503"]);
     send_responses.insert(
         "200".into(),
-        json_response("sent", json!({
-            "type": "object",
-            "properties": {
-                "message_id": { "type": "string", "format": "uuid" },
-                "status": { "type": "string" },
-                "provider": { "type": "string" },
-                "provider_message_id": { "type": ["string", "null"] },
-                "sender_account_id": { "type": "string", "format": "uuid" },
-                "to_email": { "type": "string" },
-                "tracked_links": { "type": "integer" }
-            },
-            "required": ["message_id", "status", "provider", "sender_account_id", "to_email"]
-        })),
+        json_response(
+            "sent",
+            json!({
+                "type": "object",
+                "properties": {
+                    "message_id": { "type": "string", "format": "uuid" },
+                    "status": { "type": "string" },
+                    "provider": { "type": "string" },
+                    "provider_message_id": { "type": ["string", "null"] },
+                    "sender_account_id": { "type": "string", "format": "uuid" },
+                    "to_email": { "type": "string" },
+                    "tracked_links": { "type": "integer" }
+                },
+                "required": ["message_id", "status", "provider", "sender_account_id", "to_email"]
+            }),
+        ),
     );
     paths.insert(
         "/v1/send-email".into(),
@@ -359,7 +363,13 @@ pub fn document() -> Value {
         "additionalProperties": false
     });
     let mut connect_responses = error_responses(&["400", "401", "403", "404", "409", "415", "503"]);
-    connect_responses.insert("201".into(), json_response("the sender account (credentials are never returned)", json!({ "$ref": "#/components/schemas/sender_accounts" })));
+    connect_responses.insert(
+        "201".into(),
+        json_response(
+            "the sender account (credentials are never returned)",
+            json!({ "$ref": "#/components/schemas/sender_accounts" }),
+        ),
+    );
     paths.insert(
         "/v1/sender-accounts/connect".into(),
         json!({ "post": {

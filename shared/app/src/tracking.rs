@@ -1,0 +1,232 @@
+//! Recording tracking hits: opens through the pixel, clicks through tracked links, and
+//! unsubscribes. A token resolves without knowing the owner (its item names the owner); each
+//! hit is stored as an `email_events` row with its classification and evidence.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use scaliyo_domain::schema;
+use scaliyo_domain::tracking::{Hit, HitKind, Rules, Verdict};
+use scaliyo_store::{Clock, Condition, Item, StoreError, Update, WriteOp};
+use serde_json::{Value, json};
+
+use crate::layout;
+use crate::rows::{Row, RowError, Rows};
+use crate::send_email::{suppression_key, token_key};
+
+/// What a token stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Token {
+    pub kind: String,
+    pub owner: String,
+    pub message_id: String,
+    pub link_id: Option<String>,
+    pub destination: Option<String>,
+    pub email: Option<String>,
+}
+
+impl Token {
+    fn from_item(item: &Item) -> Option<Self> {
+        Some(Self {
+            kind: item.str("kind")?.to_owned(),
+            owner: item.str("owner")?.to_owned(),
+            message_id: item.str("message_id")?.to_owned(),
+            link_id: item.str("link_id").map(str::to_owned),
+            destination: item.str("destination").map(str::to_owned),
+            email: item.str("email").map(str::to_owned),
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct Tracking {
+    rows: Rows,
+    rules: Arc<Rules>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Tokens are 22 base64url characters; anything else is not worth a lookup.
+fn plausible(token: &str) -> bool {
+    (16..=64).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl Tracking {
+    pub fn new(rows: Rows, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            rows,
+            rules: Arc::new(Rules::default()),
+            clock,
+        }
+    }
+
+    pub async fn resolve(&self, token: &str) -> Result<Option<Token>, RowError> {
+        if !plausible(token) {
+            return Ok(None);
+        }
+        Ok(self
+            .rows
+            .store()
+            .get(&token_key(token))
+            .await?
+            .and_then(|item| Token::from_item(&item)))
+    }
+
+    async fn seconds_since_sent(&self, token: &Token, now: DateTime<Utc>) -> Option<i64> {
+        let messages = schema::table("email_messages")?;
+        let message = self
+            .rows
+            .get(messages, Some(&token.owner), &token.message_id)
+            .await
+            .ok()??;
+        let sent = DateTime::parse_from_rfc3339(message["created_at"].as_str()?).ok()?;
+        Some((now - sent.with_timezone(&Utc)).num_seconds())
+    }
+
+    async fn record(
+        &self,
+        token: &Token,
+        event_type: &str,
+        hit: &Hit<'_>,
+        verdict: Option<&Verdict>,
+    ) -> Result<(), RowError> {
+        let Some(events) = schema::table("email_events") else {
+            return Ok(());
+        };
+        let mut row = Row::new();
+        row.insert("message_id".into(), json!(token.message_id));
+        row.insert(
+            "link_id".into(),
+            token
+                .link_id
+                .clone()
+                .map(Value::from)
+                .unwrap_or(Value::Null),
+        );
+        row.insert("event_type".into(), json!(event_type));
+        row.insert(
+            "ip_address".into(),
+            hit.ip
+                .map(|ip| Value::from(ip.to_string()))
+                .unwrap_or(Value::Null),
+        );
+        row.insert(
+            "user_agent".into(),
+            hit.user_agent.map(Value::from).unwrap_or(Value::Null),
+        );
+        if let Some(verdict) = verdict {
+            row.insert("is_bot".into(), json!(verdict.is_bot));
+            row.insert("is_apple_privacy".into(), json!(verdict.is_apple_privacy));
+            row.insert(
+                "metadata".into(),
+                json!({ "class": verdict.class.as_str(), "reason": verdict.reason, "evidence": verdict.evidence, "method": hit.method }),
+            );
+        }
+        let prepared = self.rows.prepare(events, row)?;
+        let ops = self
+            .rows
+            .insert_ops(events, Some(&token.owner), &prepared, false)?;
+        self.rows.store().transact_write(ops).await?;
+        Ok(())
+    }
+
+    /// An open: classified and stored. Unknown tokens record nothing.
+    pub async fn record_open(
+        &self,
+        token: &str,
+        mut hit: Hit<'_>,
+    ) -> Result<Option<Verdict>, RowError> {
+        let Some(token) = self.resolve(token).await? else {
+            return Ok(None);
+        };
+        if token.kind != "open" {
+            return Ok(None);
+        }
+        hit.kind = Some(HitKind::Open);
+        hit.seconds_since_sent = self.seconds_since_sent(&token, self.clock.now()).await;
+        let verdict = self.rules.classify(&hit);
+        tracing::debug!(
+            reason = verdict.reason,
+            class = verdict.class.as_str(),
+            "open classified"
+        );
+        self.record(&token, "open", &hit, Some(&verdict)).await?;
+        Ok(Some(verdict))
+    }
+
+    /// A click: the stored destination (never one from the request), the link's click count
+    /// added to atomically, and the classified event.
+    pub async fn record_click(
+        &self,
+        token: &str,
+        mut hit: Hit<'_>,
+    ) -> Result<Option<String>, RowError> {
+        let Some(token) = self.resolve(token).await? else {
+            return Ok(None);
+        };
+        let (Some(destination), Some(link_id)) = (token.destination.clone(), token.link_id.clone())
+        else {
+            return Ok(None);
+        };
+        if token.kind != "click" {
+            return Ok(None);
+        }
+        hit.kind = Some(HitKind::Click);
+        hit.seconds_since_sent = self.seconds_since_sent(&token, self.clock.now()).await;
+        let verdict = self.rules.classify(&hit);
+        if let Some(links) = schema::table("email_links") {
+            let key = layout::row_key(links, Some(&token.owner), &link_id);
+            match self
+                .rows
+                .store()
+                .update(
+                    &key,
+                    Update::new().add("click_count", 1).add("_v", 1),
+                    Some(Condition::item_exists()),
+                )
+                .await
+            {
+                Ok(_) | Err(StoreError::ConditionFailed { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.record(&token, "click", &hit, Some(&verdict)).await?;
+        Ok(Some(destination))
+    }
+
+    /// Whether an unsubscribe token is known (the confirmation page shows only then).
+    pub async fn unsubscribe_target(&self, token: &str) -> Result<Option<Token>, RowError> {
+        Ok(self
+            .resolve(token)
+            .await?
+            .filter(|t| t.kind == "unsubscribe"))
+    }
+
+    /// One-click unsubscribe (RFC 8058): the address joins the workspace's suppression list
+    /// and an `unsubscribe` event is recorded — once, however often it is posted.
+    pub async fn unsubscribe(&self, token: &str, hit: Hit<'_>) -> Result<bool, RowError> {
+        let Some(token) = self.unsubscribe_target(token).await? else {
+            return Ok(false);
+        };
+        let Some(email) = token.email.clone() else {
+            return Ok(false);
+        };
+        let entry = Item::new(&suppression_key(&token.owner, &email))
+            .with("reason", "unsubscribe")
+            .with("message_id", token.message_id.as_str())
+            .with("at", crate::rows::timestamp_text(self.clock.now()));
+        match self
+            .rows
+            .store()
+            .transact_write(vec![WriteOp::put_new(entry)])
+            .await
+        {
+            Ok(()) => self.record(&token, "unsubscribe", &hit, None).await?,
+            Err(StoreError::ConditionFailed { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(true)
+    }
+}

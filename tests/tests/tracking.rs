@@ -1,0 +1,185 @@
+//! Tracking over HTTP against the local system, as mail clients, image proxies and link
+//! scanners hit it: the pixel always answers, known links redirect to the stored destination,
+//! unsubscribe needs a POST, and every hit is stored with its classification.
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use scaliyo_domain::ids::Role;
+use scaliyo_store::ManualClock;
+use scaliyo_tests::http_client::Client;
+use scaliyo_tests::local_server::RunningLocal;
+use serde_json::json;
+
+const HUMAN: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15";
+
+fn urls(html: &str, marker: &str) -> Vec<String> {
+    html.match_indices(marker)
+        .map(|(at, _)| {
+            let start = html[..at].rfind('"').map(|q| q + 1).unwrap_or(at);
+            let end = html[at..].find('"').map(|q| at + q).unwrap_or(html.len());
+            html[start..end].to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn pixels_links_and_unsubscribes_are_served_and_classified() {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap(),
+    ));
+    let local = RunningLocal::start_with_clock(clock.clone()).await;
+    let ada = Client::user(&local, Role::Client, None);
+    ada.sign_up().await;
+    ada.post(
+        "/v1/sender-accounts/connect",
+        json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "k" }),
+    )
+    .await;
+    let lead = ada
+        .post(
+            "/v1/leads",
+            json!({ "name": "Grace", "primary_email": "grace@navy.example" }),
+        )
+        .await;
+    let lead_id = lead.body["id"].as_str().unwrap().to_owned();
+    let sent = ada
+        .post("/v1/send-email", json!({ "lead_id": lead_id, "subject": "Hi", "html_body": "<html><body><p><a href=\"https://scaliyo.example/pricing\">Pricing</a></p></body></html>" }))
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let message_id = sent.body["message_id"].as_str().unwrap().to_owned();
+    let eml = std::fs::read(local.system.outbox.dir().join(format!("{message_id}.eml"))).unwrap();
+    let html = mailparse::parse_mail(&eml).unwrap().subparts[1]
+        .get_body()
+        .unwrap();
+    let pixel = urls(&html, "/t/o/").pop().unwrap();
+    let link = urls(&html, "/t/c/").pop().unwrap();
+    let unsubscribe = urls(&html, "/u/").pop().unwrap();
+    clock.advance(Duration::minutes(10));
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // Apple Mail Privacy Protection, then the recipient.
+    for (ip, agent) in [("17.58.101.2", "Mozilla/5.0"), ("203.0.113.9", HUMAN)] {
+        let response = http
+            .get(&pixel)
+            .header("x-forwarded-for", ip)
+            .header("user-agent", agent)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "image/gif");
+        assert_eq!(
+            response.headers()["cache-control"],
+            "no-store, no-cache, must-revalidate, private"
+        );
+        assert!(response.headers().get("set-cookie").is_none());
+        assert_eq!(response.bytes().await.unwrap().len(), 43);
+    }
+    // Unknown and malformed tokens still get the image.
+    for bad in ["/t/o/AAAAAAAAAAAAAAAAAAAAAA.gif", "/t/o/%00%ff", "/t/o/x"] {
+        let response = http.get(local.url(bad)).send().await.unwrap();
+        assert_eq!(
+            (
+                response.status().as_u16(),
+                response.bytes().await.unwrap().len()
+            ),
+            (200, 43),
+            "{bad}"
+        );
+    }
+    // A scanner's HEAD, then the recipient's click: both redirect, only one is human.
+    let head = http
+        .head(&link)
+        .header("user-agent", HUMAN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 302);
+    let click = http
+        .get(&link)
+        .header("x-forwarded-for", "203.0.113.9")
+        .header("user-agent", HUMAN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(click.status(), 302);
+    assert_eq!(
+        click.headers()["location"],
+        "https://scaliyo.example/pricing"
+    );
+    let unknown = http
+        .get(local.url("/t/c/AAAAAAAAAAAAAAAAAAAAAA"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert!(unknown.text().await.unwrap().contains("Link not found"));
+
+    // Unsubscribe: a GET (what scanners do) changes nothing; the one-click POST suppresses.
+    let page = http.get(&unsubscribe).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("grace@navy.example"));
+    let again = ada
+        .post(
+            "/v1/send-email",
+            json!({ "lead_id": lead_id, "subject": "Hi", "html_body": "<p>Hi</p>" }),
+        )
+        .await;
+    assert_eq!(again.status, 200, "a GET must not unsubscribe");
+    for _ in 0..2 {
+        let posted = http
+            .post(&unsubscribe)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("List-Unsubscribe=One-Click")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.status(), 200);
+    }
+    let refused = ada
+        .post(
+            "/v1/send-email",
+            json!({ "lead_id": lead_id, "subject": "Hi", "html_body": "<p>Hi</p>" }),
+        )
+        .await;
+    assert_eq!(refused.code(), "suppressed");
+
+    let events = ada
+        .get(&format!("/v1/email_events?message_id={message_id}"))
+        .await;
+    let events = events.body["data"].as_array().unwrap().clone();
+    let of = |kind: &str| {
+        events
+            .iter()
+            .filter(|e| e["event_type"] == kind)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let opens = of("open");
+    assert_eq!(opens.len(), 2);
+    assert!(opens.iter().any(|e| e["is_apple_privacy"] == true
+        && e["is_bot"] == true
+        && e["metadata"]["reason"] == "apple_privacy_proxy"));
+    assert!(
+        opens
+            .iter()
+            .any(|e| e["is_bot"] == false && e["metadata"]["class"] == "human")
+    );
+    let clicks = of("click");
+    assert_eq!(clicks.len(), 2);
+    assert!(
+        clicks
+            .iter()
+            .any(|e| e["is_bot"] == true && e["metadata"]["reason"] == "head_request")
+    );
+    assert!(clicks.iter().any(|e| e["is_bot"] == false));
+    assert_eq!(of("unsubscribe").len(), 1, "posting twice records once");
+    let links = ada
+        .get(&format!("/v1/email_links?message_id={message_id}"))
+        .await;
+    assert_eq!(links.body["data"][0]["click_count"], 2);
+}
