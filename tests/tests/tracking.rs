@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use scaliyo_domain::ids::Role;
-use scaliyo_store::ManualClock;
+use scaliyo_store::{Clock, ManualClock};
 use scaliyo_tests::http_client::Client;
 use scaliyo_tests::local_server::RunningLocal;
 use serde_json::json;
@@ -182,4 +182,25 @@ async fn pixels_links_and_unsubscribes_are_served_and_classified() {
         .get(&format!("/v1/email_links?message_id={message_id}"))
         .await;
     assert_eq!(links.body["data"][0]["click_count"], 2);
+
+    // The analytics: two messages sent; one human open and one human click (Apple's proxy and
+    // the scanner's HEAD are machines); the scheduled rebuild agrees.
+    let expected = json!([{ "owner_id": ada.id(), "analytics_date": "2026-11-27", "total_sent": 2, "unique_opens": 1, "unique_clicks": 1, "total_open_events": 1, "total_click_events": 1 }]);
+    let summary = ada
+        .get("/v1/analytics/email-summary?from=2026-11-27&to=2026-11-27")
+        .await;
+    assert_eq!(summary.body["data"], expected);
+    let rebuilt = scaliyo_app::analytics::rebuild_recent(
+        local.system.access.rows(),
+        clock.now().date_naive(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rebuilt, 1);
+    assert_eq!(
+        ada.get("/v1/analytics/email-summary?from=2026-11-27&to=2026-11-27")
+            .await
+            .body["data"],
+        expected
+    );
 }

@@ -170,7 +170,25 @@ impl LocalSystem {
 
     /// The schedules EventBridge runs in AWS, as timers here.
     pub fn schedules(&self) -> schedules::Schedules {
-        schedules::Schedules::default()
+        let mut schedules = schedules::Schedules::default();
+        // EventBridge rate(10 minutes) in AWS: the analytics rebuild that corrects drift.
+        let rows = self.access.rows().clone();
+        let clock = self.clock.clone();
+        schedules.add(
+            "email-analytics-rebuild",
+            std::time::Duration::from_secs(600),
+            move || {
+                let rows = rows.clone();
+                let today = clock.now().date_naive();
+                async move {
+                    scaliyo_app::analytics::rebuild_recent(&rows, today)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+            },
+        );
+        schedules
     }
 }
 

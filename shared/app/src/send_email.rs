@@ -345,7 +345,6 @@ impl SendPipeline {
                     provider_message_id.clone(),
                     "sent",
                     &request,
-                    now,
                 )
                 .await?;
                 Ok(SendOutcome {
@@ -389,7 +388,6 @@ impl SendPipeline {
                         None,
                         "failed",
                         &request,
-                        now,
                     )
                     .await?;
                 }
@@ -890,7 +888,6 @@ impl SendPipeline {
         provider_message_id: Option<String>,
         status: &str,
         request: &SendRequest,
-        now: DateTime<Utc>,
     ) -> Result<(), SendError> {
         let rows = self.access.rows();
         let mut message = Row::new();
@@ -928,15 +925,9 @@ impl SendPipeline {
         let audit_logs = Self::table("audit_logs");
         let audit = rows.prepare(audit_logs, audit)?;
         ops.extend(rows.insert_ops(audit_logs, None, &audit, false)?);
-        if status == "sent" {
-            let analytics = Key::new(
-                layout::owner_partition(owner),
-                format!("analytics#{}", day_key(now)),
-            );
-            ops.push(WriteOp::update(
-                analytics,
-                Update::new().add("total_sent", 1),
-            ));
+        // Every message counts as sent in the analytics, as in the materialised view.
+        if let Some(date) = crate::analytics::message_date(&message) {
+            ops.extend(crate::analytics::on_message_ops(owner, &date));
         }
         // One commit for the records of a send.
         if let Err(error) = rows.store().transact_write(ops).await {

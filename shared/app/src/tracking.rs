@@ -10,6 +10,7 @@ use scaliyo_domain::tracking::{Hit, HitKind, Rules, Verdict};
 use scaliyo_store::{Clock, Condition, Item, StoreError, Update, WriteOp};
 use serde_json::{Value, json};
 
+use crate::analytics::EventKind;
 use crate::layout;
 use crate::rows::{Row, RowError, Rows};
 use crate::send_email::{suppression_key, token_key};
@@ -74,15 +75,34 @@ impl Tracking {
             .and_then(|item| Token::from_item(&item)))
     }
 
-    async fn seconds_since_sent(&self, token: &Token, now: DateTime<Utc>) -> Option<i64> {
+    async fn message(&self, token: &Token) -> Option<Row> {
         let messages = schema::table("email_messages")?;
-        let message = self
-            .rows
+        self.rows
             .get(messages, Some(&token.owner), &token.message_id)
             .await
-            .ok()??;
-        let sent = DateTime::parse_from_rfc3339(message["created_at"].as_str()?).ok()?;
+            .ok()?
+    }
+
+    fn seconds_since_sent(message: Option<&Row>, now: DateTime<Utc>) -> Option<i64> {
+        let sent = DateTime::parse_from_rfc3339(message?["created_at"].as_str()?).ok()?;
         Some((now - sent.with_timezone(&Utc)).num_seconds())
+    }
+
+    /// Live analytics for a classified open or click.
+    async fn count(
+        &self,
+        token: &Token,
+        message: Option<&Row>,
+        kind: EventKind,
+        verdict: &Verdict,
+    ) {
+        if let Some(message) = message
+            && let Err(error) =
+                crate::analytics::on_event(&self.rows, &token.owner, message, kind, verdict.is_bot)
+                    .await
+        {
+            tracing::warn!(%error, "live analytics were not updated; the scheduled rebuild will correct them");
+        }
     }
 
     async fn record(
@@ -145,7 +165,8 @@ impl Tracking {
             return Ok(None);
         }
         hit.kind = Some(HitKind::Open);
-        hit.seconds_since_sent = self.seconds_since_sent(&token, self.clock.now()).await;
+        let message = self.message(&token).await;
+        hit.seconds_since_sent = Self::seconds_since_sent(message.as_ref(), self.clock.now());
         let verdict = self.rules.classify(&hit);
         tracing::debug!(
             reason = verdict.reason,
@@ -153,6 +174,8 @@ impl Tracking {
             "open classified"
         );
         self.record(&token, "open", &hit, Some(&verdict)).await?;
+        self.count(&token, message.as_ref(), EventKind::Open, &verdict)
+            .await;
         Ok(Some(verdict))
     }
 
@@ -174,7 +197,8 @@ impl Tracking {
             return Ok(None);
         }
         hit.kind = Some(HitKind::Click);
-        hit.seconds_since_sent = self.seconds_since_sent(&token, self.clock.now()).await;
+        let message = self.message(&token).await;
+        hit.seconds_since_sent = Self::seconds_since_sent(message.as_ref(), self.clock.now());
         let verdict = self.rules.classify(&hit);
         if let Some(links) = schema::table("email_links") {
             let key = layout::row_key(links, Some(&token.owner), &link_id);
@@ -193,6 +217,8 @@ impl Tracking {
             }
         }
         self.record(&token, "click", &hit, Some(&verdict)).await?;
+        self.count(&token, message.as_ref(), EventKind::Click, &verdict)
+            .await;
         Ok(Some(destination))
     }
 

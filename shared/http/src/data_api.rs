@@ -237,6 +237,42 @@ async fn delete_account(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(serde::Deserialize)]
+struct DateRange {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET /v1/analytics/email-summary?from=YYYY-MM-DD&to=YYYY-MM-DD`: the caller's
+/// `email_analytics_summary` rows (default: the last 30 days).
+async fn email_summary(
+    State(access): State<Arc<Access>>,
+    Acting(actor): Acting,
+    Query(range): Query<DateRange>,
+) -> Result<Json<Value>, ApiError> {
+    let user = actor
+        .user_id()
+        .ok_or_else(|| ApiError::unauthorized("missing_token", "sign in to do this"))?;
+    let today = chrono::Utc::now().date_naive();
+    let parse = |text: Option<String>, default: chrono::NaiveDate| match text {
+        Some(t) => chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+            .map_err(|_| ApiError::bad_request("invalid", "from and to must be YYYY-MM-DD")),
+        None => Ok(default),
+    };
+    let to = parse(range.to, today)?;
+    let from = parse(range.from, to - chrono::Duration::days(30))?;
+    if from > to || (to - from).num_days() > 366 {
+        return Err(ApiError::bad_request(
+            "invalid",
+            "from must not be after to, and the range at most a year",
+        ));
+    }
+    let days =
+        scaliyo_app::analytics::summary(access.rows(), &user, &from.to_string(), &to.to_string())
+            .await?;
+    Ok(Json(json!({ "data": days })))
+}
+
 /// `GET /v1/openapi.json`: the document generated from the schema declaration.
 async fn openapi() -> Json<Value> {
     static DOCUMENT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
@@ -384,6 +420,7 @@ pub fn router(access: Arc<Access>, usage: Arc<Usage>, storage: Arc<Storage>) -> 
     Router::new()
         .route("/v1/account", delete(delete_account))
         .route("/v1/openapi.json", get(openapi))
+        .route("/v1/analytics/email-summary", get(email_summary))
         .route("/v1/{table}", get(list).post(create))
         .route("/v1/{table}/{id}", get(read).patch(update).delete(remove))
         .with_state(access)

@@ -1,0 +1,269 @@
+//! `email_analytics_summary` with the materialised view's exact semantics — per owner and DATE
+//! of the message's `created_at`: `total_sent` (messages), `unique_opens` / `unique_clicks`
+//! (messages with at least one non-bot event of that type), `total_open_events` /
+//! `total_click_events` (non-bot events) — kept current as events arrive, and rebuilt from the
+//! raw rows every 10 minutes to correct any drift.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use scaliyo_domain::schema;
+use scaliyo_store::{Condition, Index, Key, Query, SortCondition, StoreError, Update, WriteOp};
+use serde_json::{Value, json};
+
+use crate::layout;
+use crate::rows::{ListRequest, Row, RowError, Rows};
+
+pub const FIELDS: [&str; 5] = [
+    "total_sent",
+    "unique_opens",
+    "unique_clicks",
+    "total_open_events",
+    "total_click_events",
+];
+
+pub fn counter_key(owner: &str, date: &str) -> Key {
+    Key::new(layout::owner_partition(owner), format!("analytics#{date}"))
+}
+
+/// Which owners had activity on a day: the rebuild's work list.
+pub fn active_key(date: &str, owner: &str) -> Key {
+    Key::new(format!("ANALYTICS#{date}"), owner)
+}
+
+/// The date of a message, from its `created_at`.
+pub fn message_date(message: &Row) -> Option<String> {
+    message["created_at"]
+        .as_str()
+        .map(|t| t.chars().take(10).collect())
+}
+
+/// The actions that count a new message (in the transaction that records it).
+pub fn on_message_ops(owner: &str, date: &str) -> Vec<WriteOp> {
+    vec![
+        WriteOp::update(counter_key(owner, date), Update::new().add("total_sent", 1)),
+        WriteOp::update(active_key(date, owner), Update::new().set("owner", owner)),
+    ]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Open,
+    Click,
+}
+
+impl EventKind {
+    fn flag(self) -> &'static str {
+        match self {
+            EventKind::Open => "_first_open",
+            EventKind::Click => "_first_click",
+        }
+    }
+
+    fn unique(self) -> &'static str {
+        match self {
+            EventKind::Open => "unique_opens",
+            EventKind::Click => "unique_clicks",
+        }
+    }
+
+    fn total(self) -> &'static str {
+        match self {
+            EventKind::Open => "total_open_events",
+            EventKind::Click => "total_click_events",
+        }
+    }
+}
+
+/// Counts one event live. Bots count nowhere (as in the view); the first non-bot event of a
+/// kind on a message flips the message's flag and adds to the unique count in the same
+/// transaction, so repeats and races never count twice.
+pub async fn on_event(
+    rows: &Rows,
+    owner: &str,
+    message: &Row,
+    kind: EventKind,
+    is_bot: bool,
+) -> Result<(), RowError> {
+    if is_bot {
+        return Ok(());
+    }
+    let (Some(messages), Some(date), Some(id)) = (
+        schema::table("email_messages"),
+        message_date(message),
+        message["id"].as_str(),
+    ) else {
+        return Ok(());
+    };
+    let message_key = layout::row_key(messages, Some(owner), id);
+    let counter = counter_key(owner, &date);
+    let first = vec![
+        WriteOp::Update {
+            key: message_key,
+            update: Update::new().set(kind.flag(), true),
+            condition: Some(Condition::item_exists().and(Condition::NotExists(kind.flag().into()))),
+        },
+        WriteOp::update(
+            counter.clone(),
+            Update::new().add(kind.unique(), 1).add(kind.total(), 1),
+        ),
+        WriteOp::update(active_key(&date, owner), Update::new().set("owner", owner)),
+    ];
+    match rows.store().transact_write(first).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::ConditionFailed { index: Some(0) }) => {
+            rows.store()
+                .update(&counter, Update::new().add(kind.total(), 1), None)
+                .await?;
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One day's figures.
+pub type Summary = BTreeMap<String, BTreeMap<&'static str, i64>>;
+
+/// Recomputes an owner's figures for the given dates from the raw rows, and writes them.
+pub async fn rebuild(rows: &Rows, owner: &str, dates: &[String]) -> Result<Summary, RowError> {
+    let messages = schema::table("email_messages").ok_or(RowError::NotFound)?;
+    let events = schema::table("email_events").ok_or(RowError::NotFound)?;
+    let mut summary: Summary = dates
+        .iter()
+        .map(|d| (d.clone(), FIELDS.iter().map(|f| (*f, 0)).collect()))
+        .collect();
+    let mut cursor = None;
+    loop {
+        let page = rows
+            .list(
+                messages,
+                Some(owner),
+                ListRequest {
+                    limit: 100,
+                    cursor,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        for message in &page.rows {
+            let Some(date) = message_date(message) else {
+                continue;
+            };
+            let Some(day) = summary.get_mut(&date) else {
+                continue;
+            };
+            *day.entry("total_sent").or_default() += 1;
+            let id = message["id"].as_str().unwrap_or_default().to_owned();
+            let (mut opens, mut clicks) = (0, 0);
+            let mut event_cursor = None;
+            loop {
+                let request = ListRequest {
+                    index: Some("idx_email_events_message".into()),
+                    equals: vec![id.clone()],
+                    limit: 100,
+                    cursor: event_cursor,
+                    ..Default::default()
+                };
+                let page = rows.list(events, Some(owner), request).await?;
+                for event in page.rows.iter().filter(|e| e["is_bot"] != json!(true)) {
+                    match event["event_type"].as_str() {
+                        Some("open") => opens += 1,
+                        Some("click") => clicks += 1,
+                        _ => {}
+                    }
+                }
+                match page.next {
+                    Some(next) => event_cursor = Some(next),
+                    None => break,
+                }
+            }
+            *day.entry("total_open_events").or_default() += opens;
+            *day.entry("total_click_events").or_default() += clicks;
+            *day.entry("unique_opens").or_default() += i64::from(opens > 0);
+            *day.entry("unique_clicks").or_default() += i64::from(clicks > 0);
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let mut ops = Vec::new();
+    for (date, figures) in &summary {
+        let mut update = Update::new();
+        for field in FIELDS {
+            update = update.set(field, figures.get(field).copied().unwrap_or(0));
+        }
+        ops.push(WriteOp::update(counter_key(owner, date), update));
+    }
+    for chunk in ops.chunks(scaliyo_store::table::MAX_TRANSACTION_ITEMS) {
+        rows.store().transact_write(chunk.to_vec()).await?;
+    }
+    Ok(summary)
+}
+
+/// The scheduled rebuild: every owner active today or yesterday, both days.
+pub async fn rebuild_recent(rows: &Rows, today: NaiveDate) -> Result<usize, RowError> {
+    let days: Vec<String> = [today.pred_opt().unwrap_or(today), today]
+        .iter()
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .collect();
+    let mut owners = std::collections::BTreeSet::new();
+    for day in &days {
+        let mut cursor = None;
+        loop {
+            let page = rows
+                .store()
+                .query(
+                    Query::partition(Index::Table, format!("ANALYTICS#{day}"))
+                        .limit(500)
+                        .after(cursor),
+                )
+                .await?;
+            owners.extend(
+                page.items
+                    .iter()
+                    .filter_map(|i| i.str("owner").map(str::to_owned)),
+            );
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+    }
+    for owner in &owners {
+        rebuild(rows, owner, &days).await?;
+    }
+    Ok(owners.len())
+}
+
+/// The figures of an owner between two dates (inclusive), one object per day with activity.
+pub async fn summary(
+    rows: &Rows,
+    owner: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<Value>, RowError> {
+    let page = rows
+        .store()
+        .query(
+            Query::partition(Index::Table, layout::owner_partition(owner))
+                .sort(SortCondition::Between(
+                    format!("analytics#{from}"),
+                    format!("analytics#{to}"),
+                ))
+                .limit(400),
+        )
+        .await?;
+    Ok(page
+        .items
+        .iter()
+        .filter_map(|item| {
+            let date = item.str("SK")?.strip_prefix("analytics#")?.to_owned();
+            let mut day = json!({ "owner_id": owner, "analytics_date": date });
+            for field in FIELDS {
+                day[field] = json!(item.i64(field).unwrap_or(0));
+            }
+            Some(day)
+        })
+        .collect())
+}
