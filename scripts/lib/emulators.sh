@@ -8,7 +8,7 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TOOLS=${SCALIYO_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/scaliyo-tools}
 DYNAMODB_PACKAGE=amplify-dynamodb-simulator@2.9.30   # ships Amazon DynamoDB Local 1.25.1
-PYTHON_REQUIREMENTS=("moto[server]==5.2.5" "aiosmtpd==1.4.6" "schemathesis==4.32.5")
+PYTHON_REQUIREMENTS=("moto[server]==5.2.5" "aiosmtpd==1.4.6" "schemathesis==4.32.5" "cfn-lint==1.58.0")
 LOGS="$TOOLS/logs"
 mkdir -p "$TOOLS" "$LOGS"
 
