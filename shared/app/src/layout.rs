@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use scaliyo_domain::schema::{
-    self, ColumnType, Filter, IndexDef, KeyPart, OnDelete, Scope, TABLES, Table, Unique,
+    self, ColumnType, Filter, KeyPart, OnDelete, Scope, TABLES, Table, Unique,
 };
 use scaliyo_store::{Index, Key};
 use serde_json::{Map, Value};
@@ -87,7 +87,7 @@ fn build(table: &'static Table) -> TableLayout {
                 index.name.to_owned(),
                 "the owner partition (base table query)".to_owned(),
             ));
-        } else if unique_parts.iter().any(|u| *u == parts) {
+        } else if unique_parts.contains(&parts) {
             served_otherwise.push((
                 index.name.to_owned(),
                 "its uniqueness item (a strongly consistent get)".to_owned(),
@@ -349,11 +349,6 @@ pub fn unique_key(unique: &Unique, row: &Map<String, Value>) -> Option<Key> {
         pk.push_str(&value);
     }
     Some(Key::new(pk, "UQ"))
-}
-
-/// The seed's named indexes that this layout serves, for documentation and checks.
-pub fn seed_indexes(table: &Table) -> impl Iterator<Item = &IndexDef> {
-    table.indexes.iter()
 }
 
 #[cfg(test)]

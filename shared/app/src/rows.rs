@@ -338,6 +338,7 @@ impl Rows {
     }
 
     /// Guards for the uniqueness items and references of a row being written.
+    #[allow(clippy::too_many_arguments)]
     fn constraint_ops(
         &self,
         table: &'static Table,

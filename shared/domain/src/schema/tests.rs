@@ -175,6 +175,8 @@ fn schema_matches_the_seed_document() {
             "table {extra} is declared as documented but not in the seed"
         ));
     }
+    let pk = Regex::new(r"\bPK\b").unwrap();
+    let unique_word = Regex::new(r"\bUNIQUE\b").unwrap();
     for (name, doc) in &seed {
         let Some(table) = table(name) else { continue };
         let names: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
@@ -203,13 +205,13 @@ fn schema_matches_the_seed_document() {
             if column.not_null != c.contains("NOT NULL") {
                 problems.push(format!("{at}: NOT NULL {} != seed {c:?}", column.not_null));
             }
-            if column.primary_key != Regex::new(r"\bPK\b").unwrap().is_match(c) {
+            if column.primary_key != pk.is_match(c) {
                 problems.push(format!(
                     "{at}: primary key {} != seed {c:?}",
                     column.primary_key
                 ));
             }
-            if column.unique != Regex::new(r"\bUNIQUE\b").unwrap().is_match(c) {
+            if column.unique != unique_word.is_match(c) {
                 problems.push(format!("{at}: UNIQUE {} != seed {c:?}", column.unique));
             }
             if column.check != doc_check(c) {
