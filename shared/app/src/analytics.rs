@@ -85,19 +85,36 @@ pub async fn on_event(
     kind: EventKind,
     is_bot: bool,
 ) -> Result<(), RowError> {
-    if is_bot {
-        return Ok(());
-    }
-    let (Some(messages), Some(date), Some(id)) = (
-        schema::table("email_messages"),
-        message_date(message),
-        message["id"].as_str(),
-    ) else {
+    on_event_with(rows, owner, Some(message), kind, is_bot, Vec::new()).await
+}
+
+/// [`on_event`], committed together with `extra` actions (the event row itself), so a hit
+/// costs one commit.
+pub async fn on_event_with(
+    rows: &Rows,
+    owner: &str,
+    message: Option<&Row>,
+    kind: EventKind,
+    is_bot: bool,
+    extra: Vec<WriteOp>,
+) -> Result<(), RowError> {
+    let counted = match (is_bot, message, schema::table("email_messages")) {
+        (false, Some(message), Some(messages)) => {
+            match (message_date(message), message["id"].as_str()) {
+                (Some(date), Some(id)) => Some((layout::row_key(messages, Some(owner), id), date)),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let Some((message_key, date)) = counted else {
+        if !extra.is_empty() {
+            rows.store().transact_write(extra).await?;
+        }
         return Ok(());
     };
-    let message_key = layout::row_key(messages, Some(owner), id);
     let counter = counter_key(owner, &date);
-    let first = vec![
+    let mut first = vec![
         WriteOp::Update {
             key: message_key,
             update: Update::new().set(kind.flag(), true),
@@ -109,12 +126,13 @@ pub async fn on_event(
         ),
         WriteOp::update(active_key(&date, owner), Update::new().set("owner", owner)),
     ];
+    first.extend(extra.iter().cloned());
     match rows.store().transact_write(first).await {
         Ok(()) => Ok(()),
         Err(StoreError::ConditionFailed { index: Some(0) }) => {
-            rows.store()
-                .update(&counter, Update::new().add(kind.total(), 1), None)
-                .await?;
+            let mut repeat = vec![WriteOp::update(counter, Update::new().add(kind.total(), 1))];
+            repeat.extend(extra);
+            rows.store().transact_write(repeat).await?;
             Ok(())
         }
         Err(e) => Err(e.into()),

@@ -89,31 +89,42 @@ impl Tracking {
     }
 
     /// Live analytics for a classified open or click.
-    async fn count(
+    /// Stores a classified hit and counts it in the live analytics, in one commit.
+    async fn store_hit(
         &self,
         token: &Token,
         message: Option<&Row>,
         kind: EventKind,
+        hit: &Hit<'_>,
         verdict: &Verdict,
-    ) {
-        if let Some(message) = message
-            && let Err(error) =
-                crate::analytics::on_event(&self.rows, &token.owner, message, kind, verdict.is_bot)
-                    .await
-        {
-            tracing::warn!(%error, "live analytics were not updated; the scheduled rebuild will correct them");
-        }
+    ) -> Result<(), RowError> {
+        let event_type = if kind == EventKind::Open {
+            "open"
+        } else {
+            "click"
+        };
+        let ops = self.event_ops(token, event_type, hit, Some(verdict))?;
+        crate::analytics::on_event_with(
+            &self.rows,
+            &token.owner,
+            message,
+            kind,
+            verdict.is_bot,
+            ops,
+        )
+        .await
     }
 
-    async fn record(
+    /// The actions that store one hit as an `email_events` row.
+    fn event_ops(
         &self,
         token: &Token,
         event_type: &str,
         hit: &Hit<'_>,
         verdict: Option<&Verdict>,
-    ) -> Result<(), RowError> {
+    ) -> Result<Vec<WriteOp>, RowError> {
         let Some(events) = schema::table("email_events") else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let mut row = Row::new();
         row.insert("message_id".into(), json!(token.message_id));
@@ -145,11 +156,8 @@ impl Tracking {
             );
         }
         let prepared = self.rows.prepare(events, row)?;
-        let ops = self
-            .rows
-            .insert_ops(events, Some(&token.owner), &prepared, false)?;
-        self.rows.store().transact_write(ops).await?;
-        Ok(())
+        self.rows
+            .insert_ops(events, Some(&token.owner), &prepared, false)
     }
 
     /// An open: classified and stored. Unknown tokens record nothing.
@@ -173,9 +181,8 @@ impl Tracking {
             class = verdict.class.as_str(),
             "open classified"
         );
-        self.record(&token, "open", &hit, Some(&verdict)).await?;
-        self.count(&token, message.as_ref(), EventKind::Open, &verdict)
-            .await;
+        self.store_hit(&token, message.as_ref(), EventKind::Open, &hit, &verdict)
+            .await?;
         Ok(Some(verdict))
     }
 
@@ -216,9 +223,8 @@ impl Tracking {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.record(&token, "click", &hit, Some(&verdict)).await?;
-        self.count(&token, message.as_ref(), EventKind::Click, &verdict)
-            .await;
+        self.store_hit(&token, message.as_ref(), EventKind::Click, &hit, &verdict)
+            .await?;
         Ok(Some(destination))
     }
 
@@ -249,7 +255,10 @@ impl Tracking {
             .transact_write(vec![WriteOp::put_new(entry)])
             .await
         {
-            Ok(()) => self.record(&token, "unsubscribe", &hit, None).await?,
+            Ok(()) => {
+                let ops = self.event_ops(&token, "unsubscribe", &hit, None)?;
+                self.rows.store().transact_write(ops).await?;
+            }
             Err(StoreError::ConditionFailed { .. }) => {}
             Err(e) => return Err(e.into()),
         }
