@@ -168,14 +168,7 @@ async fn main() {
 
     match std::env::var("SCALIYO_TEST_DYNAMODB_ENDPOINT") {
         Ok(endpoint) => {
-            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                    "test", "test", None, None, "bench",
-                ))
-                .endpoint_url(endpoint)
-                .load()
-                .await;
+            let config = scaliyo_aws::emulator_config(&endpoint).await;
             let client = aws_sdk_dynamodb::Client::new(&config);
             let name = format!("bench-{}", uuid::Uuid::new_v4().simple());
             create_table(&client, &name).await.expect("create table");

@@ -2,8 +2,7 @@
 //! endpoints and sets `SCALIYO_REQUIRE_EMULATORS=1`, so a missing emulator fails the run
 //! instead of skipping; a bare `cargo test` says loudly what it skipped.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_dynamodb::config::Credentials;
+use aws_config::{BehaviorVersion, SdkConfig};
 
 pub const DYNAMODB_ENDPOINT: &str = "SCALIYO_TEST_DYNAMODB_ENDPOINT";
 pub const MOTO_ENDPOINT: &str = "SCALIYO_TEST_MOTO_ENDPOINT";
@@ -18,20 +17,7 @@ pub async fn config(variable: &str, what: &str) -> Option<SdkConfig> {
         return Some(aws_config::defaults(BehaviorVersion::latest()).load().await);
     }
     match std::env::var(variable) {
-        Ok(endpoint) if !endpoint.is_empty() => Some(
-            aws_config::defaults(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new(
-                    "test",
-                    "test",
-                    None,
-                    None,
-                    "scaliyo-tests",
-                ))
-                .endpoint_url(endpoint)
-                .load()
-                .await,
-        ),
+        Ok(endpoint) if !endpoint.is_empty() => Some(scaliyo_aws::emulator_config(&endpoint).await),
         _ => {
             assert!(
                 std::env::var(REQUIRE).as_deref() != Ok("1"),

@@ -48,16 +48,10 @@ mod tests {
     /// The real-shaped scheduled event goes through lambda_runtime's types to the handler.
     #[tokio::test]
     async fn a_scheduled_event_rebuilds_on_dynamodb_local() {
-        let Ok(endpoint) = std::env::var("SCALIYO_TEST_DYNAMODB_ENDPOINT") else {
-            assert_ne!(
-                std::env::var("SCALIYO_REQUIRE_EMULATORS").as_deref(),
-                Ok("1"),
-                "DynamoDB Local is required"
-            );
-            eprintln!("SKIPPED: DynamoDB Local is not running; scripts/test starts it");
+        // Skips loudly without DynamoDB Local, fails when scripts/test requires it.
+        let Some(config) = scaliyo_tests::emulators::dynamodb().await else {
             return;
         };
-        let config = scaliyo_aws::emulator_config(&endpoint).await;
         let client = scaliyo_aws::dynamodb_client(&config);
         let name = format!("rollup-{}", std::process::id());
         scaliyo_aws::create_table(&client, &name)

@@ -69,16 +69,10 @@ mod tests {
     /// caller, whose (empty) leads come back.
     #[tokio::test]
     async fn an_api_gateway_event_lists_the_callers_leads() {
-        let Ok(endpoint) = std::env::var("SCALIYO_TEST_DYNAMODB_ENDPOINT") else {
-            assert_ne!(
-                std::env::var("SCALIYO_REQUIRE_EMULATORS").as_deref(),
-                Ok("1"),
-                "DynamoDB Local is required"
-            );
-            eprintln!("SKIPPED: DynamoDB Local is not running; scripts/test starts it");
+        // Skips loudly without DynamoDB Local, fails when scripts/test requires it.
+        let Some(config) = scaliyo_tests::emulators::dynamodb().await else {
             return;
         };
-        let config = scaliyo_aws::emulator_config(&endpoint).await;
         let client = scaliyo_aws::dynamodb_client(&config);
         let name = format!("api-{}", std::process::id());
         scaliyo_aws::create_table(&client, &name)

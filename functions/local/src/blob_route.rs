@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use scaliyo_embedded::LocalBlobs;
+use scaliyo_embedded::blobs::SignedRequest;
 use scaliyo_http::ApiError;
 use scaliyo_store::Blobs;
 use serde::Deserialize;
@@ -40,15 +41,15 @@ async fn download(
     Path((bucket, key)): Path<(String, String)>,
     Query(signed): Query<Signed>,
 ) -> Result<Response, ApiError> {
-    if !blobs.verify(
-        "GET",
-        &bucket,
-        &key,
-        signed.expires,
-        "",
-        None,
-        &signed.signature,
-    ) {
+    let request = SignedRequest {
+        method: "GET",
+        bucket: &bucket,
+        key: &key,
+        expires: signed.expires,
+        content_type: "",
+        content_length: None,
+    };
+    if !blobs.verify(&request, &signed.signature) {
         return Err(denied());
     }
     let meta = blobs
@@ -92,16 +93,15 @@ async fn upload(
     let length_ok = signed
         .content_length
         .is_none_or(|length| length == body.len() as u64);
-    if !blobs.verify(
-        "PUT",
-        &bucket,
-        &key,
-        signed.expires,
-        &signed.content_type,
-        signed.content_length,
-        &signed.signature,
-    ) || sent_type != signed.content_type
-        || !length_ok
+    let request = SignedRequest {
+        method: "PUT",
+        bucket: &bucket,
+        key: &key,
+        expires: signed.expires,
+        content_type: &signed.content_type,
+        content_length: signed.content_length,
+    };
+    if !blobs.verify(&request, &signed.signature) || sent_type != signed.content_type || !length_ok
     {
         return Err(denied());
     }

@@ -86,25 +86,18 @@ mod tests {
     /// caller does not have is a 404, as it would be in Lambda.
     #[tokio::test]
     async fn an_api_gateway_send_request_is_served() {
-        let (Ok(dynamodb), Ok(moto)) = (
-            std::env::var("SCALIYO_TEST_DYNAMODB_ENDPOINT"),
-            std::env::var("SCALIYO_TEST_MOTO_ENDPOINT"),
+        let (Some(config), Some(moto)) = (
+            scaliyo_tests::emulators::dynamodb().await,
+            scaliyo_tests::emulators::moto().await,
         ) else {
-            assert_ne!(
-                std::env::var("SCALIYO_REQUIRE_EMULATORS").as_deref(),
-                Ok("1"),
-                "the emulators are required"
-            );
-            eprintln!("SKIPPED: DynamoDB Local and moto are not running; scripts/test starts them");
             return;
         };
-        let config = scaliyo_aws::emulator_config(&dynamodb).await;
         let client = scaliyo_aws::dynamodb_client(&config);
         let name = format!("send-{}", std::process::id());
         scaliyo_aws::create_table(&client, &name)
             .await
             .expect("create table");
-        let kms = scaliyo_aws::kms_client(&scaliyo_aws::emulator_config(&moto).await);
+        let kms = scaliyo_aws::kms_client(&moto);
         let key = kms.create_key().send().await.expect("a KMS key");
         let sealer = Arc::new(KmsSealer::new(
             kms,

@@ -319,36 +319,22 @@ impl SendPipeline {
         let provider = sender["provider"].as_str().unwrap_or_default().to_owned();
         tracing::info!(owner, sender = %sender_id, provider = %provider, "sender chosen");
 
-        let message_id = uuid::Uuid::new_v4().to_string();
-        let outcome = self
-            .deliver(
-                owner,
-                &lead,
-                &sender,
-                &message_id,
-                &to_email,
-                &subject,
-                &body,
-                &request,
-            )
-            .await;
-        match outcome {
+        let draft = Draft {
+            owner,
+            lead: &lead,
+            sender: &sender,
+            message_id: uuid::Uuid::new_v4().to_string(),
+            to_email: to_email.clone(),
+            subject,
+            provider: provider.clone(),
+            request: &request,
+        };
+        match self.deliver(&draft, &body).await {
             Ok((provider_message_id, links)) => {
-                self.record(
-                    owner,
-                    &lead,
-                    &sender,
-                    &message_id,
-                    &to_email,
-                    &subject,
-                    &provider,
-                    provider_message_id.clone(),
-                    "sent",
-                    &request,
-                )
-                .await?;
+                self.record(&draft, provider_message_id.clone(), "sent")
+                    .await?;
                 Ok(SendOutcome {
-                    message_id,
+                    message_id: draft.message_id,
                     status: "sent".into(),
                     provider,
                     provider_message_id,
@@ -377,19 +363,7 @@ impl SendPipeline {
                         .await;
                 }
                 if let SendError::Provider { .. } = &error {
-                    self.record(
-                        owner,
-                        &lead,
-                        &sender,
-                        &message_id,
-                        &to_email,
-                        &subject,
-                        &provider,
-                        None,
-                        "failed",
-                        &request,
-                    )
-                    .await?;
+                    self.record(&draft, None, "failed").await?;
                 }
                 Err(error)
             }
@@ -708,18 +682,23 @@ impl SendPipeline {
     }
 
     /// Tracks, builds and sends; returns the provider's id and the number of tracked links.
-    #[allow(clippy::too_many_arguments)]
     async fn deliver(
         &self,
-        owner: &str,
-        lead: &Row,
-        sender: &Row,
-        message_id: &str,
-        to_email: &str,
-        subject: &str,
+        draft: &Draft<'_>,
         body: &str,
-        request: &SendRequest,
     ) -> Result<(Option<String>, usize), SendError> {
+        let Draft {
+            owner,
+            lead,
+            sender,
+            request,
+            ..
+        } = *draft;
+        let (message_id, to_email, subject) = (
+            draft.message_id.as_str(),
+            draft.to_email.as_str(),
+            draft.subject.as_str(),
+        );
         let store = self.access.rows().store().clone();
         let base = self.config.tracking_base_url.trim_end_matches('/');
         let unsubscribe_token = new_token();
@@ -875,20 +854,25 @@ impl SendPipeline {
     }
 
     /// The message row, its audit entry and the day's "sent" analytics.
-    #[allow(clippy::too_many_arguments)]
     async fn record(
         &self,
-        owner: &str,
-        lead: &Row,
-        sender: &Row,
-        message_id: &str,
-        to_email: &str,
-        subject: &str,
-        provider: &str,
+        draft: &Draft<'_>,
         provider_message_id: Option<String>,
         status: &str,
-        request: &SendRequest,
     ) -> Result<(), SendError> {
+        let Draft {
+            owner,
+            lead,
+            sender,
+            request,
+            ..
+        } = *draft;
+        let (message_id, to_email, subject, provider) = (
+            draft.message_id.as_str(),
+            draft.to_email.as_str(),
+            draft.subject.as_str(),
+            draft.provider.as_str(),
+        );
         let rows = self.access.rows();
         let mut message = Row::new();
         message.insert("id".into(), json!(message_id));
@@ -936,6 +920,18 @@ impl SendPipeline {
         }
         Ok(())
     }
+}
+
+/// The message being sent: who, to whom, through which sender.
+struct Draft<'a> {
+    owner: &'a str,
+    lead: &'a Row,
+    sender: &'a Row,
+    message_id: String,
+    to_email: String,
+    subject: String,
+    provider: String,
+    request: &'a SendRequest,
 }
 
 /// What a reservation took, to give back if the send fails.

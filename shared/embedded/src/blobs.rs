@@ -73,49 +73,21 @@ impl LocalBlobs {
             .join(format!("{key}.json"))
     }
 
-    fn signature(
-        &self,
-        method: &str,
-        bucket: &str,
-        key: &str,
-        expires: i64,
-        content_type: &str,
-        content_length: Option<u64>,
-    ) -> String {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.signing_key) else {
-            return String::new();
-        };
-        mac.update(
-            signed_text(method, bucket, key, expires, content_type, content_length).as_bytes(),
-        );
-        hex::encode(mac.finalize().into_bytes())
+    fn mac(&self, request: &SignedRequest<'_>) -> Option<Hmac<Sha256>> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.signing_key).ok()?;
+        mac.update(request.signed_text().as_bytes());
+        Some(mac)
     }
 
     /// Checks a presigned request as the local server receives it (every signed part).
-    #[allow(clippy::too_many_arguments)]
-    pub fn verify(
-        &self,
-        method: &str,
-        bucket: &str,
-        key: &str,
-        expires: i64,
-        content_type: &str,
-        content_length: Option<u64>,
-        signature: &str,
-    ) -> bool {
-        if self.clock.now().timestamp() > expires {
+    pub fn verify(&self, request: &SignedRequest<'_>, signature: &str) -> bool {
+        if self.clock.now().timestamp() > request.expires {
             return false;
         }
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.signing_key) else {
-            return false;
-        };
-        mac.update(
-            signed_text(method, bucket, key, expires, content_type, content_length).as_bytes(),
-        );
-        let Ok(expected) = hex::decode(signature) else {
-            return false;
-        };
-        mac.verify_slice(&expected).is_ok()
+        match (self.mac(request), hex::decode(signature)) {
+            (Some(mac), Ok(expected)) => mac.verify_slice(&expected).is_ok(),
+            _ => false,
+        }
     }
 
     fn presign(
@@ -132,7 +104,18 @@ impl LocalBlobs {
             + chrono::Duration::from_std(expires_in)
                 .map_err(|e| BlobError::Invalid(e.to_string()))?;
         let expires = expires_at.timestamp();
-        let signature = self.signature(method, bucket, key, expires, content_type, content_length);
+        let request = SignedRequest {
+            method,
+            bucket,
+            key,
+            expires,
+            content_type,
+            content_length,
+        };
+        let signature = self
+            .mac(&request)
+            .map(|mac| hex::encode(mac.finalize().into_bytes()))
+            .unwrap_or_default();
         let mut url = format!(
             "{}/_blobs/{bucket}/{}?expires={expires}&signature={signature}",
             self.public_base,
@@ -196,16 +179,28 @@ impl LocalBlobs {
 }
 
 /// What a presigned URL's signature covers.
-fn signed_text(
-    method: &str,
-    bucket: &str,
-    key: &str,
-    expires: i64,
-    content_type: &str,
-    content_length: Option<u64>,
-) -> String {
-    let length = content_length.map(|l| l.to_string()).unwrap_or_default();
-    format!("{method}\n{bucket}\n{key}\n{expires}\n{content_type}\n{length}")
+#[derive(Debug, Clone, Copy)]
+pub struct SignedRequest<'a> {
+    pub method: &'a str,
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub expires: i64,
+    /// Empty for downloads.
+    pub content_type: &'a str,
+    pub content_length: Option<u64>,
+}
+
+impl SignedRequest<'_> {
+    fn signed_text(&self) -> String {
+        let length = self
+            .content_length
+            .map(|l| l.to_string())
+            .unwrap_or_default();
+        format!(
+            "{}\n{}\n{}\n{}\n{}\n{length}",
+            self.method, self.bucket, self.key, self.expires, self.content_type
+        )
+    }
 }
 
 fn encode_component(text: &str) -> String {
