@@ -5,6 +5,7 @@
 pub mod blob_route;
 pub mod schedules;
 pub mod secrets;
+pub mod workers;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,11 +14,13 @@ use std::sync::Arc;
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::rows::Rows;
+use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
 use scaliyo_app::send_email::{Mailers, SendConfig, SendPipeline};
 use scaliyo_app::storage::Storage;
 use scaliyo_app::tracking::Tracking;
 use scaliyo_app::usage::Usage;
-use scaliyo_embedded::{LocalBlobs, LocalEventBus, LocalSealer, RedbTable};
+use scaliyo_embedded::queue::Redrive;
+use scaliyo_embedded::{LocalBlobs, LocalEventBus, LocalQueue, LocalSealer, RedbTable};
 use scaliyo_http::{Authenticator, LocalJwt};
 use scaliyo_mail::OutboxMailer;
 use scaliyo_store::Clock;
@@ -81,7 +84,15 @@ pub struct LocalSystem {
     /// Every provider's mail goes here locally, as `.eml` files.
     pub outbox: Arc<OutboxMailer>,
     pub send: Arc<SendPipeline>,
+    /// The SQS queue between the e-mail tick and its consumer, with its dead-letter queue.
+    pub scheduled_email_queue: Arc<LocalQueue>,
+    pub scheduled_email_dlq: Arc<LocalQueue>,
+    pub scheduler: Arc<Scheduler>,
 }
+
+/// Receives before a scheduled-email message goes to the dead-letter queue (the SQS
+/// redrive policy's maxReceiveCount in infra/template.yaml).
+pub const SCHEDULED_EMAIL_MAX_RECEIVES: u32 = 5;
 
 impl LocalSystem {
     pub fn open(config: LocalConfig, clock: Arc<dyn Clock>) -> Result<Self, LocalError> {
@@ -117,7 +128,25 @@ impl LocalSystem {
                 tracking_base_url: config.public_base.clone(),
             },
         ));
+        let scheduled_email_dlq = Arc::new(LocalQueue::new("scheduled-emails-dlq"));
+        let scheduled_email_queue = Arc::new(LocalQueue::with_redrive(
+            "scheduled-emails",
+            Redrive {
+                max_receives: SCHEDULED_EMAIL_MAX_RECEIVES,
+                dead_letters: scheduled_email_dlq.clone(),
+            },
+        ));
+        let scheduler = Arc::new(Scheduler::new(
+            access.clone(),
+            send.clone(),
+            scheduled_email_queue.clone(),
+            clock.clone(),
+            SchedulerConfig::default(),
+        ));
         Ok(Self {
+            scheduled_email_queue,
+            scheduled_email_dlq,
+            scheduler,
             config,
             clock,
             access,
@@ -145,6 +174,11 @@ impl LocalSystem {
                 self.access.clone(),
                 self.send.clone(),
             ))
+            .merge(scaliyo_http::schedule_api::router(
+                self.access.clone(),
+                self.scheduler.clone(),
+            ))
+            .merge(local_admin_router(self.clone()))
             .merge(scaliyo_http::tracking_api::router(Arc::new(Tracking::new(
                 self.access.rows().clone(),
                 self.clock.clone(),
@@ -188,8 +222,80 @@ impl LocalSystem {
                 }
             },
         );
+        // EventBridge rate(1 minute) in AWS: claim due scheduled e-mails and enqueue them.
+        let scheduler = self.scheduler.clone();
+        schedules.add(
+            "process-scheduled-emails",
+            std::time::Duration::from_secs(60),
+            move || {
+                let scheduler = scheduler.clone();
+                async move {
+                    scheduler
+                        .tick()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+            },
+        );
         schedules
     }
+
+    /// The SQS consumers Lambda runs in AWS, as workers here.
+    pub fn workers(&self) -> Vec<workers::Worker> {
+        vec![self.scheduled_email_worker()]
+    }
+
+    /// `process-scheduled-emails` on its queue: one claimed row per message.
+    pub fn scheduled_email_worker(&self) -> workers::Worker {
+        let scheduler = self.scheduler.clone();
+        workers::Worker::new(
+            "process-scheduled-emails",
+            self.scheduled_email_queue.clone(),
+            std::time::Duration::from_secs(120),
+            move |body| {
+                let scheduler = scheduler.clone();
+                async move {
+                    scheduler
+                        .process(&body)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+            },
+        )
+    }
+}
+
+/// Local-only operations: run a schedule now (what waiting for EventBridge would do).
+fn local_admin_router(system: LocalSystem) -> Router {
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    async fn run(
+        State(system): State<LocalSystem>,
+        Path(name): Path<String>,
+    ) -> (StatusCode, axum::Json<serde_json::Value>) {
+        match system.schedules().run(&name).await {
+            Some(Ok(())) => (
+                StatusCode::OK,
+                axum::Json(serde_json::json!({ "schedule": name, "ran": true })),
+            ),
+            Some(Err(error)) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(serde_json::json!({ "code": "schedule_failed", "message": error })),
+            ),
+            None => (
+                StatusCode::NOT_FOUND,
+                axum::Json(
+                    serde_json::json!({ "code": "not_found", "message": format!("no schedule named {name}") }),
+                ),
+            ),
+        }
+    }
+    Router::new()
+        .route("/_local/schedules/{name}/run", post(run))
+        .with_state(system)
 }
 
 /// One log line per request for the local server's logs (no client addresses).

@@ -128,6 +128,11 @@ async fn serve(
     let (stop, shutdown) = watch::channel(false);
     let schedules = system.schedules();
     tracing::info!(%addr, data_dir = %config.data_dir.display(), schedules = ?schedules.names(), "scaliyo is serving");
+    let workers: Vec<_> = system
+        .workers()
+        .into_iter()
+        .map(|worker| worker.start(shutdown.clone()))
+        .collect();
     let timers = schedules.start(shutdown);
     axum::serve(listener, system.router())
         .with_graceful_shutdown(async move {
@@ -137,8 +142,8 @@ async fn serve(
         })
         .await
         .map_err(|e| e.to_string())?;
-    for timer in timers {
-        let _ = timer.await;
+    for handle in timers.into_iter().chain(workers) {
+        let _ = handle.await;
     }
     Ok(())
 }

@@ -39,6 +39,12 @@ impl Schedules {
         self.schedules.iter().map(|s| s.name).collect()
     }
 
+    /// Runs one schedule now, as `aws scheduler`'s "run now" or `cargo lambda invoke` would.
+    pub async fn run(&self, name: &str) -> Option<Result<(), String>> {
+        let schedule = self.schedules.iter().find(|s| s.name == name)?;
+        Some((schedule.job)().await)
+    }
+
     /// Starts every timer; they stop when `shutdown` turns true.
     pub fn start(self, shutdown: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
         self.schedules

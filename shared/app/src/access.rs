@@ -59,6 +59,21 @@ impl Actor {
         }
     }
 
+    /// A background job acting for one user, with exactly that user's rights.
+    pub fn acting_for(owner: &str) -> Result<Self, AccessError> {
+        let user_id = owner.parse().map_err(|_| AccessError::Unauthenticated)?;
+        Ok(Self {
+            caller: Some(Caller {
+                user_id,
+                role: Role::Client,
+                email: None,
+            }),
+            is_admin: false,
+            is_super_admin: false,
+            support: None,
+        })
+    }
+
     pub fn user_id(&self) -> Option<String> {
         self.caller.as_ref().map(|c| c.user_id.to_string())
     }

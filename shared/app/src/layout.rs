@@ -19,6 +19,11 @@ pub const OWNER_ATTR: &str = "_owner";
 pub const ROWID: &str = "_rowid";
 /// Shards of the sparse due-indexes (work queues); see data-model.md for the arithmetic.
 pub const DUE_SHARDS: u32 = 16;
+/// Tables worked by the schedulers: their claimed rows carry a lease in GSI5.
+pub const WORK_QUEUE_TABLES: [&str; 2] = ["scheduled_emails", "social_posts"];
+/// Internal attributes of claimed work (claim, attempts, window, lease-index keys) that an
+/// ordinary update of the row must keep.
+pub const WORK_ATTRIBUTES: [&str; 5] = ["_claim", "_attempts", "_window", "GSI5PK", "GSI5SK"];
 
 /// How one GSI entry of a table is built.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -367,6 +372,17 @@ mod tests {
                 used.len(),
                 "{} uses one GSI twice",
                 layout.table.name
+            );
+        }
+    }
+
+    #[test]
+    fn the_lease_index_is_free_on_work_queue_tables() {
+        for name in WORK_QUEUE_TABLES {
+            let layout = layout(name).unwrap();
+            assert!(
+                layout.indexes.iter().all(|i| i.gsi != Index::Gsi5),
+                "{name} uses GSI5, which holds the leases of claimed work"
             );
         }
     }

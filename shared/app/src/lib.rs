@@ -5,6 +5,7 @@ pub mod access;
 pub mod analytics;
 pub mod layout;
 pub mod rows;
+pub mod scheduler;
 pub mod send_email;
 pub mod storage;
 pub mod tracking;

@@ -616,6 +616,73 @@ impl Rows {
         self.write_update(table, owner, &item, patch, false).await
     }
 
+    /// A guarded state change of a row already read (from a get or an index query): the put
+    /// that replaces `item` only if nobody changed it since (its version), with `patch`
+    /// applied and the given internal attributes (leases, claims) set. Work queues use it to
+    /// claim and settle rows without a second read. The patch must not touch unique or
+    /// foreign-key columns (their guard items are not rewritten here).
+    pub fn transition_op(
+        &self,
+        table: &'static Table,
+        item: &Item,
+        patch: Row,
+        internal: &[(&str, StoreValue)],
+    ) -> Result<(Row, WriteOp), RowError> {
+        let mut row = from_item(table, item);
+        for (name, value) in patch {
+            let column = table
+                .column(&name)
+                .ok_or_else(|| RowError::UnknownField(name.clone()))?;
+            let guarded = column.primary_key
+                || table.foreign_keys.iter().any(|fk| fk.column == name)
+                || table
+                    .uniques
+                    .iter()
+                    .any(|u| u.parts.iter().any(|p| p.column() == name));
+            if guarded {
+                return Err(invalid(&name, "cannot change in a transition"));
+            }
+            let value = coerce(column, value)?;
+            if value.is_null() && column.not_null {
+                return Err(invalid(&name, "is required"));
+            }
+            row.insert(name, value);
+        }
+        if table.has_updated_at() {
+            row.insert(
+                "updated_at".into(),
+                Value::String(timestamp_text(self.clock.now())),
+            );
+        }
+        let version = item.i64(VERSION_ATTR).unwrap_or(0);
+        let owner = item_owner(table, item);
+        let (_, mut new_item) = to_item(Self::layout(table), owner.as_deref(), &row, version + 1)?;
+        for (name, value) in internal {
+            new_item.set(*name, value.clone());
+        }
+        let guard = Condition::item_exists().and(match item.get(VERSION_ATTR) {
+            Some(_) => Condition::eq(VERSION_ATTR, version),
+            None => Condition::NotExists(VERSION_ATTR.into()),
+        });
+        Ok((
+            row,
+            WriteOp::Put {
+                item: new_item,
+                condition: Some(guard),
+            },
+        ))
+    }
+
+    /// The raw item of a row (with its internal attributes), for [`Rows::transition_op`].
+    pub async fn get_raw(
+        &self,
+        table: &'static Table,
+        owner: Option<&str>,
+        id: &str,
+    ) -> Result<Option<Item>, RowError> {
+        self.get_item(table, owner, id).await
+    }
+
     async fn write_update(
         &self,
         table: &'static Table,
@@ -650,7 +717,14 @@ impl Rows {
         }
         let owner = item_owner(table, item).or(owner.map(str::to_owned));
         let layout = Self::layout(table);
-        let (key, new_item) = to_item(layout, owner.as_deref(), &row, version + 1)?;
+        let (key, mut new_item) = to_item(layout, owner.as_deref(), &row, version + 1)?;
+        if layout::WORK_QUEUE_TABLES.contains(&table.name) {
+            for name in layout::WORK_ATTRIBUTES {
+                if let Some(value) = item.get(name) {
+                    new_item.set(name, value.clone());
+                }
+            }
+        }
         let guard = Condition::item_exists().and(match item.get(VERSION_ATTR) {
             Some(_) => Condition::eq(VERSION_ATTR, version),
             None => Condition::NotExists(VERSION_ATTR.into()),

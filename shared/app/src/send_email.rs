@@ -199,47 +199,185 @@ impl SendPipeline {
         idempotency: Option<&str>,
     ) -> Result<SendOutcome, SendError> {
         let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
-        let store = self.access.rows().store().clone();
         let marker = match idempotency {
             Some(key) if key.is_empty() || key.len() > 255 => {
                 return Err(invalid("Idempotency-Key", "must be 1 to 255 characters"));
             }
-            Some(key) => {
-                let marker = idempotency_key(&owner, key);
-                let expires = (self.clock.now() + chrono::Duration::hours(24)).timestamp();
-                let claim = Item::new(&marker)
-                    .with("state", "in_progress")
-                    .with(scaliyo_store::table::TTL, expires);
-                match store.transact_write(vec![WriteOp::put_new(claim)]).await {
-                    Ok(()) => Some(marker),
-                    Err(StoreError::ConditionFailed { .. }) => {
-                        let existing = store.get(&marker).await?;
-                        return match existing.as_ref().and_then(|i| i.str("response")) {
-                            Some(response) => serde_json::from_str(response)
-                                .map_err(|e| invalid("Idempotency-Key", e.to_string())),
-                            None => Err(SendError::InProgress),
-                        };
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
+            Some(key) => match self.claim_marker(&owner, key, None).await? {
+                MarkerClaim::Claimed(marker) => Some(marker),
+                MarkerClaim::Done(outcome) => return Ok(*outcome),
+            },
             None => None,
         };
         let result = self.send_once(actor, &owner, request).await;
         if let Some(marker) = marker {
-            match &result {
-                Ok(outcome) => {
-                    let response = serde_json::to_string(outcome).unwrap_or_default();
-                    let update = Update::new().set("state", "done").set("response", response);
-                    store.update(&marker, update, None).await?;
-                }
-                // A refused request may be retried with the same key.
-                Err(_) => {
-                    let _ = store.transact_write(vec![WriteOp::delete(marker)]).await;
-                }
-            }
+            self.settle_marker(marker, &result).await?;
         }
         result
+    }
+
+    /// Sends an e-mail rendered ahead of time (a scheduled row) for `owner`, exactly once per
+    /// `idempotency` key as far as the world allows: the key's marker is claimed before the
+    /// provider is called, a marker left `in_progress` longer than `stale_after` (its sender
+    /// crashed) may be taken over, and a takeover first looks for the message the crashed
+    /// attempt may have recorded (its id is derived from the key) before sending again.
+    pub async fn send_prepared(
+        &self,
+        owner: &str,
+        prepared: PreparedSend,
+        idempotency: &str,
+        stale_after: chrono::Duration,
+    ) -> Result<SendOutcome, SendError> {
+        let actor = Actor::acting_for(owner)?;
+        let message_id = uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_URL,
+            format!("scaliyo:send:{owner}:{idempotency}").as_bytes(),
+        )
+        .to_string();
+        let marker = match self
+            .claim_marker(owner, idempotency, Some(stale_after))
+            .await?
+        {
+            MarkerClaim::Claimed(marker) => marker,
+            MarkerClaim::Done(outcome) => return Ok(*outcome),
+        };
+        let messages = Self::table("email_messages");
+        let recorded = self
+            .access
+            .rows()
+            .get(messages, Some(owner), &message_id)
+            .await?;
+        let result = match recorded {
+            // The crashed attempt got as far as recording its message: it was sent.
+            Some(message) => Ok(SendOutcome {
+                message_id: message_id.clone(),
+                status: message["status"].as_str().unwrap_or("sent").to_owned(),
+                provider: message["provider"].as_str().unwrap_or_default().to_owned(),
+                provider_message_id: message["provider_message_id"].as_str().map(str::to_owned),
+                sender_account_id: String::new(),
+                to_email: message["to_email"].as_str().unwrap_or_default().to_owned(),
+                tracked_links: 0,
+            }),
+            None => {
+                self.send_prepared_once(&actor, owner, prepared, message_id)
+                    .await
+            }
+        };
+        self.settle_marker(marker, &result).await?;
+        result
+    }
+
+    async fn send_prepared_once(
+        &self,
+        actor: &Actor,
+        owner: &str,
+        prepared: PreparedSend,
+        message_id: String,
+    ) -> Result<SendOutcome, SendError> {
+        let lead = self.access.get(actor, "leads", &prepared.lead_id).await?;
+        self.refuse_suppressed(owner, &prepared.to_email).await?;
+        let request = SendRequest {
+            lead_id: prepared.lead_id,
+            sender_account_id: None,
+            template_id: None,
+            subject: Some(prepared.subject.clone()),
+            html_body: Some(prepared.html_body.clone()),
+            variables: BTreeMap::new(),
+            track_opens: true,
+            track_clicks: true,
+        };
+        let subject = prepared.subject.replace(['\r', '\n'], " ");
+        self.dispatch(
+            actor,
+            owner,
+            &lead,
+            prepared.to_email,
+            subject,
+            &prepared.html_body,
+            &request,
+            message_id,
+        )
+        .await
+    }
+
+    /// Claims an Idempotency-Key for one attempt, or returns the outcome it already has.
+    async fn claim_marker(
+        &self,
+        owner: &str,
+        key: &str,
+        stale_after: Option<chrono::Duration>,
+    ) -> Result<MarkerClaim, SendError> {
+        let store = self.access.rows().store().clone();
+        let marker = idempotency_key(owner, key);
+        let now = self.clock.now();
+        let expires = (now + chrono::Duration::hours(24)).timestamp();
+        let claim = Item::new(&marker)
+            .with("state", "in_progress")
+            .with("started", now.timestamp())
+            .with(scaliyo_store::table::TTL, expires);
+        match store.transact_write(vec![WriteOp::put_new(claim)]).await {
+            Ok(()) => return Ok(MarkerClaim::Claimed(marker)),
+            Err(StoreError::ConditionFailed { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let existing = store.get(&marker).await?;
+        if let Some(response) = existing.as_ref().and_then(|i| i.str("response")) {
+            return serde_json::from_str(response)
+                .map(|outcome| MarkerClaim::Done(Box::new(outcome)))
+                .map_err(|e| invalid("Idempotency-Key", e.to_string()));
+        }
+        let started = existing.as_ref().and_then(|i| i.i64("started"));
+        match (stale_after, started) {
+            (Some(stale_after), Some(started)) if started <= (now - stale_after).timestamp() => {
+                let takeover = Update::new().set("started", now.timestamp());
+                match store
+                    .update(&marker, takeover, Some(Condition::eq("started", started)))
+                    .await
+                {
+                    Ok(_) => {
+                        tracing::warn!(owner, "taking over a send whose sender stopped mid-way");
+                        Ok(MarkerClaim::Claimed(marker))
+                    }
+                    Err(StoreError::ConditionFailed { .. }) => Err(SendError::InProgress),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            _ => Err(SendError::InProgress),
+        }
+    }
+
+    /// Keeps a finished attempt's outcome for replays; a refused one frees the key.
+    async fn settle_marker(
+        &self,
+        marker: Key,
+        result: &Result<SendOutcome, SendError>,
+    ) -> Result<(), SendError> {
+        let store = self.access.rows().store().clone();
+        match result {
+            Ok(outcome) => {
+                let response = serde_json::to_string(outcome).unwrap_or_default();
+                let update = Update::new().set("state", "done").set("response", response);
+                store.update(&marker, update, None).await?;
+            }
+            // A refused request may be retried with the same key.
+            Err(_) => {
+                let _ = store.transact_write(vec![WriteOp::delete(marker)]).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn refuse_suppressed(&self, owner: &str, to_email: &str) -> Result<(), SendError> {
+        let store = self.access.rows().store();
+        if store
+            .get(&suppression_key(owner, to_email))
+            .await?
+            .is_some()
+        {
+            tracing::info!(owner, "send refused: recipient suppressed");
+            return Err(SendError::Suppressed);
+        }
+        Ok(())
     }
 
     async fn send_once(
@@ -256,15 +394,7 @@ impl SendPipeline {
             .find(|e| e.contains('@'))
             .ok_or_else(|| invalid("lead_id", "the lead has no e-mail address"))?
             .to_owned();
-        let store = self.access.rows().store().clone();
-        if store
-            .get(&suppression_key(owner, &to_email))
-            .await?
-            .is_some()
-        {
-            tracing::info!(owner, "send refused: recipient suppressed");
-            return Err(SendError::Suppressed);
-        }
+        self.refuse_suppressed(owner, &to_email).await?;
 
         let (subject_template, body_template) =
             match (&request.template_id, &request.subject, &request.html_body) {
@@ -309,7 +439,28 @@ impl SendPipeline {
         };
         let subject = rendered(&subject_template, false)?.replace(['\r', '\n'], " ");
         let body = rendered(&body_template, true)?;
+        let message_id = uuid::Uuid::new_v4().to_string();
+        self.dispatch(
+            actor, owner, &lead, to_email, subject, &body, &request, message_id,
+        )
+        .await
+    }
 
+    /// From a rendered message to a recorded send: choose a sender, reserve the caps,
+    /// deliver, record — and refund the reservation when the provider refuses.
+    #[allow(clippy::too_many_arguments)]
+    async fn dispatch(
+        &self,
+        actor: &Actor,
+        owner: &str,
+        lead: &Row,
+        to_email: String,
+        subject: String,
+        body: &str,
+        request: &SendRequest,
+        message_id: String,
+    ) -> Result<SendOutcome, SendError> {
+        let store = self.access.rows().store().clone();
         let now = self.clock.now();
         let candidates = self
             .candidates(actor, owner, request.sender_account_id.as_deref(), now)
@@ -321,15 +472,15 @@ impl SendPipeline {
 
         let draft = Draft {
             owner,
-            lead: &lead,
+            lead,
             sender: &sender,
-            message_id: uuid::Uuid::new_v4().to_string(),
+            message_id,
             to_email: to_email.clone(),
             subject,
             provider: provider.clone(),
-            request: &request,
+            request,
         };
-        match self.deliver(&draft, &body).await {
+        match self.deliver(&draft, body).await {
             Ok((provider_message_id, links)) => {
                 self.record(&draft, provider_message_id.clone(), "sent")
                     .await?;
@@ -920,6 +1071,21 @@ impl SendPipeline {
         }
         Ok(())
     }
+}
+
+/// An e-mail rendered ahead of time (a scheduled row): sent as it is, merge tags already
+/// replaced; links are still tracked and the unsubscribe footer added at send time.
+#[derive(Debug, Clone)]
+pub struct PreparedSend {
+    pub lead_id: String,
+    pub to_email: String,
+    pub subject: String,
+    pub html_body: String,
+}
+
+enum MarkerClaim {
+    Claimed(Key),
+    Done(Box<SendOutcome>),
 }
 
 /// The message being sent: who, to whom, through which sender.

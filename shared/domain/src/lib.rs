@@ -4,5 +4,6 @@
 pub mod email;
 pub mod ids;
 pub mod plans;
+pub mod schedule;
 pub mod schema;
 pub mod tracking;

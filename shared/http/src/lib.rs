@@ -6,6 +6,7 @@ pub mod data_api;
 pub mod error;
 pub mod identity;
 pub mod openapi;
+pub mod schedule_api;
 pub mod send_api;
 pub mod telemetry;
 pub mod tracking_api;

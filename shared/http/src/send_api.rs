@@ -75,7 +75,7 @@ pub struct SendState {
     pub pipeline: Arc<SendPipeline>,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<T, ApiError> {
     let Json(value) = payload.map_err(|rejection| {
