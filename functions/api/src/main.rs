@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::rows::Rows;
+use scaliyo_app::scheduler::Scheduling;
 use scaliyo_app::storage::Storage;
 use scaliyo_app::usage::Usage;
 use scaliyo_aws::{DynamoTable, S3Blobs};
@@ -19,8 +20,10 @@ fn router(table: DynamoTable, storage: Storage) -> Router {
         Rows::new(Arc::new(table), clock.clone()),
         clock.clone(),
     ));
-    let usage = Arc::new(Usage::new(access.clone(), clock));
-    scaliyo_http::data_api::router(access, usage, Arc::new(storage))
+    let usage = Arc::new(Usage::new(access.clone(), clock.clone()));
+    let scheduling = Arc::new(Scheduling::new(access.clone(), clock));
+    scaliyo_http::data_api::router(access.clone(), usage, Arc::new(storage))
+        .merge(scaliyo_http::schedule_api::router(access, scheduling))
         .merge(scaliyo_http::health_router())
         .layer(Extension(Arc::new(Authenticator::ApiGateway)))
 }

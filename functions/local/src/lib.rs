@@ -176,7 +176,7 @@ impl LocalSystem {
             ))
             .merge(scaliyo_http::schedule_api::router(
                 self.access.clone(),
-                self.scheduler.clone(),
+                Arc::new(self.scheduler.scheduling().clone()),
             ))
             .merge(local_admin_router(self.clone()))
             .merge(scaliyo_http::tracking_api::router(Arc::new(Tracking::new(

@@ -9,37 +9,7 @@ use scaliyo_app::rows::Rows;
 use scaliyo_app::send_email::{Mailers, SendConfig, SendPipeline};
 use scaliyo_aws::{DynamoTable, KmsSealer};
 use scaliyo_http::Authenticator;
-use scaliyo_mail::{
-    GmailMailer, MailchimpMailer, SendgridMailer, SmtpMailer, gmail, mailchimp, sendgrid,
-};
 use scaliyo_store::{Sealer, SystemClock};
-
-fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
-/// The real providers; base URLs are configurable so that tests point them at fakes.
-fn mailers() -> Mailers {
-    let http = scaliyo_mail::http_client();
-    Mailers {
-        smtp: Arc::new(SmtpMailer),
-        sendgrid: Arc::new(SendgridMailer::new(
-            env_or("SENDGRID_BASE_URL", sendgrid::DEFAULT_BASE_URL),
-            http.clone(),
-        )),
-        mailchimp: Arc::new(MailchimpMailer::new(
-            env_or("MAILCHIMP_BASE_URL", mailchimp::DEFAULT_BASE_URL),
-            http.clone(),
-        )),
-        gmail: Arc::new(GmailMailer::new(
-            env_or("GMAIL_API_BASE_URL", gmail::DEFAULT_API_BASE),
-            env_or("GOOGLE_TOKEN_URL", gmail::DEFAULT_TOKEN_URL),
-            env_or("GOOGLE_CLIENT_ID", ""),
-            env_or("GOOGLE_CLIENT_SECRET", ""),
-            http,
-        )),
-    }
-}
 
 fn router(
     table: DynamoTable,
@@ -74,7 +44,13 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
     let sealer = Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id));
-    lambda_http::run(router(table, sealer, mailers(), tracking)).await
+    lambda_http::run(router(
+        table,
+        sealer,
+        scaliyo_mail::mailers_from_env(),
+        tracking,
+    ))
+    .await
 }
 
 #[cfg(test)]
@@ -110,7 +86,7 @@ mod tests {
         let app = router(
             DynamoTable::new(client, name),
             sealer,
-            mailers(),
+            scaliyo_mail::mailers_from_env(),
             "https://t.example".into(),
         );
         let response = app.oneshot(request).await.expect("a response");

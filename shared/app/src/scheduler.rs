@@ -271,35 +271,16 @@ fn carried(item: &Item, attempts: i64) -> Vec<(&'static str, StoreValue)> {
     }
     keep
 }
-
+/// The API side: schedule and cancel (what the `api` function serves). Needs only the rows.
 #[derive(Clone)]
-pub struct Scheduler {
+pub struct Scheduling {
     access: Arc<Access>,
-    send: Arc<SendPipeline>,
-    queue: Arc<dyn Queue>,
     clock: Arc<dyn Clock>,
-    config: SchedulerConfig,
 }
 
-impl Scheduler {
-    pub fn new(
-        access: Arc<Access>,
-        send: Arc<SendPipeline>,
-        queue: Arc<dyn Queue>,
-        clock: Arc<dyn Clock>,
-        config: SchedulerConfig,
-    ) -> Self {
-        Self {
-            access,
-            send,
-            queue,
-            clock,
-            config,
-        }
-    }
-
-    pub fn config(&self) -> &SchedulerConfig {
-        &self.config
+impl Scheduling {
+    pub fn new(access: Arc<Access>, clock: Arc<dyn Clock>) -> Self {
+        Self { access, clock }
     }
 
     // -----------------------------------------------------------------------------------
@@ -649,6 +630,74 @@ impl Scheduler {
         Ok(report)
     }
 
+    async fn settle(
+        &self,
+        item: &Item,
+        status: &str,
+        scheduled_at: Option<DateTime<Utc>>,
+        error_message: Option<&str>,
+        attempts: i64,
+    ) -> Result<Row, ScheduleError> {
+        let now = self.clock.now();
+        let mut patch = Row::new();
+        patch.insert("status".into(), json!(status));
+        if let Some(at) = scheduled_at {
+            patch.insert("scheduled_at".into(), json!(timestamp_text(at)));
+        }
+        if status == "sent" {
+            patch.insert("sent_at".into(), json!(timestamp_text(now)));
+        }
+        patch.insert("error_message".into(), json!(error_message));
+        let (row, op) =
+            self.access
+                .rows()
+                .transition_op(table(), item, patch, &carried(item, attempts))?;
+        match self.access.rows().store().transact_write(vec![op]).await {
+            Ok(()) => Ok(row),
+            Err(StoreError::ConditionFailed { .. }) => Err(RowError::Concurrent.into()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The worker side: the tick and the queue consumer (the `process-scheduled-emails` function).
+#[derive(Clone)]
+pub struct Scheduler {
+    scheduling: Scheduling,
+    access: Arc<Access>,
+    send: Arc<SendPipeline>,
+    queue: Arc<dyn Queue>,
+    clock: Arc<dyn Clock>,
+    config: SchedulerConfig,
+}
+
+impl Scheduler {
+    pub fn new(
+        access: Arc<Access>,
+        send: Arc<SendPipeline>,
+        queue: Arc<dyn Queue>,
+        clock: Arc<dyn Clock>,
+        config: SchedulerConfig,
+    ) -> Self {
+        Self {
+            scheduling: Scheduling::new(access.clone(), clock.clone()),
+            access,
+            send,
+            queue,
+            clock,
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &SchedulerConfig {
+        &self.config
+    }
+
+    /// Scheduling and cancelling, on the same rows.
+    pub fn scheduling(&self) -> &Scheduling {
+        &self.scheduling
+    }
+
     // -----------------------------------------------------------------------------------
     // The tick
 
@@ -794,17 +843,19 @@ impl Scheduler {
                     let attempts = item.i64(ATTEMPTS).unwrap_or(0) + 1;
                     let result = if attempts >= self.config.max_attempts {
                         gave_up += 1;
-                        self.settle(
-                            &item,
-                            "failed",
-                            None,
-                            Some("gave up: the send did not complete after several attempts"),
-                            attempts,
-                        )
-                        .await
+                        self.scheduling
+                            .settle(
+                                &item,
+                                "failed",
+                                None,
+                                Some("gave up: the send did not complete after several attempts"),
+                                attempts,
+                            )
+                            .await
                     } else {
                         recovered += 1;
-                        self.settle(&item, "pending", Some(now), None, attempts)
+                        self.scheduling
+                            .settle(&item, "pending", Some(now), None, attempts)
                             .await
                     };
                     if let Err(error) = result {
@@ -827,37 +878,7 @@ impl Scheduler {
         Ok((recovered, gave_up))
     }
 
-    /// Moves a row to `status` (dropping its claim and lease), optionally re-timed.
-    async fn settle(
-        &self,
-        item: &Item,
-        status: &str,
-        scheduled_at: Option<DateTime<Utc>>,
-        error_message: Option<&str>,
-        attempts: i64,
-    ) -> Result<Row, ScheduleError> {
-        let now = self.clock.now();
-        let mut patch = Row::new();
-        patch.insert("status".into(), json!(status));
-        if let Some(at) = scheduled_at {
-            patch.insert("scheduled_at".into(), json!(timestamp_text(at)));
-        }
-        if status == "sent" {
-            patch.insert("sent_at".into(), json!(timestamp_text(now)));
-        }
-        patch.insert("error_message".into(), json!(error_message));
-        let (row, op) =
-            self.access
-                .rows()
-                .transition_op(table(), item, patch, &carried(item, attempts))?;
-        match self.access.rows().store().transact_write(vec![op]).await {
-            Ok(()) => Ok(row),
-            Err(StoreError::ConditionFailed { .. }) => Err(RowError::Concurrent.into()),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    // -----------------------------------------------------------------------------------
+    /// Moves a row to `status` (dropping its claim and lease), optionally re-timed.    // -----------------------------------------------------------------------------------
     // The consumer
 
     /// Sends one claimed row. `Err` means "try this message again later" (the queue
@@ -926,7 +947,9 @@ impl Scheduler {
         let now = self.clock.now();
         match outcome {
             Ok(sent) => {
-                self.settle(current, "sent", None, None, attempts).await?;
+                self.scheduling
+                    .settle(current, "sent", None, None, attempts)
+                    .await?;
                 Ok(Processed::Sent {
                     message_id: sent.message_id.clone(),
                 })
@@ -947,7 +970,8 @@ impl Scheduler {
                     "the {limit} limit is reached; moved to {}",
                     timestamp_text(at)
                 );
-                self.settle(current, "pending", Some(at), Some(&reason), attempts)
+                self.scheduling
+                    .settle(current, "pending", Some(at), Some(&reason), attempts)
                     .await?;
                 Ok(Processed::Rescheduled { at, reason })
             }
@@ -957,7 +981,8 @@ impl Scheduler {
             {
                 let at = now + Duration::minutes(2i64.pow(attempts.clamp(0, 10) as u32));
                 let reason = format!("provider: {error}; retrying at {}", timestamp_text(at));
-                self.settle(current, "pending", Some(at), Some(&reason), attempts + 1)
+                self.scheduling
+                    .settle(current, "pending", Some(at), Some(&reason), attempts + 1)
                     .await?;
                 Ok(Processed::Rescheduled { at, reason })
             }
@@ -968,7 +993,8 @@ impl Scheduler {
                 | SendError::Access(AccessError::Forbidden(_))),
             ) => {
                 let reason = error.to_string();
-                self.settle(current, "failed", None, Some(&reason), attempts)
+                self.scheduling
+                    .settle(current, "failed", None, Some(&reason), attempts)
                     .await?;
                 tracing::warn!(%reason, "scheduled e-mail failed");
                 Ok(Processed::Failed { reason })
@@ -984,14 +1010,16 @@ impl Scheduler {
     /// Cancels this row and the rest of its sequence (suppressed recipient, deleted lead).
     async fn stop_sequence(&self, item: &Item, reason: &str) -> Result<Processed, ScheduleError> {
         let attempts = item.i64(ATTEMPTS).unwrap_or(0);
-        self.settle(item, "cancelled", None, Some(reason), attempts)
+        self.scheduling
+            .settle(item, "cancelled", None, Some(reason), attempts)
             .await?;
         if let (Some(owner), Some(sequence_id), Some(index)) = (
             item.str("owner_id"),
             item.str("sequence_id"),
             item.i64("block_index"),
         ) {
-            self.cancel_blocks(owner, sequence_id, index + 1, reason)
+            self.scheduling
+                .cancel_blocks(owner, sequence_id, index + 1, reason)
                 .await?;
         }
         Ok(Processed::Cancelled {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use scaliyo_domain::email::{self, MergeValues, RenderError};
 use scaliyo_domain::schema;
 use scaliyo_store::{
-    Clock, CmpOp, Condition, Credentials, Item, Key, MailError, Mailer, OutgoingEmail, Sealer,
+    Clock, CmpOp, Condition, Credentials, Item, Key, MailError, OutgoingEmail, Sealer,
     SmtpSecurity, StoreError, Update, WriteOp,
 };
 use serde::{Deserialize, Serialize};
@@ -94,36 +94,7 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> SendError {
     }
 }
 
-/// The mailers by provider; locally every provider may be routed to the outbox.
-#[derive(Clone)]
-pub struct Mailers {
-    pub smtp: Arc<dyn Mailer>,
-    pub sendgrid: Arc<dyn Mailer>,
-    pub mailchimp: Arc<dyn Mailer>,
-    pub gmail: Arc<dyn Mailer>,
-}
-
-impl Mailers {
-    /// Every provider through one mailer (the local outbox).
-    pub fn all(mailer: Arc<dyn Mailer>) -> Self {
-        Self {
-            smtp: mailer.clone(),
-            sendgrid: mailer.clone(),
-            mailchimp: mailer.clone(),
-            gmail: mailer,
-        }
-    }
-
-    fn for_provider(&self, provider: &str) -> Option<&Arc<dyn Mailer>> {
-        match provider {
-            "smtp" => Some(&self.smtp),
-            "sendgrid" => Some(&self.sendgrid),
-            "mailchimp" => Some(&self.mailchimp),
-            "gmail" => Some(&self.gmail),
-            _ => None,
-        }
-    }
-}
+pub use scaliyo_store::mail::Mailers;
 
 #[derive(Clone)]
 pub struct SendConfig {

@@ -379,6 +379,7 @@ pub fn document() -> Value {
             "responses": connect_responses
         } }),
     );
+    schedule_paths(&mut paths);
     let mut account = error_responses(&["401", "503"]);
     account.insert(
         "204".into(),
@@ -403,6 +404,161 @@ pub fn document() -> Value {
         },
         "paths": paths
     })
+}
+
+/// `POST /v1/scheduled-emails`, `POST /v1/sequences` and their reads and cancels.
+fn schedule_paths(paths: &mut Map<String, Value>) {
+    let block = json!({
+        "type": "object",
+        "properties": {
+            "id": { "type": "string", "format": "uuid" },
+            "block_index": { "type": "integer" },
+            "scheduled_at": { "type": "string", "format": "date-time" }
+        },
+        "required": ["id", "block_index", "scheduled_at"]
+    });
+    let one_request = json!({
+        "type": "object",
+        "properties": {
+            "lead_id": { "type": "string", "format": "uuid" },
+            "subject": { "type": "string" },
+            "html_body": { "type": "string" },
+            "scheduled_at": { "type": "string", "format": "date-time" },
+            "variables": { "type": "object", "additionalProperties": { "type": "string" } }
+        },
+        "required": ["lead_id", "subject", "html_body", "scheduled_at"],
+        "additionalProperties": false
+    });
+    let mut one_responses = error_responses(&["400", "401", "404", "409", "415", "503"]);
+    one_responses.insert("201".into(), json_response("scheduled", block.clone()));
+    paths.insert(
+        "/v1/scheduled-emails".into(),
+        json!({ "post": {
+            "operationId": "schedule_email",
+            "tags": ["scheduling"],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": one_request } } },
+            "responses": one_responses
+        } }),
+    );
+    let sequence_request = json!({
+        "type": "object",
+        "properties": {
+            "lead_ids": { "type": "array", "items": { "type": "string", "format": "uuid" }, "minItems": 1, "maxItems": 1000 },
+            "blocks": { "type": "array", "minItems": 1, "maxItems": 20, "items": {
+                "type": "object",
+                "properties": {
+                    "subject": { "type": "string" },
+                    "html_body": { "type": "string" },
+                    "delay_days": { "type": "integer", "minimum": 0, "maximum": 365 },
+                    "delay_hours": { "type": "integer", "minimum": 0, "maximum": 8760 },
+                    "delay_minutes": { "type": "integer", "minimum": 0, "maximum": 525600 },
+                    "at": { "type": ["string", "null"], "format": "date-time" }
+                },
+                "required": ["subject", "html_body"],
+                "additionalProperties": false
+            } },
+            "start_at": { "type": ["string", "null"], "format": "date-time" },
+            "window": { "type": ["object", "null"], "properties": {
+                "weekdays": { "type": "array", "items": { "type": "string", "enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] } },
+                "start": { "type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$" },
+                "end": { "type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$" },
+                "time_zone": { "type": "string" }
+            }, "required": ["weekdays", "start", "end", "time_zone"], "additionalProperties": false },
+            "variables": { "type": "object", "additionalProperties": { "type": "string" } }
+        },
+        "required": ["lead_ids", "blocks"],
+        "additionalProperties": false
+    });
+    let mut sequence_responses = error_responses(&["400", "401", "404", "409", "415", "503"]);
+    sequence_responses.insert(
+        "201".into(),
+        json_response(
+            "one sequence per lead (skipped leads say why)",
+            json!({
+                "type": "object",
+                "properties": {
+                    "sequences": { "type": "array", "items": { "type": "object", "properties": {
+                        "lead_id": { "type": "string" },
+                        "sequence_id": { "type": "string" },
+                        "emails": { "type": "array", "items": block }
+                    }, "required": ["lead_id", "sequence_id", "emails"] } },
+                    "skipped": { "type": "array", "items": { "type": "object", "properties": {
+                        "lead_id": { "type": "string" },
+                        "reason": { "type": "string", "enum": ["no_email", "suppressed"] }
+                    }, "required": ["lead_id", "reason"] } }
+                },
+                "required": ["sequences", "skipped"]
+            }),
+        ),
+    );
+    paths.insert(
+        "/v1/sequences".into(),
+        json!({ "post": {
+            "operationId": "schedule_sequence",
+            "tags": ["scheduling"],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": sequence_request } } },
+            "responses": sequence_responses
+        } }),
+    );
+    let id_parameter = |name: &str| json!([{ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }]);
+    let mut cancel_one = error_responses(&["401", "404", "409", "503"]);
+    cancel_one.insert(
+        "200".into(),
+        json_response(
+            "the cancelled row",
+            json!({ "$ref": "#/components/schemas/scheduled_emails" }),
+        ),
+    );
+    paths.insert(
+        "/v1/scheduled-emails/{id}/cancel".into(),
+        json!({ "post": {
+            "operationId": "cancel_scheduled_email",
+            "tags": ["scheduling"],
+            "parameters": id_parameter("id"),
+            "responses": cancel_one
+        } }),
+    );
+    let mut read_sequence = error_responses(&["401", "404", "409", "503"]);
+    read_sequence.insert(
+        "200".into(),
+        json_response(
+            "the blocks in order",
+            json!({ "type": "object", "properties": {
+                "sequence_id": { "type": "string" },
+                "data": { "type": "array", "items": { "$ref": "#/components/schemas/scheduled_emails" } }
+            }, "required": ["sequence_id", "data"] }),
+        ),
+    );
+    paths.insert(
+        "/v1/sequences/{sequence_id}".into(),
+        json!({ "get": {
+            "operationId": "get_sequence",
+            "tags": ["scheduling"],
+            "parameters": id_parameter("sequence_id"),
+            "responses": read_sequence
+        } }),
+    );
+    let mut cancel_sequence = error_responses(&["401", "404", "409", "503"]);
+    cancel_sequence.insert(
+        "200".into(),
+        json_response(
+            "what the cancel did",
+            json!({ "type": "object", "properties": {
+                "cancelled": { "type": "integer" },
+                "already_settled": { "type": "integer" },
+                "in_flight": { "type": "integer" }
+            }, "required": ["cancelled", "already_settled", "in_flight"] }),
+        ),
+    );
+    paths.insert(
+        "/v1/sequences/{sequence_id}/cancel".into(),
+        json!({ "post": {
+            "operationId": "cancel_sequence",
+            "tags": ["scheduling"],
+            "parameters": id_parameter("sequence_id"),
+            "responses": cancel_sequence
+        } }),
+    );
 }
 
 #[cfg(test)]

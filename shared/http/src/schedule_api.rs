@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use scaliyo_app::access::Access;
-use scaliyo_app::scheduler::{ScheduleError, Scheduler};
+use scaliyo_app::scheduler::{ScheduleError, Scheduling};
 use serde_json::{Value, json};
 
 use crate::data_api::MaybeCaller;
@@ -41,7 +41,7 @@ impl From<ScheduleError> for ApiError {
 #[derive(Clone)]
 struct ScheduleState {
     access: Arc<Access>,
-    scheduler: Arc<Scheduler>,
+    scheduler: Arc<Scheduling>,
 }
 
 async fn schedule_one(
@@ -99,7 +99,7 @@ async fn cancel_sequence(
     Ok(Json(report).into_response())
 }
 
-pub fn router(access: Arc<Access>, scheduler: Arc<Scheduler>) -> Router {
+pub fn router(access: Arc<Access>, scheduler: Arc<Scheduling>) -> Router {
     Router::<ScheduleState>::new()
         .route("/v1/scheduled-emails", post(schedule_one))
         .route("/v1/scheduled-emails/{id}/cancel", post(cancel_one))

@@ -15,9 +15,39 @@ pub use outbox::OutboxMailer;
 pub use sendgrid::SendgridMailer;
 pub use smtp::SmtpMailer;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use scaliyo_store::MailError;
+use scaliyo_store::{MailError, Mailers};
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+/// The real providers as Lambda runs them. Base URLs come from the environment
+/// (`SENDGRID_BASE_URL`, `MAILCHIMP_BASE_URL`, `GMAIL_API_BASE_URL`, `GOOGLE_TOKEN_URL`) so
+/// tests point them at fakes; Gmail's OAuth client is `GOOGLE_CLIENT_ID`/`_SECRET`.
+pub fn mailers_from_env() -> Mailers {
+    let http = http_client();
+    Mailers {
+        smtp: Arc::new(SmtpMailer),
+        sendgrid: Arc::new(SendgridMailer::new(
+            env_or("SENDGRID_BASE_URL", sendgrid::DEFAULT_BASE_URL),
+            http.clone(),
+        )),
+        mailchimp: Arc::new(MailchimpMailer::new(
+            env_or("MAILCHIMP_BASE_URL", mailchimp::DEFAULT_BASE_URL),
+            http.clone(),
+        )),
+        gmail: Arc::new(GmailMailer::new(
+            env_or("GMAIL_API_BASE_URL", gmail::DEFAULT_API_BASE),
+            env_or("GOOGLE_TOKEN_URL", gmail::DEFAULT_TOKEN_URL),
+            env_or("GOOGLE_CLIENT_ID", ""),
+            env_or("GOOGLE_CLIENT_SECRET", ""),
+            http,
+        )),
+    }
+}
 
 /// One HTTP client per process (connection reuse), with timeouts a provider call must meet.
 pub fn http_client() -> reqwest::Client {

@@ -13,7 +13,7 @@ pub mod table;
 pub use blobs::{BlobError, BlobMeta, Blobs, PresignedUrl};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{BusError, DomainEvent, EventBus};
-pub use mail::{Credentials, Delivery, MailError, Mailer, OutgoingEmail, SmtpSecurity};
+pub use mail::{Credentials, Delivery, MailError, Mailer, Mailers, OutgoingEmail, SmtpSecurity};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
 pub use seal::{SealError, Sealer};
 pub use table::{

@@ -1,6 +1,7 @@
 //! The mailer port: one provider-neutral outgoing e-mail, the sender's credentials, and the
 //! errors a caller can act on (re-authorise, retry later, give up).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -119,5 +120,36 @@ pub trait Mailer: Send + Sync {
     /// Checks credentials without sending (SMTP: EHLO and AUTH) before an account is saved.
     async fn verify(&self, _credentials: &Credentials) -> Result<(), MailError> {
         Ok(())
+    }
+}
+
+/// The mailers by provider; locally every provider may be routed to the outbox.
+#[derive(Clone)]
+pub struct Mailers {
+    pub smtp: Arc<dyn Mailer>,
+    pub sendgrid: Arc<dyn Mailer>,
+    pub mailchimp: Arc<dyn Mailer>,
+    pub gmail: Arc<dyn Mailer>,
+}
+
+impl Mailers {
+    /// Every provider through one mailer (the local outbox).
+    pub fn all(mailer: Arc<dyn Mailer>) -> Self {
+        Self {
+            smtp: mailer.clone(),
+            sendgrid: mailer.clone(),
+            mailchimp: mailer.clone(),
+            gmail: mailer,
+        }
+    }
+
+    pub fn for_provider(&self, provider: &str) -> Option<&Arc<dyn Mailer>> {
+        match provider {
+            "smtp" => Some(&self.smtp),
+            "sendgrid" => Some(&self.sendgrid),
+            "mailchimp" => Some(&self.mailchimp),
+            "gmail" => Some(&self.gmail),
+            _ => None,
+        }
     }
 }

@@ -1,0 +1,259 @@
+//! Lambda `process-scheduled-emails`: two triggers, one function.
+//!
+//! - EventBridge `rate(1 minute)` → the tick: recover expired leases, claim due rows through
+//!   the sharded due-index, enqueue the claims on SQS.
+//! - SQS (the same queue, batch size 10, `ReportBatchItemFailures`) → the consumer: send each
+//!   claimed row through the shared send pipeline; failed records are reported one by one so
+//!   only they come back, and after `maxReceiveCount` they land in the dead-letter queue.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use scaliyo_app::access::Access;
+use scaliyo_app::rows::Rows;
+use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
+use scaliyo_app::send_email::{SendConfig, SendPipeline};
+use scaliyo_aws::{DynamoTable, KmsSealer, SqsQueue};
+use scaliyo_store::{Mailers, Queue, Sealer, SystemClock};
+use serde_json::{Value, json};
+
+/// Records of one batch worked on at once (the batch is at most 10).
+const RECORD_CONCURRENCY: usize = 10;
+
+async fn handle(scheduler: &Scheduler, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let payload = event.payload;
+    if payload.get("Records").is_some() {
+        let batch: SqsEvent = serde_json::from_value(payload)?;
+        let response = consume(scheduler, batch).await;
+        return Ok(serde_json::to_value(response)?);
+    }
+    let tick: EventBridgeEvent<Value> = serde_json::from_value(payload)?;
+    tracing::info!(time = ?tick.time, "tick");
+    let report = scheduler.tick().await?;
+    Ok(serde_json::to_value(report)?)
+}
+
+async fn consume(scheduler: &Scheduler, batch: SqsEvent) -> SqsBatchResponse {
+    use futures::StreamExt;
+    let failures: Vec<BatchItemFailure> = futures::stream::iter(batch.records)
+        .map(|record| async move {
+            let id = record.message_id.clone().unwrap_or_default();
+            let body = record.body.unwrap_or_default();
+            match scheduler.process(&body).await {
+                Ok(processed) => {
+                    tracing::info!(message_id = %id, ?processed, "record handled");
+                    None
+                }
+                Err(error) => {
+                    tracing::warn!(message_id = %id, %error, "record failed; SQS will redeliver it");
+                    let mut failure = BatchItemFailure::default();
+                    failure.item_identifier = id;
+                    Some(failure)
+                }
+            }
+        })
+        .buffer_unordered(RECORD_CONCURRENCY)
+        .filter_map(|failure| async move { failure })
+        .collect()
+        .await;
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failures;
+    response
+}
+
+fn scheduler(
+    table: DynamoTable,
+    queue: Arc<dyn Queue>,
+    sealer: Arc<dyn Sealer>,
+    mailers: Mailers,
+    tracking_base_url: String,
+) -> Scheduler {
+    let clock = Arc::new(SystemClock);
+    let access = Arc::new(Access::new(
+        Rows::new(Arc::new(table), clock.clone()),
+        clock.clone(),
+    ));
+    let send = Arc::new(SendPipeline::new(
+        access.clone(),
+        sealer,
+        mailers,
+        clock.clone(),
+        SendConfig { tracking_base_url },
+    ));
+    Scheduler::new(access, send, queue, clock, SchedulerConfig::default())
+}
+
+fn required(name: &str) -> Result<String, Error> {
+    std::env::var(name).map_err(|_| format!("{name} is not set").into())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    scaliyo_http::telemetry::init_lambda("process-scheduled-emails");
+    let table_name = required("TABLE_NAME")?;
+    let queue_url = required("SCHEDULED_EMAIL_QUEUE_URL")?;
+    let key_id = required("KMS_KEY_ID")?;
+    let tracking = required("TRACKING_BASE_URL")?;
+    let config = scaliyo_aws::load_config().await;
+    let scheduler = scheduler(
+        DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name),
+        Arc::new(SqsQueue::new(scaliyo_aws::sqs_client(&config), queue_url)),
+        Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id)),
+        scaliyo_mail::mailers_from_env(),
+        tracking,
+    );
+    lambda_runtime::run(service_fn(|event| handle(&scheduler, event))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scaliyo_app::access::Actor;
+    use scaliyo_app::scheduler::ScheduleOneRequest;
+    use scaliyo_embedded::LocalSealer;
+    use std::time::Duration;
+
+    /// The real-shaped EventBridge event ticks on DynamoDB Local and enqueues on moto's SQS;
+    /// the SQS batch built from what arrived sends the row; a poison record is reported alone.
+    #[tokio::test]
+    async fn a_tick_and_an_sqs_batch_send_a_due_row_on_the_emulators() {
+        let (Some(dynamo), Some(moto)) = (
+            scaliyo_tests::emulators::dynamodb().await,
+            scaliyo_tests::emulators::moto().await,
+        ) else {
+            return;
+        };
+        let client = scaliyo_aws::dynamodb_client(&dynamo);
+        let name = scaliyo_tests::emulators::unique_name("sched");
+        scaliyo_aws::create_table(&client, &name)
+            .await
+            .expect("create table");
+        let sqs = scaliyo_aws::sqs_client(&moto);
+        let url = sqs
+            .create_queue()
+            .queue_name(scaliyo_tests::emulators::unique_name("scheduled-emails"))
+            .send()
+            .await
+            .expect("queue")
+            .queue_url()
+            .unwrap_or_default()
+            .to_owned();
+        let queue = Arc::new(SqsQueue::new(sqs, url));
+        let outbox = tempfile::tempdir().expect("outbox");
+        let mailer = Arc::new(scaliyo_mail::OutboxMailer::new(outbox.path().to_path_buf()));
+        let table = DynamoTable::new(client, name);
+        let sealer: Arc<dyn Sealer> = Arc::new(LocalSealer::new(&[7u8; 32]).expect("a sealer"));
+        let scheduler = scheduler(
+            table.clone(),
+            queue.clone(),
+            sealer.clone(),
+            Mailers::all(mailer),
+            "https://t.example".into(),
+        );
+
+        // A workspace with a sender, a lead and one e-mail due a minute ago.
+        let clock = Arc::new(SystemClock);
+        let access = Arc::new(Access::new(
+            Rows::new(Arc::new(table), clock.clone()),
+            clock.clone(),
+        ));
+        let owner = uuid_v4();
+        let actor = Actor::acting_for(&owner).expect("an actor");
+        let pipeline = SendPipeline::new(
+            access.clone(),
+            sealer,
+            Mailers::all(Arc::new(scaliyo_mail::OutboxMailer::new(
+                outbox.path().to_path_buf(),
+            ))),
+            clock,
+            SendConfig {
+                tracking_base_url: "https://t.example".into(),
+            },
+        );
+        let mut profile = serde_json::Map::new();
+        profile.insert("id".into(), json!(owner));
+        profile.insert("email".into(), json!("ada@example.com"));
+        access
+            .create(&actor, "profiles", profile)
+            .await
+            .expect("a profile");
+        pipeline
+            .connect_sender(
+                &actor,
+                serde_json::from_value(json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "SG.x", "is_default": true }))
+                    .expect("a connect request"),
+            )
+            .await
+            .expect("a sender");
+        let mut lead = serde_json::Map::new();
+        lead.insert("name".into(), json!("Grace"));
+        lead.insert("primary_email".into(), json!("grace@navy.example"));
+        let lead = access.create(&actor, "leads", lead).await.expect("a lead");
+        let due = chrono::Utc::now() - chrono::Duration::minutes(1);
+        let scheduled = scheduler
+            .scheduling()
+            .schedule_one(
+                &actor,
+                ScheduleOneRequest {
+                    lead_id: lead["id"].as_str().unwrap_or_default().to_owned(),
+                    subject: "Hi".into(),
+                    html_body: "<p>Hi</p>".into(),
+                    scheduled_at: due.fixed_offset(),
+                    variables: Default::default(),
+                },
+            )
+            .await
+            .expect("scheduled");
+
+        let tick: Value = serde_json::from_str(include_str!(
+            "../../../events/eventbridge-scheduled-emails.json"
+        ))
+        .expect("event");
+        let report = handle(
+            &scheduler,
+            LambdaEvent::new(tick, lambda_runtime::Context::default()),
+        )
+        .await
+        .expect("tick");
+        assert_eq!(report["claimed"], 1, "{report}");
+        assert_eq!(report["enqueued"], 1, "{report}");
+
+        // What SQS delivers, in the shape Lambda hands it over, plus a poison record.
+        let received = queue
+            .receive(10, Duration::from_secs(60), Duration::from_secs(1))
+            .await
+            .expect("receive");
+        assert_eq!(received.len(), 1);
+        let mut batch: Value =
+            serde_json::from_str(include_str!("../../../events/sqs-scheduled-emails.json"))
+                .expect("event");
+        batch["Records"][0]["body"] = json!(received[0].body);
+        let response = handle(
+            &scheduler,
+            LambdaEvent::new(batch, lambda_runtime::Context::default()),
+        )
+        .await
+        .expect("batch");
+        assert_eq!(
+            response,
+            json!({ "batchItemFailures": [{ "itemIdentifier": "2e1424d4-f796-459a-8184-9c92662be6da" }] })
+        );
+        let row = access
+            .get(&actor, "scheduled_emails", &scheduled.id)
+            .await
+            .expect("row");
+        assert_eq!(row["status"], "sent");
+        assert_eq!(
+            std::fs::read_dir(outbox.path())
+                .map(|d| d.count())
+                .unwrap_or(0),
+            1
+        );
+    }
+
+    fn uuid_v4() -> String {
+        scaliyo_domain::ids::OwnerId::new_random().to_string()
+    }
+}
