@@ -3,6 +3,7 @@
 
 pub mod email;
 pub mod ids;
+pub mod import;
 pub mod plans;
 pub mod schedule;
 pub mod schema;
