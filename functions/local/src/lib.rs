@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
+use scaliyo_app::import::{ImportConfig, Importer};
 use scaliyo_app::rows::Rows;
 use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
 use scaliyo_app::send_email::{Mailers, SendConfig, SendPipeline};
@@ -27,6 +28,8 @@ use scaliyo_store::Clock;
 
 /// The schema's storage buckets (seed section 5).
 pub const BUCKETS: [&str; 4] = ["blog-assets", "image-gen-assets", "social_media", "avatars"];
+/// The private bucket of lead imports (uploads and their reports); not a schema bucket.
+pub const IMPORTS_BUCKET: &str = "imports";
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATA_DIR: &str = ".scaliyo";
@@ -88,11 +91,17 @@ pub struct LocalSystem {
     pub scheduled_email_queue: Arc<LocalQueue>,
     pub scheduled_email_dlq: Arc<LocalQueue>,
     pub scheduler: Arc<Scheduler>,
+    /// S3 ObjectCreated notifications of the imports bucket, as SQS delivers them in AWS.
+    pub import_queue: Arc<LocalQueue>,
+    pub import_dlq: Arc<LocalQueue>,
+    pub importer: Arc<Importer>,
 }
 
 /// Receives before a scheduled-email message goes to the dead-letter queue (the SQS
 /// redrive policy's maxReceiveCount in infra/template.yaml).
 pub const SCHEDULED_EMAIL_MAX_RECEIVES: u32 = 5;
+/// The same for import notifications.
+pub const IMPORT_MAX_RECEIVES: u32 = 5;
 
 impl LocalSystem {
     pub fn open(config: LocalConfig, clock: Arc<dyn Clock>) -> Result<Self, LocalError> {
@@ -104,9 +113,11 @@ impl LocalSystem {
                 source,
             })?;
         let blob_key = secrets::load_or_create(&config.data_dir.join("secrets/blob-signing.key"))?;
+        let mut buckets = BUCKETS.to_vec();
+        buckets.push(IMPORTS_BUCKET);
         let blobs = LocalBlobs::new(
             &config.data_dir.join("blobs"),
-            &BUCKETS,
+            &buckets,
             config.public_base.clone(),
             blob_key,
             clock.clone(),
@@ -143,7 +154,34 @@ impl LocalSystem {
             clock.clone(),
             SchedulerConfig::default(),
         ));
+        let blobs = Arc::new(blobs);
+        let import_dlq = Arc::new(LocalQueue::new("imports-dlq"));
+        let import_queue = Arc::new(LocalQueue::with_redrive(
+            "imports",
+            Redrive {
+                max_receives: IMPORT_MAX_RECEIVES,
+                dead_letters: import_dlq.clone(),
+            },
+        ));
+        let notifications = import_queue.clone();
+        blobs.notify_on_created(Arc::new(move |bucket: &str, key: &str, size: u64| {
+            if bucket == IMPORTS_BUCKET {
+                notifications.push(
+                    scaliyo_app::import::s3_created_event(bucket, key, size),
+                    std::time::Duration::ZERO,
+                );
+            }
+        }));
+        let importer = Arc::new(Importer::new(
+            access.clone(),
+            blobs.clone(),
+            clock.clone(),
+            ImportConfig::new(IMPORTS_BUCKET),
+        ));
         Ok(Self {
+            import_queue,
+            import_dlq,
+            importer,
             scheduled_email_queue,
             scheduled_email_dlq,
             scheduler,
@@ -151,7 +189,7 @@ impl LocalSystem {
             clock,
             access,
             table,
-            blobs: Arc::new(blobs),
+            blobs,
             bus: Arc::new(LocalEventBus::new()),
             jwt,
             outbox,
@@ -177,6 +215,10 @@ impl LocalSystem {
             .merge(scaliyo_http::schedule_api::router(
                 self.access.clone(),
                 Arc::new(self.scheduler.scheduling().clone()),
+            ))
+            .merge(scaliyo_http::import_api::router(
+                self.access.clone(),
+                self.importer.clone(),
             ))
             .merge(local_admin_router(self.clone()))
             .merge(scaliyo_http::tracking_api::router(Arc::new(Tracking::new(
@@ -243,7 +285,31 @@ impl LocalSystem {
 
     /// The SQS consumers Lambda runs in AWS, as workers here.
     pub fn workers(&self) -> Vec<workers::Worker> {
-        vec![self.scheduled_email_worker()]
+        vec![self.scheduled_email_worker(), self.import_worker()]
+    }
+
+    /// `import-leads` on its queue: one S3 notification per message.
+    pub fn import_worker(&self) -> workers::Worker {
+        let importer = self.importer.clone();
+        workers::Worker::new(
+            "import-leads",
+            self.import_queue.clone(),
+            std::time::Duration::from_secs(900),
+            move |body| {
+                let importer = importer.clone();
+                async move {
+                    let objects = scaliyo_app::import::s3_created_objects(&body)
+                        .map_err(|e| e.to_string())?;
+                    for (bucket, key) in objects {
+                        importer
+                            .process_object(&bucket, &key, None)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
+                    Ok(())
+                }
+            },
+        )
     }
 
     /// `process-scheduled-emails` on its queue: one claimed row per message.

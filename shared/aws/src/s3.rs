@@ -9,10 +9,14 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use scaliyo_store::blobs::{BlobReader, check_key};
 use scaliyo_store::{BlobError, BlobMeta, Blobs, PresignedUrl};
+
+/// Parts of a streamed upload (S3's minimum is 5 MiB for all but the last).
+const PART_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct S3Blobs {
@@ -107,6 +111,112 @@ impl Blobs for S3Blobs {
             .await
             .map_err(map_error)?;
         Ok(())
+    }
+
+    async fn put_stream(
+        &self,
+        bucket: &str,
+        key: &str,
+        mut body: scaliyo_store::ByteChunks,
+        content_type: Option<&str>,
+    ) -> Result<(), BlobError> {
+        use futures::StreamExt;
+        check_key(key)?;
+        let physical = self.bucket(bucket)?.to_owned();
+        let mut buffer: Vec<u8> = Vec::with_capacity(PART_BYTES);
+        let mut upload_id: Option<String> = None;
+        let mut parts: Vec<CompletedPart> = Vec::new();
+        let result: Result<(), BlobError> = async {
+            loop {
+                let next = body.next().await.transpose()?;
+                let done = next.is_none();
+                if let Some(chunk) = next {
+                    buffer.extend_from_slice(&chunk);
+                }
+                if buffer.len() < PART_BYTES && !done {
+                    continue;
+                }
+                if done && upload_id.is_none() {
+                    // Small enough for one request.
+                    self.client
+                        .put_object()
+                        .bucket(&physical)
+                        .key(key)
+                        .body(ByteStream::from(std::mem::take(&mut buffer)))
+                        .set_content_type(content_type.map(str::to_owned))
+                        .send()
+                        .await
+                        .map_err(map_error)?;
+                    return Ok(());
+                }
+                let id = match &upload_id {
+                    Some(id) => id.clone(),
+                    None => {
+                        let created = self
+                            .client
+                            .create_multipart_upload()
+                            .bucket(&physical)
+                            .key(key)
+                            .set_content_type(content_type.map(str::to_owned))
+                            .send()
+                            .await
+                            .map_err(map_error)?;
+                        let id = created.upload_id().unwrap_or_default().to_owned();
+                        upload_id = Some(id.clone());
+                        id
+                    }
+                };
+                if !buffer.is_empty() {
+                    let number = parts.len() as i32 + 1;
+                    let uploaded = self
+                        .client
+                        .upload_part()
+                        .bucket(&physical)
+                        .key(key)
+                        .upload_id(&id)
+                        .part_number(number)
+                        .body(ByteStream::from(std::mem::take(&mut buffer)))
+                        .send()
+                        .await
+                        .map_err(map_error)?;
+                    parts.push(
+                        CompletedPart::builder()
+                            .part_number(number)
+                            .set_e_tag(uploaded.e_tag().map(str::to_owned))
+                            .build(),
+                    );
+                }
+                if done {
+                    self.client
+                        .complete_multipart_upload()
+                        .bucket(&physical)
+                        .key(key)
+                        .upload_id(&id)
+                        .multipart_upload(
+                            CompletedMultipartUpload::builder()
+                                .set_parts(Some(std::mem::take(&mut parts)))
+                                .build(),
+                        )
+                        .send()
+                        .await
+                        .map_err(map_error)?;
+                    return Ok(());
+                }
+            }
+        }
+        .await;
+        if let (Err(_), Some(id)) = (&result, &upload_id) {
+            // No half object, and no parts left to pay for.
+            let _ = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&physical)
+                .key(key)
+                .upload_id(id)
+                .send()
+                .await;
+        }
+        result
     }
 
     async fn create(

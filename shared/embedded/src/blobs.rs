@@ -24,7 +24,12 @@ pub struct LocalBlobs {
     public_base: String,
     signing_key: Arc<Vec<u8>>,
     clock: Arc<dyn Clock>,
+    /// What S3 event notifications do in AWS: called with (bucket, key, size) after an
+    /// object is written.
+    on_created: Arc<std::sync::RwLock<Vec<CreatedHook>>>,
 }
+
+pub type CreatedHook = Arc<dyn Fn(&str, &str, u64) + Send + Sync>;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Meta {
@@ -52,7 +57,26 @@ impl LocalBlobs {
             public_base: public_base.into().trim_end_matches('/').to_owned(),
             signing_key: Arc::new(signing_key),
             clock,
+            on_created: Arc::default(),
         })
+    }
+
+    /// Registers a hook for every object written (the local stand-in for S3 → SQS
+    /// notifications).
+    pub fn notify_on_created(&self, hook: CreatedHook) {
+        if let Ok(mut hooks) = self.on_created.write() {
+            hooks.push(hook);
+        }
+    }
+
+    fn created(&self, bucket: &str, key: &str, size: u64) {
+        let hooks = match self.on_created.read() {
+            Ok(hooks) => hooks.clone(),
+            Err(_) => return,
+        };
+        for hook in hooks {
+            hook(bucket, key, size);
+        }
     }
 
     fn path(&self, bucket: &str, key: &str) -> Result<PathBuf, BlobError> {
@@ -174,6 +198,7 @@ impl LocalBlobs {
         })
         .map_err(|e| BlobError::Unavailable(e.to_string()))?;
         tokio::fs::write(meta_path, meta).await.map_err(io)?;
+        self.created(bucket, key, body.len() as u64);
         Ok(())
     }
 }
@@ -242,6 +267,51 @@ impl Blobs for LocalBlobs {
         content_type: Option<&str>,
     ) -> Result<(), BlobError> {
         self.write(bucket, key, body, content_type, true).await
+    }
+
+    async fn put_stream(
+        &self,
+        bucket: &str,
+        key: &str,
+        mut body: scaliyo_store::ByteChunks,
+        content_type: Option<&str>,
+    ) -> Result<(), BlobError> {
+        use futures::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let path = self.path(bucket, key)?;
+        let parent = path
+            .parent()
+            .ok_or_else(|| BlobError::Invalid("bad key".into()))?;
+        tokio::fs::create_dir_all(parent).await.map_err(io)?;
+        let temp = parent.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
+        let mut file = tokio::fs::File::create(&temp).await.map_err(io)?;
+        let mut size = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    drop(file);
+                    let _ = tokio::fs::remove_file(&temp).await;
+                    return Err(e);
+                }
+            };
+            size += chunk.len() as u64;
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.flush().await.map_err(io)?;
+        drop(file);
+        tokio::fs::rename(&temp, &path).await.map_err(io)?;
+        let meta_path = self.meta_path(bucket, key);
+        if let Some(meta_parent) = meta_path.parent() {
+            tokio::fs::create_dir_all(meta_parent).await.map_err(io)?;
+        }
+        let meta = serde_json::to_vec(&Meta {
+            content_type: content_type.map(str::to_owned),
+        })
+        .map_err(|e| BlobError::Unavailable(e.to_string()))?;
+        tokio::fs::write(meta_path, meta).await.map_err(io)?;
+        self.created(bucket, key, size);
+        Ok(())
     }
 
     async fn get(&self, bucket: &str, key: &str) -> Result<Option<Bytes>, BlobError> {

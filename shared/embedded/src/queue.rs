@@ -76,7 +76,8 @@ impl LocalQueue {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn push(&self, body: String, delay: Duration) {
+    /// Enqueues one message synchronously (for hooks that cannot await).
+    pub fn push(&self, body: String, delay: Duration) {
         self.lock().messages.push_back(Stored {
             id: Uuid::new_v4().to_string(),
             body,

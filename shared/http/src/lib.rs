@@ -5,6 +5,7 @@
 pub mod data_api;
 pub mod error;
 pub mod identity;
+pub mod import_api;
 pub mod openapi;
 pub mod schedule_api;
 pub mod send_api;

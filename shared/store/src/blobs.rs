@@ -37,6 +37,9 @@ pub enum BlobError {
 
 pub type BlobReader = Pin<Box<dyn AsyncRead + Send>>;
 
+/// A body written as it is produced (reports composed from parts, large exports).
+pub type ByteChunks = Pin<Box<dyn futures::Stream<Item = Result<Bytes, BlobError>> + Send>>;
+
 #[async_trait]
 pub trait Blobs: Send + Sync {
     async fn put(
@@ -53,6 +56,16 @@ pub trait Blobs: Send + Sync {
         bucket: &str,
         key: &str,
         body: Bytes,
+        content_type: Option<&str>,
+    ) -> Result<(), BlobError>;
+
+    /// Writes an object from a stream of chunks without holding it whole (S3: a multipart
+    /// upload in parts of a few MiB; the object appears only when complete).
+    async fn put_stream(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: ByteChunks,
         content_type: Option<&str>,
     ) -> Result<(), BlobError>;
 

@@ -10,7 +10,7 @@ pub mod queue;
 pub mod seal;
 pub mod table;
 
-pub use blobs::{BlobError, BlobMeta, Blobs, PresignedUrl};
+pub use blobs::{BlobError, BlobMeta, Blobs, ByteChunks, PresignedUrl};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{BusError, DomainEvent, EventBus};
 pub use mail::{Credentials, Delivery, MailError, Mailer, Mailers, OutgoingEmail, SmtpSecurity};
