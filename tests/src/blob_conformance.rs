@@ -86,6 +86,71 @@ pub async fn a_large_object_streams_back_intact(blobs: Arc<dyn Blobs>) {
     );
 }
 
+/// 20 MiB in 1 MiB chunks: several multipart parts on S3; a failing stream leaves nothing.
+pub async fn a_streamed_put_writes_the_whole_object_or_nothing(blobs: Arc<dyn Blobs>) {
+    use futures::StreamExt;
+    let chunk: Vec<u8> = (0..1024 * 1024).map(|i| (i % 253) as u8).collect();
+    let chunks: Vec<Result<Bytes, BlobError>> =
+        (0..20).map(|_| Ok(Bytes::from(chunk.clone()))).collect();
+    blobs
+        .put_stream(
+            BUCKET,
+            "streamed/report.csv",
+            Box::pin(futures::stream::iter(chunks)),
+            Some("text/csv"),
+        )
+        .await
+        .unwrap();
+    let meta = blobs
+        .head(BUCKET, "streamed/report.csv")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(meta.size, 20 * 1024 * 1024);
+    assert_eq!(meta.content_type.as_deref(), Some("text/csv"));
+    let read = blobs
+        .get(BUCKET, "streamed/report.csv")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(read.chunks(chunk.len()).all(|c| c == chunk.as_slice()));
+    // A small body is one request.
+    blobs
+        .put_stream(
+            BUCKET,
+            "streamed/small.csv",
+            Box::pin(futures::stream::iter(vec![Ok(Bytes::from_static(
+                b"a,b\n",
+            ))])),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        blobs.get(BUCKET, "streamed/small.csv").await.unwrap(),
+        Some(Bytes::from_static(b"a,b\n"))
+    );
+    // The producer fails after 9 MiB (past one S3 part): no object appears.
+    let failing = futures::stream::iter(0..10).map(move |i| {
+        if i < 9 {
+            Ok(Bytes::from(vec![b'x'; 1024 * 1024]))
+        } else {
+            Err(BlobError::Unavailable("the producer stopped".into()))
+        }
+    });
+    let result = blobs
+        .put_stream(BUCKET, "streamed/broken.csv", Box::pin(failing), None)
+        .await;
+    assert!(result.is_err());
+    assert!(
+        blobs
+            .head(BUCKET, "streamed/broken.csv")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 pub async fn unsafe_keys_and_unknown_buckets_are_refused(blobs: Arc<dyn Blobs>) {
     for key in ["../escape", "/abs", "a//b", "a/./b", ""] {
         assert!(
@@ -157,6 +222,7 @@ macro_rules! blob_conformance_tests {
             objects_are_put_read_listed_and_deleted,
             a_conditional_create_refuses_an_existing_key,
             a_large_object_streams_back_intact,
+            a_streamed_put_writes_the_whole_object_or_nothing,
             unsafe_keys_and_unknown_buckets_are_refused,
             presigned_urls_upload_and_download
         );
