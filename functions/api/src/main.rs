@@ -5,25 +5,41 @@ use std::sync::Arc;
 
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
+use scaliyo_app::import::{ImportConfig, Importer};
 use scaliyo_app::rows::Rows;
 use scaliyo_app::scheduler::Scheduling;
 use scaliyo_app::storage::Storage;
 use scaliyo_app::usage::Usage;
 use scaliyo_aws::{DynamoTable, S3Blobs};
 use scaliyo_http::Authenticator;
-use scaliyo_store::SystemClock;
+use scaliyo_store::{Blobs, SystemClock};
 use std::collections::HashMap;
 
-fn router(table: DynamoTable, storage: Storage) -> Router {
+fn router(
+    table: DynamoTable,
+    storage: Storage,
+    imports: Arc<dyn Blobs>,
+    imports_bucket: String,
+) -> Router {
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::new(
         Rows::new(Arc::new(table), clock.clone()),
         clock.clone(),
     ));
     let usage = Arc::new(Usage::new(access.clone(), clock.clone()));
-    let scheduling = Arc::new(Scheduling::new(access.clone(), clock));
+    let scheduling = Arc::new(Scheduling::new(access.clone(), clock.clone()));
+    let importer = Arc::new(Importer::new(
+        access.clone(),
+        imports,
+        clock,
+        ImportConfig::new(imports_bucket),
+    ));
     scaliyo_http::data_api::router(access.clone(), usage, Arc::new(storage))
-        .merge(scaliyo_http::schedule_api::router(access, scheduling))
+        .merge(scaliyo_http::schedule_api::router(
+            access.clone(),
+            scheduling,
+        ))
+        .merge(scaliyo_http::import_api::router(access, importer))
         .merge(scaliyo_http::health_router())
         .layer(Extension(Arc::new(Authenticator::ApiGateway)))
 }
@@ -59,7 +75,14 @@ async fn main() -> Result<(), lambda_http::Error> {
     let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
-    lambda_http::run(router(table, storage(&config))).await
+    // Uploads for imports go to their own private bucket (physical name = logical name).
+    let imports_bucket =
+        std::env::var("IMPORTS_BUCKET").map_err(|_| "IMPORTS_BUCKET is not set")?;
+    let imports = Arc::new(S3Blobs::new(
+        scaliyo_aws::s3_client(&config),
+        HashMap::from([(imports_bucket.clone(), imports_bucket.clone())]),
+    ));
+    lambda_http::run(router(table, storage(&config), imports, imports_bucket)).await
 }
 
 #[cfg(test)]
@@ -85,10 +108,19 @@ mod tests {
         let request = lambda_http::request::from_str(event).expect("a valid event");
         let blobs = S3Blobs::new(scaliyo_aws::s3_client(&config), HashMap::new());
         let storage = Storage::new(Arc::new(blobs), HashMap::new());
-        let response = router(DynamoTable::new(client, name), storage)
-            .oneshot(request)
-            .await
-            .expect("a response");
+        let imports = Arc::new(S3Blobs::new(
+            scaliyo_aws::s3_client(&config),
+            HashMap::new(),
+        ));
+        let response = router(
+            DynamoTable::new(client, name),
+            storage,
+            imports,
+            "imports".into(),
+        )
+        .oneshot(request)
+        .await
+        .expect("a response");
         assert_eq!(response.status(), 200);
         let body = axum::body::to_bytes(response.into_body(), 1 << 20)
             .await

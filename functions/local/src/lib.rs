@@ -3,6 +3,7 @@
 //! one data directory. `scaliyo serve` runs it; tests start it in-process the same way.
 
 pub mod blob_route;
+pub mod import_cli;
 pub mod schedules;
 pub mod secrets;
 pub mod workers;

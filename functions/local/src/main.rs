@@ -3,6 +3,7 @@
 //! - `scaliyo serve`: every function behind one HTTP server on 127.0.0.1:3000, the schedules
 //!   on timers, data in ./.scaliyo.
 //! - `scaliyo token --user <uuid> --role CLIENT`: a dev bearer token for that server.
+//! - `scaliyo import leads.csv --user <uuid>`: import a CSV as that user's leads.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,6 +40,18 @@ enum Command {
         #[arg(long, env = "SCALIYO_PUBLIC_URL")]
         public_url: Option<String>,
     },
+    /// Import a CSV (or an Apollo export) as a user's leads, with a progress display.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        user: String,
+        /// skip (default), update or create
+        #[arg(long, default_value = "skip")]
+        on_duplicate: String,
+        /// The running server to use when it holds the data directory.
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        server: String,
+    },
     /// Print a bearer token for the local server.
     Token {
         #[arg(long)]
@@ -68,6 +81,12 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve { addr, public_url } => serve(cli.data_dir, addr, public_url).await,
+            Command::Import {
+                file,
+                user,
+                on_duplicate,
+                server,
+            } => import(cli.data_dir, file, user, on_duplicate, server).await,
             Command::Token {
                 user,
                 role,
@@ -83,6 +102,32 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn import(
+    data_dir: PathBuf,
+    file: PathBuf,
+    user: String,
+    on_duplicate: String,
+    server: String,
+) -> Result<(), String> {
+    let on_duplicate = serde_json::from_value(serde_json::Value::String(on_duplicate.clone()))
+        .map_err(|_| {
+            format!("--on-duplicate must be skip, update or create, got {on_duplicate:?}")
+        })?;
+    let batch = scaliyo_local::import_cli::run(scaliyo_local::import_cli::ImportArgs {
+        data_dir: &data_dir,
+        file: &file,
+        user: &user,
+        on_duplicate,
+        server: &server,
+    })
+    .await?;
+    print!("{}", scaliyo_local::import_cli::summary(&batch));
+    if batch["status"] == "failed" {
+        return Err("the import failed (see the first skipped row)".into());
+    }
+    Ok(())
 }
 
 fn token(

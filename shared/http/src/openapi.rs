@@ -380,6 +380,7 @@ pub fn document() -> Value {
         } }),
     );
     schedule_paths(&mut paths);
+    import_paths(&mut paths);
     let mut account = error_responses(&["401", "503"]);
     account.insert(
         "204".into(),
@@ -404,6 +405,92 @@ pub fn document() -> Value {
         },
         "paths": paths
     })
+}
+
+/// `POST /v1/imports`, the direct upload and the rejected-rows report.
+fn import_paths(paths: &mut Map<String, Value>) {
+    let start_request = json!({
+        "type": "object",
+        "properties": {
+            "file_name": { "type": "string", "minLength": 1, "maxLength": 255 },
+            "file_type": { "type": ["string", "null"], "enum": ["csv", "apollo", null] },
+            "column_mapping": { "type": "object", "additionalProperties": { "type": "string" } },
+            "options": { "type": "object", "properties": {
+                "on_duplicate": { "type": "string", "enum": ["skip", "update", "create"] },
+                "update_mode": { "type": "string", "enum": ["fill_empty", "overwrite"] }
+            }, "additionalProperties": false },
+            "content_length": { "type": ["integer", "null"], "minimum": 1 }
+        },
+        "required": ["file_name"],
+        "additionalProperties": false
+    });
+    let mut start_responses =
+        error_responses(&["400", "401", "403", "404", "409", "413", "415", "503"]);
+    start_responses.insert(
+        "201".into(),
+        json_response(
+            "the batch (status pending) and where to PUT the file",
+            json!({ "type": "object", "properties": {
+                "batch": { "$ref": "#/components/schemas/import_batches" },
+                "upload": { "type": "object", "properties": {
+                    "url": { "type": "string" },
+                    "method": { "type": "string" },
+                    "expires_at": { "type": "string" },
+                    "headers": { "type": "object" }
+                }, "required": ["url", "method", "expires_at", "headers"] }
+            }, "required": ["batch", "upload"] }),
+        ),
+    );
+    paths.insert(
+        "/v1/imports".into(),
+        json!({ "post": {
+            "operationId": "start_import",
+            "tags": ["imports"],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": start_request } } },
+            "responses": start_responses
+        } }),
+    );
+    let id =
+        json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
+    let mut upload_responses = error_responses(&["400", "401", "404", "409", "413", "503"]);
+    upload_responses.insert(
+        "202".into(),
+        json_response(
+            "stored; processing starts",
+            json!({ "$ref": "#/components/schemas/import_batches" }),
+        ),
+    );
+    paths.insert(
+        "/v1/imports/{id}/file".into(),
+        json!({ "post": {
+            "operationId": "upload_import_file",
+            "tags": ["imports"],
+            "parameters": id,
+            "requestBody": { "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } },
+            "responses": upload_responses
+        } }),
+    );
+    let mut rejected_responses = error_responses(&["401", "404", "409", "503"]);
+    rejected_responses.insert(
+        "200".into(),
+        json_response(
+            "a 5-minute download URL of rejected.csv (row,reason,detail,raw)",
+            json!({ "type": "object", "properties": {
+                "url": { "type": "string" },
+                "method": { "type": "string" },
+                "expires_at": { "type": "string" }
+            }, "required": ["url", "method", "expires_at"] }),
+        ),
+    );
+    paths.insert(
+        "/v1/imports/{id}/rejected".into(),
+        json!({ "get": {
+            "operationId": "import_rejected_rows",
+            "tags": ["imports"],
+            "parameters": id,
+            "responses": rejected_responses
+        } }),
+    );
 }
 
 /// `POST /v1/scheduled-emails`, `POST /v1/sequences` and their reads and cancels.
