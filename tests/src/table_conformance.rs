@@ -24,6 +24,47 @@ pub async fn a_missing_item_reads_as_none(table: Arc<dyn Table>) {
     assert_eq!(table.get(&key("P#none", "S#none")).await.unwrap(), None);
 }
 
+/// 100 keys in one request, answered in the order asked (present, absent, repeated), and
+/// the limit enforced.
+pub async fn a_batch_get_answers_every_key_in_order(table: Arc<dyn Table>) {
+    let partition = format!("P#bget-{}", uuid::Uuid::new_v4());
+    let items: Vec<Item> = (0..60)
+        .map(|i| Item::new(&key(&partition, &format!("S#{i:03}"))).with("n", i as i64))
+        .collect();
+    table
+        .batch_write(items.iter().cloned().map(BatchOp::Put).collect())
+        .await
+        .unwrap();
+    let mut keys: Vec<Key> = (0..98)
+        .map(|i| key(&partition, &format!("S#{:03}", 97 - i)))
+        .collect();
+    keys.push(key(&partition, "S#005"));
+    keys.push(key(&partition, "S#005"));
+    let found = table.batch_get(&keys).await.unwrap();
+    assert_eq!(found.len(), 100);
+    for (k, item) in keys.iter().zip(&found) {
+        let n: i64 = k.sk[2..].parse().unwrap();
+        match item {
+            Some(item) => {
+                assert!(n < 60, "{k:?}");
+                assert_eq!(item.i64("n"), Some(n));
+            }
+            None => assert!(n >= 60, "{k:?} is missing"),
+        }
+    }
+    assert_eq!(
+        table.batch_get(&[]).await.unwrap(),
+        Vec::<Option<Item>>::new()
+    );
+    let too_many: Vec<Key> = (0..101)
+        .map(|i| key(&partition, &format!("S#{i}")))
+        .collect();
+    assert!(matches!(
+        table.batch_get(&too_many).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
 pub async fn put_then_get_round_trips_every_value_type(table: Arc<dyn Table>) {
     let mut nested = std::collections::BTreeMap::new();
     nested.insert(
@@ -514,6 +555,7 @@ macro_rules! table_conformance_tests {
     ($backend:ident) => {
         $crate::table_conformance_tests!(@each $backend,
             a_missing_item_reads_as_none,
+            a_batch_get_answers_every_key_in_order,
             put_then_get_round_trips_every_value_type,
             a_conditional_put_rejects_an_existing_key,
             a_transaction_whose_last_condition_fails_writes_nothing_and_names_it,

@@ -5,7 +5,7 @@
 //!   `<owner>/<batch>/source` in the imports bucket; the upload's ObjectCreated notification
 //!   (S3 → SQS, or the local blob store's hook) starts processing.
 //! - **Processing** streams the object (never whole in memory), decodes and splits it, maps and
-//!   normalises each row, and works in chunks: duplicates within the file (128-bit hashes of the
+//!   normalises each row, and works in chunks: duplicates within the file (64-bit hashes of the
 //!   keys, so memory stays flat), duplicates against the workspace (the uniqueness items of the
 //!   seed's two partial unique indexes), the plan's contacts limit (one reservation per chunk,
 //!   made idempotent by a marker item), the writes, the chunk's rejected rows (a CSV part
@@ -72,7 +72,7 @@ impl ImportConfig {
             bucket: bucket.into(),
             chunk_rows: 2_000,
             lease: Duration::minutes(2),
-            write_concurrency: 8,
+            write_concurrency: 16,
             max_direct_bytes: 5 * 1024 * 1024,
             max_upload_bytes: 1024 * 1024 * 1024,
         }
@@ -287,38 +287,68 @@ pub fn s3_created_event(bucket: &str, key: &str, size: u64) -> String {
     .to_string()
 }
 
-/// 128-bit keys of the identities seen in a file: memory stays ~16 bytes a row.
+/// The identities seen in a file, as 64-bit hashes in a sorted vector plus a small hash set
+/// of recent ones (merged in every 64k): 8 bytes an identity, ~16 at a merge's peak, so a
+/// million-row file needs tens of MiB, not hundreds. Two different identities share a hash
+/// with probability ~n²/2⁶⁵ (under 10⁻⁷ for a million rows); such a row would be reported as
+/// `duplicate_in_file`.
 #[derive(Default)]
 struct SeenKeys {
-    hashes: HashSet<u128>,
+    sorted: Vec<u64>,
+    recent: HashSet<u64>,
 }
 
+const RECENT_KEYS: usize = 1 << 16;
+
 impl SeenKeys {
-    fn hash(kind: u8, value: &str) -> u128 {
-        // Two SipHash-1-3 runs with fixed, different keys: stable across runs and processes.
-        let mut a =
+    fn hash(kind: u8, value: &str) -> u64 {
+        // SipHash-1-3 with fixed keys: the same in every run and process (resumption relies on it).
+        let mut hasher =
             std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
                 .build_hasher();
-        a.write_u8(kind);
-        a.write(value.as_bytes());
-        let mut b =
-            std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-                .build_hasher();
-        b.write_u8(kind ^ 0xA5);
-        b.write(value.as_bytes());
-        b.write_u8(0x5A);
-        (u128::from(a.finish()) << 64) | u128::from(b.finish())
+        hasher.write_u8(kind);
+        hasher.write(value.as_bytes());
+        hasher.finish()
+    }
+
+    fn contains(&self, hash: u64) -> bool {
+        self.recent.contains(&hash) || self.sorted.binary_search(&hash).is_ok()
+    }
+
+    fn insert(&mut self, hash: u64) {
+        self.recent.insert(hash);
+        if self.recent.len() >= RECENT_KEYS {
+            let mut fresh: Vec<u64> = self.recent.drain().collect();
+            fresh.sort_unstable();
+            let mut merged = Vec::with_capacity(self.sorted.len() + fresh.len());
+            let (mut a, mut b) = (self.sorted.iter().peekable(), fresh.iter().peekable());
+            while let (Some(&&x), Some(&&y)) = (a.peek(), b.peek()) {
+                if x <= y {
+                    merged.push(x);
+                    a.next();
+                } else {
+                    merged.push(y);
+                    b.next();
+                }
+            }
+            merged.extend(a);
+            merged.extend(b);
+            self.sorted = merged;
+            self.recent.shrink_to(RECENT_KEYS);
+        }
     }
 
     /// True if either identity was seen before; records both.
     fn check_and_insert(&mut self, draft: &LeadDraft) -> bool {
         let email = draft.email_key.as_deref().map(|e| Self::hash(b'e', e));
         let linkedin = draft.linkedin_key.as_deref().map(|l| Self::hash(b'l', l));
-        let seen = email.is_some_and(|h| self.hashes.contains(&h))
-            || linkedin.is_some_and(|h| self.hashes.contains(&h));
+        let seen =
+            email.is_some_and(|h| self.contains(h)) || linkedin.is_some_and(|h| self.contains(h));
         if !seen {
-            self.hashes.extend(email);
-            self.hashes.extend(linkedin);
+            email
+                .into_iter()
+                .chain(linkedin)
+                .for_each(|h| self.insert(h));
         }
         seen
     }
@@ -905,14 +935,9 @@ impl Importer {
         let now = self.clock.now();
         let mut report = String::new();
         counts.total += rows.len() as i64;
-        // Reads 64 rows' duplicate checks at a time.
-        let mut verdicts: Vec<Verdict> = Vec::with_capacity(rows.len());
-        for group in rows.chunks(64) {
-            let checks = group
-                .iter()
-                .map(|pending| self.verdict(held, pending, options, source, now, maybe_written));
-            verdicts.extend(futures::future::try_join_all(checks).await?);
-        }
+        let verdicts = self
+            .verdicts(held, &rows, options, source, now, maybe_written)
+            .await?;
         // The contacts this chunk creates, reserved once (idempotently) against the plan.
         let wanted = verdicts
             .iter()
@@ -1012,69 +1037,91 @@ impl Importer {
         Ok(())
     }
 
-    async fn verdict(
+    /// The duplicate checks of a chunk: every key it needs read in batches of 100 (one
+    /// request each on DynamoDB, one read transaction on redb), then a verdict per row.
+    async fn verdicts(
         &self,
         held: &Held,
-        pending: &Pending,
+        rows: &[Pending],
         options: &ImportOptions,
         source: &str,
         now: DateTime<Utc>,
         maybe_written: bool,
-    ) -> Result<Verdict, ImportError> {
-        let draft = match &pending.outcome {
-            RowOutcome::Skipped { reason, detail } => {
-                return Ok(Verdict::Skip(*reason, detail.clone()));
-            }
-            RowOutcome::Lead(draft) => draft.clone(),
-        };
+    ) -> Result<Vec<Verdict>, ImportError> {
         let owner = held.owner.as_str();
-        let store = self.access.rows().store();
-        let lead_id = lead_id(&held.batch_id, pending.number);
-        if maybe_written
-            && self
-                .access
-                .rows()
-                .get(leads(), Some(owner), &lead_id)
-                .await?
-                .is_some()
-        {
-            return Ok(Verdict::AlreadyImported);
-        }
-        let mut probe = Row::new();
-        probe.insert("client_id".into(), json!(owner));
-        probe.insert(
-            "primary_email".into(),
-            draft
-                .email_key
-                .clone()
-                .map(Value::from)
-                .unwrap_or(Value::Null),
-        );
-        probe.insert(
-            "linkedin_url".into(),
-            draft
-                .linkedin_key
-                .clone()
-                .map(Value::from)
-                .unwrap_or(Value::Null),
-        );
-        let mut existing: Option<Key> = None;
-        for unique in leads().uniques {
-            if let Some(key) = layout::unique_key(unique, &probe)
-                && let Some(item) = store.get(&key).await?
-                && let (Some(pk), Some(sk)) = (item.str("row_pk"), item.str("row_sk"))
-            {
-                existing = Some(Key::new(pk, sk));
-                break;
+        let mut keys: Vec<Key> = Vec::new();
+        // Per row: the position of its own lead's key (on a re-run), and of its uniqueness keys.
+        let mut wanted: Vec<(Option<usize>, Vec<usize>)> = Vec::with_capacity(rows.len());
+        for pending in rows {
+            let RowOutcome::Lead(draft) = &pending.outcome else {
+                wanted.push((None, Vec::new()));
+                continue;
+            };
+            let own = maybe_written.then(|| {
+                keys.push(layout::row_key(
+                    leads(),
+                    Some(owner),
+                    &lead_id(&held.batch_id, pending.number),
+                ));
+                keys.len() - 1
+            });
+            let probe = identity_probe(owner, draft);
+            let mut uniques = Vec::new();
+            for unique in leads().uniques {
+                if let Some(key) = layout::unique_key(unique, &probe) {
+                    keys.push(key);
+                    uniques.push(keys.len() - 1);
+                }
             }
+            wanted.push((own, uniques));
         }
+        let store = self.access.rows().store();
+        let mut found: Vec<Option<Item>> = Vec::with_capacity(keys.len());
+        for batch in keys.chunks(scaliyo_store::table::MAX_BATCH_GET) {
+            found.extend(store.batch_get(batch).await?);
+        }
+        let mut verdicts = Vec::with_capacity(rows.len());
+        for (pending, (own, uniques)) in rows.iter().zip(wanted) {
+            let draft = match &pending.outcome {
+                RowOutcome::Skipped { reason, detail } => {
+                    verdicts.push(Verdict::Skip(*reason, detail.clone()));
+                    continue;
+                }
+                RowOutcome::Lead(draft) => draft.clone(),
+            };
+            if own.and_then(|i| found[i].as_ref()).is_some() {
+                verdicts.push(Verdict::AlreadyImported);
+                continue;
+            }
+            let existing = uniques.iter().find_map(|&i| {
+                let item = found[i].as_ref()?;
+                Some(Key::new(item.str("row_pk")?, item.str("row_sk")?))
+            });
+            verdicts.push(self.decide(held, pending, draft, existing, options, source, now));
+        }
+        Ok(verdicts)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &self,
+        held: &Held,
+        pending: &Pending,
+        draft: LeadDraft,
+        existing: Option<Key>,
+        options: &ImportOptions,
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Verdict {
+        let owner = held.owner.as_str();
+        let lead_id = lead_id(&held.batch_id, pending.number);
         let mut fields = draft.fields.clone();
         match (existing, options.on_duplicate) {
-            (Some(_), OnDuplicate::Skip) => Ok(Verdict::Skip(
+            (Some(_), OnDuplicate::Skip) => Verdict::Skip(
                 SkipReason::DuplicateExisting,
                 "a lead with this e-mail or LinkedIn URL already exists".into(),
-            )),
-            (Some(key), OnDuplicate::Update) => Ok(Verdict::Update { key, draft }),
+            ),
+            (Some(key), OnDuplicate::Update) => Verdict::Update { key, draft },
             (existing, mode) => {
                 if existing.is_some() && mode == OnDuplicate::Create {
                     fields.insert("primary_email".into(), Value::Null);
@@ -1086,8 +1133,8 @@ impl Importer {
                 fields.insert("import_batch_id".into(), json!(held.batch_id));
                 fields.insert("imported_at".into(), json!(timestamp_text(now)));
                 match self.access.rows().prepare(leads(), fields) {
-                    Ok(row) => Ok(Verdict::Create(row)),
-                    Err(e) => Ok(Verdict::Skip(SkipReason::MalformedRow, e.to_string())),
+                    Ok(row) => Verdict::Create(row),
+                    Err(e) => Verdict::Skip(SkipReason::MalformedRow, e.to_string()),
                 }
             }
         }
@@ -1320,6 +1367,16 @@ impl Importer {
     }
 }
 
+/// The columns the leads' uniqueness items are made of.
+fn identity_probe(owner: &str, draft: &LeadDraft) -> Row {
+    let mut probe = Row::new();
+    probe.insert("client_id".into(), json!(owner));
+    let text = |v: &Option<String>| v.clone().map(Value::from).unwrap_or(Value::Null);
+    probe.insert("primary_email".into(), text(&draft.email_key));
+    probe.insert("linkedin_url".into(), text(&draft.linkedin_key));
+    probe
+}
+
 /// Lead ids derived from the batch and the row: a re-run of a chunk finds its own rows.
 pub fn lead_id(batch_id: &str, row_number: u64) -> String {
     uuid::Uuid::new_v5(
@@ -1402,6 +1459,23 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("=cmd()"), "'=cmd()");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn seen_keys_survive_merges() {
+        let mut seen = SeenKeys::default();
+        let draft = |i: usize| LeadDraft {
+            fields: Map::new(),
+            email_key: Some(format!("p{i}@x.com")),
+            linkedin_key: None,
+        };
+        for i in 0..(RECENT_KEYS * 3 + 7) {
+            assert!(!seen.check_and_insert(&draft(i)), "{i}");
+        }
+        assert!(seen.sorted.windows(2).all(|w| w[0] <= w[1]));
+        for i in (0..(RECENT_KEYS * 3 + 7)).step_by(997) {
+            assert!(seen.check_and_insert(&draft(i)), "{i}");
+        }
     }
 
     #[test]

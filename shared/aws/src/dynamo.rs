@@ -12,8 +12,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, DeleteRequest,
-    GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, Put, PutRequest,
-    ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType,
+    Put, PutRequest, ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
     Update as DynamoUpdate, WriteRequest,
 };
 use scaliyo_store::table::{
@@ -450,6 +450,76 @@ impl Table for DynamoTable {
             }
             None => Ok(None),
         }
+    }
+
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        if keys.len() > scaliyo_store::table::MAX_BATCH_GET {
+            return Err(StoreError::Invalid(format!(
+                "a batch get reads at most {} keys",
+                scaliyo_store::table::MAX_BATCH_GET
+            )));
+        }
+        for key in keys {
+            check_key(key)?;
+        }
+        // BatchGetItem refuses repeated keys: ask for each once, answer every position.
+        let mut unique: Vec<&Key> = Vec::new();
+        for key in keys {
+            if !unique.contains(&key) {
+                unique.push(key);
+            }
+        }
+        let mut found: std::collections::HashMap<(String, String), Item> =
+            std::collections::HashMap::new();
+        let mut pending: Vec<HashMap<String, AttributeValue>> =
+            unique.iter().map(|k| key_attributes(k)).collect();
+        let mut attempt = 0u32;
+        while !pending.is_empty() {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table_name, request)
+                .send()
+                .await
+                .map_err(map_error)?;
+            let now = now_epoch();
+            for map in output
+                .responses()
+                .and_then(|r| r.get(&self.table_name))
+                .into_iter()
+                .flatten()
+            {
+                let item = from_attributes(map)?;
+                if item.is_expired(now) {
+                    continue;
+                }
+                let key = item.key()?;
+                found.insert((key.pk, key.sk), item);
+            }
+            // Throttled keys come back unprocessed: retry them with backoff.
+            if let Some(left) = output
+                .unprocessed_keys()
+                .and_then(|u| u.get(&self.table_name))
+                .map(|k| k.keys().to_vec())
+                .filter(|k| !k.is_empty())
+            {
+                attempt += 1;
+                if attempt > 8 {
+                    return Err(StoreError::Throttled);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6))).await;
+                pending = left;
+            }
+        }
+        Ok(keys
+            .iter()
+            .map(|k| found.get(&(k.pk.clone(), k.sk.clone())).cloned())
+            .collect())
     }
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {

@@ -18,6 +18,7 @@ use scaliyo_store::{
 };
 
 const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
 const GSI1: TableDefinition<&[u8], ()> = TableDefinition::new("gsi1");
 const GSI2: TableDefinition<&[u8], ()> = TableDefinition::new("gsi2");
 const GSI3: TableDefinition<&[u8], ()> = TableDefinition::new("gsi3");
@@ -99,7 +100,12 @@ impl RedbTable {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(unavailable)?;
         }
-        let db = Database::create(path).map_err(unavailable)?;
+        // redb caches up to 1 GiB by default; the local system is a development server that
+        // shares the machine, so its cache is bounded (the OS page cache does the rest).
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(unavailable)?;
         let txn = db.begin_write().map_err(unavailable)?;
         {
             txn.open_table(ITEMS).map_err(unavailable)?;
@@ -482,6 +488,34 @@ impl Table for RedbTable {
             let found = items.get(raw_key.as_slice()).map_err(unavailable)?;
             let item = found.map(|bytes| decode(bytes.value())).transpose()?;
             Ok(item.filter(|item| !item.is_expired(now)))
+        })
+        .await
+    }
+
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        if keys.len() > scaliyo_store::table::MAX_BATCH_GET {
+            return Err(StoreError::Invalid(format!(
+                "a batch get reads at most {} keys",
+                scaliyo_store::table::MAX_BATCH_GET
+            )));
+        }
+        let mut raw_keys = Vec::with_capacity(keys.len());
+        for key in keys {
+            check_key(key)?;
+            raw_keys.push(item_key(key));
+        }
+        // One read transaction for the whole batch.
+        self.blocking(move |db, now| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let items = txn.open_table(ITEMS).map_err(unavailable)?;
+            raw_keys
+                .iter()
+                .map(|raw| {
+                    let found = items.get(raw.as_slice()).map_err(unavailable)?;
+                    let item = found.map(|bytes| decode(bytes.value())).transpose()?;
+                    Ok(item.filter(|item| !item.is_expired(now)))
+                })
+                .collect()
         })
         .await
     }

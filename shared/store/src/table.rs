@@ -19,6 +19,8 @@ pub const TTL: &str = "expires_at_epoch";
 
 /// DynamoDB's limits, enforced by both backends alike.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
+/// Keys of one `batch_get` (DynamoDB's BatchGetItem limit).
+pub const MAX_BATCH_GET: usize = 100;
 pub const MAX_BATCH_WRITE_ITEMS: usize = 25;
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
@@ -868,6 +870,10 @@ pub fn check_item(item: &Item) -> Result<(), StoreError> {
 #[async_trait]
 pub trait Table: Send + Sync {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
+
+    /// Strongly consistent reads of up to [`MAX_BATCH_GET`] keys in one request (DynamoDB
+    /// `BatchGetItem`), answered in the order asked; repeated keys are allowed.
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError>;
 
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
 
