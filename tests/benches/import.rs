@@ -152,8 +152,14 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() {
+fn main() {
+    // The process set-up of `scaliyo serve` (functions/local/src/main.rs).
+    scaliyo_local::limit_allocator_arenas();
+    let runtime = scaliyo_local::runtime().expect("a runtime");
+    runtime.block_on(parent_or_child());
+}
+
+async fn parent_or_child() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(position) = args.iter().position(|a| a == "--child") {
         child(Path::new(&args[position + 1])).await;

@@ -260,7 +260,7 @@ fn url_decode_key(key: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() + 1 && i + 2 <= bytes.len() - 1 => {
+            b'%' if i + 2 < bytes.len() => {
                 match u8::from_str_radix(&key[i + 1..i + 3], 16) {
                     Ok(b) => {
                         out.push(b);

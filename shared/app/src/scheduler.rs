@@ -630,6 +630,8 @@ impl Scheduling {
         Ok(report)
     }
 
+    /// Moves a row to `status` (dropping its claim and lease), optionally re-timed; guarded
+    /// by the version of `item`.
     async fn settle(
         &self,
         item: &Item,
@@ -878,7 +880,7 @@ impl Scheduler {
         Ok((recovered, gave_up))
     }
 
-    /// Moves a row to `status` (dropping its claim and lease), optionally re-timed.    // -----------------------------------------------------------------------------------
+    // -----------------------------------------------------------------------------------
     // The consumer
 
     /// Sends one claimed row. `Err` means "try this message again later" (the queue

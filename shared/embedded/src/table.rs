@@ -18,7 +18,7 @@ use scaliyo_store::{
 };
 
 const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
-const CACHE_BYTES: usize = 32 * 1024 * 1024;
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
 const GSI1: TableDefinition<&[u8], ()> = TableDefinition::new("gsi1");
 const GSI2: TableDefinition<&[u8], ()> = TableDefinition::new("gsi2");
 const GSI3: TableDefinition<&[u8], ()> = TableDefinition::new("gsi3");

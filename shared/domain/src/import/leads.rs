@@ -461,7 +461,7 @@ pub fn canonical_linkedin(value: &str) -> Option<String> {
     let segments: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| percent_decode_lower(s))
+        .map(percent_decode_lower)
         .collect();
     match segments.first().map(String::as_str) {
         Some("in" | "company" | "pub" | "school" | "sales" | "showcase") if segments.len() >= 2 => {
