@@ -8,16 +8,60 @@ use scaliyo_app::tracking::Tracking;
 use scaliyo_aws::DynamoTable;
 use scaliyo_store::SystemClock;
 
+fn router(table: DynamoTable) -> axum::Router {
+    let clock = Arc::new(SystemClock);
+    let tracking = Arc::new(Tracking::new(
+        Rows::new(Arc::new(table), clock.clone()),
+        clock,
+    ));
+    scaliyo_http::tracking_api::router(tracking)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     scaliyo_http::telemetry::init_lambda("track-open");
     let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
-    let clock = Arc::new(SystemClock);
-    let tracking = Arc::new(Tracking::new(
-        Rows::new(Arc::new(table), clock.clone()),
-        clock,
-    ));
-    lambda_http::run(scaliyo_http::tracking_api::router(tracking)).await
+    lambda_http::run(router(table)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    /// The real-shaped API Gateway event of a mail client fetching a pixel whose token is
+    /// unknown: still a 200 transparent GIF that is never cached.
+    #[tokio::test]
+    async fn an_api_gateway_pixel_request_always_gets_the_gif() {
+        let Some(config) = scaliyo_tests::emulators::dynamodb().await else {
+            return;
+        };
+        let client = scaliyo_aws::dynamodb_client(&config);
+        let name = scaliyo_tests::emulators::unique_name("open");
+        scaliyo_aws::create_table(&client, &name)
+            .await
+            .expect("table");
+        let request = lambda_http::request::from_str(include_str!(
+            "../../../events/apigw-http-track-open.json"
+        ))
+        .expect("a valid event");
+        let response = router(DynamoTable::new(client, name))
+            .oneshot(request)
+            .await
+            .expect("a response");
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "image/gif");
+        assert!(
+            response.headers()["cache-control"]
+                .to_str()
+                .unwrap_or_default()
+                .contains("no-store")
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .expect("body");
+        assert_eq!(body.len(), 43);
+    }
 }
