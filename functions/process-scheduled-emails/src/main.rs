@@ -17,7 +17,7 @@ use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
 use scaliyo_app::send_email::{SendConfig, SendPipeline};
 use scaliyo_aws::{DynamoTable, KmsSealer, SqsQueue};
 use scaliyo_store::{Mailers, Queue, Sealer, SystemClock};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Records of one batch worked on at once (the batch is at most 10).
 const RECORD_CONCURRENCY: usize = 10;
@@ -113,6 +113,7 @@ mod tests {
     use scaliyo_app::access::Actor;
     use scaliyo_app::scheduler::ScheduleOneRequest;
     use scaliyo_embedded::LocalSealer;
+    use serde_json::json;
     use std::time::Duration;
 
     /// The real-shaped EventBridge event ticks on DynamoDB Local and enqueues on moto's SQS;

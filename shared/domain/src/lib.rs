@@ -4,6 +4,7 @@
 pub mod email;
 pub mod ids;
 pub mod import;
+pub mod migrate;
 pub mod plans;
 pub mod schedule;
 pub mod schema;
