@@ -58,6 +58,19 @@ impl Workspace {
         lead.body["id"].as_str().unwrap().to_owned()
     }
 
+    /// `POST /v1/scheduled-emails` for a lead; the new row's id.
+    async fn schedule_one(&self, lead: &str, subject: &str, at: &str) -> String {
+        let one = self
+            .ada
+            .post(
+                "/v1/scheduled-emails",
+                json!({ "lead_id": lead, "subject": subject, "html_body": "<p>Hi</p>", "scheduled_at": at }),
+            )
+            .await;
+        assert_eq!(one.status, 201, "{}", one.body);
+        one.body["id"].as_str().unwrap().to_owned()
+    }
+
     /// One EventBridge tick, then the queue consumer until the queue is empty.
     async fn tick_and_drain(&self) -> (Value, usize) {
         let report = self.tick().await;
@@ -162,15 +175,10 @@ async fn overlapping_ticks_and_duplicated_deliveries_send_each_row_once() {
         let lead = w
             .lead(&format!("Lead{i}"), &format!("lead{i}@example.com"))
             .await;
-        let one = w
-            .ada
-            .post(
-                "/v1/scheduled-emails",
-                json!({ "lead_id": lead, "subject": "Hello {{first_name}}", "html_body": "<p>Hi</p>", "scheduled_at": "2026-05-04T11:00:00+02:00" }),
-            )
-            .await;
-        assert_eq!(one.status, 201, "{}", one.body);
-        ids.push(one.body["id"].as_str().unwrap().to_owned());
+        ids.push(
+            w.schedule_one(&lead, "Hello {{first_name}}", "2026-05-04T11:00:00+02:00")
+                .await,
+        );
     }
     let scheduler = w.local.system.scheduler.clone();
     let (a, b, c) = tokio::join!(scheduler.tick(), scheduler.tick(), scheduler.tick());
@@ -213,14 +221,7 @@ async fn overlapping_ticks_and_duplicated_deliveries_send_each_row_once() {
 async fn a_crashed_consumers_row_is_recovered_by_a_later_tick() {
     let w = workspace("2026-05-04T09:00:00Z").await;
     let lead = w.lead("Grace", "grace@navy.example").await;
-    let one = w
-        .ada
-        .post(
-            "/v1/scheduled-emails",
-            json!({ "lead_id": lead, "subject": "Hi", "html_body": "<p>Hi</p>", "scheduled_at": "2026-05-04T09:00:00Z" }),
-        )
-        .await;
-    let id = one.body["id"].as_str().unwrap().to_owned();
+    let id = w.schedule_one(&lead, "Hi", "2026-05-04T09:00:00Z").await;
     assert_eq!(w.tick().await["claimed"], 1);
     // The consumer takes the message and dies: it is neither processed nor deleted.
     let queue = w.local.system.scheduled_email_queue.clone();
@@ -254,14 +255,7 @@ async fn a_crashed_consumers_row_is_recovered_by_a_later_tick() {
 async fn a_takeover_after_a_crash_mid_send_does_not_send_twice_once_recorded() {
     let w = workspace("2026-05-04T09:00:00Z").await;
     let lead = w.lead("Grace", "grace@navy.example").await;
-    let one = w
-        .ada
-        .post(
-            "/v1/scheduled-emails",
-            json!({ "lead_id": lead, "subject": "Hi", "html_body": "<p>Hi</p>", "scheduled_at": "2026-05-04T09:00:00Z" }),
-        )
-        .await;
-    let id = one.body["id"].as_str().unwrap().to_owned();
+    let id = w.schedule_one(&lead, "Hi", "2026-05-04T09:00:00Z").await;
     w.tick_and_drain().await;
     assert_eq!(w.outbox(), 1);
     // Simulate the crash after the message was recorded but before the row and the
@@ -390,14 +384,7 @@ async fn a_reached_daily_cap_reschedules_to_the_next_day() {
     let mut ids = Vec::new();
     for (i, email) in ["a@example.com", "b@example.com"].iter().enumerate() {
         let lead = w.lead(&format!("L{i}"), email).await;
-        let one = w
-            .ada
-            .post(
-                "/v1/scheduled-emails",
-                json!({ "lead_id": lead, "subject": "Hi", "html_body": "<p>Hi</p>", "scheduled_at": "2026-05-04T09:00:00Z" }),
-            )
-            .await;
-        ids.push(one.body["id"].as_str().unwrap().to_owned());
+        ids.push(w.schedule_one(&lead, "Hi", "2026-05-04T09:00:00Z").await);
     }
     let (report, handled) = w.tick_and_drain().await;
     assert_eq!(report["claimed"], 2);

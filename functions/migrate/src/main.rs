@@ -86,6 +86,9 @@ enum MigrateError {
     Seal(#[from] scaliyo_store::SealError),
 }
 
+/// Where the rows go, and the sealer for credentials.
+type Destination = (Arc<dyn Store>, Arc<dyn Sealer>);
+
 #[derive(Default)]
 struct Report {
     tables: Vec<(String, usize)>,
@@ -154,10 +157,7 @@ async fn run(cli: Cli) -> Result<Report, MigrateError> {
 }
 
 /// The local system's store and sealer (its master key in `<data>/secrets/master.key`).
-fn local_store(
-    dir: &Path,
-    clock: Arc<dyn Clock>,
-) -> Result<(Arc<dyn Store>, Arc<dyn Sealer>), MigrateError> {
+fn local_store(dir: &Path, clock: Arc<dyn Clock>) -> Result<Destination, MigrateError> {
     let table = scaliyo_embedded::RedbTable::open(&dir.join("store.redb"), clock)?;
     let key = std::fs::read_to_string(dir.join("secrets/master.key")).map_err(|e| {
         MigrateError::Usage(format!(

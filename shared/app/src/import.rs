@@ -360,6 +360,8 @@ struct Counts {
     updated: i64,
     skipped: i64,
     skipped_rows: Vec<Value>,
+    /// The current chunk's lines of `rejected.csv`.
+    chunk_report: String,
 }
 
 impl Counts {
@@ -370,10 +372,14 @@ impl Counts {
             updated: row["updated_count"].as_i64().unwrap_or(0),
             skipped: row["skipped_count"].as_i64().unwrap_or(0),
             skipped_rows: row["skipped_rows"].as_array().cloned().unwrap_or_default(),
+            chunk_report: String::new(),
         }
     }
 
+    /// A skipped row: counted, kept on the batch row while there is room, and written to the
+    /// chunk's part of the rejected-rows report.
     fn skip(&mut self, number: u64, reason: &str, detail: &str, raw: &str) {
+        report_line(&mut self.chunk_report, number, reason, detail, raw);
         self.skipped += 1;
         if self.skipped_rows.len() < SKIPPED_ROWS_KEPT {
             self.skipped_rows
@@ -477,7 +483,7 @@ impl Importer {
                 ));
             };
             let probe = Mapping::new(
-                &[header.clone()],
+                std::slice::from_ref(header),
                 &[(header.clone(), Value::from(name))].into_iter().collect(),
             );
             if let Err(e) = probe {
@@ -931,7 +937,6 @@ impl Importer {
     ) -> Result<(), ImportError> {
         let owner = held.owner.as_str();
         let now = self.clock.now();
-        let mut report = String::new();
         counts.total += rows.len() as i64;
         let verdicts = self
             .verdicts(held, &rows, options, source, now, maybe_written)
@@ -959,13 +964,6 @@ impl Importer {
                         detail,
                         &pending.raw,
                     );
-                    report_line(
-                        &mut report,
-                        pending.number,
-                        SkipReason::PlanLimit.code(),
-                        detail,
-                        &pending.raw,
-                    );
                 }
                 Verdict::Update { key, draft } => match self
                     .update_existing(owner, &key, &draft, options.update_mode)
@@ -980,25 +978,11 @@ impl Importer {
                             detail,
                             &pending.raw,
                         );
-                        report_line(
-                            &mut report,
-                            pending.number,
-                            SkipReason::DuplicateExisting.code(),
-                            detail,
-                            &pending.raw,
-                        );
                     }
                     Err(e) => return Err(e),
                 },
                 Verdict::Skip(reason, detail) => {
                     counts.skip(pending.number, reason.code(), &detail, &pending.raw);
-                    report_line(
-                        &mut report,
-                        pending.number,
-                        reason.code(),
-                        &detail,
-                        &pending.raw,
-                    );
                 }
             }
         }
@@ -1013,13 +997,6 @@ impl Importer {
                         &detail,
                         &pending.raw,
                     );
-                    report_line(
-                        &mut report,
-                        pending.number,
-                        SkipReason::DuplicateExisting.code(),
-                        &detail,
-                        &pending.raw,
-                    );
                 }
             }
         }
@@ -1028,7 +1005,7 @@ impl Importer {
             .put(
                 &self.config.bucket,
                 &rejected_part_key(owner, &held.batch_id, chunk_index),
-                Bytes::from(report),
+                Bytes::from(std::mem::take(&mut counts.chunk_report)),
                 Some("text/csv"),
             )
             .await?;

@@ -255,6 +255,14 @@ pub fn from_item(table: &Table, item: &Item) -> Row {
     row
 }
 
+/// The condition that an item is still the version that was read (optimistic concurrency).
+fn unchanged_since(item: &Item) -> Condition {
+    Condition::item_exists().and(match item.get(VERSION_ATTR) {
+        Some(version) => Condition::eq(VERSION_ATTR, version.clone()),
+        None => Condition::NotExists(VERSION_ATTR.into()),
+    })
+}
+
 fn item_owner(table: &Table, item: &Item) -> Option<String> {
     match table.scope {
         Scope::Owner(column) => item.str(column).map(str::to_owned),
@@ -616,6 +624,16 @@ impl Rows {
         self.write_update(table, owner, &item, patch, false).await
     }
 
+    /// The trigger `update_<table>_updated_at` of the seed.
+    fn stamp_updated_at(&self, table: &Table, row: &mut Row) {
+        if table.has_updated_at() {
+            row.insert(
+                "updated_at".into(),
+                Value::String(timestamp_text(self.clock.now())),
+            );
+        }
+    }
+
     /// A guarded state change of a row already read (from a get or an index query): the put
     /// that replaces `item` only if nobody changed it since (its version), with `patch`
     /// applied and the given internal attributes (leases, claims) set. Work queues use it to
@@ -648,22 +666,14 @@ impl Rows {
             }
             row.insert(name, value);
         }
-        if table.has_updated_at() {
-            row.insert(
-                "updated_at".into(),
-                Value::String(timestamp_text(self.clock.now())),
-            );
-        }
+        self.stamp_updated_at(table, &mut row);
         let version = item.i64(VERSION_ATTR).unwrap_or(0);
         let owner = item_owner(table, item);
         let (_, mut new_item) = to_item(Self::layout(table), owner.as_deref(), &row, version + 1)?;
         for (name, value) in internal {
             new_item.set(*name, value.clone());
         }
-        let guard = Condition::item_exists().and(match item.get(VERSION_ATTR) {
-            Some(_) => Condition::eq(VERSION_ATTR, version),
-            None => Condition::NotExists(VERSION_ATTR.into()),
-        });
+        let guard = unchanged_since(item);
         Ok((
             row,
             WriteOp::Put {
@@ -709,12 +719,7 @@ impl Rows {
             }
             row.insert(name, value);
         }
-        if table.has_updated_at() {
-            row.insert(
-                "updated_at".into(),
-                Value::String(timestamp_text(self.clock.now())),
-            );
-        }
+        self.stamp_updated_at(table, &mut row);
         let owner = item_owner(table, item).or(owner.map(str::to_owned));
         let layout = Self::layout(table);
         let (key, mut new_item) = to_item(layout, owner.as_deref(), &row, version + 1)?;
@@ -725,10 +730,7 @@ impl Rows {
                 }
             }
         }
-        let guard = Condition::item_exists().and(match item.get(VERSION_ATTR) {
-            Some(_) => Condition::eq(VERSION_ATTR, version),
-            None => Condition::NotExists(VERSION_ATTR.into()),
-        });
+        let guard = unchanged_since(item);
         let mut ops = vec![WriteOp::Put {
             item: new_item,
             condition: Some(guard),

@@ -69,6 +69,24 @@ impl LocalBlobs {
         }
     }
 
+    /// The object's content type, beside it (what S3 keeps as object metadata).
+    async fn write_meta(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: Option<&str>,
+    ) -> Result<(), BlobError> {
+        let meta_path = self.meta_path(bucket, key);
+        if let Some(meta_parent) = meta_path.parent() {
+            tokio::fs::create_dir_all(meta_parent).await.map_err(io)?;
+        }
+        let meta = serde_json::to_vec(&Meta {
+            content_type: content_type.map(str::to_owned),
+        })
+        .map_err(|e| BlobError::Unavailable(e.to_string()))?;
+        tokio::fs::write(meta_path, meta).await.map_err(io)
+    }
+
     fn created(&self, bucket: &str, key: &str, size: u64) {
         let hooks = match self.on_created.read() {
             Ok(hooks) => hooks.clone(),
@@ -189,15 +207,7 @@ impl LocalBlobs {
             tokio::fs::rename(&temp, &path).await
         };
         placed.map_err(io)?;
-        let meta_path = self.meta_path(bucket, key);
-        if let Some(meta_parent) = meta_path.parent() {
-            tokio::fs::create_dir_all(meta_parent).await.map_err(io)?;
-        }
-        let meta = serde_json::to_vec(&Meta {
-            content_type: content_type.map(str::to_owned),
-        })
-        .map_err(|e| BlobError::Unavailable(e.to_string()))?;
-        tokio::fs::write(meta_path, meta).await.map_err(io)?;
+        self.write_meta(bucket, key, content_type).await?;
         self.created(bucket, key, body.len() as u64);
         Ok(())
     }
@@ -301,15 +311,7 @@ impl Blobs for LocalBlobs {
         file.flush().await.map_err(io)?;
         drop(file);
         tokio::fs::rename(&temp, &path).await.map_err(io)?;
-        let meta_path = self.meta_path(bucket, key);
-        if let Some(meta_parent) = meta_path.parent() {
-            tokio::fs::create_dir_all(meta_parent).await.map_err(io)?;
-        }
-        let meta = serde_json::to_vec(&Meta {
-            content_type: content_type.map(str::to_owned),
-        })
-        .map_err(|e| BlobError::Unavailable(e.to_string()))?;
-        tokio::fs::write(meta_path, meta).await.map_err(io)?;
+        self.write_meta(bucket, key, content_type).await?;
         self.created(bucket, key, size);
         Ok(())
     }
