@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::import::{ImportConfig, Importer};
+use scaliyo_app::provider_events::ProviderHooks;
 use scaliyo_app::rows::Rows;
 use scaliyo_app::scheduler::Scheduling;
 use scaliyo_app::storage::Storage;
@@ -20,6 +21,7 @@ fn router(
     storage: Storage,
     imports: Arc<dyn Blobs>,
     imports_bucket: String,
+    tracking_base_url: String,
 ) -> Router {
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::new(
@@ -39,7 +41,15 @@ fn router(
             access.clone(),
             scheduling,
         ))
-        .merge(scaliyo_http::import_api::router(access, importer))
+        .merge(scaliyo_http::import_api::router(access.clone(), importer))
+        .merge(scaliyo_http::provider_webhook_api::router(
+            access.clone(),
+            Arc::new(ProviderHooks::new(
+                access.rows().clone(),
+                Arc::new(SystemClock),
+                tracking_base_url,
+            )),
+        ))
         .merge(scaliyo_http::health_router())
         .layer(Extension(Arc::new(Authenticator::ApiGateway)))
 }
@@ -82,7 +92,17 @@ async fn main() -> Result<(), lambda_http::Error> {
         scaliyo_aws::s3_client(&config),
         HashMap::from([(imports_bucket.clone(), imports_bucket.clone())]),
     ));
-    lambda_http::run(router(table, storage(&config), imports, imports_bucket)).await
+    // Event webhook URLs (created here) are served by the tracking host.
+    let tracking =
+        std::env::var("TRACKING_BASE_URL").map_err(|_| "TRACKING_BASE_URL is not set")?;
+    lambda_http::run(router(
+        table,
+        storage(&config),
+        imports,
+        imports_bucket,
+        tracking,
+    ))
+    .await
 }
 
 #[cfg(test)]
@@ -117,6 +137,7 @@ mod tests {
             storage,
             imports,
             "imports".into(),
+            "https://t.example".into(),
         )
         .oneshot(request)
         .await

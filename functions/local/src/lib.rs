@@ -242,6 +242,14 @@ impl LocalSystem {
                 self.access.clone(),
                 self.importer.clone(),
             ))
+            .merge(scaliyo_http::provider_webhook_api::router(
+                self.access.clone(),
+                Arc::new(scaliyo_app::provider_events::ProviderHooks::new(
+                    self.access.rows().clone(),
+                    self.clock.clone(),
+                    self.config.public_base.clone(),
+                )),
+            ))
             .merge(local_admin_router(self.clone()))
             .merge(scaliyo_http::tracking_api::router(Arc::new(Tracking::new(
                 self.access.rows().clone(),

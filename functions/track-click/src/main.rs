@@ -8,13 +8,24 @@ use scaliyo_app::tracking::Tracking;
 use scaliyo_aws::DynamoTable;
 use scaliyo_store::SystemClock;
 
+/// Links, unsubscribes and the providers' event webhooks: the tracking host's POST routes.
 fn router(table: DynamoTable) -> axum::Router {
     let clock = Arc::new(SystemClock);
-    let tracking = Arc::new(Tracking::new(
-        Rows::new(Arc::new(table), clock.clone()),
-        clock,
+    let rows = Rows::new(Arc::new(table), clock.clone());
+    let tracking = Arc::new(Tracking::new(rows.clone(), clock.clone()));
+    let access = Arc::new(scaliyo_app::access::Access::new(
+        rows.clone(),
+        clock.clone(),
+    ));
+    // The base URL only matters when a webhook is created (through the api function).
+    let hooks = Arc::new(scaliyo_app::provider_events::ProviderHooks::new(
+        rows, clock, "",
     ));
     scaliyo_http::tracking_api::router(tracking)
+        .merge(scaliyo_http::provider_webhook_api::router(access, hooks))
+        .layer(axum::Extension(Arc::new(
+            scaliyo_http::Authenticator::ApiGateway,
+        )))
 }
 
 #[tokio::main]

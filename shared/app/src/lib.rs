@@ -5,6 +5,7 @@ pub mod access;
 pub mod analytics;
 pub mod import;
 pub mod layout;
+pub mod provider_events;
 pub mod rows;
 pub mod scheduler;
 pub mod send_email;

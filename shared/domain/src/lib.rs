@@ -6,6 +6,7 @@ pub mod ids;
 pub mod import;
 pub mod migrate;
 pub mod plans;
+pub mod provider_events;
 pub mod schedule;
 pub mod schema;
 pub mod tracking;

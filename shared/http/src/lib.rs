@@ -7,6 +7,7 @@ pub mod error;
 pub mod identity;
 pub mod import_api;
 pub mod openapi;
+pub mod provider_webhook_api;
 pub mod schedule_api;
 pub mod send_api;
 pub mod telemetry;

@@ -380,6 +380,32 @@ pub fn document() -> Value {
         } }),
     );
     schedule_paths(&mut paths);
+    let mut hook_responses = error_responses(&["400", "401", "404", "409", "415", "503"]);
+    hook_responses.insert(
+        "201".into(),
+        json_response(
+            "the URL to configure at the provider (the key is never returned)",
+            json!({ "type": "object", "properties": {
+                "provider": { "type": "string", "enum": ["sendgrid", "mailchimp"] },
+                "url": { "type": "string" }
+            }, "required": ["provider", "url"] }),
+        ),
+    );
+    paths.insert(
+        "/v1/sender-accounts/{id}/event-webhook".into(),
+        json!({ "post": {
+            "operationId": "create_provider_event_webhook",
+            "tags": ["send-email"],
+            "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                "type": "object",
+                "properties": { "verification_key": { "type": "string", "minLength": 1, "maxLength": 4096, "writeOnly": true } },
+                "required": ["verification_key"],
+                "additionalProperties": false
+            } } } },
+            "responses": hook_responses
+        } }),
+    );
     import_paths(&mut paths);
     let mut account = error_responses(&["401", "503"]);
     account.insert(
