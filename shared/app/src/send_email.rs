@@ -881,7 +881,14 @@ impl SendPipeline {
                     .with("destination", link.destination.as_str()),
             );
         }
-        ops.extend(tokens.into_iter().map(WriteOp::put));
+        // The send time rides in every token: a hit is classified without reading the message
+        // (only a human hit needs it, for the analytics).
+        let sent_at = self.clock.now().timestamp();
+        ops.extend(
+            tokens
+                .into_iter()
+                .map(|token| WriteOp::put(token.with("sent_at", sent_at))),
+        );
         for chunk in ops.chunks(scaliyo_store::table::MAX_TRANSACTION_ITEMS) {
             store.transact_write(chunk.to_vec()).await?;
         }

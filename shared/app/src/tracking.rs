@@ -24,6 +24,8 @@ pub struct Token {
     pub link_id: Option<String>,
     pub destination: Option<String>,
     pub email: Option<String>,
+    /// When the message was sent (epoch seconds); absent on tokens of older sends.
+    pub sent_at: Option<i64>,
 }
 
 impl Token {
@@ -35,6 +37,7 @@ impl Token {
             link_id: item.str("link_id").map(str::to_owned),
             destination: item.str("destination").map(str::to_owned),
             email: item.str("email").map(str::to_owned),
+            sent_at: item.i64("sent_at"),
         })
     }
 }
@@ -88,8 +91,27 @@ impl Tracking {
         Some((now - sent.with_timezone(&Utc)).num_seconds())
     }
 
-    /// Live analytics for a classified open or click.
-    /// Stores a classified hit and counts it in the live analytics, in one commit.
+    /// Classifies a hit; the message is read only when needed — for the send time on tokens
+    /// that lack it, and for the analytics of a human hit.
+    async fn classify(&self, token: &Token, hit: &mut Hit<'_>) -> (Verdict, Option<Row>) {
+        let now = self.clock.now();
+        let mut message = None;
+        hit.seconds_since_sent = match token.sent_at {
+            Some(sent_at) => Some(now.timestamp() - sent_at),
+            None => {
+                message = self.message(token).await;
+                Self::seconds_since_sent(message.as_ref(), now)
+            }
+        };
+        let verdict = self.rules.classify(hit);
+        if !verdict.is_bot && message.is_none() {
+            message = self.message(token).await;
+        }
+        (verdict, message)
+    }
+
+    /// Stores a classified hit (with `also`, e.g. the link's click count) and counts it in the
+    /// live analytics, in one commit.
     async fn store_hit(
         &self,
         token: &Token,
@@ -97,13 +119,15 @@ impl Tracking {
         kind: EventKind,
         hit: &Hit<'_>,
         verdict: &Verdict,
+        also: Option<WriteOp>,
     ) -> Result<(), RowError> {
         let event_type = if kind == EventKind::Open {
             "open"
         } else {
             "click"
         };
-        let ops = self.event_ops(token, event_type, hit, Some(verdict))?;
+        let mut ops = self.event_ops(token, event_type, hit, Some(verdict))?;
+        ops.extend(also);
         crate::analytics::on_event_with(
             &self.rows,
             &token.owner,
@@ -173,16 +197,21 @@ impl Tracking {
             return Ok(None);
         }
         hit.kind = Some(HitKind::Open);
-        let message = self.message(&token).await;
-        hit.seconds_since_sent = Self::seconds_since_sent(message.as_ref(), self.clock.now());
-        let verdict = self.rules.classify(&hit);
+        let (verdict, message) = self.classify(&token, &mut hit).await;
         tracing::debug!(
             reason = verdict.reason,
             class = verdict.class.as_str(),
             "open classified"
         );
-        self.store_hit(&token, message.as_ref(), EventKind::Open, &hit, &verdict)
-            .await?;
+        self.store_hit(
+            &token,
+            message.as_ref(),
+            EventKind::Open,
+            &hit,
+            &verdict,
+            None,
+        )
+        .await?;
         Ok(Some(verdict))
     }
 
@@ -204,27 +233,39 @@ impl Tracking {
             return Ok(None);
         }
         hit.kind = Some(HitKind::Click);
-        let message = self.message(&token).await;
-        hit.seconds_since_sent = Self::seconds_since_sent(message.as_ref(), self.clock.now());
-        let verdict = self.rules.classify(&hit);
-        if let Some(links) = schema::table("email_links") {
-            let key = layout::row_key(links, Some(&token.owner), &link_id);
-            match self
-                .rows
-                .store()
-                .update(
-                    &key,
-                    Update::new().add("click_count", 1).add("_v", 1),
-                    Some(Condition::item_exists()),
+        let (verdict, message) = self.classify(&token, &mut hit).await;
+        // The link's count goes in the hit's own commit.
+        let count = schema::table("email_links").map(|links| WriteOp::Update {
+            key: layout::row_key(links, Some(&token.owner), &link_id),
+            update: Update::new().add("click_count", 1).add("_v", 1),
+            condition: Some(Condition::item_exists()),
+        });
+        let stored = self
+            .store_hit(
+                &token,
+                message.as_ref(),
+                EventKind::Click,
+                &hit,
+                &verdict,
+                count,
+            )
+            .await;
+        match stored {
+            Ok(()) => {}
+            // The link is gone (its message was deleted): keep the event all the same.
+            Err(RowError::Store(StoreError::ConditionFailed { .. })) => {
+                self.store_hit(
+                    &token,
+                    message.as_ref(),
+                    EventKind::Click,
+                    &hit,
+                    &verdict,
+                    None,
                 )
-                .await
-            {
-                Ok(_) | Err(StoreError::ConditionFailed { .. }) => {}
-                Err(e) => return Err(e.into()),
+                .await?;
             }
+            Err(e) => return Err(e),
         }
-        self.store_hit(&token, message.as_ref(), EventKind::Click, &hit, &verdict)
-            .await?;
         Ok(Some(destination))
     }
 
