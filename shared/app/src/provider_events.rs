@@ -92,8 +92,9 @@ impl ProviderHooks {
         }
     }
 
-    /// Creates (or replaces) the event webhook of one of the caller's sender accounts and
-    /// returns the URL to configure at the provider.
+    /// Creates an event webhook for one of the caller's sender accounts and returns the URL
+    /// to configure at the provider. Each call makes a new URL with its own key (rotating the
+    /// provider's key means configuring the new URL); earlier URLs keep working.
     pub async fn create(
         &self,
         access: &Access,

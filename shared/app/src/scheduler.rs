@@ -811,6 +811,9 @@ impl Scheduler {
             .access
             .rows()
             .transition_op(table(), &item, patch, &internal)
+            .inspect_err(
+                |error| tracing::warn!(%error, scheduled_id = %id, "a due row cannot be claimed"),
+            )
             .ok()?;
         match self.access.rows().store().transact_write(vec![op]).await {
             Ok(()) => Some(ClaimMessage { owner, id, claim }),
