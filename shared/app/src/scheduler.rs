@@ -724,13 +724,18 @@ impl Scheduler {
             report.claimed += claimed;
             report.enqueued += enqueued;
         }
-        tracing::info!(
-            claimed = report.claimed,
-            enqueued = report.enqueued,
-            recovered = report.recovered,
-            gave_up = report.gave_up,
-            "scheduled e-mails tick"
-        );
+        // An idle tick is not worth a log line every minute.
+        if report.claimed + report.recovered + report.gave_up > 0 {
+            tracing::info!(
+                claimed = report.claimed,
+                enqueued = report.enqueued,
+                recovered = report.recovered,
+                gave_up = report.gave_up,
+                "scheduled e-mails tick"
+            );
+        } else {
+            tracing::debug!("scheduled e-mails tick: nothing due");
+        }
         Ok(report)
     }
 
