@@ -3,6 +3,7 @@
 
 pub mod blob_conformance;
 pub mod emulators;
+pub mod flaky;
 pub mod http_client;
 pub mod local_server;
 pub mod queue_conformance;

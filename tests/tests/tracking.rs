@@ -204,3 +204,92 @@ async fn pixels_links_and_unsubscribes_are_served_and_classified() {
         expected
     );
 }
+
+/// With the store down, the pixel still answers and the open waits in the spool queue; once
+/// the store is back, the spool worker writes it with the time it happened.
+#[tokio::test]
+async fn opens_are_spooled_while_the_store_is_down_and_written_later() {
+    use scaliyo_app::rows::Rows;
+    use scaliyo_app::tracking::Tracking;
+    use scaliyo_store::Queue;
+    use tower::ServiceExt;
+
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap(),
+    ));
+    let local = RunningLocal::start_with_clock(clock.clone()).await;
+    let ada = Client::user(&local, Role::Client, None);
+    ada.sign_up().await;
+    ada.post(
+        "/v1/sender-accounts/connect",
+        json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "k" }),
+    )
+    .await;
+    let lead = ada
+        .post(
+            "/v1/leads",
+            json!({ "name": "Grace", "primary_email": "grace@navy.example" }),
+        )
+        .await;
+    let sent = ada
+        .post(
+            "/v1/send-email",
+            json!({ "lead_id": lead.body["id"], "subject": "Hi", "html_body": "<p>Hi</p>" }),
+        )
+        .await;
+    let message_id = sent.body["message_id"].as_str().unwrap().to_owned();
+    let eml = std::fs::read(local.system.outbox.dir().join(format!("{message_id}.eml"))).unwrap();
+    let html = mailparse::parse_mail(&eml).unwrap().subparts[1]
+        .get_body()
+        .unwrap();
+    let pixel = urls(&html, "/t/o/").pop().unwrap();
+    let path = pixel.trim_start_matches(&local.base_url).to_owned();
+    clock.advance(Duration::minutes(10));
+    let opened_at = clock.now();
+
+    // The tracking function on a store that goes down, spooling to the local queue.
+    let flaky = Arc::new(scaliyo_tests::flaky::FlakyTable::new(
+        local.system.table.clone(),
+    ));
+    let spool = local.system.tracking_spool.clone();
+    let tracking = Tracking::new(Rows::new(flaky.clone(), clock.clone()), clock.clone())
+        .with_spool(spool.clone());
+    let router = scaliyo_http::tracking_api::router(Arc::new(tracking));
+    flaky.set_down(true);
+    let request = axum::http::Request::get(&path)
+        .header("user-agent", HUMAN)
+        .header("x-forwarded-for", "203.0.113.9")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/gif");
+    assert_eq!(spool.len(), 1, "the open waits in the spool");
+    let events = ada
+        .get(&format!("/v1/email_events?message_id={message_id}"))
+        .await;
+    assert_eq!(events.body["data"], json!([]));
+
+    // Back up an hour later: the worker writes the open as it happened.
+    flaky.set_down(false);
+    clock.advance(Duration::hours(1));
+    assert_eq!(local.system.tracking_spool_worker().drain().await, 1);
+    let events = ada
+        .get(&format!("/v1/email_events?message_id={message_id}"))
+        .await;
+    let open = &events.body["data"][0];
+    assert_eq!(open["event_type"], "open");
+    assert_eq!(open["ip_address"], "203.0.113.9");
+    assert_eq!(open["is_bot"], false);
+    assert_eq!(
+        open["created_at"],
+        scaliyo_app::rows::timestamp_text(opened_at)
+    );
+    assert!(
+        spool
+            .receive(10, std::time::Duration::ZERO, std::time::Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -4,13 +4,43 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::rows::Rows;
+use scaliyo_app::tracking::Tracking;
 use scaliyo_aws::DynamoTable;
 use scaliyo_store::{Clock, SystemClock};
 use serde_json::{Value, json};
 
-async fn handle(
+/// Two triggers: the 10-minute schedule (rebuild) and the tracking spool queue (opens the
+/// store could not take when they happened).
+async fn handle(rows: &Rows, clock: &dyn Clock, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    if event.payload.get("Records").is_some() {
+        let batch: SqsEvent = serde_json::from_value(event.payload)?;
+        return Ok(serde_json::to_value(replay(rows, batch).await)?);
+    }
+    let (payload, context) = event.into_parts();
+    let scheduled: EventBridgeEvent<Value> = serde_json::from_value(payload)?;
+    rebuild(rows, clock, LambdaEvent::new(scheduled, context)).await
+}
+
+async fn replay(rows: &Rows, batch: SqsEvent) -> SqsBatchResponse {
+    // Spooled opens carry the time they happened.
+    let tracking = Tracking::new(rows.clone(), Arc::new(SystemClock));
+    let mut response = SqsBatchResponse::default();
+    for record in batch.records {
+        let body = record.body.unwrap_or_default();
+        if let Err(error) = tracking.replay(&body).await {
+            tracing::warn!(%error, "a spooled open could not be written yet");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = record.message_id.unwrap_or_default();
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+async fn rebuild(
     rows: &Rows,
     clock: &dyn Clock,
     event: LambdaEvent<EventBridgeEvent<Value>>,
@@ -62,12 +92,24 @@ mod tests {
             Arc::new(DynamoTable::new(client, name)),
             Arc::new(SystemClock),
         );
-        let payload: EventBridgeEvent<Value> = serde_json::from_str(include_str!(
+        let payload: Value = serde_json::from_str(include_str!(
             "../../../events/eventbridge-scheduled-analytics.json"
         ))
         .expect("a valid event");
         let event = LambdaEvent::new(payload, lambda_runtime::Context::default());
         let out = handle(&rows, &clock, event).await.expect("handled");
         assert_eq!(out, json!({ "owners": 0, "date": "2026-11-27" }));
+
+        // The spool queue's batch: an open whose token is unknown is dropped (nothing to
+        // write); a record that is not a spooled open is reported for redelivery.
+        let payload: Value =
+            serde_json::from_str(include_str!("../../../events/sqs-tracking-spool.json"))
+                .expect("a valid event");
+        let event = LambdaEvent::new(payload, lambda_runtime::Context::default());
+        let out = handle(&rows, &clock, event).await.expect("handled");
+        assert_eq!(
+            out,
+            json!({ "batchItemFailures": [{ "itemIdentifier": "9b2f6c1e-8d4a-4c3b-a5e7-2f1d0c9b8a77" }] })
+        );
     }
 }

@@ -117,6 +117,8 @@ pub struct LocalSystem {
     pub import_queue: Arc<LocalQueue>,
     pub import_dlq: Arc<LocalQueue>,
     pub importer: Arc<Importer>,
+    /// Opens waiting for the store (see `Tracking::record_open_or_spool`).
+    pub tracking_spool: Arc<LocalQueue>,
 }
 
 /// Receives before a scheduled-email message goes to the dead-letter queue (the SQS
@@ -201,6 +203,7 @@ impl LocalSystem {
             ImportConfig::new(IMPORTS_BUCKET),
         ));
         Ok(Self {
+            tracking_spool: Arc::new(LocalQueue::new("tracking-spool")),
             import_queue,
             import_dlq,
             importer,
@@ -251,10 +254,9 @@ impl LocalSystem {
                 )),
             ))
             .merge(local_admin_router(self.clone()))
-            .merge(scaliyo_http::tracking_api::router(Arc::new(Tracking::new(
-                self.access.rows().clone(),
-                self.clock.clone(),
-            ))))
+            .merge(scaliyo_http::tracking_api::router(Arc::new(
+                self.tracking(),
+            )))
             .layer(Extension(Arc::new(Authenticator::Local(self.jwt.clone()))))
             .layer(axum::middleware::from_fn(log_request))
     }
@@ -313,9 +315,39 @@ impl LocalSystem {
         schedules
     }
 
+    /// Tracking on this system's store, spooling opens the store cannot take.
+    pub fn tracking(&self) -> Tracking {
+        Tracking::new(self.access.rows().clone(), self.clock.clone())
+            .with_spool(self.tracking_spool.clone())
+    }
+
     /// The SQS consumers Lambda runs in AWS, as workers here.
     pub fn workers(&self) -> Vec<workers::Worker> {
-        vec![self.scheduled_email_worker(), self.import_worker()]
+        vec![
+            self.scheduled_email_worker(),
+            self.import_worker(),
+            self.tracking_spool_worker(),
+        ]
+    }
+
+    /// Writes spooled opens once the store takes them again.
+    pub fn tracking_spool_worker(&self) -> workers::Worker {
+        let tracking = Arc::new(self.tracking());
+        workers::Worker::new(
+            "tracking-spool",
+            self.tracking_spool.clone(),
+            std::time::Duration::from_secs(60),
+            move |body| {
+                let tracking = tracking.clone();
+                async move {
+                    tracking
+                        .replay(&body)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+            },
+        )
     }
 
     /// `import-leads` on its queue: one S3 notification per message.

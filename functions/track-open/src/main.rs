@@ -8,13 +8,13 @@ use scaliyo_app::tracking::Tracking;
 use scaliyo_aws::DynamoTable;
 use scaliyo_store::SystemClock;
 
-fn router(table: DynamoTable) -> axum::Router {
+fn router(table: DynamoTable, spool: Option<Arc<dyn scaliyo_store::Queue>>) -> axum::Router {
     let clock = Arc::new(SystemClock);
-    let tracking = Arc::new(Tracking::new(
-        Rows::new(Arc::new(table), clock.clone()),
-        clock,
-    ));
-    scaliyo_http::tracking_api::router(tracking)
+    let mut tracking = Tracking::new(Rows::new(Arc::new(table), clock.clone()), clock);
+    if let Some(spool) = spool {
+        tracking = tracking.with_spool(spool);
+    }
+    scaliyo_http::tracking_api::router(Arc::new(tracking))
 }
 
 #[tokio::main]
@@ -23,7 +23,14 @@ async fn main() -> Result<(), lambda_http::Error> {
     let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
-    lambda_http::run(router(table)).await
+    // Opens the table cannot take wait in this queue (analytics-rollup writes them later).
+    let spool = std::env::var("TRACKING_SPOOL_QUEUE_URL").ok().map(|url| {
+        Arc::new(scaliyo_aws::SqsQueue::new(
+            scaliyo_aws::sqs_client(&config),
+            url,
+        )) as Arc<dyn scaliyo_store::Queue>
+    });
+    lambda_http::run(router(table, spool)).await
 }
 
 #[cfg(test)]
@@ -47,7 +54,7 @@ mod tests {
             "../../../events/apigw-http-track-open.json"
         ))
         .expect("a valid event");
-        let response = router(DynamoTable::new(client, name))
+        let response = router(DynamoTable::new(client, name), None)
             .oneshot(request)
             .await
             .expect("a response");

@@ -2,12 +2,14 @@
 //! unsubscribes. A token resolves without knowing the owner (its item names the owner); each
 //! hit is stored as an `email_events` row with its classification and evidence.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use scaliyo_domain::schema;
 use scaliyo_domain::tracking::{Hit, HitKind, Rules, Verdict};
-use scaliyo_store::{Clock, Condition, Item, StoreError, Update, WriteOp};
+use scaliyo_store::{Clock, Condition, Item, OutgoingMessage, Queue, StoreError, Update, WriteOp};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::analytics::EventKind;
@@ -47,6 +49,30 @@ pub struct Tracking {
     rows: Rows,
     rules: Arc<Rules>,
     clock: Arc<dyn Clock>,
+    /// Where opens go when the store cannot take them (written later by [`Tracking::replay`]).
+    spool: Option<Arc<dyn Queue>>,
+}
+
+/// An open that could not be stored when it happened, as it waits in the spool queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpooledOpen {
+    pub token: String,
+    pub method: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<IpAddr>,
+    pub purpose: Option<String>,
+    /// When the mail client fetched the pixel.
+    pub at: DateTime<Utc>,
+}
+
+/// What became of an open.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpenOutcome {
+    Recorded(Verdict),
+    /// The token is unknown: nothing to record.
+    Unknown,
+    /// The store was unavailable: the hit waits in the spool queue.
+    Spooled,
 }
 
 /// Tokens are 22 base64url characters; anything else is not worth a lookup.
@@ -63,7 +89,14 @@ impl Tracking {
             rows,
             rules: Arc::new(Rules::default()),
             clock,
+            spool: None,
         }
+    }
+
+    /// Opens that cannot be stored go to this queue instead of being lost.
+    pub fn with_spool(mut self, spool: Arc<dyn Queue>) -> Self {
+        self.spool = Some(spool);
+        self
     }
 
     pub async fn resolve(&self, token: &str) -> Result<Option<Token>, RowError> {
@@ -93,8 +126,12 @@ impl Tracking {
 
     /// Classifies a hit; the message is read only when needed — for the send time on tokens
     /// that lack it, and for the analytics of a human hit.
-    async fn classify(&self, token: &Token, hit: &mut Hit<'_>) -> (Verdict, Option<Row>) {
-        let now = self.clock.now();
+    async fn classify(
+        &self,
+        token: &Token,
+        hit: &mut Hit<'_>,
+        now: DateTime<Utc>,
+    ) -> (Verdict, Option<Row>) {
         let mut message = None;
         hit.seconds_since_sent = match token.sent_at {
             Some(sent_at) => Some(now.timestamp() - sent_at),
@@ -112,6 +149,7 @@ impl Tracking {
 
     /// Stores a classified hit (with `also`, e.g. the link's click count) and counts it in the
     /// live analytics, in one commit.
+    #[allow(clippy::too_many_arguments)]
     async fn store_hit(
         &self,
         token: &Token,
@@ -120,13 +158,14 @@ impl Tracking {
         hit: &Hit<'_>,
         verdict: &Verdict,
         also: Option<WriteOp>,
+        at: DateTime<Utc>,
     ) -> Result<(), RowError> {
         let event_type = if kind == EventKind::Open {
             "open"
         } else {
             "click"
         };
-        let mut ops = self.event_ops(token, event_type, hit, Some(verdict))?;
+        let mut ops = self.event_ops(token, event_type, hit, Some(verdict), Some(at))?;
         ops.extend(also);
         crate::analytics::on_event_with(
             &self.rows,
@@ -146,6 +185,7 @@ impl Tracking {
         event_type: &str,
         hit: &Hit<'_>,
         verdict: Option<&Verdict>,
+        at: Option<DateTime<Utc>>,
     ) -> Result<Vec<WriteOp>, RowError> {
         let Some(events) = schema::table("email_events") else {
             return Ok(Vec::new());
@@ -179,6 +219,9 @@ impl Tracking {
                 json!({ "class": verdict.class.as_str(), "reason": verdict.reason, "evidence": verdict.evidence, "method": hit.method }),
             );
         }
+        if let Some(at) = at {
+            row.insert("created_at".into(), json!(crate::rows::timestamp_text(at)));
+        }
         let prepared = self.rows.prepare(events, row)?;
         self.rows
             .insert_ops(events, Some(&token.owner), &prepared, false)
@@ -188,7 +231,68 @@ impl Tracking {
     pub async fn record_open(
         &self,
         token: &str,
+        hit: Hit<'_>,
+    ) -> Result<Option<Verdict>, RowError> {
+        self.record_open_at(token, hit, None).await
+    }
+
+    /// An open that the store must not lose: when the store is unavailable (and a spool is
+    /// configured) the hit goes to the spool queue, to be written by [`Tracking::replay`].
+    pub async fn record_open_or_spool(
+        &self,
+        token: &str,
+        hit: Hit<'_>,
+    ) -> Result<OpenOutcome, RowError> {
+        let spooled = SpooledOpen {
+            token: token.to_owned(),
+            method: hit.method.to_owned(),
+            user_agent: hit.user_agent.map(str::to_owned),
+            ip: hit.ip,
+            purpose: hit.purpose.map(str::to_owned),
+            at: self.clock.now(),
+        };
+        match self.record_open_at(token, hit, Some(spooled.at)).await {
+            Ok(Some(verdict)) => Ok(OpenOutcome::Recorded(verdict)),
+            Ok(None) => Ok(OpenOutcome::Unknown),
+            Err(RowError::Store(error)) if error.is_retryable() => {
+                let Some(spool) = &self.spool else {
+                    return Err(RowError::Store(error));
+                };
+                let body = serde_json::to_string(&spooled).unwrap_or_default();
+                spool
+                    .send_batch(vec![OutgoingMessage::new(body)])
+                    .await
+                    .map_err(|e| RowError::Store(StoreError::Unavailable(e.to_string())))?;
+                tracing::warn!(%error, "store unavailable: the open is spooled");
+                Ok(OpenOutcome::Spooled)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes a spooled open with the time it happened. Unknown tokens are dropped.
+    pub async fn replay(&self, body: &str) -> Result<Option<Verdict>, RowError> {
+        let spooled: SpooledOpen = serde_json::from_str(body).map_err(|e| RowError::Invalid {
+            column: "spooled open".into(),
+            reason: e.to_string(),
+        })?;
+        let hit = Hit {
+            kind: None,
+            method: &spooled.method,
+            user_agent: spooled.user_agent.as_deref(),
+            ip: spooled.ip,
+            purpose: spooled.purpose.as_deref(),
+            seconds_since_sent: None,
+        };
+        self.record_open_at(&spooled.token, hit, Some(spooled.at))
+            .await
+    }
+
+    async fn record_open_at(
+        &self,
+        token: &str,
         mut hit: Hit<'_>,
+        at: Option<DateTime<Utc>>,
     ) -> Result<Option<Verdict>, RowError> {
         let Some(token) = self.resolve(token).await? else {
             return Ok(None);
@@ -197,7 +301,8 @@ impl Tracking {
             return Ok(None);
         }
         hit.kind = Some(HitKind::Open);
-        let (verdict, message) = self.classify(&token, &mut hit).await;
+        let now = at.unwrap_or_else(|| self.clock.now());
+        let (verdict, message) = self.classify(&token, &mut hit, now).await;
         tracing::debug!(
             reason = verdict.reason,
             class = verdict.class.as_str(),
@@ -210,6 +315,7 @@ impl Tracking {
             &hit,
             &verdict,
             None,
+            now,
         )
         .await?;
         Ok(Some(verdict))
@@ -233,7 +339,8 @@ impl Tracking {
             return Ok(None);
         }
         hit.kind = Some(HitKind::Click);
-        let (verdict, message) = self.classify(&token, &mut hit).await;
+        let now = self.clock.now();
+        let (verdict, message) = self.classify(&token, &mut hit, now).await;
         // The link's count goes in the hit's own commit.
         let count = schema::table("email_links").map(|links| WriteOp::Update {
             key: layout::row_key(links, Some(&token.owner), &link_id),
@@ -248,6 +355,7 @@ impl Tracking {
                 &hit,
                 &verdict,
                 count,
+                now,
             )
             .await;
         match stored {
@@ -261,6 +369,7 @@ impl Tracking {
                     &hit,
                     &verdict,
                     None,
+                    now,
                 )
                 .await?;
             }
@@ -297,7 +406,7 @@ impl Tracking {
             .await
         {
             Ok(()) => {
-                let ops = self.event_ops(&token, "unsubscribe", &hit, None)?;
+                let ops = self.event_ops(&token, "unsubscribe", &hit, None, None)?;
                 self.rows.store().transact_write(ops).await?;
             }
             Err(StoreError::ConditionFailed { .. }) => {}

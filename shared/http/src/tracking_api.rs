@@ -83,9 +83,10 @@ async fn open(
     let token = token.map(|Path(t)| t).unwrap_or_default();
     let token = token.strip_suffix(".gif").unwrap_or(&token);
     let ip = client_ip(&headers, request_context.as_ref().map(|c| &c.0));
-    // Whatever happens to the record, the mail client gets its image.
+    // Whatever happens to the record, the mail client gets its image; when the store is
+    // down the open is spooled to the queue and written later.
     if let Err(error) = tracking
-        .record_open(token, hit(&method, &headers, ip))
+        .record_open_or_spool(token, hit(&method, &headers, ip))
         .await
     {
         tracing::warn!(%error, "an open could not be recorded");
