@@ -23,13 +23,10 @@ fn urls(html: &str, marker: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn pixels_links_and_unsubscribes_are_served_and_classified() {
-    let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap(),
-    ));
-    let local = RunningLocal::start_with_clock(clock.clone()).await;
-    let ada = Client::user(&local, Role::Client, None);
+/// A workspace with a sender and a lead, and one e-mail sent to the lead: its owner, message
+/// id and HTML (with the tracked URLs) as the recipient got it.
+async fn sent_message(local: &RunningLocal, html_body: &str) -> (Client, String, String) {
+    let ada = Client::user(local, Role::Client, None);
     ada.sign_up().await;
     ada.post(
         "/v1/sender-accounts/connect",
@@ -42,9 +39,11 @@ async fn pixels_links_and_unsubscribes_are_served_and_classified() {
             json!({ "name": "Grace", "primary_email": "grace@navy.example" }),
         )
         .await;
-    let lead_id = lead.body["id"].as_str().unwrap().to_owned();
     let sent = ada
-        .post("/v1/send-email", json!({ "lead_id": lead_id, "subject": "Hi", "html_body": "<html><body><p><a href=\"https://scaliyo.example/pricing\">Pricing</a></p></body></html>" }))
+        .post(
+            "/v1/send-email",
+            json!({ "lead_id": lead.body["id"], "subject": "Hi", "html_body": html_body }),
+        )
         .await;
     assert_eq!(sent.status, 200, "{}", sent.body);
     let message_id = sent.body["message_id"].as_str().unwrap().to_owned();
@@ -52,6 +51,21 @@ async fn pixels_links_and_unsubscribes_are_served_and_classified() {
     let html = mailparse::parse_mail(&eml).unwrap().subparts[1]
         .get_body()
         .unwrap();
+    (ada, message_id, html)
+}
+
+#[tokio::test]
+async fn pixels_links_and_unsubscribes_are_served_and_classified() {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap(),
+    ));
+    let local = RunningLocal::start_with_clock(clock.clone()).await;
+    let (ada, message_id, html) = sent_message(
+        &local,
+        "<html><body><p><a href=\"https://scaliyo.example/pricing\">Pricing</a></p></body></html>",
+    )
+    .await;
+    let lead_id = ada.get("/v1/leads").await.body["data"][0]["id"].clone();
     let pixel = urls(&html, "/t/o/").pop().unwrap();
     let link = urls(&html, "/t/c/").pop().unwrap();
     let unsubscribe = urls(&html, "/u/").pop().unwrap();
@@ -218,30 +232,7 @@ async fn opens_are_spooled_while_the_store_is_down_and_written_later() {
         Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap(),
     ));
     let local = RunningLocal::start_with_clock(clock.clone()).await;
-    let ada = Client::user(&local, Role::Client, None);
-    ada.sign_up().await;
-    ada.post(
-        "/v1/sender-accounts/connect",
-        json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "k" }),
-    )
-    .await;
-    let lead = ada
-        .post(
-            "/v1/leads",
-            json!({ "name": "Grace", "primary_email": "grace@navy.example" }),
-        )
-        .await;
-    let sent = ada
-        .post(
-            "/v1/send-email",
-            json!({ "lead_id": lead.body["id"], "subject": "Hi", "html_body": "<p>Hi</p>" }),
-        )
-        .await;
-    let message_id = sent.body["message_id"].as_str().unwrap().to_owned();
-    let eml = std::fs::read(local.system.outbox.dir().join(format!("{message_id}.eml"))).unwrap();
-    let html = mailparse::parse_mail(&eml).unwrap().subparts[1]
-        .get_body()
-        .unwrap();
+    let (ada, message_id, html) = sent_message(&local, "<p>Hi</p>").await;
     let pixel = urls(&html, "/t/o/").pop().unwrap();
     let path = pixel.trim_start_matches(&local.base_url).to_owned();
     clock.advance(Duration::minutes(10));

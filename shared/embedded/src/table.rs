@@ -289,6 +289,9 @@ fn run_writer(db: std::sync::Weak<Database>, requests: std::sync::mpsc::Receiver
             }
             None => txn.commit().map_err(unavailable),
         };
+        // Let go of the database before answering: a caller that drops its last handle on
+        // the answer must be able to open the file again at once.
+        drop(db);
         for (reply, result) in replies {
             let _ = reply.send(match &outcome {
                 Ok(()) => result,
