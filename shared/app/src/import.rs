@@ -260,13 +260,18 @@ fn url_decode_key(key: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&key[i + 1..i + 3], 16) {
-                Ok(b) => {
-                    out.push(b);
-                    i += 2;
+            b'%' if i + 2 < bytes.len() => {
+                // Bytes, not a `str` slice: a stray `%` before a multi-byte character must
+                // not split it.
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
                 }
-                Err(_) => out.push(b'%'),
-            },
+            }
             b => out.push(b),
         }
         i += 1;
@@ -1415,6 +1420,14 @@ mod tests {
         );
         assert_eq!(parse_source_key(&rejected_key(&owner, &batch)), None);
         assert_eq!(parse_source_key("x/y/source"), None);
+    }
+
+    #[test]
+    fn odd_keys_decode_without_panicking() {
+        assert_eq!(url_decode_key("a%2Fb+c"), "a/b c");
+        assert_eq!(url_decode_key("%aé"), "%aé");
+        assert_eq!(url_decode_key("50%"), "50%");
+        assert_eq!(url_decode_key("%zz"), "%zz");
     }
 
     #[test]

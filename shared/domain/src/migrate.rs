@@ -174,3 +174,22 @@ mod tests {
         assert_eq!(parse_array("not an array"), None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::schema;
+
+    proptest! {
+        /// No exported text panics the conversion, for any column type.
+        #[test]
+        fn any_export_text_converts_or_is_refused(text in "\\PC{0,60}") {
+            for column in schema::table("leads").map(|t| t.columns).unwrap_or(&[]) {
+                let _ = value_of(column, &text);
+            }
+            let _ = parse_array(&format!("{{{text}}}"));
+        }
+    }
+}

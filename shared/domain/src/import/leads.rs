@@ -478,7 +478,9 @@ fn percent_decode_lower(segment: &str) -> String {
     while i < bytes.len() {
         if bytes[i] == b'%'
             && i + 2 < bytes.len()
-            && let Ok(byte) = u8::from_str_radix(&segment[i + 1..i + 3], 16)
+            && let Some(byte) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
         {
             out.push(byte);
             i += 3;
@@ -667,6 +669,11 @@ mod tests {
             );
         }
         assert_eq!(canonical_linkedin("https://example.com/in/ada"), None);
+        // A stray `%` before a multi-byte character is kept, not split.
+        assert_eq!(
+            canonical_linkedin("https://www.linkedin.com/in/%aé").as_deref(),
+            Some("https://www.linkedin.com/in/%aé")
+        );
         assert_eq!(canonical_linkedin("https://www.linkedin.com/feed/"), None);
     }
 
@@ -688,6 +695,43 @@ mod tests {
             "ada@-x.com",
         ] {
             assert_eq!(normalise_email(bad), None, "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Normalisation never panics, whatever a cell holds.
+        #[test]
+        fn normalising_any_cell_never_panics(cell in "\\PC{0,80}") {
+            let _ = normalise_email(&cell);
+            let _ = normalise_phone(&cell);
+            let _ = canonical_linkedin(&cell);
+            let _ = canonical_linkedin(&format!("https://www.linkedin.com/in/{cell}"));
+            prop_assert!(!neutralise(&cell).starts_with(['=', '+', '-', '@']) || neutralise(&cell).starts_with('\''));
+        }
+
+        /// A normalised address is its own normal form, lowercase, with one `@`.
+        #[test]
+        fn normalised_emails_are_stable(local in "[a-zA-Z0-9._%+-]{1,20}", domain in "[a-z0-9-]{1,10}\\.[a-z]{2,6}") {
+            if let Some(email) = normalise_email(&format!(" {local}@{domain} ")) {
+                prop_assert_eq!(normalise_email(&email), Some(email.clone()));
+                prop_assert_eq!(email.matches('@').count(), 1);
+                prop_assert_eq!(email.to_lowercase(), email);
+            }
+        }
+
+        /// Any row of any header maps without panicking.
+        #[test]
+        fn any_row_maps(headers in prop::collection::vec("\\PC{0,16}", 1..6), cells in prop::collection::vec("\\PC{0,24}", 0..8)) {
+            if let Ok(mapping) = Mapping::new(&headers, &Map::new()) {
+                let _ = map_row(&mapping, &RawRecord { number: 2, fields: cells });
+            }
         }
     }
 }

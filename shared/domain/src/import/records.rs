@@ -187,3 +187,50 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn quoted(field: &str) -> String {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    }
+
+    proptest! {
+        /// Any fields, written as CSV with quoting and fed in any chunking, come back as
+        /// written.
+        #[test]
+        fn written_records_split_back_into_their_fields(
+            rows in prop::collection::vec(prop::collection::vec("[^\u{0}]{0,12}", 1..5), 1..6),
+            chunk in 1usize..40,
+        ) {
+            let text: String = rows
+                .iter()
+                .map(|fields| fields.iter().map(|f| quoted(f)).collect::<Vec<_>>().join(","))
+                .collect::<Vec<_>>()
+                .join("\r\n");
+            let mut splitter = RecordSplitter::new(b',');
+            let mut out = Vec::new();
+            for part in text.as_bytes().chunks(chunk) {
+                splitter.push(part, &mut out);
+            }
+            splitter.finish(&mut out);
+            let fields: Vec<Vec<String>> = out.into_iter().map(|r| r.fields).collect();
+            prop_assert_eq!(fields, rows);
+        }
+
+        /// Arbitrary bytes never panic the splitter or the sniffer.
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,200}", chunk in 1usize..17) {
+            let delimiter = sniff_delimiter(&text);
+            let mut splitter = RecordSplitter::new(delimiter);
+            let mut out = Vec::new();
+            for part in text.as_bytes().chunks(chunk) {
+                splitter.push(part, &mut out);
+            }
+            splitter.finish(&mut out);
+        }
+    }
+}
