@@ -494,3 +494,116 @@ async fn bad_scheduling_requests_are_refused_and_write_nothing() {
         .await;
     assert_eq!(anonymous.status, 401);
 }
+
+/// A provider that is unavailable for its first calls, then delivers to the outbox.
+struct FailingFirst {
+    failures_left: std::sync::atomic::AtomicUsize,
+    outbox: Arc<dyn scaliyo_store::Mailer>,
+}
+
+#[async_trait::async_trait]
+impl scaliyo_store::Mailer for FailingFirst {
+    async fn send(
+        &self,
+        email: &scaliyo_store::OutgoingEmail,
+        credentials: &scaliyo_store::Credentials,
+    ) -> Result<scaliyo_store::Delivery, scaliyo_store::MailError> {
+        use std::sync::atomic::Ordering;
+        if self
+            .failures_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(scaliyo_store::MailError::Unavailable(
+                "503 try later".into(),
+            ));
+        }
+        self.outbox.send(email, credentials).await
+    }
+}
+
+#[tokio::test]
+async fn a_transient_provider_failure_is_retried_and_then_sent() {
+    use scaliyo_app::access::Actor;
+    use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
+    use scaliyo_app::send_email::{SendConfig, SendPipeline};
+
+    let clock = Arc::new(ManualClock::new(at("2026-05-04T09:00:00Z")));
+    let local = RunningLocal::start_with_clock(clock.clone()).await;
+    let ada = Client::user(&local, Role::Client, None);
+    assert_eq!(ada.sign_up().await.status, 201);
+    let system = &local.system;
+    let pipeline = Arc::new(SendPipeline::new(
+        system.access.clone(),
+        Arc::new(scaliyo_embedded::LocalSealer::new(&[5u8; 32]).unwrap()),
+        scaliyo_store::Mailers::all(Arc::new(FailingFirst {
+            failures_left: std::sync::atomic::AtomicUsize::new(1),
+            outbox: system.outbox.clone(),
+        })),
+        clock.clone(),
+        SendConfig {
+            tracking_base_url: local.base_url.clone(),
+        },
+    ));
+    let actor = Actor::acting_for(ada.id()).unwrap();
+    pipeline
+        .connect_sender(
+            &actor,
+            serde_json::from_value(json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "SG.x", "is_default": true })).unwrap(),
+        )
+        .await
+        .unwrap();
+    let queue = Arc::new(scaliyo_embedded::LocalQueue::new("retry-test"));
+    let scheduler = Scheduler::new(
+        system.access.clone(),
+        pipeline,
+        queue.clone(),
+        clock.clone(),
+        SchedulerConfig::default(),
+    );
+    let lead = ada
+        .post(
+            "/v1/leads",
+            json!({ "name": "Grace", "primary_email": "grace@navy.example" }),
+        )
+        .await;
+    let one = ada
+        .post(
+            "/v1/scheduled-emails",
+            json!({ "lead_id": lead.body["id"], "subject": "Hi", "html_body": "<p>Hi</p>", "scheduled_at": "2026-05-04T09:00:00Z" }),
+        )
+        .await;
+    let id = one.body["id"].as_str().unwrap().to_owned();
+    let run = |scheduler: Scheduler, queue: Arc<scaliyo_embedded::LocalQueue>| async move {
+        assert_eq!(scheduler.tick().await.unwrap().claimed, 1);
+        let messages = queue
+            .receive(10, StdDuration::from_secs(60), StdDuration::ZERO)
+            .await
+            .unwrap();
+        for message in messages {
+            scheduler.process(&message.body).await.unwrap();
+            queue.delete(&message.receipt).await.unwrap();
+        }
+    };
+    run(scheduler.clone(), queue.clone()).await;
+    let row = ada.get(&format!("/v1/scheduled_emails/{id}")).await.body;
+    assert_eq!(row["status"], "pending", "{row}");
+    assert_eq!(row["scheduled_at"], "2026-05-04T09:01:00.000000Z");
+    clock.advance(Duration::minutes(1));
+    run(scheduler, queue).await;
+    let row = ada.get(&format!("/v1/scheduled_emails/{id}")).await.body;
+    assert_eq!(row["status"], "sent", "{row}");
+    let outbox = std::fs::read_dir(system.outbox.dir())
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(outbox, 1, "the retry went out");
+    let messages = ada.get("/v1/email_messages").await.body;
+    let mut statuses: Vec<&str> = messages["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["status"].as_str().unwrap())
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, ["failed", "sent"]);
+}

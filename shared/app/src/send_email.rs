@@ -175,7 +175,7 @@ impl SendPipeline {
                 return Err(invalid("Idempotency-Key", "must be 1 to 255 characters"));
             }
             Some(key) => match self.claim_marker(&owner, key, None).await? {
-                MarkerClaim::Claimed(marker) => Some(marker),
+                MarkerClaim::Claimed { marker, .. } => Some(marker),
                 MarkerClaim::Done(outcome) => return Ok(*outcome),
             },
             None => None,
@@ -205,19 +205,24 @@ impl SendPipeline {
             format!("scaliyo:send:{owner}:{idempotency}").as_bytes(),
         )
         .to_string();
-        let marker = match self
+        let (marker, taken_over) = match self
             .claim_marker(owner, idempotency, Some(stale_after))
             .await?
         {
-            MarkerClaim::Claimed(marker) => marker,
+            MarkerClaim::Claimed { marker, taken_over } => (marker, taken_over),
             MarkerClaim::Done(outcome) => return Ok(*outcome),
         };
-        let messages = Self::table("email_messages");
-        let recorded = self
-            .access
-            .rows()
-            .get(messages, Some(owner), &message_id)
-            .await?;
+        // Only a sent message is recorded under the derived id, and only a crashed attempt
+        // can have left one behind: look for it on a takeover only.
+        let recorded = if taken_over {
+            let messages = Self::table("email_messages");
+            self.access
+                .rows()
+                .get(messages, Some(owner), &message_id)
+                .await?
+        } else {
+            None
+        };
         let result = match recorded {
             // The crashed attempt got as far as recording its message: it was sent.
             Some(message) => Ok(SendOutcome {
@@ -267,6 +272,7 @@ impl SendPipeline {
             &prepared.html_body,
             &request,
             message_id,
+            true,
         )
         .await
     }
@@ -287,7 +293,12 @@ impl SendPipeline {
             .with("started", now.timestamp())
             .with(scaliyo_store::table::TTL, expires);
         match store.transact_write(vec![WriteOp::put_new(claim)]).await {
-            Ok(()) => return Ok(MarkerClaim::Claimed(marker)),
+            Ok(()) => {
+                return Ok(MarkerClaim::Claimed {
+                    marker,
+                    taken_over: false,
+                });
+            }
             Err(StoreError::ConditionFailed { .. }) => {}
             Err(e) => return Err(e.into()),
         }
@@ -307,7 +318,10 @@ impl SendPipeline {
                 {
                     Ok(_) => {
                         tracing::warn!(owner, "taking over a send whose sender stopped mid-way");
-                        Ok(MarkerClaim::Claimed(marker))
+                        Ok(MarkerClaim::Claimed {
+                            marker,
+                            taken_over: true,
+                        })
                     }
                     Err(StoreError::ConditionFailed { .. }) => Err(SendError::InProgress),
                     Err(e) => Err(e.into()),
@@ -412,7 +426,7 @@ impl SendPipeline {
         let body = rendered(&body_template, true)?;
         let message_id = uuid::Uuid::new_v4().to_string();
         self.dispatch(
-            actor, owner, &lead, to_email, subject, &body, &request, message_id,
+            actor, owner, &lead, to_email, subject, &body, &request, message_id, false,
         )
         .await
     }
@@ -430,6 +444,7 @@ impl SendPipeline {
         body: &str,
         request: &SendRequest,
         message_id: String,
+        keyed: bool,
     ) -> Result<SendOutcome, SendError> {
         let store = self.access.rows().store().clone();
         let now = self.clock.now();
@@ -484,8 +499,22 @@ impl SendPipeline {
                         .update(senders, Some(owner), &sender_id, patch)
                         .await;
                 }
-                if let SendError::Provider { .. } = &error {
-                    self.record(&draft, None, "failed").await?;
+                if let SendError::Provider { error, .. } = error {
+                    // A keyed send (a scheduled row) keeps its derived id for the attempt that
+                    // goes through: the failure is recorded under an id of its own.
+                    let failed = Draft {
+                        message_id: if keyed {
+                            uuid::Uuid::new_v4().to_string()
+                        } else {
+                            draft.message_id.clone()
+                        },
+                        ..draft
+                    };
+                    self.record(&failed, None, "failed").await?;
+                    return Err(SendError::Provider {
+                        error,
+                        message_id: failed.message_id,
+                    });
                 }
                 Err(error)
             }
@@ -1062,7 +1091,11 @@ pub struct PreparedSend {
 }
 
 enum MarkerClaim {
-    Claimed(Key),
+    /// This attempt holds the key; `taken_over` when a stopped attempt held it before.
+    Claimed {
+        marker: Key,
+        taken_over: bool,
+    },
     Done(Box<SendOutcome>),
 }
 
