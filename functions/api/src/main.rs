@@ -7,7 +7,6 @@ use axum::{Extension, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::import::{ImportConfig, Importer};
 use scaliyo_app::provider_events::ProviderHooks;
-use scaliyo_app::rows::Rows;
 use scaliyo_app::scheduler::Scheduling;
 use scaliyo_app::storage::Storage;
 use scaliyo_app::usage::Usage;
@@ -24,10 +23,7 @@ fn router(
     tracking_base_url: String,
 ) -> Router {
     let clock = Arc::new(SystemClock);
-    let access = Arc::new(Access::new(
-        Rows::new(Arc::new(table), clock.clone()),
-        clock.clone(),
-    ));
+    let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
     let usage = Arc::new(Usage::new(access.clone(), clock.clone()));
     let scheduling = Arc::new(Scheduling::new(access.clone(), clock.clone()));
     let importer = Arc::new(Importer::new(

@@ -12,7 +12,6 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::access::Access;
 use scaliyo_app::import::{ImportConfig, Importer, Progress, s3_created_objects};
-use scaliyo_app::rows::Rows;
 use scaliyo_aws::{DynamoTable, S3Blobs};
 use scaliyo_store::{Blobs, SystemClock};
 
@@ -91,10 +90,7 @@ async fn process(
 
 fn importer(table: DynamoTable, blobs: Arc<dyn Blobs>, bucket: String) -> Importer {
     let clock = Arc::new(SystemClock);
-    let access = Arc::new(Access::new(
-        Rows::new(Arc::new(table), clock.clone()),
-        clock.clone(),
-    ));
+    let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
     Importer::new(access, blobs, clock, ImportConfig::new(bucket))
 }
 
@@ -158,10 +154,7 @@ mod tests {
         );
 
         let clock = Arc::new(SystemClock);
-        let access = Access::new(
-            Rows::new(Arc::new(DynamoTable::new(client, name)), clock.clone()),
-            clock,
-        );
+        let access = Access::over(Arc::new(DynamoTable::new(client, name)), clock);
         let owner = scaliyo_domain::ids::OwnerId::new_random().to_string();
         let actor = Actor::acting_for(&owner).expect("actor");
         let mut profile = serde_json::Map::new();

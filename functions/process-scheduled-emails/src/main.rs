@@ -12,7 +12,6 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::access::Access;
-use scaliyo_app::rows::Rows;
 use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
 use scaliyo_app::send_email::{SendConfig, SendPipeline};
 use scaliyo_aws::{DynamoTable, KmsSealer, SqsQueue};
@@ -71,10 +70,7 @@ fn scheduler(
     tracking_base_url: String,
 ) -> Scheduler {
     let clock = Arc::new(SystemClock);
-    let access = Arc::new(Access::new(
-        Rows::new(Arc::new(table), clock.clone()),
-        clock.clone(),
-    ));
+    let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
     let send = Arc::new(SendPipeline::new(
         access.clone(),
         sealer,
@@ -156,10 +152,7 @@ mod tests {
 
         // A workspace with a sender, a lead and one e-mail due a minute ago.
         let clock = Arc::new(SystemClock);
-        let access = Arc::new(Access::new(
-            Rows::new(Arc::new(table), clock.clone()),
-            clock.clone(),
-        ));
+        let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
         let owner = uuid_v4();
         let actor = Actor::acting_for(&owner).expect("an actor");
         let pipeline = SendPipeline::new(

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
-use scaliyo_app::rows::Rows;
 use scaliyo_app::send_email::{Mailers, SendConfig, SendPipeline};
 use scaliyo_aws::{DynamoTable, KmsSealer};
 use scaliyo_http::Authenticator;
@@ -18,10 +17,7 @@ fn router(
     tracking_base_url: String,
 ) -> Router {
     let clock = Arc::new(SystemClock);
-    let access = Arc::new(Access::new(
-        Rows::new(Arc::new(table), clock.clone()),
-        clock.clone(),
-    ));
+    let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
     let pipeline = Arc::new(SendPipeline::new(
         access.clone(),
         sealer,

@@ -118,6 +118,11 @@ impl Access {
         Self { rows, clock }
     }
 
+    /// Row access over a store, with one clock for both.
+    pub fn over(store: Arc<dyn scaliyo_store::Table>, clock: Arc<dyn Clock>) -> Self {
+        Self::new(Rows::new(store, clock.clone()), clock)
+    }
+
     pub fn rows(&self) -> &Rows {
         &self.rows
     }

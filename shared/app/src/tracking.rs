@@ -243,20 +243,23 @@ impl Tracking {
         token: &str,
         hit: Hit<'_>,
     ) -> Result<OpenOutcome, RowError> {
-        let spooled = SpooledOpen {
-            token: token.to_owned(),
-            method: hit.method.to_owned(),
-            user_agent: hit.user_agent.map(str::to_owned),
-            ip: hit.ip,
-            purpose: hit.purpose.map(str::to_owned),
-            at: self.clock.now(),
-        };
-        match self.record_open_at(token, hit, Some(spooled.at)).await {
+        let at = self.clock.now();
+        // The hit holds only borrowed text: keeping a copy for the spool costs nothing unless
+        // the store fails.
+        match self.record_open_at(token, hit.clone(), Some(at)).await {
             Ok(Some(verdict)) => Ok(OpenOutcome::Recorded(verdict)),
             Ok(None) => Ok(OpenOutcome::Unknown),
             Err(RowError::Store(error)) if error.is_retryable() => {
                 let Some(spool) = &self.spool else {
                     return Err(RowError::Store(error));
+                };
+                let spooled = SpooledOpen {
+                    token: token.to_owned(),
+                    method: hit.method.to_owned(),
+                    user_agent: hit.user_agent.map(str::to_owned),
+                    ip: hit.ip,
+                    purpose: hit.purpose.map(str::to_owned),
+                    at,
                 };
                 let body = serde_json::to_string(&spooled).unwrap_or_default();
                 spool
