@@ -9,4 +9,5 @@ pub mod plans;
 pub mod provider_events;
 pub mod schedule;
 pub mod schema;
+pub mod social;
 pub mod tracking;

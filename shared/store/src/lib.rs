@@ -8,6 +8,7 @@ pub mod events;
 pub mod mail;
 pub mod queue;
 pub mod seal;
+pub mod social;
 pub mod table;
 
 pub use blobs::{BlobError, BlobMeta, Blobs, ByteChunks, PresignedUrl};
@@ -16,6 +17,7 @@ pub use events::{BusError, DomainEvent, EventBus};
 pub use mail::{Credentials, Delivery, MailError, Mailer, Mailers, OutgoingEmail, SmtpSecurity};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
 pub use seal::{SealError, Sealer};
+pub use social::{MediaFile, Publication, PublishError, Published, SocialNetwork, SocialNetworks};
 pub use table::{
     BatchOp, CmpOp, Condition, Cursor, Index, Item, Key, Number, Page, Query, SortCondition,
     StoreError, Table, Update, Value, WriteOp,
