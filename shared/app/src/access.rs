@@ -645,6 +645,21 @@ impl Access {
         fields: &Row,
         defaults: Option<&Row>,
     ) -> Result<(), AccessError> {
+        // Social tokens are sealed by the connect calls; one written raw through the data
+        // API would sit in the table in clear text.
+        if table.name == "social_accounts" {
+            for column in [
+                "meta_page_access_token_encrypted",
+                "linkedin_access_token_encrypted",
+            ] {
+                if fields.get(column).is_some_and(|v| !v.is_null()) {
+                    return Err(AccessError::Row(RowError::Invalid {
+                        column: column.to_owned(),
+                        reason: "tokens are sealed on the way in: connect the account with POST /v1/social/accounts/meta or /v1/social/accounts/linkedin".into(),
+                    }));
+                }
+            }
+        }
         if actor.is_admin {
             return Ok(());
         }

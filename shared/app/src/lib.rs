@@ -9,6 +9,7 @@ pub mod provider_events;
 pub mod rows;
 pub mod scheduler;
 pub mod send_email;
+pub mod social;
 pub mod storage;
 pub mod tracking;
 pub mod usage;
