@@ -18,14 +18,23 @@ impl RunningLocal {
     }
 
     pub async fn start_with_clock(clock: Arc<dyn Clock>) -> RunningLocal {
+        Self::start_configured(clock, |_| {}).await
+    }
+
+    /// With a configuration changed before the system opens (e.g. the social networks'
+    /// base URLs pointed at local fakes).
+    pub async fn start_configured(
+        clock: Arc<dyn Clock>,
+        configure: impl FnOnce(&mut LocalConfig),
+    ) -> RunningLocal {
         let data_dir = tempfile::tempdir().expect("a temporary data directory");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port");
         let addr = listener.local_addr().expect("the bound address");
-        let system =
-            LocalSystem::open(LocalConfig::new(addr, data_dir.path().to_path_buf()), clock)
-                .expect("open the local system");
+        let mut config = LocalConfig::new(addr, data_dir.path().to_path_buf());
+        configure(&mut config);
+        let system = LocalSystem::open(config, clock).expect("open the local system");
         let router = system.router();
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;

@@ -18,6 +18,7 @@ use scaliyo_app::import::{ImportConfig, Importer};
 use scaliyo_app::rows::Rows;
 use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
 use scaliyo_app::send_email::{Mailers, SendConfig, SendPipeline};
+use scaliyo_app::social::{ShortLinks, Social, SocialSettings};
 use scaliyo_app::storage::Storage;
 use scaliyo_app::tracking::Tracking;
 use scaliyo_app::usage::Usage;
@@ -41,6 +42,10 @@ pub struct LocalConfig {
     pub data_dir: PathBuf,
     /// The base URL clients reach this server at (presigned URLs, tracking links).
     pub public_base: String,
+    /// The social networks' base URLs and versions. None: the networks named in the
+    /// environment (`META_GRAPH_BASE_URL`, `LINKEDIN_BASE_URL`, …), else the local outbox
+    /// (`<data dir>/social-outbox`, nothing leaves the machine).
+    pub social: Option<scaliyo_social::SocialConfig>,
 }
 
 impl LocalConfig {
@@ -49,6 +54,7 @@ impl LocalConfig {
             public_base: format!("http://{addr}"),
             addr,
             data_dir,
+            social: None,
         }
     }
 }
@@ -119,6 +125,9 @@ pub struct LocalSystem {
     pub importer: Arc<Importer>,
     /// Opens waiting for the store (see `Tracking::record_open_or_spool`).
     pub tracking_spool: Arc<LocalQueue>,
+    /// Social posts and their publishing (`social-run-scheduler`).
+    pub social: Arc<Social>,
+    pub short_links: Arc<ShortLinks>,
 }
 
 /// Receives before a scheduled-email message goes to the dead-letter queue (the SQS
@@ -153,10 +162,11 @@ impl LocalSystem {
         let master_key = secrets::load_or_create(&config.data_dir.join("secrets/master.key"))?;
         let sealer = LocalSealer::from_key_text(&String::from_utf8_lossy(&master_key))
             .map_err(|e| LocalError::Secret(std::io::Error::other(e.to_string())))?;
+        let sealer: Arc<dyn scaliyo_store::Sealer> = Arc::new(sealer);
         let outbox = Arc::new(OutboxMailer::new(config.data_dir.join("outbox")));
         let send = Arc::new(SendPipeline::new(
             access.clone(),
-            Arc::new(sealer),
+            sealer.clone(),
             Mailers::all(outbox.clone()),
             clock.clone(),
             SendConfig {
@@ -202,7 +212,28 @@ impl LocalSystem {
             clock.clone(),
             ImportConfig::new(IMPORTS_BUCKET),
         ));
+        let networks = match &config.social {
+            Some(social) => scaliyo_social::networks(social),
+            None if scaliyo_social::SocialConfig::any_configured_in_env() => {
+                scaliyo_social::networks(&scaliyo_social::SocialConfig::from_env())
+            }
+            None => scaliyo_social::outbox_networks(config.data_dir.join("social-outbox")),
+        };
+        let social = Arc::new(
+            Social::new(
+                access.clone(),
+                sealer,
+                blobs.clone(),
+                clock.clone(),
+                SocialSettings::new(config.public_base.clone()),
+            )
+            .with_networks(networks),
+        );
+        let ip_key = secrets::load_or_create(&config.data_dir.join("secrets/ip-hash.key"))?;
+        let short_links = Arc::new(ShortLinks::new(access.rows().clone(), &ip_key));
         Ok(Self {
+            social,
+            short_links,
             tracking_spool: Arc::new(LocalQueue::new("tracking-spool")),
             import_queue,
             import_dlq,
@@ -252,6 +283,13 @@ impl LocalSystem {
                     self.clock.clone(),
                     self.config.public_base.clone(),
                 )),
+            ))
+            .merge(scaliyo_http::social_api::router(
+                self.access.clone(),
+                self.social.clone(),
+            ))
+            .merge(scaliyo_http::tracking_api::short_link_router(
+                self.short_links.clone(),
             ))
             .merge(local_admin_router(self.clone()))
             .merge(scaliyo_http::tracking_api::router(Arc::new(
@@ -310,6 +348,16 @@ impl LocalSystem {
                         .map(|_| ())
                         .map_err(|e| e.to_string())
                 }
+            },
+        );
+        // EventBridge rate(1 minute) in AWS: publish due social posts.
+        let social = self.social.clone();
+        schedules.add(
+            "social-run-scheduler",
+            std::time::Duration::from_secs(60),
+            move || {
+                let social = social.clone();
+                async move { social.tick().await.map(|_| ()).map_err(|e| e.to_string()) }
             },
         );
         schedules

@@ -102,6 +102,8 @@ pub enum SocialError {
     Seal(String),
     #[error("storage: {0}")]
     Blob(String),
+    #[error("this process has no social network adapters (a wiring mistake)")]
+    NoNetworks,
 }
 
 impl From<RowError> for SocialError {
@@ -307,7 +309,9 @@ pub struct Social {
     access: Arc<Access>,
     sealer: Arc<dyn Sealer>,
     blobs: Arc<dyn Blobs>,
-    networks: SocialNetworks,
+    /// Only the tick publishes: the API side is built without the network adapters (and
+    /// without their HTTP client in its binary).
+    networks: Option<SocialNetworks>,
     clock: Arc<dyn Clock>,
     settings: SocialSettings,
 }
@@ -317,7 +321,6 @@ impl Social {
         access: Arc<Access>,
         sealer: Arc<dyn Sealer>,
         blobs: Arc<dyn Blobs>,
-        networks: SocialNetworks,
         clock: Arc<dyn Clock>,
         settings: SocialSettings,
     ) -> Self {
@@ -325,10 +328,16 @@ impl Social {
             access,
             sealer,
             blobs,
-            networks,
+            networks: None,
             clock,
             settings,
         }
+    }
+
+    /// The publishing side (`social-run-scheduler`): the same service with the networks.
+    pub fn with_networks(mut self, networks: SocialNetworks) -> Self {
+        self.networks = Some(networks);
+        self
     }
 
     pub fn settings(&self) -> &SocialSettings {
@@ -917,6 +926,9 @@ impl Social {
     /// Resumes posts whose lease ran out (retries that are due, runs that crashed), claims
     /// due posts, and publishes their open targets.
     pub async fn tick(&self) -> Result<TickReport, SocialError> {
+        if self.networks.is_none() {
+            return Err(SocialError::NoNetworks);
+        }
         let now = self.clock.now();
         let mut report = TickReport::default();
         let mut work: Vec<Item> = Vec::new();
@@ -1223,7 +1235,10 @@ impl Social {
         let publication = self
             .publication(owner, post, &target, channel, identity, token)
             .await?;
-        let network = self.networks.for_channel(channel).clone();
+        let Some(networks) = &self.networks else {
+            return Err(SocialError::NoNetworks);
+        };
+        let network = networks.for_channel(channel).clone();
         let attempts = target.i64(ATTEMPTS).unwrap_or(0);
 
         if status == "processing" {
@@ -1686,6 +1701,7 @@ impl ShortLinks {
         referrer: Option<&str>,
         user_agent: Option<&str>,
         ip: Option<IpAddr>,
+        record: bool,
     ) -> Result<Option<String>, RowError> {
         if !social::plausible_slug(slug) {
             return Ok(None);
@@ -1706,6 +1722,9 @@ impl ShortLinks {
         let Some(destination) = link["destination_url"].as_str().map(str::to_owned) else {
             return Ok(None);
         };
+        if !record {
+            return Ok(Some(destination));
+        }
         let mut event = Row::new();
         event.insert("link_id".into(), link["id"].clone());
         event.insert("user_id".into(), link["user_id"].clone());

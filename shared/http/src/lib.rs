@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod provider_webhook_api;
 pub mod schedule_api;
 pub mod send_api;
+pub mod social_api;
 pub mod telemetry;
 pub mod tracking_api;
 

@@ -1,5 +1,5 @@
 //! The recipient-facing endpoints: the open pixel (`/t/o/{token}.gif`), tracked links
-//! (`/t/c/{token}`) and unsubscribe (`/u/{token}`). A mail client never sees an error from the
+//! (`/t/c/{token}`), unsubscribe (`/u/{token}`) and social short links (`/l/{slug}`). A mail client never sees an error from the
 //! pixel; a known link always redirects, to the stored destination only.
 
 use std::net::IpAddr;
@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use scaliyo_app::social::ShortLinks;
 use scaliyo_app::tracking::Tracking;
 use scaliyo_domain::email::escape_html;
 use scaliyo_domain::tracking::Hit;
@@ -220,4 +221,64 @@ pub fn router(tracking: Arc<Tracking>) -> Router {
         .route("/t/c/{token}", get(click).head(click))
         .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
         .with_state(tracking)
+}
+
+/// `GET /l/{slug}`: a social short link. 302 to the stored destination with a
+/// `tracking_events` row (a `HEAD` — link checkers — redirects without one); an unknown slug
+/// gets the small not-found page.
+async fn short_link(
+    State(links): State<Arc<ShortLinks>>,
+    slug: Result<Path<String>, PathRejection>,
+    method: Method,
+    headers: HeaderMap,
+    request_context: Option<axum::Extension<lambda_http::request::RequestContext>>,
+) -> Response {
+    let slug = slug.map(|Path(s)| s).unwrap_or_default();
+    let ip = client_ip(&headers, request_context.as_ref().map(|c| &c.0));
+    let visit = method == Method::GET;
+    let result = links
+        .follow(
+            &slug,
+            header_text(&headers, "referer"),
+            header_text(&headers, "user-agent"),
+            ip,
+            visit,
+        )
+        .await;
+    match result {
+        Ok(Some(destination)) => match HeaderValue::from_str(&destination) {
+            Ok(location) => {
+                let mut response = StatusCode::FOUND.into_response();
+                response.headers_mut().insert(header::LOCATION, location);
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
+                response
+            }
+            Err(_) => page(
+                StatusCode::NOT_FOUND,
+                "Link not found",
+                "<p>This link is not valid.</p>",
+            ),
+        },
+        Ok(None) => page(
+            StatusCode::NOT_FOUND,
+            "Link not found",
+            "<p>This link is not valid or has expired.</p>",
+        ),
+        Err(error) => {
+            tracing::warn!(%error, "a short link could not be resolved");
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Please try again",
+                "<p>We could not open this link just now. Please try again in a moment.</p>",
+            )
+        }
+    }
+}
+
+pub fn short_link_router(links: Arc<ShortLinks>) -> Router {
+    Router::new()
+        .route("/l/{slug}", get(short_link).head(short_link))
+        .with_state(links)
 }
