@@ -8,11 +8,12 @@ use scaliyo_app::access::Access;
 use scaliyo_app::import::{ImportConfig, Importer};
 use scaliyo_app::provider_events::ProviderHooks;
 use scaliyo_app::scheduler::Scheduling;
+use scaliyo_app::social::{Social, SocialSettings};
 use scaliyo_app::storage::Storage;
 use scaliyo_app::usage::Usage;
-use scaliyo_aws::{DynamoTable, S3Blobs};
+use scaliyo_aws::{DynamoTable, KmsSealer, S3Blobs};
 use scaliyo_http::Authenticator;
-use scaliyo_store::{Blobs, SystemClock};
+use scaliyo_store::{Blobs, Sealer, SystemClock};
 use std::collections::HashMap;
 
 fn router(
@@ -21,9 +22,18 @@ fn router(
     imports: Arc<dyn Blobs>,
     imports_bucket: String,
     tracking_base_url: String,
+    sealer: Arc<dyn Sealer>,
 ) -> Router {
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
+    // Posts and accounts only: publishing is social-run-scheduler's (no network adapters here).
+    let social = Arc::new(Social::new(
+        access.clone(),
+        sealer,
+        storage.blobs(),
+        clock.clone(),
+        SocialSettings::new(tracking_base_url.clone()),
+    ));
     let usage = Arc::new(Usage::new(access.clone(), clock.clone()));
     let scheduling = Arc::new(Scheduling::new(access.clone(), clock.clone()));
     let importer = Arc::new(Importer::new(
@@ -46,6 +56,7 @@ fn router(
                 tracking_base_url,
             )),
         ))
+        .merge(scaliyo_http::social_api::router(access.clone(), social))
         .merge(scaliyo_http::health_router())
         .layer(Extension(Arc::new(Authenticator::ApiGateway)))
 }
@@ -91,12 +102,16 @@ async fn main() -> Result<(), lambda_http::Error> {
     // Event webhook URLs (created here) are served by the tracking host.
     let tracking =
         std::env::var("TRACKING_BASE_URL").map_err(|_| "TRACKING_BASE_URL is not set")?;
+    // Social tokens are sealed on the way in.
+    let key_id = std::env::var("KMS_KEY_ID").map_err(|_| "KMS_KEY_ID is not set")?;
+    let sealer = Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id));
     lambda_http::run(router(
         table,
         storage(&config),
         imports,
         imports_bucket,
         tracking,
+        sealer,
     ))
     .await
 }
@@ -134,6 +149,7 @@ mod tests {
             imports,
             "imports".into(),
             "https://t.example".into(),
+            Arc::new(scaliyo_embedded::LocalSealer::new(&[3u8; 32]).expect("a sealer")),
         )
         .oneshot(request)
         .await

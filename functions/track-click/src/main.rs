@@ -1,5 +1,6 @@
 //! Lambda `track-click`: wiring only — the tracking router on DynamoDB, built once per cold
-//! start. No authorizer: recipients follow links and unsubscribe.
+//! start. No authorizer: recipients follow links (e-mail links and social short links) and
+//! unsubscribe.
 
 use std::sync::Arc;
 
@@ -8,8 +9,9 @@ use scaliyo_app::tracking::Tracking;
 use scaliyo_aws::DynamoTable;
 use scaliyo_store::SystemClock;
 
-/// Links, unsubscribes and the providers' event webhooks: the tracking host's POST routes.
-fn router(table: DynamoTable) -> axum::Router {
+/// Links, short links, unsubscribes and the providers' event webhooks: the tracking host's
+/// routes.
+fn router(table: DynamoTable, ip_hash_key: &[u8]) -> axum::Router {
     let clock = Arc::new(SystemClock);
     let rows = Rows::new(Arc::new(table), clock.clone());
     let tracking = Arc::new(Tracking::new(rows.clone(), clock.clone()));
@@ -17,11 +19,16 @@ fn router(table: DynamoTable) -> axum::Router {
         rows.clone(),
         clock.clone(),
     ));
+    let short_links = Arc::new(scaliyo_app::social::ShortLinks::new(
+        rows.clone(),
+        ip_hash_key,
+    ));
     // The base URL only matters when a webhook is created (through the api function).
     let hooks = Arc::new(scaliyo_app::provider_events::ProviderHooks::new(
         rows, clock, "",
     ));
     scaliyo_http::tracking_api::router(tracking)
+        .merge(scaliyo_http::tracking_api::short_link_router(short_links))
         .merge(scaliyo_http::provider_webhook_api::router(access, hooks))
         .layer(axum::Extension(Arc::new(
             scaliyo_http::Authenticator::ApiGateway,
@@ -32,9 +39,11 @@ fn router(table: DynamoTable) -> axum::Router {
 async fn main() -> Result<(), lambda_http::Error> {
     scaliyo_http::telemetry::init_lambda("track-click");
     let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
+    // The key of the visitors' address hashes (a generated secret; see infra/template.yaml).
+    let ip_hash_key = std::env::var("IP_HASH_KEY").map_err(|_| "IP_HASH_KEY is not set")?;
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
-    lambda_http::run(router(table)).await
+    lambda_http::run(router(table, ip_hash_key.as_bytes())).await
 }
 
 #[cfg(test)]
@@ -58,7 +67,7 @@ mod tests {
             "../../../events/apigw-http-track-click.json"
         ))
         .expect("a valid event");
-        let response = router(DynamoTable::new(client, name))
+        let response = router(DynamoTable::new(client, name), b"test key")
             .oneshot(request)
             .await
             .expect("a response");

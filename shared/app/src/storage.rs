@@ -142,6 +142,11 @@ impl Storage {
         }
     }
 
+    /// The buckets' blob store (the social service reads its media bucket through it).
+    pub fn blobs(&self) -> Arc<dyn Blobs> {
+        self.blobs.clone()
+    }
+
     pub fn public_url(&self, bucket: &str, key: &str) -> Option<String> {
         self.public_bases
             .get(bucket)

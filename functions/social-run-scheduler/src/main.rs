@@ -1,0 +1,197 @@
+//! Lambda `social-run-scheduler`: wiring only. EventBridge `rate(1 minute)` → one tick:
+//! resume posts whose retry time or lease has come, claim due posts, publish their targets
+//! (Graph API, LinkedIn REST) with bounded concurrency. The function's timeout (5 minutes)
+//! is shorter than the claim lease (10 minutes), so a run is always over before its work can
+//! be taken over.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use scaliyo_app::access::Access;
+use scaliyo_app::social::{MEDIA_BUCKET, Social, SocialSettings};
+use scaliyo_aws::{DynamoTable, KmsSealer, S3Blobs};
+use scaliyo_store::{Blobs, Sealer, SocialNetworks, SystemClock};
+use serde_json::Value;
+
+async fn handle(social: &Social, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let tick: EventBridgeEvent<Value> = serde_json::from_value(event.payload)?;
+    tracing::info!(time = ?tick.time, "tick");
+    let report = social.tick().await?;
+    Ok(serde_json::to_value(report)?)
+}
+
+fn social(
+    table: DynamoTable,
+    sealer: Arc<dyn Sealer>,
+    media: Arc<dyn Blobs>,
+    networks: SocialNetworks,
+    short_link_base: String,
+) -> Social {
+    let clock = Arc::new(SystemClock);
+    let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
+    Social::new(
+        access,
+        sealer,
+        media,
+        clock,
+        SocialSettings::new(short_link_base),
+    )
+    .with_networks(networks)
+}
+
+fn required(name: &str) -> Result<String, Error> {
+    std::env::var(name).map_err(|_| format!("{name} is not set").into())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    scaliyo_http::telemetry::init_lambda("social-run-scheduler");
+    let table_name = required("TABLE_NAME")?;
+    let key_id = required("KMS_KEY_ID")?;
+    let media_bucket = required("BUCKET_SOCIAL_MEDIA")?;
+    // Short links are served by the tracking host (track-click).
+    let tracking = required("TRACKING_BASE_URL")?;
+    let config = scaliyo_aws::load_config().await;
+    let media = S3Blobs::new(
+        scaliyo_aws::s3_client(&config),
+        HashMap::from([(MEDIA_BUCKET.to_owned(), media_bucket)]),
+    );
+    let social = social(
+        DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name),
+        Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id)),
+        Arc::new(media),
+        scaliyo_social::networks(&scaliyo_social::SocialConfig::from_env()),
+        tracking,
+    );
+    lambda_runtime::run(service_fn(|event| handle(&social, event))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scaliyo_app::access::Actor;
+    use scaliyo_embedded::LocalSealer;
+    use serde_json::json;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    /// The real-shaped EventBridge event ticks on DynamoDB Local, with the post's image in
+    /// moto's S3 and a Graph API fake: the due post is published to its page.
+    #[tokio::test]
+    async fn a_tick_publishes_a_due_post_on_the_emulators() {
+        let (Some(dynamo), Some(moto)) = (
+            scaliyo_tests::emulators::dynamodb().await,
+            scaliyo_tests::emulators::moto().await,
+        ) else {
+            return;
+        };
+        let client = scaliyo_aws::dynamodb_client(&dynamo);
+        let name = scaliyo_tests::emulators::unique_name("social");
+        scaliyo_aws::create_table(&client, &name)
+            .await
+            .expect("create table");
+        let s3 = scaliyo_aws::s3_client(&moto);
+        let bucket = scaliyo_tests::emulators::unique_name("social-media");
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("bucket");
+        let media: Arc<dyn Blobs> = Arc::new(S3Blobs::new(
+            s3,
+            HashMap::from([(MEDIA_BUCKET.to_owned(), bucket)]),
+        ));
+        let graph = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v25.0/1050/photos"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({ "id": "5551", "post_id": "1050_777" })),
+            )
+            .expect(1)
+            .mount(&graph)
+            .await;
+        let config = scaliyo_social::SocialConfig {
+            meta_base_url: graph.uri(),
+            meta_version: "v25.0".into(),
+            ..Default::default()
+        };
+        let table = DynamoTable::new(client, name);
+        let sealer: Arc<dyn Sealer> = Arc::new(LocalSealer::new(&[9u8; 32]).expect("a sealer"));
+        let social = social(
+            table.clone(),
+            sealer,
+            media.clone(),
+            scaliyo_social::networks(&config),
+            "https://t.example".into(),
+        );
+
+        let owner = uuid_v4();
+        let actor = Actor::acting_for(&owner).expect("an actor");
+        let access = Access::over(Arc::new(table), Arc::new(SystemClock));
+        let mut profile = serde_json::Map::new();
+        profile.insert("id".into(), json!(owner));
+        profile.insert("email".into(), json!("ada@example.com"));
+        access
+            .create(&actor, "profiles", profile)
+            .await
+            .expect("a profile");
+        let image = format!("{owner}/launch.png");
+        media
+            .put(
+                MEDIA_BUCKET,
+                &image,
+                bytes::Bytes::from_static(b"\x89PNG\r\n\x1a\n"),
+                Some("image/png"),
+            )
+            .await
+            .expect("the image");
+        let account = social
+            .connect_meta(
+                &actor,
+                serde_json::from_value(
+                    json!({ "page_id": "1050", "page_access_token": "EAAB-page-token" }),
+                )
+                .expect("a connect request"),
+            )
+            .await
+            .expect("an account");
+        let due = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+        let post = social
+            .create_post(
+                &actor,
+                serde_json::from_value(json!({
+                    "content_text": "Launch day",
+                    "media_paths": [image],
+                    "scheduled_at": due,
+                    "targets": [ { "account_id": account["id"], "channel": "facebook_page" } ]
+                }))
+                .expect("a post request"),
+            )
+            .await
+            .expect("a post");
+
+        let tick: Value = serde_json::from_str(include_str!(
+            "../../../events/eventbridge-social-run-scheduler.json"
+        ))
+        .expect("event");
+        let report = handle(
+            &social,
+            LambdaEvent::new(tick, lambda_runtime::Context::default()),
+        )
+        .await
+        .expect("the tick");
+        assert_eq!(report["claimed"], 1, "{report}");
+        assert_eq!(report["published"], 1, "{report}");
+        let id = post.post["id"].as_str().unwrap_or_default().to_owned();
+        let shown = social.post(&actor, &id).await.expect("the post");
+        assert_eq!(shown.post["status"], "completed");
+        assert_eq!(shown.targets[0]["remote_post_id"], "1050_777");
+    }
+
+    fn uuid_v4() -> String {
+        scaliyo_domain::ids::OwnerId::new_random().to_string()
+    }
+}
