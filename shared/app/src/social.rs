@@ -340,6 +340,12 @@ impl Social {
         self
     }
 
+    /// The same service with another bound on network calls in flight (benchmarks, tuning).
+    pub fn with_publish_concurrency(mut self, calls: usize) -> Self {
+        self.settings.publish_concurrency = calls.max(1);
+        self
+    }
+
     pub fn settings(&self) -> &SocialSettings {
         &self.settings
     }

@@ -380,6 +380,7 @@ pub fn document() -> Value {
         } }),
     );
     schedule_paths(&mut paths);
+    social_paths(&mut paths);
     let mut hook_responses = error_responses(&["400", "401", "404", "409", "415", "503"]);
     hook_responses.insert(
         "201".into(),
@@ -670,6 +671,169 @@ fn schedule_paths(paths: &mut Map<String, Value>) {
             "tags": ["scheduling"],
             "parameters": id_parameter("sequence_id"),
             "responses": cancel_sequence
+        } }),
+    );
+}
+
+/// Social accounts, posts and their publishing state.
+fn social_paths(paths: &mut Map<String, Value>) {
+    let account = json!({ "$ref": "#/components/schemas/social_accounts" });
+    let expires = json!({ "type": ["string", "null"], "format": "date-time" });
+    let meta_request = json!({
+        "type": "object",
+        "properties": {
+            "page_id": { "type": "string", "pattern": "^[0-9]+$" },
+            "page_name": { "type": ["string", "null"] },
+            "page_access_token": { "type": "string", "minLength": 1 },
+            "instagram_user_id": { "type": ["string", "null"], "pattern": "^[0-9]+$" },
+            "instagram_username": { "type": ["string", "null"] },
+            "token_expires_at": expires
+        },
+        "required": ["page_id", "page_access_token"],
+        "additionalProperties": false
+    });
+    let linkedin_request = json!({
+        "type": "object",
+        "properties": {
+            "member_urn": { "type": ["string", "null"], "pattern": "^urn:li:person:" },
+            "org_urn": { "type": ["string", "null"], "pattern": "^urn:li:organization:" },
+            "org_name": { "type": ["string", "null"] },
+            "access_token": { "type": "string", "minLength": 1 },
+            "token_expires_at": expires
+        },
+        "required": ["access_token"],
+        "additionalProperties": false
+    });
+    for (path, operation, request) in [
+        (
+            "/v1/social/accounts/meta",
+            "connect_meta_account",
+            meta_request,
+        ),
+        (
+            "/v1/social/accounts/linkedin",
+            "connect_linkedin_account",
+            linkedin_request,
+        ),
+    ] {
+        let mut responses = error_responses(&["400", "401", "409", "415", "503"]);
+        responses.insert(
+            "201".into(),
+            json_response("the account (its token is never returned)", account.clone()),
+        );
+        paths.insert(
+            path.into(),
+            json!({ "post": {
+                "operationId": operation,
+                "tags": ["social"],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": request } } },
+                "responses": responses
+            } }),
+        );
+    }
+    let mut health = error_responses(&["401", "503"]);
+    health.insert(
+        "200".into(),
+        json_response(
+            "every account's token state",
+            json!({ "type": "object", "properties": { "data": { "type": "array", "items": {
+                "type": "object",
+                "properties": {
+                    "id": { "type": "string" },
+                    "provider": { "type": "string", "enum": ["meta", "linkedin"] },
+                    "label": { "type": ["string", "null"] },
+                    "token_expires_at": { "type": ["string", "null"] },
+                    "expired": { "type": "boolean" },
+                    "expiring_soon": { "type": "boolean" },
+                    "needs_reconnect": { "type": "boolean" },
+                    "reason": { "type": ["string", "null"] }
+                },
+                "required": ["id", "provider", "expired", "expiring_soon", "needs_reconnect"]
+            } } }, "required": ["data"] }),
+        ),
+    );
+    paths.insert(
+        "/v1/social/accounts/health".into(),
+        json!({ "get": { "operationId": "social_account_health", "tags": ["social"], "responses": health } }),
+    );
+    let post_view = json!({
+        "type": "object",
+        "properties": {
+            "id": { "type": "string" },
+            "status": { "type": "string", "enum": ["draft", "scheduled", "processing", "completed", "failed"] },
+            "targets": { "type": "array", "items": { "type": "object", "properties": {
+                "id": { "type": "string" },
+                "channel": { "type": "string", "enum": ["facebook_page", "instagram", "linkedin_member", "linkedin_org"] },
+                "status": { "type": "string", "enum": ["pending", "scheduled", "processing", "published", "failed"] },
+                "short_url": { "type": "string" }
+            }, "required": ["id", "channel", "status"] } },
+            "events": { "type": "array", "items": { "type": "object" } },
+            "summary": { "type": "object", "properties": {
+                "published": { "type": "integer" }, "failed": { "type": "integer" }, "open": { "type": "integer" }
+            }, "required": ["published", "failed", "open"] }
+        },
+        "required": ["id", "status", "targets", "events", "summary"]
+    });
+    let post_request = json!({
+        "type": "object",
+        "properties": {
+            "content_text": { "type": "string" },
+            "link_url": { "type": ["string", "null"] },
+            "media_paths": { "type": "array", "items": { "type": "string" } },
+            "scheduled_at": { "type": ["string", "null"], "description": "RFC 3339, or a local date-time (2026-12-01T09:30) in `timezone`" },
+            "timezone": { "type": ["string", "null"], "description": "IANA zone; default Asia/Karachi" },
+            "targets": { "type": "array", "maxItems": 10, "items": { "type": "object", "properties": {
+                "account_id": { "type": "string" },
+                "channel": { "type": "string", "enum": ["facebook_page", "instagram", "linkedin_member", "linkedin_org"] }
+            }, "required": ["account_id", "channel"], "additionalProperties": false } }
+        },
+        "required": ["content_text", "targets"],
+        "additionalProperties": false
+    });
+    let mut create = error_responses(&["400", "401", "409", "415", "503"]);
+    create.insert(
+        "201".into(),
+        json_response("the post, its targets and short links", post_view.clone()),
+    );
+    paths.insert(
+        "/v1/social/posts".into(),
+        json!({ "post": {
+            "operationId": "create_social_post",
+            "tags": ["social"],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": post_request } } },
+            "responses": create
+        } }),
+    );
+    let id_parameter =
+        json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
+    let mut show = error_responses(&["401", "404", "409", "503"]);
+    show.insert(
+        "200".into(),
+        json_response("the post with its targets and events", post_view.clone()),
+    );
+    paths.insert(
+        "/v1/social/posts/{id}".into(),
+        json!({ "get": {
+            "operationId": "get_social_post",
+            "tags": ["social"],
+            "parameters": id_parameter,
+            "responses": show
+        } }),
+    );
+    let mut schedule = error_responses(&["400", "401", "404", "409", "415", "503"]);
+    schedule.insert("200".into(), json_response("the scheduled post", post_view));
+    paths.insert(
+        "/v1/social/posts/{id}/schedule".into(),
+        json!({ "post": {
+            "operationId": "schedule_social_post",
+            "tags": ["social"],
+            "parameters": id_parameter,
+            "requestBody": { "required": false, "content": { "application/json": { "schema": {
+                "type": "object",
+                "properties": { "scheduled_at": { "type": ["string", "null"] } },
+                "additionalProperties": false
+            } } } },
+            "responses": schedule
         } }),
     );
 }
