@@ -106,6 +106,8 @@ pub struct ListParams {
 pub struct Access {
     rows: Rows,
     clock: Arc<dyn Clock>,
+    /// Webhook URLs may point at plain http and private addresses (local development only).
+    private_webhooks: bool,
 }
 
 /// The contacts counter of a workspace, kept in its partition beside its leads.
@@ -115,7 +117,47 @@ fn contacts_counter(owner: &str) -> Key {
 
 impl Access {
     pub fn new(rows: Rows, clock: Arc<dyn Clock>) -> Self {
-        Self { rows, clock }
+        Self {
+            rows,
+            clock,
+            private_webhooks: false,
+        }
+    }
+
+    /// Local development: webhooks may deliver to http:// and private addresses (a receiver
+    /// on this machine). Never in production (SSRF).
+    pub fn allowing_private_webhooks(mut self) -> Self {
+        self.private_webhooks = true;
+        self
+    }
+
+    /// A webhook row's event and URL (the transport checks the resolved address again).
+    fn check_webhook(&self, table: &Table, row: &Row) -> Result<(), AccessError> {
+        if table.name != "webhooks" {
+            return Ok(());
+        }
+        let invalid = |column: &str, reason: String| {
+            AccessError::Row(RowError::Invalid {
+                column: column.to_owned(),
+                reason,
+            })
+        };
+        if let Some(trigger) = row.get("trigger_event").and_then(Value::as_str)
+            && !scaliyo_domain::webhooks::is_event_type(trigger)
+        {
+            return Err(invalid(
+                "trigger_event",
+                format!(
+                    "must be * or one of {}",
+                    scaliyo_domain::webhooks::EVENT_TYPES.join(", ")
+                ),
+            ));
+        }
+        if let Some(url) = row.get("url").and_then(Value::as_str) {
+            scaliyo_domain::webhooks::check_url(url, self.private_webhooks, self.private_webhooks)
+                .map_err(|problem| invalid("url", problem.to_string()))?;
+        }
+        Ok(())
     }
 
     /// Row access over a store, with one clock for both.
@@ -740,6 +782,7 @@ impl Access {
             .map(|c| (c.name.to_owned(), crate::rows::default_value(c, now)))
             .collect();
         Self::check_protected(actor, table, &supplied, Some(&defaults))?;
+        self.check_webhook(table, &row)?;
         if !self.allows(actor, table, Op::Insert, &row).await? {
             return Err(AccessError::Forbidden(format!(
                 "you may not create rows in {}",
@@ -882,6 +925,7 @@ impl Access {
         }
         self.check_references(actor, table, &preview, Some(&current))
             .await?;
+        self.check_webhook(table, &preview)?;
         let updated = self
             .rows
             .update(table, partition.as_deref(), id, patch)

@@ -13,3 +13,4 @@ pub mod social;
 pub mod storage;
 pub mod tracking;
 pub mod usage;
+pub mod webhooks;

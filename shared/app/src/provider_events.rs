@@ -22,6 +22,7 @@ use crate::access::{Access, AccessError, Actor};
 use crate::layout;
 use crate::rows::{Row, RowError, Rows, timestamp_text};
 use crate::send_email::suppression_key;
+use crate::webhooks::WebhookEmitter;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
@@ -73,6 +74,8 @@ pub struct ProviderHooks {
     clock: Arc<dyn Clock>,
     /// The public base of the webhook URLs (the tracking host).
     base_url: String,
+    /// `email.bounced` and `email.unsubscribed` go to the owner's webhooks.
+    webhooks: Option<WebhookEmitter>,
 }
 
 /// A webhook as stored.
@@ -89,7 +92,13 @@ impl ProviderHooks {
             rows,
             clock,
             base_url: base_url.into().trim_end_matches('/').to_owned(),
+            webhooks: None,
         }
+    }
+
+    pub fn with_webhooks(mut self, webhooks: WebhookEmitter) -> Self {
+        self.webhooks = Some(webhooks);
+        self
     }
 
     /// Creates an event webhook for one of the caller's sender accounts and returns the URL
@@ -217,6 +226,34 @@ impl ProviderHooks {
         self.record(&hook, events).await
     }
 
+    /// Bounces (hard and soft, said which) and unsubscribes (including spam reports, which
+    /// unsubscribe the address too) for the owner's webhooks; deliveries are not sent.
+    async fn emit(&self, hook: &Hook, event: &DeliveryEvent) {
+        let Some(webhooks) = &self.webhooks else {
+            return;
+        };
+        let event_type = match event.kind {
+            DeliveryKind::HardBounce | DeliveryKind::SoftBounce => "email.bounced",
+            DeliveryKind::SpamReport | DeliveryKind::Unsubscribe => "email.unsubscribed",
+            DeliveryKind::Delivered => return,
+        };
+        let data = json!({
+            "message_id": event.message_id,
+            "email": event.email,
+            "provider": hook.provider,
+            "provider_event": event.provider_event,
+            "reason": event.reason,
+            "permanent": event.kind == DeliveryKind::HardBounce,
+            "source": match event.kind {
+                DeliveryKind::SpamReport => "spam_report",
+                DeliveryKind::Unsubscribe => "provider",
+                _ => "bounce",
+            },
+        });
+        let subject = format!("{}:{}", hook.provider, event.event_id);
+        webhooks.emit(&hook.owner, event_type, &subject, data).await;
+    }
+
     async fn record(&self, hook: &Hook, events: Vec<DeliveryEvent>) -> Result<usize, HookError> {
         let mut recorded = 0;
         for event in events {
@@ -294,7 +331,10 @@ impl ProviderHooks {
                 ));
             }
             match self.rows.store().transact_write(ops).await {
-                Ok(()) => return Ok(true),
+                Ok(()) => {
+                    self.emit(hook, event).await;
+                    return Ok(true);
+                }
                 // Already recorded: a replay.
                 Err(StoreError::ConditionFailed { index: Some(0) }) => return Ok(false),
                 // The message changed meanwhile: read it again.

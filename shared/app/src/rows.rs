@@ -20,7 +20,8 @@ use crate::layout::{self, OWNER_ATTR, ROWID, TABLE_ATTR, TableLayout};
 pub type Row = Map<String, Value>;
 
 /// Optimistic-concurrency version of a row item.
-const VERSION_ATTR: &str = "_v";
+/// The row version every guarded write checks and bumps.
+pub const VERSION_ATTR: &str = "_v";
 
 #[derive(Debug, thiserror::Error, PartialEq, Clone)]
 pub enum RowError {

@@ -22,6 +22,7 @@ use crate::access::{Access, AccessError, Actor};
 use crate::layout;
 use crate::rows::{Row, RowError, timestamp_text};
 use crate::usage::{day_key, month_key};
+use crate::webhooks::WebhookEmitter;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,6 +110,7 @@ pub struct SendPipeline {
     mailers: Mailers,
     clock: Arc<dyn Clock>,
     config: SendConfig,
+    webhooks: Option<WebhookEmitter>,
 }
 
 /// Suppression entries live beside the workspace's rows: one item per address.
@@ -155,7 +157,14 @@ impl SendPipeline {
             mailers,
             clock,
             config,
+            webhooks: None,
         }
+    }
+
+    /// `email.sent` / `email.failed` go to the owner's webhooks.
+    pub fn with_webhooks(mut self, webhooks: WebhookEmitter) -> Self {
+        self.webhooks = Some(webhooks);
+        self
     }
 
     fn table(name: &str) -> &'static schema::Table {
@@ -470,6 +479,19 @@ impl SendPipeline {
             Ok((provider_message_id, links)) => {
                 self.record(&draft, provider_message_id.clone(), "sent")
                     .await?;
+                if let Some(webhooks) = &self.webhooks {
+                    let data = json!({
+                        "message_id": draft.message_id,
+                        "lead_id": lead.get("id"),
+                        "to_email": to_email,
+                        "subject": draft.subject,
+                        "sender_account_id": sender_id,
+                        "provider": provider,
+                    });
+                    webhooks
+                        .emit(owner, "email.sent", &draft.message_id, data)
+                        .await;
+                }
                 Ok(SendOutcome {
                     message_id: draft.message_id,
                     status: "sent".into(),
@@ -511,6 +533,20 @@ impl SendPipeline {
                         ..draft
                     };
                     self.record(&failed, None, "failed").await?;
+                    if let Some(webhooks) = &self.webhooks {
+                        let data = json!({
+                            "message_id": failed.message_id,
+                            "lead_id": lead.get("id"),
+                            "to_email": failed.to_email,
+                            "subject": failed.subject,
+                            "sender_account_id": sender_id,
+                            "provider": failed.provider,
+                            "error": error.to_string(),
+                        });
+                        webhooks
+                            .emit(owner, "email.failed", &failed.message_id, data)
+                            .await;
+                    }
                     return Err(SendError::Provider {
                         error,
                         message_id: failed.message_id,

@@ -16,6 +16,7 @@ use crate::analytics::EventKind;
 use crate::layout;
 use crate::rows::{Row, RowError, Rows};
 use crate::send_email::{suppression_key, token_key};
+use crate::webhooks::WebhookEmitter;
 
 /// What a token stands for.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +52,8 @@ pub struct Tracking {
     clock: Arc<dyn Clock>,
     /// Where opens go when the store cannot take them (written later by [`Tracking::replay`]).
     spool: Option<Arc<dyn Queue>>,
+    /// `email.opened`, `email.clicked`, `email.unsubscribed` (machine hits are not sent).
+    webhooks: Option<WebhookEmitter>,
 }
 
 /// An open that could not be stored when it happened, as it waits in the spool queue.
@@ -90,7 +93,44 @@ impl Tracking {
             rules: Arc::new(Rules::default()),
             clock,
             spool: None,
+            webhooks: None,
         }
+    }
+
+    /// Human opens and clicks, and unsubscribes, go to the owner's webhooks (through the
+    /// webhook queue: nothing is delivered on the recipient's request).
+    pub fn with_webhooks(mut self, webhooks: WebhookEmitter) -> Self {
+        self.webhooks = Some(webhooks);
+        self
+    }
+
+    async fn emit(
+        &self,
+        token: &Token,
+        event_type: &str,
+        subject: &str,
+        verdict: Option<&Verdict>,
+        extra: Value,
+    ) {
+        let Some(webhooks) = &self.webhooks else {
+            return;
+        };
+        if verdict.is_some_and(|v| v.is_bot) {
+            return;
+        }
+        let mut data = json!({
+            "message_id": token.message_id,
+            "email": token.email,
+        });
+        if let Some(verdict) = verdict {
+            data["class"] = json!(verdict.class.as_str());
+            data["reason"] = json!(verdict.reason);
+            data["is_apple_privacy"] = json!(verdict.is_apple_privacy);
+        }
+        if let (Value::Object(data), Value::Object(extra)) = (&mut data, extra) {
+            data.extend(extra);
+        }
+        webhooks.emit(&token.owner, event_type, subject, data).await;
     }
 
     /// Opens that cannot be stored go to this queue instead of being lost.
@@ -321,6 +361,15 @@ impl Tracking {
             now,
         )
         .await?;
+        let subject = uuid::Uuid::new_v4().to_string();
+        self.emit(
+            &token,
+            "email.opened",
+            &subject,
+            Some(&verdict),
+            json!({ "opened_at": crate::rows::timestamp_text(now) }),
+        )
+        .await;
         Ok(Some(verdict))
     }
 
@@ -378,6 +427,15 @@ impl Tracking {
             }
             Err(e) => return Err(e),
         }
+        let subject = uuid::Uuid::new_v4().to_string();
+        self.emit(
+            &token,
+            "email.clicked",
+            &subject,
+            Some(&verdict),
+            json!({ "link_id": link_id, "url": destination, "clicked_at": crate::rows::timestamp_text(now) }),
+        )
+        .await;
         Ok(Some(destination))
     }
 
@@ -411,6 +469,15 @@ impl Tracking {
             Ok(()) => {
                 let ops = self.event_ops(&token, "unsubscribe", &hit, None, None)?;
                 self.rows.store().transact_write(ops).await?;
+                let subject = format!("{}:unsubscribe", token.message_id);
+                self.emit(
+                    &token,
+                    "email.unsubscribed",
+                    &subject,
+                    None,
+                    json!({ "source": "one_click" }),
+                )
+                .await;
             }
             Err(StoreError::ConditionFailed { .. }) => {}
             Err(e) => return Err(e.into()),

@@ -11,3 +11,4 @@ pub mod schedule;
 pub mod schema;
 pub mod social;
 pub mod tracking;
+pub mod webhooks;

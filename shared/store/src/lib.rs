@@ -10,6 +10,7 @@ pub mod queue;
 pub mod seal;
 pub mod social;
 pub mod table;
+pub mod webhook;
 
 pub use blobs::{BlobError, BlobMeta, Blobs, ByteChunks, PresignedUrl};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -22,3 +23,4 @@ pub use table::{
     BatchOp, CmpOp, Condition, Cursor, Index, Item, Key, Number, Page, Query, SortCondition,
     StoreError, Table, Update, Value, WriteOp,
 };
+pub use webhook::{TransportError, WebhookRequest, WebhookResponse, WebhookTransport};
