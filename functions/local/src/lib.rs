@@ -22,11 +22,13 @@ use scaliyo_app::social::{ShortLinks, Social, SocialSettings};
 use scaliyo_app::storage::Storage;
 use scaliyo_app::tracking::Tracking;
 use scaliyo_app::usage::Usage;
+use scaliyo_app::webhooks::{WebhookDispatcher, WebhookEmitter, WebhookLog};
 use scaliyo_embedded::queue::Redrive;
 use scaliyo_embedded::{LocalBlobs, LocalEventBus, LocalQueue, LocalSealer, RedbTable};
 use scaliyo_http::{Authenticator, LocalJwt};
 use scaliyo_mail::OutboxMailer;
 use scaliyo_store::Clock;
+use scaliyo_webhooks::HttpWebhookTransport;
 
 /// The schema's storage buckets (seed section 5).
 pub const BUCKETS: [&str; 4] = ["blog-assets", "image-gen-assets", "social_media", "avatars"];
@@ -46,6 +48,11 @@ pub struct LocalConfig {
     /// environment (`META_GRAPH_BASE_URL`, `LINKEDIN_BASE_URL`, …), else the local outbox
     /// (`<data dir>/social-outbox`, nothing leaves the machine).
     pub social: Option<scaliyo_social::SocialConfig>,
+    /// Webhooks may deliver to http:// and private addresses — a receiver on this machine
+    /// (`WEBHOOKS_ALLOW_PRIVATE=1`). Off by default, as in production.
+    pub webhooks_allow_private: bool,
+    /// Every webhook retry waits this instead of 30 s … 15 min (tests).
+    pub webhook_retry_delay: Option<std::time::Duration>,
 }
 
 impl LocalConfig {
@@ -55,6 +62,8 @@ impl LocalConfig {
             addr,
             data_dir,
             social: None,
+            webhooks_allow_private: false,
+            webhook_retry_delay: None,
         }
     }
 }
@@ -128,6 +137,11 @@ pub struct LocalSystem {
     /// Social posts and their publishing (`social-run-scheduler`).
     pub social: Arc<Social>,
     pub short_links: Arc<ShortLinks>,
+    /// Outgoing webhooks: events and deliveries wait here for the dispatcher.
+    pub webhook_queue: Arc<LocalQueue>,
+    pub webhook_dlq: Arc<LocalQueue>,
+    pub webhooks: WebhookEmitter,
+    pub webhook_dispatcher: Arc<WebhookDispatcher>,
 }
 
 /// Receives before a scheduled-email message goes to the dead-letter queue (the SQS
@@ -135,6 +149,9 @@ pub struct LocalSystem {
 pub const SCHEDULED_EMAIL_MAX_RECEIVES: u32 = 5;
 /// The same for import notifications.
 pub const IMPORT_MAX_RECEIVES: u32 = 5;
+/// The same for webhook messages (a delivery's own retries do not count: each is a new
+/// message).
+pub const WEBHOOK_MAX_RECEIVES: u32 = 5;
 
 impl LocalSystem {
     pub fn open(config: LocalConfig, clock: Arc<dyn Clock>) -> Result<Self, LocalError> {
@@ -157,22 +174,55 @@ impl LocalSystem {
         )?;
         let table = Arc::new(table);
         let rows = Rows::new(table.clone(), clock.clone());
-        let access = Arc::new(Access::new(rows, clock.clone()));
+        let mut access = Access::new(rows.clone(), clock.clone());
+        if config.webhooks_allow_private {
+            access = access.allowing_private_webhooks();
+        }
+        let access = Arc::new(access);
+        let webhook_dlq = Arc::new(LocalQueue::new("webhooks-dlq"));
+        let webhook_queue = Arc::new(LocalQueue::with_redrive(
+            "webhooks",
+            Redrive {
+                max_receives: WEBHOOK_MAX_RECEIVES,
+                dead_letters: webhook_dlq.clone(),
+            },
+        ));
+        // A new webhook gets events within two seconds.
+        let webhooks = WebhookEmitter::new(rows.clone(), webhook_queue.clone(), clock.clone())
+            .caching_for(std::time::Duration::from_secs(2));
+        let transport = if config.webhooks_allow_private {
+            HttpWebhookTransport::new().allowing_private()
+        } else {
+            HttpWebhookTransport::new()
+        };
+        let mut dispatcher = WebhookDispatcher::new(
+            rows,
+            webhook_queue.clone(),
+            Arc::new(transport),
+            clock.clone(),
+        );
+        if let Some(delay) = config.webhook_retry_delay {
+            dispatcher = dispatcher.retrying_after(delay);
+        }
+        let webhook_dispatcher = Arc::new(dispatcher);
         let jwt = local_jwt(&config.data_dir)?;
         let master_key = secrets::load_or_create(&config.data_dir.join("secrets/master.key"))?;
         let sealer = LocalSealer::from_key_text(&String::from_utf8_lossy(&master_key))
             .map_err(|e| LocalError::Secret(std::io::Error::other(e.to_string())))?;
         let sealer: Arc<dyn scaliyo_store::Sealer> = Arc::new(sealer);
         let outbox = Arc::new(OutboxMailer::new(config.data_dir.join("outbox")));
-        let send = Arc::new(SendPipeline::new(
-            access.clone(),
-            sealer.clone(),
-            Mailers::all(outbox.clone()),
-            clock.clone(),
-            SendConfig {
-                tracking_base_url: config.public_base.clone(),
-            },
-        ));
+        let send = Arc::new(
+            SendPipeline::new(
+                access.clone(),
+                sealer.clone(),
+                Mailers::all(outbox.clone()),
+                clock.clone(),
+                SendConfig {
+                    tracking_base_url: config.public_base.clone(),
+                },
+            )
+            .with_webhooks(webhooks.clone()),
+        );
         let scheduled_email_dlq = Arc::new(LocalQueue::new("scheduled-emails-dlq"));
         let scheduled_email_queue = Arc::new(LocalQueue::with_redrive(
             "scheduled-emails",
@@ -206,12 +256,15 @@ impl LocalSystem {
                 );
             }
         }));
-        let importer = Arc::new(Importer::new(
-            access.clone(),
-            blobs.clone(),
-            clock.clone(),
-            ImportConfig::new(IMPORTS_BUCKET),
-        ));
+        let importer = Arc::new(
+            Importer::new(
+                access.clone(),
+                blobs.clone(),
+                clock.clone(),
+                ImportConfig::new(IMPORTS_BUCKET),
+            )
+            .with_webhooks(webhooks.clone()),
+        );
         let networks = match &config.social {
             Some(social) => scaliyo_social::networks(social),
             None if scaliyo_social::SocialConfig::any_configured_in_env() => {
@@ -227,11 +280,16 @@ impl LocalSystem {
                 clock.clone(),
                 SocialSettings::new(config.public_base.clone()),
             )
-            .with_networks(networks),
+            .with_networks(networks)
+            .with_webhooks(webhooks.clone()),
         );
         let ip_key = secrets::load_or_create(&config.data_dir.join("secrets/ip-hash.key"))?;
         let short_links = Arc::new(ShortLinks::new(access.rows().clone(), &ip_key));
         Ok(Self {
+            webhook_queue,
+            webhook_dlq,
+            webhooks,
+            webhook_dispatcher,
             social,
             short_links,
             tracking_spool: Arc::new(LocalQueue::new("tracking-spool")),
@@ -278,10 +336,21 @@ impl LocalSystem {
             ))
             .merge(scaliyo_http::provider_webhook_api::router(
                 self.access.clone(),
-                Arc::new(scaliyo_app::provider_events::ProviderHooks::new(
-                    self.access.rows().clone(),
+                Arc::new(
+                    scaliyo_app::provider_events::ProviderHooks::new(
+                        self.access.rows().clone(),
+                        self.clock.clone(),
+                        self.config.public_base.clone(),
+                    )
+                    .with_webhooks(self.webhooks.clone()),
+                ),
+            ))
+            .merge(scaliyo_http::webhook_api::router(
+                self.access.clone(),
+                Arc::new(WebhookLog::new(
+                    self.access.clone(),
+                    self.webhook_queue.clone(),
                     self.clock.clone(),
-                    self.config.public_base.clone(),
                 )),
             ))
             .merge(scaliyo_http::social_api::router(
@@ -367,6 +436,7 @@ impl LocalSystem {
     pub fn tracking(&self) -> Tracking {
         Tracking::new(self.access.rows().clone(), self.clock.clone())
             .with_spool(self.tracking_spool.clone())
+            .with_webhooks(self.webhooks.clone())
     }
 
     /// The SQS consumers Lambda runs in AWS, as workers here.
@@ -375,7 +445,29 @@ impl LocalSystem {
             self.scheduled_email_worker(),
             self.import_worker(),
             self.tracking_spool_worker(),
+            self.webhook_worker(),
         ]
+    }
+
+    /// Outgoing webhooks (the `deliver-webhooks` function in AWS): fan events out to the
+    /// subscribed webhooks and deliver them, retrying through the queue's delay.
+    pub fn webhook_worker(&self) -> workers::Worker {
+        let dispatcher = self.webhook_dispatcher.clone();
+        workers::Worker::new(
+            "deliver-webhooks",
+            self.webhook_queue.clone(),
+            std::time::Duration::from_secs(60),
+            move |body| {
+                let dispatcher = dispatcher.clone();
+                async move {
+                    dispatcher
+                        .process(&body)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+            },
+        )
     }
 
     /// Writes spooled opens once the store takes them again.

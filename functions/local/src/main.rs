@@ -163,6 +163,11 @@ async fn serve(
     if let Some(url) = public_url {
         config.public_base = url.trim_end_matches('/').to_owned();
     }
+    // Local development may point webhooks at a receiver on this machine, when asked.
+    config.webhooks_allow_private = matches!(
+        std::env::var("WEBHOOKS_ALLOW_PRIVATE").as_deref(),
+        Ok("1" | "true")
+    );
     let system =
         LocalSystem::open(config.clone(), Arc::new(SystemClock)).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(addr)

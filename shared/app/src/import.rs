@@ -38,6 +38,7 @@ use tokio::io::AsyncReadExt;
 use crate::access::{Access, AccessError, Actor};
 use crate::layout;
 use crate::rows::{Row, RowError, timestamp_text};
+use crate::webhooks::WebhookEmitter;
 
 /// Internal attributes of a batch item being processed.
 const LEASE_UNTIL: &str = "_lease_until";
@@ -432,6 +433,7 @@ pub struct Importer {
     blobs: Arc<dyn Blobs>,
     clock: Arc<dyn Clock>,
     config: ImportConfig,
+    webhooks: Option<WebhookEmitter>,
 }
 
 impl Importer {
@@ -446,7 +448,14 @@ impl Importer {
             blobs,
             clock,
             config,
+            webhooks: None,
         }
+    }
+
+    /// `import.completed` goes to the owner's webhooks.
+    pub fn with_webhooks(mut self, webhooks: WebhookEmitter) -> Self {
+        self.webhooks = Some(webhooks);
+        self
     }
 
     pub fn config(&self) -> &ImportConfig {
@@ -923,6 +932,18 @@ impl Importer {
         }
         self.write_batch(&held, patch, &[]).await?;
         tracing::info!(owner = %held.owner, batch_id = %held.batch_id, total = counts.total, imported = counts.imported, updated = counts.updated, skipped = counts.skipped, "import completed");
+        if let Some(webhooks) = &self.webhooks {
+            let data = json!({
+                "batch_id": held.batch_id,
+                "total_rows": counts.total,
+                "imported_count": counts.imported,
+                "updated_count": counts.updated,
+                "skipped_count": counts.skipped,
+            });
+            webhooks
+                .emit(&held.owner, "import.completed", &held.batch_id, data)
+                .await;
+        }
         Ok(Progress::Completed {
             batch_id: held.batch_id,
         })

@@ -38,6 +38,7 @@ use tokio::sync::Semaphore;
 use crate::access::{Access, AccessError, Actor};
 use crate::layout;
 use crate::rows::{Row, RowError, Rows, from_item, timestamp_text};
+use crate::webhooks::WebhookEmitter;
 
 pub const MEDIA_BUCKET: &str = "social_media";
 pub const DEFAULT_TIMEZONE: &str = "Asia/Karachi";
@@ -314,6 +315,8 @@ pub struct Social {
     networks: Option<SocialNetworks>,
     clock: Arc<dyn Clock>,
     settings: SocialSettings,
+    /// `social.published` / `social.failed` per target.
+    webhooks: Option<WebhookEmitter>,
 }
 
 impl Social {
@@ -331,7 +334,31 @@ impl Social {
             networks: None,
             clock,
             settings,
+            webhooks: None,
         }
+    }
+
+    pub fn with_webhooks(mut self, webhooks: WebhookEmitter) -> Self {
+        self.webhooks = Some(webhooks);
+        self
+    }
+
+    async fn emit(&self, owner: &str, post: &Row, target: &Item, event_type: &str, extra: Value) {
+        let Some(webhooks) = &self.webhooks else {
+            return;
+        };
+        let target_id = target.str("id").unwrap_or_default();
+        let mut data = json!({
+            "post_id": post_str(post, "id"),
+            "target_id": target_id,
+            "channel": target.str("channel"),
+            "target": target.str("target_id"),
+            "target_label": target.str("target_label"),
+        });
+        if let (Value::Object(data), Value::Object(extra)) = (&mut data, extra) {
+            data.extend(extra);
+        }
+        webhooks.emit(owner, event_type, target_id, data).await;
     }
 
     /// The publishing side (`social-run-scheduler`): the same service with the networks.
@@ -1422,7 +1449,16 @@ impl Social {
         patch.insert("error_code".into(), Value::Null);
         patch.insert("error_message".into(), Value::Null);
         self.settle_target(owner, post, target, patch, &[], "published", payload)
-            .await
+            .await?;
+        self.emit(
+            owner,
+            post,
+            target,
+            "social.published",
+            json!({ "remote_post_id": remote }),
+        )
+        .await;
+        Ok(())
     }
 
     async fn settle_failed(
@@ -1449,6 +1485,14 @@ impl Social {
             json!({ "error_code": code.as_str(), "message": message, "attempts": attempts }),
         )
         .await?;
+        self.emit(
+            owner,
+            post,
+            target,
+            "social.failed",
+            json!({ "error_code": code.as_str(), "message": message }),
+        )
+        .await;
         Ok(TargetState::Failed { now: true })
     }
 

@@ -310,6 +310,8 @@ pub struct WebhookDispatcher {
     queue: Arc<dyn Queue>,
     transport: Arc<dyn WebhookTransport>,
     clock: Arc<dyn Clock>,
+    /// Every retry waits this instead of the schedule (local development and tests).
+    retry_delay: Option<StdDuration>,
 }
 
 impl WebhookDispatcher {
@@ -324,7 +326,14 @@ impl WebhookDispatcher {
             queue,
             transport,
             clock,
+            retry_delay: None,
         }
+    }
+
+    /// Retries after `delay` instead of 30 s … 15 min (the attempt count stays bounded).
+    pub fn retrying_after(mut self, delay: StdDuration) -> Self {
+        self.retry_delay = Some(delay);
+        self
     }
 
     /// Handles one queue message. `Err` means "let the queue deliver it again".
@@ -484,7 +493,9 @@ impl WebhookDispatcher {
         }
         let error = error.unwrap_or_default();
         if retryable && attempt < i64::from(webhooks::MAX_ATTEMPTS) {
-            let delay = webhooks::retry_delay(attempt as u32 + 1);
+            let delay = self
+                .retry_delay
+                .unwrap_or_else(|| webhooks::retry_delay(attempt as u32 + 1));
             let next = now + Duration::from_std(delay).unwrap_or(Duration::minutes(1));
             let made = Attempt {
                 status,

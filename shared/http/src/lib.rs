@@ -13,6 +13,7 @@ pub mod send_api;
 pub mod social_api;
 pub mod telemetry;
 pub mod tracking_api;
+pub mod webhook_api;
 
 pub use error::ApiError;
 pub use identity::{Authenticated, Authenticator, LocalJwt};
