@@ -152,6 +152,12 @@ fn unique_text() -> String {
 
 /// A value for a required column that no foreign key or scope fills.
 fn filler(column: &schema::Column) -> Value {
+    // Columns the service checks beyond the seed's CHECKs (webhook URLs and events).
+    match column.name {
+        "url" => return json!(format!("https://hooks.example.com/{}", unique_text())),
+        "trigger_event" => return json!("email.sent"),
+        _ => {}
+    }
     match (column.ty, column.check) {
         (_, Check::OneOf(values)) => json!(values[0]),
         (_, Check::Range { min, .. }) => json!(min),

@@ -8,25 +8,36 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::rows::Rows;
 use scaliyo_app::tracking::Tracking;
+use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::DynamoTable;
 use scaliyo_store::{Clock, SystemClock};
 use serde_json::{Value, json};
 
 /// Two triggers: the 10-minute schedule (rebuild) and the tracking spool queue (opens the
 /// store could not take when they happened).
-async fn handle(rows: &Rows, clock: &dyn Clock, event: LambdaEvent<Value>) -> Result<Value, Error> {
+async fn handle(
+    rows: &Rows,
+    clock: &dyn Clock,
+    webhooks: Option<&WebhookEmitter>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Error> {
     if event.payload.get("Records").is_some() {
         let batch: SqsEvent = serde_json::from_value(event.payload)?;
-        return Ok(serde_json::to_value(replay(rows, batch).await)?);
+        return Ok(serde_json::to_value(replay(rows, webhooks, batch).await)?);
     }
     let (payload, context) = event.into_parts();
     let scheduled: EventBridgeEvent<Value> = serde_json::from_value(payload)?;
     rebuild(rows, clock, LambdaEvent::new(scheduled, context)).await
 }
 
-async fn replay(rows: &Rows, batch: SqsEvent) -> SqsBatchResponse {
+async fn replay(
+    rows: &Rows,
+    webhooks: Option<&WebhookEmitter>,
+    batch: SqsEvent,
+) -> SqsBatchResponse {
     // Spooled opens carry the time they happened.
-    let tracking = Tracking::new(rows.clone(), Arc::new(SystemClock));
+    let tracking =
+        Tracking::new(rows.clone(), Arc::new(SystemClock)).with_webhooks(webhooks.cloned());
     let mut response = SqsBatchResponse::default();
     for record in batch.records {
         let body = record.body.unwrap_or_default();
@@ -68,7 +79,16 @@ async fn main() -> Result<(), Error> {
         )),
         clock.clone(),
     );
-    lambda_runtime::run(service_fn(|event| handle(&rows, clock.as_ref(), event))).await
+    // Replayed human opens are webhook events too.
+    let webhooks = WebhookEmitter::for_lambda(
+        rows.clone(),
+        scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
+        clock.clone(),
+    );
+    lambda_runtime::run(service_fn(|event| {
+        handle(&rows, clock.as_ref(), webhooks.as_ref(), event)
+    }))
+    .await
 }
 
 #[cfg(test)]
@@ -97,7 +117,7 @@ mod tests {
         ))
         .expect("a valid event");
         let event = LambdaEvent::new(payload, lambda_runtime::Context::default());
-        let out = handle(&rows, &clock, event).await.expect("handled");
+        let out = handle(&rows, &clock, None, event).await.expect("handled");
         assert_eq!(out, json!({ "owners": 0, "date": "2026-11-27" }));
 
         // The spool queue's batch: an open whose token is unknown is dropped (nothing to
@@ -106,7 +126,7 @@ mod tests {
             serde_json::from_str(include_str!("../../../events/sqs-tracking-spool.json"))
                 .expect("a valid event");
         let event = LambdaEvent::new(payload, lambda_runtime::Context::default());
-        let out = handle(&rows, &clock, event).await.expect("handled");
+        let out = handle(&rows, &clock, None, event).await.expect("handled");
         assert_eq!(
             out,
             json!({ "batchItemFailures": [{ "itemIdentifier": "9b2f6c1e-8d4a-4c3b-a5e7-2f1d0c9b8a77" }] })

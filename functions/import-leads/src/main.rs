@@ -12,8 +12,9 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::access::Access;
 use scaliyo_app::import::{ImportConfig, Importer, Progress, s3_created_objects};
+use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::{DynamoTable, S3Blobs};
-use scaliyo_store::{Blobs, SystemClock};
+use scaliyo_store::{Blobs, Queue, SystemClock};
 
 /// The invocation's deadline as an `Instant` (Lambda gives it as wall-clock time).
 fn deadline_of(context: &lambda_runtime::Context) -> Option<Instant> {
@@ -88,10 +89,16 @@ async fn process(
     Ok(())
 }
 
-fn importer(table: DynamoTable, blobs: Arc<dyn Blobs>, bucket: String) -> Importer {
+fn importer(
+    table: DynamoTable,
+    blobs: Arc<dyn Blobs>,
+    bucket: String,
+    webhooks: Option<Arc<dyn Queue>>,
+) -> Importer {
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
-    Importer::new(access, blobs, clock, ImportConfig::new(bucket))
+    let webhooks = WebhookEmitter::for_lambda(access.rows().clone(), webhooks, clock.clone());
+    Importer::new(access, blobs, clock, ImportConfig::new(bucket)).with_webhooks(webhooks)
 }
 
 #[tokio::main]
@@ -109,6 +116,7 @@ async fn main() -> Result<(), Error> {
         DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name),
         Arc::new(blobs),
         bucket,
+        scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
     );
     lambda_runtime::run(service_fn(|event| handle(&importer, event))).await
 }
@@ -151,6 +159,7 @@ mod tests {
             DynamoTable::new(client.clone(), name.clone()),
             blobs.clone(),
             bucket.clone(),
+            None,
         );
 
         let clock = Arc::new(SystemClock);

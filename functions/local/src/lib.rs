@@ -221,7 +221,7 @@ impl LocalSystem {
                     tracking_base_url: config.public_base.clone(),
                 },
             )
-            .with_webhooks(webhooks.clone()),
+            .with_webhooks(Some(webhooks.clone())),
         );
         let scheduled_email_dlq = Arc::new(LocalQueue::new("scheduled-emails-dlq"));
         let scheduled_email_queue = Arc::new(LocalQueue::with_redrive(
@@ -263,7 +263,7 @@ impl LocalSystem {
                 clock.clone(),
                 ImportConfig::new(IMPORTS_BUCKET),
             )
-            .with_webhooks(webhooks.clone()),
+            .with_webhooks(Some(webhooks.clone())),
         );
         let networks = match &config.social {
             Some(social) => scaliyo_social::networks(social),
@@ -281,7 +281,7 @@ impl LocalSystem {
                 SocialSettings::new(config.public_base.clone()),
             )
             .with_networks(networks)
-            .with_webhooks(webhooks.clone()),
+            .with_webhooks(Some(webhooks.clone())),
         );
         let ip_key = secrets::load_or_create(&config.data_dir.join("secrets/ip-hash.key"))?;
         let short_links = Arc::new(ShortLinks::new(access.rows().clone(), &ip_key));
@@ -342,7 +342,7 @@ impl LocalSystem {
                         self.clock.clone(),
                         self.config.public_base.clone(),
                     )
-                    .with_webhooks(self.webhooks.clone()),
+                    .with_webhooks(Some(self.webhooks.clone())),
                 ),
             ))
             .merge(scaliyo_http::webhook_api::router(
@@ -436,7 +436,7 @@ impl LocalSystem {
     pub fn tracking(&self) -> Tracking {
         Tracking::new(self.access.rows().clone(), self.clock.clone())
             .with_spool(self.tracking_spool.clone())
-            .with_webhooks(self.webhooks.clone())
+            .with_webhooks(Some(self.webhooks.clone()))
     }
 
     /// The SQS consumers Lambda runs in AWS, as workers here.

@@ -14,6 +14,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::access::Access;
 use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
 use scaliyo_app::send_email::{SendConfig, SendPipeline};
+use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::{DynamoTable, KmsSealer, SqsQueue};
 use scaliyo_store::{Mailers, Queue, Sealer, SystemClock};
 use serde_json::Value;
@@ -68,16 +69,21 @@ fn scheduler(
     sealer: Arc<dyn Sealer>,
     mailers: Mailers,
     tracking_base_url: String,
+    webhooks: Option<Arc<dyn Queue>>,
 ) -> Scheduler {
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
-    let send = Arc::new(SendPipeline::new(
-        access.clone(),
-        sealer,
-        mailers,
-        clock.clone(),
-        SendConfig { tracking_base_url },
-    ));
+    let webhooks = WebhookEmitter::for_lambda(access.rows().clone(), webhooks, clock.clone());
+    let send = Arc::new(
+        SendPipeline::new(
+            access.clone(),
+            sealer,
+            mailers,
+            clock.clone(),
+            SendConfig { tracking_base_url },
+        )
+        .with_webhooks(webhooks),
+    );
     Scheduler::new(access, send, queue, clock, SchedulerConfig::default())
 }
 
@@ -99,6 +105,7 @@ async fn main() -> Result<(), Error> {
         Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id)),
         scaliyo_mail::mailers_from_env(),
         tracking,
+        scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
     );
     lambda_runtime::run(service_fn(|event| handle(&scheduler, event))).await
 }
@@ -148,6 +155,7 @@ mod tests {
             sealer.clone(),
             Mailers::all(mailer),
             "https://t.example".into(),
+            None,
         );
 
         // A workspace with a sender, a lead and one e-mail due a minute ago.

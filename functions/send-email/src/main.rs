@@ -6,25 +6,31 @@ use std::sync::Arc;
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::send_email::{Mailers, SendConfig, SendPipeline};
+use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::{DynamoTable, KmsSealer};
 use scaliyo_http::Authenticator;
-use scaliyo_store::{Sealer, SystemClock};
+use scaliyo_store::{Queue, Sealer, SystemClock};
 
 fn router(
     table: DynamoTable,
     sealer: Arc<dyn Sealer>,
     mailers: Mailers,
     tracking_base_url: String,
+    webhooks: Option<Arc<dyn Queue>>,
 ) -> Router {
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
-    let pipeline = Arc::new(SendPipeline::new(
-        access.clone(),
-        sealer,
-        mailers,
-        clock,
-        SendConfig { tracking_base_url },
-    ));
+    let webhooks = WebhookEmitter::for_lambda(access.rows().clone(), webhooks, clock.clone());
+    let pipeline = Arc::new(
+        SendPipeline::new(
+            access.clone(),
+            sealer,
+            mailers,
+            clock,
+            SendConfig { tracking_base_url },
+        )
+        .with_webhooks(webhooks),
+    );
     scaliyo_http::send_api::router(access, pipeline)
         .merge(scaliyo_http::health_router())
         .layer(Extension(Arc::new(Authenticator::ApiGateway)))
@@ -40,11 +46,14 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
     let sealer = Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id));
+    // Outgoing webhooks (email.sent / email.failed) are enqueued here, delivered elsewhere.
+    let webhooks = scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config);
     lambda_http::run(router(
         table,
         sealer,
         scaliyo_mail::mailers_from_env(),
         tracking,
+        webhooks,
     ))
     .await
 }
@@ -84,6 +93,7 @@ mod tests {
             sealer,
             scaliyo_mail::mailers_from_env(),
             "https://t.example".into(),
+            None,
         );
         let response = app.oneshot(request).await.expect("a response");
         assert_eq!(response.status(), 404);

@@ -11,8 +11,9 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::access::Access;
 use scaliyo_app::social::{MEDIA_BUCKET, Social, SocialSettings};
+use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::{DynamoTable, KmsSealer, S3Blobs};
-use scaliyo_store::{Blobs, Sealer, SocialNetworks, SystemClock};
+use scaliyo_store::{Blobs, Queue, Sealer, SocialNetworks, SystemClock};
 use serde_json::Value;
 
 async fn handle(social: &Social, event: LambdaEvent<Value>) -> Result<Value, Error> {
@@ -28,9 +29,11 @@ fn social(
     media: Arc<dyn Blobs>,
     networks: SocialNetworks,
     short_link_base: String,
+    webhooks: Option<Arc<dyn Queue>>,
 ) -> Social {
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
+    let webhooks = WebhookEmitter::for_lambda(access.rows().clone(), webhooks, clock.clone());
     Social::new(
         access,
         sealer,
@@ -39,6 +42,7 @@ fn social(
         SocialSettings::new(short_link_base),
     )
     .with_networks(networks)
+    .with_webhooks(webhooks)
 }
 
 fn required(name: &str) -> Result<String, Error> {
@@ -64,6 +68,7 @@ async fn main() -> Result<(), Error> {
         Arc::new(media),
         scaliyo_social::networks(&scaliyo_social::SocialConfig::from_env()),
         tracking,
+        scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
     );
     lambda_runtime::run(service_fn(|event| handle(&social, event))).await
 }
@@ -126,6 +131,7 @@ mod tests {
             media.clone(),
             scaliyo_social::networks(&config),
             "https://t.example".into(),
+            None,
         );
 
         let owner = uuid_v4();

@@ -6,15 +6,22 @@ use std::sync::Arc;
 
 use scaliyo_app::rows::Rows;
 use scaliyo_app::tracking::Tracking;
+use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::DynamoTable;
-use scaliyo_store::SystemClock;
+use scaliyo_store::{Queue, SystemClock};
 
 /// Links, short links, unsubscribes and the providers' event webhooks: the tracking host's
 /// routes.
-fn router(table: DynamoTable, ip_hash_key: &[u8]) -> axum::Router {
+fn router(
+    table: DynamoTable,
+    ip_hash_key: &[u8],
+    webhooks: Option<Arc<dyn Queue>>,
+) -> axum::Router {
     let clock = Arc::new(SystemClock);
     let rows = Rows::new(Arc::new(table), clock.clone());
-    let tracking = Arc::new(Tracking::new(rows.clone(), clock.clone()));
+    let webhooks = WebhookEmitter::for_lambda(rows.clone(), webhooks, clock.clone());
+    let tracking =
+        Arc::new(Tracking::new(rows.clone(), clock.clone()).with_webhooks(webhooks.clone()));
     let access = Arc::new(scaliyo_app::access::Access::new(
         rows.clone(),
         clock.clone(),
@@ -24,9 +31,9 @@ fn router(table: DynamoTable, ip_hash_key: &[u8]) -> axum::Router {
         ip_hash_key,
     ));
     // The base URL only matters when a webhook is created (through the api function).
-    let hooks = Arc::new(scaliyo_app::provider_events::ProviderHooks::new(
-        rows, clock, "",
-    ));
+    let hooks = Arc::new(
+        scaliyo_app::provider_events::ProviderHooks::new(rows, clock, "").with_webhooks(webhooks),
+    );
     scaliyo_http::tracking_api::router(tracking)
         .merge(scaliyo_http::tracking_api::short_link_router(short_links))
         .merge(scaliyo_http::provider_webhook_api::router(access, hooks))
@@ -43,7 +50,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let ip_hash_key = std::env::var("IP_HASH_KEY").map_err(|_| "IP_HASH_KEY is not set")?;
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
-    lambda_http::run(router(table, ip_hash_key.as_bytes())).await
+    // Human clicks, unsubscribes and bounces for outgoing webhooks: enqueued, delivered elsewhere.
+    let webhooks = scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config);
+    lambda_http::run(router(table, ip_hash_key.as_bytes(), webhooks)).await
 }
 
 #[cfg(test)]
@@ -67,7 +76,7 @@ mod tests {
             "../../../events/apigw-http-track-click.json"
         ))
         .expect("a valid event");
-        let response = router(DynamoTable::new(client, name), b"test key")
+        let response = router(DynamoTable::new(client, name), b"test key", None)
             .oneshot(request)
             .await
             .expect("a response");

@@ -5,12 +5,19 @@ use std::sync::Arc;
 
 use scaliyo_app::rows::Rows;
 use scaliyo_app::tracking::Tracking;
+use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::DynamoTable;
-use scaliyo_store::SystemClock;
+use scaliyo_store::{Queue, SystemClock};
 
-fn router(table: DynamoTable, spool: Option<Arc<dyn scaliyo_store::Queue>>) -> axum::Router {
+fn router(
+    table: DynamoTable,
+    spool: Option<Arc<dyn Queue>>,
+    webhooks: Option<Arc<dyn Queue>>,
+) -> axum::Router {
     let clock = Arc::new(SystemClock);
-    let mut tracking = Tracking::new(Rows::new(Arc::new(table), clock.clone()), clock);
+    let rows = Rows::new(Arc::new(table), clock.clone());
+    let webhooks = WebhookEmitter::for_lambda(rows.clone(), webhooks, clock.clone());
+    let mut tracking = Tracking::new(rows, clock).with_webhooks(webhooks);
     if let Some(spool) = spool {
         tracking = tracking.with_spool(spool);
     }
@@ -24,13 +31,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
     // Opens the table cannot take wait in this queue (analytics-rollup writes them later).
-    let spool = std::env::var("TRACKING_SPOOL_QUEUE_URL").ok().map(|url| {
-        Arc::new(scaliyo_aws::SqsQueue::new(
-            scaliyo_aws::sqs_client(&config),
-            url,
-        )) as Arc<dyn scaliyo_store::Queue>
-    });
-    lambda_http::run(router(table, spool)).await
+    let spool = scaliyo_aws::queue_from_env("TRACKING_SPOOL_QUEUE_URL", &config);
+    // Human opens for outgoing webhooks: an enqueue (subscriptions cached), no delivery here.
+    let webhooks = scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config);
+    lambda_http::run(router(table, spool, webhooks)).await
 }
 
 #[cfg(test)]
@@ -54,7 +58,7 @@ mod tests {
             "../../../events/apigw-http-track-open.json"
         ))
         .expect("a valid event");
-        let response = router(DynamoTable::new(client, name), None)
+        let response = router(DynamoTable::new(client, name), None, None)
             .oneshot(request)
             .await
             .expect("a response");

@@ -453,8 +453,8 @@ impl Importer {
     }
 
     /// `import.completed` goes to the owner's webhooks.
-    pub fn with_webhooks(mut self, webhooks: WebhookEmitter) -> Self {
-        self.webhooks = Some(webhooks);
+    pub fn with_webhooks(mut self, webhooks: Option<WebhookEmitter>) -> Self {
+        self.webhooks = webhooks;
         self
     }
 

@@ -96,8 +96,8 @@ impl ProviderHooks {
         }
     }
 
-    pub fn with_webhooks(mut self, webhooks: WebhookEmitter) -> Self {
-        self.webhooks = Some(webhooks);
+    pub fn with_webhooks(mut self, webhooks: Option<WebhookEmitter>) -> Self {
+        self.webhooks = webhooks;
         self
     }
 

@@ -162,8 +162,8 @@ impl SendPipeline {
     }
 
     /// `email.sent` / `email.failed` go to the owner's webhooks.
-    pub fn with_webhooks(mut self, webhooks: WebhookEmitter) -> Self {
-        self.webhooks = Some(webhooks);
+    pub fn with_webhooks(mut self, webhooks: Option<WebhookEmitter>) -> Self {
+        self.webhooks = webhooks;
         self
     }
 

@@ -338,8 +338,8 @@ impl Social {
         }
     }
 
-    pub fn with_webhooks(mut self, webhooks: WebhookEmitter) -> Self {
-        self.webhooks = Some(webhooks);
+    pub fn with_webhooks(mut self, webhooks: Option<WebhookEmitter>) -> Self {
+        self.webhooks = webhooks;
         self
     }
 

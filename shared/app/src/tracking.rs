@@ -99,8 +99,8 @@ impl Tracking {
 
     /// Human opens and clicks, and unsubscribes, go to the owner's webhooks (through the
     /// webhook queue: nothing is delivered on the recipient's request).
-    pub fn with_webhooks(mut self, webhooks: WebhookEmitter) -> Self {
-        self.webhooks = Some(webhooks);
+    pub fn with_webhooks(mut self, webhooks: Option<WebhookEmitter>) -> Self {
+        self.webhooks = webhooks;
         self
     }
 

@@ -38,6 +38,9 @@ use crate::rows::{RowError, Rows, VERSION_ATTR, timestamp_text};
 pub const LOG_DAYS: i64 = 30;
 /// Deliveries a log read returns.
 pub const LOG_PAGE: u32 = 50;
+/// How long a Lambda remembers whether an owner has webhooks (a new webhook gets events
+/// within this; the pixel and redirect paths read nothing while it holds).
+pub const LAMBDA_SUBSCRIPTIONS_CACHE: StdDuration = StdDuration::from_secs(30);
 /// Attempts kept in one delivery's log (the counters keep counting).
 const ATTEMPT_LOG: usize = 20;
 
@@ -154,6 +157,16 @@ impl WebhookEmitter {
             cache: Arc::new(Mutex::new(HashMap::new())),
             cache_for: StdDuration::ZERO,
         }
+    }
+
+    /// A Lambda's emitter: on the queue named by its configuration (none: no webhooks are
+    /// emitted), remembering owners' subscriptions for [`LAMBDA_SUBSCRIPTIONS_CACHE`].
+    pub fn for_lambda(
+        rows: Rows,
+        queue: Option<Arc<dyn Queue>>,
+        clock: Arc<dyn Clock>,
+    ) -> Option<Self> {
+        queue.map(|queue| Self::new(rows, queue, clock).caching_for(LAMBDA_SUBSCRIPTIONS_CACHE))
     }
 
     /// Remember an owner's subscriptions this long (a new webhook gets events after at most

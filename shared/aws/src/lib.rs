@@ -35,6 +35,16 @@ pub async fn emulator_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// The SQS queue whose URL is in `variable`, when it is set (optional features: the tracking
+/// spool, outgoing webhooks).
+pub fn queue_from_env(
+    variable: &str,
+    config: &SdkConfig,
+) -> Option<std::sync::Arc<dyn scaliyo_store::Queue>> {
+    let url = std::env::var(variable).ok().filter(|u| !u.is_empty())?;
+    Some(std::sync::Arc::new(SqsQueue::new(sqs_client(config), url)))
+}
+
 pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(config)
 }

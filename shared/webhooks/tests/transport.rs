@@ -22,7 +22,7 @@ async fn a_private_receiver_is_refused_in_production_and_reached_in_local_develo
     let receiver = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/hooks/scaliyo"))
-        .and(header("scaliyo-signature", "t=1,v1=ab"))
+        .and(header("content-type", "application/json"))
         .and(body_string(r#"{"id":"evt_1"}"#))
         .respond_with(ResponseTemplate::new(204))
         .expect(1)
@@ -45,6 +45,8 @@ async fn a_private_receiver_is_refused_in_production_and_reached_in_local_develo
     let local = HttpWebhookTransport::new().allowing_private();
     let response = local.post(&request(url)).await.unwrap();
     assert_eq!(response.status, 204);
+    let sent = receiver.received_requests().await.unwrap_or_default();
+    assert_eq!(sent[0].headers["scaliyo-signature"], "t=1,v1=ab");
 }
 
 #[tokio::test]
