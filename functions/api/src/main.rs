@@ -11,9 +11,10 @@ use scaliyo_app::scheduler::Scheduling;
 use scaliyo_app::social::{Social, SocialSettings};
 use scaliyo_app::storage::Storage;
 use scaliyo_app::usage::Usage;
+use scaliyo_app::webhooks::WebhookLog;
 use scaliyo_aws::{DynamoTable, KmsSealer, S3Blobs};
 use scaliyo_http::Authenticator;
-use scaliyo_store::{Blobs, Sealer, SystemClock};
+use scaliyo_store::{Blobs, Queue, Sealer, SystemClock};
 use std::collections::HashMap;
 
 fn router(
@@ -23,6 +24,7 @@ fn router(
     imports_bucket: String,
     tracking_base_url: String,
     sealer: Arc<dyn Sealer>,
+    webhooks: Option<Arc<dyn Queue>>,
 ) -> Router {
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
@@ -57,6 +59,18 @@ fn router(
             )),
         ))
         .merge(scaliyo_http::social_api::router(access.clone(), social))
+        .merge(match webhooks {
+            // The delivery log and redelivery (which enqueues).
+            Some(queue) => scaliyo_http::webhook_api::router(
+                access.clone(),
+                Arc::new(WebhookLog::new(
+                    access.clone(),
+                    queue,
+                    Arc::new(SystemClock),
+                )),
+            ),
+            None => Router::new(),
+        })
         .merge(scaliyo_http::health_router())
         .layer(Extension(Arc::new(Authenticator::ApiGateway)))
 }
@@ -112,6 +126,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         imports_bucket,
         tracking,
         sealer,
+        scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
     ))
     .await
 }
@@ -150,6 +165,7 @@ mod tests {
             "imports".into(),
             "https://t.example".into(),
             Arc::new(scaliyo_embedded::LocalSealer::new(&[3u8; 32]).expect("a sealer")),
+            None,
         )
         .oneshot(request)
         .await

@@ -381,6 +381,7 @@ pub fn document() -> Value {
     );
     schedule_paths(&mut paths);
     social_paths(&mut paths);
+    webhook_paths(&mut paths);
     let mut hook_responses = error_responses(&["400", "401", "404", "409", "415", "503"]);
     hook_responses.insert(
         "201".into(),
@@ -834,6 +835,67 @@ fn social_paths(paths: &mut Map<String, Value>) {
                 "additionalProperties": false
             } } } },
             "responses": schedule
+        } }),
+    );
+}
+
+/// The outgoing webhooks' delivery log and redelivery.
+fn webhook_paths(paths: &mut Map<String, Value>) {
+    let delivery = json!({
+        "type": "object",
+        "properties": {
+            "id": { "type": "string" },
+            "webhook_id": { "type": "string" },
+            "event_id": { "type": "string" },
+            "event_type": { "type": "string" },
+            "status": { "type": "string", "enum": ["pending", "retrying", "delivered", "failed"] },
+            "attempts": { "type": "integer" },
+            "created_at": { "type": "string" },
+            "last_attempt_at": { "type": ["string", "null"] },
+            "next_attempt_at": { "type": ["string", "null"] },
+            "log": { "type": "array", "items": { "type": "object", "properties": {
+                "attempt": { "type": "integer" },
+                "at": { "type": "string" },
+                "status": { "type": ["integer", "null"] },
+                "latency_ms": { "type": ["integer", "null"] },
+                "error": { "type": ["string", "null"] }
+            } } },
+            "payload": {}
+        },
+        "required": ["id", "webhook_id", "event_id", "event_type", "status", "attempts", "log"]
+    });
+    let mut list = error_responses(&["401", "404", "409", "503"]);
+    list.insert(
+        "200".into(),
+        json_response(
+            "the newest deliveries (up to 50), each with its attempts",
+            json!({ "type": "object", "properties": {
+                "webhook_id": { "type": "string" },
+                "data": { "type": "array", "items": delivery.clone() }
+            }, "required": ["webhook_id", "data"] }),
+        ),
+    );
+    paths.insert(
+        "/v1/webhooks/{id}/deliveries".into(),
+        json!({ "get": {
+            "operationId": "list_webhook_deliveries",
+            "tags": ["webhooks"],
+            "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
+            "responses": list
+        } }),
+    );
+    let mut again = error_responses(&["401", "404", "409", "503"]);
+    again.insert("202".into(), json_response("queued for delivery", delivery));
+    paths.insert(
+        "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver".into(),
+        json!({ "post": {
+            "operationId": "redeliver_webhook_delivery",
+            "tags": ["webhooks"],
+            "parameters": [
+                { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } },
+                { "name": "delivery_id", "in": "path", "required": true, "schema": { "type": "string" } }
+            ],
+            "responses": again
         } }),
     );
 }
