@@ -49,6 +49,8 @@ async fn world(now: &str, timeout: StdDuration) -> World {
     };
     let local = RunningLocal::start_configured(clock.clone(), |config| {
         config.social = Some(social);
+        // The webhook receiver of these tests runs on this machine.
+        config.webhooks_allow_private = true;
     })
     .await;
     let ada = Client::user(&local, Role::Client, Some("ada@scaliyo.example"));
@@ -228,6 +230,19 @@ async fn a_post_to_all_four_channels_publishes_retries_and_fails_per_target() {
     let w = world("2026-11-27T04:00:00Z", StdDuration::from_secs(5)).await;
     mount_meta(&w.meta).await;
     mount_linkedin(&w.linkedin).await;
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let hook = w
+        .ada
+        .post(
+            "/v1/webhooks",
+            json!({ "name": "social", "url": format!("{}/in", receiver.uri()), "trigger_event": "*", "secret": "s" }),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.body);
     let meta = w
         .connect(
             "/v1/social/accounts/meta",
@@ -424,6 +439,40 @@ async fn a_post_to_all_four_channels_publishes_retries_and_fails_per_target() {
         .find(|a| a["id"] == member.as_str())
         .unwrap();
     assert_eq!(member_health["needs_reconnect"], false);
+
+    // Outgoing webhooks: one event per settled target, and the expiring organisation token.
+    let worker = w.local.system.webhook_worker();
+    let mut types: Vec<String> = Vec::new();
+    for _ in 0..100 {
+        worker.drain().await;
+        types = receiver
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                serde_json::from_slice::<Value>(&r.body).unwrap()["type"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        if types.len() >= 5 {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    types.sort();
+    assert_eq!(
+        types,
+        vec![
+            "social.failed",
+            "social.published",
+            "social.published",
+            "social.published",
+            "social.token_expiring"
+        ]
+    );
 
     // Another tick publishes nothing again.
     let calls = w.linkedin.received_requests().await.unwrap().len();

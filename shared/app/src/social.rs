@@ -547,11 +547,40 @@ impl Social {
         let mut report = Vec::new();
         for provider in ["meta", "linkedin"] {
             for item in self.accounts_of(&owner, provider).await? {
+                self.warn_if_expiring(&owner, &item, now).await;
                 report.push(health_of(&item, now, self.settings.token_warning));
             }
         }
         report.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(report)
+    }
+
+    /// `social.token_expiring` for an account whose token expires within the warning period
+    /// (or has expired). Once per account and expiry: the event id is derived from both, so
+    /// the ticks and health reads that see it again deliver nothing new.
+    async fn warn_if_expiring(&self, owner: &str, account: &Item, now: DateTime<Utc>) {
+        let Some(webhooks) = &self.webhooks else {
+            return;
+        };
+        let Some(expires) = parse_time(account, "token_expires_at") else {
+            return;
+        };
+        if expires > now + self.settings.token_warning {
+            return;
+        }
+        let id = account.str("id").unwrap_or_default();
+        let health = health_of(account, now, self.settings.token_warning);
+        let data = json!({
+            "account_id": id,
+            "provider": health.provider,
+            "label": health.label,
+            "token_expires_at": health.token_expires_at,
+            "expired": health.expired,
+        });
+        let subject = format!("{id}:{}", timestamp_text(expires));
+        webhooks
+            .emit(owner, "social.token_expiring", &subject, data)
+            .await;
     }
 
     // -----------------------------------------------------------------------------------
@@ -1713,6 +1742,10 @@ impl AccountCache {
         let mut cache = self.by_provider.lock().await;
         if !cache.contains_key(provider) {
             let accounts = social.accounts_of(owner, provider).await?;
+            let now = social.clock.now();
+            for account in &accounts {
+                social.warn_if_expiring(owner, account, now).await;
+            }
             cache.insert(provider, accounts);
         }
         Ok(cache.get(provider).and_then(|accounts| {

@@ -22,6 +22,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "import.completed",
     "social.published",
     "social.failed",
+    "social.token_expiring",
 ];
 
 pub const ALL_EVENTS: &str = "*";
