@@ -709,3 +709,95 @@ async fn a_draft_is_scheduled_later_and_reconnecting_keeps_one_account() {
     );
     assert_eq!(field(&pairs, "access_token"), Some("EAAB-page-token"));
 }
+
+#[tokio::test]
+async fn an_image_post_to_all_four_channels_is_published_everywhere_with_short_links() {
+    let w = world("2026-11-27T04:00:00Z", StdDuration::from_secs(5)).await;
+    mount_meta(&w.meta).await;
+    mount_linkedin(&w.linkedin).await;
+    Mock::given(method("POST"))
+        .and(path("/rest/posts"))
+        .and(header("authorization", "Bearer org-valid-token"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .insert_header("x-restli-id", "urn:li:share:7000000000000000001"),
+        )
+        .mount(&w.linkedin)
+        .await;
+    let meta = w
+        .connect(
+            "/v1/social/accounts/meta",
+            json!({ "page_id": PAGE, "page_access_token": "EAAB-page-token", "instagram_user_id": IG_USER }),
+        )
+        .await;
+    let member = w
+        .connect(
+            "/v1/social/accounts/linkedin",
+            json!({ "member_urn": MEMBER, "access_token": "member-token" }),
+        )
+        .await;
+    let org = w
+        .connect(
+            "/v1/social/accounts/linkedin",
+            json!({ "org_urn": ORG, "access_token": "org-valid-token" }),
+        )
+        .await;
+    let image = w.upload_image().await;
+    let created = w
+        .ada
+        .post(
+            "/v1/social/posts",
+            json!({
+                "content_text": "Doors open",
+                "link_url": "https://scaliyo.example/open",
+                "media_paths": [image],
+                "scheduled_at": "2026-11-27T04:05:00Z",
+                "targets": [
+                    { "account_id": meta, "channel": "facebook_page" },
+                    { "account_id": meta, "channel": "instagram" },
+                    { "account_id": member, "channel": "linkedin_member" },
+                    { "account_id": org, "channel": "linkedin_org" }
+                ]
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    // The member is rate limited twice (Retry-After 60 s): three ticks, minutes apart.
+    for minutes in [6, 2, 3] {
+        w.advance(Duration::minutes(minutes));
+        w.tick().await;
+    }
+    let post = w.post(&id).await;
+    assert_eq!(post["status"], "completed", "{post}");
+    assert_eq!(
+        post["summary"],
+        json!({ "published": 4, "failed": 0, "open": 0 })
+    );
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for target in post["targets"].as_array().unwrap() {
+        assert_eq!(target["status"], "published", "{target}");
+        assert!(
+            target["remote_post_id"]
+                .as_str()
+                .is_some_and(|r| !r.is_empty())
+        );
+        assert_eq!(events_of(&post, &target["id"], "published"), 1);
+        let visit = no_redirects
+            .get(target["short_url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(visit.status(), 302);
+        assert_eq!(visit.headers()["location"], "https://scaliyo.example/open");
+    }
+    let visits = w.ada.get("/v1/tracking_events").await;
+    assert_eq!(
+        visits.body["data"].as_array().unwrap().len(),
+        4,
+        "one visit per channel"
+    );
+}
