@@ -284,3 +284,213 @@ async fn opens_are_spooled_while_the_store_is_down_and_written_later() {
             .is_empty()
     );
 }
+
+/// The message's recent hits: two links within seconds, several addresses within half a
+/// minute; and the hidden honeypot link.
+#[tokio::test]
+async fn history_rules_and_the_honeypot_catch_what_a_single_request_does_not() {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap(),
+    ));
+    let local = RunningLocal::start_with_clock(clock.clone()).await;
+    let ada = Client::user(&local, Role::Client, None);
+    ada.sign_up().await;
+    ada.post(
+        "/v1/sender-accounts/connect",
+        json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "k" }),
+    )
+    .await;
+    let lead = ada
+        .post(
+            "/v1/leads",
+            json!({ "name": "Grace", "primary_email": "grace@navy.example" }),
+        )
+        .await;
+    let sent = ada
+        .post(
+            "/v1/send-email",
+            json!({ "lead_id": lead.body["id"], "subject": "Hi", "honeypot_link": true,
+                    "html_body": "<html><body><a href=\"https://scaliyo.example/a\">A</a> <a href=\"https://scaliyo.example/b\">B</a></body></html>" }),
+        )
+        .await;
+    assert_eq!(sent.status, 200, "{}", sent.body);
+    let message_id = sent.body["message_id"].as_str().unwrap().to_owned();
+    let eml = std::fs::read(local.system.outbox.dir().join(format!("{message_id}.eml"))).unwrap();
+    let parsed = mailparse::parse_mail(&eml).unwrap();
+    let text = parsed.subparts[0].get_body().unwrap();
+    let html = parsed.subparts[1].get_body().unwrap();
+    let links = urls(&html, "/t/c/");
+    assert_eq!(links.len(), 3, "two links and the honeypot");
+    assert!(html.contains("aria-hidden=\"true\""));
+    assert_eq!(
+        urls(&text, "/t/c/").len(),
+        2,
+        "the honeypot is not in the text part"
+    );
+    let (link_a, link_b, honeypot) = (&links[0], &links[1], &links[2]);
+    let pixel = urls(&html, "/t/o/").pop().unwrap();
+    clock.advance(Duration::minutes(30));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |url: String, ip: &'static str| {
+        let http = http.clone();
+        async move {
+            http.get(url)
+                .header("user-agent", HUMAN)
+                .header("x-forwarded-for", ip)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // A person clicks A; two seconds later "they" click B: a scanner following every link.
+    assert_eq!(get(link_a.clone(), "203.0.113.9").await.status(), 302);
+    clock.advance(Duration::seconds(2));
+    assert_eq!(get(link_b.clone(), "203.0.113.9").await.status(), 302);
+    // Three addresses open it within half a minute.
+    clock.advance(Duration::minutes(10));
+    for (ip, after) in [("198.51.100.7", 0), ("192.0.2.44", 5), ("203.0.113.80", 5)] {
+        clock.advance(Duration::seconds(after));
+        assert_eq!(get(pixel.clone(), ip).await.status(), 200);
+    }
+    // The honeypot still redirects (a known link always does), and betrays its visitor.
+    clock.advance(Duration::minutes(10));
+    let trap = get(honeypot.clone(), "203.0.113.9").await;
+    assert_eq!(trap.status(), 302);
+
+    let events = ada
+        .get(&format!(
+            "/v1/email_events?message_id={message_id}&limit=100"
+        ))
+        .await;
+    let mut reasons: Vec<String> = events.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["metadata"]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        vec![
+            "honeypot_link",
+            "human",
+            "human",
+            "human",
+            "multi_ip_burst",
+            "multi_link_burst"
+        ]
+    );
+    let honeypot_event = events.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["metadata"]["reason"] == "honeypot_link")
+        .unwrap();
+    assert_eq!(honeypot_event["is_bot"], true);
+    assert_eq!(honeypot_event["metadata"]["honeypot"], true);
+    // The links' own counts know nothing of the honeypot.
+    let counts: i64 = ada
+        .get(&format!("/v1/email_links?message_id={message_id}"))
+        .await
+        .body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["click_count"].as_i64().unwrap_or(0))
+        .sum();
+    assert_eq!(counts, 2);
+}
+
+/// A verdict made under older rules is judged again from the raw hit it kept, and the
+/// analytics follow.
+#[tokio::test]
+async fn a_recount_applies_todays_rules_to_stored_hits() {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap(),
+    ));
+    let local = RunningLocal::start_with_clock(clock.clone()).await;
+    let (ada, message_id, _) = sent_message(&local, "<p>Hi</p>").await;
+    // An open stored as human by rules that did not know this agent yet.
+    let events = scaliyo_domain::schema::table("email_events").unwrap();
+    local
+        .system
+        .access
+        .rows()
+        .create(
+            events,
+            Some(ada.id()),
+            json!({
+                "message_id": message_id,
+                "event_type": "open",
+                "user_agent": "python-requests/2.31.0",
+                "ip_address": "203.0.113.9",
+                "is_bot": false,
+                "is_apple_privacy": false,
+                "created_at": "2026-11-27T10:00:00Z",
+                "metadata": { "class": "human", "reason": "human", "evidence": "", "method": "GET" }
+            })
+            .as_object()
+            .cloned()
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    clock.advance(Duration::hours(2));
+    scaliyo_app::analytics::rebuild_recent(local.system.access.rows(), clock.now().date_naive())
+        .await
+        .unwrap();
+    let summary = |ada: Client| async move {
+        ada.get("/v1/analytics/email-summary?from=2026-11-27&to=2026-11-27")
+            .await
+            .body["data"][0]["unique_opens"]
+            .clone()
+    };
+    assert_eq!(summary(ada.clone()).await, 1);
+
+    let forbidden = ada
+        .post(
+            "/v1/admin/tracking/recount",
+            json!({ "owner_id": ada.id() }),
+        )
+        .await;
+    assert_eq!(forbidden.status, 403, "{}", forbidden.body);
+    let admin = Client::user(&local, Role::Admin, None);
+    admin.sign_up().await;
+    let report = admin
+        .post(
+            "/v1/admin/tracking/recount",
+            json!({ "owner_id": ada.id() }),
+        )
+        .await;
+    assert_eq!(report.status, 200, "{}", report.body);
+    assert_eq!(report.body["examined"], 1);
+    assert_eq!(report.body["changed"], 1);
+    assert_eq!(
+        report.body["changes"],
+        json!({ "human -> bot_user_agent": 1 })
+    );
+    assert_eq!(report.body["dates_rebuilt"], json!(["2026-11-27"]));
+    let stored = ada
+        .get(&format!("/v1/email_events?message_id={message_id}"))
+        .await;
+    let open = &stored.body["data"][0];
+    assert_eq!(open["is_bot"], true);
+    assert_eq!(open["metadata"]["recounted_from"], "human");
+    assert_eq!(summary(ada.clone()).await, 0);
+    // Nothing changes twice.
+    let again = admin
+        .post(
+            "/v1/admin/tracking/recount",
+            json!({ "owner_id": ada.id() }),
+        )
+        .await;
+    assert_eq!(again.body["changed"], 0);
+}

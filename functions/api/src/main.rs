@@ -59,6 +59,13 @@ fn router(
             )),
         ))
         .merge(scaliyo_http::social_api::router(access.clone(), social))
+        .merge(scaliyo_http::recount_api::router(
+            access.clone(),
+            Arc::new(scaliyo_app::tracking::Tracking::new(
+                access.rows().clone(),
+                Arc::new(SystemClock),
+            )),
+        ))
         .merge(match webhooks {
             // The delivery log and redelivery (which enqueues).
             Some(queue) => scaliyo_http::webhook_api::router(

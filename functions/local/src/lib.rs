@@ -360,6 +360,10 @@ impl LocalSystem {
             .merge(scaliyo_http::tracking_api::short_link_router(
                 self.short_links.clone(),
             ))
+            .merge(scaliyo_http::recount_api::router(
+                self.access.clone(),
+                Arc::new(self.tracking()),
+            ))
             .merge(local_admin_router(self.clone()))
             .merge(scaliyo_http::tracking_api::router(Arc::new(
                 self.tracking(),

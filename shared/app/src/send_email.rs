@@ -38,6 +38,10 @@ pub struct SendRequest {
     pub track_opens: bool,
     #[serde(default = "yes")]
     pub track_clicks: bool,
+    /// Adds a hidden link no reader sees: anything that follows it is a machine (scanners
+    /// follow every link). Needs `track_clicks`.
+    #[serde(default)]
+    pub honeypot_link: bool,
 }
 
 fn yes() -> bool {
@@ -270,6 +274,7 @@ impl SendPipeline {
             variables: BTreeMap::new(),
             track_opens: true,
             track_clicks: true,
+            honeypot_link: false,
         };
         let subject = prepared.subject.replace(['\r', '\n'], " ");
         self.dispatch(
@@ -906,6 +911,23 @@ impl SendPipeline {
             (html, Vec::new())
         };
         let text = email::html_to_text(&html);
+        // After the text part: the hidden link exists in the HTML only.
+        let html = if request.track_clicks && request.honeypot_link {
+            let honeypot_token = new_token();
+            tokens.push(
+                Item::new(&token_key(&honeypot_token))
+                    .with("kind", "click")
+                    .with("owner", owner)
+                    .with("message_id", message_id)
+                    .with("honeypot", true)
+                    // A bare host page: a known link always redirects, and this one leads
+                    // nowhere that matters.
+                    .with("destination", format!("{base}/")),
+            );
+            email::add_honeypot_link(&html, &format!("{base}/t/c/{honeypot_token}"))
+        } else {
+            html
+        };
         let html = if request.track_opens {
             let open_token = new_token();
             tokens.push(

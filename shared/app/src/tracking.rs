@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use scaliyo_domain::schema;
-use scaliyo_domain::tracking::{Hit, HitKind, Rules, Verdict};
-use scaliyo_store::{Clock, Condition, Item, OutgoingMessage, Queue, StoreError, Update, WriteOp};
+use scaliyo_domain::tracking::{Class, Context, Hit, HitKind, PastHit, Rules, Verdict};
+use scaliyo_store::{
+    Clock, Condition, Index, Item, OutgoingMessage, Query, Queue, StoreError, Update, WriteOp,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -29,6 +31,8 @@ pub struct Token {
     pub email: Option<String>,
     /// When the message was sent (epoch seconds); absent on tokens of older sends.
     pub sent_at: Option<i64>,
+    /// The message's hidden honeypot link (no reader sees it; whatever follows it is a machine).
+    pub honeypot: bool,
 }
 
 impl Token {
@@ -41,6 +45,7 @@ impl Token {
             destination: item.str("destination").map(str::to_owned),
             email: item.str("email").map(str::to_owned),
             sent_at: item.i64("sent_at"),
+            honeypot: matches!(item.get("honeypot"), Some(scaliyo_store::Value::Bool(true))),
         })
     }
 }
@@ -76,6 +81,30 @@ pub enum OpenOutcome {
     Unknown,
     /// The store was unavailable: the hit waits in the spool queue.
     Spooled,
+}
+
+/// Recent hits read for the history rules (the windows are under a minute).
+const HISTORY_LIMIT: u32 = 20;
+/// How far back the history rules look.
+const HISTORY_SECONDS: i64 = 60;
+
+/// An `email_events` item as a past hit of its message, when it is recent.
+fn past_hit(item: &Item, now: DateTime<Utc>) -> Option<PastHit> {
+    let kind = match item.str("event_type")? {
+        "open" => HitKind::Open,
+        "click" => HitKind::Click,
+        _ => return None,
+    };
+    let at = DateTime::parse_from_rfc3339(item.str("created_at")?).ok()?;
+    let seconds_before = (now - at.with_timezone(&Utc)).num_seconds();
+    (0..=HISTORY_SECONDS)
+        .contains(&seconds_before)
+        .then(|| PastHit {
+            seconds_before,
+            kind,
+            link_id: item.str("link_id").map(str::to_owned),
+            ip: item.str("ip_address").and_then(|ip| ip.parse().ok()),
+        })
 }
 
 /// Tokens are 22 base64url characters; anything else is not worth a lookup.
@@ -159,6 +188,35 @@ impl Tracking {
             .ok()?
     }
 
+    /// The message's hits of the last minute, newest first (event ids are UUID v7, so the
+    /// message's index reads newest first).
+    async fn history(&self, token: &Token, now: DateTime<Utc>) -> Vec<PastHit> {
+        let page = self
+            .rows
+            .store()
+            .query(
+                Query::partition(
+                    Index::Gsi1,
+                    format!("idx_email_events_message#{}", token.message_id),
+                )
+                .backward()
+                .limit(HISTORY_LIMIT),
+            )
+            .await;
+        let items = match page {
+            Ok(page) => page.items,
+            Err(error) => {
+                // The history only sharpens a verdict; without it the hit is still judged.
+                tracing::warn!(%error, "reading a message's recent hits failed");
+                return Vec::new();
+            }
+        };
+        items
+            .iter()
+            .filter_map(|item| past_hit(item, now))
+            .collect()
+    }
+
     fn seconds_since_sent(message: Option<&Row>, now: DateTime<Utc>) -> Option<i64> {
         let sent = DateTime::parse_from_rfc3339(message?["created_at"].as_str()?).ok()?;
         Some((now - sent.with_timezone(&Utc)).num_seconds())
@@ -180,7 +238,28 @@ impl Tracking {
                 Self::seconds_since_sent(message.as_ref(), now)
             }
         };
-        let verdict = self.rules.classify(hit);
+        // The request's own rules first; only a hit that still looks human (or probably a
+        // machine) costs the read of the message's recent hits.
+        let first = if token.honeypot {
+            None
+        } else {
+            Some(self.rules.classify(hit))
+        };
+        let history = match &first {
+            Some(verdict) if verdict.class != Class::Machine => self.history(token, now).await,
+            _ => Vec::new(),
+        };
+        let verdict = match first {
+            Some(verdict) if verdict.class == Class::Machine => verdict,
+            _ => self.rules.judge(
+                hit,
+                &Context {
+                    link_id: token.link_id.as_deref(),
+                    honeypot: token.honeypot,
+                    history: &history,
+                },
+            ),
+        };
         if !verdict.is_bot && message.is_none() {
             message = self.message(token).await;
         }
@@ -254,11 +333,14 @@ impl Tracking {
         if let Some(verdict) = verdict {
             row.insert("is_bot".into(), json!(verdict.is_bot));
             row.insert("is_apple_privacy".into(), json!(verdict.is_apple_privacy));
+            // The raw request features stay with the verdict: a recount judges them again.
             row.insert(
                 "metadata".into(),
-                json!({ "class": verdict.class.as_str(), "reason": verdict.reason, "evidence": verdict.evidence, "method": hit.method }),
+                json!({ "class": verdict.class.as_str(), "reason": verdict.reason, "evidence": verdict.evidence, "method": hit.method, "purpose": hit.purpose, "honeypot": token.honeypot }),
             );
         }
+        // Time-ordered ids: the message's index then reads newest first (its recent hits).
+        row.insert("id".into(), json!(uuid::Uuid::now_v7().to_string()));
         if let Some(at) = at {
             row.insert("created_at".into(), json!(crate::rows::timestamp_text(at)));
         }
@@ -383,21 +465,24 @@ impl Tracking {
         let Some(token) = self.resolve(token).await? else {
             return Ok(None);
         };
-        let (Some(destination), Some(link_id)) = (token.destination.clone(), token.link_id.clone())
-        else {
+        let Some(destination) = token.destination.clone() else {
             return Ok(None);
         };
-        if token.kind != "click" {
+        // A honeypot has no link row (it counts in no link's clicks); every other click does.
+        let link_id = token.link_id.clone();
+        if token.kind != "click" || (link_id.is_none() && !token.honeypot) {
             return Ok(None);
         }
         hit.kind = Some(HitKind::Click);
         let now = self.clock.now();
         let (verdict, message) = self.classify(&token, &mut hit, now).await;
         // The link's count goes in the hit's own commit.
-        let count = schema::table("email_links").map(|links| WriteOp::Update {
-            key: layout::row_key(links, Some(&token.owner), &link_id),
-            update: Update::new().add("click_count", 1).add("_v", 1),
-            condition: Some(Condition::item_exists()),
+        let count = link_id.as_deref().and_then(|link_id| {
+            schema::table("email_links").map(|links| WriteOp::Update {
+                key: layout::row_key(links, Some(&token.owner), link_id),
+                update: Update::new().add("click_count", 1).add("_v", 1),
+                condition: Some(Condition::item_exists()),
+            })
         });
         let stored = self
             .store_hit(
@@ -483,5 +568,171 @@ impl Tracking {
             Err(e) => return Err(e.into()),
         }
         Ok(true)
+    }
+}
+
+/// What a recount changed.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RecountReport {
+    pub examined: usize,
+    pub changed: usize,
+    /// `"<old reason> -> <new reason>"` and how often.
+    pub changes: std::collections::BTreeMap<String, usize>,
+    /// The days whose analytics were rebuilt.
+    pub dates_rebuilt: Vec<String>,
+}
+
+impl Tracking {
+    /// Judges an owner's stored hits again with today's rules, from the raw features each
+    /// event keeps (method, user agent, address, purpose header, honeypot, time after sending,
+    /// the message's other hits), rewrites the verdicts that changed and rebuilds the
+    /// analytics of the days concerned. For a rules change (new network lists, new rules).
+    pub async fn recount(
+        &self,
+        owner: &str,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<RecountReport, RowError> {
+        let (Some(events), Some(messages)) = (
+            schema::table("email_events"),
+            schema::table("email_messages"),
+        ) else {
+            return Ok(RecountReport::default());
+        };
+        let mut by_message: std::collections::BTreeMap<String, Vec<Item>> = Default::default();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .rows
+                .store()
+                .query(
+                    Query::partition(Index::Table, layout::owner_partition(owner))
+                        .sort(scaliyo_store::SortCondition::BeginsWith(
+                            "email_events#".into(),
+                        ))
+                        .after(cursor.take()),
+                )
+                .await?;
+            for item in page.items {
+                let hit_kind = matches!(item.str("event_type"), Some("open" | "click"));
+                let recent_enough = since.is_none_or(|since| {
+                    item.str("created_at")
+                        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                        .is_some_and(|t| {
+                            t.with_timezone(&Utc) >= since - chrono::Duration::minutes(1)
+                        })
+                });
+                if hit_kind
+                    && recent_enough
+                    && let Some(message) = item.str("message_id")
+                {
+                    by_message.entry(message.to_owned()).or_default().push(item);
+                }
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let mut report = RecountReport::default();
+        let mut dates = std::collections::BTreeSet::new();
+        for (message_id, mut items) in by_message {
+            items.sort_by(|a, b| a.str("created_at").cmp(&b.str("created_at")));
+            let message = self.rows.get(messages, Some(owner), &message_id).await?;
+            let sent = message
+                .as_ref()
+                .and_then(|m| m["created_at"].as_str())
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc));
+            let mut changed_here = false;
+            for (index, item) in items.iter().enumerate() {
+                let Some(at) = item
+                    .str("created_at")
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&Utc))
+                else {
+                    continue;
+                };
+                if since.is_some_and(|since| at < since) {
+                    continue;
+                }
+                report.examined += 1;
+                let metadata: Value = item
+                    .get("metadata")
+                    .map(|m| m.to_json())
+                    .unwrap_or(Value::Null);
+                let kind = if item.str("event_type") == Some("click") {
+                    HitKind::Click
+                } else {
+                    HitKind::Open
+                };
+                let hit = Hit {
+                    kind: Some(kind),
+                    method: metadata["method"].as_str().unwrap_or("GET"),
+                    user_agent: item.str("user_agent"),
+                    ip: item.str("ip_address").and_then(|ip| ip.parse().ok()),
+                    purpose: metadata["purpose"].as_str(),
+                    seconds_since_sent: sent.map(|sent| (at - sent).num_seconds()),
+                };
+                let history: Vec<PastHit> = items[..index]
+                    .iter()
+                    .rev()
+                    .filter_map(|earlier| past_hit(earlier, at))
+                    .collect();
+                let verdict = self.rules.judge(
+                    &hit,
+                    &Context {
+                        link_id: item.str("link_id"),
+                        honeypot: metadata["honeypot"].as_bool().unwrap_or(false),
+                        history: &history,
+                    },
+                );
+                let old_reason = metadata["reason"].as_str().unwrap_or("unclassified");
+                let old_bot = matches!(item.get("is_bot"), Some(scaliyo_store::Value::Bool(true)));
+                if old_reason == verdict.reason && old_bot == verdict.is_bot {
+                    continue;
+                }
+                let mut updated = metadata.clone();
+                if !updated.is_object() {
+                    updated = json!({});
+                }
+                updated["class"] = json!(verdict.class.as_str());
+                updated["reason"] = json!(verdict.reason);
+                updated["evidence"] = json!(verdict.evidence);
+                updated["recounted_from"] = json!(old_reason);
+                let mut patch = Row::new();
+                patch.insert("is_bot".into(), json!(verdict.is_bot));
+                patch.insert("is_apple_privacy".into(), json!(verdict.is_apple_privacy));
+                patch.insert("metadata".into(), updated);
+                let (_, op) = self.rows.transition_op(events, item, patch, &[])?;
+                match self.rows.store().transact_write(vec![op]).await {
+                    Ok(()) => {}
+                    // Changed meanwhile (deleted with its message): leave it.
+                    Err(StoreError::ConditionFailed { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+                *report
+                    .changes
+                    .entry(format!("{old_reason} -> {}", verdict.reason))
+                    .or_default() += 1;
+                report.changed += 1;
+                changed_here = true;
+            }
+            if changed_here
+                && let Some(date) = message.as_ref().and_then(crate::analytics::message_date)
+            {
+                dates.insert(date);
+            }
+        }
+        report.dates_rebuilt = dates.into_iter().collect();
+        if !report.dates_rebuilt.is_empty() {
+            crate::analytics::rebuild(&self.rows, owner, &report.dates_rebuilt).await?;
+        }
+        tracing::info!(
+            owner,
+            examined = report.examined,
+            changed = report.changed,
+            "tracking recount"
+        );
+        Ok(report)
     }
 }

@@ -235,6 +235,19 @@ pub fn add_open_pixel(html: &str, pixel_url: &str) -> String {
     }
 }
 
+/// Appends a link no reader sees or reaches with the keyboard or a screen reader, just
+/// before `</body>`: only software that follows every link in a message follows it.
+pub fn add_honeypot_link(html: &str, url: &str) -> String {
+    let link = format!(
+        "<a href=\"{}\" style=\"display:none;font-size:0;line-height:0;max-height:0;overflow:hidden\" aria-hidden=\"true\" tabindex=\"-1\"></a>",
+        escape_html(url)
+    );
+    match find_ci(html.as_bytes(), b"</body", 0) {
+        Some(at) => format!("{}{link}{}", &html[..at], &html[at..]),
+        None => format!("{html}{link}"),
+    }
+}
+
 /// Appends the visible unsubscribe footer (always present, tracking or not).
 pub fn add_unsubscribe_footer(html: &str, unsubscribe_url: &str) -> String {
     let footer = format!(

@@ -201,6 +201,7 @@ impl Rules {
         if let Some(marker) = self.bot_agents.iter().find(|m| lower.contains(m.as_str())) {
             return Verdict::new(Class::Machine, "bot_user_agent", marker.clone());
         }
+        let mut via_gateway = None;
         if let Some(ip) = hit.ip {
             if self.certain_gateways.contains(ip) {
                 return Verdict::new(
@@ -210,34 +211,137 @@ impl Rules {
                 );
             }
             if self.probable_gateways.contains(ip) {
-                return Verdict::new(
-                    Class::ProbableMachine,
-                    "probable_security_gateway",
-                    format!("{ip} in {}", self.probable_gateways.name),
-                );
+                via_gateway = Some(format!("{ip} in {}", self.probable_gateways.name));
             }
         }
         if let Some(seconds) = hit.seconds_since_sent {
-            let limit = match hit.kind {
-                Some(HitKind::Click) => CLICK_TOO_SOON_SECONDS,
-                _ => OPEN_TOO_SOON_SECONDS,
+            // A probable gateway does not decide alone: it widens the window in which a hit
+            // counts as the gateway's own fetch.
+            let limit = match (hit.kind, &via_gateway) {
+                (Some(HitKind::Click), None) => CLICK_TOO_SOON_SECONDS,
+                (Some(HitKind::Click), Some(_)) => GATEWAY_CLICK_WINDOW_SECONDS,
+                (_, None) => OPEN_TOO_SOON_SECONDS,
+                (_, Some(_)) => GATEWAY_OPEN_WINDOW_SECONDS,
             };
             if (0..limit).contains(&seconds) {
-                return Verdict::new(
-                    Class::ProbableMachine,
-                    "too_soon_after_send",
-                    format!("{seconds}s after sending"),
-                );
+                return match via_gateway {
+                    Some(gateway) => Verdict::new(
+                        Class::ProbableMachine,
+                        "probable_gateway_timing",
+                        format!("{gateway}, {seconds}s after sending"),
+                    ),
+                    None => Verdict::new(
+                        Class::ProbableMachine,
+                        "too_soon_after_send",
+                        format!("{seconds}s after sending"),
+                    ),
+                };
             }
         }
         Verdict {
             class: Class::Human,
             reason: "human",
-            evidence: String::new(),
+            // A human through a probable gateway says so (the evidence of a later recount).
+            evidence: via_gateway.map(|g| format!("via {g}")).unwrap_or_default(),
             is_bot: false,
             is_apple_privacy: false,
         }
     }
+
+    /// The full judgement: the request's own rules first; a hidden honeypot link is a machine
+    /// whatever it looks like; then, for a hit that still looks human (or only probably a
+    /// machine), the message's recent hits (newest first, at most a minute back).
+    pub fn judge(&self, hit: &Hit<'_>, context: &Context<'_>) -> Verdict {
+        if context.honeypot {
+            return Verdict::new(
+                Class::Machine,
+                "honeypot_link",
+                "a hidden link no reader can see was followed",
+            );
+        }
+        let verdict = self.classify(hit);
+        if verdict.class == Class::Machine {
+            return verdict;
+        }
+        history_verdict(hit, context).unwrap_or(verdict)
+    }
+}
+
+/// Two different links of one message clicked within this many seconds: a scanner following
+/// every link.
+pub const MULTI_LINK_SECONDS: i64 = 5;
+/// Several distinct addresses on one message within this many seconds: scanners and proxies
+/// fanning out (a person reads from one or two devices, minutes apart).
+pub const MULTI_IP_SECONDS: i64 = 30;
+/// Distinct addresses (this hit's included) that make "several".
+pub const MULTI_IP_COUNT: usize = 3;
+/// Hits on one message within this many seconds…
+pub const BURST_SECONDS: i64 = 10;
+/// …this many (this hit included) make a burst.
+pub const BURST_HITS: usize = 5;
+/// The windows a probable security gateway widens to (opens, clicks after sending).
+pub const GATEWAY_OPEN_WINDOW_SECONDS: i64 = 300;
+pub const GATEWAY_CLICK_WINDOW_SECONDS: i64 = 120;
+
+/// An earlier hit on the same message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastHit {
+    /// How long before this hit it happened (≥ 0).
+    pub seconds_before: i64,
+    pub kind: HitKind,
+    pub link_id: Option<String>,
+    pub ip: Option<IpAddr>,
+}
+
+/// What a hit's token and the store know beyond the request.
+#[derive(Debug, Clone, Default)]
+pub struct Context<'a> {
+    /// The clicked link (clicks).
+    pub link_id: Option<&'a str>,
+    /// The token is the message's hidden honeypot link.
+    pub honeypot: bool,
+    /// The message's recent hits, newest first.
+    pub history: &'a [PastHit],
+}
+
+fn history_verdict(hit: &Hit<'_>, context: &Context<'_>) -> Option<Verdict> {
+    let recent = |seconds: i64| {
+        context
+            .history
+            .iter()
+            .filter(move |h| (0..=seconds).contains(&h.seconds_before))
+    };
+    if hit.kind == Some(HitKind::Click)
+        && let Some(link) = context.link_id
+        && let Some(other) = recent(MULTI_LINK_SECONDS)
+            .find(|h| h.kind == HitKind::Click && h.link_id.as_deref().is_some_and(|l| l != link))
+    {
+        return Some(Verdict::new(
+            Class::ProbableMachine,
+            "multi_link_burst",
+            format!("another link clicked {}s before", other.seconds_before),
+        ));
+    }
+    let mut addresses: Vec<IpAddr> = recent(MULTI_IP_SECONDS).filter_map(|h| h.ip).collect();
+    addresses.extend(hit.ip);
+    addresses.sort();
+    addresses.dedup();
+    if addresses.len() >= MULTI_IP_COUNT {
+        return Some(Verdict::new(
+            Class::ProbableMachine,
+            "multi_ip_burst",
+            format!("{} addresses within {MULTI_IP_SECONDS}s", addresses.len()),
+        ));
+    }
+    let burst = recent(BURST_SECONDS).count() + 1;
+    if burst >= BURST_HITS {
+        return Some(Verdict::new(
+            Class::ProbableMachine,
+            "hit_burst",
+            format!("{burst} hits within {BURST_SECONDS}s"),
+        ));
+    }
+    None
 }
 
 #[cfg(test)]
@@ -376,15 +480,21 @@ mod tests {
                 "security_gateway",
                 Class::Machine,
             ),
+            // Proofpoint and Mimecast: probable gateways widen the window, they do not decide.
             (
-                hit(HitKind::Click, Some(DESKTOP), "148.163.130.7", Some(900)),
-                "probable_security_gateway",
+                hit(HitKind::Click, Some(DESKTOP), "148.163.130.7", Some(90)),
+                "probable_gateway_timing",
+                Class::ProbableMachine,
+            ),
+            (
+                hit(HitKind::Open, Some(DESKTOP), "205.139.110.40", Some(240)),
+                "probable_gateway_timing",
                 Class::ProbableMachine,
             ),
             (
                 hit(HitKind::Click, Some(DESKTOP), "205.139.110.40", Some(900)),
-                "probable_security_gateway",
-                Class::ProbableMachine,
+                "human",
+                Class::Human,
             ),
             (
                 hit(HitKind::Click, Some(DESKTOP), "203.0.113.9", Some(2)),
@@ -443,5 +553,112 @@ mod tests {
         assert!(networks.contains("2a01:111:f400:7e00::1".parse().unwrap()));
         assert!(!networks.contains("2a01:111:f401::1".parse().unwrap()));
         assert!(networks.contains("10.200.1.1".parse().unwrap()));
+    }
+
+    fn past(seconds_before: i64, kind: HitKind, link: Option<&str>, ip: &str) -> PastHit {
+        PastHit {
+            seconds_before,
+            kind,
+            link_id: link.map(str::to_owned),
+            ip: ip.parse().ok(),
+        }
+    }
+
+    #[test]
+    fn the_messages_recent_hits_reveal_scanners() {
+        let rules = Rules::default();
+        let click = hit(HitKind::Click, Some(DESKTOP), "203.0.113.9", Some(3600));
+        // Two different links of one message within seconds.
+        let history = [past(2, HitKind::Click, Some("link-a"), "203.0.113.9")];
+        let context = Context {
+            link_id: Some("link-b"),
+            honeypot: false,
+            history: &history,
+        };
+        let verdict = rules.judge(&click, &context);
+        assert_eq!(
+            (verdict.reason, verdict.class),
+            ("multi_link_burst", Class::ProbableMachine)
+        );
+        assert!(verdict.is_bot);
+        // The same link twice is a person double-clicking; another link a minute later, reading.
+        for history in [
+            [past(2, HitKind::Click, Some("link-b"), "203.0.113.9")],
+            [past(60, HitKind::Click, Some("link-a"), "203.0.113.9")],
+        ] {
+            let context = Context {
+                link_id: Some("link-b"),
+                honeypot: false,
+                history: &history,
+            };
+            assert_eq!(rules.judge(&click, &context).reason, "human");
+        }
+        // Three addresses on one message within half a minute.
+        let history = [
+            past(10, HitKind::Open, None, "198.51.100.7"),
+            past(25, HitKind::Open, None, "192.0.2.44"),
+        ];
+        let open = hit(HitKind::Open, Some(DESKTOP), "203.0.113.9", Some(3600));
+        let verdict = rules.judge(
+            &open,
+            &Context {
+                history: &history,
+                ..Context::default()
+            },
+        );
+        assert_eq!(verdict.reason, "multi_ip_burst");
+        // Two addresses (phone and laptop) are a person.
+        let verdict = rules.judge(
+            &open,
+            &Context {
+                history: &history[..1],
+                ..Context::default()
+            },
+        );
+        assert_eq!(verdict.reason, "human");
+        // Five hits within ten seconds from one address.
+        let history: Vec<PastHit> = (1..=4)
+            .map(|s| past(s, HitKind::Open, None, "203.0.113.9"))
+            .collect();
+        let verdict = rules.judge(
+            &open,
+            &Context {
+                history: &history,
+                ..Context::default()
+            },
+        );
+        assert_eq!(verdict.reason, "hit_burst");
+        // The hidden honeypot link: a machine, whatever the request looks like.
+        let verdict = rules.judge(
+            &click,
+            &Context {
+                honeypot: true,
+                ..Context::default()
+            },
+        );
+        assert_eq!(
+            (verdict.reason, verdict.class),
+            ("honeypot_link", Class::Machine)
+        );
+        // A certain machine stays what its own rule says.
+        let scanner = hit(
+            HitKind::Click,
+            Some("curl/8.5.0"),
+            "203.0.113.9",
+            Some(3600),
+        );
+        assert_eq!(
+            rules
+                .judge(
+                    &scanner,
+                    &Context {
+                        link_id: Some("link-b"),
+                        honeypot: false,
+                        history: &[past(1, HitKind::Click, Some("link-a"), "203.0.113.9")],
+                    }
+                )
+                .reason,
+            "bot_user_agent"
+        );
     }
 }

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod import_api;
 pub mod openapi;
 pub mod provider_webhook_api;
+pub mod recount_api;
 pub mod schedule_api;
 pub mod send_api;
 pub mod social_api;

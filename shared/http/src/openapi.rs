@@ -308,7 +308,8 @@ pub fn document() -> Value {
             "html_body": { "type": ["string", "null"] },
             "variables": { "type": "object", "additionalProperties": { "type": "string" } },
             "track_opens": { "type": "boolean" },
-            "track_clicks": { "type": "boolean" }
+            "track_clicks": { "type": "boolean" },
+            "honeypot_link": { "type": "boolean", "description": "add a hidden link; whatever follows it is classified a machine" }
         },
         "required": ["lead_id"],
         "additionalProperties": false
@@ -382,6 +383,7 @@ pub fn document() -> Value {
     schedule_paths(&mut paths);
     social_paths(&mut paths);
     webhook_paths(&mut paths);
+    recount_paths(&mut paths);
     let mut hook_responses = error_responses(&["400", "401", "404", "409", "415", "503"]);
     hook_responses.insert(
         "201".into(),
@@ -896,6 +898,40 @@ fn webhook_paths(paths: &mut Map<String, Value>) {
                 { "name": "delivery_id", "in": "path", "required": true, "schema": { "type": "string" } }
             ],
             "responses": again
+        } }),
+    );
+}
+
+/// The tracking recount (admins).
+fn recount_paths(paths: &mut Map<String, Value>) {
+    let mut responses = error_responses(&["400", "401", "403", "415", "503"]);
+    responses.insert(
+        "200".into(),
+        json_response(
+            "what changed, rule by rule",
+            json!({ "type": "object", "properties": {
+                "examined": { "type": "integer" },
+                "changed": { "type": "integer" },
+                "changes": { "type": "object", "additionalProperties": { "type": "integer" } },
+                "dates_rebuilt": { "type": "array", "items": { "type": "string" } }
+            }, "required": ["examined", "changed", "changes", "dates_rebuilt"] }),
+        ),
+    );
+    paths.insert(
+        "/v1/admin/tracking/recount".into(),
+        json!({ "post": {
+            "operationId": "recount_tracking",
+            "tags": ["tracking"],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                "type": "object",
+                "properties": {
+                    "owner_id": { "type": "string", "format": "uuid" },
+                    "since": { "type": ["string", "null"], "format": "date-time" }
+                },
+                "required": ["owner_id"],
+                "additionalProperties": false
+            } } } },
+            "responses": responses
         } }),
     );
 }
