@@ -1,0 +1,148 @@
+//! The pixel and the redirect in process: the local system's router called directly (no
+//! sockets), on the embedded store with durable group commits. One e-mail is sent, the clock
+//! moves an hour on (so hits are judged as people's: the message's recent hits are read and
+//! the live analytics written), then:
+//!
+//! - latency: 5,000 sequential requests per endpoint, p50 / p99;
+//! - throughput: 64 concurrent callers, requests per second.
+//!
+//! `cargo bench -p scaliyo-tests --bench tracking`; figures in docs/BENCHMARKS.md.
+//! `TRACKING_BENCH_REQUESTS` narrows it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::Request;
+use chrono::{Duration, TimeZone, Utc};
+use scaliyo_domain::ids::Role;
+use scaliyo_store::ManualClock;
+use scaliyo_tests::http_client::Client;
+use scaliyo_tests::local_server::RunningLocal;
+use serde_json::json;
+use tower::ServiceExt;
+
+const HUMAN: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15";
+const CALLERS: usize = 64;
+
+fn url_paths(html: &str, marker: &str, base: &str) -> Vec<String> {
+    html.match_indices(marker)
+        .map(|(at, _)| {
+            let start = html[..at].rfind('"').map(|q| q + 1).unwrap_or(at);
+            let end = html[at..].find('"').map(|q| at + q).unwrap_or(html.len());
+            html[start..end].trim_start_matches(base).to_owned()
+        })
+        .collect()
+}
+
+fn request(path: &str, n: usize) -> Request<Body> {
+    Request::get(path)
+        .header("user-agent", HUMAN)
+        // Addresses from a documentation range, rotating.
+        .header("x-forwarded-for", format!("198.51.100.{}", n % 250 + 1))
+        .body(Body::empty())
+        .unwrap_or_default()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let requests: usize = std::env::var("TRACKING_BENCH_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0)
+            .single()
+            .expect("a time"),
+    ));
+    let local = RunningLocal::start_with_clock(clock.clone()).await;
+    let ada = Client::user(&local, Role::Client, None);
+    ada.sign_up().await;
+    ada.post(
+        "/v1/sender-accounts/connect",
+        json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "k", "metadata": { "daily_limit": 1000000 } }),
+    )
+    .await;
+    let lead = ada
+        .post(
+            "/v1/leads",
+            json!({ "name": "Grace", "primary_email": "grace@navy.example" }),
+        )
+        .await;
+    let sent = ada
+        .post(
+            "/v1/send-email",
+            json!({ "lead_id": lead.body["id"], "subject": "Hi", "html_body": "<p><a href=\"https://scaliyo.example/pricing\">Pricing</a></p>" }),
+        )
+        .await;
+    let message_id = sent.body["message_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let eml = std::fs::read(local.system.outbox.dir().join(format!("{message_id}.eml")))
+        .expect("the sent message");
+    let html = mailparse::parse_mail(&eml).expect("mime").subparts[1]
+        .get_body()
+        .expect("html");
+    let pixel = url_paths(&html, "/t/o/", &local.base_url)
+        .pop()
+        .expect("pixel");
+    let link = url_paths(&html, "/t/c/", &local.base_url)
+        .pop()
+        .expect("link");
+    clock.set(clock_now(&clock) + Duration::hours(1));
+    let router = local.system.router();
+
+    println!("tracking in process: {requests} requests per endpoint, human hits, durable writes");
+    for (name, path, expected) in [("pixel", &pixel, 200), ("redirect", &link, 302)] {
+        for n in 0..200 {
+            let _ = router.clone().oneshot(request(path, n)).await;
+        }
+        let mut latencies = Vec::with_capacity(requests);
+        for n in 0..requests {
+            let started = Instant::now();
+            let response = router
+                .clone()
+                .oneshot(request(path, n))
+                .await
+                .expect("a response");
+            latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(response.status().as_u16(), expected);
+        }
+        latencies.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        let started = Instant::now();
+        let per_caller = requests / CALLERS;
+        let callers: Vec<_> = (0..CALLERS)
+            .map(|c| {
+                let router = router.clone();
+                let path = path.clone();
+                tokio::spawn(async move {
+                    for n in 0..per_caller {
+                        let _ = router
+                            .clone()
+                            .oneshot(request(&path, c * per_caller + n))
+                            .await;
+                    }
+                })
+            })
+            .collect();
+        for caller in callers {
+            let _ = caller.await;
+        }
+        let rate = (per_caller * CALLERS) as f64 / started.elapsed().as_secs_f64();
+        println!(
+            "{name:>8}: p50 {:.3} ms, p99 {:.3} ms (sequential); {rate:.0} req/s with {CALLERS} callers",
+            percentile(&latencies, 0.50),
+            percentile(&latencies, 0.99),
+        );
+    }
+}
+
+fn clock_now(clock: &ManualClock) -> chrono::DateTime<Utc> {
+    use scaliyo_store::Clock;
+    clock.now()
+}
