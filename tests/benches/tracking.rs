@@ -1,5 +1,5 @@
 //! The pixel and the redirect in process: the local system's router called directly (no
-//! sockets), on the embedded store with durable group commits. One e-mail is sent, the clock
+//! sockets), on the embedded store with durable group commits. 500 e-mails are sent, the clock
 //! moves an hour on (so hits are judged as people's: the message's recent hits are read and
 //! the live analytics written), then:
 //!
@@ -24,6 +24,8 @@ use tower::ServiceExt;
 
 const HUMAN: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15";
 const CALLERS: usize = 64;
+/// Messages the hits are spread over.
+const MESSAGES: usize = 500;
 
 fn url_paths(html: &str, marker: &str, base: &str) -> Vec<String> {
     html.match_indices(marker)
@@ -73,41 +75,43 @@ async fn main() {
             json!({ "name": "Grace", "primary_email": "grace@navy.example" }),
         )
         .await;
-    let sent = ada
-        .post(
-            "/v1/send-email",
-            json!({ "lead_id": lead.body["id"], "subject": "Hi", "html_body": "<p><a href=\"https://scaliyo.example/pricing\">Pricing</a></p>" }),
-        )
-        .await;
-    let message_id = sent.body["message_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let eml = std::fs::read(local.system.outbox.dir().join(format!("{message_id}.eml")))
-        .expect("the sent message");
-    let html = mailparse::parse_mail(&eml).expect("mime").subparts[1]
-        .get_body()
-        .expect("html");
-    let pixel = url_paths(&html, "/t/o/", &local.base_url)
-        .pop()
-        .expect("pixel");
-    let link = url_paths(&html, "/t/c/", &local.base_url)
-        .pop()
-        .expect("link");
+    // Hits spread over many messages, as real traffic is (one message hammered is a scanner).
+    let mut pixels = Vec::new();
+    let mut links = Vec::new();
+    for _ in 0..MESSAGES {
+        let sent = ada
+            .post(
+                "/v1/send-email",
+                json!({ "lead_id": lead.body["id"], "subject": "Hi", "html_body": "<p><a href=\"https://scaliyo.example/pricing\">Pricing</a></p>" }),
+            )
+            .await;
+        let message_id = sent.body["message_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let eml = std::fs::read(local.system.outbox.dir().join(format!("{message_id}.eml")))
+            .expect("the sent message");
+        let html = mailparse::parse_mail(&eml).expect("mime").subparts[1]
+            .get_body()
+            .expect("html");
+        pixels.extend(url_paths(&html, "/t/o/", &local.base_url).pop());
+        links.extend(url_paths(&html, "/t/c/", &local.base_url).pop());
+    }
     clock.set(clock_now(&clock) + Duration::hours(1));
     let router = local.system.router();
 
     println!("tracking in process: {requests} requests per endpoint, human hits, durable writes");
-    for (name, path, expected) in [("pixel", &pixel, 200), ("redirect", &link, 302)] {
+    for (name, paths, expected) in [("pixel", &pixels, 200), ("redirect", &links, 302)] {
+        let path = |n: usize| paths[n % paths.len()].as_str();
         for n in 0..200 {
-            let _ = router.clone().oneshot(request(path, n)).await;
+            let _ = router.clone().oneshot(request(path(n), n)).await;
         }
         let mut latencies = Vec::with_capacity(requests);
         for n in 0..requests {
             let started = Instant::now();
             let response = router
                 .clone()
-                .oneshot(request(path, n))
+                .oneshot(request(path(n), n))
                 .await
                 .expect("a response");
             latencies.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -119,12 +123,13 @@ async fn main() {
         let callers: Vec<_> = (0..CALLERS)
             .map(|c| {
                 let router = router.clone();
-                let path = path.clone();
+                let paths = paths.clone();
                 tokio::spawn(async move {
                     for n in 0..per_caller {
+                        let i = c * per_caller + n;
                         let _ = router
                             .clone()
-                            .oneshot(request(&path, c * per_caller + n))
+                            .oneshot(request(&paths[i % paths.len()], i))
                             .await;
                     }
                 })

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use scaliyo_domain::schema;
 use scaliyo_domain::tracking::{Class, Context, Hit, HitKind, PastHit, Rules, Verdict};
 use scaliyo_store::{
-    Clock, Condition, Index, Item, OutgoingMessage, Query, Queue, StoreError, Update, WriteOp,
+    Clock, Condition, Index, Item, OutgoingMessage, Query, Queue, SortCondition, StoreError,
+    Update, WriteOp,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -83,10 +84,29 @@ pub enum OpenOutcome {
     Spooled,
 }
 
-/// Recent hits read for the history rules (the windows are under a minute).
-const HISTORY_LIMIT: u32 = 20;
+/// Recent hits read for the history rules: enough for every rule (a burst needs 4 before
+/// this one), few enough that a message hammered by a scanner costs a bounded read.
+const HISTORY_LIMIT: u32 = 8;
 /// How far back the history rules look.
 const HISTORY_SECONDS: i64 = 60;
+
+/// A UUID v7 whose time is the hit's (the clock's, not the machine's), so ids sort as hits
+/// happened.
+fn event_id_at(at: DateTime<Utc>) -> String {
+    let mut random = [0u8; 10];
+    rand::fill(&mut random);
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(millis, &random)
+        .into_uuid()
+        .to_string()
+}
+
+/// The text below every v7 id of `at` or later: its 48-bit millisecond prefix, as the id's
+/// text begins (`xxxxxxxx-xxxx`).
+fn id_bound(at: DateTime<Utc>) -> String {
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    format!("{:08x}-{:04x}", millis >> 16, millis & 0xffff)
+}
 
 /// An `email_events` item as a past hit of its message, when it is recent.
 fn past_hit(item: &Item, now: DateTime<Utc>) -> Option<PastHit> {
@@ -199,6 +219,9 @@ impl Tracking {
                     Index::Gsi1,
                     format!("idx_email_events_message#{}", token.message_id),
                 )
+                .sort(SortCondition::Gt(id_bound(
+                    now - chrono::Duration::seconds(HISTORY_SECONDS),
+                )))
                 .backward()
                 .limit(HISTORY_LIMIT),
             )
@@ -339,8 +362,9 @@ impl Tracking {
                 json!({ "class": verdict.class.as_str(), "reason": verdict.reason, "evidence": verdict.evidence, "method": hit.method, "purpose": hit.purpose, "honeypot": token.honeypot }),
             );
         }
-        // Time-ordered ids: the message's index then reads newest first (its recent hits).
-        row.insert("id".into(), json!(uuid::Uuid::now_v7().to_string()));
+        // Ids ordered by the hit's time: the message's index then reads its recent hits alone.
+        let at_or_now = at.unwrap_or_else(|| self.clock.now());
+        row.insert("id".into(), json!(event_id_at(at_or_now)));
         if let Some(at) = at {
             row.insert("created_at".into(), json!(crate::rows::timestamp_text(at)));
         }
@@ -734,5 +758,24 @@ impl Tracking {
             "tracking recount"
         );
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_sort_by_the_hits_time_and_the_bound_selects_from_it() {
+        let at = DateTime::parse_from_rfc3339("2026-11-27T09:00:00.500Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let id = event_id_at(at);
+        assert!(uuid::Uuid::parse_str(&id).is_ok());
+        assert!(id.as_str() > id_bound(at).as_str());
+        assert!(id.as_str() < id_bound(at + chrono::Duration::milliseconds(1)).as_str());
+        assert!(id.as_str() > id_bound(at - chrono::Duration::seconds(60)).as_str());
+        let later = event_id_at(at + chrono::Duration::seconds(1));
+        assert!(later > id);
     }
 }
