@@ -19,6 +19,7 @@ use scaliyo_domain::ids::Role;
 use scaliyo_store::ManualClock;
 use scaliyo_tests::http_client::Client;
 use scaliyo_tests::local_server::RunningLocal;
+use scaliyo_tests::mailbox;
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -26,16 +27,6 @@ const HUMAN: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit
 const CALLERS: usize = 64;
 /// Messages the hits are spread over.
 const MESSAGES: usize = 500;
-
-fn url_paths(html: &str, marker: &str, base: &str) -> Vec<String> {
-    html.match_indices(marker)
-        .map(|(at, _)| {
-            let start = html[..at].rfind('"').map(|q| q + 1).unwrap_or(at);
-            let end = html[at..].find('"').map(|q| at + q).unwrap_or(html.len());
-            html[start..end].trim_start_matches(base).to_owned()
-        })
-        .collect()
-}
 
 fn request(path: &str, n: usize) -> Request<Body> {
     Request::get(path)
@@ -64,38 +55,22 @@ async fn main() {
     let local = RunningLocal::start_with_clock(clock.clone()).await;
     let ada = Client::user(&local, Role::Client, None);
     ada.sign_up().await;
-    ada.post(
-        "/v1/sender-accounts/connect",
-        json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "k", "metadata": { "daily_limit": 1000000 } }),
-    )
-    .await;
-    let lead = ada
-        .post(
-            "/v1/leads",
-            json!({ "name": "Grace", "primary_email": "grace@navy.example" }),
-        )
-        .await;
+    let lead = mailbox::sender_and_lead(&ada).await;
     // Hits spread over many messages, as real traffic is (one message hammered is a scanner).
     let mut pixels = Vec::new();
     let mut links = Vec::new();
     for _ in 0..MESSAGES {
-        let sent = ada
-            .post(
-                "/v1/send-email",
-                json!({ "lead_id": lead.body["id"], "subject": "Hi", "html_body": "<p><a href=\"https://scaliyo.example/pricing\">Pricing</a></p>" }),
-            )
-            .await;
-        let message_id = sent.body["message_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let eml = std::fs::read(local.system.outbox.dir().join(format!("{message_id}.eml")))
-            .expect("the sent message");
-        let html = mailparse::parse_mail(&eml).expect("mime").subparts[1]
-            .get_body()
-            .expect("html");
-        pixels.extend(url_paths(&html, "/t/o/", &local.base_url).pop());
-        links.extend(url_paths(&html, "/t/c/", &local.base_url).pop());
+        let html = mailbox::send(
+            &local,
+            &ada,
+            &lead,
+            json!({ "subject": "Hi", "html_body": "<p><a href=\"https://scaliyo.example/pricing\">Pricing</a></p>" }),
+        )
+        .await
+        .html;
+        let path = |url: String| url.trim_start_matches(&local.base_url).to_owned();
+        pixels.extend(mailbox::urls(&html, "/t/o/").pop().map(path));
+        links.extend(mailbox::urls(&html, "/t/c/").pop().map(path));
     }
     clock.set(clock_now(&clock) + Duration::hours(1));
     let router = local.system.router();

@@ -50,3 +50,51 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
             .build(),
     )
 }
+
+/// A fresh table on DynamoDB Local (the layout's keys and indexes): its adapter.
+pub async fn new_table(config: &SdkConfig, prefix: &str) -> scaliyo_aws::DynamoTable {
+    let client = scaliyo_aws::dynamodb_client(config);
+    let name = unique_name(prefix);
+    scaliyo_aws::create_table(&client, &name)
+        .await
+        .expect("a table on DynamoDB Local");
+    scaliyo_aws::DynamoTable::new(client, name)
+}
+
+/// A fresh SQS queue on moto: its URL.
+pub async fn new_queue(config: &SdkConfig, prefix: &str) -> String {
+    scaliyo_aws::sqs_client(config)
+        .create_queue()
+        .queue_name(unique_name(prefix))
+        .send()
+        .await
+        .expect("a queue on moto")
+        .queue_url()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A signed-up user (a profile row) on `access`: the actor acting for them.
+pub async fn new_user(access: &scaliyo_app::access::Access) -> scaliyo_app::access::Actor {
+    let owner = scaliyo_domain::ids::OwnerId::new_random().to_string();
+    new_user_with_id(access, &owner).await
+}
+
+/// The same, for a given user id.
+pub async fn new_user_with_id(
+    access: &scaliyo_app::access::Access,
+    owner: &str,
+) -> scaliyo_app::access::Actor {
+    let actor = scaliyo_app::access::Actor::acting_for(owner).expect("a user id");
+    let mut profile = serde_json::Map::new();
+    profile.insert("id".into(), serde_json::json!(owner));
+    profile.insert(
+        "email".into(),
+        serde_json::json!(format!("{owner}@example.com")),
+    );
+    access
+        .create(&actor, "profiles", profile)
+        .await
+        .expect("a profile");
+    actor
+}

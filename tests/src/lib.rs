@@ -6,6 +6,7 @@ pub mod emulators;
 pub mod flaky;
 pub mod http_client;
 pub mod local_server;
+pub mod mailbox;
 pub mod queue_conformance;
 pub mod rows_conformance;
 pub mod table_conformance;

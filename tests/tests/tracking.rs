@@ -9,50 +9,10 @@ use scaliyo_domain::ids::Role;
 use scaliyo_store::{Clock, ManualClock};
 use scaliyo_tests::http_client::Client;
 use scaliyo_tests::local_server::RunningLocal;
+use scaliyo_tests::mailbox::{self, sent_message, urls};
 use serde_json::json;
 
 const HUMAN: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15";
-
-fn urls(html: &str, marker: &str) -> Vec<String> {
-    html.match_indices(marker)
-        .map(|(at, _)| {
-            let start = html[..at].rfind('"').map(|q| q + 1).unwrap_or(at);
-            let end = html[at..].find('"').map(|q| at + q).unwrap_or(html.len());
-            html[start..end].to_owned()
-        })
-        .collect()
-}
-
-/// A workspace with a sender and a lead, and one e-mail sent to the lead: its owner, message
-/// id and HTML (with the tracked URLs) as the recipient got it.
-async fn sent_message(local: &RunningLocal, html_body: &str) -> (Client, String, String) {
-    let ada = Client::user(local, Role::Client, None);
-    ada.sign_up().await;
-    ada.post(
-        "/v1/sender-accounts/connect",
-        json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "k" }),
-    )
-    .await;
-    let lead = ada
-        .post(
-            "/v1/leads",
-            json!({ "name": "Grace", "primary_email": "grace@navy.example" }),
-        )
-        .await;
-    let sent = ada
-        .post(
-            "/v1/send-email",
-            json!({ "lead_id": lead.body["id"], "subject": "Hi", "html_body": html_body }),
-        )
-        .await;
-    assert_eq!(sent.status, 200, "{}", sent.body);
-    let message_id = sent.body["message_id"].as_str().unwrap().to_owned();
-    let eml = std::fs::read(local.system.outbox.dir().join(format!("{message_id}.eml"))).unwrap();
-    let html = mailparse::parse_mail(&eml).unwrap().subparts[1]
-        .get_body()
-        .unwrap();
-    (ada, message_id, html)
-}
 
 #[tokio::test]
 async fn pixels_links_and_unsubscribes_are_served_and_classified() {
@@ -295,30 +255,16 @@ async fn history_rules_and_the_honeypot_catch_what_a_single_request_does_not() {
     let local = RunningLocal::start_with_clock(clock.clone()).await;
     let ada = Client::user(&local, Role::Client, None);
     ada.sign_up().await;
-    ada.post(
-        "/v1/sender-accounts/connect",
-        json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "k" }),
+    let lead = mailbox::sender_and_lead(&ada).await;
+    let received = mailbox::send(
+        &local,
+        &ada,
+        &lead,
+        json!({ "subject": "Hi", "honeypot_link": true,
+                "html_body": "<html><body><a href=\"https://scaliyo.example/a\">A</a> <a href=\"https://scaliyo.example/b\">B</a></body></html>" }),
     )
     .await;
-    let lead = ada
-        .post(
-            "/v1/leads",
-            json!({ "name": "Grace", "primary_email": "grace@navy.example" }),
-        )
-        .await;
-    let sent = ada
-        .post(
-            "/v1/send-email",
-            json!({ "lead_id": lead.body["id"], "subject": "Hi", "honeypot_link": true,
-                    "html_body": "<html><body><a href=\"https://scaliyo.example/a\">A</a> <a href=\"https://scaliyo.example/b\">B</a></body></html>" }),
-        )
-        .await;
-    assert_eq!(sent.status, 200, "{}", sent.body);
-    let message_id = sent.body["message_id"].as_str().unwrap().to_owned();
-    let eml = std::fs::read(local.system.outbox.dir().join(format!("{message_id}.eml"))).unwrap();
-    let parsed = mailparse::parse_mail(&eml).unwrap();
-    let text = parsed.subparts[0].get_body().unwrap();
-    let html = parsed.subparts[1].get_body().unwrap();
+    let (message_id, html, text) = (received.message_id, received.html, received.text);
     let links = urls(&html, "/t/c/");
     assert_eq!(links.len(), 3, "two links and the honeypot");
     assert!(html.contains("aria-hidden=\"true\""));

@@ -11,6 +11,7 @@ use scaliyo_domain::ids::Role;
 use scaliyo_store::{Clock, ManualClock};
 use scaliyo_tests::http_client::Client;
 use scaliyo_tests::local_server::RunningLocal;
+use scaliyo_tests::mailbox::{self, urls};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -51,16 +52,6 @@ fn header<'a>(request: &'a Request, name: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-fn urls(html: &str, marker: &str) -> Vec<String> {
-    html.match_indices(marker)
-        .map(|(at, _)| {
-            let start = html[..at].rfind('"').map(|q| q + 1).unwrap_or(at);
-            let end = html[at..].find('"').map(|q| at + q).unwrap_or(html.len());
-            html[start..end].to_owned()
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn events_are_signed_retried_logged_counted_and_redelivered() {
     let clock = Arc::new(ManualClock::new(
@@ -95,25 +86,15 @@ async fn events_are_signed_retried_logged_counted_and_redelivered() {
         "the secret is never returned"
     );
     let webhook_id = webhook.body["id"].as_str().unwrap().to_owned();
-    ada.post(
-        "/v1/sender-accounts/connect",
-        json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "k" }),
+    let lead = mailbox::sender_and_lead(&ada).await;
+    let message_id = mailbox::send(
+        &local,
+        &ada,
+        &lead,
+        json!({ "subject": "Hi", "html_body": "<p>Hello</p>" }),
     )
-    .await;
-    let lead = ada
-        .post(
-            "/v1/leads",
-            json!({ "name": "Grace", "primary_email": "grace@navy.example" }),
-        )
-        .await;
-    let sent = ada
-        .post(
-            "/v1/send-email",
-            json!({ "lead_id": lead.body["id"], "subject": "Hi", "html_body": "<p>Hello</p>" }),
-        )
-        .await;
-    assert_eq!(sent.status, 200, "{}", sent.body);
-    let message_id = sent.body["message_id"].as_str().unwrap().to_owned();
+    .await
+    .message_id;
 
     deliver_until(&local, async || received(&receiver).await.len() >= 3).await;
     let requests = received(&receiver).await;
@@ -225,28 +206,15 @@ async fn human_opens_and_clicks_are_sent_and_machine_hits_are_not() {
         )
         .await;
     assert_eq!(webhook.status, 201, "{}", webhook.body);
-    ada.post(
-        "/v1/sender-accounts/connect",
-        json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "k" }),
+    let lead = mailbox::sender_and_lead(&ada).await;
+    let html = mailbox::send(
+        &local,
+        &ada,
+        &lead,
+        json!({ "subject": "Hi", "html_body": "<p><a href=\"https://scaliyo.example/pricing\">Pricing</a></p>" }),
     )
-    .await;
-    let lead = ada
-        .post(
-            "/v1/leads",
-            json!({ "name": "Grace", "primary_email": "grace@navy.example" }),
-        )
-        .await;
-    let sent = ada
-        .post(
-            "/v1/send-email",
-            json!({ "lead_id": lead.body["id"], "subject": "Hi", "html_body": "<p><a href=\"https://scaliyo.example/pricing\">Pricing</a></p>" }),
-        )
-        .await;
-    let message_id = sent.body["message_id"].as_str().unwrap().to_owned();
-    let eml = std::fs::read(local.system.outbox.dir().join(format!("{message_id}.eml"))).unwrap();
-    let html = mailparse::parse_mail(&eml).unwrap().subparts[1]
-        .get_body()
-        .unwrap();
+    .await
+    .html;
     let pixel = urls(&html, "/t/o/").pop().unwrap();
     let link = urls(&html, "/t/c/").pop().unwrap();
     let unsubscribe = urls(&html, "/u/").pop().unwrap();

@@ -87,7 +87,7 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scaliyo_app::access::{Access, Actor};
+    use scaliyo_app::access::Access;
     use serde_json::{Value, json};
     use std::time::Duration;
     use wiremock::matchers::method;
@@ -104,29 +104,15 @@ mod tests {
         ) else {
             return;
         };
-        let client = scaliyo_aws::dynamodb_client(&dynamo);
-        let name = scaliyo_tests::emulators::unique_name("webhooks");
-        scaliyo_aws::create_table(&client, &name)
-            .await
-            .expect("create table");
-        let sqs = scaliyo_aws::sqs_client(&moto);
-        let url = sqs
-            .create_queue()
-            .queue_name(scaliyo_tests::emulators::unique_name("webhooks"))
-            .send()
-            .await
-            .expect("queue")
-            .queue_url()
-            .unwrap_or_default()
-            .to_owned();
-        let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(sqs, url));
+        let table = scaliyo_tests::emulators::new_table(&dynamo, "webhooks").await;
+        let url = scaliyo_tests::emulators::new_queue(&moto, "webhooks").await;
+        let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(scaliyo_aws::sqs_client(&moto), url));
         let receiver = MockServer::start().await;
         Mock::given(method("POST"))
             .respond_with(ResponseTemplate::new(200))
             .expect(1)
             .mount(&receiver)
             .await;
-        let table = DynamoTable::new(client, name);
         // The receiver is on this machine: the test's transport allows it.
         let dispatcher = dispatcher(
             table.clone(),
@@ -143,14 +129,7 @@ mod tests {
             .expect("the event's owner");
         let access =
             Access::over(Arc::new(table), Arc::new(SystemClock)).allowing_private_webhooks();
-        let actor = Actor::acting_for(&owner).expect("an actor");
-        let mut profile = serde_json::Map::new();
-        profile.insert("id".into(), json!(owner));
-        profile.insert("email".into(), json!("ada@example.com"));
-        access
-            .create(&actor, "profiles", profile)
-            .await
-            .expect("a profile");
+        let actor = scaliyo_tests::emulators::new_user_with_id(&access, &owner).await;
         let mut webhook = serde_json::Map::new();
         webhook.insert("name".into(), json!("CRM"));
         webhook.insert("url".into(), json!(format!("{}/in", receiver.uri())));

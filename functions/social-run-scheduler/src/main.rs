@@ -76,7 +76,6 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scaliyo_app::access::Actor;
     use scaliyo_embedded::LocalSealer;
     use serde_json::json;
     use wiremock::matchers::{method, path};
@@ -92,11 +91,7 @@ mod tests {
         ) else {
             return;
         };
-        let client = scaliyo_aws::dynamodb_client(&dynamo);
-        let name = scaliyo_tests::emulators::unique_name("social");
-        scaliyo_aws::create_table(&client, &name)
-            .await
-            .expect("create table");
+        let table = scaliyo_tests::emulators::new_table(&dynamo, "social").await;
         let s3 = scaliyo_aws::s3_client(&moto);
         let bucket = scaliyo_tests::emulators::unique_name("social-media");
         s3.create_bucket()
@@ -123,7 +118,6 @@ mod tests {
             meta_version: "v25.0".into(),
             ..Default::default()
         };
-        let table = DynamoTable::new(client, name);
         let sealer: Arc<dyn Sealer> = Arc::new(LocalSealer::new(&[9u8; 32]).expect("a sealer"));
         let social = social(
             table.clone(),
@@ -134,16 +128,9 @@ mod tests {
             None,
         );
 
-        let owner = uuid_v4();
-        let actor = Actor::acting_for(&owner).expect("an actor");
         let access = Access::over(Arc::new(table), Arc::new(SystemClock));
-        let mut profile = serde_json::Map::new();
-        profile.insert("id".into(), json!(owner));
-        profile.insert("email".into(), json!("ada@example.com"));
-        access
-            .create(&actor, "profiles", profile)
-            .await
-            .expect("a profile");
+        let actor = scaliyo_tests::emulators::new_user(&access).await;
+        let owner = actor.user_id().unwrap_or_default();
         let image = format!("{owner}/launch.png");
         media
             .put(
@@ -195,9 +182,5 @@ mod tests {
         let shown = social.post(&actor, &id).await.expect("the post");
         assert_eq!(shown.post["status"], "completed");
         assert_eq!(shown.targets[0]["remote_post_id"], "1050_777");
-    }
-
-    fn uuid_v4() -> String {
-        scaliyo_domain::ids::OwnerId::new_random().to_string()
     }
 }

@@ -396,30 +396,12 @@ impl Social {
 
     /// The owner's raw account items of one provider.
     async fn accounts_of(&self, owner: &str, provider: &str) -> Result<Vec<Item>, SocialError> {
-        let mut items = Vec::new();
-        let mut cursor: Option<Cursor> = None;
-        loop {
-            let page = self
-                .rows()
-                .store()
-                .query(
-                    Query::partition(
-                        Index::Gsi1,
-                        format!("idx_social_accounts_provider#{owner}#{provider}"),
-                    )
-                    .after(cursor.take()),
-                )
-                .await?;
-            items.extend(
-                page.items
-                    .into_iter()
-                    .filter(|i| i.str(layout::TABLE_ATTR) == Some("social_accounts")),
-            );
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(items),
-            }
-        }
+        self.index_items(
+            Index::Gsi1,
+            format!("idx_social_accounts_provider#{owner}#{provider}"),
+            "social_accounts",
+        )
+        .await
     }
 
     /// Creates or (same identity) reconnects an account; the response never has the token.

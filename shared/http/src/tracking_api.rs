@@ -1,6 +1,7 @@
 //! The recipient-facing endpoints: the open pixel (`/t/o/{token}.gif`), tracked links
-//! (`/t/c/{token}`), unsubscribe (`/u/{token}`) and social short links (`/l/{slug}`). A mail client never sees an error from the
-//! pixel; a known link always redirects, to the stored destination only.
+//! (`/t/c/{token}`), unsubscribe (`/u/{token}`) and social short links (`/l/{slug}`). A mail
+//! client never sees an error from the pixel; a known link always redirects, to the stored
+//! destination only.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use scaliyo_app::rows::RowError;
 use scaliyo_app::social::ShortLinks;
 use scaliyo_app::tracking::Tracking;
 use scaliyo_domain::email::escape_html;
@@ -115,10 +117,16 @@ async fn click(
 ) -> Response {
     let token = token.map(|Path(t)| t).unwrap_or_default();
     let ip = client_ip(&headers, request_context.as_ref().map(|c| &c.0));
-    match tracking
+    let result = tracking
         .record_click(&token, hit(&method, &headers, ip))
-        .await
-    {
+        .await;
+    redirect_or_page(result, "a click")
+}
+
+/// The 302 to a stored destination; the small not-found page for an unknown link; a "try
+/// again" page when the store cannot answer (no destination without it).
+fn redirect_or_page(result: Result<Option<String>, RowError>, what: &str) -> Response {
+    match result {
         Ok(Some(destination)) => match HeaderValue::from_str(&destination) {
             Ok(location) => {
                 let mut response = StatusCode::FOUND.into_response();
@@ -140,7 +148,7 @@ async fn click(
             "<p>This link is not valid or has expired.</p>",
         ),
         Err(error) => {
-            tracing::warn!(%error, "a click could not be resolved");
+            tracing::warn!(%error, "{what} could not be resolved");
             page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Please try again",
@@ -245,36 +253,7 @@ async fn short_link(
             visit,
         )
         .await;
-    match result {
-        Ok(Some(destination)) => match HeaderValue::from_str(&destination) {
-            Ok(location) => {
-                let mut response = StatusCode::FOUND.into_response();
-                response.headers_mut().insert(header::LOCATION, location);
-                response
-                    .headers_mut()
-                    .insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
-                response
-            }
-            Err(_) => page(
-                StatusCode::NOT_FOUND,
-                "Link not found",
-                "<p>This link is not valid.</p>",
-            ),
-        },
-        Ok(None) => page(
-            StatusCode::NOT_FOUND,
-            "Link not found",
-            "<p>This link is not valid or has expired.</p>",
-        ),
-        Err(error) => {
-            tracing::warn!(%error, "a short link could not be resolved");
-            page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Please try again",
-                "<p>We could not open this link just now. Please try again in a moment.</p>",
-            )
-        }
-    }
+    redirect_or_page(result, "a short link")
 }
 
 pub fn short_link_router(links: Arc<ShortLinks>) -> Router {
