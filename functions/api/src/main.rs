@@ -12,9 +12,9 @@ use scaliyo_app::social::{Social, SocialSettings};
 use scaliyo_app::storage::Storage;
 use scaliyo_app::usage::Usage;
 use scaliyo_app::webhooks::WebhookLog;
-use scaliyo_aws::{DynamoTable, KmsSealer, S3Blobs};
+use scaliyo_aws::{DynamoTable, S3Blobs};
 use scaliyo_http::Authenticator;
-use scaliyo_store::{Blobs, Queue, Sealer, SystemClock};
+use scaliyo_store::{Blobs, Queue, SystemClock};
 use std::collections::HashMap;
 
 fn router(
@@ -23,15 +23,14 @@ fn router(
     imports: Arc<dyn Blobs>,
     imports_bucket: String,
     tracking_base_url: String,
-    sealer: Arc<dyn Sealer>,
     webhooks: Option<Arc<dyn Queue>>,
 ) -> Router {
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
-    // Posts and accounts only: publishing is social-run-scheduler's (no network adapters here).
+    // Posts and account health: publishing is social-run-scheduler's, connecting accounts
+    // (which seals tokens) send-email's — no network adapters and no KMS client here.
     let social = Arc::new(Social::new(
         access.clone(),
-        sealer,
         storage.blobs(),
         clock.clone(),
         SocialSettings::new(tracking_base_url.clone()),
@@ -123,16 +122,12 @@ async fn main() -> Result<(), lambda_http::Error> {
     // Event webhook URLs (created here) are served by the tracking host.
     let tracking =
         std::env::var("TRACKING_BASE_URL").map_err(|_| "TRACKING_BASE_URL is not set")?;
-    // Social tokens are sealed on the way in.
-    let key_id = std::env::var("KMS_KEY_ID").map_err(|_| "KMS_KEY_ID is not set")?;
-    let sealer = Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id));
     lambda_http::run(router(
         table,
         storage(&config),
         imports,
         imports_bucket,
         tracking,
-        sealer,
         scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
     ))
     .await
@@ -171,7 +166,6 @@ mod tests {
             imports,
             "imports".into(),
             "https://t.example".into(),
-            Arc::new(scaliyo_embedded::LocalSealer::new(&[3u8; 32]).expect("a sealer")),
             None,
         )
         .oneshot(request)

@@ -18,7 +18,7 @@ use scaliyo_app::import::{ImportConfig, Importer};
 use scaliyo_app::rows::Rows;
 use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
 use scaliyo_app::send_email::{Mailers, SendConfig, SendPipeline};
-use scaliyo_app::social::{ShortLinks, Social, SocialSettings};
+use scaliyo_app::social::{ShortLinks, Social, SocialAccounts, SocialSettings};
 use scaliyo_app::storage::Storage;
 use scaliyo_app::tracking::Tracking;
 use scaliyo_app::usage::Usage;
@@ -136,6 +136,8 @@ pub struct LocalSystem {
     pub tracking_spool: Arc<LocalQueue>,
     /// Social posts and their publishing (`social-run-scheduler`).
     pub social: Arc<Social>,
+    /// Connecting social accounts (sealing their tokens).
+    pub social_accounts: Arc<SocialAccounts>,
     pub short_links: Arc<ShortLinks>,
     /// Outgoing webhooks: events and deliveries wait here for the dispatcher.
     pub webhook_queue: Arc<LocalQueue>,
@@ -272,20 +274,21 @@ impl LocalSystem {
             }
             None => scaliyo_social::outbox_networks(config.data_dir.join("social-outbox")),
         };
+        let social_accounts = Arc::new(SocialAccounts::new(access.clone(), sealer.clone()));
         let social = Arc::new(
             Social::new(
                 access.clone(),
-                sealer,
                 blobs.clone(),
                 clock.clone(),
                 SocialSettings::new(config.public_base.clone()),
             )
-            .with_networks(networks)
+            .with_networks(networks, sealer)
             .with_webhooks(Some(webhooks.clone())),
         );
         let ip_key = secrets::load_or_create(&config.data_dir.join("secrets/ip-hash.key"))?;
         let short_links = Arc::new(ShortLinks::new(access.rows().clone(), &ip_key));
         Ok(Self {
+            social_accounts,
             webhook_queue,
             webhook_dlq,
             webhooks,
@@ -356,6 +359,10 @@ impl LocalSystem {
             .merge(scaliyo_http::social_api::router(
                 self.access.clone(),
                 self.social.clone(),
+            ))
+            .merge(scaliyo_http::social_api::accounts_router(
+                self.access.clone(),
+                self.social_accounts.clone(),
             ))
             .merge(scaliyo_http::tracking_api::short_link_router(
                 self.short_links.clone(),

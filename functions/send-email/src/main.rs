@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::send_email::{Mailers, SendConfig, SendPipeline};
+use scaliyo_app::social::SocialAccounts;
 use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::{DynamoTable, KmsSealer};
 use scaliyo_http::Authenticator;
@@ -24,14 +25,20 @@ fn router(
     let pipeline = Arc::new(
         SendPipeline::new(
             access.clone(),
-            sealer,
+            sealer.clone(),
             mailers,
             clock,
             SendConfig { tracking_base_url },
         )
         .with_webhooks(webhooks),
     );
-    scaliyo_http::send_api::router(access, pipeline)
+    // Connecting social accounts seals their tokens: it lives here, with the key service.
+    let social_accounts = Arc::new(SocialAccounts::new(access.clone(), sealer));
+    scaliyo_http::send_api::router(access.clone(), pipeline)
+        .merge(scaliyo_http::social_api::accounts_router(
+            access,
+            social_accounts,
+        ))
         .merge(scaliyo_http::health_router())
         .layer(Extension(Arc::new(Authenticator::ApiGateway)))
 }

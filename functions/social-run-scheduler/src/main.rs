@@ -34,15 +34,9 @@ fn social(
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
     let webhooks = WebhookEmitter::for_lambda(access.rows().clone(), webhooks, clock.clone());
-    Social::new(
-        access,
-        sealer,
-        media,
-        clock,
-        SocialSettings::new(short_link_base),
-    )
-    .with_networks(networks)
-    .with_webhooks(webhooks)
+    Social::new(access, media, clock, SocialSettings::new(short_link_base))
+        .with_networks(networks, sealer)
+        .with_webhooks(webhooks)
 }
 
 fn required(name: &str) -> Result<String, Error> {
@@ -121,7 +115,7 @@ mod tests {
         let sealer: Arc<dyn Sealer> = Arc::new(LocalSealer::new(&[9u8; 32]).expect("a sealer"));
         let social = social(
             table.clone(),
-            sealer,
+            sealer.clone(),
             media.clone(),
             scaliyo_social::networks(&config),
             "https://t.example".into(),
@@ -141,7 +135,8 @@ mod tests {
             )
             .await
             .expect("the image");
-        let account = social
+        // Connected through the accounts service (send-email's, in AWS), with the same key.
+        let account = scaliyo_app::social::SocialAccounts::new(Arc::new(access), sealer)
             .connect_meta(
                 &actor,
                 serde_json::from_value(

@@ -303,86 +303,21 @@ fn check_link(url: &str) -> Result<(), SocialError> {
 }
 
 // ---------------------------------------------------------------------------------------
-// The service
+// Connecting accounts
 
+/// Connecting accounts: the one part that seals tokens. It runs where the key service is —
+/// the `send-email` function in AWS, beside the sender connection — so the `api` function
+/// carries no KMS client (its package stays inside the size budget).
 #[derive(Clone)]
-pub struct Social {
+pub struct SocialAccounts {
     access: Arc<Access>,
     sealer: Arc<dyn Sealer>,
-    blobs: Arc<dyn Blobs>,
-    /// Only the tick publishes: the API side is built without the network adapters (and
-    /// without their HTTP client in its binary).
-    networks: Option<SocialNetworks>,
-    clock: Arc<dyn Clock>,
-    settings: SocialSettings,
-    /// `social.published` / `social.failed` per target.
-    webhooks: Option<WebhookEmitter>,
 }
 
-impl Social {
-    pub fn new(
-        access: Arc<Access>,
-        sealer: Arc<dyn Sealer>,
-        blobs: Arc<dyn Blobs>,
-        clock: Arc<dyn Clock>,
-        settings: SocialSettings,
-    ) -> Self {
-        Self {
-            access,
-            sealer,
-            blobs,
-            networks: None,
-            clock,
-            settings,
-            webhooks: None,
-        }
+impl SocialAccounts {
+    pub fn new(access: Arc<Access>, sealer: Arc<dyn Sealer>) -> Self {
+        Self { access, sealer }
     }
-
-    pub fn with_webhooks(mut self, webhooks: Option<WebhookEmitter>) -> Self {
-        self.webhooks = webhooks;
-        self
-    }
-
-    async fn emit(&self, owner: &str, post: &Row, target: &Item, event_type: &str, extra: Value) {
-        let Some(webhooks) = &self.webhooks else {
-            return;
-        };
-        let target_id = target.str("id").unwrap_or_default();
-        let mut data = json!({
-            "post_id": post_str(post, "id"),
-            "target_id": target_id,
-            "channel": target.str("channel"),
-            "target": target.str("target_id"),
-            "target_label": target.str("target_label"),
-        });
-        if let (Value::Object(data), Value::Object(extra)) = (&mut data, extra) {
-            data.extend(extra);
-        }
-        webhooks.emit(owner, event_type, target_id, data).await;
-    }
-
-    /// The publishing side (`social-run-scheduler`): the same service with the networks.
-    pub fn with_networks(mut self, networks: SocialNetworks) -> Self {
-        self.networks = Some(networks);
-        self
-    }
-
-    /// The same service with another bound on network calls in flight (benchmarks, tuning).
-    pub fn with_publish_concurrency(mut self, calls: usize) -> Self {
-        self.settings.publish_concurrency = calls.max(1);
-        self
-    }
-
-    pub fn settings(&self) -> &SocialSettings {
-        &self.settings
-    }
-
-    fn rows(&self) -> &Rows {
-        self.access.rows()
-    }
-
-    // -----------------------------------------------------------------------------------
-    // Accounts
 
     async fn seal(&self, token: &str) -> Result<String, SocialError> {
         if token.trim().is_empty() {
@@ -394,16 +329,6 @@ impl Social {
             .map_err(|e| SocialError::Seal(e.to_string()))
     }
 
-    /// The owner's raw account items of one provider.
-    async fn accounts_of(&self, owner: &str, provider: &str) -> Result<Vec<Item>, SocialError> {
-        self.index_items(
-            Index::Gsi1,
-            format!("idx_social_accounts_provider#{owner}#{provider}"),
-            "social_accounts",
-        )
-        .await
-    }
-
     /// Creates or (same identity) reconnects an account; the response never has the token.
     async fn upsert_account(
         &self,
@@ -412,7 +337,7 @@ impl Social {
         identity: (&str, &str),
         fields: Row,
     ) -> Result<Row, SocialError> {
-        let accounts = self.accounts_of(owner, provider).await?;
+        let accounts = accounts_of(self.access.rows(), owner, provider).await?;
         let existing = accounts
             .iter()
             .find(|a| a.str(identity.0) == Some(identity.1))
@@ -421,12 +346,17 @@ impl Social {
         let table = table("social_accounts");
         // A reconnect rewrites the row, which also clears the reconnect mark.
         let row = match existing {
-            Some(id) => self.rows().update(table, Some(owner), &id, fields).await?,
+            Some(id) => {
+                self.access
+                    .rows()
+                    .update(table, Some(owner), &id, fields)
+                    .await?
+            }
             None => {
                 let mut fields = fields;
                 fields.insert("user_id".into(), json!(owner));
                 fields.insert("provider".into(), json!(provider));
-                self.rows().create(table, None, fields).await?
+                self.access.rows().create(table, None, fields).await?
             }
         };
         Ok(redact("social_accounts", row))
@@ -519,6 +449,133 @@ impl Social {
         );
         self.upsert_account(&owner, "linkedin", identity, fields)
             .await
+    }
+}
+
+/// Every item of one index partition that belongs to `table_name`.
+async fn index_items(
+    rows: &Rows,
+    index: Index,
+    partition: String,
+    table_name: &str,
+) -> Result<Vec<Item>, SocialError> {
+    let mut items = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    loop {
+        let page = rows
+            .store()
+            .query(Query::partition(index, partition.clone()).after(cursor.take()))
+            .await?;
+        items.extend(
+            page.items
+                .into_iter()
+                .filter(|i| i.str(layout::TABLE_ATTR) == Some(table_name)),
+        );
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
+/// The owner's raw account items of one provider.
+async fn accounts_of(rows: &Rows, owner: &str, provider: &str) -> Result<Vec<Item>, SocialError> {
+    index_items(
+        rows,
+        Index::Gsi1,
+        format!("idx_social_accounts_provider#{owner}#{provider}"),
+        "social_accounts",
+    )
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// The service
+
+#[derive(Clone)]
+pub struct Social {
+    access: Arc<Access>,
+    /// Opens the tokens the tick publishes with (the API side has none: it never reads one).
+    sealer: Option<Arc<dyn Sealer>>,
+    blobs: Arc<dyn Blobs>,
+    /// Only the tick publishes: the API side is built without the network adapters (and
+    /// without their HTTP client in its binary).
+    networks: Option<SocialNetworks>,
+    clock: Arc<dyn Clock>,
+    settings: SocialSettings,
+    /// `social.published` / `social.failed` per target.
+    webhooks: Option<WebhookEmitter>,
+}
+
+impl Social {
+    pub fn new(
+        access: Arc<Access>,
+        blobs: Arc<dyn Blobs>,
+        clock: Arc<dyn Clock>,
+        settings: SocialSettings,
+    ) -> Self {
+        Self {
+            access,
+            sealer: None,
+            blobs,
+            networks: None,
+            clock,
+            settings,
+            webhooks: None,
+        }
+    }
+
+    pub fn with_webhooks(mut self, webhooks: Option<WebhookEmitter>) -> Self {
+        self.webhooks = webhooks;
+        self
+    }
+
+    async fn emit(&self, owner: &str, post: &Row, target: &Item, event_type: &str, extra: Value) {
+        let Some(webhooks) = &self.webhooks else {
+            return;
+        };
+        let target_id = target.str("id").unwrap_or_default();
+        let mut data = json!({
+            "post_id": post_str(post, "id"),
+            "target_id": target_id,
+            "channel": target.str("channel"),
+            "target": target.str("target_id"),
+            "target_label": target.str("target_label"),
+        });
+        if let (Value::Object(data), Value::Object(extra)) = (&mut data, extra) {
+            data.extend(extra);
+        }
+        webhooks.emit(owner, event_type, target_id, data).await;
+    }
+
+    /// The publishing side (`social-run-scheduler`): the same service with the networks and
+    /// the key that opens the accounts' tokens.
+    pub fn with_networks(mut self, networks: SocialNetworks, sealer: Arc<dyn Sealer>) -> Self {
+        self.networks = Some(networks);
+        self.sealer = Some(sealer);
+        self
+    }
+
+    /// The same service with another bound on network calls in flight (benchmarks, tuning).
+    pub fn with_publish_concurrency(mut self, calls: usize) -> Self {
+        self.settings.publish_concurrency = calls.max(1);
+        self
+    }
+
+    pub fn settings(&self) -> &SocialSettings {
+        &self.settings
+    }
+
+    fn rows(&self) -> &Rows {
+        self.access.rows()
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Accounts
+
+    /// The owner's raw account items of one provider.
+    async fn accounts_of(&self, owner: &str, provider: &str) -> Result<Vec<Item>, SocialError> {
+        accounts_of(self.rows(), owner, provider).await
     }
 
     /// The caller's accounts with their token state: expired, expiring within the warning
@@ -921,24 +978,7 @@ impl Social {
         partition: String,
         table_name: &str,
     ) -> Result<Vec<Item>, SocialError> {
-        let mut items = Vec::new();
-        let mut cursor: Option<Cursor> = None;
-        loop {
-            let page = self
-                .rows()
-                .store()
-                .query(Query::partition(index, partition.clone()).after(cursor.take()))
-                .await?;
-            items.extend(
-                page.items
-                    .into_iter()
-                    .filter(|i| i.str(layout::TABLE_ATTR) == Some(table_name)),
-            );
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(items),
-            }
-        }
+        index_items(self.rows(), index, partition, table_name).await
     }
 
     /// The targets of a post, read strongly (the index only names them).
@@ -1261,7 +1301,10 @@ impl Social {
             _ => "linkedin_access_token_encrypted",
         };
         let token = match account.str(token_column) {
-            Some(sealed) => self.sealer.open(sealed).await.ok(),
+            Some(sealed) => match &self.sealer {
+                Some(sealer) => sealer.open(sealed).await.ok(),
+                None => return Err(SocialError::NoNetworks),
+            },
             None => None,
         };
         let Some(token) = token else {

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use scaliyo_app::access::Access;
-use scaliyo_app::social::{SchedulePost, Social, SocialError};
+use scaliyo_app::social::{SchedulePost, Social, SocialAccounts, SocialError};
 use serde_json::{Value, json};
 
 use crate::data_api::MaybeCaller;
@@ -52,24 +52,30 @@ struct SocialState {
     social: Arc<Social>,
 }
 
+#[derive(Clone)]
+struct AccountsState {
+    access: Arc<Access>,
+    accounts: Arc<SocialAccounts>,
+}
+
 async fn connect_meta(
-    State(state): State<SocialState>,
+    State(state): State<AccountsState>,
     MaybeCaller(caller): MaybeCaller,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let actor = state.access.actor(caller, None).await?;
-    let account = state.social.connect_meta(&actor, parse(payload)?).await?;
+    let account = state.accounts.connect_meta(&actor, parse(payload)?).await?;
     Ok((StatusCode::CREATED, Json(account)).into_response())
 }
 
 async fn connect_linkedin(
-    State(state): State<SocialState>,
+    State(state): State<AccountsState>,
     MaybeCaller(caller): MaybeCaller,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let actor = state.access.actor(caller, None).await?;
     let account = state
-        .social
+        .accounts
         .connect_linkedin(&actor, parse(payload)?)
         .await?;
     Ok((StatusCode::CREATED, Json(account)).into_response())
@@ -120,13 +126,21 @@ async fn show_post(
     Ok(Json(post).into_response())
 }
 
+/// Posts and account health (the `api` function).
 pub fn router(access: Arc<Access>, social: Arc<Social>) -> Router {
     Router::<SocialState>::new()
-        .route("/v1/social/accounts/meta", post(connect_meta))
-        .route("/v1/social/accounts/linkedin", post(connect_linkedin))
         .route("/v1/social/accounts/health", get(health))
         .route("/v1/social/posts", post(create_post))
         .route("/v1/social/posts/{id}", get(show_post))
         .route("/v1/social/posts/{id}/schedule", post(schedule_post))
         .with_state(SocialState { access, social })
+}
+
+/// Connecting accounts, which seals their tokens (the `send-email` function, beside the
+/// sender connection, where the key service is).
+pub fn accounts_router(access: Arc<Access>, accounts: Arc<SocialAccounts>) -> Router {
+    Router::<AccountsState>::new()
+        .route("/v1/social/accounts/meta", post(connect_meta))
+        .route("/v1/social/accounts/linkedin", post(connect_linkedin))
+        .with_state(AccountsState { access, accounts })
 }
