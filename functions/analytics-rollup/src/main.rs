@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::rows::Rows;
 use scaliyo_app::tracking::Tracking;
@@ -35,20 +35,14 @@ async fn replay(
     webhooks: Option<&WebhookEmitter>,
     batch: SqsEvent,
 ) -> SqsBatchResponse {
-    // Spooled opens carry the time they happened.
+    // Spooled opens carry the time they happened; one at a time (the store was just struggling).
     let tracking =
         Tracking::new(rows.clone(), Arc::new(SystemClock)).with_webhooks(webhooks.cloned());
-    let mut response = SqsBatchResponse::default();
-    for record in batch.records {
-        let body = record.body.unwrap_or_default();
-        if let Err(error) = tracking.replay(&body).await {
-            tracing::warn!(%error, "a spooled open could not be written yet");
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = record.message_id.unwrap_or_default();
-            response.batch_item_failures.push(failure);
-        }
-    }
-    response
+    let tracking = &tracking;
+    scaliyo_http::sqs::handle_batch(batch, 1, |body| async move {
+        tracking.replay(&body).await.map(|_| ())
+    })
+    .await
 }
 
 async fn rebuild(

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::rows::Rows;
 use scaliyo_app::webhooks::{WebhookDispatcher, WebhookError};
@@ -20,37 +20,24 @@ async fn handle(
     dispatcher: &WebhookDispatcher,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    use futures::StreamExt;
-    let failures: Vec<BatchItemFailure> = futures::stream::iter(event.payload.records)
-        .map(|record| async move {
-            let id = record.message_id.clone().unwrap_or_default();
-            let body = record.body.unwrap_or_default();
+    Ok(
+        scaliyo_http::sqs::handle_batch(event.payload, RECORD_CONCURRENCY, |body| async move {
             match dispatcher.process(&body).await {
                 Ok(outcome) => {
-                    tracing::info!(message_id = %id, ?outcome, "webhook record handled");
-                    None
+                    tracing::info!(?outcome, "webhook record handled");
+                    Ok(())
                 }
-                // A message that is not ours will never parse: drop it (logged), do not
-                // let it cycle to the dead-letter queue as if it could succeed.
+                // A message that is not ours will never parse: drop it (logged), do not let it
+                // cycle to the dead-letter queue as if it could succeed.
                 Err(WebhookError::Malformed(reason)) => {
-                    tracing::warn!(message_id = %id, %reason, "not a webhook message; dropped");
-                    None
+                    tracing::warn!(%reason, "not a webhook message; dropped");
+                    Ok(())
                 }
-                Err(error) => {
-                    tracing::warn!(message_id = %id, %error, "webhook record failed; SQS will redeliver it");
-                    let mut failure = BatchItemFailure::default();
-                    failure.item_identifier = id;
-                    Some(failure)
-                }
+                Err(error) => Err(error),
             }
         })
-        .buffer_unordered(RECORD_CONCURRENCY)
-        .filter_map(|failure| async move { failure })
-        .collect()
-        .await;
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failures;
-    Ok(response)
+        .await,
+    )
 }
 
 fn dispatcher(

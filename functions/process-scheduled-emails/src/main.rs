@@ -9,10 +9,10 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::access::Access;
-use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
+use scaliyo_app::scheduler::{ScheduleError, Scheduler, SchedulerConfig};
 use scaliyo_app::send_email::{SendConfig, SendPipeline};
 use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::{DynamoTable, KmsSealer, SqsQueue};
@@ -36,31 +36,12 @@ async fn handle(scheduler: &Scheduler, event: LambdaEvent<Value>) -> Result<Valu
 }
 
 async fn consume(scheduler: &Scheduler, batch: SqsEvent) -> SqsBatchResponse {
-    use futures::StreamExt;
-    let failures: Vec<BatchItemFailure> = futures::stream::iter(batch.records)
-        .map(|record| async move {
-            let id = record.message_id.clone().unwrap_or_default();
-            let body = record.body.unwrap_or_default();
-            match scheduler.process(&body).await {
-                Ok(processed) => {
-                    tracing::info!(message_id = %id, ?processed, "record handled");
-                    None
-                }
-                Err(error) => {
-                    tracing::warn!(message_id = %id, %error, "record failed; SQS will redeliver it");
-                    let mut failure = BatchItemFailure::default();
-                    failure.item_identifier = id;
-                    Some(failure)
-                }
-            }
-        })
-        .buffer_unordered(RECORD_CONCURRENCY)
-        .filter_map(|failure| async move { failure })
-        .collect()
-        .await;
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failures;
-    response
+    scaliyo_http::sqs::handle_batch(batch, RECORD_CONCURRENCY, |body| async move {
+        let processed = scheduler.process(&body).await?;
+        tracing::info!(?processed, "record handled");
+        Ok::<(), ScheduleError>(())
+    })
+    .await
 }
 
 fn scheduler(
