@@ -990,16 +990,20 @@ impl Social {
                 "social_post_targets",
             )
             .await?;
-        let mut items = Vec::new();
-        for item in listed {
-            if let Some(id) = item.str("id")
-                && let Some(current) = self
-                    .rows()
-                    .get_raw(targets_table(), Some(owner), id)
-                    .await?
-            {
-                items.push(current);
-            }
+        let table = targets_table();
+        let keys: Vec<_> = listed
+            .iter()
+            .filter_map(|item| item.str("id"))
+            .map(|id| layout::row_key(table, Some(owner), id))
+            .collect();
+        let mut items = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(scaliyo_store::table::MAX_BATCH_GET) {
+            let read = self.rows().store().batch_get(chunk).await?;
+            items.extend(
+                read.into_iter()
+                    .flatten()
+                    .filter(|item| item.str(layout::TABLE_ATTR) == Some(table.name)),
+            );
         }
         Ok(items)
     }
@@ -1158,16 +1162,16 @@ impl Social {
                 return outcome;
             }
         };
-        let accounts = AccountCache::default();
+        let run = PostRun::default();
         let results: Vec<TargetState> = stream::iter(targets)
             .map(|target| {
                 let permits = permits.clone();
                 let post = &post;
-                let accounts = &accounts;
+                let run = &run;
                 let owner = owner.as_str();
                 async move {
                     let _permit = permits.acquire_owned().await.ok();
-                    self.run_target(owner, post, target, accounts)
+                    self.run_target(owner, post, target, run)
                         .await
                         .unwrap_or_else(|error| {
                             tracing::warn!(%error, "publishing a target failed; it is retried");
@@ -1240,7 +1244,7 @@ impl Social {
         owner: &str,
         post: &Row,
         target: Item,
-        accounts: &AccountCache,
+        run: &PostRun,
     ) -> Result<TargetState, SocialError> {
         let now = self.clock.now();
         let status = target.str("status").unwrap_or_default().to_owned();
@@ -1280,7 +1284,7 @@ impl Social {
                 .await;
         };
         let identity = target.str("target_id").unwrap_or_default().to_owned();
-        let Some(account) = accounts.find(self, owner, channel, &identity).await? else {
+        let Some(account) = run.accounts.find(self, owner, channel, &identity).await? else {
             return self
                 .settle_failed(
                     owner,
@@ -1320,7 +1324,7 @@ impl Social {
                 .await;
         };
         let publication = self
-            .publication(owner, post, &target, channel, identity, token)
+            .publication(owner, post, &target, channel, identity, token, run)
             .await?;
         let Some(networks) = &self.networks else {
             return Err(SocialError::NoNetworks);
@@ -1421,6 +1425,7 @@ impl Social {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn publication(
         &self,
         owner: &str,
@@ -1429,32 +1434,13 @@ impl Social {
         channel: Channel,
         identity: String,
         token: String,
+        run: &PostRun,
     ) -> Result<Publication, SocialError> {
-        let mut media = Vec::new();
-        for path in post["media_paths"].as_array().into_iter().flatten() {
-            let Some(path) = path.as_str() else { continue };
-            let meta = self
-                .blobs
-                .head(MEDIA_BUCKET, path)
-                .await
-                .map_err(|e| SocialError::Blob(e.to_string()))?;
-            let content_type = meta
-                .and_then(|m| m.content_type)
-                .unwrap_or_else(|| "application/octet-stream".into());
-            let Some(kind) = MediaKind::of(&content_type) else {
-                continue;
-            };
-            let url = self
-                .blobs
-                .presign_get(MEDIA_BUCKET, path, self.settings.media_url_lifetime)
-                .await
-                .map_err(|e| SocialError::Blob(e.to_string()))?;
-            media.push(MediaFile {
-                url: url.url,
-                content_type,
-                kind,
-            });
-        }
+        let media = run
+            .media
+            .get_or_try_init(|| self.media_files(post))
+            .await?
+            .clone();
         let short_link = match post["link_url"].as_str() {
             Some(_) => self
                 .rows()
@@ -1483,6 +1469,37 @@ impl Social {
             link: composed.link_field,
             media,
         })
+    }
+
+    /// The post's media with short-lived signed URLs, read once per run of the post (every
+    /// target publishes the same files).
+    async fn media_files(&self, post: &Row) -> Result<Vec<MediaFile>, SocialError> {
+        let mut media = Vec::new();
+        for path in post["media_paths"].as_array().into_iter().flatten() {
+            let Some(path) = path.as_str() else { continue };
+            let meta = self
+                .blobs
+                .head(MEDIA_BUCKET, path)
+                .await
+                .map_err(|e| SocialError::Blob(e.to_string()))?;
+            let content_type = meta
+                .and_then(|m| m.content_type)
+                .unwrap_or_else(|| "application/octet-stream".into());
+            let Some(kind) = MediaKind::of(&content_type) else {
+                continue;
+            };
+            let url = self
+                .blobs
+                .presign_get(MEDIA_BUCKET, path, self.settings.media_url_lifetime)
+                .await
+                .map_err(|e| SocialError::Blob(e.to_string()))?;
+            media.push(MediaFile {
+                url: url.url,
+                content_type,
+                kind,
+            });
+        }
+        Ok(media)
     }
 
     async fn settle_published(
@@ -1747,6 +1764,14 @@ enum TargetState {
     Published { now: bool },
     Failed { now: bool },
     RetryAt(DateTime<Utc>),
+}
+
+/// What one run of a post reads once for all its targets: the owner's accounts and the
+/// post's media.
+#[derive(Default)]
+struct PostRun {
+    accounts: AccountCache,
+    media: tokio::sync::OnceCell<Vec<MediaFile>>,
 }
 
 /// The owner's accounts, read once per post run.

@@ -153,18 +153,21 @@ impl Tracking {
         self
     }
 
+    /// An outgoing webhook event about a hit, built only when the owner has a webhook for it
+    /// (the pixel and the redirect pay one cached lookup otherwise). `subject` None: a hit of
+    /// its own (a fresh id).
     async fn emit(
         &self,
         token: &Token,
         event_type: &str,
-        subject: &str,
+        subject: Option<&str>,
         verdict: Option<&Verdict>,
-        extra: Value,
+        extra: impl FnOnce() -> Value,
     ) {
         let Some(webhooks) = &self.webhooks else {
             return;
         };
-        if verdict.is_some_and(|v| v.is_bot) {
+        if verdict.is_some_and(|v| v.is_bot) || !webhooks.wants(&token.owner, event_type).await {
             return;
         }
         let mut data = json!({
@@ -176,10 +179,18 @@ impl Tracking {
             data["reason"] = json!(verdict.reason);
             data["is_apple_privacy"] = json!(verdict.is_apple_privacy);
         }
-        if let (Value::Object(data), Value::Object(extra)) = (&mut data, extra) {
+        if let (Value::Object(data), Value::Object(extra)) = (&mut data, extra()) {
             data.extend(extra);
         }
-        webhooks.emit(&token.owner, event_type, subject, data).await;
+        let fresh;
+        let subject = match subject {
+            Some(subject) => subject,
+            None => {
+                fresh = uuid::Uuid::new_v4().to_string();
+                &fresh
+            }
+        };
+        webhooks.send(&token.owner, event_type, subject, data).await;
     }
 
     /// Opens that cannot be stored go to this queue instead of being lost.
@@ -263,25 +274,27 @@ impl Tracking {
         };
         // The request's own rules first; only a hit that still looks human (or probably a
         // machine) costs the read of the message's recent hits.
-        let first = if token.honeypot {
-            None
-        } else {
-            Some(self.rules.classify(hit))
-        };
-        let history = match &first {
-            Some(verdict) if verdict.class != Class::Machine => self.history(token, now).await,
-            _ => Vec::new(),
-        };
-        let verdict = match first {
-            Some(verdict) if verdict.class == Class::Machine => verdict,
-            _ => self.rules.judge(
+        let verdict = if token.honeypot {
+            self.rules.judge(
                 hit,
                 &Context {
-                    link_id: token.link_id.as_deref(),
-                    honeypot: token.honeypot,
-                    history: &history,
+                    honeypot: true,
+                    ..Context::default()
                 },
-            ),
+            )
+        } else {
+            let first = self.rules.classify(hit);
+            let history = if first.class == Class::Machine {
+                Vec::new()
+            } else {
+                self.history(token, now).await
+            };
+            let context = Context {
+                link_id: token.link_id.as_deref(),
+                honeypot: false,
+                history: &history,
+            };
+            self.rules.sharpen(first, hit, &context)
         };
         if !verdict.is_bot && message.is_none() {
             message = self.message(token).await;
@@ -467,13 +480,12 @@ impl Tracking {
             now,
         )
         .await?;
-        let subject = uuid::Uuid::new_v4().to_string();
         self.emit(
             &token,
             "email.opened",
-            &subject,
+            None,
             Some(&verdict),
-            json!({ "opened_at": crate::rows::timestamp_text(now) }),
+            || json!({ "opened_at": crate::rows::timestamp_text(now) }),
         )
         .await;
         Ok(Some(verdict))
@@ -536,14 +548,9 @@ impl Tracking {
             }
             Err(e) => return Err(e),
         }
-        let subject = uuid::Uuid::new_v4().to_string();
-        self.emit(
-            &token,
-            "email.clicked",
-            &subject,
-            Some(&verdict),
-            json!({ "link_id": link_id, "url": destination, "clicked_at": crate::rows::timestamp_text(now) }),
-        )
+        self.emit(&token, "email.clicked", None, Some(&verdict), || {
+            json!({ "link_id": link_id, "url": destination, "clicked_at": crate::rows::timestamp_text(now) })
+        })
         .await;
         Ok(Some(destination))
     }
@@ -582,9 +589,9 @@ impl Tracking {
                 self.emit(
                     &token,
                     "email.unsubscribed",
-                    &subject,
+                    Some(&subject),
                     None,
-                    json!({ "source": "one_click" }),
+                    || json!({ "source": "one_click" }),
                 )
                 .await;
             }

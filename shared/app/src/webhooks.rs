@@ -204,16 +204,25 @@ impl WebhookEmitter {
     /// Emits `event_type` about `subject` (the id that makes the event unique: a message id,
     /// a target id…). Never fails the caller: a lost emit is logged.
     pub async fn emit(&self, owner: &str, event_type: &str, subject: &str, data: Value) {
-        let wanted = match self.triggers(owner).await {
+        if self.wants(owner, event_type).await {
+            self.send(owner, event_type, subject, data).await;
+        }
+    }
+
+    /// Whether the owner has an active webhook for the event (a hot path asks first, and
+    /// builds the event only then).
+    pub async fn wants(&self, owner: &str, event_type: &str) -> bool {
+        match self.triggers(owner).await {
             Ok(triggers) => triggers.iter().any(|t| webhooks::subscribed(t, event_type)),
             Err(error) => {
                 tracing::warn!(%error, event_type, "reading webhooks failed; the event is not emitted");
-                return;
+                false
             }
-        };
-        if !wanted {
-            return;
         }
+    }
+
+    /// Enqueues the event without asking [`WebhookEmitter::wants`] again.
+    pub async fn send(&self, owner: &str, event_type: &str, subject: &str, data: Value) {
         let event = WebhookEvent {
             id: event_id(event_type, subject),
             event_type: event_type.to_owned(),

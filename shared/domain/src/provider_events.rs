@@ -43,6 +43,14 @@ pub fn sendgrid_signature_valid(
 
 /// The `X-Mandrill-Signature` a request should carry.
 pub fn mandrill_signature(key: &str, url: &str, params: &[(String, String)]) -> String {
+    match mandrill_mac(key, url, params) {
+        Some(mac) => STANDARD.encode(mac.finalize().into_bytes()),
+        None => String::new(),
+    }
+}
+
+/// HMAC-SHA1 under the webhook key over the URL and the parameters sorted by name.
+fn mandrill_mac(key: &str, url: &str, params: &[(String, String)]) -> Option<Hmac<sha1::Sha1>> {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut signed = String::from(url);
@@ -50,11 +58,9 @@ pub fn mandrill_signature(key: &str, url: &str, params: &[(String, String)]) -> 
         signed.push_str(name);
         signed.push_str(value);
     }
-    let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(key.as_bytes()) else {
-        return String::new();
-    };
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key.as_bytes()).ok()?;
     mac.update(signed.as_bytes());
-    STANDARD.encode(mac.finalize().into_bytes())
+    Some(mac)
 }
 
 pub fn mandrill_signature_valid(
@@ -63,14 +69,12 @@ pub fn mandrill_signature_valid(
     params: &[(String, String)],
     signature: &str,
 ) -> bool {
-    let expected = mandrill_signature(key, url, params);
-    // Constant-time comparison of the two base64 texts.
-    expected.len() == signature.len()
-        && expected
-            .bytes()
-            .zip(signature.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    let (Some(mac), Ok(given)) = (mandrill_mac(key, url, params), STANDARD.decode(signature))
+    else {
+        return false;
+    };
+    // The hmac crate compares in constant time.
+    mac.verify_slice(&given).is_ok()
 }
 
 /// What a provider's event means for us.

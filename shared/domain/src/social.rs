@@ -489,11 +489,7 @@ pub fn ip_hash(key: &[u8], ip: IpAddr) -> String {
         return String::new();
     };
     mac.update(ip.to_string().as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(mac.finalize().into_bytes())
 }
 
 fn truncate(text: &str, max: usize) -> &str {

@@ -259,7 +259,13 @@ impl Rules {
                 "a hidden link no reader can see was followed",
             );
         }
-        let verdict = self.classify(hit);
+        self.sharpen(self.classify(hit), hit, context)
+    }
+
+    /// The history step of [`Rules::judge`] on a verdict [`Rules::classify`] already gave (a
+    /// caller that classified first, to learn whether the history is worth reading): a
+    /// machine stays one; anything else may be sharpened by the message's recent hits.
+    pub fn sharpen(&self, verdict: Verdict, hit: &Hit<'_>, context: &Context<'_>) -> Verdict {
         if verdict.class == Class::Machine {
             return verdict;
         }
