@@ -801,3 +801,57 @@ async fn an_image_post_to_all_four_channels_is_published_everywhere_with_short_l
         "one visit per channel"
     );
 }
+
+#[tokio::test]
+async fn an_account_nobody_uses_still_gets_its_token_expiry_event() {
+    let w = world("2026-11-27T04:00:00Z", StdDuration::from_secs(5)).await;
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let hook = w
+        .ada
+        .post(
+            "/v1/webhooks",
+            json!({ "name": "tokens", "url": format!("{}/in", receiver.uri()), "trigger_event": "social.token_expiring" }),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.body);
+    let account = w
+        .connect(
+            "/v1/social/accounts/linkedin",
+            json!({ "member_urn": MEMBER, "access_token": "member-token", "token_expires_at": "2026-12-10T00:00:00Z" }),
+        )
+        .await;
+    let drain = async || {
+        let worker = w.local.system.webhook_worker();
+        for _ in 0..5 {
+            worker.drain().await;
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+        }
+    };
+    // Thirteen days before expiry: nothing yet.
+    w.tick().await;
+    drain().await;
+    assert_eq!(
+        receiver.received_requests().await.unwrap_or_default().len(),
+        0
+    );
+    // Inside the last week, with no post and no health read: the tick reports it, once.
+    w.advance(Duration::days(7));
+    w.tick().await;
+    drain().await;
+    let sent = receiver.received_requests().await.unwrap_or_default();
+    assert_eq!(sent.len(), 1);
+    let event: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(event["type"], "social.token_expiring");
+    assert_eq!(event["data"]["account_id"], account.as_str());
+    w.advance(Duration::days(1));
+    w.tick().await;
+    drain().await;
+    assert_eq!(
+        receiver.received_requests().await.unwrap_or_default().len(),
+        1
+    );
+}

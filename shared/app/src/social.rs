@@ -28,7 +28,7 @@ use scaliyo_domain::schedule;
 use scaliyo_domain::schema::{self, Table};
 use scaliyo_domain::social::{self, Channel, ErrorCode, MediaKind, Usage};
 use scaliyo_store::{
-    Blobs, Clock, Condition, Cursor, Index, Item, MediaFile, Publication, PublishError, Query,
+    Blobs, Clock, Condition, Cursor, Index, Item, Key, MediaFile, Publication, PublishError, Query,
     Sealer, SocialNetworks, SortCondition, StoreError, Update, Value as StoreValue, WriteOp,
 };
 use serde::{Deserialize, Serialize};
@@ -82,7 +82,7 @@ impl SocialSettings {
             publish_concurrency: 32,
             media_url_lifetime: StdDuration::from_secs(3600),
             short_link_base: short_link_base.into().trim_end_matches('/').to_owned(),
-            token_warning: Duration::days(7),
+            token_warning: TOKEN_WARNING,
         }
     }
 
@@ -239,6 +239,18 @@ fn lease_partition(shard: u32) -> String {
     format!("LEASE#social_posts#{shard}")
 }
 
+/// Expiry reminders of account tokens share the lease index (GSI5), in their own partitions.
+fn reminder_partition(shard: u32) -> String {
+    format!("LEASE#social_token_reminders#{shard}")
+}
+
+fn reminder_key(account_id: &str) -> Key {
+    Key::new(format!("SOCIALTOKEN#{account_id}"), "R")
+}
+
+/// Tokens expiring within this are reported (the health endpoint, the webhook event).
+pub const TOKEN_WARNING: Duration = Duration::days(7);
+
 fn at_or_before(now: DateTime<Utc>) -> SortCondition {
     SortCondition::Lt(timestamp_text(now + Duration::microseconds(1)))
 }
@@ -359,7 +371,39 @@ impl SocialAccounts {
                 self.access.rows().create(table, None, fields).await?
             }
         };
+        self.remind_before_expiry(owner, &row).await?;
         Ok(redact("social_accounts", row))
+    }
+
+    /// Keeps the account's expiry reminder: due `TOKEN_WARNING` before the token expires, in
+    /// the lease index the tick already reads, so an account nobody uses or looks at still
+    /// gets its `social.token_expiring` event. A reconnect moves (or, without an expiry,
+    /// removes) it.
+    async fn remind_before_expiry(&self, owner: &str, account: &Row) -> Result<(), SocialError> {
+        let Some(id) = account["id"].as_str() else {
+            return Ok(());
+        };
+        let key = reminder_key(id);
+        let expires = account["token_expires_at"]
+            .as_str()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let op = match expires {
+            Some(expires) => {
+                let (pk, sk) = Index::Gsi5.key_attributes();
+                let due = expires - TOKEN_WARNING;
+                WriteOp::put(
+                    Item::new(&key)
+                        .with("owner", owner)
+                        .with("account_id", id)
+                        .with(pk, reminder_partition(layout::shard_of(id)))
+                        .with(sk, format!("{}#{id}", timestamp_text(due))),
+                )
+            }
+            None => WriteOp::delete(key),
+        };
+        self.access.rows().store().transact_write(vec![op]).await?;
+        Ok(())
     }
 
     pub async fn connect_meta(
@@ -1019,14 +1063,16 @@ impl Social {
         }
         let now = self.clock.now();
         let mut report = TickReport::default();
+        self.expiry_reminders(now).await?;
         let mut work: Vec<Item> = Vec::new();
         for shard in 0..layout::DUE_SHARDS {
             for item in self
-                .scan(
+                .scan_partition(
                     Index::Gsi5,
                     lease_partition(shard),
                     now,
                     self.settings.max_posts_per_tick,
+                    Some("social_posts"),
                 )
                 .await?
             {
@@ -1044,7 +1090,13 @@ impl Social {
             }
             let budget = self.settings.max_posts_per_tick - work.len();
             for item in self
-                .scan(Index::Gsi4, due_partition(shard), now, budget)
+                .scan_partition(
+                    Index::Gsi4,
+                    due_partition(shard),
+                    now,
+                    budget,
+                    Some("social_posts"),
+                )
                 .await?
             {
                 if item.str("status") == Some("scheduled")
@@ -1083,12 +1135,53 @@ impl Social {
         Ok(report)
     }
 
-    async fn scan(
+    /// Accounts whose token expiry reminder is due: the `social.token_expiring` event (once
+    /// per account and expiry), then the reminder goes — unless a reconnect moved it meanwhile.
+    async fn expiry_reminders(&self, now: DateTime<Utc>) -> Result<(), SocialError> {
+        let (_, sk) = Index::Gsi5.key_attributes();
+        for shard in 0..layout::DUE_SHARDS {
+            for reminder in self
+                .scan_partition(Index::Gsi5, reminder_partition(shard), now, 1_000, None)
+                .await?
+            {
+                let (Some(owner), Some(id), Ok(key)) = (
+                    reminder.str("owner"),
+                    reminder.str("account_id"),
+                    reminder.key(),
+                ) else {
+                    continue;
+                };
+                let accounts = table("social_accounts");
+                if let Some(account) = self.rows().get_raw(accounts, Some(owner), id).await? {
+                    self.warn_if_expiring(owner, &account, now).await;
+                }
+                let unchanged = Condition::eq(
+                    sk,
+                    reminder.get(sk).cloned().unwrap_or(StoreValue::from("")),
+                );
+                match self
+                    .rows()
+                    .store()
+                    .transact_write(vec![WriteOp::delete(key).when(unchanged)])
+                    .await
+                {
+                    Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Entries of one index partition due at `now` (sort keys `<time>#<id>`), at most
+    /// `budget`; with `only`, the rows of that table alone.
+    async fn scan_partition(
         &self,
         index: Index,
         partition: String,
         now: DateTime<Utc>,
         budget: usize,
+        only: Option<&str>,
     ) -> Result<Vec<Item>, SocialError> {
         let mut items = Vec::new();
         let mut cursor: Option<Cursor> = None;
@@ -1106,7 +1199,7 @@ impl Social {
             items.extend(
                 page.items
                     .into_iter()
-                    .filter(|i| i.str(layout::TABLE_ATTR) == Some("social_posts")),
+                    .filter(|i| only.is_none_or(|t| i.str(layout::TABLE_ATTR) == Some(t))),
             );
             match page.next {
                 Some(next) => cursor = Some(next),
