@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use scaliyo_domain::schema;
-use scaliyo_store::{Condition, Index, Key, Query, SortCondition, StoreError, Update, WriteOp};
+use scaliyo_store::{
+    Condition, Index, Item, Key, Query, SortCondition, StoreError, Update, WriteOp,
+};
 use serde_json::{Value, json};
 
 use crate::layout;
@@ -75,6 +77,49 @@ impl EventKind {
     }
 }
 
+/// What the live counters need of a message: its id, when it was created (its date is the
+/// summary's), and which kinds of event it has already had a first of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountedMessage {
+    pub id: String,
+    pub created_at: String,
+    pub first_open: bool,
+    pub first_click: bool,
+}
+
+impl CountedMessage {
+    /// From the message's stored item (no conversion of its body into a row).
+    pub fn from_item(item: &Item) -> Option<Self> {
+        Some(Self {
+            id: item.str("id")?.to_owned(),
+            created_at: item.str("created_at")?.to_owned(),
+            first_open: item.get(EventKind::Open.flag()).is_some(),
+            first_click: item.get(EventKind::Click.flag()).is_some(),
+        })
+    }
+
+    /// From a message row as the API shows it (which does not show the first-event flags).
+    pub fn from_row(row: &Row) -> Option<Self> {
+        Some(Self {
+            id: row["id"].as_str()?.to_owned(),
+            created_at: row["created_at"].as_str()?.to_owned(),
+            first_open: false,
+            first_click: false,
+        })
+    }
+
+    pub fn date(&self) -> String {
+        self.created_at.chars().take(10).collect()
+    }
+
+    fn had_first(&self, kind: EventKind) -> bool {
+        match kind {
+            EventKind::Open => self.first_open,
+            EventKind::Click => self.first_click,
+        }
+    }
+}
+
 /// Counts one event live. Bots count nowhere (as in the view); the first non-bot event of a
 /// kind on a message flips the message's flag and adds to the unique count in the same
 /// transaction, so repeats and races never count twice.
@@ -85,35 +130,48 @@ pub async fn on_event(
     kind: EventKind,
     is_bot: bool,
 ) -> Result<(), RowError> {
-    on_event_with(rows, owner, Some(message), kind, is_bot, Vec::new()).await
+    let message = CountedMessage::from_row(message);
+    on_event_with(rows, owner, message.as_ref(), kind, is_bot, Vec::new()).await
 }
 
 /// [`on_event`], committed together with `extra` actions (the event row itself), so a hit
-/// costs one commit.
+/// costs one commit. A message read with its flag already set goes straight to the repeat's
+/// transaction (the flag is never cleared, so that read cannot be stale the wrong way).
 pub async fn on_event_with(
     rows: &Rows,
     owner: &str,
-    message: Option<&Row>,
+    message: Option<&CountedMessage>,
     kind: EventKind,
     is_bot: bool,
     extra: Vec<WriteOp>,
 ) -> Result<(), RowError> {
     let counted = match (is_bot, message, schema::table("email_messages")) {
-        (false, Some(message), Some(messages)) => {
-            match (message_date(message), message["id"].as_str()) {
-                (Some(date), Some(id)) => Some((layout::row_key(messages, Some(owner), id), date)),
-                _ => None,
-            }
-        }
+        (false, Some(message), Some(messages)) => Some((
+            layout::row_key(messages, Some(owner), &message.id),
+            message.date(),
+            message.had_first(kind),
+        )),
         _ => None,
     };
-    let Some((message_key, date)) = counted else {
+    let Some((message_key, date, had_first)) = counted else {
         if !extra.is_empty() {
             rows.store().transact_write(extra).await?;
         }
         return Ok(());
     };
     let counter = counter_key(owner, &date);
+    let repeat = |extra: Vec<WriteOp>| {
+        let mut ops = vec![WriteOp::update(
+            counter.clone(),
+            Update::new().add(kind.total(), 1),
+        )];
+        ops.extend(extra);
+        ops
+    };
+    if had_first {
+        rows.store().transact_write(repeat(extra)).await?;
+        return Ok(());
+    }
     let mut first = vec![
         WriteOp::Update {
             key: message_key,
@@ -130,9 +188,7 @@ pub async fn on_event_with(
     match rows.store().transact_write(first).await {
         Ok(()) => Ok(()),
         Err(StoreError::ConditionFailed { index: Some(0) }) => {
-            let mut repeat = vec![WriteOp::update(counter, Update::new().add(kind.total(), 1))];
-            repeat.extend(extra);
-            rows.store().transact_write(repeat).await?;
+            rows.store().transact_write(repeat(extra)).await?;
             Ok(())
         }
         Err(e) => Err(e.into()),

@@ -14,22 +14,23 @@
 //!   crash recognises the rows it already wrote; the rows before the checkpoint are re-read
 //!   only to rebuild the in-file duplicate sets. A finished batch ignores redeliveries.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt, TryStreamExt, stream};
 use scaliyo_domain::import::{
     FileProblem, LeadDraft, Mapping, RawRecord, RecordSplitter, RowOutcome, SNIFF_BYTES,
     SkipReason, TextDecoder, map_row, sniff_delimiter, sniff_encoding,
 };
 use scaliyo_domain::schema::{self, Table};
 use scaliyo_store::{
-    BlobError, Blobs, Clock, CmpOp, Condition, Item, Key, PresignedUrl, StoreError, Update,
-    Value as StoreValue, WriteOp,
+    BlobError, BlobReader, Blobs, Clock, CmpOp, Condition, Item, Key, PresignedUrl, StoreError,
+    Update, Value as StoreValue, WriteOp,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -358,6 +359,188 @@ impl SeenKeys {
     }
 }
 
+/// Why the file side of an import stopped.
+enum ReadError {
+    /// The file cannot be imported: the batch fails with this code.
+    File { code: &'static str, message: String },
+    /// The blob store failed: the import is retried.
+    Blob(BlobError),
+}
+
+impl From<BlobError> for ReadError {
+    fn from(error: BlobError) -> Self {
+        ReadError::Blob(error)
+    }
+}
+
+impl From<FileProblem> for ReadError {
+    fn from(problem: FileProblem) -> Self {
+        ReadError::File {
+            code: problem.code(),
+            message: problem.to_string(),
+        }
+    }
+}
+
+/// The object's records in file order: bytes read in 64 KiB pieces, decoded, split.
+struct Records {
+    reader: BlobReader,
+    decoder: TextDecoder,
+    splitter: RecordSplitter,
+    delimiter: u8,
+    ready: VecDeque<RawRecord>,
+    split: Vec<RawRecord>,
+    text: String,
+    buffer: Vec<u8>,
+    finished: bool,
+}
+
+impl Records {
+    /// Sniffs the encoding and the delimiter from the first bytes.
+    async fn open(mut reader: BlobReader) -> Result<Self, ReadError> {
+        let mut head = vec![0u8; SNIFF_BYTES];
+        let mut filled = 0;
+        while filled < head.len() {
+            let n = reader
+                .read(&mut head[filled..])
+                .await
+                .map_err(|e| BlobError::Unavailable(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        head.truncate(filled);
+        let finished = filled < SNIFF_BYTES;
+        let encoding = sniff_encoding(&head, finished)?;
+        let mut decoder = TextDecoder::new(encoding);
+        let mut text = String::new();
+        decoder.decode(&head, finished, &mut text);
+        let delimiter = sniff_delimiter(&text);
+        let mut records = Self {
+            reader,
+            decoder,
+            splitter: RecordSplitter::new(delimiter),
+            delimiter,
+            ready: VecDeque::new(),
+            split: Vec::new(),
+            text,
+            buffer: vec![0u8; 64 * 1024],
+            finished,
+        };
+        records.split_text();
+        Ok(records)
+    }
+
+    async fn next(&mut self) -> Result<Option<RawRecord>, BlobError> {
+        loop {
+            if let Some(record) = self.ready.pop_front() {
+                return Ok(Some(record));
+            }
+            if self.finished {
+                return Ok(None);
+            }
+            let n = self
+                .reader
+                .read(&mut self.buffer)
+                .await
+                .map_err(|e| BlobError::Unavailable(e.to_string()))?;
+            self.finished = n == 0;
+            self.decoder
+                .decode(&self.buffer[..n], self.finished, &mut self.text);
+            self.split_text();
+        }
+    }
+
+    fn split_text(&mut self) {
+        self.splitter.push(self.text.as_bytes(), &mut self.split);
+        if self.finished {
+            self.splitter.finish(&mut self.split);
+        }
+        self.text.clear();
+        self.ready.extend(self.split.drain(..));
+    }
+}
+
+/// The file side of an import: records mapped to lead drafts and checked against the file's
+/// earlier rows, in chunks of exactly `chunk_rows` data rows from `next_row` on — so a resumed
+/// batch cuts the same chunks as its first run did.
+struct RowReader {
+    records: Records,
+    mapping: Mapping,
+    seen: SeenKeys,
+    next_row: u64,
+    chunk_rows: usize,
+}
+
+impl RowReader {
+    /// Reads up to the header and maps it.
+    async fn open(
+        reader: BlobReader,
+        overrides: &Map<String, Value>,
+        next_row: u64,
+        chunk_rows: usize,
+    ) -> Result<Self, ReadError> {
+        let mut records = Records::open(reader).await?;
+        let Some(header) = records.next().await? else {
+            return Err(FileProblem::NoHeader.into());
+        };
+        let headers: Vec<String> = header.fields.iter().map(|h| h.trim().to_owned()).collect();
+        if headers.iter().all(|h| h.is_empty()) {
+            return Err(FileProblem::NoHeader.into());
+        }
+        let mapping = Mapping::new(&headers, overrides).map_err(|e| ReadError::File {
+            code: "bad_mapping",
+            message: e.to_string(),
+        })?;
+        Ok(Self {
+            records,
+            mapping,
+            seen: SeenKeys::default(),
+            next_row,
+            chunk_rows: chunk_rows.max(1),
+        })
+    }
+
+    /// The next chunk, or `None` at the end of the file.
+    async fn next_chunk(&mut self) -> Result<Option<Vec<Pending>>, BlobError> {
+        let mut chunk = Vec::with_capacity(self.chunk_rows);
+        while chunk.len() < self.chunk_rows {
+            let Some(record) = self.records.next().await? else {
+                break;
+            };
+            if record.fields.len() == 1 && record.fields[0].trim().is_empty() {
+                // A blank line is not a row.
+                continue;
+            }
+            let outcome = map_row(&self.mapping, &record);
+            if record.number < self.next_row {
+                // Before the checkpoint: only rebuild the in-file duplicate sets.
+                if let RowOutcome::Lead(draft) = &outcome {
+                    self.seen.check_and_insert(draft);
+                }
+                continue;
+            }
+            let outcome = match outcome {
+                RowOutcome::Lead(draft) if self.seen.check_and_insert(&draft) => {
+                    RowOutcome::Skipped {
+                        reason: SkipReason::DuplicateInFile,
+                        detail: "the same e-mail or LinkedIn URL appears earlier in the file"
+                            .into(),
+                    }
+                }
+                other => other,
+            };
+            chunk.push(Pending {
+                number: record.number,
+                raw: raw_text(&record.fields, self.records.delimiter),
+                outcome,
+            });
+        }
+        Ok((!chunk.is_empty()).then_some(chunk))
+    }
+}
+
 /// The counts of a batch, as kept on its row.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Counts {
@@ -393,6 +576,17 @@ impl Counts {
         }
     }
 
+    /// Adds a chunk's counts (the batch row keeps the first skipped rows of the file).
+    fn merge(&mut self, chunk: Counts) {
+        self.total += chunk.total;
+        self.imported += chunk.imported;
+        self.updated += chunk.updated;
+        self.skipped += chunk.skipped;
+        let room = SKIPPED_ROWS_KEPT.saturating_sub(self.skipped_rows.len());
+        self.skipped_rows
+            .extend(chunk.skipped_rows.into_iter().take(room));
+    }
+
     fn patch(&self) -> Row {
         let mut patch = Row::new();
         patch.insert("total_rows".into(), json!(self.total));
@@ -409,6 +603,48 @@ struct Pending {
     number: u64,
     raw: String,
     outcome: RowOutcome,
+}
+
+/// The batch an import works on (what its chunks need to know of it).
+struct BatchRef {
+    owner: String,
+    batch_id: String,
+}
+
+/// A chunk after its duplicate checks and reservation: the leads it will create.
+struct PreparedChunk {
+    index: i64,
+    rows: Vec<Pending>,
+    creating: Vec<LeadGroup>,
+    counts: Counts,
+}
+
+/// Each lead is its item plus up to two uniqueness items: 96 of DynamoDB's 100 per transaction.
+const LEADS_PER_TRANSACTION: usize = 32;
+
+/// New leads written in one transaction.
+struct LeadGroup {
+    /// Positions in the chunk's rows, and the rows to insert.
+    leads: Vec<(usize, Row)>,
+    ops: Vec<WriteOp>,
+    /// The position in `leads` each op belongs to.
+    op_owner: Vec<usize>,
+}
+
+/// A chunk whose writes are done: what its checkpoint records.
+struct WrittenChunk {
+    index: i64,
+    /// The first row of the next chunk.
+    next_row: u64,
+    counts: Counts,
+}
+
+/// What the file gives next.
+enum NextChunk {
+    Prepared(PreparedChunk),
+    /// The deadline is near: stop before the chunk starting at this row.
+    Pause(u64),
+    End,
 }
 
 /// What happens to a draft after the duplicate checks.
@@ -751,165 +987,91 @@ impl Importer {
         let next_row = held.item.i64(NEXT_ROW).map(|n| n as u64).unwrap_or(2);
         let mut chunk_index = held.item.i64(CHUNK).unwrap_or(0);
         let mut counts = Counts::from_row(&batch);
-        let resuming = held.item.get(NEXT_ROW).is_some();
+        // A resumed run may find rows past the checkpoint already written (by the run that
+        // stopped); each of its chunks then also looks for its own leads.
+        let maybe_written = held.item.get(NEXT_ROW).is_some();
 
         let key = source_key(&held.owner, &held.batch_id);
-        let Some(mut reader) = self.blobs.open(&self.config.bucket, &key).await? else {
+        let Some(reader) = self.blobs.open(&self.config.bucket, &key).await? else {
             return self
                 .fail(held, "missing_file", "the uploaded file is gone")
                 .await;
         };
-        // Sniff the encoding from the first bytes.
-        let mut head = vec![0u8; SNIFF_BYTES];
-        let mut filled = 0;
-        while filled < head.len() {
-            let n = reader
-                .read(&mut head[filled..])
-                .await
-                .map_err(|e| BlobError::Unavailable(e.to_string()))?;
-            if n == 0 {
-                break;
-            }
-            filled += n;
-        }
-        head.truncate(filled);
-        let complete = filled < SNIFF_BYTES;
-        let encoding = match sniff_encoding(&head, complete) {
-            Ok(encoding) => encoding,
-            Err(problem) => return self.fail(held, problem.code(), &problem.to_string()).await,
+        let mut rows =
+            match RowReader::open(reader, &overrides, next_row, self.config.chunk_rows).await {
+                Ok(rows) => rows,
+                Err(ReadError::File { code, message }) => {
+                    return self.fail(held, code, &message).await;
+                }
+                Err(ReadError::Blob(e)) => return Err(e.into()),
+            };
+        let mapping = rows.mapping.describe();
+        let batch_ref = BatchRef {
+            owner: held.owner.clone(),
+            batch_id: held.batch_id.clone(),
         };
-        let mut decoder = TextDecoder::new(encoding);
-        let mut text = String::new();
-        decoder.decode(&head, complete, &mut text);
-        let delimiter = sniff_delimiter(&text);
-        let mut splitter = RecordSplitter::new(delimiter);
-        let mut records: Vec<RawRecord> = Vec::new();
-        splitter.push(text.as_bytes(), &mut records);
-        text.clear();
-
-        let mut mapping: Option<Mapping> = None;
-        let mut seen = SeenKeys::default();
-        let mut chunk: Vec<Pending> = Vec::new();
-        let mut first_chunk = true;
-        let mut buffer = vec![0u8; 64 * 1024];
-        let mut finished_input = complete;
-        let mut last_number = 1;
+        // Two chunks at a time: while one chunk's leads are written, the next is parsed, checked
+        // for duplicates and reserved against the plan. Counts and checkpoints still advance
+        // one whole chunk at a time, in file order.
+        let mut writing: Option<BoxFuture<'_, Result<WrittenChunk, ImportError>>> = None;
         loop {
-            for record in records.drain(..) {
-                last_number = record.number;
-                if record.number == 1 {
-                    let headers: Vec<String> =
-                        record.fields.iter().map(|h| h.trim().to_owned()).collect();
-                    if headers.iter().all(|h| h.is_empty()) {
-                        return self
-                            .fail(
-                                held,
-                                FileProblem::NoHeader.code(),
-                                &FileProblem::NoHeader.to_string(),
-                            )
-                            .await;
-                    }
-                    match Mapping::new(&headers, &overrides) {
-                        Ok(m) => mapping = Some(m),
-                        Err(e) => return self.fail(held, "bad_mapping", &e.to_string()).await,
-                    }
-                    continue;
-                }
-                let Some(mapping) = mapping.as_ref() else {
-                    continue;
+            let next = async {
+                let Some(rows) = rows.next_chunk().await? else {
+                    return Ok(NextChunk::End);
                 };
-                if record.fields.len() == 1 && record.fields[0].trim().is_empty() {
-                    // A blank line is not a row.
-                    continue;
-                }
-                let outcome = map_row(mapping, &record);
-                if record.number < next_row {
-                    // Before the checkpoint: only rebuild the in-file duplicate sets.
-                    if let RowOutcome::Lead(draft) = &outcome {
-                        seen.check_and_insert(draft);
-                    }
-                    continue;
-                }
-                let raw = raw_text(&record.fields, delimiter);
-                let outcome = match outcome {
-                    RowOutcome::Lead(draft) if seen.check_and_insert(&draft) => {
-                        RowOutcome::Skipped {
-                            reason: SkipReason::DuplicateInFile,
-                            detail: "the same e-mail or LinkedIn URL appears earlier in the file"
-                                .into(),
-                        }
-                    }
-                    other => other,
-                };
-                chunk.push(Pending {
-                    number: record.number,
-                    raw,
-                    outcome,
-                });
-            }
-            if chunk.len() >= self.config.chunk_rows || (finished_input && !chunk.is_empty()) {
+                let first = rows.first().map(|p| p.number).unwrap_or(0);
                 if let Some(deadline) = deadline
                     && deadline.saturating_duration_since(Instant::now())
                         < std::time::Duration::from_secs(20)
                 {
-                    let next = chunk.first().map(|p| p.number).unwrap_or(last_number + 1);
-                    tracing::info!(batch_id = %held.batch_id, next_row = next, "pausing before the deadline");
-                    return Ok(Progress::Paused {
-                        batch_id: held.batch_id,
-                        next_row: next,
-                    });
+                    return Ok(NextChunk::Pause(first));
                 }
-                let rows: Vec<Pending> = std::mem::take(&mut chunk);
-                let next = rows.last().map(|p| p.number + 1).unwrap_or(last_number + 1);
-                self.import_chunk(
-                    &held,
-                    chunk_index,
-                    rows,
-                    &options,
-                    source,
-                    &mut counts,
-                    resuming && first_chunk,
-                )
-                .await?;
-                first_chunk = false;
-                chunk_index += 1;
+                let prepared = self
+                    .prepare_chunk(
+                        &batch_ref,
+                        chunk_index,
+                        rows,
+                        &options,
+                        source,
+                        maybe_written,
+                    )
+                    .await?;
+                Ok::<_, ImportError>(NextChunk::Prepared(prepared))
+            };
+            let (next, written) = match writing.take() {
+                Some(writes) => {
+                    let (next, written) = futures::future::join(next, writes).await;
+                    (next, Some(written?))
+                }
+                None => (next.await, None),
+            };
+            if let Some(written) = written {
+                counts.merge(written.counts);
                 held.item = self
                     .write_batch(
                         &held,
                         counts.patch(),
                         &[
-                            (NEXT_ROW, StoreValue::from(next as i64)),
-                            (CHUNK, StoreValue::from(chunk_index)),
+                            (NEXT_ROW, StoreValue::from(written.next_row as i64)),
+                            (CHUNK, StoreValue::from(written.index + 1)),
                         ],
                     )
                     .await?;
             }
-            if finished_input {
-                break;
+            match next? {
+                NextChunk::End => break,
+                NextChunk::Pause(next_row) => {
+                    tracing::info!(batch_id = %held.batch_id, next_row, "pausing before the deadline");
+                    return Ok(Progress::Paused {
+                        batch_id: held.batch_id,
+                        next_row,
+                    });
+                }
+                NextChunk::Prepared(prepared) => {
+                    chunk_index += 1;
+                    writing = Some(self.write_chunk(&batch_ref, prepared).boxed());
+                }
             }
-            let n = reader
-                .read(&mut buffer)
-                .await
-                .map_err(|e| BlobError::Unavailable(e.to_string()))?;
-            if n == 0 {
-                finished_input = true;
-                decoder.decode(&[], true, &mut text);
-                splitter.push(text.as_bytes(), &mut records);
-                splitter.finish(&mut records);
-            } else {
-                decoder.decode(&buffer[..n], false, &mut text);
-                splitter.push(text.as_bytes(), &mut records);
-            }
-            text.clear();
-        }
-        if mapping.is_none() {
-            return self
-                .fail(
-                    held,
-                    FileProblem::NoHeader.code(),
-                    &FileProblem::NoHeader.to_string(),
-                )
-                .await;
         }
         if counts.total == 0 {
             return self
@@ -927,9 +1089,7 @@ impl Importer {
             "completed_at".into(),
             json!(timestamp_text(self.clock.now())),
         );
-        if let Some(mapping) = &mapping {
-            patch.insert("column_mapping".into(), Value::Object(mapping.describe()));
-        }
+        patch.insert("column_mapping".into(), Value::Object(mapping));
         self.write_batch(&held, patch, &[]).await?;
         tracing::info!(owner = %held.owner, batch_id = %held.batch_id, total = counts.total, imported = counts.imported, updated = counts.updated, skipped = counts.skipped, "import completed");
         if let Some(webhooks) = &self.webhooks {
@@ -949,38 +1109,37 @@ impl Importer {
         })
     }
 
-    /// Duplicates, the contacts reservation, the writes and the chunk's report part.
-    #[allow(clippy::too_many_arguments)]
-    async fn import_chunk(
+    /// A chunk's first stage: the duplicate checks, the contacts reservation and the updates
+    /// of existing leads; what is left to create is returned for [`Self::write_chunk`].
+    async fn prepare_chunk(
         &self,
-        held: &Held,
-        chunk_index: i64,
+        batch: &BatchRef,
+        index: i64,
         rows: Vec<Pending>,
         options: &ImportOptions,
         source: &str,
-        counts: &mut Counts,
         maybe_written: bool,
-    ) -> Result<(), ImportError> {
-        let owner = held.owner.as_str();
+    ) -> Result<PreparedChunk, ImportError> {
         let now = self.clock.now();
-        counts.total += rows.len() as i64;
+        let mut counts = Counts {
+            total: rows.len() as i64,
+            ..Counts::default()
+        };
         let verdicts = self
-            .verdicts(held, &rows, options, source, now, maybe_written)
+            .verdicts(batch, &rows, options, source, now, maybe_written)
             .await?;
         // The contacts this chunk creates, reserved once (idempotently) against the plan.
         let wanted = verdicts
             .iter()
             .filter(|v| matches!(v, Verdict::Create(_)))
             .count() as i64;
-        let allowed = self.reserve_contacts(held, chunk_index, wanted).await?;
+        let allowed = self.reserve_contacts(batch, index, wanted).await?;
         let mut creating: Vec<(usize, Row)> = Vec::new();
-        let mut created_so_far = 0;
-        for (index, (pending, verdict)) in rows.iter().zip(verdicts).enumerate() {
+        for (position, (pending, verdict)) in rows.iter().zip(verdicts).enumerate() {
             match verdict {
                 Verdict::AlreadyImported => counts.imported += 1,
-                Verdict::Create(row) if created_so_far < allowed => {
-                    created_so_far += 1;
-                    creating.push((index, row));
+                Verdict::Create(row) if (creating.len() as i64) < allowed => {
+                    creating.push((position, row));
                 }
                 Verdict::Create(_) => {
                     let detail = "the plan's contacts limit is reached";
@@ -992,7 +1151,7 @@ impl Importer {
                     );
                 }
                 Verdict::Update { key, draft } => match self
-                    .update_existing(owner, &key, &draft, options.update_mode)
+                    .update_existing(&batch.owner, &key, &draft, options.update_mode)
                     .await
                 {
                     Ok(()) => counts.updated += 1,
@@ -1012,8 +1171,30 @@ impl Importer {
                 }
             }
         }
-        for (index, outcome) in self.write_leads(owner, creating).await? {
-            let pending = &rows[index];
+        let creating = self.lead_groups(&batch.owner, creating)?;
+        Ok(PreparedChunk {
+            index,
+            rows,
+            creating,
+            counts,
+        })
+    }
+
+    /// A chunk's second stage: the new leads written, and the chunk's part of the rejected-rows
+    /// report (rewritten identically if the chunk runs again).
+    async fn write_chunk(
+        &self,
+        batch: &BatchRef,
+        chunk: PreparedChunk,
+    ) -> Result<WrittenChunk, ImportError> {
+        let PreparedChunk {
+            index,
+            rows,
+            creating,
+            mut counts,
+        } = chunk;
+        for (position, outcome) in self.write_leads(&batch.owner, creating).await? {
+            let pending = &rows[position];
             match outcome {
                 Ok(()) => counts.imported += 1,
                 Err(detail) => {
@@ -1026,30 +1207,34 @@ impl Importer {
                 }
             }
         }
-        // The part is rewritten identically if the chunk runs again.
         self.blobs
             .put(
                 &self.config.bucket,
-                &rejected_part_key(owner, &held.batch_id, chunk_index),
+                &rejected_part_key(&batch.owner, &batch.batch_id, index),
                 Bytes::from(std::mem::take(&mut counts.chunk_report)),
                 Some("text/csv"),
             )
             .await?;
-        Ok(())
+        let next_row = rows.last().map(|p| p.number + 1).unwrap_or(0);
+        Ok(WrittenChunk {
+            index,
+            next_row,
+            counts,
+        })
     }
 
     /// The duplicate checks of a chunk: every key it needs read in batches of 100 (one
     /// request each on DynamoDB, one read transaction on redb), then a verdict per row.
     async fn verdicts(
         &self,
-        held: &Held,
+        batch: &BatchRef,
         rows: &[Pending],
         options: &ImportOptions,
         source: &str,
         now: DateTime<Utc>,
         maybe_written: bool,
     ) -> Result<Vec<Verdict>, ImportError> {
-        let owner = held.owner.as_str();
+        let owner = batch.owner.as_str();
         let mut keys: Vec<Key> = Vec::new();
         // Per row: the position of its own lead's key (on a re-run), and of its uniqueness keys.
         let mut wanted: Vec<(Option<usize>, Vec<usize>)> = Vec::with_capacity(rows.len());
@@ -1062,7 +1247,7 @@ impl Importer {
                 keys.push(layout::row_key(
                     leads(),
                     Some(owner),
-                    &lead_id(&held.batch_id, pending.number),
+                    &lead_id(&batch.batch_id, pending.number),
                 ));
                 keys.len() - 1
             });
@@ -1098,7 +1283,7 @@ impl Importer {
                 let item = found[i].as_ref()?;
                 Some(Key::new(item.str("row_pk")?, item.str("row_sk")?))
             });
-            verdicts.push(self.decide(held, pending, draft, existing, options, source, now));
+            verdicts.push(self.decide(batch, pending, draft, existing, options, source, now));
         }
         Ok(verdicts)
     }
@@ -1106,7 +1291,7 @@ impl Importer {
     #[allow(clippy::too_many_arguments)]
     fn decide(
         &self,
-        held: &Held,
+        batch: &BatchRef,
         pending: &Pending,
         draft: LeadDraft,
         existing: Option<Key>,
@@ -1114,8 +1299,8 @@ impl Importer {
         source: &str,
         now: DateTime<Utc>,
     ) -> Verdict {
-        let owner = held.owner.as_str();
-        let lead_id = lead_id(&held.batch_id, pending.number);
+        let owner = batch.owner.as_str();
+        let lead_id = lead_id(&batch.batch_id, pending.number);
         let mut fields = draft.fields.clone();
         match (existing, options.on_duplicate) {
             (Some(_), OnDuplicate::Skip) => Verdict::Skip(
@@ -1131,7 +1316,7 @@ impl Importer {
                 fields.insert("id".into(), json!(lead_id));
                 fields.insert("client_id".into(), json!(owner));
                 fields.insert("source".into(), json!(source));
-                fields.insert("import_batch_id".into(), json!(held.batch_id));
+                fields.insert("import_batch_id".into(), json!(batch.batch_id));
                 fields.insert("imported_at".into(), json!(timestamp_text(now)));
                 match self.access.rows().prepare(leads(), fields) {
                     Ok(row) => Verdict::Create(row),
@@ -1145,15 +1330,15 @@ impl Importer {
     /// reuse the first reservation instead of adding again.
     async fn reserve_contacts(
         &self,
-        held: &Held,
+        batch: &BatchRef,
         chunk_index: i64,
         wanted: i64,
     ) -> Result<i64, ImportError> {
         let store = self.access.rows().store();
-        let owner = held.owner.as_str();
+        let owner = batch.owner.as_str();
         let marker = Key::new(
             layout::owner_partition(owner),
-            format!("import#{}#chunk#{chunk_index}", held.batch_id),
+            format!("import#{}#chunk#{chunk_index}", batch.batch_id),
         );
         if let Some(item) = store.get(&marker).await? {
             return Ok(item.i64("count").unwrap_or(0));
@@ -1199,19 +1384,46 @@ impl Importer {
         Err(RowError::Concurrent.into())
     }
 
-    /// Writes new leads a few dozen per transaction, several transactions at once. A lead
-    /// whose e-mail or LinkedIn URL was taken meanwhile is reported, its contact given back.
+    /// New leads in groups of [`LEADS_PER_TRANSACTION`], each group's transaction built.
+    fn lead_groups(
+        &self,
+        owner: &str,
+        creating: Vec<(usize, Row)>,
+    ) -> Result<Vec<LeadGroup>, ImportError> {
+        let mut groups = Vec::with_capacity(creating.len().div_ceil(LEADS_PER_TRANSACTION));
+        let mut creating = creating.into_iter().peekable();
+        while creating.peek().is_some() {
+            let leads: Vec<(usize, Row)> = creating.by_ref().take(LEADS_PER_TRANSACTION).collect();
+            groups.push(self.lead_group(owner, leads)?);
+        }
+        Ok(groups)
+    }
+
+    fn lead_group(&self, owner: &str, group: Vec<(usize, Row)>) -> Result<LeadGroup, ImportError> {
+        let rows = self.access.rows();
+        let mut ops = Vec::with_capacity(group.len() * 3);
+        let mut op_owner = Vec::with_capacity(group.len() * 3);
+        for (position, (_, row)) in group.iter().enumerate() {
+            for op in rows.insert_ops(leads(), Some(owner), row, false)? {
+                ops.push(op);
+                op_owner.push(position);
+            }
+        }
+        Ok(LeadGroup {
+            leads: group,
+            ops,
+            op_owner,
+        })
+    }
+
+    /// Writes new leads, several transactions at once (their transactions were built while
+    /// the previous chunk was written, so the writes go out back to back). A lead whose e-mail
+    /// or LinkedIn URL was taken meanwhile is reported, its contact given back.
     async fn write_leads(
         &self,
         owner: &str,
-        rows: Vec<(usize, Row)>,
+        groups: Vec<LeadGroup>,
     ) -> Result<Vec<(usize, Result<(), String>)>, ImportError> {
-        // Each lead is its item plus up to two uniqueness items.
-        const LEADS_PER_TRANSACTION: usize = 32;
-        let groups: Vec<Vec<(usize, Row)>> = rows
-            .chunks(LEADS_PER_TRANSACTION)
-            .map(|c| c.to_vec())
-            .collect();
         let results: Vec<Vec<(usize, Result<(), String>)>> = stream::iter(groups)
             .map(|group| self.write_group(owner, group))
             .buffer_unordered(self.config.write_concurrency)
@@ -1223,28 +1435,21 @@ impl Importer {
     async fn write_group(
         &self,
         owner: &str,
-        mut group: Vec<(usize, Row)>,
+        mut group: LeadGroup,
     ) -> Result<Vec<(usize, Result<(), String>)>, ImportError> {
-        let rows = self.access.rows();
-        let mut out = Vec::with_capacity(group.len());
-        while !group.is_empty() {
-            let mut ops = Vec::new();
-            let mut op_owner = Vec::new();
-            for (position, (_, row)) in group.iter().enumerate() {
-                for op in rows.insert_ops(leads(), Some(owner), row, false)? {
-                    ops.push(op);
-                    op_owner.push(position);
-                }
-            }
-            match rows.store().transact_write(ops).await {
+        let store = self.access.rows().store();
+        let mut out = Vec::with_capacity(group.leads.len());
+        while !group.leads.is_empty() {
+            match store.transact_write(std::mem::take(&mut group.ops)).await {
                 Ok(()) => {
-                    out.extend(group.drain(..).map(|(index, _)| (index, Ok(()))));
+                    out.extend(group.leads.drain(..).map(|(index, _)| (index, Ok(()))));
                 }
                 Err(StoreError::ConditionFailed {
                     index: Some(failed),
                 }) => {
-                    let position = op_owner.get(failed).copied().unwrap_or(0);
-                    let (index, _) = group.remove(position);
+                    let position = group.op_owner.get(failed).copied().unwrap_or(0);
+                    let mut leads = std::mem::take(&mut group.leads);
+                    let (index, _) = leads.remove(position);
                     out.push((
                         index,
                         Err(
@@ -1256,7 +1461,8 @@ impl Importer {
                         Key::new(layout::owner_partition(owner), "counter#contacts"),
                         Update::new().add("count", -1),
                     );
-                    rows.store().transact_write(vec![refund]).await?;
+                    store.transact_write(vec![refund]).await?;
+                    group = self.lead_group(owner, leads)?;
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -15,7 +15,7 @@ use scaliyo_store::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::analytics::EventKind;
+use crate::analytics::{CountedMessage, EventKind};
 use crate::layout;
 use crate::rows::{Row, RowError, Rows};
 use crate::send_email::{suppression_key, token_key};
@@ -211,12 +211,16 @@ impl Tracking {
             .and_then(|item| Token::from_item(&item)))
     }
 
-    async fn message(&self, token: &Token) -> Option<Row> {
+    /// What the analytics need of the token's message (its stored item, not a full row: the
+    /// body is not converted).
+    async fn message(&self, token: &Token) -> Option<CountedMessage> {
         let messages = schema::table("email_messages")?;
-        self.rows
-            .get(messages, Some(&token.owner), &token.message_id)
+        let item = self
+            .rows
+            .get_raw(messages, Some(&token.owner), &token.message_id)
             .await
-            .ok()?
+            .ok()??;
+        CountedMessage::from_item(&item)
     }
 
     /// The message's hits of the last minute, newest first (event ids are UUID v7, so the
@@ -251,8 +255,8 @@ impl Tracking {
             .collect()
     }
 
-    fn seconds_since_sent(message: Option<&Row>, now: DateTime<Utc>) -> Option<i64> {
-        let sent = DateTime::parse_from_rfc3339(message?["created_at"].as_str()?).ok()?;
+    fn seconds_since_sent(message: Option<&CountedMessage>, now: DateTime<Utc>) -> Option<i64> {
+        let sent = DateTime::parse_from_rfc3339(&message?.created_at).ok()?;
         Some((now - sent.with_timezone(&Utc)).num_seconds())
     }
 
@@ -263,7 +267,7 @@ impl Tracking {
         token: &Token,
         hit: &mut Hit<'_>,
         now: DateTime<Utc>,
-    ) -> (Verdict, Option<Row>) {
+    ) -> (Verdict, Option<CountedMessage>) {
         let mut message = None;
         hit.seconds_since_sent = match token.sent_at {
             Some(sent_at) => Some(now.timestamp() - sent_at),
@@ -308,7 +312,7 @@ impl Tracking {
     async fn store_hit(
         &self,
         token: &Token,
-        message: Option<&Row>,
+        message: Option<&CountedMessage>,
         kind: EventKind,
         hit: &Hit<'_>,
         verdict: &Verdict,

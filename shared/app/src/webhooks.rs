@@ -137,6 +137,9 @@ fn is_active(item: &Item) -> bool {
 // Producers
 
 /// The producers' side: decides cheaply whether anyone listens, and enqueues.
+/// Per owner: the triggers of their active webhooks, and when that was read.
+type TriggerCache = Arc<Mutex<HashMap<String, (Instant, Vec<String>)>>>;
+
 #[derive(Clone)]
 pub struct WebhookEmitter {
     rows: Rows,
@@ -144,7 +147,7 @@ pub struct WebhookEmitter {
     clock: Arc<dyn Clock>,
     /// Per owner: the triggers of their active webhooks, and when that was read. A Lambda
     /// keeps it between invocations; zero means "always read" (the local system, tests).
-    cache: Arc<Mutex<HashMap<String, (Instant, Vec<String>)>>>,
+    cache: TriggerCache,
     cache_for: StdDuration,
 }
 

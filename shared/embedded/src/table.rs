@@ -65,12 +65,20 @@ fn item_key(key: &Key) -> Vec<u8> {
     join(&[&key.pk, &key.sk])
 }
 
+/// The first byte of an item stored as postcard (a compact binary serde format: no field
+/// names or escaping to write, no text to parse). Items written before it are JSON objects
+/// (`{`) and are still read.
+const POSTCARD_ITEM: u8 = 1;
+
 fn encode(item: &Item) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(item).map_err(unavailable)
+    postcard::to_extend(item, vec![POSTCARD_ITEM]).map_err(unavailable)
 }
 
 fn decode(bytes: &[u8]) -> Result<Item, StoreError> {
-    serde_json::from_slice(bytes).map_err(unavailable)
+    match bytes.split_first() {
+        Some((&POSTCARD_ITEM, rest)) => postcard::from_bytes(rest).map_err(unavailable),
+        _ => serde_json::from_slice(bytes).map_err(unavailable),
+    }
 }
 
 /// The GSI entries an item appears in (only where it has both key attributes).
@@ -125,10 +133,14 @@ impl RedbTable {
     }
 
     /// Hands a validated transaction to the writer and waits for its commit.
-    async fn write(&self, ops: Vec<WriteOp>) -> WriteResult {
+    async fn write(&self, ops: Vec<WriteOp>, return_items: bool) -> WriteResult {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.writer
-            .send(WriteRequest { ops, reply })
+            .send(WriteRequest {
+                ops,
+                return_items,
+                reply,
+            })
             .map_err(|_| StoreError::Unavailable("the store writer stopped".into()))?;
         answer
             .await
@@ -147,60 +159,97 @@ impl RedbTable {
     }
 }
 
-fn read_item(txn: &WriteTransaction, key: &Key) -> Result<Option<Item>, StoreError> {
-    let items = txn.open_table(ITEMS).map_err(unavailable)?;
-    let found = items.get(item_key(key).as_slice()).map_err(unavailable)?;
-    found.map(|bytes| decode(bytes.value())).transpose()
+/// The tables of one write transaction, opened once for a whole group of requests: redb
+/// looks a table up when it is opened and writes its root back when it is closed, which cost
+/// more than an item's own insert when done per item.
+struct WriteTables<'txn> {
+    items: redb::Table<'txn, &'static [u8], &'static [u8]>,
+    gsis: Vec<(Index, redb::Table<'txn, &'static [u8], ()>)>,
 }
 
-fn write_item(
-    txn: &WriteTransaction,
-    key: &Key,
-    old: Option<&Item>,
-    new: Option<&Item>,
-) -> Result<(), StoreError> {
-    let mut items = txn.open_table(ITEMS).map_err(unavailable)?;
-    let raw_key = item_key(key);
-    match new {
-        Some(item) => {
-            items
-                .insert(raw_key.as_slice(), encode(item)?.as_slice())
-                .map_err(unavailable)?;
-        }
-        None => {
-            items.remove(raw_key.as_slice()).map_err(unavailable)?;
-        }
+impl<'txn> WriteTables<'txn> {
+    fn open(txn: &'txn WriteTransaction) -> Result<Self, StoreError> {
+        let items = txn.open_table(ITEMS).map_err(unavailable)?;
+        let gsis = Index::GSIS
+            .iter()
+            .map(|index| {
+                txn.open_table(gsi_definition(*index))
+                    .map(|table| (*index, table))
+                    .map_err(unavailable)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { items, gsis })
     }
-    let old_entries = old.map(|item| gsi_entries(item, key)).unwrap_or_default();
-    let new_entries = new.map(|item| gsi_entries(item, key)).unwrap_or_default();
-    for (index, entry) in &old_entries {
-        if !new_entries.contains(&(*index, entry.clone())) {
-            let mut gsi = txn
-                .open_table(gsi_definition(*index))
-                .map_err(unavailable)?;
-            gsi.remove(entry.as_slice()).map_err(unavailable)?;
-        }
+
+    fn gsi(
+        &mut self,
+        index: Index,
+    ) -> Result<&mut redb::Table<'txn, &'static [u8], ()>, StoreError> {
+        self.gsis
+            .iter_mut()
+            .find(|(i, _)| *i == index)
+            .map(|(_, table)| table)
+            .ok_or_else(|| StoreError::Unavailable(format!("no table for {index:?}")))
     }
-    for (index, entry) in &new_entries {
-        if !old_entries.contains(&(*index, entry.clone())) {
-            let mut gsi = txn
-                .open_table(gsi_definition(*index))
-                .map_err(unavailable)?;
-            gsi.insert(entry.as_slice(), ()).map_err(unavailable)?;
-        }
+
+    fn read(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let found = self
+            .items
+            .get(item_key(key).as_slice())
+            .map_err(unavailable)?;
+        found.map(|bytes| decode(bytes.value())).transpose()
     }
-    Ok(())
+
+    fn write(
+        &mut self,
+        key: &Key,
+        old: Option<&Item>,
+        new: Option<&Item>,
+    ) -> Result<(), StoreError> {
+        let raw_key = item_key(key);
+        match new {
+            Some(item) => {
+                self.items
+                    .insert(raw_key.as_slice(), encode(item)?.as_slice())
+                    .map_err(unavailable)?;
+            }
+            None => {
+                self.items.remove(raw_key.as_slice()).map_err(unavailable)?;
+            }
+        }
+        let old_entries = old.map(|item| gsi_entries(item, key)).unwrap_or_default();
+        let new_entries = new.map(|item| gsi_entries(item, key)).unwrap_or_default();
+        for (index, entry) in &old_entries {
+            if !new_entries.iter().any(|(i, e)| i == index && e == entry) {
+                self.gsi(*index)?
+                    .remove(entry.as_slice())
+                    .map_err(unavailable)?;
+            }
+        }
+        for (index, entry) in &new_entries {
+            if !old_entries.iter().any(|(i, e)| i == index && e == entry) {
+                self.gsi(*index)?
+                    .insert(entry.as_slice(), ())
+                    .map_err(unavailable)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Applies one request's validated actions inside a write transaction shared with other
 /// requests (group commit): every condition is evaluated first, then every new item is
 /// computed, and only then is anything written — so a refused request leaves no trace in the
 /// shared transaction.
-fn apply_in(txn: &WriteTransaction, ops: Vec<WriteOp>) -> Result<Vec<Option<Item>>, StoreError> {
+fn apply_in(
+    tables: &mut WriteTables<'_>,
+    ops: Vec<WriteOp>,
+    return_items: bool,
+) -> Result<Vec<Option<Item>>, StoreError> {
     let mut current = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
         let key = op.key()?;
-        let item = read_item(txn, &key)?;
+        let item = tables.read(&key)?;
         if let Some(condition) = op.condition()
             && !condition.evaluate(item.as_ref())
         {
@@ -225,12 +274,14 @@ fn apply_in(txn: &WriteTransaction, ops: Vec<WriteOp>) -> Result<Vec<Option<Item
         };
         planned.push((key, old, new, true));
     }
-    let mut written = Vec::with_capacity(planned.len());
+    let mut written = Vec::with_capacity(if return_items { planned.len() } else { 0 });
     for (key, old, new, write) in planned {
         if write {
-            write_item(txn, &key, old.as_ref(), new.as_ref())?;
+            tables.write(&key, old.as_ref(), new.as_ref())?;
         }
-        written.push(new);
+        if return_items {
+            written.push(new);
+        }
     }
     Ok(written)
 }
@@ -239,6 +290,8 @@ type WriteResult = Result<Vec<Option<Item>>, StoreError>;
 
 struct WriteRequest {
     ops: Vec<WriteOp>,
+    /// Only `update` needs the items back; the others' are freed here, off the caller's thread.
+    return_items: bool,
     reply: tokio::sync::oneshot::Sender<WriteResult>,
 }
 
@@ -274,12 +327,29 @@ fn run_writer(db: std::sync::Weak<Database>, requests: std::sync::mpsc::Receiver
         };
         let mut replies = Vec::with_capacity(group.len());
         let mut failed_storage = None;
-        for request in group {
-            let result = apply_in(&txn, request.ops);
-            if let Err(StoreError::Unavailable(reason)) = &result {
-                failed_storage = Some(reason.clone());
+        let mut wrote = false;
+        match WriteTables::open(&txn) {
+            Ok(mut tables) => {
+                for request in group {
+                    let writes = request
+                        .ops
+                        .iter()
+                        .any(|op| !matches!(op, WriteOp::ConditionCheck { .. }));
+                    let result = apply_in(&mut tables, request.ops, request.return_items);
+                    match &result {
+                        Ok(_) => wrote |= writes,
+                        Err(StoreError::Unavailable(reason)) => {
+                            failed_storage = Some(reason.clone())
+                        }
+                        Err(_) => {}
+                    }
+                    replies.push((request.reply, result));
+                }
             }
-            replies.push((request.reply, result));
+            Err(e) => {
+                failed_storage = Some(e.to_string());
+                replies.extend(group.into_iter().map(|r| (r.reply, Err(e.clone()))));
+            }
         }
         // A storage failure part-way may have left partial writes: abort the whole group.
         let outcome = match failed_storage {
@@ -287,6 +357,8 @@ fn run_writer(db: std::sync::Weak<Database>, requests: std::sync::mpsc::Receiver
                 let _ = txn.abort();
                 Err(StoreError::Unavailable(reason))
             }
+            // Nothing written (every request refused, or only checks): no commit to wait for.
+            None if !wrote => txn.abort().map_err(unavailable),
             None => txn.commit().map_err(unavailable),
         };
         // Let go of the database before answering: a caller that drops its last handle on
@@ -530,7 +602,7 @@ impl Table for RedbTable {
 
     async fn transact_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         check_transaction(&ops)?;
-        self.write(ops).await.map(|_| ())
+        self.write(ops, false).await.map(|_| ())
     }
 
     async fn update(
@@ -545,7 +617,7 @@ impl Table for RedbTable {
             condition,
         };
         check_transaction(std::slice::from_ref(&op))?;
-        let written = self.write(vec![op]).await?;
+        let written = self.write(vec![op], true).await?;
         written
             .into_iter()
             .next()
@@ -575,8 +647,66 @@ impl Table for RedbTable {
                 }
                 writes.push(write);
             }
-            self.write(writes).await?;
+            self.write(writes, false).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use scaliyo_store::table::Number;
+    use scaliyo_store::{Item, Key, Value};
+
+    use super::{decode, encode};
+
+    fn every_kind() -> Item {
+        let mut item = Item::new(&Key::new("U#owner", "leads#1"));
+        item.set("name", "Ada \"Countess\" Lovelace\n");
+        item.set("score", Value::N(Number::Int(-42)));
+        item.set("ratio", Value::N(Number::Float(0.125)));
+        item.set("active", Value::Bool(true));
+        item.set("nothing", Value::Null);
+        item.set("raw", Value::B(vec![0, 1, 254, 255]));
+        item.set(
+            "tags",
+            Value::L(vec![Value::S("a".into()), Value::N(Number::Int(1))]),
+        );
+        item.set(
+            "custom",
+            Value::M(BTreeMap::from([("k".to_owned(), Value::S("v".into()))])),
+        );
+        item
+    }
+
+    #[test]
+    fn items_round_trip_through_the_stored_encoding() {
+        let item = every_kind();
+        let bytes = encode(&item).expect("encoded");
+        assert_eq!(bytes[0], super::POSTCARD_ITEM);
+        assert_eq!(decode(&bytes).expect("decoded"), item);
+    }
+
+    #[test]
+    fn items_stored_as_json_by_earlier_versions_still_read() {
+        let item = every_kind();
+        let json = serde_json::to_vec(&item).expect("json");
+        assert_eq!(json[0], b'{');
+        assert_eq!(decode(&json).expect("decoded"), item);
+    }
+
+    #[test]
+    fn damaged_bytes_are_an_error_not_a_panic() {
+        for bytes in [
+            &[][..],
+            &[super::POSTCARD_ITEM][..],
+            &[super::POSTCARD_ITEM, 0xFF, 0xFF][..],
+            b"{not json",
+        ] {
+            let _ = decode(bytes);
+        }
+        assert!(decode(&[super::POSTCARD_ITEM, 5, 1]).is_err());
     }
 }
