@@ -534,7 +534,7 @@ impl RowReader {
             chunk.push(Pending {
                 number: record.number,
                 raw: raw_text(&record.fields, self.records.delimiter),
-                outcome,
+                outcome: Some(outcome),
             });
         }
         Ok((!chunk.is_empty()).then_some(chunk))
@@ -602,10 +602,12 @@ impl Counts {
 struct Pending {
     number: u64,
     raw: String,
-    outcome: RowOutcome,
+    /// Taken by the duplicate checks.
+    outcome: Option<RowOutcome>,
 }
 
 /// The batch an import works on (what its chunks need to know of it).
+#[derive(Clone)]
 struct BatchRef {
     owner: String,
     batch_id: String,
@@ -1115,9 +1117,9 @@ impl Importer {
         &self,
         batch: &BatchRef,
         index: i64,
-        rows: Vec<Pending>,
+        mut rows: Vec<Pending>,
         options: &ImportOptions,
-        source: &str,
+        source: &'static str,
         maybe_written: bool,
     ) -> Result<PreparedChunk, ImportError> {
         let now = self.clock.now();
@@ -1126,7 +1128,7 @@ impl Importer {
             ..Counts::default()
         };
         let verdicts = self
-            .verdicts(batch, &rows, options, source, now, maybe_written)
+            .verdicts(batch, &mut rows, options, source, now, maybe_written)
             .await?;
         // The contacts this chunk creates, reserved once (idempotently) against the plan.
         let wanted = verdicts
@@ -1171,7 +1173,11 @@ impl Importer {
                 }
             }
         }
-        let creating = self.lead_groups(&batch.owner, creating)?;
+        // The transactions are built off the task too (see `verdicts`).
+        let (importer, owner) = (self.clone(), batch.owner.clone());
+        let creating = tokio::task::spawn_blocking(move || importer.lead_groups(&owner, creating))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("an import task failed: {e}")))??;
         Ok(PreparedChunk {
             index,
             rows,
@@ -1228,9 +1234,9 @@ impl Importer {
     async fn verdicts(
         &self,
         batch: &BatchRef,
-        rows: &[Pending],
+        rows: &mut [Pending],
         options: &ImportOptions,
-        source: &str,
+        source: &'static str,
         now: DateTime<Utc>,
         maybe_written: bool,
     ) -> Result<Vec<Verdict>, ImportError> {
@@ -1238,8 +1244,8 @@ impl Importer {
         let mut keys: Vec<Key> = Vec::new();
         // Per row: the position of its own lead's key (on a re-run), and of its uniqueness keys.
         let mut wanted: Vec<(Option<usize>, Vec<usize>)> = Vec::with_capacity(rows.len());
-        for pending in rows {
-            let RowOutcome::Lead(draft) = &pending.outcome else {
+        for pending in rows.iter() {
+            let Some(RowOutcome::Lead(draft)) = &pending.outcome else {
                 wanted.push((None, Vec::new()));
                 continue;
             };
@@ -1262,37 +1268,64 @@ impl Importer {
             wanted.push((own, uniques));
         }
         let store = self.access.rows().store();
-        let mut found: Vec<Option<Item>> = Vec::with_capacity(keys.len());
-        for batch in keys.chunks(scaliyo_store::table::MAX_BATCH_GET) {
-            found.extend(store.batch_get(batch).await?);
-        }
-        let mut verdicts = Vec::with_capacity(rows.len());
-        for (pending, (own, uniques)) in rows.iter().zip(wanted) {
-            let draft = match &pending.outcome {
-                RowOutcome::Skipped { reason, detail } => {
-                    verdicts.push(Verdict::Skip(*reason, detail.clone()));
-                    continue;
-                }
-                RowOutcome::Lead(draft) => draft.clone(),
-            };
-            if own.and_then(|i| found[i].as_ref()).is_some() {
-                verdicts.push(Verdict::AlreadyImported);
-                continue;
-            }
-            let existing = uniques.iter().find_map(|&i| {
-                let item = found[i].as_ref()?;
-                Some(Key::new(item.str("row_pk")?, item.str("row_sk")?))
-            });
-            verdicts.push(self.decide(batch, pending, draft, existing, options, source, now));
-        }
-        Ok(verdicts)
+        // A few batches at once (in order): their reads are independent.
+        let batches: Vec<Vec<Key>> = keys
+            .chunks(scaliyo_store::table::MAX_BATCH_GET)
+            .map(<[Key]>::to_vec)
+            .collect();
+        let pages: Vec<Vec<Option<Item>>> = stream::iter(batches)
+            .map(|batch| {
+                let store = store.clone();
+                async move { store.batch_get(&batch).await }
+            })
+            .buffered(4)
+            .try_collect()
+            .await?;
+        let found: Vec<Option<Item>> = pages.into_iter().flatten().collect();
+        // Building the new rows is the chunk's heaviest computing: it runs off the task that
+        // drives the previous chunk's writes.
+        let outcomes: Vec<(u64, Option<RowOutcome>)> = rows
+            .iter_mut()
+            .map(|pending| (pending.number, pending.outcome.take()))
+            .collect();
+        let (importer, batch, options) = (self.clone(), batch.clone(), options.clone());
+        let decided = tokio::task::spawn_blocking(move || {
+            outcomes
+                .into_iter()
+                .zip(wanted)
+                .map(|((number, outcome), (own, uniques))| {
+                    let draft = match outcome {
+                        Some(RowOutcome::Lead(draft)) => draft,
+                        Some(RowOutcome::Skipped { reason, detail }) => {
+                            return Verdict::Skip(reason, detail);
+                        }
+                        None => {
+                            return Verdict::Skip(
+                                SkipReason::MalformedRow,
+                                "the row was checked twice".into(),
+                            );
+                        }
+                    };
+                    if own.and_then(|i| found[i].as_ref()).is_some() {
+                        return Verdict::AlreadyImported;
+                    }
+                    let existing = uniques.iter().find_map(|&i| {
+                        let item = found[i].as_ref()?;
+                        Some(Key::new(item.str("row_pk")?, item.str("row_sk")?))
+                    });
+                    importer.decide(&batch, number, draft, existing, &options, source, now)
+                })
+                .collect()
+        })
+        .await;
+        decided.map_err(|e| StoreError::Unavailable(format!("an import task failed: {e}")).into())
     }
 
     #[allow(clippy::too_many_arguments)]
     fn decide(
         &self,
         batch: &BatchRef,
-        pending: &Pending,
+        number: u64,
         draft: LeadDraft,
         existing: Option<Key>,
         options: &ImportOptions,
@@ -1300,8 +1333,7 @@ impl Importer {
         now: DateTime<Utc>,
     ) -> Verdict {
         let owner = batch.owner.as_str();
-        let lead_id = lead_id(&batch.batch_id, pending.number);
-        let mut fields = draft.fields.clone();
+        let lead_id = lead_id(&batch.batch_id, number);
         match (existing, options.on_duplicate) {
             (Some(_), OnDuplicate::Skip) => Verdict::Skip(
                 SkipReason::DuplicateExisting,
@@ -1309,6 +1341,7 @@ impl Importer {
             ),
             (Some(key), OnDuplicate::Update) => Verdict::Update { key, draft },
             (existing, mode) => {
+                let mut fields = draft.fields;
                 if existing.is_some() && mode == OnDuplicate::Create {
                     fields.insert("primary_email".into(), Value::Null);
                     fields.insert("linkedin_url".into(), Value::Null);

@@ -180,7 +180,7 @@ pub fn prepare_new(table: &Table, input: Row, now: DateTime<Utc>) -> Result<Row,
         return Err(RowError::UnknownField(unknown.clone()));
     }
     let mut input = input;
-    let mut row = Row::new();
+    let mut row = Row::with_capacity(table.columns.len() + 1);
     for column in table.columns {
         let value = match input.remove(column.name) {
             Some(value) => coerce(column, value)?,

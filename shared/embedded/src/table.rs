@@ -71,7 +71,11 @@ fn item_key(key: &Key) -> Vec<u8> {
 const POSTCARD_ITEM: u8 = 1;
 
 fn encode(item: &Item) -> Result<Vec<u8>, StoreError> {
-    postcard::to_extend(item, vec![POSTCARD_ITEM]).map_err(unavailable)
+    // Sized once: names and values plus a few bytes of tags and lengths per attribute, so
+    // the buffer is not grown (and copied) a dozen times on the writer thread.
+    let mut out = Vec::with_capacity(item.approximate_size() + 4 * item.0.len() + 8);
+    out.push(POSTCARD_ITEM);
+    postcard::to_extend(item, out).map_err(unavailable)
 }
 
 fn decode(bytes: &[u8]) -> Result<Item, StoreError> {
@@ -82,13 +86,16 @@ fn decode(bytes: &[u8]) -> Result<Item, StoreError> {
 }
 
 /// The GSI entries an item appears in (only where it has both key attributes).
-fn gsi_entries(item: &Item, key: &Key) -> Vec<(Index, Vec<u8>)> {
+fn gsi_entries(item: &Item) -> Vec<(Index, Vec<u8>)> {
+    let Ok((item_pk, item_sk)) = item.key_parts() else {
+        return Vec::new();
+    };
     Index::GSIS
         .iter()
         .filter_map(|index| {
             let (pk, sk) = index.key_attributes();
             match (item.str(pk), item.str(sk)) {
-                (Some(gpk), Some(gsk)) => Some((*index, join(&[gpk, gsk, &key.pk, &key.sk]))),
+                (Some(gpk), Some(gsk)) => Some((*index, join(&[gpk, gsk, item_pk, item_sk]))),
                 _ => None,
             }
         })
@@ -134,10 +141,14 @@ impl RedbTable {
 
     /// Hands a validated transaction to the writer and waits for its commit.
     async fn write(&self, ops: Vec<WriteOp>, return_items: bool) -> WriteResult {
+        let actions = ops
+            .into_iter()
+            .map(Action::ready)
+            .collect::<Result<Vec<_>, _>>()?;
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.writer
             .send(WriteRequest {
-                ops,
+                actions,
                 return_items,
                 reply,
             })
@@ -192,33 +203,26 @@ impl<'txn> WriteTables<'txn> {
             .ok_or_else(|| StoreError::Unavailable(format!("no table for {index:?}")))
     }
 
-    fn read(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        let found = self
-            .items
-            .get(item_key(key).as_slice())
-            .map_err(unavailable)?;
+    fn read(&self, raw_key: &[u8]) -> Result<Option<Item>, StoreError> {
+        let found = self.items.get(raw_key).map_err(unavailable)?;
         found.map(|bytes| decode(bytes.value())).transpose()
     }
 
-    fn write(
-        &mut self,
-        key: &Key,
-        old: Option<&Item>,
-        new: Option<&Item>,
-    ) -> Result<(), StoreError> {
-        let raw_key = item_key(key);
-        match new {
-            Some(item) => {
+    /// Stores `new` (or removes the item) and moves its GSI entries from `old`'s.
+    fn write(&mut self, raw_key: &[u8], old: Option<&Item>, new: Stored) -> Result<(), StoreError> {
+        let new_entries = match new {
+            Stored::Bytes { bytes, entries } => {
                 self.items
-                    .insert(raw_key.as_slice(), encode(item)?.as_slice())
+                    .insert(raw_key, bytes.as_slice())
                     .map_err(unavailable)?;
+                entries
             }
-            None => {
-                self.items.remove(raw_key.as_slice()).map_err(unavailable)?;
+            Stored::Removed => {
+                self.items.remove(raw_key).map_err(unavailable)?;
+                Vec::new()
             }
-        }
-        let old_entries = old.map(|item| gsi_entries(item, key)).unwrap_or_default();
-        let new_entries = new.map(|item| gsi_entries(item, key)).unwrap_or_default();
+        };
+        let old_entries = old.map(gsi_entries).unwrap_or_default();
         for (index, entry) in &old_entries {
             if !new_entries.iter().any(|(i, e)| i == index && e == entry) {
                 self.gsi(*index)?
@@ -237,47 +241,117 @@ impl<'txn> WriteTables<'txn> {
     }
 }
 
+/// What an item becomes in the file.
+enum Stored {
+    Bytes {
+        bytes: Vec<u8>,
+        entries: Vec<(Index, Vec<u8>)>,
+    },
+    Removed,
+}
+
+impl Stored {
+    fn of(item: &Item) -> Result<Self, StoreError> {
+        Ok(Stored::Bytes {
+            bytes: encode(item)?,
+            entries: gsi_entries(item),
+        })
+    }
+}
+
+/// One action of a request as the writer applies it. Puts arrive ready — encoded, with their
+/// index entries — because that work is done on the caller's thread, off the single writer
+/// (the bound of every write path); their items are never needed on the writer.
+enum Action {
+    Put {
+        raw_key: Vec<u8>,
+        condition: Option<Condition>,
+        stored: Stored,
+    },
+    Other {
+        key: Key,
+        op: WriteOp,
+    },
+}
+
+impl Action {
+    fn ready(op: WriteOp) -> Result<Self, StoreError> {
+        Ok(match op {
+            WriteOp::Put { item, condition } => Action::Put {
+                raw_key: item_key(&item.key()?),
+                condition,
+                stored: Stored::of(&item)?,
+            },
+            op => Action::Other { key: op.key()?, op },
+        })
+    }
+}
+
 /// Applies one request's validated actions inside a write transaction shared with other
 /// requests (group commit): every condition is evaluated first, then every new item is
 /// computed, and only then is anything written — so a refused request leaves no trace in the
 /// shared transaction.
 fn apply_in(
     tables: &mut WriteTables<'_>,
-    ops: Vec<WriteOp>,
+    actions: Vec<Action>,
     return_items: bool,
 ) -> Result<Vec<Option<Item>>, StoreError> {
-    let mut current = Vec::with_capacity(ops.len());
-    for (i, op) in ops.iter().enumerate() {
-        let key = op.key()?;
-        let item = tables.read(&key)?;
-        if let Some(condition) = op.condition()
+    let mut current = Vec::with_capacity(actions.len());
+    let mut raw_keys = Vec::with_capacity(actions.len());
+    for (i, action) in actions.iter().enumerate() {
+        // A put's key is ready; the others' are made once and kept for the write.
+        let (item, condition, raw_key) = match action {
+            Action::Put {
+                raw_key, condition, ..
+            } => (tables.read(raw_key)?, condition.as_ref(), None),
+            Action::Other { key, op } => {
+                let raw_key = item_key(key);
+                (tables.read(&raw_key)?, op.condition(), Some(raw_key))
+            }
+        };
+        if let Some(condition) = condition
             && !condition.evaluate(item.as_ref())
         {
             return Err(StoreError::ConditionFailed { index: Some(i) });
         }
-        current.push((key, item));
+        current.push(item);
+        raw_keys.push(raw_key);
     }
-    let mut planned = Vec::with_capacity(ops.len());
-    for (op, (key, old)) in ops.into_iter().zip(current) {
-        let new = match op {
-            WriteOp::Put { item, .. } => Some(item),
-            WriteOp::Update { update, .. } => {
-                let item = update.apply(&key, old.clone())?;
-                check_item(&item)?;
-                Some(item)
+    // Every new item is computed (an update may still be refused) before anything is written.
+    let mut planned = Vec::with_capacity(actions.len());
+    for ((action, old), raw) in actions.into_iter().zip(current).zip(raw_keys) {
+        match action {
+            Action::Put {
+                raw_key, stored, ..
+            } => planned.push((raw_key, old, Some(stored), None)),
+            Action::Other { key, op } => {
+                let raw_key = raw.unwrap_or_else(|| item_key(&key));
+                let new = match op {
+                    WriteOp::Put { item, .. } => Some(item),
+                    WriteOp::Update { update, .. } => {
+                        let item = update.apply(&key, old.clone())?;
+                        check_item(&item)?;
+                        Some(item)
+                    }
+                    WriteOp::Delete { .. } => None,
+                    WriteOp::ConditionCheck { .. } => {
+                        let unchanged = old.clone();
+                        planned.push((raw_key, old, None, unchanged));
+                        continue;
+                    }
+                };
+                let stored = match &new {
+                    Some(item) => Stored::of(item)?,
+                    None => Stored::Removed,
+                };
+                planned.push((raw_key, old, Some(stored), new));
             }
-            WriteOp::Delete { .. } => None,
-            WriteOp::ConditionCheck { .. } => {
-                planned.push((key, old.clone(), old, false));
-                continue;
-            }
-        };
-        planned.push((key, old, new, true));
+        }
     }
     let mut written = Vec::with_capacity(if return_items { planned.len() } else { 0 });
-    for (key, old, new, write) in planned {
-        if write {
-            tables.write(&key, old.as_ref(), new.as_ref())?;
+    for (raw_key, old, stored, new) in planned {
+        if let Some(stored) = stored {
+            tables.write(&raw_key, old.as_ref(), stored)?;
         }
         if return_items {
             written.push(new);
@@ -289,8 +363,8 @@ fn apply_in(
 type WriteResult = Result<Vec<Option<Item>>, StoreError>;
 
 struct WriteRequest {
-    ops: Vec<WriteOp>,
-    /// Only `update` needs the items back; the others' are freed here, off the caller's thread.
+    actions: Vec<Action>,
+    /// Only `update` needs its item back (puts never come back).
     return_items: bool,
     reply: tokio::sync::oneshot::Sender<WriteResult>,
 }
@@ -331,11 +405,16 @@ fn run_writer(db: std::sync::Weak<Database>, requests: std::sync::mpsc::Receiver
         match WriteTables::open(&txn) {
             Ok(mut tables) => {
                 for request in group {
-                    let writes = request
-                        .ops
-                        .iter()
-                        .any(|op| !matches!(op, WriteOp::ConditionCheck { .. }));
-                    let result = apply_in(&mut tables, request.ops, request.return_items);
+                    let writes = request.actions.iter().any(|action| {
+                        !matches!(
+                            action,
+                            Action::Other {
+                                op: WriteOp::ConditionCheck { .. },
+                                ..
+                            }
+                        )
+                    });
+                    let result = apply_in(&mut tables, request.actions, request.return_items);
                     match &result {
                         Ok(_) => wrote |= writes,
                         Err(StoreError::Unavailable(reason)) => {

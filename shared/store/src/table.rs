@@ -278,8 +278,13 @@ impl Item {
 
     /// The item's key, if it has well-formed `PK` and `SK` attributes.
     pub fn key(&self) -> Result<Key, StoreError> {
+        self.key_parts().map(|(pk, sk)| Key::new(pk, sk))
+    }
+
+    /// The key's two parts, borrowed.
+    pub fn key_parts(&self) -> Result<(&str, &str), StoreError> {
         match (self.str(PK), self.str(SK)) {
-            (Some(pk), Some(sk)) => Ok(Key::new(pk, sk)),
+            (Some(pk), Some(sk)) => Ok((pk, sk)),
             _ => Err(StoreError::Invalid(
                 "an item needs string PK and SK attributes".into(),
             )),
@@ -635,11 +640,16 @@ impl WriteOp {
     }
 
     pub fn key(&self) -> Result<Key, StoreError> {
+        self.key_parts().map(|(pk, sk)| Key::new(pk, sk))
+    }
+
+    /// The key of the item acted on, borrowed.
+    pub fn key_parts(&self) -> Result<(&str, &str), StoreError> {
         match self {
-            WriteOp::Put { item, .. } => item.key(),
+            WriteOp::Put { item, .. } => item.key_parts(),
             WriteOp::Update { key, .. }
             | WriteOp::Delete { key, .. }
-            | WriteOp::ConditionCheck { key, .. } => Ok(key.clone()),
+            | WriteOp::ConditionCheck { key, .. } => Ok((&key.pk, &key.sk)),
         }
     }
 
@@ -796,14 +806,13 @@ pub fn check_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
             ops.len()
         )));
     }
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = std::collections::HashSet::with_capacity(ops.len());
     for op in ops {
-        let key = op.key()?;
-        check_key(&key)?;
-        if !seen.insert(key.clone()) {
+        let (pk, sk) = op.key_parts()?;
+        check_key_parts(pk, sk)?;
+        if !seen.insert((pk, sk)) {
             return Err(StoreError::Invalid(format!(
-                "a transaction cannot touch one item twice ({} / {})",
-                key.pk, key.sk
+                "a transaction cannot touch one item twice ({pk} / {sk})"
             )));
         }
         match op {
@@ -833,10 +842,14 @@ pub fn check_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
 }
 
 pub fn check_key(key: &Key) -> Result<(), StoreError> {
-    if key.pk.is_empty() || key.sk.is_empty() {
+    check_key_parts(&key.pk, &key.sk)
+}
+
+fn check_key_parts(pk: &str, sk: &str) -> Result<(), StoreError> {
+    if pk.is_empty() || sk.is_empty() {
         return Err(StoreError::Invalid("key attributes cannot be empty".into()));
     }
-    if key.pk.contains('\0') || key.sk.contains('\0') {
+    if pk.contains('\0') || sk.contains('\0') {
         return Err(StoreError::Invalid(
             "key attributes cannot contain NUL".into(),
         ));
@@ -845,7 +858,8 @@ pub fn check_key(key: &Key) -> Result<(), StoreError> {
 }
 
 pub fn check_item(item: &Item) -> Result<(), StoreError> {
-    check_key(&item.key()?)?;
+    let (pk, sk) = item.key_parts()?;
+    check_key_parts(pk, sk)?;
     for index in Index::GSIS {
         let (pk, sk) = index.key_attributes();
         for attribute in [pk, sk] {

@@ -265,7 +265,8 @@ pub fn map_row(mapping: &Mapping, record: &RawRecord) -> RowOutcome {
             detail: format!("expected {expected} fields, found {}", record.fields.len()),
         };
     }
-    let mut fields = Map::new();
+    // Room for every mapped column and the few derived ones (name, emails, phones…).
+    let mut fields = Map::with_capacity(expected + 8);
     let mut custom = Map::new();
     let mut emails: Vec<String> = Vec::new();
     let mut invalid_emails: Vec<String> = Vec::new();
