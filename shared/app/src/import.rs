@@ -463,14 +463,27 @@ impl Records {
 }
 
 /// The file side of an import: records mapped to lead drafts and checked against the file's
-/// earlier rows, in chunks of exactly `chunk_rows` data rows from `next_row` on — so a resumed
+/// earlier rows, in chunks of exactly [`chunk_size`] data rows from `next_row` on — so a resumed
 /// batch cuts the same chunks as its first run did.
 struct RowReader {
     records: Records,
     mapping: Mapping,
     seen: SeenKeys,
     next_row: u64,
+    /// The index of the next chunk.
+    chunk_index: i64,
     chunk_rows: usize,
+}
+
+/// Rows in chunk `index`: the first chunk is a quarter of the others, so that the writes start
+/// early and the next chunk's checks overlap them (two chunks are in hand at a time). A pure
+/// function of the index: a resumed run cuts its chunks where the first run did.
+fn chunk_size(index: i64, chunk_rows: usize) -> usize {
+    if index == 0 {
+        (chunk_rows / 4).max(1)
+    } else {
+        chunk_rows.max(1)
+    }
 }
 
 impl RowReader {
@@ -479,6 +492,7 @@ impl RowReader {
         reader: BlobReader,
         overrides: &Map<String, Value>,
         next_row: u64,
+        chunk_index: i64,
         chunk_rows: usize,
     ) -> Result<Self, ReadError> {
         let mut records = Records::open(reader).await?;
@@ -498,14 +512,16 @@ impl RowReader {
             mapping,
             seen: SeenKeys::default(),
             next_row,
-            chunk_rows: chunk_rows.max(1),
+            chunk_index,
+            chunk_rows,
         })
     }
 
     /// The next chunk, or `None` at the end of the file.
     async fn next_chunk(&mut self) -> Result<Option<Vec<Pending>>, BlobError> {
-        let mut chunk = Vec::with_capacity(self.chunk_rows);
-        while chunk.len() < self.chunk_rows {
+        let size = chunk_size(self.chunk_index, self.chunk_rows);
+        let mut chunk = Vec::with_capacity(size);
+        while chunk.len() < size {
             let Some(record) = self.records.next().await? else {
                 break;
             };
@@ -537,7 +553,11 @@ impl RowReader {
                 outcome: Some(outcome),
             });
         }
-        Ok((!chunk.is_empty()).then_some(chunk))
+        if chunk.is_empty() {
+            return Ok(None);
+        }
+        self.chunk_index += 1;
+        Ok(Some(chunk))
     }
 }
 
@@ -999,14 +1019,21 @@ impl Importer {
                 .fail(held, "missing_file", "the uploaded file is gone")
                 .await;
         };
-        let mut rows =
-            match RowReader::open(reader, &overrides, next_row, self.config.chunk_rows).await {
-                Ok(rows) => rows,
-                Err(ReadError::File { code, message }) => {
-                    return self.fail(held, code, &message).await;
-                }
-                Err(ReadError::Blob(e)) => return Err(e.into()),
-            };
+        let mut rows = match RowReader::open(
+            reader,
+            &overrides,
+            next_row,
+            chunk_index,
+            self.config.chunk_rows,
+        )
+        .await
+        {
+            Ok(rows) => rows,
+            Err(ReadError::File { code, message }) => {
+                return self.fail(held, code, &message).await;
+            }
+            Err(ReadError::Blob(e)) => return Err(e.into()),
+        };
         let mapping = rows.mapping.describe();
         let batch_ref = BatchRef {
             owner: held.owner.clone(),
