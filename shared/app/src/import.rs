@@ -72,7 +72,7 @@ impl ImportConfig {
     pub fn new(bucket: impl Into<String>) -> Self {
         Self {
             bucket: bucket.into(),
-            chunk_rows: 2_000,
+            chunk_rows: 1_500,
             lease: Duration::minutes(2),
             write_concurrency: 16,
             max_direct_bytes: 5 * 1024 * 1024,
