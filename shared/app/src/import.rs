@@ -1794,4 +1794,41 @@ mod tests {
         )));
         assert!(seen.check_and_insert(&draft(None, Some("https://www.linkedin.com/in/b"))));
     }
+
+    #[test]
+    fn chunks_are_cut_by_their_index_alone() {
+        assert_eq!(chunk_size(0, 1_500), 375);
+        assert_eq!(chunk_size(1, 1_500), 1_500);
+        assert_eq!(chunk_size(7, 1_500), 1_500);
+        // Tiny configurations still make progress.
+        assert_eq!(chunk_size(0, 1), 1);
+        assert_eq!(chunk_size(0, 0), 1);
+        assert_eq!(chunk_size(2, 0), 1);
+    }
+
+    #[test]
+    fn merged_counts_add_up_and_keep_the_first_skipped_rows() {
+        let mut batch = Counts::default();
+        for chunk in 0..3u64 {
+            let mut counts = Counts {
+                total: 80,
+                imported: 10,
+                updated: 5,
+                ..Counts::default()
+            };
+            for row in 0..65 {
+                counts.skip(chunk * 100 + row, "duplicate_in_file", "seen", "raw");
+            }
+            batch.merge(counts);
+        }
+        assert_eq!(
+            (batch.total, batch.imported, batch.updated, batch.skipped),
+            (240, 30, 15, 195)
+        );
+        assert_eq!(batch.skipped_rows.len(), SKIPPED_ROWS_KEPT);
+        assert_eq!(batch.skipped_rows[0]["row"], 0);
+        assert_eq!(batch.skipped_rows[65]["row"], 100);
+        // The report lines stay with each chunk's part, not with the batch.
+        assert!(batch.chunk_report.is_empty());
+    }
 }
