@@ -109,3 +109,28 @@ impl Client {
         .await
     }
 }
+
+/// A plain HTTP client that shows redirects instead of following them — as a test sees the
+/// first hop a mail client or a browser makes on a tracked or short link.
+pub fn without_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client without redirects")
+}
+
+/// The `type` of each webhook event a receiver got, sorted.
+pub fn event_types(requests: &[wiremock::Request]) -> Vec<String> {
+    let mut types: Vec<String> = requests
+        .iter()
+        .filter_map(|request| {
+            serde_json::from_slice::<Value>(&request.body)
+                .ok()?
+                .get("type")?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    types.sort();
+    types
+}

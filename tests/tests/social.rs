@@ -393,10 +393,7 @@ async fn a_post_to_all_four_channels_publishes_retries_and_fails_per_target() {
         .map(|t| t["short_url"].as_str().unwrap())
         .collect();
     assert_eq!(shorts.len(), 4, "one slug per target");
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let no_redirects = scaliyo_tests::http_client::without_redirects();
     let visit = no_redirects
         .get(fb_short)
         .header("referer", "https://www.facebook.com/")
@@ -445,24 +442,14 @@ async fn a_post_to_all_four_channels_publishes_retries_and_fails_per_target() {
     let mut types: Vec<String> = Vec::new();
     for _ in 0..100 {
         worker.drain().await;
-        types = receiver
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .iter()
-            .map(|r| {
-                serde_json::from_slice::<Value>(&r.body).unwrap()["type"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            })
-            .collect();
+        types = scaliyo_tests::http_client::event_types(
+            &receiver.received_requests().await.unwrap_or_default(),
+        );
         if types.len() >= 5 {
             break;
         }
         tokio::time::sleep(StdDuration::from_millis(20)).await;
     }
-    types.sort();
     assert_eq!(
         types,
         vec![
@@ -774,10 +761,7 @@ async fn an_image_post_to_all_four_channels_is_published_everywhere_with_short_l
         post["summary"],
         json!({ "published": 4, "failed": 0, "open": 0 })
     );
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let no_redirects = scaliyo_tests::http_client::without_redirects();
     for target in post["targets"].as_array().unwrap() {
         assert_eq!(target["status"], "published", "{target}");
         assert!(

@@ -31,10 +31,7 @@ async fn pixels_links_and_unsubscribes_are_served_and_classified() {
     let unsubscribe = urls(&html, "/u/").pop().unwrap();
     clock.advance(Duration::minutes(10));
 
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = scaliyo_tests::http_client::without_redirects();
     // Apple Mail Privacy Protection, then the recipient.
     for (ip, agent) in [("17.58.101.2", "Mozilla/5.0"), ("203.0.113.9", HUMAN)] {
         let response = http
@@ -276,10 +273,7 @@ async fn history_rules_and_the_honeypot_catch_what_a_single_request_does_not() {
     let (link_a, link_b, honeypot) = (&links[0], &links[1], &links[2]);
     let pixel = urls(&html, "/t/o/").pop().unwrap();
     clock.advance(Duration::minutes(30));
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = scaliyo_tests::http_client::without_redirects();
     let get = |url: String, ip: &'static str| {
         let http = http.clone();
         async move {

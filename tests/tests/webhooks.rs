@@ -219,10 +219,7 @@ async fn human_opens_and_clicks_are_sent_and_machine_hits_are_not() {
     let link = urls(&html, "/t/c/").pop().unwrap();
     let unsubscribe = urls(&html, "/u/").pop().unwrap();
     clock.advance(Duration::minutes(10));
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = scaliyo_tests::http_client::without_redirects();
     // Apple's proxy (a machine open), a link scanner's HEAD, then the recipient.
     http.get(&pixel)
         .header("user-agent", "Mozilla/5.0")
@@ -256,17 +253,7 @@ async fn human_opens_and_clicks_are_sent_and_machine_hits_are_not() {
     deliver_until(&local, async || received(&receiver).await.len() >= 4).await;
     tokio::time::sleep(StdDuration::from_millis(100)).await;
     local.system.webhook_worker().drain().await;
-    let mut types: Vec<String> = received(&receiver)
-        .await
-        .iter()
-        .map(|r| {
-            serde_json::from_slice::<Value>(&r.body).unwrap()["type"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    types.sort();
+    let types = scaliyo_tests::http_client::event_types(&received(&receiver).await);
     assert_eq!(
         types,
         vec![

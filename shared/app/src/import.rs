@@ -46,7 +46,6 @@ const LEASE_UNTIL: &str = "_lease_until";
 const LEASE_OWNER: &str = "_lease_owner";
 const NEXT_ROW: &str = "_next_row";
 const CHUNK: &str = "_chunk";
-const DELIMITER: &str = "_delimiter";
 /// Entries of `skipped_rows` kept on the batch row (the CSV has all of them).
 pub const SKIPPED_ROWS_KEPT: usize = 100;
 /// Characters of a raw row kept in a report.
@@ -937,7 +936,7 @@ impl Importer {
             (LEASE_UNTIL, StoreValue::from(lease_until)),
             (LEASE_OWNER, StoreValue::from(held.lease_owner.as_str())),
         ];
-        for name in [NEXT_ROW, CHUNK, DELIMITER] {
+        for name in [NEXT_ROW, CHUNK] {
             if !internal.iter().any(|(n, _)| *n == name)
                 && let Some(value) = held.item.get(name)
             {

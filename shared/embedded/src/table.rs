@@ -270,6 +270,7 @@ enum Action {
     },
     Other {
         key: Key,
+        raw_key: Vec<u8>,
         op: WriteOp,
     },
 }
@@ -282,7 +283,14 @@ impl Action {
                 condition,
                 stored: Stored::of(&item)?,
             },
-            op => Action::Other { key: op.key()?, op },
+            op => {
+                let key = op.key()?;
+                Action::Other {
+                    raw_key: item_key(&key),
+                    key,
+                    op,
+                }
+            }
         })
     }
 }
@@ -297,35 +305,29 @@ fn apply_in(
     return_items: bool,
 ) -> Result<Vec<Option<Item>>, StoreError> {
     let mut current = Vec::with_capacity(actions.len());
-    let mut raw_keys = Vec::with_capacity(actions.len());
     for (i, action) in actions.iter().enumerate() {
-        // A put's key is ready; the others' are made once and kept for the write.
-        let (item, condition, raw_key) = match action {
+        let (raw_key, condition) = match action {
             Action::Put {
                 raw_key, condition, ..
-            } => (tables.read(raw_key)?, condition.as_ref(), None),
-            Action::Other { key, op } => {
-                let raw_key = item_key(key);
-                (tables.read(&raw_key)?, op.condition(), Some(raw_key))
-            }
+            } => (raw_key, condition.as_ref()),
+            Action::Other { raw_key, op, .. } => (raw_key, op.condition()),
         };
+        let item = tables.read(raw_key)?;
         if let Some(condition) = condition
             && !condition.evaluate(item.as_ref())
         {
             return Err(StoreError::ConditionFailed { index: Some(i) });
         }
         current.push(item);
-        raw_keys.push(raw_key);
     }
     // Every new item is computed (an update may still be refused) before anything is written.
     let mut planned = Vec::with_capacity(actions.len());
-    for ((action, old), raw) in actions.into_iter().zip(current).zip(raw_keys) {
+    for (action, old) in actions.into_iter().zip(current) {
         match action {
             Action::Put {
                 raw_key, stored, ..
             } => planned.push((raw_key, old, Some(stored), None)),
-            Action::Other { key, op } => {
-                let raw_key = raw.unwrap_or_else(|| item_key(&key));
+            Action::Other { key, raw_key, op } => {
                 let new = match op {
                     WriteOp::Put { item, .. } => Some(item),
                     WriteOp::Update { update, .. } => {
