@@ -162,6 +162,7 @@ mod tests {
             None,
         );
 
+        const FILE: &[u8] = b"Name,Email\nGrace,grace@navy.mil\nAda,ada@\n";
         let clock = Arc::new(SystemClock);
         let access = Access::over(Arc::new(DynamoTable::new(client, name)), clock);
         let owner = scaliyo_domain::ids::OwnerId::new_random().to_string();
@@ -181,7 +182,7 @@ mod tests {
                     file_type: None,
                     column_mapping: Default::default(),
                     options: Default::default(),
-                    content_length: None,
+                    content_length: FILE.len() as u64,
                 },
             )
             .await
@@ -192,7 +193,7 @@ mod tests {
             .put(
                 &bucket,
                 &key,
-                bytes::Bytes::from_static(b"Name,Email\nGrace,grace@navy.mil\nAda,ada@\n"),
+                bytes::Bytes::from_static(FILE),
                 Some("text/csv"),
             )
             .await

@@ -86,7 +86,7 @@ async fn in_process(
                     on_duplicate: args.on_duplicate,
                     ..Default::default()
                 },
-                content_length: Some(size),
+                content_length: size,
             },
         )
         .await

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use scaliyo_domain::ids::{Caller, Role};
 use scaliyo_domain::plans::Plan;
+use scaliyo_domain::schema::writes::{self, ClientWriter, Refusal};
 use scaliyo_domain::schema::{self, FlowPath, FlowRole, Op, Scope, Table, Who};
 use scaliyo_store::{Clock, CmpOp, Condition, Item, Key, Update, WriteOp};
 use serde_json::{Value, json};
@@ -24,6 +25,12 @@ pub enum AccessError {
     /// The caller sees the row (or the table) but may not do this to it.
     #[error("{0}")]
     Forbidden(String),
+    /// A client tried to write what the system owns (a plan, a counter, a state it decides).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The caller's profile is disabled: nothing is served to it.
+    #[error("this account is disabled")]
+    Disabled,
     #[error(transparent)]
     Row(#[from] RowError),
 }
@@ -78,20 +85,6 @@ impl Actor {
         self.caller.as_ref().map(|c| c.user_id.to_string())
     }
 }
-
-/// Columns only an admin may set (a user editing their own profile must not promote
-/// themselves or grant themselves credits).
-const PROTECTED: &[(&str, &[&str])] = &[(
-    "profiles",
-    &[
-        "role",
-        "is_super_admin",
-        "plan",
-        "credits_total",
-        "credits_used",
-        "status",
-    ],
-)];
 
 /// A list call as the API receives it: equality filters and an optional order column.
 #[derive(Debug, Clone, Default)]
@@ -188,6 +181,9 @@ impl Access {
             .rows
             .get(Self::table("profiles")?, Some(&user), &user)
             .await?;
+        if profile.as_ref().and_then(|p| p["status"].as_str()) == Some("disabled") {
+            return Err(AccessError::Disabled);
+        }
         let profile_admin = profile.as_ref().and_then(|p| p["role"].as_str()) == Some("ADMIN");
         let is_super_admin =
             profile.as_ref().and_then(|p| p["is_super_admin"].as_bool()) == Some(true);
@@ -681,46 +677,75 @@ impl Access {
         })
     }
 
-    fn check_protected(
-        actor: &Actor,
-        table: &Table,
-        fields: &Row,
-        defaults: Option<&Row>,
-    ) -> Result<(), AccessError> {
-        // Social tokens are sealed by the connect calls; one written raw through the data
-        // API would sit in the table in clear text.
-        if table.name == "social_accounts" {
-            for column in [
-                "meta_page_access_token_encrypted",
-                "linkedin_access_token_encrypted",
-            ] {
-                if fields.get(column).is_some_and(|v| !v.is_null()) {
-                    return Err(AccessError::Row(RowError::Invalid {
-                        column: column.to_owned(),
-                        reason: "tokens are sealed on the way in: connect the account with POST /v1/social/accounts/meta or /v1/social/accounts/linkedin".into(),
-                    }));
-                }
-            }
-        }
-        if actor.is_admin {
+    /// Social tokens are sealed by the connect calls; one written raw through the data API
+    /// would sit in the table in clear text.
+    fn check_unsealed_tokens(table: &Table, fields: &Row) -> Result<(), AccessError> {
+        if table.name != "social_accounts" {
             return Ok(());
         }
-        for (name, columns) in PROTECTED {
-            if *name != table.name {
-                continue;
-            }
-            for column in *columns {
-                if let Some(value) = fields.get(*column) {
-                    let unchanged = defaults.and_then(|d| d.get(*column)) == Some(value);
-                    if !unchanged {
-                        return Err(AccessError::Forbidden(format!(
-                            "only an admin may set {column}"
-                        )));
-                    }
-                }
+        for column in [
+            "meta_page_access_token_encrypted",
+            "linkedin_access_token_encrypted",
+        ] {
+            if fields.get(column).is_some_and(|v| !v.is_null()) {
+                return Err(AccessError::Row(RowError::Invalid {
+                    column: column.to_owned(),
+                    reason: "tokens are sealed on the way in: connect the account with POST /v1/social/accounts/meta or /v1/social/accounts/linkedin".into(),
+                }));
             }
         }
         Ok(())
+    }
+
+    fn writer<'a>(actor: &'a Actor, user: &'a str) -> ClientWriter<'a> {
+        ClientWriter {
+            user_id: user,
+            is_admin: actor.is_admin,
+        }
+    }
+
+    /// Ids of rows kept in an owner's partition are the server's: an id names one row of its
+    /// table system-wide (ADR 15), and a client choosing it could name another tenant's row.
+    /// A row that is its owner (a profile) is named by the caller's own id.
+    fn check_client_id(table: &Table, supplied: &Row) -> Result<(), AccessError> {
+        let owner_column = match table.scope {
+            Scope::Owner(column) | Scope::OwnerOf(column) => column,
+            Scope::Shared => return Ok(()),
+        };
+        let Some(key) = table.primary_key() else {
+            return Ok(());
+        };
+        let is_owner_itself = key.name == owner_column;
+        if !is_owner_itself && supplied.get(key.name).is_some_and(|v| !v.is_null()) {
+            return Err(AccessError::Row(RowError::Invalid {
+                column: key.name.to_owned(),
+                reason: "is assigned by the server; leave it out".into(),
+            }));
+        }
+        Ok(())
+    }
+
+    /// Nobody makes themselves owner of a Team Hub flow: only its owner grants that role.
+    async fn check_flow_owner_grant(
+        &self,
+        table: &Table,
+        user: &str,
+        row: &Row,
+        previous: Option<&Row>,
+    ) -> Result<(), AccessError> {
+        if table.name != "teamhub_flow_members" || row["role"] != "owner" {
+            return Ok(());
+        }
+        if previous.is_some_and(|p| p["role"] == "owner") {
+            return Ok(());
+        }
+        let board = row["flow_id"].as_str().unwrap_or_default();
+        if self.flow_role(board, user).await? == Some(FlowRole::Owner) {
+            return Ok(());
+        }
+        Err(AccessError::Forbidden(
+            "only the flow's owner may make someone an owner".into(),
+        ))
     }
 
     /// Every non-null foreign key must point at a row this actor can see.
@@ -765,11 +790,18 @@ impl Access {
     ) -> Result<Row, AccessError> {
         let table = Self::table(table_name)?;
         let user = actor.user_id().ok_or(AccessError::Unauthenticated)?;
-        // A column that an insert rule checks against the caller defaults to the caller.
+        Self::check_client_id(table, &input)?;
+        // A column that an insert rule checks against the caller, and an author column,
+        // defaults to the caller.
         for rule in table.policy.iter().filter(|r| r.ops.contains(&Op::Insert)) {
             if let Who::Owner(column) | Who::SuperAdmin(column) = rule.who
                 && !input.contains_key(column)
             {
+                input.insert(column.to_owned(), json!(user));
+            }
+        }
+        for column in writes::author_columns(table.name) {
+            if !input.contains_key(column) {
                 input.insert(column.to_owned(), json!(user));
             }
         }
@@ -781,7 +813,15 @@ impl Access {
             .iter()
             .map(|c| (c.name.to_owned(), crate::rows::default_value(c, now)))
             .collect();
-        Self::check_protected(actor, table, &supplied, Some(&defaults))?;
+        Self::check_unsealed_tokens(table, &supplied)?;
+        writes::check_insert(
+            table.name,
+            Self::writer(actor, &user),
+            &supplied,
+            &row,
+            &defaults,
+        )?;
+        self.check_flow_owner_grant(table, &user, &row, None).await?;
         self.check_webhook(table, &row)?;
         if !self.allows(actor, table, Op::Insert, &row).await? {
             return Err(AccessError::Forbidden(format!(
@@ -909,7 +949,9 @@ impl Access {
     ) -> Result<Row, AccessError> {
         let table = Self::table(table_name)?;
         let (current, partition) = self.find_writable(actor, table, id, Op::Update).await?;
-        Self::check_protected(actor, table, &patch, Some(&current))?;
+        let user = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        Self::check_unsealed_tokens(table, &patch)?;
+        writes::check_update(table.name, Self::writer(actor, &user), &current, &patch)?;
         let mut preview = current.clone();
         for (k, v) in &patch {
             if table.column(k).is_none() {
@@ -925,10 +967,12 @@ impl Access {
         }
         self.check_references(actor, table, &preview, Some(&current))
             .await?;
+        self.check_flow_owner_grant(table, &user, &preview, Some(&current))
+            .await?;
         self.check_webhook(table, &preview)?;
         let updated = self
             .rows
-            .update(table, partition.as_deref(), id, patch)
+            .update_keeping_internal(table, partition.as_deref(), id, patch)
             .await?;
         Ok(Self::redact(table, updated))
     }

@@ -93,6 +93,9 @@ pub enum ImportError {
     },
     #[error("the file is larger than {limit} bytes")]
     TooLarge { limit: u64 },
+    /// A file of no bytes: there is nothing to import.
+    #[error("the file is empty")]
+    EmptyFile,
     #[error("blob store: {0}")]
     Blob(#[from] BlobError),
 }
@@ -156,8 +159,9 @@ pub struct StartRequest {
     pub column_mapping: Map<String, Value>,
     #[serde(default)]
     pub options: ImportOptions,
-    /// The upload's exact size, signed into the URL (optional).
-    pub content_length: Option<u64>,
+    /// The upload's exact size in bytes, signed into the presigned URL (an upload of another
+    /// size is refused by the store) and checked on a direct upload.
+    pub content_length: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -739,9 +743,10 @@ impl Importer {
         if !matches!(file_type, "csv" | "apollo") {
             return Err(invalid("file_type", "must be csv or apollo"));
         }
-        if let Some(length) = request.content_length
-            && (length == 0 || length > self.config.max_upload_bytes)
-        {
+        if request.content_length == 0 {
+            return Err(ImportError::EmptyFile);
+        }
+        if request.content_length > self.config.max_upload_bytes {
             return Err(ImportError::TooLarge {
                 limit: self.config.max_upload_bytes,
             });
@@ -782,13 +787,13 @@ impl Importer {
                 &self.config.bucket,
                 &source_key(&owner, &batch_id),
                 "text/csv",
-                request.content_length,
+                Some(request.content_length),
                 std::time::Duration::from_secs(3600),
             )
             .await?;
         Ok(Started {
             batch,
-            upload: upload(url, "text/csv", request.content_length),
+            upload: upload(url, "text/csv", Some(request.content_length)),
         })
     }
 
@@ -799,6 +804,9 @@ impl Importer {
         batch_id: &str,
         body: Bytes,
     ) -> Result<Row, ImportError> {
+        if body.is_empty() {
+            return Err(ImportError::EmptyFile);
+        }
         if body.len() > self.config.max_direct_bytes {
             return Err(ImportError::TooLarge {
                 limit: self.config.max_direct_bytes as u64,

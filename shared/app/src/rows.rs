@@ -264,6 +264,14 @@ fn unchanged_since(item: &Item) -> Condition {
     })
 }
 
+/// Whether an item is one of `owner`'s rows or a shared one (always, without an owner).
+fn owned_by(table: &Table, item: &Item, owner: Option<&str>) -> bool {
+    match (owner, item_owner(table, item)) {
+        (Some(owner), Some(found)) => found == owner,
+        _ => true,
+    }
+}
+
 fn item_owner(table: &Table, item: &Item) -> Option<String> {
     match table.scope {
         Scope::Owner(column) => item.str(column).map(str::to_owned),
@@ -604,6 +612,8 @@ impl Rows {
                 .items
                 .iter()
                 .filter(|item| item.str(TABLE_ATTR) == Some(table.name))
+                // A global index (a foreign key's) lists every tenant's rows: keep the owner's.
+                .filter(|item| owned_by(table, item, owner))
                 .map(|item| from_item(table, item))
                 .collect(),
             next: page.next.map(|c| c.0),
@@ -622,7 +632,26 @@ impl Rows {
             .get_item(table, owner, id)
             .await?
             .ok_or(RowError::NotFound)?;
-        self.write_update(table, owner, &item, patch, false).await
+        self.write_update(table, owner, &item, patch, false, false)
+            .await
+    }
+
+    /// A client's partial update (the data API): like [`Rows::update`], and the row's internal
+    /// attributes (checkpoints, leases, attempt counts, first-event flags) survive it, since
+    /// the client neither sees nor means to change them.
+    pub async fn update_keeping_internal(
+        &self,
+        table: &'static Table,
+        owner: Option<&str>,
+        id: &str,
+        patch: Row,
+    ) -> Result<Row, RowError> {
+        let item = self
+            .get_item(table, owner, id)
+            .await?
+            .ok_or(RowError::NotFound)?;
+        self.write_update(table, owner, &item, patch, false, true)
+            .await
     }
 
     /// The trigger `update_<table>_updated_at` of the seed.
@@ -701,6 +730,7 @@ impl Rows {
         item: &Item,
         patch: Row,
         internal: bool,
+        keep_internal: bool,
     ) -> Result<Row, RowError> {
         let current = from_item(table, item);
         let version = item.i64(VERSION_ATTR).unwrap_or(0);
@@ -728,6 +758,14 @@ impl Rows {
             for name in layout::WORK_ATTRIBUTES {
                 if let Some(value) = item.get(name) {
                     new_item.set(name, value.clone());
+                }
+            }
+        }
+        if keep_internal {
+            for (name, value) in &item.0 {
+                let written_here = [VERSION_ATTR, TABLE_ATTR, OWNER_ATTR, ROWID];
+                if name.starts_with('_') && !written_here.contains(&name.as_str()) {
+                    new_item.set(name.clone(), value.clone());
                 }
             }
         }
@@ -789,9 +827,16 @@ impl Rows {
         Box::pin(async move {
             let row = from_item(table, &item);
             let pk_column = table.primary_key().map(|c| c.name);
+            // Children of an owned row are the same owner's (rows never point across
+            // tenants): only those are touched, even if a global index lists others.
+            let parent_owner = match table.name {
+                "profiles" => None,
+                _ => item_owner(table, &item),
+            };
             if let Some(id) = pk_column.and_then(|c| row.get(c)).and_then(Value::as_str) {
                 for (child, fk) in schema::referencing(table.name) {
-                    self.apply_on_delete(child, fk, id).await?;
+                    self.apply_on_delete_within(child, fk, id, parent_owner.as_deref())
+                        .await?;
                 }
                 if table.name == "profiles" {
                     // profiles.id is the user: rows keyed to auth.users go with it too.
@@ -822,17 +867,34 @@ impl Rows {
         })
     }
 
+    /// Carries out the ON DELETE action of `child.fk` for a deleted user (`auth.users` or a
+    /// profile), whose rows may be anyone's.
     pub async fn apply_on_delete(
         &self,
         child: &'static Table,
         fk: &schema::ForeignKey,
         parent_id: &str,
     ) -> Result<(), RowError> {
+        self.apply_on_delete_within(child, fk, parent_id, None)
+            .await
+    }
+
+    /// Carries out the ON DELETE action of `child.fk` for a deleted parent; with
+    /// `parent_owner`, only on children kept for that owner (and shared ones).
+    async fn apply_on_delete_within(
+        &self,
+        child: &'static Table,
+        fk: &schema::ForeignKey,
+        parent_id: &str,
+        parent_owner: Option<&str>,
+    ) -> Result<(), RowError> {
         if fk.on_delete == OnDelete::NoAction {
             return Ok(());
         }
         loop {
-            let children = self.children(child, fk.column, parent_id).await?;
+            let children = self
+                .children(child, fk.column, parent_id, parent_owner)
+                .await?;
             if children.is_empty() {
                 return Ok(());
             }
@@ -848,7 +910,7 @@ impl Rows {
                         let mut patch = Row::new();
                         patch.insert(fk.column.to_owned(), Value::Null);
                         match self
-                            .write_update(child, owner.as_deref(), &item, patch, true)
+                            .write_update(child, owner.as_deref(), &item, patch, true, true)
                             .await
                         {
                             Ok(_) | Err(RowError::Concurrent) => progressed = true,
@@ -864,12 +926,14 @@ impl Rows {
         }
     }
 
-    /// One page of the rows of `table` whose `column` holds `parent_id`.
+    /// One page of the rows of `table` whose `column` holds `parent_id` (of `owner`'s rows
+    /// and shared ones only, when an owner is given).
     async fn children(
         &self,
         table: &'static Table,
         column: &str,
         parent_id: &str,
+        owner: Option<&str>,
     ) -> Result<Vec<Item>, RowError> {
         const PAGE: u32 = 100;
         let query = match table.scope {
@@ -901,6 +965,7 @@ impl Rows {
             .items
             .into_iter()
             .filter(|i| i.str(TABLE_ATTR) == Some(table.name))
+            .filter(|i| owned_by(table, i, owner))
             .collect();
         // A SET NULL child keeps matching a stale (eventually consistent) index entry: re-read
         // each one from the table and keep only those still pointing at the parent.
@@ -934,6 +999,30 @@ impl Rows {
         };
         let item = self.store.get(&Key::new(pk, sk)).await?;
         Ok(item.map(|item| from_item(table, &item)))
+    }
+
+    /// Like [`Rows::find_unique`], for a row that must be `owner`'s: a uniqueness item keyed by
+    /// a foreign key is global, the row it points at may not be.
+    pub async fn find_unique_of(
+        &self,
+        table: &'static Table,
+        unique: &Unique,
+        values: &Row,
+        owner: &str,
+    ) -> Result<Option<Row>, RowError> {
+        let Some(key) = layout::unique_key(unique, values) else {
+            return Ok(None);
+        };
+        let Some(pointer) = self.store.get(&key).await? else {
+            return Ok(None);
+        };
+        let (Some(pk), Some(sk)) = (pointer.str("row_pk"), pointer.str("row_sk")) else {
+            return Ok(None);
+        };
+        let item = self.store.get(&Key::new(pk, sk)).await?;
+        Ok(item
+            .filter(|item| owned_by(table, item, Some(owner)))
+            .map(|item| from_item(table, &item)))
     }
 
     /// The actions that add to counter columns of the row a unique tuple identifies, creating

@@ -820,10 +820,11 @@ impl SendPipeline {
             .ok_or_else(|| invalid("sender_account_secrets", "no unique constraint"))?;
         let mut probe = Row::new();
         probe.insert("sender_account_id".into(), json!(sender_id));
+        let owner = sender["workspace_id"].as_str().unwrap_or_default();
         let Some(secrets) = self
             .access
             .rows()
-            .find_unique(secrets_table, unique, &probe)
+            .find_unique_of(secrets_table, unique, &probe, owner)
             .await?
         else {
             return Ok(Credentials::None);
@@ -1043,10 +1044,11 @@ impl SendPipeline {
         };
         let mut probe = Row::new();
         probe.insert("sender_account_id".into(), sender["id"].clone());
+        let owner = sender["workspace_id"].as_str().unwrap_or_default();
         let Ok(Some(secrets)) = self
             .access
             .rows()
-            .find_unique(secrets_table, unique, &probe)
+            .find_unique_of(secrets_table, unique, &probe, owner)
             .await
         else {
             return;
@@ -1054,7 +1056,6 @@ impl SendPipeline {
         let Ok(sealed) = self.sealer.seal(token).await else {
             return;
         };
-        let owner = sender["workspace_id"].as_str();
         let mut patch = Row::new();
         patch.insert("oauth_access_token".into(), json!(sealed));
         patch.insert("oauth_expires_at".into(), json!(timestamp_text(expires)));
@@ -1062,7 +1063,7 @@ impl SendPipeline {
             && let Err(e) = self
                 .access
                 .rows()
-                .update(secrets_table, owner, id, patch)
+                .update(secrets_table, Some(owner), id, patch)
                 .await
         {
             tracing::warn!(error = %e, "storing a refreshed access token failed");

@@ -130,8 +130,12 @@ impl Usage {
         args: AiUsageArgs,
     ) -> Result<Row, AccessError> {
         let user = Self::user(actor)?;
-        if args.credits < 0 || args.tokens < 0 {
-            return Err(invalid("credits", "must not be negative"));
+        // The RPCs only add: a negative amount would hand quota back.
+        if args.credits < 1 {
+            return Err(invalid("credits", "must be at least 1"));
+        }
+        if args.tokens < 0 {
+            return Err(invalid("tokens", "must not be negative"));
         }
         let limit = i64::from(
             self.access
@@ -267,8 +271,8 @@ impl Usage {
             .copied()
             .find(|f| *f == args.field)
             .ok_or_else(|| invalid("field", "must be one of emails_sent, linkedin_actions, ai_credits_used, warmup_emails_sent"))?;
-        if args.amount < 0 {
-            return Err(invalid("amount", "must not be negative"));
+        if args.amount < 1 {
+            return Err(invalid("amount", "must be at least 1"));
         }
         let counters = table("workspace_usage_counters")?;
         let now = self.clock.now();
@@ -363,8 +367,8 @@ impl Usage {
         if !["email", "linkedin"].contains(&args.channel.as_str()) {
             return Err(invalid("channel", "must be one of email, linkedin"));
         }
-        if args.amount < 0 {
-            return Err(invalid("amount", "must not be negative"));
+        if args.amount < 1 {
+            return Err(invalid("amount", "must be at least 1"));
         }
         let outbound = table("outbound_usage")?;
         let unique = unique(

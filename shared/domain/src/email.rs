@@ -270,7 +270,8 @@ pub fn html_to_text(html: &str) -> String {
     let mut anchor_text_start = 0;
     while i < html.len() {
         if html.as_bytes()[i] == b'<' {
-            let end = html[i..].find('>').map(|p| i + p).unwrap_or(html.len() - 1);
+            // An unterminated tag runs to the end of the text (`"<"` last is an empty tag).
+            let end = html[i..].find('>').map(|p| i + p).unwrap_or(html.len());
             let tag = &lower[i + 1..end];
             let name: String = tag
                 .trim_start_matches('/')

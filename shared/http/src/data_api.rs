@@ -39,6 +39,14 @@ impl From<AccessError> for ApiError {
                 ApiError::unauthorized("missing_token", "sign in to do this")
             }
             AccessError::Forbidden(message) => ApiError::forbidden(message),
+            AccessError::Refused(refusal) => {
+                ApiError::new(StatusCode::FORBIDDEN, refusal.code(), refusal.to_string())
+            }
+            AccessError::Disabled => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "account_disabled",
+                "this account is disabled; contact support",
+            ),
             AccessError::Row(row) => row.into(),
         }
     }

@@ -40,6 +40,10 @@ impl From<ImportError> for ApiError {
                 format!("the file is larger than {limit} bytes; upload it with the presigned URL"),
             )
             .with("limit", json!(limit)),
+            ImportError::EmptyFile => ApiError::bad_request(
+                "empty_file",
+                "the file is empty: there is nothing to import",
+            ),
             ImportError::Blob(e) => ApiError::unavailable("the file store", &e),
         }
     }

@@ -449,9 +449,9 @@ fn import_paths(paths: &mut Map<String, Value>) {
                 "on_duplicate": { "type": "string", "enum": ["skip", "update", "create"] },
                 "update_mode": { "type": "string", "enum": ["fill_empty", "overwrite"] }
             }, "additionalProperties": false },
-            "content_length": { "type": ["integer", "null"], "minimum": 1 }
+            "content_length": { "type": "integer", "minimum": 1, "description": "The file's exact size in bytes, signed into the upload URL; 0 is refused as empty_file" }
         },
-        "required": ["file_name"],
+        "required": ["file_name", "content_length"],
         "additionalProperties": false
     });
     let mut start_responses =

@@ -17,6 +17,8 @@ pub enum SkipReason {
     MissingIdentity,
     PlanLimit,
     MalformedRow,
+    /// A record over [`super::records::MAX_RECORD_BYTES`] or its field cap.
+    RecordTooLarge,
 }
 
 impl SkipReason {
@@ -28,6 +30,7 @@ impl SkipReason {
             SkipReason::MissingIdentity => "missing_identity",
             SkipReason::PlanLimit => "plan_limit",
             SkipReason::MalformedRow => "malformed_row",
+            SkipReason::RecordTooLarge => "record_too_large",
         }
     }
 }
@@ -259,6 +262,16 @@ pub enum RowOutcome {
 /// Maps one data record.
 pub fn map_row(mapping: &Mapping, record: &RawRecord) -> RowOutcome {
     let expected = mapping.headers.len();
+    if record.oversized {
+        return RowOutcome::Skipped {
+            reason: SkipReason::RecordTooLarge,
+            detail: format!(
+                "the record is longer than {} bytes or {} fields",
+                super::records::MAX_RECORD_BYTES,
+                super::records::MAX_RECORD_FIELDS
+            ),
+        };
+    }
     if record.fields.len() != expected {
         return RowOutcome::Skipped {
             reason: SkipReason::MalformedRow,
@@ -602,6 +615,7 @@ mod tests {
                 "=HYPERLINK(\"http://evil\")",
                 "-5",
             ]),
+            oversized: false,
         };
         let RowOutcome::Lead(lead) = map_row(&mapping, &record) else {
             panic!("a lead")
@@ -639,6 +653,7 @@ mod tests {
             &RawRecord {
                 number: 9,
                 fields: headers(fields),
+                oversized: false,
             },
         ) {
             RowOutcome::Skipped { reason, .. } => Some(reason),
@@ -731,7 +746,7 @@ mod properties {
         #[test]
         fn any_row_maps(headers in prop::collection::vec("\\PC{0,16}", 1..6), cells in prop::collection::vec("\\PC{0,24}", 0..8)) {
             if let Ok(mapping) = Mapping::new(&headers, &Map::new()) {
-                let _ = map_row(&mapping, &RawRecord { number: 2, fields: cells });
+                let _ = map_row(&mapping, &RawRecord { number: 2, fields: cells, oversized: false });
             }
         }
     }

@@ -6,11 +6,19 @@ use csv_core::{ReadRecordResult, Reader, ReaderBuilder};
 
 pub const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
 
+/// The largest record kept: a longer one (an unterminated quote swallowing the rest of the
+/// file, say) is handed out as [`RawRecord::oversized`] with no fields, and the file goes on.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+/// The most fields a record may have (a line of a million delimiters is not a lead).
+pub const MAX_RECORD_FIELDS: usize = 4096;
+
 /// One record with its number in the file (the header is record 1, as a spreadsheet counts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawRecord {
     pub number: u64,
     pub fields: Vec<String>,
+    /// The record passed [`MAX_RECORD_BYTES`] or [`MAX_RECORD_FIELDS`]; its fields were dropped.
+    pub oversized: bool,
 }
 
 /// The delimiter that splits the first lines most consistently into the most fields.
@@ -61,6 +69,8 @@ pub struct RecordSplitter {
     used: usize,
     ends_used: usize,
     next_number: u64,
+    /// The current record passed a cap: its bytes are being skipped to its end.
+    overflowing: bool,
 }
 
 impl RecordSplitter {
@@ -72,6 +82,7 @@ impl RecordSplitter {
             used: 0,
             ends_used: 0,
             next_number: 1,
+            overflowing: false,
         }
     }
 
@@ -105,12 +116,35 @@ impl RecordSplitter {
                     }
                 }
                 ReadRecordResult::OutputFull => {
-                    let size = self.field_bytes.len() * 2;
-                    self.field_bytes.resize(size, 0);
+                    if self.overflowing || self.field_bytes.len() >= MAX_RECORD_BYTES {
+                        // Past the cap: keep reading the record into the same buffer and
+                        // drop it when it ends (its field offsets are no longer needed).
+                        self.overflowing = true;
+                        self.used = 0;
+                    } else {
+                        let size = (self.field_bytes.len() * 2).min(MAX_RECORD_BYTES);
+                        self.field_bytes.resize(size, 0);
+                    }
                 }
                 ReadRecordResult::OutputEndsFull => {
-                    let size = self.ends.len() * 2;
-                    self.ends.resize(size, 0);
+                    if self.overflowing || self.ends.len() >= MAX_RECORD_FIELDS {
+                        self.overflowing = true;
+                        self.ends_used = 0;
+                    } else {
+                        let size = (self.ends.len() * 2).min(MAX_RECORD_FIELDS);
+                        self.ends.resize(size, 0);
+                    }
+                }
+                ReadRecordResult::Record if self.overflowing => {
+                    out.push(RawRecord {
+                        number: self.next_number,
+                        fields: Vec::new(),
+                        oversized: true,
+                    });
+                    self.next_number += 1;
+                    self.used = 0;
+                    self.ends_used = 0;
+                    self.overflowing = false;
                 }
                 ReadRecordResult::Record => {
                     let mut fields = Vec::with_capacity(self.ends_used);
@@ -124,6 +158,7 @@ impl RecordSplitter {
                     out.push(RawRecord {
                         number: self.next_number,
                         fields,
+                        oversized: false,
                     });
                     self.next_number += 1;
                     self.used = 0;
@@ -173,6 +208,39 @@ mod tests {
         assert_eq!(sniff_delimiter("a|b\n1|2\n"), b'|');
         assert_eq!(sniff_delimiter("Name,Note\n\"x;y;z\",2\n"), b',');
         assert_eq!(sniff_delimiter("name\nada\n"), b',');
+    }
+
+    #[test]
+    fn an_unterminated_quote_is_one_oversized_record_not_the_whole_file_in_memory() {
+        let mut splitter = RecordSplitter::new(b',');
+        let mut out = Vec::new();
+        splitter.push(b"name,email\nAda,ada@x.io\n\"never closed,", &mut out);
+        let line = vec![b'x'; 64 * 1024];
+        for _ in 0..40 {
+            splitter.push(&line, &mut out);
+        }
+        assert!(splitter.field_bytes.len() <= MAX_RECORD_BYTES);
+        splitter.push(b"\"\nGrace,grace@x.io\n", &mut out);
+        splitter.finish(&mut out);
+        let shapes: Vec<(u64, bool, usize)> = out
+            .iter()
+            .map(|r| (r.number, r.oversized, r.fields.len()))
+            .collect();
+        assert_eq!(shapes, vec![(1, false, 2), (2, false, 2), (3, true, 0), (4, false, 2)]);
+        assert_eq!(out[3].fields, vec!["Grace", "grace@x.io"]);
+    }
+
+    #[test]
+    fn a_record_of_too_many_fields_is_oversized() {
+        let mut splitter = RecordSplitter::new(b',');
+        let mut out = Vec::new();
+        let mut text = vec![b','; MAX_RECORD_FIELDS * 3];
+        text.extend_from_slice(b"\na,b\n");
+        splitter.push(&text, &mut out);
+        splitter.finish(&mut out);
+        assert_eq!(out.len(), 2);
+        assert!(out[0].oversized);
+        assert_eq!(out[1].fields, vec!["a", "b"]);
     }
 
     #[test]

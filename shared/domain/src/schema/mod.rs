@@ -4,6 +4,7 @@
 //! and the API document are derived from this; `docs/schema.md` is checked against it.
 
 mod tables;
+pub mod writes;
 
 pub use tables::TABLES;
 
