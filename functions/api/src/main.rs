@@ -122,14 +122,14 @@ async fn main() -> Result<(), lambda_http::Error> {
     // Event webhook URLs (created here) are served by the tracking host.
     let tracking =
         std::env::var("TRACKING_BASE_URL").map_err(|_| "TRACKING_BASE_URL is not set")?;
-    lambda_http::run(router(
+    lambda_http::run(scaliyo_http::edge::catching_panics(router(
         table,
         storage(&config),
         imports,
         imports_bucket,
         tracking,
         scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
-    ))
+    )))
     .await
 }
 

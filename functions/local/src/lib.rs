@@ -53,6 +53,9 @@ pub struct LocalConfig {
     pub webhooks_allow_private: bool,
     /// Every webhook retry waits this instead of 30 s … 15 min (tests).
     pub webhook_retry_delay: Option<std::time::Duration>,
+    /// Browser origins allowed to call this server (`SCALIYO_CORS_ORIGINS`, comma-separated;
+    /// the template's `FrontendOrigin` on AWS). Vite's default origins unless set.
+    pub cors_origins: Vec<String>,
 }
 
 impl LocalConfig {
@@ -64,6 +67,9 @@ impl LocalConfig {
             social: None,
             webhooks_allow_private: false,
             webhook_retry_delay: None,
+            cors_origins: scaliyo_http::edge::DEFAULT_LOCAL_ORIGINS
+                .map(str::to_owned)
+                .to_vec(),
         }
     }
 }
@@ -316,7 +322,7 @@ impl LocalSystem {
 
     /// Every router, mounted at the paths API Gateway gives them.
     pub fn router(&self) -> Router {
-        Router::new()
+        let routes = Router::new()
             .merge(scaliyo_http::health_router())
             .merge(blob_route::router(self.blobs.clone()))
             .merge(scaliyo_http::data_api::router(
@@ -375,7 +381,9 @@ impl LocalSystem {
             .merge(scaliyo_http::tracking_api::router(Arc::new(
                 self.tracking(),
             )))
-            .layer(Extension(Arc::new(Authenticator::Local(self.jwt.clone()))))
+            .layer(Extension(Arc::new(Authenticator::Local(self.jwt.clone()))));
+        let routes = scaliyo_http::edge::catching_panics(routes);
+        scaliyo_http::edge::with_cors(routes, &self.config.cors_origins)
             .layer(axum::middleware::from_fn(log_request))
     }
 

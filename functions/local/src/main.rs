@@ -163,6 +163,14 @@ async fn serve(
     if let Some(url) = public_url {
         config.public_base = url.trim_end_matches('/').to_owned();
     }
+    if let Ok(origins) = std::env::var("SCALIYO_CORS_ORIGINS") {
+        config.cors_origins = origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
     // Local development may point webhooks at a receiver on this machine, when asked.
     config.webhooks_allow_private = matches!(
         std::env::var("WEBHOOKS_ALLOW_PRIVATE").as_deref(),

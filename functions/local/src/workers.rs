@@ -66,9 +66,19 @@ impl Worker {
 
     async fn handle(&self, batch: Vec<scaliyo_store::ReceivedMessage>) -> usize {
         // The records of one batch are worked on together, as one invocation would.
+        // A handler that panics fails its message only (retried, then dead-lettered), as a
+        // crashed invocation would: the worker, and every other tenant's work, goes on.
         let handled = futures::future::join_all(batch.into_iter().map(|message| {
             let handler = self.handler.clone();
-            async move { ((handler)(message.body.clone()).await, message) }
+            async move {
+                use futures::FutureExt;
+                let run = std::panic::AssertUnwindSafe((handler)(message.body.clone()));
+                let result = match run.catch_unwind().await {
+                    Ok(result) => result,
+                    Err(_) => Err("the handler panicked".to_owned()),
+                };
+                (result, message)
+            }
         }))
         .await;
         let mut done = 0;
@@ -109,5 +119,40 @@ impl Worker {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn a_panicking_job_fails_its_message_and_the_worker_goes_on() {
+        let queue = Arc::new(LocalQueue::new("jobs"));
+        queue
+            .send_batch(vec![
+                scaliyo_store::OutgoingMessage::new("boom"),
+                scaliyo_store::OutgoingMessage::new("fine"),
+            ])
+            .await
+            .expect("sent");
+        let handled = Arc::new(AtomicUsize::new(0));
+        let seen = handled.clone();
+        let worker = Worker::new("test", queue.clone(), Duration::from_millis(10), move |body| {
+            let seen = seen.clone();
+            async move {
+                if body == "boom" {
+                    panic!("a bug in a job");
+                }
+                seen.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        });
+        assert_eq!(worker.drain().await, 1);
+        assert_eq!(handled.load(Ordering::SeqCst), 1);
+        // The failed message comes back after its visibility timeout, and still fails alone.
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert_eq!(worker.drain().await, 0);
     }
 }

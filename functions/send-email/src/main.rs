@@ -55,13 +55,13 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sealer = Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id));
     // Outgoing webhooks (email.sent / email.failed) are enqueued here, delivered elsewhere.
     let webhooks = scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config);
-    lambda_http::run(router(
+    lambda_http::run(scaliyo_http::edge::catching_panics(router(
         table,
         sealer,
         scaliyo_mail::mailers_from_env(),
         tracking,
         webhooks,
-    ))
+    )))
     .await
 }
 

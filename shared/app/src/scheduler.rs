@@ -999,6 +999,7 @@ impl Scheduler {
             Err(
                 error @ (SendError::Provider { .. }
                 | SendError::NoSender(_)
+                | SendError::Crashed
                 | SendError::Invalid { .. }
                 | SendError::Access(AccessError::Forbidden(_))),
             ) => {

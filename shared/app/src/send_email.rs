@@ -78,6 +78,26 @@ pub enum SendError {
         error: MailError,
         message_id: String,
     },
+    /// A bug was hit while sending (a panic, caught): nothing was sent, what was reserved was
+    /// given back, the idempotency marker settled. Retrying the same message would hit it again.
+    #[error("an internal error stopped this send; nothing was sent")]
+    Crashed,
+}
+
+/// Runs one stage of a send, turning a panic into [`SendError::Crashed`] so that what the
+/// stage's caller reserved or claimed is released rather than left behind.
+async fn guarded<T>(
+    stage: &'static str,
+    work: impl std::future::Future<Output = Result<T, SendError>>,
+) -> Result<T, SendError> {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::error!(stage, "a send stage panicked; nothing was sent");
+            Err(SendError::Crashed)
+        }
+    }
 }
 
 impl From<RowError> for SendError {
@@ -193,7 +213,7 @@ impl SendPipeline {
             },
             None => None,
         };
-        let result = self.send_once(actor, &owner, request).await;
+        let result = guarded("send", self.send_once(actor, &owner, request)).await;
         if let Some(marker) = marker {
             self.settle_marker(marker, &result).await?;
         }
@@ -248,8 +268,11 @@ impl SendPipeline {
                 tracked_links: 0,
             }),
             None => {
-                self.send_prepared_once(&actor, owner, prepared, message_id)
-                    .await
+                guarded(
+                    "scheduled send",
+                    self.send_prepared_once(&actor, owner, prepared, message_id),
+                )
+                .await
             }
         };
         self.settle_marker(marker, &result).await?;
@@ -480,7 +503,7 @@ impl SendPipeline {
             provider: provider.clone(),
             request,
         };
-        match self.deliver(&draft, body).await {
+        match guarded("delivery", self.deliver(&draft, body)).await {
             Ok((provider_message_id, links)) => {
                 self.record(&draft, provider_message_id.clone(), "sent")
                     .await?;

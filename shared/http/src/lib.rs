@@ -3,6 +3,7 @@
 //! `lambda_http` and under the local server.
 
 pub mod data_api;
+pub mod edge;
 pub mod error;
 pub mod identity;
 pub mod import_api;

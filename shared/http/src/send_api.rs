@@ -21,6 +21,7 @@ impl From<SendError> for ApiError {
     fn from(error: SendError) -> Self {
         match error {
             SendError::Access(e) => e.into(),
+            SendError::Crashed => ApiError::internal("send", &"a send stage panicked"),
             SendError::Invalid { field, reason } => {
                 ApiError::bad_request("invalid", format!("{field}: {reason}"))
             }
