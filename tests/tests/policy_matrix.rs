@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use scaliyo_app::rows::{Row, Rows};
 use scaliyo_domain::ids::Role;
+use scaliyo_domain::schema::writes;
 use scaliyo_domain::schema::{self, AUTH_USERS, Check, ColumnType, DefaultValue, Scope, Table};
 use scaliyo_tests::http_client::{Client, Reply};
 use scaliyo_tests::local_server::RunningLocal;
@@ -19,7 +20,8 @@ use serde_json::{Value, json};
 /// address.
 const EXPECTED: &[(&str, &str)] = &[
     ("profiles", "owner=SIU"),
-    ("subscriptions", "owner=SIU"),
+    // Server-owned (the system writes them; ADR 7, docs/security.md): the owner reads.
+    ("subscriptions", "owner=S"),
     ("plans", "owner=S other=S anon=S admin=SIUD"),
     ("config_settings", "admin=SIUD"),
     ("leads", "owner=SIUD"),
@@ -35,10 +37,10 @@ const EXPECTED: &[(&str, &str)] = &[
     ("email_templates", "owner=SIUD"),
     ("scheduled_emails", "owner=SIU"),
     ("workflows", "owner=SIUD"),
-    ("workflow_executions", "owner=SI"),
-    ("workspace_ai_usage", "owner=SIU"),
-    ("workspace_usage_counters", "owner=SIU"),
-    ("outbound_usage", "owner=SIU"),
+    ("workflow_executions", "owner=S"),
+    ("workspace_ai_usage", "owner=S"),
+    ("workspace_usage_counters", "owner=S"),
+    ("outbound_usage", "owner=S"),
     ("ai_usage_logs", "owner=SI"),
     ("invoices", "owner=SIU"),
     ("invoice_line_items", "owner=SIUD"),
@@ -48,7 +50,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("social_posts", "owner=SIUD"),
     ("social_post_targets", "owner=SIUD"),
     ("social_post_events", "owner=S"),
-    ("tracking_links", "owner=SIUD"),
+    ("tracking_links", "owner=SD"),
     ("tracking_events", "owner=S"),
     ("blog_categories", "owner=S other=S anon=S admin=SIUD"),
     ("blog_posts", "owner=SIUD"),
@@ -274,9 +276,38 @@ async fn board_of(world: &World, table: &Table, row: &Row) -> String {
     card["board_id"].as_str().unwrap().to_owned()
 }
 
-/// A body for inserting another row like the fixture (same parents, fresh free text).
+/// Whether a client may not choose this column's value (docs/security.md): the system's,
+/// an admin's, the caller's own id, or fixed at the server's default.
+fn server_chosen(table: &Table, column: &str) -> bool {
+    writes::SERVER_COLUMNS
+        .iter()
+        .any(|(t, _, columns)| *t == table.name && columns.contains(&column))
+        || writes::author_columns(table.name).any(|c| c == column)
+        || writes::FIXED_COLUMNS
+            .iter()
+            .any(|(t, columns)| *t == table.name && columns.contains(&column))
+        || writes::STATE_RULES
+            .iter()
+            .any(|r| r.table == table.name && r.column == column)
+}
+
+/// A body for inserting another row like the fixture (same parents, fresh free text); the
+/// columns the server chooses are left to it, and states start where a client may start them.
 fn insert_body(table: &Table, fixture: &Row) -> Value {
     let mut body = fixture.clone();
+    for column in table.columns {
+        let chosen_at_insert = ["target_user_id", "admin_id"].contains(&column.name);
+        if server_chosen(table, column.name) && !chosen_at_insert {
+            body.remove(column.name);
+        }
+    }
+    for rule in writes::STATE_RULES.iter().filter(|r| r.table == table.name) {
+        let start = match rule.start[0] {
+            "true" => json!(true),
+            other => json!(other),
+        };
+        body.insert(rule.column.into(), start);
+    }
     if let Some(pk) = table.primary_key()
         && pk.default != DefaultValue::None
     {
@@ -300,49 +331,54 @@ fn insert_body(table: &Table, fixture: &Row) -> Value {
     Value::Object(body)
 }
 
-/// A harmless change for an update.
+/// A harmless change for an update: it always changes something a client may change, so a
+/// check of an allowed update proves a write and a denied one can be re-read as unchanged.
 fn update_body(table: &Table, fixture: &Row) -> Value {
-    let protected = [
-        "role",
-        "is_super_admin",
-        "plan",
-        "credits_total",
-        "credits_used",
-        "status",
-    ];
-    for column in table.columns {
-        let key_like = column.primary_key
+    let free = |column: &schema::Column| {
+        !(column.primary_key
             || table.foreign_key(column.name).is_some()
-            || matches!(table.scope, Scope::Owner(c) if c == column.name)
+            || matches!(table.scope, Scope::Owner(c) | Scope::OwnerOf(c) if c == column.name)
             || table
                 .uniques
                 .iter()
                 .any(|u| u.parts.iter().any(|p| p.column() == column.name))
-            || protected.contains(&column.name)
+            || server_chosen(table, column.name)
+            || schema::is_secret(table.name, column.name)
             || column.name.ends_with("_at")
             || column.name == "email"
-            || column.name == "type";
-        if !key_like && column.ty == ColumnType::Text && column.check == Check::None {
+            || column.name == "type")
+    };
+    for column in table.columns.iter().filter(|c| free(c)) {
+        if column.ty == ColumnType::Text && column.check == Check::None {
             return json!({ column.name: "changed" });
         }
     }
-    for column in table.columns {
-        let key_like = column.primary_key
-            || table.foreign_key(column.name).is_some()
-            || protected.contains(&column.name);
-        if !key_like && column.ty == ColumnType::Int && column.check == Check::None {
-            return json!({ column.name: fixture[column.name].as_i64().unwrap_or(0) + 1 });
+    for column in table.columns.iter().filter(|c| free(c)) {
+        match (column.ty, column.check) {
+            (ColumnType::Int, Check::None) => {
+                return json!({ column.name: fixture[column.name].as_i64().unwrap_or(0) + 1 });
+            }
+            (ColumnType::Boolean, _) => {
+                return json!({ column.name: !fixture[column.name].as_bool().unwrap_or(false) });
+            }
+            (ColumnType::Text, Check::OneOf(values)) => {
+                if let Some(other) = values.iter().find(|v| fixture[column.name] != **v) {
+                    return json!({ column.name: other });
+                }
+            }
+            (ColumnType::Jsonb, _) => return json!({ column.name: { "changed": true } }),
+            _ => {}
         }
     }
-    json!({})
+    panic!("{}: no column a client may change was found for the update check", table.name)
 }
 
 fn allowed(table: &str, op: char, actor: &str, reply: &Reply) -> bool {
     match reply.status {
         200 | 201 | 204 => true,
-        // The policy admitted the insert; the row's unique values were taken.
-        409 => true,
-        401 | 403 | 404 => false,
+        // A conflict is not a permission: the bodies use fresh unique values, so a 409 is a
+        // verdict the matrix cannot read, and counts as a mismatch when an allow was expected.
+        401 | 403 | 404 | 409 => false,
         400 if reply.code() == "invalid_reference" => false,
         other => panic!("{table} {op} as {actor}: unexpected {other} {}", reply.body),
     }
@@ -477,6 +513,30 @@ async fn every_table_operation_and_actor_is_allowed_or_denied_as_the_seed_says()
                 };
                 let got = allowed(table.name, op, actor, &reply);
                 let want = expected(table.name, actor).contains(op);
+                // The verdict is the store's, not only the status: a denied update or delete
+                // left the row as it was; an allowed one changed or removed it.
+                let partition = match table.scope {
+                    Scope::Owner(_) | Scope::OwnerOf(_) => Some(owner.id()),
+                    Scope::Shared => None,
+                };
+                let stored = rows.get(table, partition, &id).await.unwrap();
+                let held = match (op, got) {
+                    ('U', false) | ('D', false) | ('S', _) | ('I', _) => {
+                        stored.as_ref() == Some(&fixture)
+                    }
+                    ('U', true) => stored.as_ref().is_some_and(|row| {
+                        update_body(table, &fixture)
+                            .as_object()
+                            .is_some_and(|patch| patch.iter().all(|(k, v)| &row[k] == v))
+                    }),
+                    _ => stored.is_none(),
+                };
+                if !held {
+                    mismatches.push(format!(
+                        "{} {op} as {actor}: answered {} but the stored row says otherwise: {stored:?}",
+                        table.name, reply.status
+                    ));
+                }
                 checked += 1;
                 *per_actor.entry(actor).or_default() += 1;
                 if got != want {
@@ -495,6 +555,9 @@ async fn every_table_operation_and_actor_is_allowed_or_denied_as_the_seed_says()
         "policy matrix: {checked} checks over {} tables ({per_actor:?})",
         schema::TABLES.len()
     );
+    let planned: usize = schema::TABLES.iter().map(|t| actors_for(t).len() * 4).sum();
+    assert_eq!(checked, planned, "every table, actor and operation is checked");
+    assert!(checked > 1000, "{checked} checks");
     assert!(
         mismatches.is_empty(),
         "{} of {checked} checks disagree with the seed:\n{}",

@@ -272,14 +272,23 @@ async fn a_takeover_after_a_crash_mid_send_does_not_send_twice_once_recorded() {
         )])
         .await
         .unwrap();
-    let patched = w
-        .ada
-        .patch(
-            &format!("/v1/scheduled_emails/{id}"),
-            json!({ "status": "pending", "scheduled_at": "2026-05-04T09:00:00Z" }),
+    // Only the system moves a row back to `pending` (a client may only cancel it).
+    let scheduled = scaliyo_domain::schema::table("scheduled_emails").unwrap();
+    w.local
+        .system
+        .access
+        .rows()
+        .update(
+            scheduled,
+            Some(&owner),
+            &id,
+            json!({ "status": "pending", "scheduled_at": "2026-05-04T09:00:00Z" })
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
         )
-        .await;
-    assert_eq!(patched.status, 200, "{}", patched.body);
+        .await
+        .unwrap();
     w.clock.advance(Duration::minutes(10));
     let (report, handled) = w.tick_and_drain().await;
     assert_eq!(report["claimed"], 1);
