@@ -383,3 +383,35 @@ async fn a_client_patch_keeps_the_rows_internal_attributes() {
     assert_eq!(item.i64("_checkpoint"), Some(41));
     assert_eq!(item.str("name"), Some("Grace Hopper"));
 }
+
+#[tokio::test]
+async fn cursors_are_sealed_and_open_only_for_their_list_and_caller() {
+    let local = RunningLocal::start().await;
+    let ada = signed_up(&local).await;
+    let eve = signed_up(&local).await;
+    for name in ["Grace", "Ada", "Hedy"] {
+        assert_eq!(ada.post("/v1/leads", json!({ "name": name })).await.status, 201);
+    }
+    let first = ada.get("/v1/leads?limit=2").await;
+    let cursor = first.body["next_cursor"].as_str().unwrap_or_default().to_owned();
+    assert!(!cursor.is_empty(), "{}", first.body);
+    assert!(!cursor.contains(ada.id()));
+
+    let next = ada.get(&format!("/v1/leads?limit=2&cursor={cursor}")).await;
+    assert_eq!(next.status, 200, "{}", next.body);
+    assert_eq!(next.body["data"].as_array().map(Vec::len), Some(1));
+
+    // Another caller, another list, a forged store key: all refused, nothing read.
+    use base64::Engine;
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!(r#"{{"PK":"U#{}","SK":"leads#"}}"#, ada.id()));
+    for (client, path) in [
+        (&eve, format!("/v1/leads?limit=2&cursor={cursor}")),
+        (&ada, format!("/v1/leads?limit=2&order=score.desc&cursor={cursor}")),
+        (&ada, format!("/v1/leads?limit=2&cursor={forged}")),
+        (&eve, format!("/v1/leads?limit=2&cursor={forged}")),
+    ] {
+        let refused = client.get(&path).await;
+        assert_eq!((refused.status, refused.code()), (400, "invalid_cursor"), "{path}: {}", refused.body);
+    }
+}

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 
 fn router(
     table: DynamoTable,
+    cursor_key: &[u8],
     storage: Storage,
     imports: Arc<dyn Blobs>,
     imports_bucket: String,
@@ -26,7 +27,7 @@ fn router(
     webhooks: Option<Arc<dyn Queue>>,
 ) -> Router {
     let clock = Arc::new(SystemClock);
-    let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
+    let access = Arc::new(Access::over(Arc::new(table), clock.clone()).with_cursor_key(cursor_key));
     // Posts and account health: publishing is social-run-scheduler's, connecting accounts
     // (which seals tokens) send-email's — no network adapters and no KMS client here.
     let social = Arc::new(Social::new(
@@ -122,8 +123,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     // Event webhook URLs (created here) are served by the tracking host.
     let tracking =
         std::env::var("TRACKING_BASE_URL").map_err(|_| "TRACKING_BASE_URL is not set")?;
+    // List cursors must open on every instance: one key for the deployment (ADR 17).
+    let cursor_key = std::env::var("CURSOR_KEY").map_err(|_| "CURSOR_KEY is not set")?;
     lambda_http::run(scaliyo_http::edge::catching_panics(router(
         table,
+        cursor_key.as_bytes(),
         storage(&config),
         imports,
         imports_bucket,
@@ -162,6 +166,7 @@ mod tests {
         ));
         let response = router(
             DynamoTable::new(client, name),
+            b"test cursor key",
             storage,
             imports,
             "imports".into(),

@@ -182,7 +182,8 @@ impl LocalSystem {
         )?;
         let table = Arc::new(table);
         let rows = Rows::new(table.clone(), clock.clone());
-        let mut access = Access::new(rows.clone(), clock.clone());
+        let cursor_key = secrets::load_or_create(&config.data_dir.join("secrets/cursor.key"))?;
+        let mut access = Access::new(rows.clone(), clock.clone()).with_cursor_key(&cursor_key);
         if config.webhooks_allow_private {
             access = access.allowing_private_webhooks();
         }

@@ -11,6 +11,7 @@ use scaliyo_domain::schema::{self, FlowPath, FlowRole, Op, Scope, Table, Who};
 use scaliyo_store::{Clock, CmpOp, Condition, Item, Key, Update, WriteOp};
 use serde_json::{Value, json};
 
+use crate::cursor::{CursorSealer, ListBinding};
 use crate::layout;
 use crate::rows::{Extra, ListRequest, Row, RowError, RowPage, Rows, timestamp_text};
 
@@ -28,6 +29,9 @@ pub enum AccessError {
     /// A client tried to write what the system owns (a plan, a counter, a state it decides).
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// A list cursor that was not made by this deployment for this list and caller.
+    #[error("the cursor does not belong to this list; start again without one")]
+    BadCursor,
     /// The caller's profile is disabled: nothing is served to it.
     #[error("this account is disabled")]
     Disabled,
@@ -99,6 +103,8 @@ pub struct ListParams {
 pub struct Access {
     rows: Rows,
     clock: Arc<dyn Clock>,
+    /// Seals the list cursors handed to clients (ADR 17).
+    cursors: CursorSealer,
     /// Webhook URLs may point at plain http and private addresses (local development only).
     private_webhooks: bool,
 }
@@ -113,8 +119,17 @@ impl Access {
         Self {
             rows,
             clock,
+            cursors: CursorSealer::ephemeral(),
             private_webhooks: false,
         }
+    }
+
+    /// Seals list cursors under the deployment's key (`CURSOR_KEY`, or the local secrets
+    /// directory), so that a cursor from one instance opens on another. Without it cursors
+    /// open only in this process.
+    pub fn with_cursor_key(mut self, secret: &[u8]) -> Self {
+        self.cursors = CursorSealer::new(secret);
+        self
     }
 
     /// Local development: webhooks may deliver to http:// and private addresses (a receiver
@@ -628,10 +643,32 @@ impl Access {
             Scope::Owner(_) | Scope::OwnerOf(_) => partition_owner.clone(),
             Scope::Shared => None,
         };
+        let caller = actor.user_id();
+        let binding = ListBinding {
+            table: table.name,
+            index: request.index.as_deref(),
+            equals: &request.equals,
+            partition: owner.as_deref(),
+            caller: caller.as_deref(),
+            descending: request.descending,
+        };
+        let mut request = request.clone();
+        request.cursor = match &params.cursor {
+            Some(sealed) => Some(
+                self.cursors
+                    .open(sealed, &binding)
+                    .map_err(|_| AccessError::BadCursor)?,
+            ),
+            None => None,
+        };
         let page = self
             .rows
             .list(table, owner.as_deref(), request.clone())
             .await?;
+        let next = page
+            .next
+            .as_deref()
+            .map(|store_cursor| self.cursors.seal(store_cursor, &binding));
         let mut rows = Vec::with_capacity(page.rows.len());
         for row in page.rows {
             if support_read || self.allows(actor, table, Op::Select, &row).await? {
@@ -673,7 +710,7 @@ impl Access {
                 .into_iter()
                 .map(|row| Self::redact(table, row))
                 .collect(),
-            next: page.next,
+            next,
         })
     }
 

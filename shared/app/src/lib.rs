@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod analytics;
+pub mod cursor;
 pub mod import;
 pub mod layout;
 pub mod provider_events;

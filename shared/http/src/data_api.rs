@@ -42,6 +42,10 @@ impl From<AccessError> for ApiError {
             AccessError::Refused(refusal) => {
                 ApiError::new(StatusCode::FORBIDDEN, refusal.code(), refusal.to_string())
             }
+            AccessError::BadCursor => ApiError::bad_request(
+                "invalid_cursor",
+                "the cursor does not belong to this list; start again without one",
+            ),
             AccessError::Disabled => ApiError::new(
                 StatusCode::FORBIDDEN,
                 "account_disabled",
