@@ -111,41 +111,35 @@ pub enum UrlProblem {
 
 /// The host of a webhook URL, checked for what can be judged without DNS: the scheme (https
 /// unless `allow_plain_http`), no user-info, and a literal address or local name that points
-/// inside (unless `allow_private`). Returns (host, port).
+/// inside (unless `allow_private`). Returns (host, port). The URL is read by the WHATWG parser
+/// (the `url` crate) that the HTTP client itself uses, so the host checked here is the host
+/// connected to: `https://10.0.0.5\.x.evil.com/` is 10.0.0.5, `https://0x7f.1/` is 127.0.0.1.
 pub fn check_url(
     url: &str,
     allow_plain_http: bool,
     allow_private: bool,
 ) -> Result<(String, u16), UrlProblem> {
-    let (rest, default_port) = if let Some(rest) = url.strip_prefix("https://") {
-        (rest, 443)
-    } else if let Some(rest) = url.strip_prefix("http://").filter(|_| allow_plain_http) {
-        (rest, 80)
-    } else {
-        return Err(UrlProblem::NotHttps);
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
-        return Err(UrlProblem::Credentials);
-    }
-    if authority.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(UrlProblem::NoHost);
     }
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(v6) => {
-            let (host, after) = v6.split_once(']').ok_or(UrlProblem::NoHost)?;
-            let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
-            (host.to_owned(), port.unwrap_or(default_port))
-        }
-        None => match authority.rsplit_once(':') {
-            Some((host, port)) => (
-                host.to_owned(),
-                port.parse().map_err(|_| UrlProblem::NoHost)?,
-            ),
-            None => (authority.to_owned(), default_port),
-        },
+    let parsed = url::Url::parse(url).map_err(|e| match e {
+        url::ParseError::RelativeUrlWithoutBase => UrlProblem::NotHttps,
+        _ => UrlProblem::NoHost,
+    })?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" if allow_plain_http => {}
+        _ => return Err(UrlProblem::NotHttps),
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(UrlProblem::Credentials);
+    }
+    let port = parsed.port_or_known_default().ok_or(UrlProblem::NoHost)?;
+    let host = match parsed.host().ok_or(UrlProblem::NoHost)? {
+        url::Host::Ipv4(ip) => IpAddr::V4(ip).to_string(),
+        url::Host::Ipv6(ip) => IpAddr::V6(ip).to_string(),
+        url::Host::Domain(name) => name.trim_end_matches('.').to_ascii_lowercase(),
     };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
     if host.is_empty() {
         return Err(UrlProblem::NoHost);
     }
@@ -301,5 +295,28 @@ mod tests {
         );
         assert!(is_public("93.184.215.14".parse().unwrap()));
         assert!(is_public("2606:4700::6810:84e5".parse().unwrap()));
+    }
+
+    /// The hosts an HTTP client connects to for URLs a hand parser reads differently.
+    #[test]
+    fn the_host_checked_is_the_host_a_whatwg_client_connects_to() {
+        for (url, inside) in [
+            ("https://10.0.0.5\\.x.evil.com/", "10.0.0.5"),
+            ("https://0x7f.1/hook", "127.0.0.1"),
+            ("https://2130706433/hook", "127.0.0.1"),
+            ("https://0177.0.0.1/hook", "127.0.0.1"),
+            ("https://127.1/hook", "127.0.0.1"),
+            ("https://[::ffff:7f00:1]/hook", "127.0.0.1"),
+            ("HTTPS://LOCALHOST./hook", "localhost"),
+        ] {
+            let verdict = check_url(url, false, false);
+            assert!(verdict.is_err(), "{url} → {verdict:?}");
+            assert!(verdict.unwrap_err().to_string().contains(inside) || inside == "127.0.0.1", "{url}");
+        }
+        assert_eq!(
+            check_url("https://hooks.example.com\\@evil.example/", false, false)
+                .map(|(host, _)| host),
+            Ok("hooks.example.com".into())
+        );
     }
 }

@@ -283,6 +283,35 @@ mod tests {
 }
 
 #[cfg(test)]
+mod token_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a client puts in the header, verification answers 401 or a caller, never
+        /// a panic: three dot-separated parts of base64 or garbage, huge or empty.
+        #[test]
+        fn any_bearer_token_is_refused_or_accepted_without_panicking(
+            parts in proptest::collection::vec("[A-Za-z0-9_=+/.-]{0,80}|.{0,40}", 0..5),
+        ) {
+            let jwt = LocalJwt::new(b"secret");
+            let token = parts.join(".");
+            let verdict = jwt.verify(&token);
+            prop_assert!(verdict.is_err());
+            let header = format!("Bearer {token}");
+            let request = axum::http::Request::builder()
+                .uri("/v1/leads")
+                .header(AUTHORIZATION, header.as_str())
+                .body(())
+                .map(|r| r.into_parts().0);
+            if let Ok(parts) = request {
+                prop_assert!(Authenticator::Local(jwt).authenticate(&parts).is_err());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod api_gateway_tests {
     use super::*;
 

@@ -30,7 +30,13 @@ fn env_or(name: &str, default: &str) -> String {
 pub fn mailers_from_env() -> Mailers {
     let http = http_client();
     Mailers {
-        smtp: Arc::new(SmtpMailer),
+        smtp: Arc::new(
+            if std::env::var("SMTP_ALLOW_PRIVATE").is_ok_and(|v| v == "1" || v == "true") {
+                SmtpMailer::allowing_private()
+            } else {
+                SmtpMailer::default()
+            },
+        ),
         sendgrid: Arc::new(SendgridMailer::new(
             env_or("SENDGRID_BASE_URL", sendgrid::DEFAULT_BASE_URL),
             http.clone(),

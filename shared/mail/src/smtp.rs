@@ -1,13 +1,23 @@
 //! `SmtpMailer`: SMTP with lettre — implicit TLS on 465, STARTTLS required otherwise, AUTH
-//! with the account's credentials; plain text only towards a loopback server.
+//! with the account's credentials; plain text only towards a loopback server; public hosts
+//! only unless allowed for local development.
+
+use std::net::IpAddr;
 
 use async_trait::async_trait;
 use lettre::transport::smtp::authentication::{Credentials as SmtpCredentials, Mechanism};
+use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use scaliyo_store::{Credentials, Delivery, MailError, Mailer, OutgoingEmail, SmtpSecurity};
 
+/// SMTP delivery. The account's host is resolved once and the connection pinned to that
+/// address (the certificate is still checked for the host name), so a name that resolves
+/// inside — loopback, private, link-local, the metadata service — is refused before any byte
+/// is sent, and a second resolution cannot swap the address.
 #[derive(Debug, Clone, Default)]
-pub struct SmtpMailer;
+pub struct SmtpMailer {
+    allow_private: bool,
+}
 
 /// Upper bound of one SMTP conversation, connection included.
 const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -19,38 +29,109 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-fn transport(credentials: &Credentials) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
-    let Credentials::Smtp {
-        host,
-        port,
-        username,
-        password,
-        security,
-    } = credentials
-    else {
-        return Err(MailError::Auth(
-            "the account has no SMTP credentials".into(),
-        ));
-    };
-    let builder = match security {
-        SmtpSecurity::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
-        SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host),
-        SmtpSecurity::None if is_loopback(host) => Ok(
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-        ),
-        SmtpSecurity::None => {
+/// What a connection failure tells the user: that it failed, not how (refused, timed out,
+/// unreachable would map the network behind the host for a caller probing it).
+const UNREACHABLE: &str = "the SMTP server could not be reached on that host and port";
+
+/// Whether an address is on the public internet (the webhook transport's rule).
+fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, _, _] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+impl SmtpMailer {
+    /// Local development and tests: the SMTP server may be on this machine or the private
+    /// network (`SMTP_ALLOW_PRIVATE=1`). Never in production (SSRF).
+    pub fn allowing_private() -> Self {
+        Self {
+            allow_private: true,
+        }
+    }
+
+    /// The one address the conversation goes to.
+    async fn resolve(&self, host: &str, port: u16) -> Result<IpAddr, MailError> {
+        let addresses: Vec<IpAddr> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|_| MailError::Unavailable(UNREACHABLE.into()))?
+            .map(|a| a.ip())
+            .collect();
+        let first = *addresses
+            .first()
+            .ok_or_else(|| MailError::Unavailable(UNREACHABLE.into()))?;
+        if !self.allow_private && addresses.iter().any(|ip| !is_public(*ip)) {
+            return Err(MailError::Rejected(
+                "the SMTP host must be a server on the public internet".into(),
+            ));
+        }
+        Ok(first)
+    }
+
+    async fn transport(
+        &self,
+        credentials: &Credentials,
+    ) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
+        let Credentials::Smtp {
+            host,
+            port,
+            username,
+            password,
+            security,
+        } = credentials
+        else {
+            return Err(MailError::Auth(
+                "the account has no SMTP credentials".into(),
+            ));
+        };
+        if matches!(security, SmtpSecurity::None) && !is_loopback(host) {
             return Err(MailError::Rejected(
                 "plain-text SMTP is only allowed to a loopback server".into(),
             ));
         }
+        let address = self.resolve(host, *port).await?;
+        let tls = |host: &str| {
+            TlsParameters::new(host.to_owned())
+                .map_err(|_| MailError::Rejected("the SMTP host is not a valid name".into()))
+        };
+        let tls = match security {
+            SmtpSecurity::Implicit => Tls::Wrapper(tls(host)?),
+            SmtpSecurity::StartTls => Tls::Required(tls(host)?),
+            SmtpSecurity::None => Tls::None,
+        };
+        Ok(
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(address.to_string())
+                .port(*port)
+                .tls(tls)
+                .credentials(SmtpCredentials::new(username.clone(), password.clone()))
+                .authentication(vec![Mechanism::Plain, Mechanism::Login])
+                .timeout(Some(std::time::Duration::from_secs(15)))
+                .build(),
+        )
     }
-    .map_err(|e| MailError::Unavailable(format!("smtp setup: {e}")))?;
-    Ok(builder
-        .port(*port)
-        .credentials(SmtpCredentials::new(username.clone(), password.clone()))
-        .authentication(vec![Mechanism::Plain, Mechanism::Login])
-        .timeout(Some(std::time::Duration::from_secs(15)))
-        .build())
 }
 
 fn classify(error: lettre::transport::smtp::Error) -> MailError {
@@ -63,15 +144,19 @@ fn classify(error: lettre::transport::smtp::Error) -> MailError {
         MailError::Auth(text)
     } else if error.is_permanent() {
         MailError::Rejected(text)
-    } else {
+    } else if error.status().is_some() {
+        // The server answered: its reply is the user's to read.
         MailError::Unavailable(text)
+    } else {
+        tracing::info!(error = %text, "the SMTP conversation failed before a reply");
+        MailError::Unavailable(UNREACHABLE.into())
     }
 }
 
 impl SmtpMailer {
     /// Connects, says EHLO and authenticates, without sending: used before an account is saved.
     pub async fn check(&self, credentials: &Credentials) -> Result<(), MailError> {
-        let transport = transport(credentials)?;
+        let transport = self.transport(credentials).await?;
         match tokio::time::timeout(TIMEOUT, transport.test_connection()).await {
             Ok(Ok(true)) => Ok(()),
             Ok(Ok(false)) => Err(MailError::Unavailable(
@@ -97,7 +182,8 @@ impl Mailer for SmtpMailer {
         credentials: &Credentials,
     ) -> Result<Delivery, MailError> {
         let message = crate::message::build(email)?;
-        let response = tokio::time::timeout(TIMEOUT, transport(credentials)?.send(message))
+        let transport = self.transport(credentials).await?;
+        let response = tokio::time::timeout(TIMEOUT, transport.send(message))
             .await
             .map_err(|_| MailError::Unavailable("the SMTP server did not answer in time".into()))?
             .map_err(classify)?;

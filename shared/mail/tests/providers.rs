@@ -385,7 +385,7 @@ fn smtp_credentials(port: u16, password: &str) -> Credentials {
 #[tokio::test]
 async fn smtp_delivers_both_parts_and_every_header_to_a_real_server() {
     let Some(server) = start_smtp() else { return };
-    let mailer = SmtpMailer;
+    let mailer = SmtpMailer::allowing_private();
     mailer
         .check(&smtp_credentials(server.port, "s3cret"))
         .await
@@ -431,7 +431,7 @@ async fn smtp_delivers_both_parts_and_every_header_to_a_real_server() {
 #[tokio::test]
 async fn smtp_with_a_wrong_password_is_an_auth_error_and_plain_text_is_loopback_only() {
     let Some(server) = start_smtp() else { return };
-    let error = SmtpMailer
+    let error = SmtpMailer::allowing_private()
         .check(&smtp_credentials(server.port, "wrong"))
         .await
         .unwrap_err();
@@ -444,7 +444,42 @@ async fn smtp_with_a_wrong_password_is_an_auth_error_and_plain_text_is_loopback_
         security: SmtpSecurity::None,
     };
     assert!(matches!(
-        SmtpMailer.send(&email(), &remote).await,
+        SmtpMailer::allowing_private().send(&email(), &remote).await,
         Err(MailError::Rejected(_))
     ));
+}
+
+#[tokio::test]
+async fn smtp_refuses_hosts_inside_and_names_no_address_in_its_errors() {
+    // The real server is on loopback: a production mailer refuses it before connecting,
+    // and so it does for a name that resolves there.
+    let Some(server) = start_smtp() else { return };
+    for host in ["127.0.0.1", "localhost", "169.254.169.254", "10.0.0.5"] {
+        let credentials = Credentials::Smtp {
+            host: host.into(),
+            port: server.port,
+            username: "ada".into(),
+            password: "s3cret".into(),
+            security: SmtpSecurity::StartTls,
+        };
+        let error = SmtpMailer::default().check(&credentials).await.unwrap_err();
+        assert!(matches!(error, MailError::Rejected(_)), "{host}: {error:?}");
+        assert!(!error.to_string().contains(host), "{host}: {error}");
+    }
+    assert!(std::fs::read_dir(server.dir.path().join("inbox")).map(|d| d.count()).unwrap_or(0) == 0);
+    // A closed port answers as an unreachable server, without the how.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let error = SmtpMailer::allowing_private()
+        .check(&Credentials::Smtp {
+            host: "127.0.0.1".into(),
+            port,
+            username: "a".into(),
+            password: "b".into(),
+            security: SmtpSecurity::None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error.to_string(), MailError::Unavailable("the SMTP server could not be reached on that host and port".into()).to_string());
 }
