@@ -31,12 +31,20 @@ const CALLERS: usize = 64;
 const MESSAGES: usize = 500;
 
 fn request(path: &str, n: usize) -> Request<Body> {
-    Request::get(path)
+    let mut request = Request::get(path)
         .header("user-agent", HUMAN)
-        // Addresses from a documentation range, rotating.
+        // Addresses from a documentation range, rotating, forwarded by a proxy on loopback
+        // (which the local server trusts, as the TCP peer the server would see).
         .header("x-forwarded-for", format!("198.51.100.{}", n % 250 + 1))
         .body(Body::empty())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            40000,
+        ))));
+    request
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -37,7 +37,11 @@ impl RunningLocal {
         let system = LocalSystem::open(config, clock).expect("open the local system");
         let router = system.router();
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
+            let _ = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await;
         });
         RunningLocal {
             base_url: format!("http://{addr}"),

@@ -87,7 +87,9 @@ async fn signed_sendgrid_events_are_recorded_once_and_suppress_bounced_addresses
         { "email": "grace@navy.example", "event": "open", "sg_event_id": "ev-open-1", "scaliyo_message_id": message_id }
     ])
     .to_string();
-    let timestamp = "1798758100";
+    // SendGrid signs its send time; the server accepts ten minutes either side of now.
+    let now = chrono::Utc::now().timestamp().to_string();
+    let timestamp = now.as_str();
     let sign = |body: &str, timestamp: &str| {
         let mut signed = timestamp.as_bytes().to_vec();
         signed.extend_from_slice(body.as_bytes());
@@ -123,6 +125,22 @@ async fn signed_sendgrid_events_are_recorded_once_and_suppress_bounced_addresses
     // The same batch again changes nothing.
     let replay = post(sign(&body, timestamp), body.clone()).await.unwrap();
     assert_eq!(replay.json::<Value>().await.unwrap()["recorded"], 0);
+    assert_eq!(events_of(&ada, &message_id).await.len(), 2);
+
+    // A validly signed batch from an hour ago is a replay: refused, nothing recorded.
+    let old = (chrono::Utc::now().timestamp() - 3600).to_string();
+    let late = json!([{ "email": "grace@navy.example", "event": "spamreport", "sg_event_id": "ev-late-1", "scaliyo_message_id": message_id }]).to_string();
+    let stale = http
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("x-twilio-email-event-webhook-signature", sign(&late, &old))
+        .header("x-twilio-email-event-webhook-timestamp", old.as_str())
+        .body(late.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 401);
+    assert_eq!(stale.json::<Value>().await.unwrap()["code"], "stale_timestamp");
     assert_eq!(events_of(&ada, &message_id).await.len(), 2);
 
     // The hard bounce suppressed the address: send-email refuses it now.

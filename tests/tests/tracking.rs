@@ -204,11 +204,17 @@ async fn opens_are_spooled_while_the_store_is_down_and_written_later() {
         .with_spool(spool.clone());
     let router = scaliyo_http::tracking_api::router(Arc::new(tracking));
     flaky.set_down(true);
-    let request = axum::http::Request::get(&path)
+    // As the function sees it: the platform's client address (no proxy is trusted there).
+    let mut request = axum::http::Request::get(&path)
         .header("user-agent", HUMAN)
-        .header("x-forwarded-for", "203.0.113.9")
         .body(axum::body::Body::empty())
         .unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [203, 0, 113, 9],
+            51000,
+        ))));
     let response = router.oneshot(request).await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "image/gif");

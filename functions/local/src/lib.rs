@@ -53,6 +53,9 @@ pub struct LocalConfig {
     pub webhooks_allow_private: bool,
     /// Every webhook retry waits this instead of 30 s … 15 min (tests).
     pub webhook_retry_delay: Option<std::time::Duration>,
+    /// Whose `X-Forwarded-For` the tracking endpoints believe (`TRUSTED_PROXIES`; loopback by
+    /// default: a dev proxy or a load generator on this machine).
+    pub trusted_proxies: scaliyo_http::tracking_api::TrustedProxies,
     /// Browser origins allowed to call this server (`SCALIYO_CORS_ORIGINS`, comma-separated;
     /// the template's `FrontendOrigin` on AWS). Vite's default origins unless set.
     pub cors_origins: Vec<String>,
@@ -67,6 +70,7 @@ impl LocalConfig {
             social: None,
             webhooks_allow_private: false,
             webhook_retry_delay: None,
+            trusted_proxies: scaliyo_http::tracking_api::TrustedProxies::loopback(),
             cors_origins: scaliyo_http::edge::DEFAULT_LOCAL_ORIGINS
                 .map(str::to_owned)
                 .to_vec(),
@@ -382,7 +386,8 @@ impl LocalSystem {
             .merge(scaliyo_http::tracking_api::router(Arc::new(
                 self.tracking(),
             )))
-            .layer(Extension(Arc::new(Authenticator::Local(self.jwt.clone()))));
+            .layer(Extension(Arc::new(Authenticator::Local(self.jwt.clone()))))
+            .layer(Extension(self.config.trusted_proxies.clone()));
         let routes = scaliyo_http::edge::catching_panics(routes);
         scaliyo_http::edge::with_cors(routes, &self.config.cors_origins)
             .layer(axum::middleware::from_fn(log_request))

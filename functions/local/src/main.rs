@@ -163,6 +163,8 @@ async fn serve(
     if let Some(url) = public_url {
         config.public_base = url.trim_end_matches('/').to_owned();
     }
+    config.trusted_proxies =
+        scaliyo_http::tracking_api::TrustedProxies::from_env_or(config.trusted_proxies);
     if let Ok(origins) = std::env::var("SCALIYO_CORS_ORIGINS") {
         config.cors_origins = origins
             .split(',')
@@ -190,8 +192,13 @@ async fn serve(
         .map(|worker| worker.start(shutdown.clone()))
         .collect();
     let timers = schedules.start(shutdown);
-    axum::serve(listener, system.router())
-        .with_graceful_shutdown(async move {
+    axum::serve(
+        listener,
+        system
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
             wait_for_signal().await;
             tracing::info!("shutting down");
             let _ = stop.send(true);

@@ -37,6 +37,11 @@ fn router(
     scaliyo_http::tracking_api::router(tracking)
         .merge(scaliyo_http::tracking_api::short_link_router(short_links))
         .merge(scaliyo_http::provider_webhook_api::router(access, hooks))
+        .layer(axum::Extension(
+            scaliyo_http::tracking_api::TrustedProxies::from_env_or(
+                scaliyo_http::tracking_api::TrustedProxies::none(),
+            ),
+        ))
         .layer(axum::Extension(Arc::new(
             scaliyo_http::Authenticator::ApiGateway,
         )))

@@ -21,7 +21,12 @@ fn router(
     if let Some(spool) = spool {
         tracking = tracking.with_spool(spool);
     }
-    scaliyo_http::tracking_api::router(Arc::new(tracking))
+    // API Gateway's sourceIp is the client: no proxy is believed unless TRUSTED_PROXIES names it.
+    scaliyo_http::tracking_api::router(Arc::new(tracking)).layer(axum::Extension(
+        scaliyo_http::tracking_api::TrustedProxies::from_env_or(
+            scaliyo_http::tracking_api::TrustedProxies::none(),
+        ),
+    ))
 }
 
 #[tokio::main]

@@ -30,6 +30,9 @@ pub enum HookError {
     UnknownHook,
     #[error("the signature does not match")]
     BadSignature,
+    /// A validly signed batch from too long ago (or in the future): a replay.
+    #[error("the signed timestamp is more than ten minutes from now")]
+    Stale,
     #[error("{0}")]
     Malformed(String),
     #[error(transparent)]
@@ -195,6 +198,13 @@ impl ProviderHooks {
                 "event webhook refused: bad signature"
             );
             return Err(HookError::BadSignature);
+        }
+        if !scaliyo_domain::provider_events::sendgrid_timestamp_fresh(
+            timestamp,
+            self.clock.now().timestamp(),
+        ) {
+            tracing::warn!(provider = "sendgrid", "event webhook refused: stale timestamp");
+            return Err(HookError::Stale);
         }
         let events = sendgrid_events(body)
             .ok_or_else(|| HookError::Malformed("the body is not a JSON array of events".into()))?;

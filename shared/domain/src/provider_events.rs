@@ -16,6 +16,19 @@ use p256::ecdsa::{DerSignature, VerifyingKey};
 use p256::pkcs8::DecodePublicKey;
 use serde_json::Value;
 
+/// How far a SendGrid batch's signed timestamp may be from now: a captured, validly signed
+/// batch replayed later is refused.
+pub const SENDGRID_TOLERANCE_SECONDS: i64 = 600;
+
+/// Whether SendGrid's `X-Twilio-Email-Event-Webhook-Timestamp` (epoch seconds) is within
+/// [`SENDGRID_TOLERANCE_SECONDS`] of `now`.
+pub fn sendgrid_timestamp_fresh(timestamp: &str, now: i64) -> bool {
+    timestamp
+        .trim()
+        .parse::<i64>()
+        .is_ok_and(|at| at.checked_sub(now).is_some_and(|d| d.abs() <= SENDGRID_TOLERANCE_SECONDS))
+}
+
 /// Whether a SendGrid batch is signed by the account's key.
 pub fn sendgrid_signature_valid(
     public_key_b64: &str,
@@ -183,6 +196,22 @@ pub fn mandrill_events(events_json: &str) -> Option<Vec<DeliveryEvent>> {
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod freshness_tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_signed_more_than_ten_minutes_away_is_stale() {
+        let now = 1_764_600_000;
+        assert!(sendgrid_timestamp_fresh(&now.to_string(), now));
+        assert!(sendgrid_timestamp_fresh(&(now - 600).to_string(), now));
+        assert!(!sendgrid_timestamp_fresh(&(now - 601).to_string(), now));
+        assert!(!sendgrid_timestamp_fresh(&(now + 601).to_string(), now));
+        assert!(!sendgrid_timestamp_fresh("", now));
+        assert!(!sendgrid_timestamp_fresh(&i64::MIN.to_string(), now));
+    }
 }
 
 #[cfg(test)]

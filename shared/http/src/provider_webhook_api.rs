@@ -29,6 +29,10 @@ impl From<HookError> for ApiError {
                 "the webhook signature does not match; nothing was recorded",
             ),
             HookError::Malformed(message) => ApiError::bad_request("invalid", message),
+            HookError::Stale => ApiError::unauthorized(
+                "stale_timestamp",
+                "the signed timestamp is more than ten minutes from now",
+            ),
             HookError::Access(e) => e.into(),
         }
     }

@@ -27,24 +27,121 @@ pub const PIXEL: [u8; 43] = [
 
 const NO_STORE: &str = "no-store, no-cache, must-revalidate, private";
 
-fn client_ip(
-    headers: &HeaderMap,
-    request_context: Option<&lambda_http::request::RequestContext>,
-) -> Option<IpAddr> {
-    let forwarded = headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .and_then(|v| v.trim().parse().ok());
-    forwarded.or_else(|| match request_context {
-        Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => context
-            .http
-            .source_ip
-            .as_deref()
-            .and_then(|ip| ip.parse().ok()),
-        #[allow(unreachable_patterns)]
-        _ => None,
-    })
+/// The proxies whose `X-Forwarded-For` is believed (CIDRs, `TRUSTED_PROXIES`). By default
+/// none on AWS — API Gateway's `sourceIp` is the client — and loopback locally (a dev proxy
+/// or a load generator on this machine).
+#[derive(Clone)]
+pub struct TrustedProxies(Arc<scaliyo_domain::tracking::Networks>);
+
+impl std::fmt::Debug for TrustedProxies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TrustedProxies(..)")
+    }
+}
+
+impl TrustedProxies {
+    /// A comma- or newline-separated list of addresses and CIDRs.
+    pub fn parse(list: &str) -> Self {
+        let lines: Vec<String> = list
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| match (entry.contains('/'), entry.parse::<IpAddr>()) {
+                (false, Ok(IpAddr::V4(_))) => format!("{entry}/32"),
+                (false, Ok(IpAddr::V6(_))) => format!("{entry}/128"),
+                _ => entry.to_owned(),
+            })
+            .collect();
+        Self(Arc::new(scaliyo_domain::tracking::Networks::parse(
+            "trusted proxies",
+            &lines.join("\n"),
+        )))
+    }
+
+    pub fn none() -> Self {
+        Self::parse("")
+    }
+
+    pub fn loopback() -> Self {
+        Self::parse("127.0.0.0/8, ::1/128")
+    }
+
+    /// `TRUSTED_PROXIES` if set, else `default`.
+    pub fn from_env_or(default: Self) -> Self {
+        match std::env::var("TRUSTED_PROXIES") {
+            Ok(list) => Self::parse(&list),
+            Err(_) => default,
+        }
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        self.0.contains(ip)
+    }
+}
+
+/// The client's address: the one the platform saw (API Gateway's `sourceIp`, or the TCP
+/// peer locally), unless that is a trusted proxy — then the right-most `X-Forwarded-For`
+/// entry that is not one (entries left of it are the client's own claims); a trusted proxy
+/// that forwarded no address leaves the client unknown.
+pub fn client_ip(headers: &HeaderMap, platform: Option<IpAddr>, trusted: &TrustedProxies) -> Option<IpAddr> {
+    let mut current = platform?;
+    if !trusted.contains(current) {
+        return Some(current);
+    }
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter(|entry| !entry.trim().is_empty())
+        .collect();
+    if forwarded.is_empty() {
+        return None;
+    }
+    for entry in forwarded.iter().rev() {
+        match entry.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                current = ip;
+                if !trusted.contains(ip) {
+                    return Some(ip);
+                }
+            }
+            Err(_) => return Some(current),
+        }
+    }
+    Some(current)
+}
+
+/// Where a tracking request came from, as the platform saw it, and whom to believe about it.
+pub struct Origin(Option<IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let platform = match parts.extensions.get::<lambda_http::request::RequestContext>() {
+            Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => context
+                .http
+                .source_ip
+                .as_deref()
+                .and_then(|ip| ip.parse().ok()),
+            #[allow(unreachable_patterns)]
+            Some(_) => None,
+            None => parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        };
+        let trusted = parts
+            .extensions
+            .get::<TrustedProxies>()
+            .cloned()
+            .unwrap_or_else(TrustedProxies::none);
+        Ok(Origin(client_ip(&parts.headers, platform, &trusted)))
+    }
 }
 
 fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -80,12 +177,11 @@ async fn open(
     token: Result<Path<String>, PathRejection>,
     method: Method,
     headers: HeaderMap,
-    request_context: Option<axum::Extension<lambda_http::request::RequestContext>>,
+    Origin(ip): Origin,
 ) -> Response {
     // A malformed token (not even UTF-8) is just an unknown one: the image still comes back.
     let token = token.map(|Path(t)| t).unwrap_or_default();
     let token = token.strip_suffix(".gif").unwrap_or(&token);
-    let ip = client_ip(&headers, request_context.as_ref().map(|c| &c.0));
     // Whatever happens to the record, the mail client gets its image; when the store is
     // down the open is spooled to the queue and written later.
     if let Err(error) = tracking
@@ -113,10 +209,9 @@ async fn click(
     token: Result<Path<String>, PathRejection>,
     method: Method,
     headers: HeaderMap,
-    request_context: Option<axum::Extension<lambda_http::request::RequestContext>>,
+    Origin(ip): Origin,
 ) -> Response {
     let token = token.map(|Path(t)| t).unwrap_or_default();
-    let ip = client_ip(&headers, request_context.as_ref().map(|c| &c.0));
     let result = tracking
         .record_click(&token, hit(&method, &headers, ip))
         .await;
@@ -195,9 +290,8 @@ async fn unsubscribe(
     Path(token): Path<String>,
     method: Method,
     headers: HeaderMap,
-    request_context: Option<axum::Extension<lambda_http::request::RequestContext>>,
+    Origin(ip): Origin,
 ) -> Response {
-    let ip = client_ip(&headers, request_context.as_ref().map(|c| &c.0));
     match tracking
         .unsubscribe(&token, hit(&method, &headers, ip))
         .await
@@ -239,10 +333,9 @@ async fn short_link(
     slug: Result<Path<String>, PathRejection>,
     method: Method,
     headers: HeaderMap,
-    request_context: Option<axum::Extension<lambda_http::request::RequestContext>>,
+    Origin(ip): Origin,
 ) -> Response {
     let slug = slug.map(|Path(s)| s).unwrap_or_default();
-    let ip = client_ip(&headers, request_context.as_ref().map(|c| &c.0));
     let visit = method == Method::GET;
     let result = links
         .follow(
@@ -260,4 +353,43 @@ pub fn short_link_router(links: Arc<ShortLinks>) -> Router {
     Router::new()
         .route("/l/{slug}", get(short_link).head(short_link))
         .with_state(links)
+}
+
+#[cfg(test)]
+mod client_ip_tests {
+    use super::*;
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert("x-forwarded-for", value);
+        }
+        headers
+    }
+
+    fn ip(text: &str) -> Option<IpAddr> {
+        text.parse().ok()
+    }
+
+    #[test]
+    fn a_client_cannot_choose_its_address_through_an_untrusted_header() {
+        // API Gateway: the source is the client, whatever the header says.
+        let none = TrustedProxies::none();
+        assert_eq!(
+            client_ip(&forwarded("203.0.113.9"), ip("198.51.100.7"), &none),
+            ip("198.51.100.7")
+        );
+        // Behind a trusted proxy: the right-most address it did not add itself.
+        let trusted = TrustedProxies::parse("10.0.0.0/8, 127.0.0.1");
+        assert_eq!(
+            client_ip(&forwarded("6.6.6.6, 203.0.113.9, 10.1.2.3"), ip("127.0.0.1"), &trusted),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_ip(&forwarded("not an address"), ip("127.0.0.1"), &trusted),
+            ip("127.0.0.1")
+        );
+        assert_eq!(client_ip(&forwarded("203.0.113.9"), None, &trusted), None);
+        assert_eq!(client_ip(&HeaderMap::new(), ip("127.0.0.1"), &trusted), None);
+    }
 }
