@@ -11,6 +11,8 @@ pub struct Client {
     pub base: String,
     pub token: Option<String>,
     pub user_id: Option<String>,
+    /// The verified address in the token, if any (the profile must carry that one).
+    pub email: Option<String>,
     pub support_session: Option<String>,
     http: reqwest::Client,
 }
@@ -32,6 +34,7 @@ impl Client {
             base: local.base_url.clone(),
             token: None,
             user_id: None,
+            email: None,
             support_session: None,
             http: reqwest::Client::new(),
         }
@@ -53,6 +56,7 @@ impl Client {
         Self {
             token: Some(token),
             user_id: Some(user.to_string()),
+            email: email.map(str::to_owned),
             ..Self::anonymous(local)
         }
     }
@@ -101,7 +105,10 @@ impl Client {
 
     /// Creates the caller's profile (as sign-up does).
     pub async fn sign_up(&self) -> Reply {
-        let email = format!("{}@example.com", self.id());
+        let email = self
+            .email
+            .clone()
+            .unwrap_or_else(|| format!("{}@example.com", self.id()));
         self.post(
             "/v1/profiles",
             serde_json::json!({ "id": self.id(), "email": email, "name": "Test User" }),

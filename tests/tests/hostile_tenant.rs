@@ -415,3 +415,24 @@ async fn cursors_are_sealed_and_open_only_for_their_list_and_caller() {
         assert_eq!((refused.status, refused.code()), (400, "invalid_cursor"), "{path}: {}", refused.body);
     }
 }
+
+#[tokio::test]
+async fn a_profile_cannot_claim_someone_elses_address() {
+    let local = RunningLocal::start().await;
+    let eve = Client::user(&local, Role::Client, Some("eve@example.com"));
+    let claim = eve
+        .post(
+            "/v1/profiles",
+            json!({ "id": eve.id(), "email": "grace@navy.example" }),
+        )
+        .await;
+    assert_eq!((claim.status, claim.code()), (403, "email_not_yours"), "{}", claim.body);
+    assert_eq!(eve.sign_up().await.status, 201);
+    let switch = eve
+        .patch(&format!("/v1/profiles/{}", eve.id()), json!({ "email": "grace@navy.example" }))
+        .await;
+    assert_eq!((switch.status, switch.code()), (403, "email_not_yours"), "{}", switch.body);
+    // Grace can still sign up with her address.
+    let grace = Client::user(&local, Role::Client, Some("grace@navy.example"));
+    assert_eq!(grace.sign_up().await.status, 201);
+}

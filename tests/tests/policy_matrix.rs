@@ -445,7 +445,8 @@ async fn every_table_operation_and_actor_is_allowed_or_denied_as_the_seed_says()
         for actor in &actors {
             for op in ['S', 'U', 'I', 'D'] {
                 // A fresh world per check: deletes and inserts must not leak into the next.
-                let owner = Client::user(&local, Role::Client, Some("owner@example.com"));
+                let address = format!("owner-{}@example.com", uuid::Uuid::new_v4().simple());
+                let owner = Client::user(&local, Role::Client, Some(&address));
                 owner.sign_up().await;
                 if table.name.starts_with("support_") {
                     let profiles = schema::table("profiles").unwrap();

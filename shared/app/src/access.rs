@@ -738,6 +738,7 @@ impl Access {
         ClientWriter {
             user_id: user,
             is_admin: actor.is_admin,
+            email: actor.caller.as_ref().and_then(|c| c.email.as_deref()),
         }
     }
 

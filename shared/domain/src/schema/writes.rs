@@ -270,6 +270,8 @@ pub enum Refusal {
     Author { column: &'static str },
     #[error("{column} is fixed when the row is made")]
     Fixed { column: &'static str },
+    #[error("{column} must be the e-mail address you signed in with")]
+    NotYourEmail { column: &'static str },
     #[error("{column} cannot be set to {value}: a client may {allowed}")]
     State {
         column: &'static str,
@@ -286,6 +288,7 @@ impl Refusal {
             Refusal::AdminColumn { .. } => "admin_only",
             Refusal::Author { .. } => "author_column",
             Refusal::Fixed { .. } => "fixed_column",
+            Refusal::NotYourEmail { .. } => "email_not_yours",
             Refusal::State { .. } => "invalid_transition",
         }
     }
@@ -330,11 +333,36 @@ fn column_refusal(writer: Writer, column: &'static str) -> Refusal {
     }
 }
 
+/// Columns holding the caller's own e-mail address: when the caller's token carries a
+/// verified address, the column may only be that (case aside) — otherwise a user could claim
+/// someone else's address, learn from the conflict that it is taken, and block its sign-up.
+pub const VERIFIED_EMAIL_COLUMNS: &[(&str, &str)] = &[("profiles", "email")];
+
 /// Who is writing, as these rules need to know it.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientWriter<'a> {
     pub user_id: &'a str,
     pub is_admin: bool,
+    /// The verified e-mail address of the caller's token, if it carries one.
+    pub email: Option<&'a str>,
+}
+
+fn check_verified_email(
+    table: &str,
+    writer: ClientWriter<'_>,
+    fields: &Map<String, Value>,
+) -> Result<(), Refusal> {
+    let (Some(verified), false) = (writer.email, writer.is_admin) else {
+        return Ok(());
+    };
+    for (_, column) in VERIFIED_EMAIL_COLUMNS.iter().filter(|(t, _)| *t == table) {
+        if let Some(given) = fields.get(*column).and_then(Value::as_str)
+            && !given.trim().eq_ignore_ascii_case(verified.trim())
+        {
+            return Err(Refusal::NotYourEmail { column });
+        }
+    }
+    Ok(())
 }
 
 /// Checks a new row a client wants to create. `supplied` is what the client sent; `row` is
@@ -349,6 +377,7 @@ pub fn check_insert(
     if is_system_table(table) && !writer.is_admin {
         return Err(Refusal::SystemTable { table });
     }
+    check_verified_email(table, writer, row)?;
     for (t, column) in SERVER_DEFAULTED {
         let set = supplied
             .get(*column)
@@ -435,6 +464,7 @@ pub fn check_update(
     if is_system_table(table) && !writer.is_admin {
         return Err(Refusal::SystemTable { table });
     }
+    check_verified_email(table, writer, patch)?;
     for (t, columns) in FIXED_COLUMNS {
         if let Some(column) = columns.iter().find(|c| *t == table && changes(c)) {
             return Err(Refusal::Fixed { column });
@@ -478,6 +508,7 @@ mod tests {
         ClientWriter {
             user_id: ME,
             is_admin: false,
+            email: None,
         }
     }
 
@@ -485,7 +516,30 @@ mod tests {
         ClientWriter {
             user_id: ME,
             is_admin: true,
+            email: None,
         }
+    }
+
+    #[test]
+    fn a_profile_holds_only_the_callers_verified_address() {
+        let ada = ClientWriter {
+            email: Some("Ada@Example.com"),
+            ..client()
+        };
+        assert!(insert("profiles", ada, json!({"email": "ada@example.com"})).is_ok());
+        assert_eq!(
+            insert("profiles", ada, json!({"email": "grace@navy.mil"})),
+            Err(Refusal::NotYourEmail { column: "email" })
+        );
+        assert!(
+            update(
+                "profiles",
+                ada,
+                json!({"email": "ada@example.com"}),
+                json!({"email": "grace@navy.mil"})
+            )
+            .is_err()
+        );
     }
 
     fn map(value: Value) -> Map<String, Value> {
