@@ -32,7 +32,7 @@ pub struct Claims {
 }
 
 /// Turns verified claims into a caller; the subject must be a UUID.
-fn caller_from(sub: &str, role: Option<&str>, email: Option<&str>) -> Result<Caller, ApiError> {
+pub(crate) fn caller_from(sub: &str, role: Option<&str>, email: Option<&str>) -> Result<Caller, ApiError> {
     let user_id = OwnerId::from_str(sub).map_err(|_| {
         ApiError::unauthorized("invalid_token", "the token's subject is not a user id")
     })?;
@@ -107,34 +107,20 @@ pub enum Authenticator {
     Local(LocalJwt),
     /// Behind API Gateway: the JWT authorizer verified the token; read its claims.
     ApiGateway,
+    /// Behind API Gateway, where some routes (public reads) have no authorizer: the
+    /// authorizer's claims when present, else a bearer token verified with the issuer's
+    /// published keys, else anonymous.
+    ApiGatewayOrIssuer(Arc<crate::jwks::IssuerKeys>),
 }
 
 impl Authenticator {
     pub fn authenticate(&self, parts: &Parts) -> Result<Caller, ApiError> {
         match self {
-            Authenticator::Local(jwt) => {
-                let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-                    ApiError::unauthorized(
-                        "missing_token",
-                        "an Authorization: Bearer token is required",
-                    )
-                })?;
-                let text = header.to_str().map_err(|_| {
-                    ApiError::unauthorized("invalid_token", "the Authorization header is not text")
-                })?;
-                let token = text
-                    .strip_prefix("Bearer ")
-                    .or_else(|| text.strip_prefix("bearer "))
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .ok_or_else(|| {
-                        ApiError::unauthorized(
-                            "invalid_token",
-                            "the Authorization header is not a Bearer token",
-                        )
-                    })?;
-                jwt.verify(token)
-            }
+            Authenticator::Local(jwt) => jwt.verify(bearer(parts)?),
+            Authenticator::ApiGatewayOrIssuer(keys) => match api_gateway_claims(parts) {
+                Some(_) => Authenticator::ApiGateway.authenticate(parts),
+                None => keys.verify(bearer(parts)?),
+            },
             Authenticator::ApiGateway => {
                 let claims = api_gateway_claims(parts).ok_or_else(|| {
                     ApiError::unauthorized(
@@ -153,6 +139,29 @@ impl Authenticator {
             }
         }
     }
+}
+
+/// The bearer token of the request (`missing_token` without an Authorization header).
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized(
+            "missing_token",
+            "an Authorization: Bearer token is required",
+        )
+    })?;
+    let text = header.to_str().map_err(|_| {
+        ApiError::unauthorized("invalid_token", "the Authorization header is not text")
+    })?;
+    text.strip_prefix("Bearer ")
+        .or_else(|| text.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "invalid_token",
+                "the Authorization header is not a Bearer token",
+            )
+        })
 }
 
 /// The JWT authorizer's claims from an API Gateway v2 request context, if present.

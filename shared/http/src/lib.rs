@@ -7,6 +7,7 @@ pub mod edge;
 pub mod error;
 pub mod identity;
 pub mod import_api;
+pub mod jwks;
 pub mod openapi;
 pub mod provider_webhook_api;
 pub mod recount_api;
