@@ -289,44 +289,40 @@ async fn other_step(api: &Api, model: &Model, rng: &mut StdRng) -> (Who, String,
     (who, format!("{method} {path}"), status, reply)
 }
 
-/// What A can read now, through the repository (the store as it is, not a cache).
+/// What A can read now: its partition as stored (one query, no cache between).
 async fn a_view(rows: &Rows, owner: &str) -> (BTreeMap<String, String>, BTreeMap<String, (String, String)>) {
     let mut leads = BTreeMap::new();
     let mut messages = BTreeMap::new();
-    for (name, table) in [("leads", schema::table("leads")), ("email_messages", schema::table("email_messages"))] {
-        let Some(table) = table else { continue };
-        let mut cursor = None;
-        loop {
-            let page = rows
-                .list(
-                    table,
-                    Some(owner),
-                    scaliyo_app::rows::ListRequest {
-                        limit: 100,
-                        cursor: cursor.take(),
-                        ..Default::default()
-                    },
-                )
-                .await
-                .expect("A's rows");
-            for row in page.rows {
-                let id = row["id"].as_str().unwrap_or_default().to_owned();
-                if name == "leads" {
-                    leads.insert(id, row["name"].as_str().unwrap_or_default().to_owned());
-                } else {
+    let mut cursor = None;
+    loop {
+        let query = scaliyo_store::Query::partition(
+            scaliyo_store::Index::Table,
+            scaliyo_app::layout::owner_partition(owner),
+        )
+        .limit(1000)
+        .after(cursor.take());
+        let page = rows.store().query(query).await.expect("A's partition");
+        for item in &page.items {
+            let id = item.str("id").unwrap_or_default().to_owned();
+            match item.str(scaliyo_app::layout::TABLE_ATTR) {
+                Some("leads") => {
+                    leads.insert(id, item.str("name").unwrap_or_default().to_owned());
+                }
+                Some("email_messages") => {
                     messages.insert(
                         id,
                         (
-                            row["lead_id"].as_str().unwrap_or_default().to_owned(),
-                            row["subject"].as_str().unwrap_or_default().to_owned(),
+                            item.str("lead_id").unwrap_or_default().to_owned(),
+                            item.str("subject").unwrap_or_default().to_owned(),
                         ),
                     );
                 }
+                _ => {}
             }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
         }
     }
     (leads, messages)
