@@ -20,6 +20,7 @@ use std::collections::HashMap;
 fn router(
     table: DynamoTable,
     cursor_key: &[u8],
+    authenticator: Authenticator,
     storage: Storage,
     imports: Arc<dyn Blobs>,
     imports_bucket: String,
@@ -79,7 +80,27 @@ fn router(
             None => Router::new(),
         })
         .merge(scaliyo_http::health_router())
-        .layer(Extension(Arc::new(Authenticator::ApiGateway)))
+        .layer(Extension(Arc::new(authenticator)))
+}
+
+/// Who is calling: the authorizer's claims, and on the public-read routes (no authorizer) a
+/// bearer token verified with the issuer's keys. Without the keys (the issuer unreachable at
+/// cold start) a signed-in caller on those routes is served the public rows only.
+async fn authenticator() -> Authenticator {
+    let (Ok(issuer), Ok(audience)) = (std::env::var("JWT_ISSUER"), std::env::var("JWT_AUDIENCE"))
+    else {
+        return Authenticator::ApiGateway;
+    };
+    let url = std::env::var("JWKS_URL").unwrap_or_else(|_| {
+        format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/'))
+    });
+    match scaliyo_http::jwks::IssuerKeys::load(issuer, audience, url).await {
+        Ok(keys) => Authenticator::ApiGatewayOrIssuer(keys),
+        Err(error) => {
+            tracing::error!(%error, "the issuer's keys could not be loaded; public reads are anonymous");
+            Authenticator::ApiGateway
+        }
+    }
 }
 
 /// The buckets: physical names from `BUCKET_<NAME>` (e.g. `BUCKET_SOCIAL_MEDIA`), public URLs
@@ -125,9 +146,11 @@ async fn main() -> Result<(), lambda_http::Error> {
         std::env::var("TRACKING_BASE_URL").map_err(|_| "TRACKING_BASE_URL is not set")?;
     // List cursors must open on every instance: one key for the deployment (ADR 17).
     let cursor_key = std::env::var("CURSOR_KEY").map_err(|_| "CURSOR_KEY is not set")?;
+    let authenticator = authenticator().await;
     lambda_http::run(scaliyo_http::edge::catching_panics(router(
         table,
         cursor_key.as_bytes(),
+        authenticator,
         storage(&config),
         imports,
         imports_bucket,
@@ -167,6 +190,7 @@ mod tests {
         let response = router(
             DynamoTable::new(client, name),
             b"test cursor key",
+            Authenticator::ApiGateway,
             storage,
             imports,
             "imports".into(),

@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use scaliyo_domain::schema::{
-    self, ColumnType, Filter, KeyPart, OnDelete, Scope, TABLES, Table, Unique,
+    self, ColumnType, Filter, KeyPart, OnDelete, Scope, TABLES, Table, Unique, Who,
 };
 use scaliyo_store::{Index, Key};
 use serde_json::{Map, Value};
@@ -197,6 +197,25 @@ fn build(table: &'static Table) -> TableLayout {
                 .map(|_| KeyPart::Column("created_at")),
             owner_prefixed: false,
             filter: None,
+            sharded: false,
+            from_seed: false,
+        });
+    }
+    // An owned table with public shared rows (owner NULL: default templates and prompts)
+    // lists those for anonymous callers.
+    if let Scope::Owner(owner_column) = table.scope
+        && table.column(owner_column).is_some_and(|c| !c.not_null && !c.primary_key)
+        && table.policy.iter().any(|r| matches!(r.who, Who::Public(_)))
+    {
+        indexes.push(IndexLayout {
+            name: format!("all_{}", table.name),
+            gsi: Index::Gsi4,
+            equality: vec![],
+            range: table
+                .column("created_at")
+                .map(|_| KeyPart::Column("created_at")),
+            owner_prefixed: false,
+            filter: Some(Filter::IsNull(owner_column)),
             sharded: false,
             from_seed: false,
         });
@@ -515,6 +534,7 @@ fn describe_filter(filter: Option<Filter>) -> String {
     match filter {
         None => String::new(),
         Some(Filter::IsNotNull(c)) => format!(" — only while `{c}` IS NOT NULL (sparse)"),
+        Some(Filter::IsNull(c)) => format!(" — only while `{c}` IS NULL (sparse)"),
         Some(Filter::IsTrue(c)) => format!(" — only while `{c}` is true (sparse)"),
         Some(Filter::Equals(c, v)) => format!(" — only while `{c} = '{v}'` (sparse)"),
     }

@@ -174,6 +174,8 @@ impl KeyPart {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Filter {
     IsNotNull(&'static str),
+    /// The column is NULL (the shared rows of an owned table: default templates, prompts).
+    IsNull(&'static str),
     IsTrue(&'static str),
     Equals(&'static str, &'static str),
 }
@@ -181,7 +183,7 @@ pub enum Filter {
 impl Filter {
     pub fn column(self) -> &'static str {
         match self {
-            Filter::IsNotNull(c) | Filter::IsTrue(c) | Filter::Equals(c, _) => c,
+            Filter::IsNotNull(c) | Filter::IsNull(c) | Filter::IsTrue(c) | Filter::Equals(c, _) => c,
         }
     }
 
@@ -189,6 +191,7 @@ impl Filter {
     pub fn matches(self, row: &serde_json::Map<String, serde_json::Value>) -> bool {
         match self {
             Filter::IsNotNull(c) => row.get(c).is_some_and(|v| !v.is_null()),
+            Filter::IsNull(c) => row.get(c).is_none_or(serde_json::Value::is_null),
             Filter::IsTrue(c) => row.get(c).and_then(serde_json::Value::as_bool) == Some(true),
             Filter::Equals(c, value) => {
                 row.get(c).and_then(serde_json::Value::as_str) == Some(value)

@@ -1,0 +1,297 @@
+//! `infra/template.yaml` checked as a whole against the code it deploys:
+//!
+//! - every table with public rows is readable without a token (a route without the
+//!   authorizer), and every other route needs one, but for the recipient- and provider-facing
+//!   ones that carry their own secrets (tracking tokens, per-sender webhook URLs);
+//! - every route reaches a handler (a real-shaped request per route gets an answer from a
+//!   handler, not the router's bare 404);
+//! - every environment variable a function's `main` reads is set for it (or is an optional
+//!   knob named below), and every queue and bucket its variables name exists in the template
+//!   with a permission for that function.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use scaliyo_domain::schema::{self, Who};
+use scaliyo_tests::http_client::Client;
+use scaliyo_tests::local_server::RunningLocal;
+use serde_norway::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+fn template() -> Value {
+    let text = std::fs::read_to_string(root().join("infra/template.yaml")).expect("the template");
+    serde_norway::from_str(&text).expect("the template is YAML")
+}
+
+/// A value without its CloudFormation tag (`!Ref X` → `X`).
+fn untagged(value: &Value) -> &Value {
+    match value {
+        Value::Tagged(tagged) => untagged(&tagged.value),
+        other => other,
+    }
+}
+
+fn text(value: &Value) -> String {
+    match untagged(value) {
+        Value::String(s) => s.clone(),
+        other => serde_norway::to_string(other).unwrap_or_default(),
+    }
+}
+
+#[derive(Debug)]
+struct Route {
+    function: String,
+    method: String,
+    path: String,
+    open: bool,
+}
+
+struct Function {
+    logical_id: String,
+    binary: String,
+    variables: BTreeMap<String, Value>,
+    policies: String,
+}
+
+fn functions(template: &Value) -> Vec<Function> {
+    let globals: BTreeMap<String, Value> = template["Globals"]["Function"]["Environment"]["Variables"]
+        .as_mapping()
+        .map(|m| m.iter().map(|(k, v)| (text(k), v.clone())).collect())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (id, resource) in template["Resources"].as_mapping().into_iter().flatten() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let mut variables = globals.clone();
+        if let Some(own) = resource["Properties"]["Environment"]["Variables"].as_mapping() {
+            variables.extend(own.iter().map(|(k, v)| (text(k), v.clone())));
+        }
+        out.push(Function {
+            logical_id: text(id),
+            binary: text(&resource["Metadata"]["BuildProperties"]["Binary"]),
+            variables,
+            policies: serde_norway::to_string(&resource["Properties"]["Policies"]).unwrap_or_default(),
+        });
+    }
+    out
+}
+
+fn routes(template: &Value) -> Vec<Route> {
+    let mut out = Vec::new();
+    for (id, resource) in template["Resources"].as_mapping().into_iter().flatten() {
+        for (_, event) in resource["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            if event["Type"].as_str() != Some("HttpApi") {
+                continue;
+            }
+            let properties = &event["Properties"];
+            out.push(Route {
+                function: text(id),
+                method: text(&properties["Method"]),
+                path: text(&properties["Path"]),
+                open: text(&properties["Auth"]["Authorizer"]) == "NONE",
+            });
+        }
+    }
+    out
+}
+
+/// Tables the seed lets anyone read some rows of.
+fn public_tables() -> Vec<&'static str> {
+    schema::TABLES
+        .iter()
+        .filter(|t| t.policy.iter().any(|r| matches!(r.who, Who::Public(_))))
+        .map(|t| t.name)
+        .collect()
+}
+
+#[test]
+fn public_reads_are_open_and_everything_else_needs_a_token() {
+    let template = template();
+    let routes = routes(&template);
+    let api = functions(&template)
+        .into_iter()
+        .find(|f| f.binary == "api")
+        .expect("the api function");
+    for table in public_tables() {
+        for path in [format!("/v1/{table}"), format!("/v1/{table}/{{id}}")] {
+            let route = routes
+                .iter()
+                .find(|r| r.method == "GET" && r.path == path)
+                .unwrap_or_else(|| panic!("no route for GET {path}"));
+            assert!(route.open, "GET {path} needs a token but {table} has public rows");
+            assert_eq!(route.function, api.logical_id, "GET {path}");
+        }
+    }
+    // Routes that carry their own secret in the path (tracking tokens, per-sender webhook
+    // URLs, short-link slugs) or are about the service itself.
+    let own_secret = ["/t/", "/u/", "/webhooks/", "/l/"];
+    for route in routes.iter().filter(|r| r.open) {
+        let public_read = route.method == "GET"
+            && public_tables().iter().any(|t| {
+                route.path == format!("/v1/{t}") || route.path == format!("/v1/{t}/{{id}}")
+            });
+        let service = ["/health", "/v1/openapi.json"].contains(&route.path.as_str());
+        let secret = own_secret.iter().any(|p| route.path.starts_with(p));
+        assert!(
+            public_read || service || secret,
+            "{} {} is open to anyone but is none of the public routes",
+            route.method,
+            route.path
+        );
+    }
+    for route in routes.iter().filter(|r| r.path.starts_with("/v1/") && !r.open) {
+        assert!(
+            !public_tables().iter().any(|t| route.path == format!("/v1/{t}") && route.method == "GET"),
+            "{route:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_route_reaches_a_handler_and_public_reads_answer_anonymous_callers() {
+    let template = template();
+    let local = RunningLocal::start().await;
+    let anonymous = Client::anonymous(&local);
+    let http = scaliyo_tests::http_client::without_redirects();
+    let mut checked = 0;
+    for route in routes(&template) {
+        let path = route
+            .path
+            .replace("{proxy+}", "leads")
+            .replace("{id}", "0b8f5a3e-0000-4000-8000-000000000001")
+            .replace("{token}", "unknown-token")
+            .replace("{slug}", "unknownslug")
+            .replace("{sequence_id}", "0b8f5a3e-0000-4000-8000-000000000002");
+        let methods: Vec<&str> = match route.method.as_str() {
+            "ANY" => vec!["GET", "POST"],
+            other => vec![other],
+        };
+        for method in methods {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+            let response = http
+                .request(method.clone(), local.url(&path))
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .expect("an answer");
+            let status = response.status().as_u16();
+            let mut body = response.text().await.unwrap_or_default();
+            if method == reqwest::Method::HEAD && status == 404 {
+                // A HEAD answer has no body: the handler's GET or POST twin shows whose 404
+                // it is (the router's own 404 would answer every method alike, bodiless).
+                for twin in [reqwest::Method::GET, reqwest::Method::POST] {
+                    let answer = http.request(twin, local.url(&path)).body("{}").send().await;
+                    let text = match answer {
+                        Ok(answer) => answer.text().await.unwrap_or_default(),
+                        Err(_) => String::new(),
+                    };
+                    if !text.is_empty() {
+                        body = text;
+                        break;
+                    }
+                }
+            }
+            // The router's own 404 (no route) has no body; a handler's has one.
+            assert!(
+                status != 404 || !body.is_empty(),
+                "{method} {path} ({} in the template) reached no handler",
+                route.function
+            );
+            assert!(status != 405, "{method} {path} is not served with that method");
+            assert!(status < 500, "{method} {path}: {status} {body}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "{checked} routes");
+    for table in public_tables() {
+        let read = anonymous.get(&format!("/v1/{table}")).await;
+        assert_eq!(read.status, 200, "anonymous GET /v1/{table}: {}", read.body);
+    }
+}
+
+/// Variables a function may read that are optional knobs, with the default that applies.
+const OPTIONAL: &[(&str, &str)] = &[
+    ("PUBLIC_ASSETS_BASE_URL", "public URLs are the buckets' own S3 URLs"),
+    ("JWKS_URL", "<JWT_ISSUER>/.well-known/jwks.json"),
+    ("WEBHOOKS_ALLOW_PRIVATE", "off: webhooks reach public addresses only"),
+    ("SCALIYO_CORS_ORIGINS", "local server only"),
+    ("TRUSTED_PROXIES", "none: API Gateway's sourceIp is the client"),
+    ("SMTP_ALLOW_PRIVATE", "off"),
+];
+
+/// The names a `main.rs` reads from the environment.
+fn variables_read(source: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for opener in ["var(\"", "required(\"", "queue_from_env(\"", "env_or(\""] {
+        for (at, _) in source.match_indices(opener) {
+            let rest = &source[at + opener.len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            if !name.is_empty() && rest[name.len()..].starts_with('"') {
+                names.insert(name);
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn every_variable_a_function_reads_is_set_and_what_it_names_is_permitted() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().cloned().unwrap_or_default();
+    let type_of = |id: &str| {
+        resources
+            .get(Value::String(id.to_owned()))
+            .map(|r| text(&r["Type"]))
+            .unwrap_or_default()
+    };
+    let mut seen = 0;
+    for function in functions(&template) {
+        let main = root().join("functions").join(&function.binary).join("src/main.rs");
+        let source = std::fs::read_to_string(&main)
+            .unwrap_or_else(|_| panic!("{} names binary {} with no functions/{0}", function.logical_id, function.binary));
+        // The tests in main.rs set up their own environment; only the running code counts.
+        let running = source.split("#[cfg(test)]").next().unwrap_or_default();
+        for name in variables_read(running) {
+            let optional = OPTIONAL.iter().any(|(n, _)| *n == name);
+            assert!(
+                function.variables.contains_key(&name) || optional,
+                "{} reads {name}, which the template does not set",
+                function.logical_id
+            );
+        }
+        for (name, value) in &function.variables {
+            // `!Ref X` and `!GetAtt X.Y` name resources that must exist.
+            let target = text(value);
+            let id = target.split('.').next().unwrap_or_default();
+            let tagged = matches!(value, Value::Tagged(t) if t.tag == "Ref" || t.tag == "GetAtt");
+            if !tagged || resources.get(Value::String(id.to_owned())).is_none() {
+                continue;
+            }
+            let permitted = function.policies.contains(id)
+                || (name == "TABLE_NAME" && function.policies.contains("dynamodb:"));
+            match type_of(id).as_str() {
+                "AWS::SQS::Queue" | "AWS::S3::Bucket" | "AWS::DynamoDB::Table" | "AWS::KMS::Key" => {
+                    assert!(
+                        permitted,
+                        "{} is given {name} = {id} but no permission on it",
+                        function.logical_id
+                    );
+                    seen += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(seen > 10, "{seen} resource variables checked");
+}
