@@ -141,7 +141,7 @@ pub async fn a_streamed_put_writes_the_whole_object_or_nothing(blobs: Arc<dyn Bl
     let result = blobs
         .put_stream(BUCKET, "streamed/broken.csv", Box::pin(failing), None)
         .await;
-    assert!(result.is_err());
+    assert!(matches!(result, Err(BlobError::Unavailable(_))), "{result:?}");
     assert!(
         blobs
             .head(BUCKET, "streamed/broken.csv")
@@ -202,17 +202,21 @@ pub async fn presigned_urls_upload_and_download(blobs: Arc<dyn Blobs>) {
     assert!(downloaded.status().is_success());
     assert_eq!(downloaded.text().await.unwrap(), "email\nada@example.com\n");
 
-    // A URL signed for one key does not open another.
+    // A URL signed for one key does not open another — an object that exists, so that only
+    // the signature check can refuse it (a missing object would be a 404 anyway).
+    blobs
+        .put(BUCKET, "u9/other.csv", Bytes::from_static(b"secret"), None)
+        .await
+        .unwrap();
     let tampered = get.url.replace("upload.csv", "other.csv");
+    assert_ne!(tampered, get.url);
+    let refused = http.get(&tampered).send().await.unwrap();
     assert!(
-        !http
-            .get(&tampered)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .is_success()
+        [401, 403].contains(&refused.status().as_u16()),
+        "a tampered URL: {}",
+        refused.status()
     );
+    assert_ne!(refused.text().await.unwrap_or_default(), "secret");
 }
 
 #[macro_export]

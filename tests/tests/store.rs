@@ -8,8 +8,10 @@ mod embedded {
     use scaliyo_store::{SystemClock, Table};
 
     async fn backend() -> Option<Arc<dyn Table>> {
-        let dir = tempfile::tempdir().ok()?;
-        let table = RedbTable::open(&dir.path().join("store.redb"), Arc::new(SystemClock)).ok()?;
+        // Opening must work: a failure here fails every test instead of skipping them all.
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let table = RedbTable::open(&dir.path().join("store.redb"), Arc::new(SystemClock))
+            .expect("the embedded store opens");
         // The directory must outlive the table: leak it for the test's lifetime.
         std::mem::forget(dir);
         Some(Arc::new(table))

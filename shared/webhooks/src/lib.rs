@@ -8,16 +8,35 @@
 //! `allow_plain_http` exist for local development only (`WEBHOOKS_ALLOW_PRIVATE=1`).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use scaliyo_domain::webhooks;
 use scaliyo_store::{TransportError, WebhookRequest, WebhookResponse, WebhookTransport};
 
+/// Where names are resolved: the system's resolver, or (tests) a fixed answer, so the guard
+/// after resolution can be shown to refuse a public-looking name that points inside.
+#[async_trait]
+pub trait Resolver: Send + Sync + std::fmt::Debug {
+    async fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>>;
+}
+
+#[derive(Debug)]
+struct SystemResolver;
+
+#[async_trait]
+impl Resolver for SystemResolver {
+    async fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+        Ok(tokio::net::lookup_host((host, port)).await?.collect())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct HttpWebhookTransport {
     timeout: Duration,
     allow_private: bool,
+    resolver: Arc<dyn Resolver>,
 }
 
 impl HttpWebhookTransport {
@@ -26,7 +45,14 @@ impl HttpWebhookTransport {
         Self {
             timeout: Duration::from_secs(10),
             allow_private: false,
+            resolver: Arc::new(SystemResolver),
         }
+    }
+
+    /// Resolves names with `resolver` instead of the system's.
+    pub fn with_resolver(mut self, resolver: Arc<dyn Resolver>) -> Self {
+        self.resolver = resolver;
+        self
     }
 
     /// Local development: plain http and private addresses (a receiver on this machine).
@@ -50,19 +76,18 @@ impl HttpWebhookTransport {
     }
 
     async fn pinned_address(&self, host: &str, port: u16) -> Result<SocketAddr, TransportError> {
-        let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        let addresses: Vec<SocketAddr> = self
+            .resolver
+            .resolve(host, port)
             .await
-            .map_err(|e| TransportError::Failed(format!("cannot resolve {host}: {e}")))?
-            .collect();
+            .map_err(|_| TransportError::Failed(format!("cannot resolve {host}")))?;
         let first = *addresses
             .first()
             .ok_or_else(|| TransportError::Failed(format!("{host} has no address")))?;
-        if !self.allow_private
-            && let Some(inside) = addresses.iter().find(|a| !webhooks::is_public(a.ip()))
-        {
+        // The message names the host the owner gave, never the address inside.
+        if !self.allow_private && addresses.iter().any(|a| !webhooks::is_public(a.ip())) {
             return Err(TransportError::Refused(format!(
-                "{host} resolves to {}, a private, loopback or link-local address",
-                inside.ip()
+                "{host} resolves to a private, loopback or link-local address"
             )));
         }
         Ok(first)

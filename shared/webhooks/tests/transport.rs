@@ -76,3 +76,39 @@ async fn a_name_that_resolves_inside_is_refused() {
         .unwrap_err();
     assert!(matches!(error, TransportError::Refused(_)));
 }
+
+/// Answers every name with one address, as a hostile DNS server would.
+#[derive(Debug)]
+struct FixedAnswer(std::net::IpAddr);
+
+#[async_trait::async_trait]
+impl scaliyo_webhooks::Resolver for FixedAnswer {
+    async fn resolve(&self, _host: &str, port: u16) -> std::io::Result<Vec<std::net::SocketAddr>> {
+        Ok(vec![std::net::SocketAddr::new(self.0, port)])
+    }
+}
+
+#[tokio::test]
+async fn a_public_name_that_resolves_inside_is_refused_after_resolution_without_naming_the_address() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let port = receiver.address().port();
+    for inside in ["127.0.0.1", "10.0.0.5", "169.254.169.254", "::1"] {
+        let transport = HttpWebhookTransport::new().with_resolver(std::sync::Arc::new(
+            FixedAnswer(inside.parse().unwrap()),
+        ));
+        let error = transport
+            .post(&request(format!("https://hooks.customer.example:{port}/in")))
+            .await
+            .unwrap_err();
+        let TransportError::Refused(message) = &error else {
+            panic!("{inside}: {error:?}");
+        };
+        assert!(!message.contains(inside), "{message}");
+        assert!(message.contains("hooks.customer.example"), "{message}");
+    }
+    assert!(receiver.received_requests().await.unwrap_or_default().is_empty());
+}
