@@ -37,6 +37,13 @@ mod local {
     scaliyo_tests::queue_conformance_tests!(queues);
     scaliyo_tests::blob_conformance_tests!(blobs);
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_tampered_presigned_url_is_refused() {
+        if let Some(blobs) = blobs().await {
+            scaliyo_tests::blob_conformance::a_tampered_presigned_url_is_refused(blobs).await;
+        }
+    }
+
     /// The signed length is enforced: an upload of another size is refused.
     #[tokio::test]
     async fn a_presigned_upload_of_another_length_is_refused() {
@@ -148,6 +155,18 @@ mod aws {
 
     scaliyo_tests::queue_conformance_tests!(queues);
     scaliyo_tests::blob_conformance_tests!(blobs);
+
+    /// Only against real S3 (`SCALIYO_TEST_REAL_AWS=1`): moto accepts any signature.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_tampered_presigned_url_is_refused() {
+        if std::env::var(scaliyo_tests::emulators::USE_REAL_AWS).as_deref() != Ok("1") {
+            eprintln!("SKIPPED: moto does not check presigned signatures; real S3 does");
+            return;
+        }
+        if let Some(blobs) = blobs().await {
+            scaliyo_tests::blob_conformance::a_tampered_presigned_url_is_refused(blobs).await;
+        }
+    }
 
     /// Events put on the bus reach a rule's SQS target with their detail intact.
     #[tokio::test]
