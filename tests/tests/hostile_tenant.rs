@@ -436,3 +436,195 @@ async fn a_profile_cannot_claim_someone_elses_address() {
     let grace = Client::user(&local, Role::Client, Some("grace@navy.example"));
     assert_eq!(grace.sign_up().await.status, 201);
 }
+
+#[tokio::test]
+async fn custom_routes_refuse_another_tenants_ids_and_change_nothing() {
+    let local = RunningLocal::start().await;
+    let ada = signed_up(&local).await;
+    let eve = signed_up(&local).await;
+    let ada_lead = mailbox::sender_and_lead(&ada).await;
+    let eve_lead = mailbox::sender_and_lead(&eve).await;
+    let ada_sender = ada.get("/v1/sender_accounts").await.body["data"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let template = ada
+        .post(
+            "/v1/email_templates",
+            json!({ "name": "secret-template", "category": "custom", "subject_template": "secret-subject", "body_template": "<p>secret-body</p>" }),
+        )
+        .await;
+    assert_eq!(template.status, 201, "{}", template.body);
+    let template_id = template.body["id"].as_str().unwrap_or_default().to_owned();
+    let sequence = ada
+        .post(
+            "/v1/sequences",
+            json!({ "lead_ids": [ada_lead], "blocks": [{ "subject": "secret-1", "html_body": "<p>a</p>", "delay_days": 30 }, { "subject": "secret-2", "html_body": "<p>b</p>", "delay_days": 31 }] }),
+        )
+        .await;
+    assert_eq!(sequence.status, 201, "{}", sequence.body);
+    let sequence_id = sequence.body["sequences"][0]["sequence_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let scheduled_id = sequence.body["sequences"][0]["emails"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let post = ada
+        .post("/v1/social_posts", json!({ "content_text": "secret-post" }))
+        .await;
+    assert_eq!(post.status, 201, "{}", post.body);
+    let post_id = post.body["id"].as_str().unwrap_or_default().to_owned();
+    let webhook = ada
+        .post(
+            "/v1/webhooks",
+            json!({ "name": "secret-hook", "url": "https://hooks.example.com/in", "trigger_event": "email.sent" }),
+        )
+        .await;
+    assert_eq!(webhook.status, 201, "{}", webhook.body);
+    let webhook_id = webhook.body["id"].as_str().unwrap_or_default().to_owned();
+
+    let attempts = [
+        eve.get(&format!("/v1/sequences/{sequence_id}")).await,
+        eve.post(&format!("/v1/sequences/{sequence_id}/cancel"), json!({})).await,
+        eve.post(&format!("/v1/scheduled-emails/{scheduled_id}/cancel"), json!({})).await,
+        eve.get(&format!("/v1/social/posts/{post_id}")).await,
+        eve.post(&format!("/v1/social/posts/{post_id}/schedule"), json!({ "scheduled_at": "2030-01-01T09:00:00Z" })).await,
+        eve.get(&format!("/v1/webhooks/{webhook_id}/deliveries")).await,
+        eve.post(&format!("/v1/webhooks/{webhook_id}/deliveries/{}/redeliver", uuid::Uuid::now_v7()), json!({})).await,
+        eve.post("/v1/send-email", json!({ "lead_id": eve_lead, "template_id": template_id })).await,
+        eve.post("/v1/send-email", json!({ "lead_id": eve_lead, "sender_account_id": ada_sender, "subject": "Hi", "html_body": "<p>x</p>" })).await,
+        eve.post(&format!("/v1/sender-accounts/{ada_sender}/event-webhook"), json!({ "verification_key": "k" })).await,
+        eve.post("/v1/scheduled-emails", json!({ "lead_id": ada_lead, "subject": "Hi", "html_body": "x", "scheduled_at": "2030-01-01T09:00:00Z" })).await,
+    ];
+    for (n, reply) in attempts.iter().enumerate() {
+        assert!(
+            (400..500).contains(&reply.status),
+            "attempt {n}: {} {}",
+            reply.status,
+            reply.body
+        );
+        assert!(!reply.body.to_string().contains("secret-"), "attempt {n}: {}", reply.body);
+    }
+    // Ada's work is as she left it.
+    let emails = ada.get(&format!("/v1/sequences/{sequence_id}")).await;
+    assert_eq!(emails.status, 200, "{}", emails.body);
+    assert!(!emails.body.to_string().contains("cancelled"), "{}", emails.body);
+    assert_eq!(ada.get(&format!("/v1/social_posts/{post_id}")).await.body["status"], "draft");
+    assert_eq!(ada.get(&format!("/v1/scheduled_emails/{scheduled_id}")).await.body["status"], "pending");
+}
+
+#[tokio::test]
+async fn lists_by_another_owners_column_and_keys_pointed_at_the_victim_are_refused() {
+    let local = RunningLocal::start().await;
+    let ada = signed_up(&local).await;
+    let eve = signed_up(&local).await;
+    let (ada_lead, _) = lead_with_message(&ada).await;
+    let (eve_lead, eve_message) = lead_with_message(&eve).await;
+    for path in [
+        format!("/v1/leads?client_id={}", ada.id()),
+        format!("/v1/email_messages?owner_id={}", ada.id()),
+        format!("/v1/email_messages?lead_id={ada_lead}"),
+    ] {
+        let listed = eve.get(&path).await;
+        assert!(
+            listed.status == 200 && listed.body["data"] == json!([]) || listed.status == 400,
+            "{path}: {} {}",
+            listed.status,
+            listed.body
+        );
+        assert!(!listed.body.to_string().contains("secret-"), "{path}");
+    }
+    let moved = eve
+        .patch(&format!("/v1/email_messages/{eve_message}"), json!({ "lead_id": ada_lead }))
+        .await;
+    assert_eq!((moved.status, moved.code()), (400, "invalid_reference"), "{}", moved.body);
+    let given = eve
+        .patch(&format!("/v1/leads/{eve_lead}"), json!({ "client_id": ada.id() }))
+        .await;
+    assert_eq!(given.status / 100, 4, "{}", given.body);
+    assert_eq!(eve.get(&format!("/v1/leads/{eve_lead}")).await.body["client_id"], eve.id());
+}
+
+#[tokio::test]
+async fn a_deleted_account_leaves_no_token_or_webhook_url_that_still_answers() {
+    let local = RunningLocal::start().await;
+    let (ada, message_id, html) = mailbox::sent_message(
+        &local,
+        r#"<p>Hi <a href="https://example.com/offer">offer</a></p>"#,
+    )
+    .await;
+    let senders = ada.get("/v1/sender_accounts").await;
+    let sender = senders.body["data"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let hook = ada
+        .post(
+            &format!("/v1/sender-accounts/{sender}/event-webhook"),
+            json!({ "verification_key": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE" }),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.body);
+    let hook_url = hook.body["url"].as_str().unwrap_or_default().to_owned();
+    let link = mailbox::urls(&html, "/t/c/").pop().unwrap_or_default();
+    let token = link.rsplit('/').next().unwrap_or_default().to_owned();
+    let store = local.system.access.rows().store().clone();
+    let token_key = scaliyo_app::send_email::token_key(&token);
+    assert!(store.get(&token_key).await.expect("read").is_some());
+
+    assert_eq!(ada.delete("/v1/account").await.status, 204);
+
+    assert!(store.get(&token_key).await.expect("read").is_none(), "the click token is gone");
+    let http = scaliyo_tests::http_client::without_redirects();
+    let click = http.get(&link).send().await.expect("an answer");
+    assert_eq!(click.status(), 404, "a deleted tenant's link leads nowhere");
+    let hook_token = hook_url.rsplit('/').next().unwrap_or_default();
+    assert!(
+        store
+            .get(&scaliyo_store::Key::new(format!("HOOK#{hook_token}"), "HOOK"))
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let events = http
+        .post(&hook_url)
+        .header("content-type", "application/json")
+        .body("[]")
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(events.status(), 404);
+    assert!(!message_id.is_empty());
+}
+
+#[tokio::test]
+async fn line_breaks_in_lead_fields_never_reach_a_header() {
+    let local = RunningLocal::start().await;
+    let ada = signed_up(&local).await;
+    mailbox::sender_and_lead(&ada).await;
+    let lead = ada
+        .post(
+            "/v1/leads",
+            json!({ "name": "Eve\r\nBcc: victim@example.com", "primary_email": "eve@example.com", "company": "X\r\nX-Evil: 1" }),
+        )
+        .await;
+    assert_eq!(lead.status, 201, "{}", lead.body);
+    let id = lead.body["id"].as_str().unwrap_or_default().to_owned();
+    let sent = ada
+        .post(
+            "/v1/send-email",
+            json!({ "lead_id": id, "subject": "Hello {{name}} from {{company}}", "html_body": "<p>Hi</p>" }),
+        )
+        .await;
+    if sent.status == 200 {
+        let message_id = sent.body["message_id"].as_str().unwrap_or_default();
+        let eml = std::fs::read(local.system.outbox.dir().join(format!("{message_id}.eml")))
+            .expect("the message");
+        let parsed = mailparse::parse_mail(&eml).expect("MIME");
+        for header in &parsed.headers {
+            let key = header.get_key().to_ascii_lowercase();
+            assert!(key != "bcc" && key != "x-evil", "an injected header: {key}");
+        }
+    } else {
+        assert_eq!(sent.status, 400, "{}", sent.body);
+    }
+}

@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod import;
 pub mod layout;
 pub mod provider_events;
+pub mod references;
 pub mod rows;
 pub mod scheduler;
 pub mod send_email;

@@ -145,9 +145,11 @@ impl ProviderHooks {
             .with("key", key)
             .with("url", url.as_str())
             .with("created_at", timestamp_text(self.clock.now()));
+        let reference =
+            crate::references::reference_op(&owner, &format!("hook#{token}"), &[hook_key(&token)]);
         self.rows
             .store()
-            .transact_write(vec![WriteOp::put(item)])
+            .transact_write(vec![WriteOp::put(item), reference])
             .await?;
         Ok(json!({ "provider": provider, "url": url }))
     }

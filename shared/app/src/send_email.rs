@@ -995,6 +995,13 @@ impl SendPipeline {
         // The send time rides in every token: a hit is classified without reading the message
         // (only a human hit needs it, for the analytics).
         let sent_at = self.clock.now().timestamp();
+        // The tokens are found from the owner's partition when the account is deleted.
+        let token_keys: Vec<Key> = tokens.iter().filter_map(|t| t.key().ok()).collect();
+        ops.push(crate::references::reference_op(
+            owner,
+            &format!("trk#{message_id}#{unsubscribe_token}"),
+            &token_keys,
+        ));
         ops.extend(
             tokens
                 .into_iter()
@@ -1011,16 +1018,18 @@ impl SendPipeline {
             .unwrap_or_else(|| "scaliyo.local".into());
         let outgoing = OutgoingEmail {
             message_id: format!("{message_id}@{domain}"),
-            from_name: sender["from_name"]
-                .as_str()
-                .filter(|n| !n.is_empty())
-                .or(sender["display_name"].as_str())
-                .unwrap_or_default()
-                .to_owned(),
+            // Headers are one line each whatever the merged data held (every provider).
+            from_name: email::header_line(
+                sender["from_name"]
+                    .as_str()
+                    .filter(|n| !n.is_empty())
+                    .or(sender["display_name"].as_str())
+                    .unwrap_or_default(),
+            ),
             from_email,
             to_email: to_email.to_owned(),
-            to_name: lead["name"].as_str().map(str::to_owned),
-            subject: subject.to_owned(),
+            to_name: lead["name"].as_str().map(email::header_line),
+            subject: email::header_line(subject),
             html,
             text,
             headers: vec![

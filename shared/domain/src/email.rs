@@ -15,6 +15,15 @@ pub enum RenderError {
     Unclosed,
 }
 
+/// A value for a mail header (a rendered subject, a display name) as one line: control
+/// characters, CR and LF among them, become spaces, so merged lead data cannot add headers.
+pub fn header_line(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
