@@ -1,0 +1,23 @@
+"""Schemathesis checks of our own, loaded by scripts/test (SCHEMATHESIS_HOOKS).
+
+`no_other_tenants_data`: the run is made as one user while a second user's rows exist; no
+response may carry any of that user's values (its user id, its rows' ids, a secret marker in
+its data), whatever request schemathesis generated.
+"""
+
+import os
+
+import schemathesis
+
+FOREIGN = [v for v in os.environ.get("SCALIYO_FOREIGN_VALUES", "").split(",") if v]
+
+
+@schemathesis.check
+def no_other_tenants_data(ctx, response, case):
+    text = response.text or ""
+    for value in FOREIGN:
+        if value in text:
+            raise AssertionError(
+                f"{case.method} {case.formatted_path} answered another tenant's value {value!r}"
+            )
+    return None
