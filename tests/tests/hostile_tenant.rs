@@ -628,3 +628,32 @@ async fn line_breaks_in_lead_fields_never_reach_a_header() {
         assert_eq!(sent.status, 400, "{}", sent.body);
     }
 }
+
+#[tokio::test]
+async fn any_tracking_token_gets_a_pixel_or_a_page_never_an_error() {
+    use rand::{Rng, SeedableRng};
+    let local = RunningLocal::start().await;
+    let http = scaliyo_tests::http_client::without_redirects();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+    let alphabet: Vec<char> = "aZ09-_.~%2F%00%E2%82%AC/..\\'\"<>{}|^` ".chars().collect();
+    for round in 0..300 {
+        let length = rng.random_range(0..120);
+        let token: String = (0..length)
+            .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+            .collect();
+        let token = token.replace(' ', "%20").replace('#', "%23").replace('?', "%3F");
+        let pixel = http
+            .get(local.url(&format!("/t/o/{token}.gif")))
+            .send()
+            .await
+            .expect("an answer");
+        if pixel.status() != 404 {
+            assert_eq!(pixel.status(), 200, "round {round}: /t/o/{token}");
+            assert_eq!(pixel.headers()["content-type"], "image/gif", "round {round}");
+        }
+        for path in [format!("/t/c/{token}"), format!("/u/{token}"), format!("/l/{token}")] {
+            let page = http.get(local.url(&path)).send().await.expect("an answer");
+            assert!(page.status().as_u16() < 500, "round {round}: {path} → {}", page.status());
+        }
+    }
+}
