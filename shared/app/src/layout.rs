@@ -188,18 +188,7 @@ fn build(table: &'static Table) -> TableLayout {
     }
     // Shared tables get a listing of all their rows (they are small: plans, posts, teams…).
     if table.scope == Scope::Shared {
-        indexes.push(IndexLayout {
-            name: format!("all_{}", table.name),
-            gsi: Index::Gsi4,
-            equality: vec![],
-            range: table
-                .column("created_at")
-                .map(|_| KeyPart::Column("created_at")),
-            owner_prefixed: false,
-            filter: None,
-            sharded: false,
-            from_seed: false,
-        });
+        indexes.push(listing(table, None));
     }
     // An owned table with public shared rows (owner NULL: default templates and prompts)
     // lists those for anonymous callers.
@@ -207,23 +196,28 @@ fn build(table: &'static Table) -> TableLayout {
         && table.column(owner_column).is_some_and(|c| !c.not_null && !c.primary_key)
         && table.policy.iter().any(|r| matches!(r.who, Who::Public(_)))
     {
-        indexes.push(IndexLayout {
-            name: format!("all_{}", table.name),
-            gsi: Index::Gsi4,
-            equality: vec![],
-            range: table
-                .column("created_at")
-                .map(|_| KeyPart::Column("created_at")),
-            owner_prefixed: false,
-            filter: Some(Filter::IsNull(owner_column)),
-            sharded: false,
-            from_seed: false,
-        });
+        indexes.push(listing(table, Some(Filter::IsNull(owner_column))));
     }
     TableLayout {
         table,
         indexes,
         served_otherwise,
+    }
+}
+
+/// `all_<table>`: every row of the table (matching `filter`), newest last, on GSI4.
+fn listing(table: &Table, filter: Option<Filter>) -> IndexLayout {
+    IndexLayout {
+        name: format!("all_{}", table.name),
+        gsi: Index::Gsi4,
+        equality: vec![],
+        range: table
+            .column("created_at")
+            .map(|_| KeyPart::Column("created_at")),
+        owner_prefixed: false,
+        filter,
+        sharded: false,
+        from_seed: false,
     }
 }
 

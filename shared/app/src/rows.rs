@@ -988,6 +988,18 @@ impl Rows {
         unique: &Unique,
         values: &Row,
     ) -> Result<Option<Row>, RowError> {
+        Ok(self
+            .find_unique_item(unique, values)
+            .await?
+            .map(|item| from_item(table, &item)))
+    }
+
+    /// The item a uniqueness item points at, if both exist.
+    async fn find_unique_item(
+        &self,
+        unique: &Unique,
+        values: &Row,
+    ) -> Result<Option<Item>, RowError> {
         let Some(key) = layout::unique_key(unique, values) else {
             return Ok(None);
         };
@@ -997,8 +1009,7 @@ impl Rows {
         let (Some(pk), Some(sk)) = (pointer.str("row_pk"), pointer.str("row_sk")) else {
             return Ok(None);
         };
-        let item = self.store.get(&Key::new(pk, sk)).await?;
-        Ok(item.map(|item| from_item(table, &item)))
+        Ok(self.store.get(&Key::new(pk, sk)).await?)
     }
 
     /// Like [`Rows::find_unique`], for a row that must be `owner`'s: a uniqueness item keyed by
@@ -1010,17 +1021,9 @@ impl Rows {
         values: &Row,
         owner: &str,
     ) -> Result<Option<Row>, RowError> {
-        let Some(key) = layout::unique_key(unique, values) else {
-            return Ok(None);
-        };
-        let Some(pointer) = self.store.get(&key).await? else {
-            return Ok(None);
-        };
-        let (Some(pk), Some(sk)) = (pointer.str("row_pk"), pointer.str("row_sk")) else {
-            return Ok(None);
-        };
-        let item = self.store.get(&Key::new(pk, sk)).await?;
-        Ok(item
+        Ok(self
+            .find_unique_item(unique, values)
+            .await?
             .filter(|item| owned_by(table, item, Some(owner)))
             .map(|item| from_item(table, &item)))
     }
