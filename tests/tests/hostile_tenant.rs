@@ -657,3 +657,58 @@ async fn any_tracking_token_gets_a_pixel_or_a_page_never_an_error() {
         }
     }
 }
+
+/// A provider adapter with a bug: it panics.
+struct PanickingMailer;
+
+#[async_trait::async_trait]
+impl scaliyo_store::Mailer for PanickingMailer {
+    async fn send(
+        &self,
+        _email: &scaliyo_store::OutgoingEmail,
+        _credentials: &scaliyo_store::Credentials,
+    ) -> Result<scaliyo_store::Delivery, scaliyo_store::MailError> {
+        panic!("a bug in a provider adapter")
+    }
+}
+
+#[tokio::test]
+async fn a_send_that_panics_after_its_reservation_gives_it_back_and_settles_its_key() {
+    use scaliyo_app::access::Actor;
+    use scaliyo_app::send_email::{SendConfig, SendError, SendPipeline};
+    use std::sync::Arc;
+    let local = RunningLocal::start().await;
+    let ada = signed_up(&local).await;
+    let system = &local.system;
+    let pipeline = SendPipeline::new(
+        system.access.clone(),
+        Arc::new(scaliyo_embedded::LocalSealer::new(&[5u8; 32]).expect("a sealer")),
+        scaliyo_store::Mailers::all(Arc::new(PanickingMailer)),
+        system.clock.clone(),
+        SendConfig {
+            tracking_base_url: local.base_url.clone(),
+        },
+    );
+    let actor = Actor::acting_for(ada.id()).expect("an actor");
+    pipeline
+        .connect_sender(
+            &actor,
+            serde_json::from_value(json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "SG.x", "is_default": true })).expect("a request"),
+        )
+        .await
+        .expect("connected");
+    let lead = ada.post("/v1/leads", json!({ "name": "Grace", "primary_email": "grace@navy.example" })).await;
+    let request = || {
+        serde_json::from_value(json!({ "lead_id": lead.body["id"], "subject": "Hi", "html_body": "<p>Hi</p>" }))
+            .expect("a request")
+    };
+    for _ in 0..2 {
+        // The same key twice: the first attempt's marker was settled, not left in progress.
+        let outcome = pipeline.send(&actor, request(), Some("key-1")).await;
+        assert!(matches!(outcome, Err(SendError::Crashed)), "{outcome:?}");
+    }
+    let usage = ada.post("/v1/rpc/get_workspace_monthly_usage", json!({})).await;
+    assert_eq!(usage.body["emails_sent"], 0, "the reservation was given back: {}", usage.body);
+    let sender = ada.get("/v1/sender_accounts").await.body["data"][0].clone();
+    assert_eq!(sender["daily_sent_today"].as_i64().unwrap_or(0), 0, "{sender}");
+}
