@@ -141,7 +141,10 @@ pub async fn a_streamed_put_writes_the_whole_object_or_nothing(blobs: Arc<dyn Bl
     let result = blobs
         .put_stream(BUCKET, "streamed/broken.csv", Box::pin(failing), None)
         .await;
-    assert!(matches!(result, Err(BlobError::Unavailable(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(BlobError::Unavailable(_))),
+        "{result:?}"
+    );
     assert!(
         blobs
             .head(BUCKET, "streamed/broken.csv")
@@ -201,7 +204,6 @@ pub async fn presigned_urls_upload_and_download(blobs: Arc<dyn Blobs>) {
     let downloaded = http.get(&get.url).send().await.unwrap();
     assert!(downloaded.status().is_success());
     assert_eq!(downloaded.text().await.unwrap(), "email\nada@example.com\n");
-
 }
 
 /// A URL signed for one key does not open another — an object that exists, so that only the

@@ -170,7 +170,10 @@ pub async fn updates_set_remove_add_and_return_the_new_item(table: Arc<dyn Table
         )
         .await;
     // REMOVE and SET of one attribute in one update is refused by DynamoDB; both agree.
-    assert!(matches!(updated, Err(StoreError::Invalid(_))), "{updated:?}");
+    assert!(
+        matches!(updated, Err(StoreError::Invalid(_))),
+        "{updated:?}"
+    );
     let updated = table
         .update(
             &k,
@@ -504,7 +507,10 @@ pub async fn limits_are_the_same_as_dynamodb(table: Arc<dyn Table>) {
         BatchOp::Delete(key("P#lim", "S#d")),
     ];
     let refused = table.batch_write(duplicate).await;
-    assert!(matches!(refused, Err(StoreError::Invalid(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Invalid(_))),
+        "{refused:?}"
+    );
     assert_eq!(table.get(&key("P#lim", "S#d")).await.unwrap(), None);
 }
 

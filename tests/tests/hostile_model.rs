@@ -103,7 +103,12 @@ impl Api {
         }
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let request = request.body(Body::from(body)).expect("a request");
-        let response = self.router.clone().oneshot(request).await.expect("an answer");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("an answer");
         let status = response.status().as_u16();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
             .await
@@ -138,7 +143,10 @@ impl Model {
 }
 
 fn pick<'a>(rng: &mut StdRng, items: &'a [String]) -> &'a str {
-    items.choose(rng).map(String::as_str).unwrap_or("00000000-0000-4000-8000-000000000000")
+    items
+        .choose(rng)
+        .map(String::as_str)
+        .unwrap_or("00000000-0000-4000-8000-000000000000")
 }
 
 async fn set_up(api: &Api, model: &mut Model) {
@@ -151,7 +159,12 @@ async fn set_up(api: &Api, model: &mut Model) {
     }
     model.team_name = "A's team".into();
     let (status, team) = api
-        .call(Who::A, "POST", "/v1/teams", Some(json!({ "name": model.team_name })))
+        .call(
+            Who::A,
+            "POST",
+            "/v1/teams",
+            Some(json!({ "name": model.team_name })),
+        )
         .await;
     assert_eq!(status, 201, "{team}");
     model.team = team["id"].as_str().unwrap_or_default().to_owned();
@@ -166,7 +179,12 @@ async fn set_up(api: &Api, model: &mut Model) {
         .await;
     assert_eq!(status, 201, "{body}");
     let (status, board) = api
-        .call(Who::A, "POST", "/v1/teamhub_boards", Some(json!({ "name": "Launch" })))
+        .call(
+            Who::A,
+            "POST",
+            "/v1/teamhub_boards",
+            Some(json!({ "name": "Launch" })),
+        )
         .await;
     assert_eq!(status, 201, "{board}");
     model.board = board["id"].as_str().unwrap_or_default().to_owned();
@@ -180,7 +198,9 @@ async fn set_up(api: &Api, model: &mut Model) {
         )
         .await;
     assert_eq!(status, 201, "{body}");
-    model.known.extend([model.team.clone(), model.board.clone()]);
+    model
+        .known
+        .extend([model.team.clone(), model.board.clone()]);
 }
 
 /// One of A's own calls; the model follows it.
@@ -201,14 +221,21 @@ async fn a_step(api: &Api, model: &mut Model, rng: &mut StdRng) {
             let id = pick(rng, &leads).to_owned();
             let name = model.secret("renamed");
             let (status, body) = api
-                .call(Who::A, "PATCH", &format!("/v1/leads/{id}"), Some(json!({ "name": name })))
+                .call(
+                    Who::A,
+                    "PATCH",
+                    &format!("/v1/leads/{id}"),
+                    Some(json!({ "name": name })),
+                )
                 .await;
             assert_eq!(status, 200, "{body}");
             model.leads.insert(id, name);
         }
         3 if !leads.is_empty() => {
             let id = pick(rng, &leads).to_owned();
-            let (status, body) = api.call(Who::A, "DELETE", &format!("/v1/leads/{id}"), None).await;
+            let (status, body) = api
+                .call(Who::A, "DELETE", &format!("/v1/leads/{id}"), None)
+                .await;
             assert_eq!(status, 204, "{body}");
             model.leads.remove(&id);
             model.messages.retain(|_, (lead, _)| *lead != id);
@@ -241,31 +268,88 @@ async fn a_step(api: &Api, model: &mut Model, rng: &mut StdRng) {
 
 /// A call by someone else that must change nothing of A's and show nothing of A's.
 async fn other_step(api: &Api, model: &Model, rng: &mut StdRng) -> (Who, String, u16, Value) {
-    let who = *[Who::B, Who::B, Who::B, Who::Anonymous, Who::Member, Who::Viewer]
-        .choose(rng)
-        .unwrap_or(&Who::B);
+    let who = *[
+        Who::B,
+        Who::B,
+        Who::B,
+        Who::Anonymous,
+        Who::Member,
+        Who::Viewer,
+    ]
+    .choose(rng)
+    .unwrap_or(&Who::B);
     let id = pick(rng, &model.known).to_owned();
     let me = api.id(who).to_owned();
     let cursor = model.cursor.clone().unwrap_or_default();
-    let tables = ["leads", "email_messages", "teams", "teamhub_boards", "team_members"];
+    let tables = [
+        "leads",
+        "email_messages",
+        "teams",
+        "teamhub_boards",
+        "team_members",
+    ];
     let table = *tables.choose(rng).unwrap_or(&"leads");
     let mut calls: Vec<(&str, String, Option<Value>)> = vec![
         ("GET", format!("/v1/{table}/{id}"), None),
-        ("PATCH", format!("/v1/{table}/{id}"), Some(json!({ "name": "pwned" }))),
+        (
+            "PATCH",
+            format!("/v1/{table}/{id}"),
+            Some(json!({ "name": "pwned" })),
+        ),
         ("DELETE", format!("/v1/{table}/{id}"), None),
-        ("POST", "/v1/leads".into(), Some(json!({ "id": id, "name": "twin" }))),
-        ("POST", "/v1/email_messages".into(), Some(json!({ "lead_id": id, "provider": "manual", "to_email": "x@example.com" }))),
+        (
+            "POST",
+            "/v1/leads".into(),
+            Some(json!({ "id": id, "name": "twin" })),
+        ),
+        (
+            "POST",
+            "/v1/email_messages".into(),
+            Some(json!({ "lead_id": id, "provider": "manual", "to_email": "x@example.com" })),
+        ),
         ("GET", format!("/v1/email_messages?lead_id={id}"), None),
         ("GET", format!("/v1/leads?limit=2&cursor={cursor}"), None),
         ("GET", "/v1/leads".into(), None),
-        ("PATCH", format!("/v1/teams/{}", model.team), Some(json!({ "name": "taken", "owner_id": me }))),
-        ("PATCH", format!("/v1/teamhub_boards/{}", model.board), Some(json!({ "created_by": me }))),
-        ("DELETE", format!("/v1/teamhub_boards/{}", model.board), None),
-        ("POST", "/v1/teamhub_flow_members".into(), Some(json!({ "flow_id": model.board, "user_id": me, "role": "owner" }))),
-        ("POST", "/v1/team_members".into(), Some(json!({ "team_id": model.team, "user_id": me, "role": "owner" }))),
-        ("POST", "/v1/subscriptions".into(), Some(json!({ "user_id": me, "plan": "Scale", "status": "active" }))),
-        ("POST", "/v1/rpc/increment_outbound_usage".into(), Some(json!({ "channel": "email", "amount": -1000 }))),
-        ("POST", "/v1/rpc/increment_workspace_usage".into(), Some(json!({ "field": "emails_sent" }))),
+        (
+            "PATCH",
+            format!("/v1/teams/{}", model.team),
+            Some(json!({ "name": "taken", "owner_id": me })),
+        ),
+        (
+            "PATCH",
+            format!("/v1/teamhub_boards/{}", model.board),
+            Some(json!({ "created_by": me })),
+        ),
+        (
+            "DELETE",
+            format!("/v1/teamhub_boards/{}", model.board),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/teamhub_flow_members".into(),
+            Some(json!({ "flow_id": model.board, "user_id": me, "role": "owner" })),
+        ),
+        (
+            "POST",
+            "/v1/team_members".into(),
+            Some(json!({ "team_id": model.team, "user_id": me, "role": "owner" })),
+        ),
+        (
+            "POST",
+            "/v1/subscriptions".into(),
+            Some(json!({ "user_id": me, "plan": "Scale", "status": "active" })),
+        ),
+        (
+            "POST",
+            "/v1/rpc/increment_outbound_usage".into(),
+            Some(json!({ "channel": "email", "amount": -1000 })),
+        ),
+        (
+            "POST",
+            "/v1/rpc/increment_workspace_usage".into(),
+            Some(json!({ "field": "emails_sent" })),
+        ),
         ("POST", "/v1/leads".into(), Some(json!({ "name": "mine" }))),
         ("DELETE", "/v1/account".into(), None),
     ];
@@ -278,7 +362,11 @@ async fn other_step(api: &Api, model: &Model, rng: &mut StdRng) -> (Who, String,
             ("GET", format!("/v1/social/posts/{id}"), None),
         ]);
     }
-    let (method, path, body) = calls.choose(rng).cloned().unwrap_or(("GET", "/v1/leads".into(), None));
+    let (method, path, body) =
+        calls
+            .choose(rng)
+            .cloned()
+            .unwrap_or(("GET", "/v1/leads".into(), None));
     // Deleting the account is the attacker's own business; keep the actors alive after it.
     let (status, reply) = api.call(who, method, &path, body).await;
     if path == "/v1/account" && status == 204 {
@@ -290,7 +378,10 @@ async fn other_step(api: &Api, model: &Model, rng: &mut StdRng) -> (Who, String,
 }
 
 /// What A can read now: its partition as stored (one query, no cache between).
-async fn a_view(rows: &Rows, owner: &str) -> (BTreeMap<String, String>, BTreeMap<String, (String, String)>) {
+async fn a_view(
+    rows: &Rows,
+    owner: &str,
+) -> (BTreeMap<String, String>, BTreeMap<String, (String, String)>) {
     let mut leads = BTreeMap::new();
     let mut messages = BTreeMap::new();
     let mut cursor = None;
@@ -346,14 +437,20 @@ async fn run(api: Api, rows: Rows, steps: usize) {
             a_step(&api, &mut model, &mut rng).await;
         } else {
             let (who, call, status, reply) = other_step(&api, &model, &mut rng).await;
-            assert!(status < 500, "step {step} (seed {seed}): {who:?} {call} → {status} {reply}");
+            assert!(
+                status < 500,
+                "step {step} (seed {seed}): {who:?} {call} → {status} {reply}"
+            );
             let text = reply.to_string();
             assert!(
                 !text.contains("secret-"),
                 "step {step} (seed {seed}): {who:?} {call} read A's data: {text}"
             );
             if matches!(who, Who::B | Who::Anonymous) {
-                assert!(!text.contains(&a), "step {step} (seed {seed}): {who:?} {call} learned A's user id: {text}");
+                assert!(
+                    !text.contains(&a),
+                    "step {step} (seed {seed}): {who:?} {call} learned A's user id: {text}"
+                );
             }
             if status >= 400 {
                 refused += 1;
@@ -361,11 +458,30 @@ async fn run(api: Api, rows: Rows, steps: usize) {
         }
         let (leads, messages) = a_view(&rows, &a).await;
         assert_eq!(leads, model.leads, "step {step} (seed {seed}): A's leads");
-        assert_eq!(messages, model.messages, "step {step} (seed {seed}): A's messages");
-        let team = rows.get(teams, None, &model.team).await.expect("read").expect("A's team");
-        assert_eq!((team["name"].as_str(), team["owner_id"].as_str()), (Some(model.team_name.as_str()), Some(a.as_str())), "step {step} (seed {seed})");
-        let board = rows.get(boards, None, &model.board).await.expect("read").expect("A's board");
-        assert_eq!(board["created_by"].as_str(), Some(a.as_str()), "step {step} (seed {seed})");
+        assert_eq!(
+            messages, model.messages,
+            "step {step} (seed {seed}): A's messages"
+        );
+        let team = rows
+            .get(teams, None, &model.team)
+            .await
+            .expect("read")
+            .expect("A's team");
+        assert_eq!(
+            (team["name"].as_str(), team["owner_id"].as_str()),
+            (Some(model.team_name.as_str()), Some(a.as_str())),
+            "step {step} (seed {seed})"
+        );
+        let board = rows
+            .get(boards, None, &model.board)
+            .await
+            .expect("read")
+            .expect("A's board");
+        assert_eq!(
+            board["created_by"].as_str(),
+            Some(a.as_str()),
+            "step {step} (seed {seed})"
+        );
     }
     println!(
         "hostile model: {steps} steps, {} leads and {} messages of A's at the end, {refused} of the others' calls refused",

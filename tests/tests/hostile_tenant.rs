@@ -30,7 +30,10 @@ async fn set_profile(local: &RunningLocal, user: &str, fields: Value) {
 /// A lead of `client` with one manually logged message; (lead id, message id).
 async fn lead_with_message(client: &Client) -> (String, String) {
     let lead = client
-        .post("/v1/leads", json!({ "name": "Grace", "primary_email": "grace@navy.example" }))
+        .post(
+            "/v1/leads",
+            json!({ "name": "Grace", "primary_email": "grace@navy.example" }),
+        )
         .await;
     assert_eq!(lead.status, 201, "{}", lead.body);
     let lead_id = lead.body["id"].as_str().unwrap_or_default().to_owned();
@@ -57,12 +60,27 @@ async fn finding_1_a_reused_id_cannot_delete_another_tenants_children() {
     let reuse = eve
         .post("/v1/leads", json!({ "id": lead, "name": "x" }))
         .await;
-    assert_eq!((reuse.status, reuse.code()), (400, "invalid"), "{}", reuse.body);
-    assert!(reuse.body["message"].as_str().unwrap_or_default().contains("id"));
+    assert_eq!(
+        (reuse.status, reuse.code()),
+        (400, "invalid"),
+        "{}",
+        reuse.body
+    );
+    assert!(
+        reuse.body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("id")
+    );
     assert_eq!(eve.delete(&format!("/v1/leads/{lead}")).await.status, 404);
 
     assert_eq!(ada.get(&format!("/v1/leads/{lead}")).await.status, 200);
-    assert_eq!(ada.get(&format!("/v1/email_messages/{message}")).await.status, 200);
+    assert_eq!(
+        ada.get(&format!("/v1/email_messages/{message}"))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -90,9 +108,7 @@ async fn finding_1_a_colliding_row_in_another_partition_never_reaches_the_owners
         .await
         .expect("the twin written as the system");
 
-    let listed = eve
-        .get(&format!("/v1/email_messages?lead_id={lead}"))
-        .await;
+    let listed = eve.get(&format!("/v1/email_messages?lead_id={lead}")).await;
     assert_eq!(listed.status, 200, "{}", listed.body);
     assert_eq!(listed.body["data"], json!([]));
 
@@ -107,15 +123,31 @@ async fn finding_2_a_customer_cannot_upgrade_its_own_plan() {
     let local = RunningLocal::start().await;
     let eve = signed_up(&local).await;
     let upgrade = eve
-        .post("/v1/subscriptions", json!({ "plan": "Scale", "status": "active" }))
+        .post(
+            "/v1/subscriptions",
+            json!({ "plan": "Scale", "status": "active" }),
+        )
         .await;
-    assert_eq!((upgrade.status, upgrade.code()), (403, "server_owned"), "{}", upgrade.body);
+    assert_eq!(
+        (upgrade.status, upgrade.code()),
+        (403, "server_owned"),
+        "{}",
+        upgrade.body
+    );
     assert_eq!(eve.get("/v1/subscriptions").await.body["data"], json!([]));
 
     let profile = eve
-        .patch(&format!("/v1/profiles/{}", eve.id()), json!({ "plan": "Scale" }))
+        .patch(
+            &format!("/v1/profiles/{}", eve.id()),
+            json!({ "plan": "Scale" }),
+        )
         .await;
-    assert_eq!((profile.status, profile.code()), (403, "admin_only"), "{}", profile.body);
+    assert_eq!(
+        (profile.status, profile.code()),
+        (403, "admin_only"),
+        "{}",
+        profile.body
+    );
     let after = eve.get(&format!("/v1/profiles/{}", eve.id())).await;
     assert_ne!(after.body["plan"], "Scale");
 }
@@ -125,48 +157,92 @@ async fn finding_3_a_customer_cannot_reset_its_own_quotas() {
     let local = RunningLocal::start().await;
     let eve = signed_up(&local).await;
     let cases = [
-        ("increment_outbound_usage", json!({ "channel": "email" }), "outbound_usage", "count"),
+        (
+            "increment_outbound_usage",
+            json!({ "channel": "email" }),
+            "outbound_usage",
+            "count",
+        ),
         (
             "increment_workspace_usage",
             json!({ "field": "emails_sent" }),
             "workspace_usage_counters",
             "emails_sent",
         ),
-        ("increment_ai_usage", json!({ "credits": 3 }), "workspace_ai_usage", "credits_used"),
+        (
+            "increment_ai_usage",
+            json!({ "credits": 3 }),
+            "workspace_ai_usage",
+            "credits_used",
+        ),
     ];
     for (rpc, args, table, column) in cases {
         let counted = eve.post(&format!("/v1/rpc/{rpc}"), args).await;
         assert_eq!(counted.status, 200, "{rpc}: {}", counted.body);
         let row = eve.get(&format!("/v1/{table}")).await.body["data"][0].clone();
         let id = row["id"].as_str().unwrap_or_default().to_owned();
-        assert!(row[column].as_i64().unwrap_or_default() > 0, "{table}: {row}");
+        assert!(
+            row[column].as_i64().unwrap_or_default() > 0,
+            "{table}: {row}"
+        );
 
         let reset = eve
             .patch(&format!("/v1/{table}/{id}"), json!({ column: -100000 }))
             .await;
-        assert_eq!((reset.status, reset.code()), (403, "server_owned"), "{table}: {}", reset.body);
-        assert_eq!(eve.delete(&format!("/v1/{table}/{id}")).await.status / 100, 4, "{table}");
+        assert_eq!(
+            (reset.status, reset.code()),
+            (403, "server_owned"),
+            "{table}: {}",
+            reset.body
+        );
+        assert_eq!(
+            eve.delete(&format!("/v1/{table}/{id}")).await.status / 100,
+            4,
+            "{table}"
+        );
         let after = eve.get(&format!("/v1/{table}/{id}")).await;
         assert_eq!(after.body[column], row[column], "{table} unchanged");
     }
     for (rpc, args) in [
-        ("increment_outbound_usage", json!({ "channel": "email", "amount": -100000 })),
-        ("increment_outbound_usage", json!({ "channel": "email", "amount": 0 })),
-        ("increment_workspace_usage", json!({ "field": "emails_sent", "amount": -5 })),
+        (
+            "increment_outbound_usage",
+            json!({ "channel": "email", "amount": -100000 }),
+        ),
+        (
+            "increment_outbound_usage",
+            json!({ "channel": "email", "amount": 0 }),
+        ),
+        (
+            "increment_workspace_usage",
+            json!({ "field": "emails_sent", "amount": -5 }),
+        ),
         ("increment_ai_usage", json!({ "credits": -50 })),
         ("increment_ai_usage", json!({ "credits": 0 })),
     ] {
         let refused = eve.post(&format!("/v1/rpc/{rpc}"), args.clone()).await;
-        assert_eq!((refused.status, refused.code()), (400, "invalid"), "{rpc} {args}: {}", refused.body);
+        assert_eq!(
+            (refused.status, refused.code()),
+            (400, "invalid"),
+            "{rpc} {args}: {}",
+            refused.body
+        );
     }
 
     mailbox::sender_and_lead(&eve).await;
     let sender = eve.get("/v1/sender_accounts").await.body["data"][0].clone();
     let id = sender["id"].as_str().unwrap_or_default();
     let reset = eve
-        .patch(&format!("/v1/sender_accounts/{id}"), json!({ "daily_sent_today": -1000 }))
+        .patch(
+            &format!("/v1/sender_accounts/{id}"),
+            json!({ "daily_sent_today": -1000 }),
+        )
         .await;
-    assert_eq!((reset.status, reset.code()), (403, "server_owned"), "{}", reset.body);
+    assert_eq!(
+        (reset.status, reset.code()),
+        (403, "server_owned"),
+        "{}",
+        reset.body
+    );
 }
 
 #[tokio::test]
@@ -199,7 +275,10 @@ async fn finding_4_a_two_character_body_is_sent_once_and_the_server_stays_up() {
     local.system.scheduler.tick().await.expect("a tick");
     local.system.scheduled_email_worker().drain().await;
     let row = ada
-        .get(&format!("/v1/scheduled_emails/{}", scheduled.body["id"].as_str().unwrap_or_default()))
+        .get(&format!(
+            "/v1/scheduled_emails/{}",
+            scheduled.body["id"].as_str().unwrap_or_default()
+        ))
         .await;
     assert_eq!(row.body["status"], "sent", "{}", row.body);
 }
@@ -212,7 +291,10 @@ async fn finding_6_a_local_frontend_may_call_the_server_across_origins() {
         .request(reqwest::Method::OPTIONS, local.url("/v1/leads"))
         .header("origin", "http://localhost:5173")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization,content-type")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
         .send()
         .await
         .expect("an answer");
@@ -227,7 +309,12 @@ async fn finding_6_a_local_frontend_may_call_the_server_across_origins() {
         .send()
         .await
         .expect("an answer");
-    assert!(elsewhere.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        elsewhere
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -245,7 +332,11 @@ async fn states_the_system_decides_are_refused_and_user_decisions_allowed() {
     let path = format!("/v1/scheduled_emails/{id}");
     for status in ["sent", "processing", "failed"] {
         let refused = ada.patch(&path, json!({ "status": status })).await;
-        assert_eq!((refused.status, refused.code()), (403, "invalid_transition"), "{status}");
+        assert_eq!(
+            (refused.status, refused.code()),
+            (403, "invalid_transition"),
+            "{status}"
+        );
     }
     assert_eq!(ada.get(&path).await.body["status"], "pending");
     let cancelled = ada.patch(&path, json!({ "status": "cancelled" })).await;
@@ -257,11 +348,24 @@ async fn states_the_system_decides_are_refused_and_user_decisions_allowed() {
             json!({ "lead_id": lead, "provider": "sendgrid", "to_email": "grace@navy.example" }),
         )
         .await;
-    assert_eq!((logged.status, logged.code()), (403, "invalid_transition"), "{}", logged.body);
+    assert_eq!(
+        (logged.status, logged.code()),
+        (403, "invalid_transition"),
+        "{}",
+        logged.body
+    );
     let post = ada
-        .post("/v1/social_posts", json!({ "content_text": "hi", "status": "completed" }))
+        .post(
+            "/v1/social_posts",
+            json!({ "content_text": "hi", "status": "completed" }),
+        )
         .await;
-    assert_eq!((post.status, post.code()), (403, "invalid_transition"), "{}", post.body);
+    assert_eq!(
+        (post.status, post.code()),
+        (403, "invalid_transition"),
+        "{}",
+        post.body
+    );
 }
 
 #[tokio::test]
@@ -269,7 +373,9 @@ async fn flows_cannot_be_taken_over_and_system_templates_are_admins() {
     let local = RunningLocal::start().await;
     let ada = signed_up(&local).await;
     let eve = signed_up(&local).await;
-    let board = ada.post("/v1/teamhub_boards", json!({ "name": "Launch" })).await;
+    let board = ada
+        .post("/v1/teamhub_boards", json!({ "name": "Launch" }))
+        .await;
     assert_eq!(board.status, 201, "{}", board.body);
     let board_id = board.body["id"].as_str().unwrap_or_default().to_owned();
     assert_eq!(board.body["created_by"], ada.id());
@@ -283,32 +389,60 @@ async fn flows_cannot_be_taken_over_and_system_templates_are_admins() {
     let member_id = member.body["id"].as_str().unwrap_or_default().to_owned();
 
     let take = eve
-        .patch(&format!("/v1/teamhub_boards/{board_id}"), json!({ "created_by": eve.id() }))
+        .patch(
+            &format!("/v1/teamhub_boards/{board_id}"),
+            json!({ "created_by": eve.id() }),
+        )
         .await;
-    assert_eq!((take.status, take.code()), (403, "author_column"), "{}", take.body);
+    assert_eq!(
+        (take.status, take.code()),
+        (403, "author_column"),
+        "{}",
+        take.body
+    );
     let promote = eve
-        .patch(&format!("/v1/teamhub_flow_members/{member_id}"), json!({ "role": "owner" }))
+        .patch(
+            &format!("/v1/teamhub_flow_members/{member_id}"),
+            json!({ "role": "owner" }),
+        )
         .await;
     assert_eq!(promote.status, 403, "{}", promote.body);
     assert_eq!(
-        eve.get(&format!("/v1/teamhub_boards/{board_id}")).await.body["created_by"],
+        eve.get(&format!("/v1/teamhub_boards/{board_id}"))
+            .await
+            .body["created_by"],
         ada.id()
     );
     assert_eq!(
-        eve.get(&format!("/v1/teamhub_flow_members/{member_id}")).await.body["role"],
+        eve.get(&format!("/v1/teamhub_flow_members/{member_id}"))
+            .await
+            .body["role"],
         "admin"
     );
     let forged = eve
-        .post("/v1/teamhub_boards", json!({ "name": "Mine", "created_by": ada.id() }))
+        .post(
+            "/v1/teamhub_boards",
+            json!({ "name": "Mine", "created_by": ada.id() }),
+        )
         .await;
-    assert_eq!((forged.status, forged.code()), (403, "author_column"), "{}", forged.body);
+    assert_eq!(
+        (forged.status, forged.code()),
+        (403, "author_column"),
+        "{}",
+        forged.body
+    );
     let system = eve
         .post(
             "/v1/teamhub_flow_templates",
             json!({ "name": "Public", "type": "system", "structure_json": {} }),
         )
         .await;
-    assert_eq!((system.status, system.code()), (403, "invalid_transition"), "{}", system.body);
+    assert_eq!(
+        (system.status, system.code()),
+        (403, "invalid_transition"),
+        "{}",
+        system.body
+    );
 }
 
 #[tokio::test]
@@ -316,7 +450,12 @@ async fn a_support_sessions_window_is_fixed_and_a_disabled_profile_is_refused_ev
     let local = RunningLocal::start().await;
     let root = signed_up(&local).await;
     let target = signed_up(&local).await;
-    set_profile(&local, root.id(), json!({ "is_super_admin": true, "role": "ADMIN" })).await;
+    set_profile(
+        &local,
+        root.id(),
+        json!({ "is_super_admin": true, "role": "ADMIN" }),
+    )
+    .await;
     let long = root
         .post(
             "/v1/support_sessions",
@@ -338,13 +477,24 @@ async fn a_support_sessions_window_is_fixed_and_a_disabled_profile_is_refused_ev
             json!({ "expires_at": "2099-01-01T00:00:00Z" }),
         )
         .await;
-    assert_eq!((extend.status, extend.code()), (403, "fixed_column"), "{}", extend.body);
+    assert_eq!(
+        (extend.status, extend.code()),
+        (403, "fixed_column"),
+        "{}",
+        extend.body
+    );
     let ended = root
-        .patch(&format!("/v1/support_sessions/{id}"), json!({ "is_active": false }))
+        .patch(
+            &format!("/v1/support_sessions/{id}"),
+            json!({ "is_active": false }),
+        )
         .await;
     assert_eq!(ended.status, 200, "{}", ended.body);
     let revived = root
-        .patch(&format!("/v1/support_sessions/{id}"), json!({ "is_active": true }))
+        .patch(
+            &format!("/v1/support_sessions/{id}"),
+            json!({ "is_active": true }),
+        )
         .await;
     assert_eq!(revived.status, 403, "{}", revived.body);
 
@@ -352,9 +502,16 @@ async fn a_support_sessions_window_is_fixed_and_a_disabled_profile_is_refused_ev
     for reply in [
         target.get("/v1/leads").await,
         target.post("/v1/leads", json!({ "name": "x" })).await,
-        target.post("/v1/rpc/get_workspace_monthly_usage", json!({})).await,
+        target
+            .post("/v1/rpc/get_workspace_monthly_usage", json!({}))
+            .await,
     ] {
-        assert_eq!((reply.status, reply.code()), (403, "account_disabled"), "{}", reply.body);
+        assert_eq!(
+            (reply.status, reply.code()),
+            (403, "account_disabled"),
+            "{}",
+            reply.body
+        );
     }
 }
 
@@ -376,7 +533,10 @@ async fn a_client_patch_keeps_the_rows_internal_attributes() {
         .await
         .expect("an internal attribute set");
     let renamed = ada
-        .patch(&format!("/v1/leads/{id}"), json!({ "name": "Grace Hopper" }))
+        .patch(
+            &format!("/v1/leads/{id}"),
+            json!({ "name": "Grace Hopper" }),
+        )
         .await;
     assert_eq!(renamed.status, 200, "{}", renamed.body);
     let item = store.get(&key).await.expect("read").expect("the lead");
@@ -390,10 +550,16 @@ async fn cursors_are_sealed_and_open_only_for_their_list_and_caller() {
     let ada = signed_up(&local).await;
     let eve = signed_up(&local).await;
     for name in ["Grace", "Ada", "Hedy"] {
-        assert_eq!(ada.post("/v1/leads", json!({ "name": name })).await.status, 201);
+        assert_eq!(
+            ada.post("/v1/leads", json!({ "name": name })).await.status,
+            201
+        );
     }
     let first = ada.get("/v1/leads?limit=2").await;
-    let cursor = first.body["next_cursor"].as_str().unwrap_or_default().to_owned();
+    let cursor = first.body["next_cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(!cursor.is_empty(), "{}", first.body);
     assert!(!cursor.contains(ada.id()));
 
@@ -407,12 +573,20 @@ async fn cursors_are_sealed_and_open_only_for_their_list_and_caller() {
         .encode(format!(r#"{{"PK":"U#{}","SK":"leads#"}}"#, ada.id()));
     for (client, path) in [
         (&eve, format!("/v1/leads?limit=2&cursor={cursor}")),
-        (&ada, format!("/v1/leads?limit=2&order=score.desc&cursor={cursor}")),
+        (
+            &ada,
+            format!("/v1/leads?limit=2&order=score.desc&cursor={cursor}"),
+        ),
         (&ada, format!("/v1/leads?limit=2&cursor={forged}")),
         (&eve, format!("/v1/leads?limit=2&cursor={forged}")),
     ] {
         let refused = client.get(&path).await;
-        assert_eq!((refused.status, refused.code()), (400, "invalid_cursor"), "{path}: {}", refused.body);
+        assert_eq!(
+            (refused.status, refused.code()),
+            (400, "invalid_cursor"),
+            "{path}: {}",
+            refused.body
+        );
     }
 }
 
@@ -426,12 +600,25 @@ async fn a_profile_cannot_claim_someone_elses_address() {
             json!({ "id": eve.id(), "email": "grace@navy.example" }),
         )
         .await;
-    assert_eq!((claim.status, claim.code()), (403, "email_not_yours"), "{}", claim.body);
+    assert_eq!(
+        (claim.status, claim.code()),
+        (403, "email_not_yours"),
+        "{}",
+        claim.body
+    );
     assert_eq!(eve.sign_up().await.status, 201);
     let switch = eve
-        .patch(&format!("/v1/profiles/{}", eve.id()), json!({ "email": "grace@navy.example" }))
+        .patch(
+            &format!("/v1/profiles/{}", eve.id()),
+            json!({ "email": "grace@navy.example" }),
+        )
         .await;
-    assert_eq!((switch.status, switch.code()), (403, "email_not_yours"), "{}", switch.body);
+    assert_eq!(
+        (switch.status, switch.code()),
+        (403, "email_not_yours"),
+        "{}",
+        switch.body
+    );
     // Grace can still sign up with her address.
     let grace = Client::user(&local, Role::Client, Some("grace@navy.example"));
     assert_eq!(grace.sign_up().await.status, 201);
@@ -505,14 +692,30 @@ async fn custom_routes_refuse_another_tenants_ids_and_change_nothing() {
             reply.status,
             reply.body
         );
-        assert!(!reply.body.to_string().contains("secret-"), "attempt {n}: {}", reply.body);
+        assert!(
+            !reply.body.to_string().contains("secret-"),
+            "attempt {n}: {}",
+            reply.body
+        );
     }
     // Ada's work is as she left it.
     let emails = ada.get(&format!("/v1/sequences/{sequence_id}")).await;
     assert_eq!(emails.status, 200, "{}", emails.body);
-    assert!(!emails.body.to_string().contains("cancelled"), "{}", emails.body);
-    assert_eq!(ada.get(&format!("/v1/social_posts/{post_id}")).await.body["status"], "draft");
-    assert_eq!(ada.get(&format!("/v1/scheduled_emails/{scheduled_id}")).await.body["status"], "pending");
+    assert!(
+        !emails.body.to_string().contains("cancelled"),
+        "{}",
+        emails.body
+    );
+    assert_eq!(
+        ada.get(&format!("/v1/social_posts/{post_id}")).await.body["status"],
+        "draft"
+    );
+    assert_eq!(
+        ada.get(&format!("/v1/scheduled_emails/{scheduled_id}"))
+            .await
+            .body["status"],
+        "pending"
+    );
 }
 
 #[tokio::test]
@@ -537,14 +740,28 @@ async fn lists_by_another_owners_column_and_keys_pointed_at_the_victim_are_refus
         assert!(!listed.body.to_string().contains("secret-"), "{path}");
     }
     let moved = eve
-        .patch(&format!("/v1/email_messages/{eve_message}"), json!({ "lead_id": ada_lead }))
+        .patch(
+            &format!("/v1/email_messages/{eve_message}"),
+            json!({ "lead_id": ada_lead }),
+        )
         .await;
-    assert_eq!((moved.status, moved.code()), (400, "invalid_reference"), "{}", moved.body);
+    assert_eq!(
+        (moved.status, moved.code()),
+        (400, "invalid_reference"),
+        "{}",
+        moved.body
+    );
     let given = eve
-        .patch(&format!("/v1/leads/{eve_lead}"), json!({ "client_id": ada.id() }))
+        .patch(
+            &format!("/v1/leads/{eve_lead}"),
+            json!({ "client_id": ada.id() }),
+        )
         .await;
     assert_eq!(given.status / 100, 4, "{}", given.body);
-    assert_eq!(eve.get(&format!("/v1/leads/{eve_lead}")).await.body["client_id"], eve.id());
+    assert_eq!(
+        eve.get(&format!("/v1/leads/{eve_lead}")).await.body["client_id"],
+        eve.id()
+    );
 }
 
 #[tokio::test]
@@ -556,7 +773,10 @@ async fn a_deleted_account_leaves_no_token_or_webhook_url_that_still_answers() {
     )
     .await;
     let senders = ada.get("/v1/sender_accounts").await;
-    let sender = senders.body["data"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let sender = senders.body["data"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let hook = ada
         .post(
             &format!("/v1/sender-accounts/{sender}/event-webhook"),
@@ -573,14 +793,20 @@ async fn a_deleted_account_leaves_no_token_or_webhook_url_that_still_answers() {
 
     assert_eq!(ada.delete("/v1/account").await.status, 204);
 
-    assert!(store.get(&token_key).await.expect("read").is_none(), "the click token is gone");
+    assert!(
+        store.get(&token_key).await.expect("read").is_none(),
+        "the click token is gone"
+    );
     let http = scaliyo_tests::http_client::without_redirects();
     let click = http.get(&link).send().await.expect("an answer");
     assert_eq!(click.status(), 404, "a deleted tenant's link leads nowhere");
     let hook_token = hook_url.rsplit('/').next().unwrap_or_default();
     assert!(
         store
-            .get(&scaliyo_store::Key::new(format!("HOOK#{hook_token}"), "HOOK"))
+            .get(&scaliyo_store::Key::new(
+                format!("HOOK#{hook_token}"),
+                "HOOK"
+            ))
             .await
             .expect("read")
             .is_none()
@@ -641,7 +867,10 @@ async fn any_tracking_token_gets_a_pixel_or_a_page_never_an_error() {
         let token: String = (0..length)
             .map(|_| alphabet[rng.random_range(0..alphabet.len())])
             .collect();
-        let token = token.replace(' ', "%20").replace('#', "%23").replace('?', "%3F");
+        let token = token
+            .replace(' ', "%20")
+            .replace('#', "%23")
+            .replace('?', "%3F");
         let pixel = http
             .get(local.url(&format!("/t/o/{token}.gif")))
             .send()
@@ -649,11 +878,23 @@ async fn any_tracking_token_gets_a_pixel_or_a_page_never_an_error() {
             .expect("an answer");
         if pixel.status() != 404 {
             assert_eq!(pixel.status(), 200, "round {round}: /t/o/{token}");
-            assert_eq!(pixel.headers()["content-type"], "image/gif", "round {round}");
+            assert_eq!(
+                pixel.headers()["content-type"],
+                "image/gif",
+                "round {round}"
+            );
         }
-        for path in [format!("/t/c/{token}"), format!("/u/{token}"), format!("/l/{token}")] {
+        for path in [
+            format!("/t/c/{token}"),
+            format!("/u/{token}"),
+            format!("/l/{token}"),
+        ] {
             let page = http.get(local.url(&path)).send().await.expect("an answer");
-            assert!(page.status().as_u16() < 500, "round {round}: {path} → {}", page.status());
+            assert!(
+                page.status().as_u16() < 500,
+                "round {round}: {path} → {}",
+                page.status()
+            );
         }
     }
 }
@@ -697,18 +938,35 @@ async fn a_send_that_panics_after_its_reservation_gives_it_back_and_settles_its_
         )
         .await
         .expect("connected");
-    let lead = ada.post("/v1/leads", json!({ "name": "Grace", "primary_email": "grace@navy.example" })).await;
+    let lead = ada
+        .post(
+            "/v1/leads",
+            json!({ "name": "Grace", "primary_email": "grace@navy.example" }),
+        )
+        .await;
     let request = || {
-        serde_json::from_value(json!({ "lead_id": lead.body["id"], "subject": "Hi", "html_body": "<p>Hi</p>" }))
-            .expect("a request")
+        serde_json::from_value(
+            json!({ "lead_id": lead.body["id"], "subject": "Hi", "html_body": "<p>Hi</p>" }),
+        )
+        .expect("a request")
     };
     for _ in 0..2 {
         // The same key twice: the first attempt's marker was settled, not left in progress.
         let outcome = pipeline.send(&actor, request(), Some("key-1")).await;
         assert!(matches!(outcome, Err(SendError::Crashed)), "{outcome:?}");
     }
-    let usage = ada.post("/v1/rpc/get_workspace_monthly_usage", json!({})).await;
-    assert_eq!(usage.body["emails_sent"], 0, "the reservation was given back: {}", usage.body);
+    let usage = ada
+        .post("/v1/rpc/get_workspace_monthly_usage", json!({}))
+        .await;
+    assert_eq!(
+        usage.body["emails_sent"], 0,
+        "the reservation was given back: {}",
+        usage.body
+    );
     let sender = ada.get("/v1/sender_accounts").await.body["data"][0].clone();
-    assert_eq!(sender["daily_sent_today"].as_i64().unwrap_or(0), 0, "{sender}");
+    assert_eq!(
+        sender["daily_sent_today"].as_i64().unwrap_or(0),
+        0,
+        "{sender}"
+    );
 }

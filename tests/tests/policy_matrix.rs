@@ -612,7 +612,10 @@ async fn every_table_operation_and_actor_is_allowed_or_denied_as_the_seed_says()
         schema::TABLES.len()
     );
     let planned: usize = schema::TABLES.iter().map(|t| actors_for(t).len() * 4).sum();
-    assert_eq!(checked, planned, "every table, actor and operation is checked");
+    assert_eq!(
+        checked, planned,
+        "every table, actor and operation is checked"
+    );
     assert!(checked > 1000, "{checked} checks");
     assert!(
         mismatches.is_empty(),

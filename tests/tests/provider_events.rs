@@ -140,7 +140,10 @@ async fn signed_sendgrid_events_are_recorded_once_and_suppress_bounced_addresses
         .await
         .unwrap();
     assert_eq!(stale.status(), 401);
-    assert_eq!(stale.json::<Value>().await.unwrap()["code"], "stale_timestamp");
+    assert_eq!(
+        stale.json::<Value>().await.unwrap()["code"],
+        "stale_timestamp"
+    );
     assert_eq!(events_of(&ada, &message_id).await.len(), 2);
 
     // The hard bounce suppressed the address: send-email refuses it now.

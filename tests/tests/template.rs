@@ -60,10 +60,11 @@ struct Function {
 }
 
 fn functions(template: &Value) -> Vec<Function> {
-    let globals: BTreeMap<String, Value> = template["Globals"]["Function"]["Environment"]["Variables"]
-        .as_mapping()
-        .map(|m| m.iter().map(|(k, v)| (text(k), v.clone())).collect())
-        .unwrap_or_default();
+    let globals: BTreeMap<String, Value> =
+        template["Globals"]["Function"]["Environment"]["Variables"]
+            .as_mapping()
+            .map(|m| m.iter().map(|(k, v)| (text(k), v.clone())).collect())
+            .unwrap_or_default();
     let mut out = Vec::new();
     for (id, resource) in template["Resources"].as_mapping().into_iter().flatten() {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
@@ -77,7 +78,8 @@ fn functions(template: &Value) -> Vec<Function> {
             logical_id: text(id),
             binary: text(&resource["Metadata"]["BuildProperties"]["Binary"]),
             variables,
-            policies: serde_norway::to_string(&resource["Properties"]["Policies"]).unwrap_or_default(),
+            policies: serde_norway::to_string(&resource["Properties"]["Policies"])
+                .unwrap_or_default(),
         });
     }
     out
@@ -86,7 +88,11 @@ fn functions(template: &Value) -> Vec<Function> {
 fn routes(template: &Value) -> Vec<Route> {
     let mut out = Vec::new();
     for (id, resource) in template["Resources"].as_mapping().into_iter().flatten() {
-        for (_, event) in resource["Properties"]["Events"].as_mapping().into_iter().flatten() {
+        for (_, event) in resource["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+        {
             if event["Type"].as_str() != Some("HttpApi") {
                 continue;
             }
@@ -125,7 +131,10 @@ fn public_reads_are_open_and_everything_else_needs_a_token() {
                 .iter()
                 .find(|r| r.method == "GET" && r.path == path)
                 .unwrap_or_else(|| panic!("no route for GET {path}"));
-            assert!(route.open, "GET {path} needs a token but {table} has public rows");
+            assert!(
+                route.open,
+                "GET {path} needs a token but {table} has public rows"
+            );
             assert_eq!(route.function, api.logical_id, "GET {path}");
         }
     }
@@ -146,9 +155,14 @@ fn public_reads_are_open_and_everything_else_needs_a_token() {
             route.path
         );
     }
-    for route in routes.iter().filter(|r| r.path.starts_with("/v1/") && !r.open) {
+    for route in routes
+        .iter()
+        .filter(|r| r.path.starts_with("/v1/") && !r.open)
+    {
         assert!(
-            !public_tables().iter().any(|t| route.path == format!("/v1/{t}") && route.method == "GET"),
+            !public_tables()
+                .iter()
+                .any(|t| route.path == format!("/v1/{t}") && route.method == "GET"),
             "{route:?}"
         );
     }
@@ -205,7 +219,10 @@ async fn every_route_reaches_a_handler_and_public_reads_answer_anonymous_callers
                 "{method} {path} ({} in the template) reached no handler",
                 route.function
             );
-            assert!(status != 405, "{method} {path} is not served with that method");
+            assert!(
+                status != 405,
+                "{method} {path} is not served with that method"
+            );
             assert!(status < 500, "{method} {path}: {status} {body}");
             checked += 1;
         }
@@ -219,11 +236,20 @@ async fn every_route_reaches_a_handler_and_public_reads_answer_anonymous_callers
 
 /// Variables a function may read that are optional knobs, with the default that applies.
 const OPTIONAL: &[(&str, &str)] = &[
-    ("PUBLIC_ASSETS_BASE_URL", "public URLs are the buckets' own S3 URLs"),
+    (
+        "PUBLIC_ASSETS_BASE_URL",
+        "public URLs are the buckets' own S3 URLs",
+    ),
     ("JWKS_URL", "<JWT_ISSUER>/.well-known/jwks.json"),
-    ("WEBHOOKS_ALLOW_PRIVATE", "off: webhooks reach public addresses only"),
+    (
+        "WEBHOOKS_ALLOW_PRIVATE",
+        "off: webhooks reach public addresses only",
+    ),
     ("SCALIYO_CORS_ORIGINS", "local server only"),
-    ("TRUSTED_PROXIES", "none: API Gateway's sourceIp is the client"),
+    (
+        "TRUSTED_PROXIES",
+        "none: API Gateway's sourceIp is the client",
+    ),
     ("SMTP_ALLOW_PRIVATE", "off"),
 ];
 
@@ -248,7 +274,10 @@ fn variables_read(source: &str) -> BTreeSet<String> {
 #[test]
 fn every_variable_a_function_reads_is_set_and_what_it_names_is_permitted() {
     let template = template();
-    let resources = template["Resources"].as_mapping().cloned().unwrap_or_default();
+    let resources = template["Resources"]
+        .as_mapping()
+        .cloned()
+        .unwrap_or_default();
     let type_of = |id: &str| {
         resources
             .get(Value::String(id.to_owned()))
@@ -257,9 +286,16 @@ fn every_variable_a_function_reads_is_set_and_what_it_names_is_permitted() {
     };
     let mut seen = 0;
     for function in functions(&template) {
-        let main = root().join("functions").join(&function.binary).join("src/main.rs");
-        let source = std::fs::read_to_string(&main)
-            .unwrap_or_else(|_| panic!("{} names binary {} with no functions/{0}", function.logical_id, function.binary));
+        let main = root()
+            .join("functions")
+            .join(&function.binary)
+            .join("src/main.rs");
+        let source = std::fs::read_to_string(&main).unwrap_or_else(|_| {
+            panic!(
+                "{} names binary {} with no functions/{0}",
+                function.logical_id, function.binary
+            )
+        });
         // The tests in main.rs set up their own environment; only the running code counts.
         let running = source.split("#[cfg(test)]").next().unwrap_or_default();
         for name in variables_read(running) {
@@ -281,7 +317,10 @@ fn every_variable_a_function_reads_is_set_and_what_it_names_is_permitted() {
             let permitted = function.policies.contains(id)
                 || (name == "TABLE_NAME" && function.policies.contains("dynamodb:"));
             match type_of(id).as_str() {
-                "AWS::SQS::Queue" | "AWS::S3::Bucket" | "AWS::DynamoDB::Table" | "AWS::KMS::Key" => {
+                "AWS::SQS::Queue"
+                | "AWS::S3::Bucket"
+                | "AWS::DynamoDB::Table"
+                | "AWS::KMS::Key" => {
                     assert!(
                         permitted,
                         "{} is given {name} = {id} but no permission on it",

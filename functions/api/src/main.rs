@@ -91,9 +91,8 @@ async fn authenticator() -> Authenticator {
     else {
         return Authenticator::ApiGateway;
     };
-    let url = std::env::var("JWKS_URL").unwrap_or_else(|_| {
-        format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/'))
-    });
+    let url = std::env::var("JWKS_URL")
+        .unwrap_or_else(|_| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
     match scaliyo_http::jwks::IssuerKeys::load(issuer, audience, url).await {
         Ok(keys) => Authenticator::ApiGatewayOrIssuer(keys),
         Err(error) => {

@@ -199,12 +199,12 @@ async fn serve(
             .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down");
-            let _ = stop.send(true);
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     for handle in timers.into_iter().chain(workers) {
         let _ = handle.await;
     }

@@ -139,16 +139,21 @@ mod tests {
             .expect("sent");
         let handled = Arc::new(AtomicUsize::new(0));
         let seen = handled.clone();
-        let worker = Worker::new("test", queue.clone(), Duration::from_millis(10), move |body| {
-            let seen = seen.clone();
-            async move {
-                if body == "boom" {
-                    panic!("a bug in a job");
+        let worker = Worker::new(
+            "test",
+            queue.clone(),
+            Duration::from_millis(10),
+            move |body| {
+                let seen = seen.clone();
+                async move {
+                    if body == "boom" {
+                        panic!("a bug in a job");
+                    }
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
                 }
-                seen.fetch_add(1, Ordering::SeqCst);
-                Ok(())
-            }
-        });
+            },
+        );
         assert_eq!(worker.drain().await, 1);
         assert_eq!(handled.load(Ordering::SeqCst), 1);
         // The failed message comes back after its visibility timeout, and still fails alone.

@@ -859,7 +859,8 @@ impl Access {
             &row,
             &defaults,
         )?;
-        self.check_flow_owner_grant(table, &user, &row, None).await?;
+        self.check_flow_owner_grant(table, &user, &row, None)
+            .await?;
         self.check_webhook(table, &row)?;
         if !self.allows(actor, table, Op::Insert, &row).await? {
             return Err(AccessError::Forbidden(format!(

@@ -152,8 +152,14 @@ mod tests {
         let equals = vec!["lead-1".to_owned()];
         let mine = binding("ada", &equals);
         let cursor = sealer.seal("eyJQSyI6IlUjYm9iIn0", &mine);
-        assert!(!cursor.contains("eyJQSyI6"), "the store key is not readable");
-        assert_eq!(sealer.open(&cursor, &mine).as_deref(), Ok("eyJQSyI6IlUjYm9iIn0"));
+        assert!(
+            !cursor.contains("eyJQSyI6"),
+            "the store key is not readable"
+        );
+        assert_eq!(
+            sealer.open(&cursor, &mine).as_deref(),
+            Ok("eyJQSyI6IlUjYm9iIn0")
+        );
 
         let other_lead = vec!["lead-2".to_owned()];
         for foreign in [

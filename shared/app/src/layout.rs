@@ -193,7 +193,9 @@ fn build(table: &'static Table) -> TableLayout {
     // An owned table with public shared rows (owner NULL: default templates and prompts)
     // lists those for anonymous callers.
     if let Scope::Owner(owner_column) = table.scope
-        && table.column(owner_column).is_some_and(|c| !c.not_null && !c.primary_key)
+        && table
+            .column(owner_column)
+            .is_some_and(|c| !c.not_null && !c.primary_key)
         && table.policy.iter().any(|r| matches!(r.who, Who::Public(_)))
     {
         indexes.push(listing(table, Some(Filter::IsNull(owner_column))));

@@ -205,7 +205,10 @@ impl ProviderHooks {
             timestamp,
             self.clock.now().timestamp(),
         ) {
-            tracing::warn!(provider = "sendgrid", "event webhook refused: stale timestamp");
+            tracing::warn!(
+                provider = "sendgrid",
+                "event webhook refused: stale timestamp"
+            );
             return Err(HookError::Stale);
         }
         let events = sendgrid_events(body)

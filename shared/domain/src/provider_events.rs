@@ -23,10 +23,10 @@ pub const SENDGRID_TOLERANCE_SECONDS: i64 = 600;
 /// Whether SendGrid's `X-Twilio-Email-Event-Webhook-Timestamp` (epoch seconds) is within
 /// [`SENDGRID_TOLERANCE_SECONDS`] of `now`.
 pub fn sendgrid_timestamp_fresh(timestamp: &str, now: i64) -> bool {
-    timestamp
-        .trim()
-        .parse::<i64>()
-        .is_ok_and(|at| at.checked_sub(now).is_some_and(|d| d.abs() <= SENDGRID_TOLERANCE_SECONDS))
+    timestamp.trim().parse::<i64>().is_ok_and(|at| {
+        at.checked_sub(now)
+            .is_some_and(|d| d.abs() <= SENDGRID_TOLERANCE_SECONDS)
+    })
 }
 
 /// Whether a SendGrid batch is signed by the account's key.

@@ -311,7 +311,10 @@ mod tests {
         ] {
             let verdict = check_url(url, false, false);
             assert!(verdict.is_err(), "{url} → {verdict:?}");
-            assert!(verdict.unwrap_err().to_string().contains(inside) || inside == "127.0.0.1", "{url}");
+            assert!(
+                verdict.unwrap_err().to_string().contains(inside) || inside == "127.0.0.1",
+                "{url}"
+            );
         }
         assert_eq!(
             check_url("https://hooks.example.com\\@evil.example/", false, false)

@@ -32,7 +32,11 @@ pub struct Claims {
 }
 
 /// Turns verified claims into a caller; the subject must be a UUID.
-pub(crate) fn caller_from(sub: &str, role: Option<&str>, email: Option<&str>) -> Result<Caller, ApiError> {
+pub(crate) fn caller_from(
+    sub: &str,
+    role: Option<&str>,
+    email: Option<&str>,
+) -> Result<Caller, ApiError> {
     let user_id = OwnerId::from_str(sub).map_err(|_| {
         ApiError::unauthorized("invalid_token", "the token's subject is not a user id")
     })?;

@@ -143,13 +143,13 @@ impl IssuerKeys {
         validation.leeway = 5;
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| {
-            match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                    ApiError::unauthorized("token_expired", "the token has expired")
-                }
-                _ => invalid("the token is not valid for this API"),
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| match e
+            .kind()
+        {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                ApiError::unauthorized("token_expired", "the token has expired")
             }
+            _ => invalid("the token is not valid for this API"),
         })?;
         crate::identity::caller_from(
             &data.claims.sub,
@@ -219,11 +219,32 @@ mod tests {
         assert_eq!(caller.email.as_deref(), Some("ada@example.com"));
 
         for (bad, code) in [
-            (token(&signing, "k7", "https://evil.example", "authenticated", later), "invalid_token"),
-            (token(&signing, "k7", ISSUER, "other-app", later), "invalid_token"),
-            (token(&signing, "k7", ISSUER, "authenticated", 1_000), "token_expired"),
-            (token(&stranger, "k7", ISSUER, "authenticated", later), "invalid_token"),
-            (token(&stranger, "k9", ISSUER, "authenticated", later), "invalid_token"),
+            (
+                token(
+                    &signing,
+                    "k7",
+                    "https://evil.example",
+                    "authenticated",
+                    later,
+                ),
+                "invalid_token",
+            ),
+            (
+                token(&signing, "k7", ISSUER, "other-app", later),
+                "invalid_token",
+            ),
+            (
+                token(&signing, "k7", ISSUER, "authenticated", 1_000),
+                "token_expired",
+            ),
+            (
+                token(&stranger, "k7", ISSUER, "authenticated", later),
+                "invalid_token",
+            ),
+            (
+                token(&stranger, "k9", ISSUER, "authenticated", later),
+                "invalid_token",
+            ),
             ("not.a.token".to_owned(), "invalid_token"),
         ] {
             let error = keys.verify(&bad).expect_err("refused");

@@ -46,11 +46,13 @@ impl TrustedProxies {
             .split([',', '\n'])
             .map(str::trim)
             .filter(|entry| !entry.is_empty())
-            .map(|entry| match (entry.contains('/'), entry.parse::<IpAddr>()) {
-                (false, Ok(IpAddr::V4(_))) => format!("{entry}/32"),
-                (false, Ok(IpAddr::V6(_))) => format!("{entry}/128"),
-                _ => entry.to_owned(),
-            })
+            .map(
+                |entry| match (entry.contains('/'), entry.parse::<IpAddr>()) {
+                    (false, Ok(IpAddr::V4(_))) => format!("{entry}/32"),
+                    (false, Ok(IpAddr::V6(_))) => format!("{entry}/128"),
+                    _ => entry.to_owned(),
+                },
+            )
             .collect();
         Self(Arc::new(scaliyo_domain::tracking::Networks::parse(
             "trusted proxies",
@@ -83,7 +85,11 @@ impl TrustedProxies {
 /// peer locally), unless that is a trusted proxy — then the right-most `X-Forwarded-For`
 /// entry that is not one (entries left of it are the client's own claims); a trusted proxy
 /// that forwarded no address leaves the client unknown.
-pub fn client_ip(headers: &HeaderMap, platform: Option<IpAddr>, trusted: &TrustedProxies) -> Option<IpAddr> {
+pub fn client_ip(
+    headers: &HeaderMap,
+    platform: Option<IpAddr>,
+    trusted: &TrustedProxies,
+) -> Option<IpAddr> {
     let mut current = platform?;
     if !trusted.contains(current) {
         return Some(current);
@@ -122,7 +128,10 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Origin {
         parts: &mut axum::http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        let platform = match parts.extensions.get::<lambda_http::request::RequestContext>() {
+        let platform = match parts
+            .extensions
+            .get::<lambda_http::request::RequestContext>()
+        {
             Some(lambda_http::request::RequestContext::ApiGatewayV2(context)) => context
                 .http
                 .source_ip
@@ -382,7 +391,11 @@ mod client_ip_tests {
         // Behind a trusted proxy: the right-most address it did not add itself.
         let trusted = TrustedProxies::parse("10.0.0.0/8, 127.0.0.1");
         assert_eq!(
-            client_ip(&forwarded("6.6.6.6, 203.0.113.9, 10.1.2.3"), ip("127.0.0.1"), &trusted),
+            client_ip(
+                &forwarded("6.6.6.6, 203.0.113.9, 10.1.2.3"),
+                ip("127.0.0.1"),
+                &trusted
+            ),
             ip("203.0.113.9")
         );
         assert_eq!(
@@ -390,6 +403,9 @@ mod client_ip_tests {
             ip("127.0.0.1")
         );
         assert_eq!(client_ip(&forwarded("203.0.113.9"), None, &trusted), None);
-        assert_eq!(client_ip(&HeaderMap::new(), ip("127.0.0.1"), &trusted), None);
+        assert_eq!(
+            client_ip(&HeaderMap::new(), ip("127.0.0.1"), &trusted),
+            None
+        );
     }
 }

@@ -72,19 +72,28 @@ mod tests {
             subject: subject.into(),
             text: "hi".into(),
             html: "<p>hi</p>".into(),
-            headers: vec![("List-Unsubscribe".into(), "<https://t.example/u/x>\r\nX-Evil: 1".into())],
+            headers: vec![(
+                "List-Unsubscribe".into(),
+                "<https://t.example/u/x>\r\nX-Evil: 1".into(),
+            )],
             scaliyo_message_id: "m1".into(),
         }
     }
 
     #[test]
     fn line_breaks_in_values_never_start_a_header() {
-        let bytes = to_bytes(&email("Hello Eve\r\nBcc: victim@example.com", "Eve\nX-Evil: 1"))
-            .expect("a message");
+        let bytes = to_bytes(&email(
+            "Hello Eve\r\nBcc: victim@example.com",
+            "Eve\nX-Evil: 1",
+        ))
+        .expect("a message");
         let text = String::from_utf8_lossy(&bytes);
         for line in text.lines() {
             let lower = line.to_ascii_lowercase();
-            assert!(!lower.starts_with("bcc:") && !lower.starts_with("x-evil:"), "{line}");
+            assert!(
+                !lower.starts_with("bcc:") && !lower.starts_with("x-evil:"),
+                "{line}"
+            );
         }
     }
 }

@@ -466,7 +466,12 @@ async fn smtp_refuses_hosts_inside_and_names_no_address_in_its_errors() {
         assert!(matches!(error, MailError::Rejected(_)), "{host}: {error:?}");
         assert!(!error.to_string().contains(host), "{host}: {error}");
     }
-    assert!(std::fs::read_dir(server.dir.path().join("inbox")).map(|d| d.count()).unwrap_or(0) == 0);
+    assert!(
+        std::fs::read_dir(server.dir.path().join("inbox"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+            == 0
+    );
     // A closed port answers as an unreachable server, without the how.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
@@ -481,5 +486,9 @@ async fn smtp_refuses_hosts_inside_and_names_no_address_in_its_errors() {
         })
         .await
         .unwrap_err();
-    assert_eq!(error.to_string(), MailError::Unavailable("the SMTP server could not be reached on that host and port".into()).to_string());
+    assert_eq!(
+        error.to_string(),
+        MailError::Unavailable("the SMTP server could not be reached on that host and port".into())
+            .to_string()
+    );
 }

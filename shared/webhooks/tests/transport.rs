@@ -89,7 +89,8 @@ impl scaliyo_webhooks::Resolver for FixedAnswer {
 }
 
 #[tokio::test]
-async fn a_public_name_that_resolves_inside_is_refused_after_resolution_without_naming_the_address() {
+async fn a_public_name_that_resolves_inside_is_refused_after_resolution_without_naming_the_address()
+{
     let receiver = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200))
@@ -97,11 +98,12 @@ async fn a_public_name_that_resolves_inside_is_refused_after_resolution_without_
         .await;
     let port = receiver.address().port();
     for inside in ["127.0.0.1", "10.0.0.5", "169.254.169.254", "::1"] {
-        let transport = HttpWebhookTransport::new().with_resolver(std::sync::Arc::new(
-            FixedAnswer(inside.parse().unwrap()),
-        ));
+        let transport = HttpWebhookTransport::new()
+            .with_resolver(std::sync::Arc::new(FixedAnswer(inside.parse().unwrap())));
         let error = transport
-            .post(&request(format!("https://hooks.customer.example:{port}/in")))
+            .post(&request(format!(
+                "https://hooks.customer.example:{port}/in"
+            )))
             .await
             .unwrap_err();
         let TransportError::Refused(message) = &error else {
@@ -110,5 +112,11 @@ async fn a_public_name_that_resolves_inside_is_refused_after_resolution_without_
         assert!(!message.contains(inside), "{message}");
         assert!(message.contains("hooks.customer.example"), "{message}");
     }
-    assert!(receiver.received_requests().await.unwrap_or_default().is_empty());
+    assert!(
+        receiver
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
 }

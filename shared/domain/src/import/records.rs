@@ -226,7 +226,10 @@ mod tests {
             .iter()
             .map(|r| (r.number, r.oversized, r.fields.len()))
             .collect();
-        assert_eq!(shapes, vec![(1, false, 2), (2, false, 2), (3, true, 0), (4, false, 2)]);
+        assert_eq!(
+            shapes,
+            vec![(1, false, 2), (2, false, 2), (3, true, 0), (4, false, 2)]
+        );
         assert_eq!(out[3].fields, vec!["Grace", "grace@x.io"]);
     }
 

@@ -183,7 +183,9 @@ pub enum Filter {
 impl Filter {
     pub fn column(self) -> &'static str {
         match self {
-            Filter::IsNotNull(c) | Filter::IsNull(c) | Filter::IsTrue(c) | Filter::Equals(c, _) => c,
+            Filter::IsNotNull(c) | Filter::IsNull(c) | Filter::IsTrue(c) | Filter::Equals(c, _) => {
+                c
+            }
         }
     }
 

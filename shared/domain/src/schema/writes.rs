@@ -115,8 +115,10 @@ pub const SERVER_COLUMNS: &[(&str, Writer, &[&str])] = &[
 /// Columns that keep the value they were created with, whoever asks, admins included: a
 /// support session's window (started now, over two hours later) and whom it reads.
 /// `started_at` and `expires_at` take the server's defaults; the others are chosen at insert.
-pub const FIXED_COLUMNS: &[(&str, &[&str])] =
-    &[("support_sessions", &["started_at", "expires_at", "target_user_id", "admin_id"])];
+pub const FIXED_COLUMNS: &[(&str, &[&str])] = &[(
+    "support_sessions",
+    &["started_at", "expires_at", "target_user_id", "admin_id"],
+)];
 
 /// Of the fixed columns, those only the server's default may set.
 const SERVER_DEFAULTED: &[(&str, &str)] = &[
@@ -423,7 +425,11 @@ fn check_start(rule: &StateRule, row: &Map<String, Value>) -> Result<(), Refusal
     }
 }
 
-fn check_move(rule: &StateRule, current: &Map<String, Value>, patch: &Map<String, Value>) -> Result<(), Refusal> {
+fn check_move(
+    rule: &StateRule,
+    current: &Map<String, Value>,
+    patch: &Map<String, Value>,
+) -> Result<(), Refusal> {
     let from = state_text(current.get(rule.column)).unwrap_or_default();
     let to = state_text(patch.get(rule.column)).unwrap_or_default();
     if rule
@@ -651,8 +657,20 @@ mod tests {
             ("invoices", "status", "open", "paid", false),
             ("invoices", "status", "draft", "open", true),
             ("sender_accounts", "status", "connected", "disabled", true),
-            ("sender_accounts", "status", "needs_reauth", "connected", false),
-            ("social_post_targets", "status", "pending", "published", false),
+            (
+                "sender_accounts",
+                "status",
+                "needs_reauth",
+                "connected",
+                false,
+            ),
+            (
+                "social_post_targets",
+                "status",
+                "pending",
+                "published",
+                false,
+            ),
             ("support_sessions", "is_active", "true", "false", true),
         ];
         for (table, column, from, to, allowed) in cases {
@@ -708,7 +726,10 @@ mod tests {
         );
         let active = map(json!({"is_active": true}));
         let ended = map(json!({"is_active": false}));
-        assert_eq!(check_update("support_sessions", admin(), &active, &ended), Ok(()));
+        assert_eq!(
+            check_update("support_sessions", admin(), &active, &ended),
+            Ok(())
+        );
         assert!(check_update("support_sessions", admin(), &ended, &active).is_err());
     }
 
@@ -755,7 +776,12 @@ mod tests {
             }
         }
         for rule in STATE_RULES {
-            assert!(exists(rule.table, rule.column), "{}.{}", rule.table, rule.column);
+            assert!(
+                exists(rule.table, rule.column),
+                "{}.{}",
+                rule.table,
+                rule.column
+            );
         }
         for (table, column) in AUTHOR_COLUMNS.iter().chain(SERVER_DEFAULTED) {
             assert!(exists(table, column), "{table}.{column}");
