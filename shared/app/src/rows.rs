@@ -628,12 +628,7 @@ impl Rows {
         id: &str,
         patch: Row,
     ) -> Result<Row, RowError> {
-        let item = self
-            .get_item(table, owner, id)
-            .await?
-            .ok_or(RowError::NotFound)?;
-        self.write_update(table, owner, &item, patch, false, false)
-            .await
+        self.read_and_update(table, owner, id, patch, false).await
     }
 
     /// A client's partial update (the data API): like [`Rows::update`], and the row's internal
@@ -646,11 +641,22 @@ impl Rows {
         id: &str,
         patch: Row,
     ) -> Result<Row, RowError> {
+        self.read_and_update(table, owner, id, patch, true).await
+    }
+
+    async fn read_and_update(
+        &self,
+        table: &'static Table,
+        owner: Option<&str>,
+        id: &str,
+        patch: Row,
+        keep_internal: bool,
+    ) -> Result<Row, RowError> {
         let item = self
             .get_item(table, owner, id)
             .await?
             .ok_or(RowError::NotFound)?;
-        self.write_update(table, owner, &item, patch, false, true)
+        self.write_update(table, owner, &item, patch, false, keep_internal)
             .await
     }
 
