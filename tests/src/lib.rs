@@ -10,6 +10,7 @@ pub mod mailbox;
 pub mod queue_conformance;
 pub mod rows_conformance;
 pub mod table_conformance;
+pub mod template;
 
 /// Polls `check` until it returns true or `within` passes — for eventually consistent reads
 /// (DynamoDB GSIs), never for ordering work the test itself controls.

@@ -3,110 +3,21 @@
 //! - every table with public rows is readable without a token (a route without the
 //!   authorizer), and every other route needs one, but for the recipient- and provider-facing
 //!   ones that carry their own secrets (tracking tokens, per-sender webhook URLs);
-//! - every route reaches a handler (a real-shaped request per route gets an answer from a
-//!   handler, not the router's bare 404);
+//! - every route reaches a handler of the merged local server (a real-shaped request per route
+//!   gets an answer from a handler, not the router's bare 404); each function's own tests send
+//!   the API Gateway event of each of its routes to its own router
+//!   (`scaliyo_tests::template::every_route_reaches_a_handler`);
 //! - every environment variable a function's `main` reads is set for it (or is an optional
 //!   knob named below), and every queue and bucket its variables name exists in the template
 //!   with a permission for that function.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::collections::BTreeSet;
 
 use scaliyo_domain::schema::{self, Who};
 use scaliyo_tests::http_client::Client;
 use scaliyo_tests::local_server::RunningLocal;
+use scaliyo_tests::template::{functions, load as template, root, routes, text};
 use serde_norway::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_default()
-}
-
-fn template() -> Value {
-    let text = std::fs::read_to_string(root().join("infra/template.yaml")).expect("the template");
-    serde_norway::from_str(&text).expect("the template is YAML")
-}
-
-/// A value without its CloudFormation tag (`!Ref X` → `X`).
-fn untagged(value: &Value) -> &Value {
-    match value {
-        Value::Tagged(tagged) => untagged(&tagged.value),
-        other => other,
-    }
-}
-
-fn text(value: &Value) -> String {
-    match untagged(value) {
-        Value::String(s) => s.clone(),
-        other => serde_norway::to_string(other).unwrap_or_default(),
-    }
-}
-
-#[derive(Debug)]
-struct Route {
-    function: String,
-    method: String,
-    path: String,
-    open: bool,
-}
-
-struct Function {
-    logical_id: String,
-    binary: String,
-    variables: BTreeMap<String, Value>,
-    policies: String,
-}
-
-fn functions(template: &Value) -> Vec<Function> {
-    let globals: BTreeMap<String, Value> =
-        template["Globals"]["Function"]["Environment"]["Variables"]
-            .as_mapping()
-            .map(|m| m.iter().map(|(k, v)| (text(k), v.clone())).collect())
-            .unwrap_or_default();
-    let mut out = Vec::new();
-    for (id, resource) in template["Resources"].as_mapping().into_iter().flatten() {
-        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
-            continue;
-        }
-        let mut variables = globals.clone();
-        if let Some(own) = resource["Properties"]["Environment"]["Variables"].as_mapping() {
-            variables.extend(own.iter().map(|(k, v)| (text(k), v.clone())));
-        }
-        out.push(Function {
-            logical_id: text(id),
-            binary: text(&resource["Metadata"]["BuildProperties"]["Binary"]),
-            variables,
-            policies: serde_norway::to_string(&resource["Properties"]["Policies"])
-                .unwrap_or_default(),
-        });
-    }
-    out
-}
-
-fn routes(template: &Value) -> Vec<Route> {
-    let mut out = Vec::new();
-    for (id, resource) in template["Resources"].as_mapping().into_iter().flatten() {
-        for (_, event) in resource["Properties"]["Events"]
-            .as_mapping()
-            .into_iter()
-            .flatten()
-        {
-            if event["Type"].as_str() != Some("HttpApi") {
-                continue;
-            }
-            let properties = &event["Properties"];
-            out.push(Route {
-                function: text(id),
-                method: text(&properties["Method"]),
-                path: text(&properties["Path"]),
-                open: text(&properties["Auth"]["Authorizer"]) == "NONE",
-            });
-        }
-    }
-    out
-}
 
 /// Tables the seed lets anyone read some rows of.
 fn public_tables() -> Vec<&'static str> {
@@ -176,18 +87,8 @@ async fn every_route_reaches_a_handler_and_public_reads_answer_anonymous_callers
     let http = scaliyo_tests::http_client::without_redirects();
     let mut checked = 0;
     for route in routes(&template) {
-        let path = route
-            .path
-            .replace("{proxy+}", "leads")
-            .replace("{id}", "0b8f5a3e-0000-4000-8000-000000000001")
-            .replace("{token}", "unknown-token")
-            .replace("{slug}", "unknownslug")
-            .replace("{sequence_id}", "0b8f5a3e-0000-4000-8000-000000000002");
-        let methods: Vec<&str> = match route.method.as_str() {
-            "ANY" => vec!["GET", "POST"],
-            other => vec![other],
-        };
-        for method in methods {
+        let path = route.concrete_path();
+        for method in route.methods() {
             let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
             let response = http
                 .request(method.clone(), local.url(&path))
@@ -213,15 +114,10 @@ async fn every_route_reaches_a_handler_and_public_reads_answer_anonymous_callers
                     }
                 }
             }
-            // The router's own 404 (no route) has no body; a handler's has one.
             assert!(
-                status != 404 || !body.is_empty(),
-                "{method} {path} ({} in the template) reached no handler",
+                scaliyo_tests::template::reached_a_handler(status, body.as_bytes()),
+                "{method} {path} ({} in the template) reached no handler: {status}",
                 route.function
-            );
-            assert!(
-                status != 405,
-                "{method} {path} is not served with that method"
             );
             assert!(status < 500, "{method} {path}: {status} {body}");
             checked += 1;

@@ -206,4 +206,38 @@ mod tests {
         let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(json["data"], serde_json::json!([]));
     }
+
+    /// Every route `infra/template.yaml` gives this function, as API Gateway delivers it,
+    /// reaches one of this router's handlers (with the delivery log mounted, as deployed).
+    #[tokio::test]
+    async fn every_route_of_the_template_reaches_a_handler() {
+        let (Some(config), Some(moto)) = (
+            scaliyo_tests::emulators::dynamodb().await,
+            scaliyo_tests::emulators::moto().await,
+        ) else {
+            return;
+        };
+        let client = scaliyo_aws::dynamodb_client(&config);
+        let name = scaliyo_tests::emulators::unique_name("api-routes");
+        scaliyo_aws::create_table(&client, &name)
+            .await
+            .expect("create table");
+        let blobs = S3Blobs::new(scaliyo_aws::s3_client(&moto), HashMap::new());
+        let imports = Arc::new(S3Blobs::new(scaliyo_aws::s3_client(&moto), HashMap::new()));
+        let webhooks: Arc<dyn Queue> = Arc::new(scaliyo_aws::SqsQueue::new(
+            scaliyo_aws::sqs_client(&moto),
+            "http://127.0.0.1:1/never-used",
+        ));
+        let app = router(
+            DynamoTable::new(client, name),
+            b"test cursor key",
+            Authenticator::ApiGateway,
+            Storage::new(Arc::new(blobs), HashMap::new()),
+            imports,
+            "imports".into(),
+            "https://t.example".into(),
+            Some(webhooks),
+        );
+        scaliyo_tests::template::every_route_reaches_a_handler("api", app).await;
+    }
 }

@@ -110,4 +110,30 @@ mod tests {
         let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(json["code"], "not_found");
     }
+
+    /// Every route `infra/template.yaml` gives this function, as API Gateway delivers it,
+    /// reaches one of this router's handlers.
+    #[tokio::test]
+    async fn every_route_of_the_template_reaches_a_handler() {
+        let (Some(config), Some(moto)) = (
+            scaliyo_tests::emulators::dynamodb().await,
+            scaliyo_tests::emulators::moto().await,
+        ) else {
+            return;
+        };
+        let client = scaliyo_aws::dynamodb_client(&config);
+        let name = scaliyo_tests::emulators::unique_name("send-routes");
+        scaliyo_aws::create_table(&client, &name)
+            .await
+            .expect("create table");
+        let kms = scaliyo_aws::kms_client(&moto);
+        let app = router(
+            DynamoTable::new(client, name),
+            Arc::new(KmsSealer::new(kms, "alias/never-used")),
+            scaliyo_mail::mailers_from_env(),
+            "https://t.example".into(),
+            None,
+        );
+        scaliyo_tests::template::every_route_reaches_a_handler("send-email", app).await;
+    }
 }

@@ -94,4 +94,20 @@ mod tests {
                 .starts_with("text/html")
         );
     }
+
+    /// Every route `infra/template.yaml` gives this function (links, short links,
+    /// unsubscribes, provider event webhooks) reaches one of this router's handlers.
+    #[tokio::test]
+    async fn every_route_of_the_template_reaches_a_handler() {
+        let Some(config) = scaliyo_tests::emulators::dynamodb().await else {
+            return;
+        };
+        let client = scaliyo_aws::dynamodb_client(&config);
+        let name = scaliyo_tests::emulators::unique_name("click-routes");
+        scaliyo_aws::create_table(&client, &name)
+            .await
+            .expect("table");
+        let app = router(DynamoTable::new(client, name), b"test key", None);
+        scaliyo_tests::template::every_route_reaches_a_handler("track-click", app).await;
+    }
 }

@@ -80,4 +80,19 @@ mod tests {
             .expect("body");
         assert_eq!(body.len(), 43);
     }
+
+    /// Every route `infra/template.yaml` gives this function reaches this router's handler.
+    #[tokio::test]
+    async fn every_route_of_the_template_reaches_a_handler() {
+        let Some(config) = scaliyo_tests::emulators::dynamodb().await else {
+            return;
+        };
+        let client = scaliyo_aws::dynamodb_client(&config);
+        let name = scaliyo_tests::emulators::unique_name("open-routes");
+        scaliyo_aws::create_table(&client, &name)
+            .await
+            .expect("table");
+        let app = router(DynamoTable::new(client, name), None, None);
+        scaliyo_tests::template::every_route_reaches_a_handler("track-open", app).await;
+    }
 }
