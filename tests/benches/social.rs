@@ -103,6 +103,7 @@ async fn run(posts: usize, concurrency: usize) -> (f64, usize) {
         .expect("request");
         system
             .social
+            .posts()
             .create_post(&actor, request)
             .await
             .expect("post");

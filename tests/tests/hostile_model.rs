@@ -407,7 +407,9 @@ async fn partition_rows(rows: &Rows, owner: &str, table: &str) -> Vec<scaliyo_st
             scaliyo_store::Index::Table,
             scaliyo_app::layout::owner_partition(owner),
         )
-        .sort(scaliyo_store::SortCondition::BeginsWith(format!("{table}#")))
+        .sort(scaliyo_store::SortCondition::BeginsWith(format!(
+            "{table}#"
+        )))
         .limit(1000)
         .after(cursor.take());
         let page = rows.store().query(query).await.expect("A's partition");

@@ -8,7 +8,7 @@ use scaliyo_app::access::Access;
 use scaliyo_app::import::{ImportConfig, Importer};
 use scaliyo_app::provider_events::ProviderHooks;
 use scaliyo_app::scheduler::Scheduling;
-use scaliyo_app::social::{Social, SocialSettings};
+use scaliyo_app::social::{SocialPosts, SocialSettings};
 use scaliyo_app::storage::Storage;
 use scaliyo_app::usage::Usage;
 use scaliyo_app::webhooks::WebhookLog;
@@ -31,7 +31,7 @@ fn router(
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()).with_cursor_key(cursor_key));
     // Posts and account health: publishing is social-run-scheduler's, connecting accounts
     // (which seals tokens) send-email's — no network adapters and no KMS client here.
-    let social = Arc::new(Social::new(
+    let social = Arc::new(SocialPosts::new(
         access.clone(),
         storage.blobs(),
         clock.clone(),

@@ -18,7 +18,9 @@ use scaliyo_app::import::{ImportConfig, Importer};
 use scaliyo_app::rows::Rows;
 use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
 use scaliyo_app::send_email::{Mailers, SendConfig, SendPipeline};
-use scaliyo_app::social::{ShortLinks, Social, SocialAccounts, SocialSettings};
+use scaliyo_app::social::{
+    ShortLinks, SocialAccounts, SocialPosts, SocialPublisher, SocialSettings,
+};
 use scaliyo_app::storage::Storage;
 use scaliyo_app::tracking::Tracking;
 use scaliyo_app::usage::Usage;
@@ -145,7 +147,7 @@ pub struct LocalSystem {
     /// Opens waiting for the store (see `Tracking::record_open_or_spool`).
     pub tracking_spool: Arc<LocalQueue>,
     /// Social posts and their publishing (`social-run-scheduler`).
-    pub social: Arc<Social>,
+    pub social: Arc<SocialPublisher>,
     /// Connecting social accounts (sealing their tokens).
     pub social_accounts: Arc<SocialAccounts>,
     pub short_links: Arc<ShortLinks>,
@@ -286,16 +288,14 @@ impl LocalSystem {
             None => scaliyo_social::outbox_networks(config.data_dir.join("social-outbox")),
         };
         let social_accounts = Arc::new(SocialAccounts::new(access.clone(), sealer.clone()));
-        let social = Arc::new(
-            Social::new(
-                access.clone(),
-                blobs.clone(),
-                clock.clone(),
-                SocialSettings::new(config.public_base.clone()),
-            )
-            .with_networks(networks, sealer)
-            .with_webhooks(Some(webhooks.clone())),
-        );
+        let social_posts = SocialPosts::new(
+            access.clone(),
+            blobs.clone(),
+            clock.clone(),
+            SocialSettings::new(config.public_base.clone()),
+        )
+        .with_webhooks(Some(webhooks.clone()));
+        let social = Arc::new(SocialPublisher::new(social_posts, networks, sealer));
         let ip_key = secrets::load_or_create(&config.data_dir.join("secrets/ip-hash.key"))?;
         let short_links = Arc::new(ShortLinks::new(access.rows().clone(), &ip_key));
         Ok(Self {
@@ -369,7 +369,7 @@ impl LocalSystem {
             ))
             .merge(scaliyo_http::social_api::router(
                 self.access.clone(),
-                self.social.clone(),
+                Arc::new(self.social.posts().clone()),
             ))
             .merge(scaliyo_http::social_api::accounts_router(
                 self.access.clone(),

@@ -10,13 +10,13 @@ use std::sync::Arc;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::access::Access;
-use scaliyo_app::social::{MEDIA_BUCKET, Social, SocialSettings};
+use scaliyo_app::social::{MEDIA_BUCKET, SocialPosts, SocialPublisher, SocialSettings};
 use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::{DynamoTable, KmsSealer, S3Blobs};
 use scaliyo_store::{Blobs, Queue, Sealer, SocialNetworks, SystemClock};
 use serde_json::Value;
 
-async fn handle(social: &Social, event: LambdaEvent<Value>) -> Result<Value, Error> {
+async fn handle(social: &SocialPublisher, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let tick: EventBridgeEvent<Value> = serde_json::from_value(event.payload)?;
     tracing::info!(time = ?tick.time, "tick");
     let report = social.tick().await?;
@@ -30,13 +30,13 @@ fn social(
     networks: SocialNetworks,
     short_link_base: String,
     webhooks: Option<Arc<dyn Queue>>,
-) -> Social {
+) -> SocialPublisher {
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
     let webhooks = WebhookEmitter::for_lambda(access.rows().clone(), webhooks, clock.clone());
-    Social::new(access, media, clock, SocialSettings::new(short_link_base))
-        .with_networks(networks, sealer)
-        .with_webhooks(webhooks)
+    let posts = SocialPosts::new(access, media, clock, SocialSettings::new(short_link_base))
+        .with_webhooks(webhooks);
+    SocialPublisher::new(posts, networks, sealer)
 }
 
 fn required(name: &str) -> Result<String, Error> {
@@ -148,6 +148,7 @@ mod tests {
             .expect("an account");
         let due = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
         let post = social
+            .posts()
             .create_post(
                 &actor,
                 serde_json::from_value(json!({
@@ -174,7 +175,7 @@ mod tests {
         assert_eq!(report["claimed"], 1, "{report}");
         assert_eq!(report["published"], 1, "{report}");
         let id = post.post["id"].as_str().unwrap_or_default().to_owned();
-        let shown = social.post(&actor, &id).await.expect("the post");
+        let shown = social.posts().post(&actor, &id).await.expect("the post");
         assert_eq!(shown.post["status"], "completed");
         assert_eq!(shown.targets[0]["remote_post_id"], "1050_777");
     }

@@ -16,3 +16,4 @@ pub mod storage;
 pub mod tracking;
 pub mod usage;
 pub mod webhooks;
+pub mod work_queue;

@@ -3,6 +3,8 @@
 //! the keyed hash of a visitor's address. Pure functions; the adapters and the scheduler
 //! decide nothing on their own.
 
+pub mod gate;
+
 use std::net::IpAddr;
 use std::time::Duration;
 

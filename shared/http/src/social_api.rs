@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use scaliyo_app::access::Access;
-use scaliyo_app::social::{SchedulePost, Social, SocialAccounts, SocialError};
+use scaliyo_app::social::{SchedulePost, SocialAccounts, SocialError, SocialPosts};
 use serde_json::{Value, json};
 
 use crate::data_api::MaybeCaller;
@@ -41,7 +41,6 @@ impl From<SocialError> for ApiError {
             .with("status", json!(status)),
             SocialError::Seal(e) => ApiError::unavailable("sealing a social token", &e),
             SocialError::Blob(e) => ApiError::unavailable("the media bucket", &e),
-            SocialError::NoNetworks => ApiError::internal("social", &"no network adapters"),
         }
     }
 }
@@ -49,7 +48,7 @@ impl From<SocialError> for ApiError {
 #[derive(Clone)]
 struct SocialState {
     access: Arc<Access>,
-    social: Arc<Social>,
+    social: Arc<SocialPosts>,
 }
 
 #[derive(Clone)]
@@ -127,7 +126,7 @@ async fn show_post(
 }
 
 /// Posts and account health (the `api` function).
-pub fn router(access: Arc<Access>, social: Arc<Social>) -> Router {
+pub fn router(access: Arc<Access>, social: Arc<SocialPosts>) -> Router {
     Router::<SocialState>::new()
         .route("/v1/social/accounts/health", get(health))
         .route("/v1/social/posts", post(create_post))

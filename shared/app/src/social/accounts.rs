@@ -1,0 +1,217 @@
+//! Connecting social accounts: the one part that seals tokens.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use scaliyo_store::{Index, Item, Sealer, WriteOp};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{
+    SocialError, TOKEN_WARNING, accounts_of, invalid, redact, reminder_key, reminder_partition,
+    table,
+};
+use crate::access::{Access, AccessError, Actor};
+use crate::layout;
+use crate::rows::{Row, timestamp_text};
+use crate::work_queue::lease_sort_key;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectMeta {
+    pub page_id: String,
+    pub page_name: Option<String>,
+    pub page_access_token: String,
+    pub instagram_user_id: Option<String>,
+    pub instagram_username: Option<String>,
+    pub token_expires_at: Option<DateTime<FixedOffset>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectLinkedIn {
+    pub member_urn: Option<String>,
+    pub org_urn: Option<String>,
+    pub org_name: Option<String>,
+    pub access_token: String,
+    pub token_expires_at: Option<DateTime<FixedOffset>>,
+}
+
+/// Connecting accounts: the one part that seals tokens. It runs where the key service is —
+/// the `send-email` function in AWS, beside the sender connection — so the `api` function
+/// carries no KMS client (its package stays inside the size budget).
+#[derive(Clone)]
+pub struct SocialAccounts {
+    access: Arc<Access>,
+    sealer: Arc<dyn Sealer>,
+}
+
+impl SocialAccounts {
+    pub fn new(access: Arc<Access>, sealer: Arc<dyn Sealer>) -> Self {
+        Self { access, sealer }
+    }
+
+    async fn seal(&self, token: &str) -> Result<String, SocialError> {
+        if token.trim().is_empty() {
+            return Err(invalid("access_token", "is required"));
+        }
+        self.sealer
+            .seal(token)
+            .await
+            .map_err(|e| SocialError::Seal(e.to_string()))
+    }
+
+    /// Creates or (same identity) reconnects an account; the response never has the token.
+    async fn upsert_account(
+        &self,
+        owner: &str,
+        provider: &str,
+        identity: (&str, &str),
+        fields: Row,
+    ) -> Result<Row, SocialError> {
+        let accounts = accounts_of(self.access.rows(), owner, provider).await?;
+        let existing = accounts
+            .iter()
+            .find(|a| a.str(identity.0) == Some(identity.1))
+            .and_then(|a| a.str("id"))
+            .map(str::to_owned);
+        let table = table("social_accounts");
+        // A reconnect rewrites the row, which also clears the reconnect mark.
+        let row = match existing {
+            Some(id) => {
+                self.access
+                    .rows()
+                    .update(table, Some(owner), &id, fields)
+                    .await?
+            }
+            None => {
+                let mut fields = fields;
+                fields.insert("user_id".into(), json!(owner));
+                fields.insert("provider".into(), json!(provider));
+                self.access.rows().create(table, None, fields).await?
+            }
+        };
+        self.remind_before_expiry(owner, &row).await?;
+        Ok(redact("social_accounts", row))
+    }
+
+    /// Keeps the account's expiry reminder: due `TOKEN_WARNING` before the token expires, in
+    /// the lease index the tick already reads, so an account nobody uses or looks at still
+    /// gets its `social.token_expiring` event. A reconnect moves (or, without an expiry,
+    /// removes) it.
+    async fn remind_before_expiry(&self, owner: &str, account: &Row) -> Result<(), SocialError> {
+        let Some(id) = account["id"].as_str() else {
+            return Ok(());
+        };
+        let key = reminder_key(id);
+        let expires = account["token_expires_at"]
+            .as_str()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let op = match expires {
+            Some(expires) => {
+                let (pk, sk) = Index::Gsi5.key_attributes();
+                let due = expires - TOKEN_WARNING;
+                WriteOp::put(
+                    Item::new(&key)
+                        .with("owner", owner)
+                        .with("account_id", id)
+                        .with(pk, reminder_partition(layout::shard_of(id)))
+                        .with(sk, lease_sort_key(due, id)),
+                )
+            }
+            None => WriteOp::delete(key),
+        };
+        self.access.rows().store().transact_write(vec![op]).await?;
+        Ok(())
+    }
+
+    pub async fn connect_meta(
+        &self,
+        actor: &Actor,
+        request: ConnectMeta,
+    ) -> Result<Row, SocialError> {
+        let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let page_id = request.page_id.trim();
+        if page_id.is_empty() || !page_id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(invalid(
+                "page_id",
+                "must be the numeric id of a Facebook Page",
+            ));
+        }
+        if let Some(ig) = &request.instagram_user_id
+            && (ig.is_empty() || !ig.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Err(invalid(
+                "instagram_user_id",
+                "must be the numeric id of an Instagram business account",
+            ));
+        }
+        let sealed = self.seal(&request.page_access_token).await?;
+        let mut fields = Row::new();
+        fields.insert("meta_page_id".into(), json!(page_id));
+        fields.insert("meta_page_name".into(), json!(request.page_name));
+        fields.insert("meta_page_access_token_encrypted".into(), json!(sealed));
+        fields.insert("meta_ig_user_id".into(), json!(request.instagram_user_id));
+        fields.insert("meta_ig_username".into(), json!(request.instagram_username));
+        fields.insert(
+            "token_expires_at".into(),
+            json!(
+                request
+                    .token_expires_at
+                    .map(|t| timestamp_text(t.with_timezone(&Utc)))
+            ),
+        );
+        self.upsert_account(&owner, "meta", ("meta_page_id", page_id), fields)
+            .await
+    }
+
+    pub async fn connect_linkedin(
+        &self,
+        actor: &Actor,
+        request: ConnectLinkedIn,
+    ) -> Result<Row, SocialError> {
+        let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let member = request.member_urn.as_deref().map(str::trim);
+        let org = request.org_urn.as_deref().map(str::trim);
+        if let Some(m) = member
+            && !m.starts_with("urn:li:person:")
+        {
+            return Err(invalid("member_urn", "must look like urn:li:person:<id>"));
+        }
+        if let Some(o) = org
+            && !o.starts_with("urn:li:organization:")
+        {
+            return Err(invalid(
+                "org_urn",
+                "must look like urn:li:organization:<id>",
+            ));
+        }
+        let identity = match (member, org) {
+            (_, Some(org)) => ("linkedin_org_urn", org),
+            (Some(member), None) => ("linkedin_member_urn", member),
+            (None, None) => {
+                return Err(invalid(
+                    "member_urn",
+                    "a member URN, an organisation URN or both are required",
+                ));
+            }
+        };
+        let sealed = self.seal(&request.access_token).await?;
+        let mut fields = Row::new();
+        fields.insert("linkedin_member_urn".into(), json!(member));
+        fields.insert("linkedin_org_urn".into(), json!(org));
+        fields.insert("linkedin_org_name".into(), json!(request.org_name));
+        fields.insert("linkedin_access_token_encrypted".into(), json!(sealed));
+        fields.insert(
+            "token_expires_at".into(),
+            json!(
+                request
+                    .token_expires_at
+                    .map(|t| timestamp_text(t.with_timezone(&Utc)))
+            ),
+        );
+        self.upsert_account(&owner, "linkedin", identity, fields)
+            .await
+    }
+}
