@@ -11,6 +11,8 @@ use scaliyo_domain::schema::{
 use scaliyo_store::{Index, Key};
 use serde_json::{Map, Value};
 
+use crate::work_queue;
+
 /// Attribute naming the schema table of a row item.
 pub const TABLE_ATTR: &str = "_t";
 /// Attribute holding the owning user of an `OwnerOf` row (its parent's owner).
@@ -23,7 +25,13 @@ pub const DUE_SHARDS: u32 = 16;
 pub const WORK_QUEUE_TABLES: [&str; 2] = ["scheduled_emails", "social_posts"];
 /// Internal attributes of claimed work (claim, attempts, window, lease-index keys) that an
 /// ordinary update of the row must keep.
-pub const WORK_ATTRIBUTES: [&str; 5] = ["_claim", "_attempts", "_window", "GSI5PK", "GSI5SK"];
+pub const WORK_ATTRIBUTES: [&str; 5] = [
+    work_queue::CLAIM,
+    work_queue::ATTEMPTS,
+    work_queue::SEND_WINDOW,
+    "GSI5PK",
+    "GSI5SK",
+];
 
 /// How one GSI entry of a table is built.
 #[derive(Debug, Clone, PartialEq, Eq)]

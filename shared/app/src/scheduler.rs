@@ -26,8 +26,8 @@ use scaliyo_domain::email::{self, RenderError};
 use scaliyo_domain::schedule::{self, BlockTiming, SendWindow};
 use scaliyo_domain::schema::{self, Table};
 use scaliyo_store::{
-    Clock, Cursor, Index, Item, OutgoingMessage, Query, Queue, QueueError, SortCondition,
-    StoreError, Value as StoreValue, WriteOp,
+    Clock, Cursor, Item, OutgoingMessage, Queue, QueueError, StoreError, Value as StoreValue,
+    WriteOp,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -36,14 +36,7 @@ use crate::access::{Access, AccessError, Actor};
 use crate::layout;
 use crate::rows::{Row, RowError, timestamp_text};
 use crate::send_email::{PreparedSend, SendError, SendPipeline, merge_values, suppression_key};
-
-/// Internal attributes of a claimed row (never shown by the API).
-const CLAIM: &str = "_claim";
-const ATTEMPTS: &str = "_attempts";
-const WINDOW: &str = "_window";
-/// The sparse lease index of claimed work: GSI5, unused by the work-queue tables' layouts
-/// (a layout test keeps it that way).
-pub const LEASE_INDEX: Index = Index::Gsi5;
+use crate::work_queue::{ATTEMPTS, CLAIM, SEND_WINDOW as WINDOW, WorkQueue};
 
 pub const MAX_BLOCKS: usize = 20;
 pub const MAX_LEADS: usize = 1000;
@@ -244,19 +237,9 @@ pub fn block_id(sequence_id: &str, index: i64) -> String {
     .to_string()
 }
 
-fn due_partition(shard: u32) -> String {
-    format!("idx_scheduled_emails_status_scheduled#{shard}")
-}
-
-fn lease_partition(shard: u32) -> String {
-    format!("LEASE#scheduled_emails#{shard}")
-}
-
-/// The sort-key bound that selects every entry at or before `now` (keys are
-/// `<fixed-width UTC text>#<id>`).
-fn at_or_before(now: DateTime<Utc>) -> SortCondition {
-    SortCondition::Lt(timestamp_text(now + Duration::microseconds(1)))
-}
+/// Scheduled e-mails: due in GSI4 while `pending`, leased in GSI5 while `processing`.
+const QUEUE: WorkQueue =
+    WorkQueue::new("scheduled_emails", "idx_scheduled_emails_status_scheduled");
 
 fn window_of(item: &Item) -> Option<SendWindow> {
     let spec: WindowSpec = serde_json::from_str(item.str(WINDOW)?).ok()?;
@@ -745,23 +728,13 @@ impl Scheduler {
         now: DateTime<Utc>,
         budget: usize,
     ) -> Result<(usize, usize), ScheduleError> {
-        let store = self.access.rows().store().clone();
         let mut cursor: Option<Cursor> = None;
         let (mut claimed, mut enqueued) = (0, 0);
         while claimed < budget {
-            let page = store
-                .query(
-                    Query::partition(Index::Gsi4, due_partition(shard))
-                        .sort(at_or_before(now))
-                        .limit(200.min((budget - claimed) as u32).max(1))
-                        .after(cursor.take()),
-                )
+            let limit = 200.min((budget - claimed) as u32);
+            let (items, next) = QUEUE
+                .due_page(self.access.rows(), shard, now, limit, cursor.take())
                 .await?;
-            let items: Vec<Item> = page
-                .items
-                .into_iter()
-                .filter(|i| i.str(layout::TABLE_ATTR) == Some("scheduled_emails"))
-                .collect();
             let messages: Vec<OutgoingMessage> = stream::iter(items)
                 .map(|item| self.claim(item, now))
                 .buffer_unordered(self.config.claim_concurrency)
@@ -784,7 +757,7 @@ impl Scheduler {
                     }
                 }
             }
-            match page.next {
+            match next {
                 Some(next) => cursor = Some(next),
                 None => break,
             }
@@ -805,27 +778,16 @@ impl Scheduler {
         patch.insert("status".into(), json!("processing"));
         let attempts = item.i64(ATTEMPTS).unwrap_or(0);
         let mut internal = carried(&item, attempts);
-        internal.push((CLAIM, StoreValue::from(claim.as_str())));
-        let (pk, sk) = LEASE_INDEX.key_attributes();
-        internal.push((pk, StoreValue::from(lease_partition(layout::shard_of(&id)))));
-        internal.push((
-            sk,
-            StoreValue::from(format!("{}#{}", timestamp_text(lease_until), id)),
-        ));
-        let (_, op) = self
-            .access
-            .rows()
-            .transition_op(table(), &item, patch, &internal)
-            .inspect_err(
-                |error| tracing::warn!(%error, scheduled_id = %id, "a due row cannot be claimed"),
-            )
-            .ok()?;
-        match self.access.rows().store().transact_write(vec![op]).await {
-            Ok(()) => Some(ClaimMessage { owner, id, claim }),
+        internal.extend(QUEUE.lease_attributes_with(&id, lease_until, claim.clone()));
+        match QUEUE
+            .claim(self.access.rows(), table(), &item, patch, &internal)
+            .await
+        {
+            Ok(Some(_)) => Some(ClaimMessage { owner, id, claim }),
             // Another tick (or a cancel) got there first.
-            Err(StoreError::ConditionFailed { .. }) => None,
+            Ok(None) => None,
             Err(error) => {
-                tracing::warn!(%error, "claiming a scheduled e-mail failed");
+                tracing::warn!(%error, scheduled_id = %id, "claiming a scheduled e-mail failed");
                 None
             }
         }
@@ -833,20 +795,14 @@ impl Scheduler {
 
     /// Rows whose claim expired go back to `pending` (now), or fail after too many attempts.
     async fn recover(&self, now: DateTime<Utc>) -> Result<(usize, usize), ScheduleError> {
-        let store = self.access.rows().store().clone();
         let (mut recovered, mut gave_up) = (0, 0);
         for shard in 0..layout::DUE_SHARDS {
             let mut cursor = None;
             loop {
-                let page = store
-                    .query(
-                        Query::partition(LEASE_INDEX, lease_partition(shard))
-                            .sort(at_or_before(now))
-                            .limit(200)
-                            .after(cursor.take()),
-                    )
+                let (items, next) = QUEUE
+                    .expired_page(self.access.rows(), shard, now, 200, cursor.take())
                     .await?;
-                for item in page.items {
+                for item in items {
                     if item.str("status") != Some("processing") {
                         continue;
                     }
@@ -872,7 +828,7 @@ impl Scheduler {
                         tracing::warn!(%error, "recovering an expired claim failed");
                     }
                 }
-                match page.next {
+                match next {
                     Some(next) => cursor = Some(next),
                     None => break,
                 }
@@ -1139,14 +1095,5 @@ mod tests {
             timestamp_text(next_allowed(now, "sender_daily", Some(&window))),
             "2026-12-21T09:00:00.000000Z"
         );
-    }
-
-    #[test]
-    fn the_due_bound_includes_rows_due_exactly_now() {
-        let now = Utc::now();
-        let key = format!("{}#{}", timestamp_text(now), uuid::Uuid::new_v4());
-        assert!(at_or_before(now).matches(&key));
-        let later = format!("{}#x", timestamp_text(now + Duration::microseconds(1)));
-        assert!(!at_or_before(now).matches(&later));
     }
 }

@@ -137,6 +137,6 @@ proptest! {
             let _ = social::check_post(&text, &[], &[channel], chars);
         }
         let _ = schedule::parse_zone(&text);
-        let _ = schedule::SendWindow::parse(&[text.clone()], &text, &text, &text);
+        let _ = schedule::SendWindow::parse(std::slice::from_ref(&text), &text, &text, &text);
     }
 }
