@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use scaliyo_app::send_email::SendRequest;
+use scaliyo_app::send::SendRequest;
 use scaliyo_domain::email;
 use scaliyo_domain::ids::{Caller, Role};
 use scaliyo_tests::http_client::Client;

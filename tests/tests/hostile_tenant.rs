@@ -788,7 +788,7 @@ async fn a_deleted_account_leaves_no_token_or_webhook_url_that_still_answers() {
     let link = mailbox::urls(&html, "/t/c/").pop().unwrap_or_default();
     let token = link.rsplit('/').next().unwrap_or_default().to_owned();
     let store = local.system.access.rows().store().clone();
-    let token_key = scaliyo_app::send_email::token_key(&token);
+    let token_key = scaliyo_app::send::token_key(&token);
     assert!(store.get(&token_key).await.expect("read").is_some());
 
     assert_eq!(ada.delete("/v1/account").await.status, 204);
@@ -916,7 +916,7 @@ impl scaliyo_store::Mailer for PanickingMailer {
 #[tokio::test]
 async fn a_send_that_panics_after_its_reservation_gives_it_back_and_settles_its_key() {
     use scaliyo_app::access::Actor;
-    use scaliyo_app::send_email::{SendConfig, SendError, SendPipeline};
+    use scaliyo_app::send::{SendConfig, SendError, SendPipeline};
     use std::sync::Arc;
     let local = RunningLocal::start().await;
     let ada = signed_up(&local).await;

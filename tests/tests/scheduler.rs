@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use scaliyo_app::send_email::suppression_key;
+use scaliyo_app::send::suppression_key;
 use scaliyo_domain::ids::Role;
 use scaliyo_store::{Clock, Item, ManualClock, OutgoingMessage, Queue, WriteOp};
 use scaliyo_tests::http_client::Client;
@@ -535,7 +535,7 @@ impl scaliyo_store::Mailer for FailingFirst {
 async fn a_transient_provider_failure_is_retried_and_then_sent() {
     use scaliyo_app::access::Actor;
     use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
-    use scaliyo_app::send_email::{SendConfig, SendPipeline};
+    use scaliyo_app::send::{SendConfig, SendPipeline};
 
     let clock = Arc::new(ManualClock::new(at("2026-05-04T09:00:00Z")));
     let local = RunningLocal::start_with_clock(clock.clone()).await;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use scaliyo_app::send_email::{
+use scaliyo_app::send::{
     Mailers, SendConfig, SendError, SendPipeline, SendRequest, suppression_key,
 };
 use scaliyo_domain::ids::Role;

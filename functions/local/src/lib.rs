@@ -17,7 +17,7 @@ use scaliyo_app::access::Access;
 use scaliyo_app::import::{ImportConfig, Importer};
 use scaliyo_app::rows::Rows;
 use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
-use scaliyo_app::send_email::{Mailers, SendConfig, SendPipeline};
+use scaliyo_app::send::{Mailers, SendConfig, SendPipeline};
 use scaliyo_app::social::{
     ShortLinks, SocialAccounts, SocialPosts, SocialPublisher, SocialSettings,
 };

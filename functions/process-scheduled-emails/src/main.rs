@@ -13,7 +13,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::access::Access;
 use scaliyo_app::scheduler::{ScheduleError, Scheduler, SchedulerConfig};
-use scaliyo_app::send_email::{SendConfig, SendPipeline};
+use scaliyo_app::send::{SendConfig, SendPipeline};
 use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::{DynamoTable, KmsSealer, SqsQueue};
 use scaliyo_store::{Mailers, Queue, Sealer, SystemClock};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
-use scaliyo_app::send_email::{Mailers, SendConfig, SendPipeline};
+use scaliyo_app::send::{Mailers, SendConfig, SendPipeline};
 use scaliyo_app::social::SocialAccounts;
 use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::{DynamoTable, KmsSealer};

@@ -10,7 +10,7 @@ pub mod provider_events;
 pub mod references;
 pub mod rows;
 pub mod scheduler;
-pub mod send_email;
+pub mod send;
 pub mod social;
 pub mod storage;
 pub mod tracking;

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use crate::access::{Access, AccessError, Actor};
 use crate::layout;
 use crate::rows::{Row, RowError, Rows, timestamp_text};
-use crate::send_email::suppression_key;
+use crate::send::suppression_key;
 use crate::webhooks::WebhookEmitter;
 
 #[derive(Debug, thiserror::Error)]

@@ -35,7 +35,7 @@ use serde_json::json;
 use crate::access::{Access, AccessError, Actor};
 use crate::layout;
 use crate::rows::{Row, RowError, timestamp_text};
-use crate::send_email::{PreparedSend, SendError, SendPipeline, merge_values, suppression_key};
+use crate::send::{PreparedSend, SendError, SendPipeline, merge_values, suppression_key};
 use crate::work_queue::{ATTEMPTS, CLAIM, SEND_WINDOW as WINDOW, WorkQueue};
 
 pub const MAX_BLOCKS: usize = 20;
@@ -907,7 +907,7 @@ impl Scheduler {
     async fn settle_after_send(
         &self,
         current: &Item,
-        outcome: &Result<crate::send_email::SendOutcome, SendError>,
+        outcome: &Result<crate::send::SendOutcome, SendError>,
         attempts: i64,
     ) -> Result<Processed, ScheduleError> {
         let now = self.clock.now();

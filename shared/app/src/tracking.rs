@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::analytics::{CountedMessage, EventKind};
 use crate::layout;
 use crate::rows::{Row, RowError, Rows};
-use crate::send_email::{suppression_key, token_key};
+use crate::send::{suppression_key, token_key};
 use crate::webhooks::WebhookEmitter;
 
 /// What a token stands for.

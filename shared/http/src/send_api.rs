@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use scaliyo_app::access::Access;
-use scaliyo_app::send_email::{SendError, SendPipeline};
+use scaliyo_app::send::{SendError, SendPipeline};
 use scaliyo_store::MailError;
 use serde_json::{Value, json};
 

@@ -1,0 +1,198 @@
+//! `send_email`: one e-mail to one lead, as the outreach tools people pay for do it — pick a
+//! sender, refuse suppressed recipients, render, reserve every cap in one transaction, track,
+//! send through the sender's provider, record, and give the reservation back on failure.
+//! The scheduler (issue 7) sends through this same pipeline.
+//!
+//! The rooms: `pipeline` (send, send_prepared, the stages in order), `idempotency`
+//! (Idempotency-Key markers), `quota` (choosing a sender and reserving every cap),
+//! `delivery` (tracking and the provider call), `record` (the message row, audit, analytics),
+//! `senders` (connecting senders, opening and refreshing their credentials), `merge` (merge
+//! values of a lead).
+
+mod delivery;
+mod idempotency;
+mod merge;
+mod pipeline;
+mod quota;
+mod record;
+mod senders;
+
+pub use idempotency::IdempotencyKey;
+pub use merge::merge_values;
+pub use quota::Reservation;
+pub use senders::{ConnectRequest, OAuthTokens, SmtpSettings};
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use scaliyo_domain::email::{self, MergeValues, RenderError};
+use scaliyo_domain::schema;
+use scaliyo_store::{
+    Clock, CmpOp, Condition, Credentials, Item, Key, MailError, OutgoingEmail, Sealer,
+    SmtpSecurity, StoreError, Update, WriteOp,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::access::{Access, AccessError, Actor};
+use crate::layout;
+use crate::rows::{Row, RowError, timestamp_text};
+use crate::usage::{day_key, month_key};
+use crate::webhooks::WebhookEmitter;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendRequest {
+    pub lead_id: String,
+    pub sender_account_id: Option<String>,
+    pub template_id: Option<String>,
+    pub subject: Option<String>,
+    pub html_body: Option<String>,
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    pub track_opens: bool,
+    #[serde(default = "yes")]
+    pub track_clicks: bool,
+    /// Adds a hidden link no reader sees: anything that follows it is a machine (scanners
+    /// follow every link). Needs `track_clicks`.
+    #[serde(default)]
+    pub honeypot_link: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SendOutcome {
+    pub message_id: String,
+    pub status: String,
+    pub provider: String,
+    pub provider_message_id: Option<String>,
+    pub sender_account_id: String,
+    pub to_email: String,
+    pub tracked_links: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("the recipient unsubscribed, bounced or reported spam")]
+    Suppressed,
+    #[error("the {limit} limit is reached")]
+    QuotaExceeded { limit: &'static str },
+    #[error("no sender account can send: {0}")]
+    NoSender(String),
+    #[error("a send with this Idempotency-Key is still in progress")]
+    InProgress,
+    #[error("the provider did not accept the message: {error}")]
+    Provider {
+        error: MailError,
+        message_id: String,
+    },
+    /// A bug was hit while sending (a panic, caught): nothing was sent, what was reserved was
+    /// given back, the idempotency marker settled. Retrying the same message would hit it again.
+    #[error("an internal error stopped this send; nothing was sent")]
+    Crashed,
+}
+
+/// Runs one stage of a send, turning a panic into [`SendError::Crashed`] so that what the
+/// stage's caller reserved or claimed is released rather than left behind.
+async fn guarded<T>(
+    stage: &'static str,
+    work: impl std::future::Future<Output = Result<T, SendError>>,
+) -> Result<T, SendError> {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::error!(stage, "a send stage panicked; nothing was sent");
+            Err(SendError::Crashed)
+        }
+    }
+}
+
+impl From<RowError> for SendError {
+    fn from(error: RowError) -> Self {
+        SendError::Access(AccessError::Row(error))
+    }
+}
+
+impl From<StoreError> for SendError {
+    fn from(error: StoreError) -> Self {
+        SendError::Access(AccessError::Row(RowError::Store(error)))
+    }
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> SendError {
+    SendError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+pub use scaliyo_store::mail::Mailers;
+
+#[derive(Clone)]
+pub struct SendConfig {
+    /// Base of the tracking URLs: `<base>/t/o/<token>.gif`, `<base>/t/c/<token>`, `<base>/u/<token>`.
+    pub tracking_base_url: String,
+}
+
+#[derive(Clone)]
+pub struct SendPipeline {
+    access: Arc<Access>,
+    sealer: Arc<dyn Sealer>,
+    mailers: Mailers,
+    clock: Arc<dyn Clock>,
+    config: SendConfig,
+    webhooks: Option<WebhookEmitter>,
+}
+
+/// Suppression entries live beside the workspace's rows: one item per address.
+pub fn suppression_key(owner: &str, email: &str) -> Key {
+    Key::new(
+        layout::owner_partition(owner),
+        format!("suppress#{}", email.trim().to_lowercase()),
+    )
+}
+
+/// Tracking tokens resolve without an owner: one item per token.
+pub fn token_key(token: &str) -> Key {
+    Key::new(format!("TRK#{token}"), "TRK")
+}
+
+pub(crate) fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::fill(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// An e-mail rendered ahead of time (a scheduled row): sent as it is, merge tags already
+/// replaced; links are still tracked and the unsubscribe footer added at send time.
+#[derive(Debug, Clone)]
+pub struct PreparedSend {
+    pub lead_id: String,
+    pub to_email: String,
+    pub subject: String,
+    pub html_body: String,
+}
+
+/// The message being sent: who, to whom, through which sender.
+struct Draft<'a> {
+    owner: &'a str,
+    lead: &'a Row,
+    sender: &'a Row,
+    message_id: String,
+    to_email: String,
+    subject: String,
+    provider: String,
+    request: &'a SendRequest,
+}

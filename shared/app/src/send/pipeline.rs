@@ -1,0 +1,352 @@
+//! The send, stage by stage: validate, refuse suppressed recipients, render, choose and
+//! reserve, deliver, record — and give the reservation back when a later stage fails.
+
+use super::*;
+
+use super::idempotency::{IdempotencyKey, MarkerClaim};
+
+impl SendPipeline {
+    pub fn new(
+        access: Arc<Access>,
+        sealer: Arc<dyn Sealer>,
+        mailers: Mailers,
+        clock: Arc<dyn Clock>,
+        config: SendConfig,
+    ) -> Self {
+        Self {
+            access,
+            sealer,
+            mailers,
+            clock,
+            config,
+            webhooks: None,
+        }
+    }
+
+    /// `email.sent` / `email.failed` go to the owner's webhooks.
+    pub fn with_webhooks(mut self, webhooks: Option<WebhookEmitter>) -> Self {
+        self.webhooks = webhooks;
+        self
+    }
+
+    pub(super) fn table(name: &str) -> &'static schema::Table {
+        schema::table(name).unwrap_or(&schema::TABLES[0])
+    }
+
+    /// The whole send, with an optional Idempotency-Key.
+    pub async fn send(
+        &self,
+        actor: &Actor,
+        request: SendRequest,
+        idempotency: Option<&str>,
+    ) -> Result<SendOutcome, SendError> {
+        let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let key = idempotency.map(IdempotencyKey::parse).transpose()?;
+        let marker = match key {
+            Some(key) => match self.claim_marker(&owner, key.as_str(), None).await? {
+                MarkerClaim::Claimed { marker, .. } => Some(marker),
+                MarkerClaim::Done(outcome) => return Ok(*outcome),
+            },
+            None => None,
+        };
+        let result = guarded("send", self.send_once(actor, &owner, request)).await;
+        if let Some(marker) = marker {
+            self.settle_marker(marker, &result).await?;
+        }
+        result
+    }
+
+    /// Sends an e-mail rendered ahead of time (a scheduled row) for `owner`, exactly once per
+    /// `idempotency` key as far as the world allows: the key's marker is claimed before the
+    /// provider is called, a marker left `in_progress` longer than `stale_after` (its sender
+    /// crashed) may be taken over, and a takeover first looks for the message the crashed
+    /// attempt may have recorded (its id is derived from the key) before sending again.
+    pub async fn send_prepared(
+        &self,
+        owner: &str,
+        prepared: PreparedSend,
+        idempotency: &str,
+        stale_after: chrono::Duration,
+    ) -> Result<SendOutcome, SendError> {
+        let actor = Actor::acting_for(owner)?;
+        let message_id = uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_URL,
+            format!("scaliyo:send:{owner}:{idempotency}").as_bytes(),
+        )
+        .to_string();
+        let (marker, taken_over) = match self
+            .claim_marker(owner, idempotency, Some(stale_after))
+            .await?
+        {
+            MarkerClaim::Claimed { marker, taken_over } => (marker, taken_over),
+            MarkerClaim::Done(outcome) => return Ok(*outcome),
+        };
+        // Only a sent message is recorded under the derived id, and only a crashed attempt
+        // can have left one behind: look for it on a takeover only.
+        let recorded = if taken_over {
+            let messages = Self::table("email_messages");
+            self.access
+                .rows()
+                .get(messages, Some(owner), &message_id)
+                .await?
+        } else {
+            None
+        };
+        let result = match recorded {
+            // The crashed attempt got as far as recording its message: it was sent.
+            Some(message) => Ok(SendOutcome {
+                message_id: message_id.clone(),
+                status: message["status"].as_str().unwrap_or("sent").to_owned(),
+                provider: message["provider"].as_str().unwrap_or_default().to_owned(),
+                provider_message_id: message["provider_message_id"].as_str().map(str::to_owned),
+                sender_account_id: String::new(),
+                to_email: message["to_email"].as_str().unwrap_or_default().to_owned(),
+                tracked_links: 0,
+            }),
+            None => {
+                guarded(
+                    "scheduled send",
+                    self.send_prepared_once(&actor, owner, prepared, message_id),
+                )
+                .await
+            }
+        };
+        self.settle_marker(marker, &result).await?;
+        result
+    }
+
+    pub(super) async fn send_prepared_once(
+        &self,
+        actor: &Actor,
+        owner: &str,
+        prepared: PreparedSend,
+        message_id: String,
+    ) -> Result<SendOutcome, SendError> {
+        let lead = self.access.get(actor, "leads", &prepared.lead_id).await?;
+        self.refuse_suppressed(owner, &prepared.to_email).await?;
+        let request = SendRequest {
+            lead_id: prepared.lead_id,
+            sender_account_id: None,
+            template_id: None,
+            subject: Some(prepared.subject.clone()),
+            html_body: Some(prepared.html_body.clone()),
+            variables: BTreeMap::new(),
+            track_opens: true,
+            track_clicks: true,
+            honeypot_link: false,
+        };
+        let subject = prepared.subject.replace(['\r', '\n'], " ");
+        self.dispatch(
+            actor,
+            owner,
+            &lead,
+            prepared.to_email,
+            subject,
+            &prepared.html_body,
+            &request,
+            message_id,
+            true,
+        )
+        .await
+    }
+
+    pub(super) async fn refuse_suppressed(
+        &self,
+        owner: &str,
+        to_email: &str,
+    ) -> Result<(), SendError> {
+        let store = self.access.rows().store();
+        if store
+            .get(&suppression_key(owner, to_email))
+            .await?
+            .is_some()
+        {
+            tracing::info!(owner, "send refused: recipient suppressed");
+            return Err(SendError::Suppressed);
+        }
+        Ok(())
+    }
+
+    pub(super) async fn send_once(
+        &self,
+        actor: &Actor,
+        owner: &str,
+        request: SendRequest,
+    ) -> Result<SendOutcome, SendError> {
+        let lead = self.access.get(actor, "leads", &request.lead_id).await?;
+        let to_email = [lead["primary_email"].as_str(), lead["email"].as_str()]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .find(|e| e.contains('@'))
+            .ok_or_else(|| invalid("lead_id", "the lead has no e-mail address"))?
+            .to_owned();
+        self.refuse_suppressed(owner, &to_email).await?;
+
+        let (subject_template, body_template) =
+            match (&request.template_id, &request.subject, &request.html_body) {
+                (Some(template_id), None, None) => {
+                    let template = self
+                        .access
+                        .get(actor, "email_templates", template_id)
+                        .await?;
+                    (
+                        template["subject_template"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        template["body_template"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    )
+                }
+                (None, Some(subject), Some(body)) => (subject.clone(), body.clone()),
+                _ => {
+                    return Err(invalid(
+                        "template_id",
+                        "give either template_id, or subject and html_body",
+                    ));
+                }
+            };
+        if subject_template.trim().is_empty() || body_template.trim().is_empty() {
+            return Err(invalid(
+                "subject",
+                "the subject and the body must not be empty",
+            ));
+        }
+        let values = merge_values(&lead, &request.variables);
+        let rendered = |template: &str, html: bool| {
+            email::render(template, &values, html).map_err(|e| match e {
+                RenderError::UnknownTags(tags) => {
+                    invalid("body", format!("unknown merge tag(s): {}", tags.join(", ")))
+                }
+                RenderError::Unclosed => invalid("body", "a merge tag is not closed"),
+            })
+        };
+        let subject = rendered(&subject_template, false)?.replace(['\r', '\n'], " ");
+        let body = rendered(&body_template, true)?;
+        let message_id = uuid::Uuid::new_v4().to_string();
+        self.dispatch(
+            actor, owner, &lead, to_email, subject, &body, &request, message_id, false,
+        )
+        .await
+    }
+
+    /// From a rendered message to a recorded send: choose a sender, reserve the caps,
+    /// deliver, record — and refund the reservation when the provider refuses.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn dispatch(
+        &self,
+        actor: &Actor,
+        owner: &str,
+        lead: &Row,
+        to_email: String,
+        subject: String,
+        body: &str,
+        request: &SendRequest,
+        message_id: String,
+        keyed: bool,
+    ) -> Result<SendOutcome, SendError> {
+        let store = self.access.rows().store().clone();
+        let now = self.clock.now();
+        let candidates = self
+            .candidates(actor, owner, request.sender_account_id.as_deref(), now)
+            .await?;
+        let (sender, reservation) = self.reserve(owner, candidates, now).await?;
+        let sender_id = sender["id"].as_str().unwrap_or_default().to_owned();
+        let provider = sender["provider"].as_str().unwrap_or_default().to_owned();
+        tracing::info!(owner, sender = %sender_id, provider = %provider, "sender chosen");
+
+        let draft = Draft {
+            owner,
+            lead,
+            sender: &sender,
+            message_id,
+            to_email: to_email.clone(),
+            subject,
+            provider: provider.clone(),
+            request,
+        };
+        match guarded("delivery", self.deliver(&draft, body)).await {
+            Ok((provider_message_id, links)) => {
+                self.record(&draft, provider_message_id.clone(), "sent")
+                    .await?;
+                if let Some(webhooks) = &self.webhooks {
+                    let data = json!({
+                        "message_id": draft.message_id,
+                        "lead_id": lead.get("id"),
+                        "to_email": to_email,
+                        "subject": draft.subject,
+                        "sender_account_id": sender_id,
+                        "provider": provider,
+                    });
+                    webhooks
+                        .emit(owner, "email.sent", &draft.message_id, data)
+                        .await;
+                }
+                Ok(SendOutcome {
+                    message_id: draft.message_id,
+                    status: "sent".into(),
+                    provider,
+                    provider_message_id,
+                    sender_account_id: sender_id,
+                    to_email,
+                    tracked_links: links,
+                })
+            }
+            Err(error) => {
+                // Give back what the send reserved; it did not happen.
+                if let Err(e) = store.transact_write(reservation.refund).await {
+                    tracing::warn!(error = %e, "refunding a failed send's reservation failed");
+                }
+                if let SendError::Provider {
+                    error: MailError::Auth(_),
+                    ..
+                } = &error
+                {
+                    let senders = Self::table("sender_accounts");
+                    let mut patch = Row::new();
+                    patch.insert("status".into(), json!("needs_reauth"));
+                    let _ = self
+                        .access
+                        .rows()
+                        .update(senders, Some(owner), &sender_id, patch)
+                        .await;
+                }
+                if let SendError::Provider { error, .. } = error {
+                    // A keyed send (a scheduled row) keeps its derived id for the attempt that
+                    // goes through: the failure is recorded under an id of its own.
+                    let failed = Draft {
+                        message_id: if keyed {
+                            uuid::Uuid::new_v4().to_string()
+                        } else {
+                            draft.message_id.clone()
+                        },
+                        ..draft
+                    };
+                    self.record(&failed, None, "failed").await?;
+                    if let Some(webhooks) = &self.webhooks {
+                        let data = json!({
+                            "message_id": failed.message_id,
+                            "lead_id": lead.get("id"),
+                            "to_email": failed.to_email,
+                            "subject": failed.subject,
+                            "sender_account_id": sender_id,
+                            "provider": failed.provider,
+                            "error": error.to_string(),
+                        });
+                        webhooks
+                            .emit(owner, "email.failed", &failed.message_id, data)
+                            .await;
+                    }
+                    return Err(SendError::Provider {
+                        error,
+                        message_id: failed.message_id,
+                    });
+                }
+                Err(error)
+            }
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! Sender accounts: connecting them (credentials verified, then sealed), opening their
+//! credentials for a send, and keeping refreshed OAuth tokens — every path that seals or
+//! opens sender secrets.
+
+use super::*;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    pub username: String,
+    pub password: String,
+    /// `starttls` (default), `ssl` (implicit TLS) or `none` (loopback only).
+    pub security: Option<String>,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthTokens {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+/// Connecting a sender account: its public fields and its write-only credentials.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectRequest {
+    pub provider: String,
+    pub from_email: String,
+    #[serde(default)]
+    pub from_name: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub is_default: bool,
+    pub use_for_outreach: Option<bool>,
+    #[serde(default)]
+    pub warmup_enabled: bool,
+    #[serde(default)]
+    pub metadata: serde_json::Map<String, Value>,
+    pub smtp: Option<SmtpSettings>,
+    pub api_key: Option<String>,
+    pub oauth: Option<OAuthTokens>,
+}
+
+impl SendPipeline {
+    /// The provider's credentials of a sender, opened from their sealed form.
+    pub(super) async fn credentials(&self, sender: &Row) -> Result<Credentials, SendError> {
+        let secrets_table = Self::table("sender_account_secrets");
+        let sender_id = sender["id"].as_str().unwrap_or_default();
+        let unique = secrets_table
+            .uniques
+            .first()
+            .ok_or_else(|| invalid("sender_account_secrets", "no unique constraint"))?;
+        let mut probe = Row::new();
+        probe.insert("sender_account_id".into(), json!(sender_id));
+        let owner = sender["workspace_id"].as_str().unwrap_or_default();
+        let Some(secrets) = self
+            .access
+            .rows()
+            .find_unique_of(secrets_table, unique, &probe, owner)
+            .await?
+        else {
+            return Ok(Credentials::None);
+        };
+        let open = |column: &str| {
+            let sealed = secrets[column].as_str().map(str::to_owned);
+            let sealer = self.sealer.clone();
+            async move {
+                match sealed {
+                    Some(text) => sealer
+                        .open(&text)
+                        .await
+                        .map(Some)
+                        .map_err(|e| invalid("sender_account_secrets", e.to_string())),
+                    None => Ok(None),
+                }
+            }
+        };
+        Ok(match sender["provider"].as_str() {
+            Some("smtp") => Credentials::Smtp {
+                host: secrets["smtp_host"].as_str().unwrap_or_default().to_owned(),
+                port: secrets["smtp_port"]
+                    .as_i64()
+                    .and_then(|p| u16::try_from(p).ok())
+                    .unwrap_or(587),
+                username: open("smtp_user").await?.unwrap_or_default(),
+                password: open("smtp_pass").await?.unwrap_or_default(),
+                security: match sender["metadata"]["smtp_security"].as_str() {
+                    Some("ssl") => SmtpSecurity::Implicit,
+                    Some("none") => SmtpSecurity::None,
+                    _ if secrets["smtp_port"].as_i64() == Some(465) => SmtpSecurity::Implicit,
+                    _ => SmtpSecurity::StartTls,
+                },
+            },
+            Some("sendgrid" | "mailchimp") => {
+                Credentials::ApiKey(open("api_key").await?.unwrap_or_default())
+            }
+            Some("gmail") => Credentials::OAuth {
+                access_token: open("oauth_access_token").await?.unwrap_or_default(),
+                refresh_token: open("oauth_refresh_token").await?,
+                expires_at: secrets["oauth_expires_at"]
+                    .as_str()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&Utc)),
+            },
+            _ => Credentials::None,
+        })
+    }
+
+    pub(super) async fn store_refreshed_token(
+        &self,
+        sender: &Row,
+        token: &str,
+        expires: DateTime<Utc>,
+    ) {
+        let secrets_table = Self::table("sender_account_secrets");
+        let Some(unique) = secrets_table.uniques.first() else {
+            return;
+        };
+        let mut probe = Row::new();
+        probe.insert("sender_account_id".into(), sender["id"].clone());
+        let owner = sender["workspace_id"].as_str().unwrap_or_default();
+        let Ok(Some(secrets)) = self
+            .access
+            .rows()
+            .find_unique_of(secrets_table, unique, &probe, owner)
+            .await
+        else {
+            return;
+        };
+        let Ok(sealed) = self.sealer.seal(token).await else {
+            return;
+        };
+        let mut patch = Row::new();
+        patch.insert("oauth_access_token".into(), json!(sealed));
+        patch.insert("oauth_expires_at".into(), json!(timestamp_text(expires)));
+        if let Some(id) = secrets["id"].as_str()
+            && let Err(e) = self
+                .access
+                .rows()
+                .update(secrets_table, Some(owner), id, patch)
+                .await
+        {
+            tracing::warn!(error = %e, "storing a refreshed access token failed");
+        }
+    }
+}
+
+impl SendPipeline {
+    /// Creates a sender account with its sealed credentials; SMTP credentials are verified
+    /// (EHLO and AUTH) first, so a typo is refused before anything is saved.
+    pub async fn connect_sender(
+        &self,
+        actor: &Actor,
+        request: ConnectRequest,
+    ) -> Result<Row, SendError> {
+        let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let mut metadata = request.metadata.clone();
+        let credentials = match (
+            request.provider.as_str(),
+            &request.smtp,
+            &request.api_key,
+            &request.oauth,
+        ) {
+            ("smtp", Some(smtp), None, None) => {
+                let security = match smtp.security.as_deref() {
+                    None | Some("starttls") => SmtpSecurity::StartTls,
+                    Some("ssl") => SmtpSecurity::Implicit,
+                    Some("none") => SmtpSecurity::None,
+                    Some(_) => {
+                        return Err(invalid("smtp.security", "must be starttls, ssl or none"));
+                    }
+                };
+                if let Some(security) = &smtp.security {
+                    metadata.insert("smtp_security".into(), json!(security));
+                }
+                Credentials::Smtp {
+                    host: smtp.host.clone(),
+                    port: smtp.port,
+                    username: smtp.username.clone(),
+                    password: smtp.password.clone(),
+                    security,
+                }
+            }
+            ("sendgrid" | "mailchimp", None, Some(key), None) if !key.trim().is_empty() => {
+                Credentials::ApiKey(key.clone())
+            }
+            ("gmail", None, None, Some(oauth)) => Credentials::OAuth {
+                access_token: oauth.access_token.clone(),
+                refresh_token: oauth.refresh_token.clone(),
+                expires_at: None,
+            },
+            ("smtp" | "sendgrid" | "mailchimp" | "gmail", _, _, _) => {
+                return Err(invalid(
+                    "provider",
+                    "smtp needs `smtp`, sendgrid and mailchimp need `api_key`, gmail needs `oauth`",
+                ));
+            }
+            _ => {
+                return Err(invalid(
+                    "provider",
+                    "must be one of gmail, smtp, sendgrid, mailchimp",
+                ));
+            }
+        };
+        if let Some(mailer) = self.mailers.for_provider(&request.provider) {
+            mailer
+                .verify(&credentials)
+                .await
+                .map_err(|error| match error {
+                    MailError::Auth(reason) => invalid(
+                        "smtp",
+                        format!("the server refused the credentials: {reason}"),
+                    ),
+                    other => invalid("smtp", format!("the server could not be reached: {other}")),
+                })?;
+        }
+        let mut account = Row::new();
+        account.insert("provider".into(), json!(request.provider));
+        account.insert("from_email".into(), json!(request.from_email));
+        account.insert("from_name".into(), json!(request.from_name));
+        account.insert("display_name".into(), json!(request.display_name));
+        account.insert("is_default".into(), json!(request.is_default));
+        account.insert(
+            "use_for_outreach".into(),
+            json!(request.use_for_outreach.unwrap_or(true)),
+        );
+        account.insert("warmup_enabled".into(), json!(request.warmup_enabled));
+        account.insert("metadata".into(), Value::Object(metadata));
+        let created = self
+            .access
+            .create(actor, "sender_accounts", account)
+            .await?;
+        let sender_id = created["id"].clone();
+        let seal = |text: String| {
+            let sealer = self.sealer.clone();
+            async move {
+                sealer
+                    .seal(&text)
+                    .await
+                    .map_err(|e| invalid("credentials", e.to_string()))
+            }
+        };
+        let mut secrets = Row::new();
+        secrets.insert("sender_account_id".into(), sender_id.clone());
+        match credentials {
+            Credentials::Smtp {
+                host,
+                port,
+                username,
+                password,
+                ..
+            } => {
+                secrets.insert("smtp_host".into(), json!(host));
+                secrets.insert("smtp_port".into(), json!(port));
+                secrets.insert("smtp_user".into(), json!(seal(username).await?));
+                secrets.insert("smtp_pass".into(), json!(seal(password).await?));
+            }
+            Credentials::ApiKey(key) => {
+                secrets.insert("api_key".into(), json!(seal(key).await?));
+            }
+            Credentials::OAuth {
+                access_token,
+                refresh_token,
+                ..
+            } => {
+                secrets.insert(
+                    "oauth_access_token".into(),
+                    json!(seal(access_token).await?),
+                );
+                if let Some(refresh) = refresh_token {
+                    secrets.insert("oauth_refresh_token".into(), json!(seal(refresh).await?));
+                }
+                if let Some(expires) = request.oauth.as_ref().and_then(|o| o.expires_at.clone()) {
+                    secrets.insert("oauth_expires_at".into(), json!(expires));
+                }
+            }
+            Credentials::None => {}
+        }
+        let secrets_table = Self::table("sender_account_secrets");
+        if let Err(error) = self
+            .access
+            .rows()
+            .create(secrets_table, Some(&owner), secrets)
+            .await
+        {
+            // No account without its credentials.
+            let _ = self
+                .access
+                .rows()
+                .delete(
+                    Self::table("sender_accounts"),
+                    Some(&owner),
+                    sender_id.as_str().unwrap_or_default(),
+                )
+                .await;
+            return Err(error.into());
+        }
+        Ok(created)
+    }
+}
