@@ -136,18 +136,17 @@ impl SendPipeline {
             honeypot_link: false,
         };
         let subject = prepared.subject.replace(['\r', '\n'], " ");
-        self.dispatch(
-            actor,
+        let outgoing = Outgoing {
             owner,
-            &lead,
-            prepared.to_email,
+            lead: &lead,
+            to_email: prepared.to_email,
             subject,
-            &prepared.html_body,
-            &request,
+            body: &prepared.html_body,
+            request: &request,
             message_id,
-            true,
-        )
-        .await
+            keyed: true,
+        };
+        self.dispatch(actor, outgoing).await
     }
 
     pub(super) async fn refuse_suppressed(
@@ -227,27 +226,36 @@ impl SendPipeline {
         let subject = rendered(&subject_template, false)?.replace(['\r', '\n'], " ");
         let body = rendered(&body_template, true)?;
         let message_id = uuid::Uuid::new_v4().to_string();
-        self.dispatch(
-            actor, owner, &lead, to_email, subject, &body, &request, message_id, false,
-        )
-        .await
+        let outgoing = Outgoing {
+            owner,
+            lead: &lead,
+            to_email,
+            subject,
+            body: &body,
+            request: &request,
+            message_id,
+            keyed: false,
+        };
+        self.dispatch(actor, outgoing).await
     }
 
     /// From a rendered message to a recorded send: choose a sender, reserve the caps,
     /// deliver, record — and refund the reservation when the provider refuses.
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn dispatch(
         &self,
         actor: &Actor,
-        owner: &str,
-        lead: &Row,
-        to_email: String,
-        subject: String,
-        body: &str,
-        request: &SendRequest,
-        message_id: String,
-        keyed: bool,
+        outgoing: Outgoing<'_>,
     ) -> Result<SendOutcome, SendError> {
+        let Outgoing {
+            owner,
+            lead,
+            to_email,
+            subject,
+            body,
+            request,
+            message_id,
+            keyed,
+        } = outgoing;
         let store = self.access.rows().store().clone();
         let now = self.clock.now();
         let candidates = self
@@ -349,4 +357,18 @@ impl SendPipeline {
             }
         }
     }
+}
+
+/// A rendered message on its way to `dispatch`: whose, to which lead and address, its id.
+pub(super) struct Outgoing<'a> {
+    owner: &'a str,
+    lead: &'a Row,
+    to_email: String,
+    subject: String,
+    /// The rendered HTML body (tracking is added at delivery).
+    body: &'a str,
+    request: &'a SendRequest,
+    message_id: String,
+    /// A scheduled row's send: its message id is derived from the row and kept on failure.
+    keyed: bool,
 }
