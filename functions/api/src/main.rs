@@ -217,11 +217,7 @@ mod tests {
         ) else {
             return;
         };
-        let client = scaliyo_aws::dynamodb_client(&config);
-        let name = scaliyo_tests::emulators::unique_name("api-routes");
-        scaliyo_aws::create_table(&client, &name)
-            .await
-            .expect("create table");
+        let table = scaliyo_tests::emulators::new_table(&config, "api-routes").await;
         let blobs = S3Blobs::new(scaliyo_aws::s3_client(&moto), HashMap::new());
         let imports = Arc::new(S3Blobs::new(scaliyo_aws::s3_client(&moto), HashMap::new()));
         let webhooks: Arc<dyn Queue> = Arc::new(scaliyo_aws::SqsQueue::new(
@@ -229,7 +225,7 @@ mod tests {
             "http://127.0.0.1:1/never-used",
         ));
         let app = router(
-            DynamoTable::new(client, name),
+            table,
             b"test cursor key",
             Authenticator::ApiGateway,
             Storage::new(Arc::new(blobs), HashMap::new()),

@@ -121,14 +121,10 @@ mod tests {
         ) else {
             return;
         };
-        let client = scaliyo_aws::dynamodb_client(&config);
-        let name = scaliyo_tests::emulators::unique_name("send-routes");
-        scaliyo_aws::create_table(&client, &name)
-            .await
-            .expect("create table");
+        let table = scaliyo_tests::emulators::new_table(&config, "send-routes").await;
         let kms = scaliyo_aws::kms_client(&moto);
         let app = router(
-            DynamoTable::new(client, name),
+            table,
             Arc::new(KmsSealer::new(kms, "alias/never-used")),
             scaliyo_mail::mailers_from_env(),
             "https://t.example".into(),

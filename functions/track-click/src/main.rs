@@ -102,12 +102,8 @@ mod tests {
         let Some(config) = scaliyo_tests::emulators::dynamodb().await else {
             return;
         };
-        let client = scaliyo_aws::dynamodb_client(&config);
-        let name = scaliyo_tests::emulators::unique_name("click-routes");
-        scaliyo_aws::create_table(&client, &name)
-            .await
-            .expect("table");
-        let app = router(DynamoTable::new(client, name), b"test key", None);
+        let table = scaliyo_tests::emulators::new_table(&config, "click-routes").await;
+        let app = router(table, b"test key", None);
         scaliyo_tests::template::every_route_reaches_a_handler("track-click", app).await;
     }
 }

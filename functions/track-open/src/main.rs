@@ -87,12 +87,8 @@ mod tests {
         let Some(config) = scaliyo_tests::emulators::dynamodb().await else {
             return;
         };
-        let client = scaliyo_aws::dynamodb_client(&config);
-        let name = scaliyo_tests::emulators::unique_name("open-routes");
-        scaliyo_aws::create_table(&client, &name)
-            .await
-            .expect("table");
-        let app = router(DynamoTable::new(client, name), None, None);
+        let table = scaliyo_tests::emulators::new_table(&config, "open-routes").await;
+        let app = router(table, None, None);
         scaliyo_tests::template::every_route_reaches_a_handler("track-open", app).await;
     }
 }

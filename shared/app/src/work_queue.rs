@@ -31,6 +31,15 @@ pub const LEASE_INDEX: Index = Index::Gsi5;
 /// Entries read per page of an index partition.
 const PAGE: u32 = 200;
 
+/// The two lanes of a work queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Rows waiting for their time (GSI4, sort key `<due time>#<id>`).
+    Due,
+    /// Claimed rows (GSI5, sort key `<lease end>#<id>`): due again when the lease runs out.
+    Leased,
+}
+
 /// One table's work queue: its due partitions and its lease partitions.
 #[derive(Debug, Clone, Copy)]
 pub struct WorkQueue {
@@ -73,72 +82,39 @@ impl WorkQueue {
         ]
     }
 
-    /// One page of the rows of this table due at `now` in `shard`'s due partition.
-    pub async fn due_page(
+    /// Where `lane` of this table lives in `shard`: its index and partition.
+    fn place(&self, lane: Lane, shard: u32) -> (Index, String) {
+        match lane {
+            Lane::Due => (DUE_INDEX, self.due_partition(shard)),
+            Lane::Leased => (LEASE_INDEX, self.lease_partition(shard)),
+        }
+    }
+
+    /// One page of the rows of this table in `lane` of `shard` whose time has come by `now`.
+    pub async fn page(
         &self,
         rows: &Rows,
+        lane: Lane,
         shard: u32,
         now: DateTime<Utc>,
         limit: u32,
         after: Option<Cursor>,
     ) -> Result<(Vec<Item>, Option<Cursor>), StoreError> {
-        let partition = self.due_partition(shard);
-        due_page(
-            rows,
-            DUE_INDEX,
-            partition,
-            now,
-            limit,
-            after,
-            Some(self.table),
-        )
-        .await
+        let (index, partition) = self.place(lane, shard);
+        due_page(rows, index, partition, now, limit, after, Some(self.table)).await
     }
 
-    /// Up to `budget` rows of this table due at `now` in `shard`.
-    pub async fn scan_due(
+    /// Up to `budget` rows of this table in `lane` of `shard` whose time has come by `now`.
+    pub async fn scan(
         &self,
         rows: &Rows,
+        lane: Lane,
         shard: u32,
         now: DateTime<Utc>,
         budget: usize,
     ) -> Result<Vec<Item>, StoreError> {
-        let partition = self.due_partition(shard);
-        scan(rows, DUE_INDEX, partition, now, budget, Some(self.table)).await
-    }
-
-    /// One page of the rows of this table whose lease in `shard` ran out by `now`.
-    pub async fn expired_page(
-        &self,
-        rows: &Rows,
-        shard: u32,
-        now: DateTime<Utc>,
-        limit: u32,
-        after: Option<Cursor>,
-    ) -> Result<(Vec<Item>, Option<Cursor>), StoreError> {
-        let partition = self.lease_partition(shard);
-        due_page(
-            rows,
-            LEASE_INDEX,
-            partition,
-            now,
-            limit,
-            after,
-            Some(self.table),
-        )
-        .await
-    }
-
-    /// Up to `budget` rows of this table whose lease in `shard` ran out by `now`.
-    pub async fn scan_expired(
-        &self,
-        rows: &Rows,
-        shard: u32,
-        now: DateTime<Utc>,
-        budget: usize,
-    ) -> Result<Vec<Item>, StoreError> {
-        let partition = self.lease_partition(shard);
-        scan(rows, LEASE_INDEX, partition, now, budget, Some(self.table)).await
+        let (index, partition) = self.place(lane, shard);
+        scan(rows, index, partition, now, budget, Some(self.table)).await
     }
 
     /// Claims `item` (as read from an index): its transition by `patch` with `internal`

@@ -43,7 +43,7 @@ use crate::access::{Access, AccessError, Actor};
 use crate::layout;
 use crate::rows::{Row, RowError, timestamp_text};
 use crate::send::{PreparedSend, SendError, SendPipeline, merge_values, suppression_key};
-use crate::work_queue::{ATTEMPTS, CLAIM, SEND_WINDOW as WINDOW, WorkQueue};
+use crate::work_queue::{ATTEMPTS, CLAIM, Lane, SEND_WINDOW as WINDOW, WorkQueue};
 
 pub const MAX_BLOCKS: usize = 20;
 pub const MAX_LEADS: usize = 1000;

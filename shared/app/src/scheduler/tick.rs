@@ -88,7 +88,14 @@ impl Scheduler {
         while claimed < budget {
             let limit = 200.min((budget - claimed) as u32);
             let (items, next) = QUEUE
-                .due_page(self.access.rows(), shard, now, limit, cursor.take())
+                .page(
+                    self.access.rows(),
+                    Lane::Due,
+                    shard,
+                    now,
+                    limit,
+                    cursor.take(),
+                )
                 .await?;
             let messages: Vec<OutgoingMessage> = stream::iter(items)
                 .map(|item| self.claim(item, now))
@@ -158,7 +165,14 @@ impl Scheduler {
             let mut cursor = None;
             loop {
                 let (items, next) = QUEUE
-                    .expired_page(self.access.rows(), shard, now, 200, cursor.take())
+                    .page(
+                        self.access.rows(),
+                        Lane::Leased,
+                        shard,
+                        now,
+                        200,
+                        cursor.take(),
+                    )
                     .await?;
                 for item in items {
                     if item.str("status") != Some("processing") {

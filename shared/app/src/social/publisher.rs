@@ -20,7 +20,7 @@ use super::{
 };
 use crate::layout;
 use crate::rows::{Row, Rows, from_item};
-use crate::work_queue::{self, LEASE_INDEX};
+use crate::work_queue::{self, LEASE_INDEX, Lane};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct TickReport {
@@ -84,7 +84,13 @@ impl SocialPublisher {
         let mut work: Vec<Item> = Vec::new();
         for shard in 0..layout::DUE_SHARDS {
             for item in POST_QUEUE
-                .scan_expired(self.rows(), shard, now, self.settings().max_posts_per_tick)
+                .scan(
+                    self.rows(),
+                    Lane::Leased,
+                    shard,
+                    now,
+                    self.settings().max_posts_per_tick,
+                )
                 .await?
             {
                 if item.str("status") == Some("processing")
@@ -100,7 +106,10 @@ impl SocialPublisher {
                 break;
             }
             let budget = self.settings().max_posts_per_tick - work.len();
-            for item in POST_QUEUE.scan_due(self.rows(), shard, now, budget).await? {
+            for item in POST_QUEUE
+                .scan(self.rows(), Lane::Due, shard, now, budget)
+                .await?
+            {
                 if item.str("status") == Some("scheduled")
                     && let Some(claimed) = self.claim(&item, now).await
                 {
