@@ -21,6 +21,17 @@ impl RunningLocal {
         Self::start_configured(clock, |_| {}).await
     }
 
+    /// With the data directory in memory (`/dev/shm`) where the machine has one, so that a
+    /// fsync costs nothing: for long tests about behaviour (the hostile-tenant model test
+    /// makes thousands of writes), never for benchmarks, whose figures must include it.
+    pub async fn start_on_tmpfs() -> RunningLocal {
+        let data_dir = match tempfile::tempdir_in("/dev/shm") {
+            Ok(dir) => dir,
+            Err(_) => tempfile::tempdir().expect("a temporary data directory"),
+        };
+        Self::start_in(data_dir, Arc::new(SystemClock), |_| {}).await
+    }
+
     /// With a configuration changed before the system opens (e.g. the social networks'
     /// base URLs pointed at local fakes).
     pub async fn start_configured(
@@ -28,6 +39,14 @@ impl RunningLocal {
         configure: impl FnOnce(&mut LocalConfig),
     ) -> RunningLocal {
         let data_dir = tempfile::tempdir().expect("a temporary data directory");
+        Self::start_in(data_dir, clock, configure).await
+    }
+
+    async fn start_in(
+        data_dir: tempfile::TempDir,
+        clock: Arc<dyn Clock>,
+        configure: impl FnOnce(&mut LocalConfig),
+    ) -> RunningLocal {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port");

@@ -505,7 +505,9 @@ fn steps(default: usize) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_tenant_changes_and_learns_nothing_on_the_embedded_store() {
-    let local = RunningLocal::start().await;
+    // In memory: the test is about isolation, and 10,000 steps of fsyncs would be most of
+    // its time (durability is tested by the store's own tests).
+    let local = RunningLocal::start_on_tmpfs().await;
     let api = Api::new(local.system.router(), local.system.jwt.clone(), true);
     run(api, local.system.access.rows().clone(), steps(10_000)).await;
 }

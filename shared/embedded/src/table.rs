@@ -534,8 +534,9 @@ fn run_query(db: &Database, query: Query, now_epoch: i64) -> Result<Page, StoreE
     let mut page = Vec::new();
     let mut more = false;
 
-    // Visits index keys in order, turning each into (sort key, item key).
-    let mut visit = |raw: &[u8]| -> Result<bool, StoreError> {
+    // Visits index entries in order, turning each into (sort key, item key). A table entry
+    // carries the item itself; an index entry is followed to the item it points at.
+    let mut visit = |raw: &[u8], stored: Option<&[u8]>| -> Result<bool, StoreError> {
         let parts = split(raw)?;
         let (sort_key, key) = match query.index {
             Index::Table if parts.len() == 2 => (parts[1].clone(), Key::new(&parts[0], &parts[1])),
@@ -549,10 +550,13 @@ fn run_query(db: &Database, query: Query, now_epoch: i64) -> Result<Page, StoreE
             // The bounds are exact but for `Gt`, whose equal keys are skipped here.
             return Ok(true);
         }
-        let Some(bytes) = items.get(item_key(&key).as_slice()).map_err(unavailable)? else {
-            return Ok(true);
+        let item = match stored {
+            Some(bytes) => decode(bytes)?,
+            None => match items.get(item_key(&key).as_slice()).map_err(unavailable)? {
+                Some(bytes) => decode(bytes.value())?,
+                None => return Ok(true),
+            },
         };
-        let item = decode(bytes.value())?;
         if item.is_expired(now_epoch) {
             return Ok(true);
         }
@@ -564,49 +568,18 @@ fn run_query(db: &Database, query: Query, now_epoch: i64) -> Result<Page, StoreE
         Ok(true)
     };
 
+    let bounds = (bound_ref(&low), bound_ref(&high));
     match query.index {
         Index::Table => {
-            let range = items
-                .range::<&[u8]>((bound_ref(&low), bound_ref(&high)))
-                .map_err(unavailable)?;
-            if query.forward {
-                for entry in range {
-                    let (k, _) = entry.map_err(unavailable)?;
-                    if !visit(k.value())? {
-                        break;
-                    }
-                }
-            } else {
-                for entry in range.rev() {
-                    let (k, _) = entry.map_err(unavailable)?;
-                    if !visit(k.value())? {
-                        break;
-                    }
-                }
-            }
+            let range = items.range::<&[u8]>(bounds).map_err(unavailable)?;
+            walk(range, query.forward, |k, v| visit(k, Some(v)))?;
         }
         gsi_index => {
             let gsi = txn
                 .open_table(gsi_definition(gsi_index))
                 .map_err(unavailable)?;
-            let range = gsi
-                .range::<&[u8]>((bound_ref(&low), bound_ref(&high)))
-                .map_err(unavailable)?;
-            if query.forward {
-                for entry in range {
-                    let (k, _) = entry.map_err(unavailable)?;
-                    if !visit(k.value())? {
-                        break;
-                    }
-                }
-            } else {
-                for entry in range.rev() {
-                    let (k, _) = entry.map_err(unavailable)?;
-                    if !visit(k.value())? {
-                        break;
-                    }
-                }
-            }
+            let range = gsi.range::<&[u8]>(bounds).map_err(unavailable)?;
+            walk(range, query.forward, |k, _| visit(k, None))?;
         }
     }
 
@@ -625,6 +598,38 @@ fn run_query(db: &Database, query: Query, now_epoch: i64) -> Result<Page, StoreE
     Ok(Page { items: page, next })
 }
 
+/// Visits a redb range forwards or backwards until `visit` answers false.
+fn walk<'a, V: redb::Value + 'static>(
+    range: redb::Range<'a, &'static [u8], V>,
+    forward: bool,
+    mut visit: impl FnMut(&[u8], V::SelfType<'_>) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let mut step = |entry: Result<
+        (
+            redb::AccessGuard<'a, &'static [u8]>,
+            redb::AccessGuard<'a, V>,
+        ),
+        redb::StorageError,
+    >| {
+        let (k, v) = entry.map_err(unavailable)?;
+        visit(k.value(), v.value())
+    };
+    if forward {
+        for entry in range {
+            if !step(entry)? {
+                break;
+            }
+        }
+    } else {
+        for entry in range.rev() {
+            if !step(entry)? {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn bound_ref(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
     match bound {
         Bound::Included(v) => Bound::Included(v.as_slice()),
@@ -637,15 +642,15 @@ fn bound_ref(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
 impl Table for RedbTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         check_key(key)?;
-        let raw_key = item_key(key);
-        self.blocking(move |db, now| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let items = txn.open_table(ITEMS).map_err(unavailable)?;
-            let found = items.get(raw_key.as_slice()).map_err(unavailable)?;
-            let item = found.map(|bytes| decode(bytes.value())).transpose()?;
-            Ok(item.filter(|item| !item.is_expired(now)))
-        })
-        .await
+        // A point read is one B-tree descent (microseconds, a few page reads at worst), so
+        // it runs on the calling task: handing it to a blocking thread and back cost more
+        // than the read. Queries, whose size the caller chooses, still go to one.
+        let now = self.clock.now().timestamp();
+        let txn = self.db.begin_read().map_err(unavailable)?;
+        let items = txn.open_table(ITEMS).map_err(unavailable)?;
+        let found = items.get(item_key(key).as_slice()).map_err(unavailable)?;
+        let item = found.map(|bytes| decode(bytes.value())).transpose()?;
+        Ok(item.filter(|item| !item.is_expired(now)))
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
