@@ -73,7 +73,7 @@ async fn main() {
     // The Scale plan allows 50,000 contacts.
     let rows = local.system.access.rows();
     rows.create(
-        schema::table("subscriptions").expect("declared"),
+        &schema::SUBSCRIPTIONS,
         None,
         json!({ "user_id": ada.id(), "plan": "Scale", "plan_name": "Scale" })
             .as_object()
@@ -85,7 +85,7 @@ async fn main() {
 
     // Load 49,000 leads through the repository (not measured), the rest through HTTP below.
     let loaded = Instant::now();
-    let leads = schema::table("leads").expect("declared");
+    let leads = &schema::LEADS;
     let access = local.system.access.clone();
     for i in 0..(LEADS - 1_000) {
         let extra = access

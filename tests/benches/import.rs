@@ -67,7 +67,7 @@ async fn child(file: &Path) {
     let actor = Actor::acting_for(&owner).expect("actor");
     let rows = system.access.rows();
     rows.create(
-        scaliyo_domain::schema::table("profiles").expect("declared"),
+        &scaliyo_domain::schema::PROFILES,
         None,
         json!({ "id": owner, "email": "bench@example.com" })
             .as_object()
@@ -77,7 +77,7 @@ async fn child(file: &Path) {
     .await
     .expect("profile");
     rows.create(
-        scaliyo_domain::schema::table("subscriptions").expect("declared"),
+        &scaliyo_domain::schema::SUBSCRIPTIONS,
         None,
         json!({ "user_id": owner, "plan": "Scale", "status": "active" })
             .as_object()

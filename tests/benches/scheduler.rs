@@ -31,7 +31,7 @@ async fn main() {
         .access
         .rows()
         .create(
-            scaliyo_domain::schema::table("subscriptions").expect("declared"),
+            &scaliyo_domain::schema::SUBSCRIPTIONS,
             None,
             json!({ "user_id": ada.id(), "plan": "Scale" })
                 .as_object()

@@ -71,7 +71,7 @@ async fn main() {
     ada.sign_up().await;
     let rows = local.system.access.rows();
     rows.create(
-        scaliyo_domain::schema::table("subscriptions").expect("declared"),
+        &scaliyo_domain::schema::SUBSCRIPTIONS,
         None,
         json!({ "user_id": ada.id(), "plan": "Scale" })
             .as_object()

@@ -9,10 +9,6 @@ use scaliyo_domain::schema::{self, Table as TableDef};
 use scaliyo_store::{SystemClock, Table};
 use serde_json::{Value, json};
 
-fn table(name: &str) -> &'static TableDef {
-    schema::table(name).unwrap_or_else(|| panic!("{name} is declared"))
-}
-
 fn row(value: Value) -> Row {
     match value {
         Value::Object(map) => map,
@@ -33,7 +29,7 @@ async fn lead(rows: &Rows, owner: &str, name: &str, email: Option<&str>) -> Row 
     if let Some(email) = email {
         input.insert("primary_email".into(), json!(email));
     }
-    rows.create(table("leads"), None, input).await.unwrap()
+    rows.create(&schema::LEADS, None, input).await.unwrap()
 }
 
 pub async fn creating_a_row_applies_the_seed_defaults(store: Arc<dyn Table>) {
@@ -52,12 +48,12 @@ pub async fn creating_a_row_applies_the_seed_defaults(store: Arc<dyn Table>) {
     assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
     let id = created["id"].as_str().unwrap();
     assert_eq!(
-        rows.get(table("leads"), Some(&owner), id).await.unwrap(),
+        rows.get(&schema::LEADS, Some(&owner), id).await.unwrap(),
         Some(created.clone())
     );
 
     let workflow = rows
-        .create(table("workflows"), None, row(json!({ "user_id": owner })))
+        .create(&schema::WORKFLOWS, None, row(json!({ "user_id": owner })))
         .await
         .unwrap();
     assert_eq!(workflow["name"], "Untitled Workflow");
@@ -69,7 +65,7 @@ pub async fn creating_a_row_applies_the_seed_defaults(store: Arc<dyn Table>) {
     // sender_accounts.workspace_id references profiles: the profile comes first.
     let orphan = rows
         .create(
-            table("sender_accounts"),
+            &schema::SENDER_ACCOUNTS,
             None,
             row(json!({ "workspace_id": owner, "provider": "smtp", "from_email": "a@b.co" })),
         )
@@ -82,7 +78,7 @@ pub async fn creating_a_row_applies_the_seed_defaults(store: Arc<dyn Table>) {
     );
     let profile = rows
         .create(
-            table("profiles"),
+            &schema::PROFILES,
             None,
             row(json!({ "id": owner, "email": format!("{owner}@example.com") })),
         )
@@ -93,7 +89,7 @@ pub async fn creating_a_row_applies_the_seed_defaults(store: Arc<dyn Table>) {
     assert_eq!(profile["credits_total"], 100);
     let sender = rows
         .create(
-            table("sender_accounts"),
+            &schema::SENDER_ACCOUNTS,
             None,
             row(json!({ "workspace_id": owner, "provider": "smtp", "from_email": "a@b.co" })),
         )
@@ -109,12 +105,12 @@ pub async fn another_owner_cannot_read_a_row(store: Arc<dyn Table>) {
     let created = lead(&rows, &alice, "Private", None).await;
     let id = created["id"].as_str().unwrap();
     assert_eq!(
-        rows.get(table("leads"), Some(&mallory), id).await.unwrap(),
+        rows.get(&schema::LEADS, Some(&mallory), id).await.unwrap(),
         None
     );
     assert_eq!(
         rows.update(
-            table("leads"),
+            &schema::LEADS,
             Some(&mallory),
             id,
             row(json!({"name": "x"}))
@@ -123,11 +119,11 @@ pub async fn another_owner_cannot_read_a_row(store: Arc<dyn Table>) {
         Err(RowError::NotFound)
     );
     assert_eq!(
-        rows.delete(table("leads"), Some(&mallory), id).await,
+        rows.delete(&schema::LEADS, Some(&mallory), id).await,
         Err(RowError::NotFound)
     );
     assert!(
-        rows.get(table("leads"), Some(&alice), id)
+        rows.get(&schema::LEADS, Some(&alice), id)
             .await
             .unwrap()
             .is_some()
@@ -139,7 +135,7 @@ pub async fn a_primary_email_is_unique_per_owner_case_insensitively(store: Arc<d
     let (alice, bob) = (owner(), owner());
     lead(&rows, &alice, "Ada", Some("Ada@Example.com")).await;
     let duplicate = rows
-        .create(table("leads"), None, row(json!({ "client_id": alice, "name": "Ada again", "primary_email": "ada@EXAMPLE.com" })))
+        .create(&schema::LEADS, None, row(json!({ "client_id": alice, "name": "Ada again", "primary_email": "ada@EXAMPLE.com" })))
         .await;
     assert_eq!(
         duplicate,
@@ -157,7 +153,7 @@ pub async fn a_primary_email_is_unique_per_owner_case_insensitively(store: Arc<d
 pub async fn bad_input_is_refused_with_the_column_named(store: Arc<dyn Table>) {
     let rows = rows(store);
     let alice = owner();
-    let leads = table("leads");
+    let leads = &schema::LEADS;
     let check = rows
         .create(
             leads,
@@ -194,7 +190,7 @@ pub async fn bad_input_is_refused_with_the_column_named(store: Arc<dyn Table>) {
     assert!(matches!(&wrong_type, Err(RowError::Invalid { column, .. }) if column == "score"));
     let range = rows
         .create(
-            table("guest_post_outreach"),
+            &schema::GUEST_POST_OUTREACH,
             None,
             row(json!({ "user_id": alice, "blog_name": "b", "domain_authority": 101 })),
         )
@@ -203,7 +199,7 @@ pub async fn bad_input_is_refused_with_the_column_named(store: Arc<dyn Table>) {
         matches!(&range, Err(RowError::Invalid { column, .. }) if column == "domain_authority")
     );
     let timestamp = rows
-        .create(table("scheduled_emails"), None, row(json!({ "owner_id": alice, "to_email": "a@b.c", "subject": "s", "html_body": "b", "scheduled_at": "tomorrow" })))
+        .create(&schema::SCHEDULED_EMAILS, None, row(json!({ "owner_id": alice, "to_email": "a@b.c", "subject": "s", "html_body": "b", "scheduled_at": "tomorrow" })))
         .await;
     assert!(
         matches!(&timestamp, Err(RowError::Invalid { column, .. }) if column == "scheduled_at")
@@ -227,7 +223,7 @@ pub async fn timestamps_with_any_offset_are_stored_in_utc(store: Arc<dyn Table>)
     let alice = owner();
     let scheduled = rows
         .create(
-            table("scheduled_emails"),
+            &schema::SCHEDULED_EMAILS,
             None,
             row(json!({ "owner_id": alice, "to_email": "a@b.c", "subject": "s", "html_body": "b", "scheduled_at": "2026-03-29T02:30:00+05:00" })),
         )
@@ -250,7 +246,7 @@ pub async fn listing_pages_through_an_owners_rows(store: Arc<dyn Table>) {
     loop {
         let page = rows
             .list(
-                table("leads"),
+                &schema::LEADS,
                 Some(&alice),
                 ListRequest {
                     limit: 3,
@@ -284,7 +280,7 @@ pub async fn listing_by_a_seed_index_orders_by_its_range_column(store: Arc<dyn T
     let alice = owner();
     for (name, score) in [("low", 5), ("high", 90), ("mid", 40), ("negative", -3)] {
         rows.create(
-            table("leads"),
+            &schema::LEADS,
             None,
             row(json!({ "client_id": alice, "name": name, "score": score })),
         )
@@ -303,7 +299,7 @@ pub async fn listing_by_a_seed_index_orders_by_its_range_column(store: Arc<dyn T
         let alice = alice.clone();
         let request = request.clone();
         async move {
-            rows.list(table("leads"), Some(&alice), request)
+            rows.list(&schema::LEADS, Some(&alice), request)
                 .await
                 .unwrap()
                 .rows
@@ -314,7 +310,7 @@ pub async fn listing_by_a_seed_index_orders_by_its_range_column(store: Arc<dyn T
     .await;
     assert!(ok);
     for r in rows
-        .list(table("leads"), Some(&alice), request)
+        .list(&schema::LEADS, Some(&alice), request)
         .await
         .unwrap()
         .rows
@@ -329,7 +325,7 @@ pub async fn an_update_revalidates_maintains_updated_at_and_moves_uniqueness(
 ) {
     let rows = rows(store);
     let alice = owner();
-    let leads = table("leads");
+    let leads = &schema::LEADS;
     let created = lead(&rows, &alice, "Ada", Some("ada@example.com")).await;
     let id = created["id"].as_str().unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -385,7 +381,7 @@ pub async fn a_reference_to_a_missing_row_is_refused(store: Arc<dyn Table>) {
     let missing = uuid::Uuid::new_v4().to_string();
     let result = rows
         .create(
-            table("lead_color_overrides"),
+            &schema::LEAD_COLOR_OVERRIDES,
             None,
             row(json!({ "owner_id": alice, "lead_id": missing, "color_token": "red" })),
         )
@@ -401,7 +397,7 @@ pub async fn a_reference_to_a_missing_row_is_refused(store: Arc<dyn Table>) {
     let bobs_lead = lead(&rows, &bob, "Bob's lead", None).await;
     let across = rows
         .create(
-            table("lead_color_overrides"),
+            &schema::LEAD_COLOR_OVERRIDES,
             None,
             row(json!({ "owner_id": alice, "lead_id": bobs_lead["id"], "color_token": "red" })),
         )
@@ -424,20 +420,20 @@ pub async fn deleting_a_lead_carries_out_every_on_delete_action(store: Arc<dyn T
     let lead_id = created["id"].as_str().unwrap().to_owned();
     let override_row = rows
         .create(
-            table("lead_color_overrides"),
+            &schema::LEAD_COLOR_OVERRIDES,
             None,
             row(json!({ "owner_id": alice, "lead_id": lead_id, "color_token": "red" })),
         )
         .await
         .unwrap();
     let message = rows
-        .create(table("email_messages"), None, row(json!({ "lead_id": lead_id, "owner_id": alice, "provider": "smtp", "to_email": "doomed@example.com" })))
+        .create(&schema::EMAIL_MESSAGES, None, row(json!({ "lead_id": lead_id, "owner_id": alice, "provider": "smtp", "to_email": "doomed@example.com" })))
         .await
         .unwrap();
     let message_id = message["id"].as_str().unwrap().to_owned();
     let link = rows
         .create(
-            table("email_links"),
+            &schema::EMAIL_LINKS,
             Some(&alice),
             row(json!({ "message_id": message_id, "destination_url": "https://example.com" })),
         )
@@ -445,7 +441,7 @@ pub async fn deleting_a_lead_carries_out_every_on_delete_action(store: Arc<dyn T
         .unwrap();
     let event = rows
         .create(
-            table("email_events"),
+            &schema::EMAIL_EVENTS,
             Some(&alice),
             row(json!({ "message_id": message_id, "link_id": link["id"], "event_type": "click" })),
         )
@@ -453,31 +449,31 @@ pub async fn deleting_a_lead_carries_out_every_on_delete_action(store: Arc<dyn T
         .unwrap();
     let invoice = rows
         .create(
-            table("invoices"),
+            &schema::INVOICES,
             None,
             row(json!({ "owner_id": alice, "lead_id": lead_id })),
         )
         .await
         .unwrap();
     let line = rows
-        .create(table("invoice_line_items"), Some(&alice), row(json!({ "invoice_id": invoice["id"], "description": "work", "unit_price_cents": 100, "amount_cents": 100 })))
+        .create(&schema::INVOICE_LINE_ITEMS, Some(&alice), row(json!({ "invoice_id": invoice["id"], "description": "work", "unit_price_cents": 100, "amount_cents": 100 })))
         .await
         .unwrap();
     let scheduled = rows
         .create(
-            table("scheduled_emails"),
+            &schema::SCHEDULED_EMAILS,
             None,
             row(json!({ "owner_id": alice, "lead_id": lead_id, "to_email": "doomed@example.com", "subject": "s", "html_body": "b", "scheduled_at": "2030-01-01T00:00:00Z" })),
         )
         .await
         .unwrap();
     let workflow = rows
-        .create(table("workflows"), None, row(json!({ "user_id": alice })))
+        .create(&schema::WORKFLOWS, None, row(json!({ "user_id": alice })))
         .await
         .unwrap();
     let execution = rows
         .create(
-            table("workflow_executions"),
+            &schema::WORKFLOW_EXECUTIONS,
             None,
             row(json!({ "workflow_id": workflow["id"], "user_id": alice, "lead_id": lead_id })),
         )
@@ -486,31 +482,33 @@ pub async fn deleting_a_lead_carries_out_every_on_delete_action(store: Arc<dyn T
 
     // Indexes on DynamoDB are eventually consistent; the delete must still find everything.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    rows.delete(table("leads"), Some(&alice), &lead_id)
+    rows.delete(&schema::LEADS, Some(&alice), &lead_id)
         .await
         .unwrap();
 
-    let gone = |t: &'static str, owner: Option<&str>, id: &Value| {
+    let gone = |t: &'static TableDef, owner: Option<&str>, id: &Value| {
         let rows = rows.clone();
         let owner = owner.map(str::to_owned);
         let id = id.as_str().unwrap().to_owned();
-        async move {
-            rows.get(table(t), owner.as_deref(), &id)
-                .await
-                .unwrap()
-                .is_none()
-        }
+        async move { rows.get(t, owner.as_deref(), &id).await.unwrap().is_none() }
     };
-    assert!(gone("leads", Some(&alice), &created["id"]).await);
-    assert!(gone("lead_color_overrides", Some(&alice), &override_row["id"]).await);
-    assert!(gone("email_messages", Some(&alice), &message["id"]).await);
-    assert!(gone("email_links", Some(&alice), &link["id"]).await);
-    assert!(gone("email_events", Some(&alice), &event["id"]).await);
-    assert!(gone("invoices", Some(&alice), &invoice["id"]).await);
-    assert!(gone("invoice_line_items", Some(&alice), &line["id"]).await);
+    assert!(gone(&schema::LEADS, Some(&alice), &created["id"]).await);
+    assert!(
+        gone(
+            &schema::LEAD_COLOR_OVERRIDES,
+            Some(&alice),
+            &override_row["id"]
+        )
+        .await
+    );
+    assert!(gone(&schema::EMAIL_MESSAGES, Some(&alice), &message["id"]).await);
+    assert!(gone(&schema::EMAIL_LINKS, Some(&alice), &link["id"]).await);
+    assert!(gone(&schema::EMAIL_EVENTS, Some(&alice), &event["id"]).await);
+    assert!(gone(&schema::INVOICES, Some(&alice), &invoice["id"]).await);
+    assert!(gone(&schema::INVOICE_LINE_ITEMS, Some(&alice), &line["id"]).await);
     let kept = rows
         .get(
-            table("scheduled_emails"),
+            &schema::SCHEDULED_EMAILS,
             Some(&alice),
             scheduled["id"].as_str().unwrap(),
         )
@@ -520,7 +518,7 @@ pub async fn deleting_a_lead_carries_out_every_on_delete_action(store: Arc<dyn T
     assert_eq!(kept["lead_id"], Value::Null);
     let kept = rows
         .get(
-            table("workflow_executions"),
+            &schema::WORKFLOW_EXECUTIONS,
             Some(&alice),
             execution["id"].as_str().unwrap(),
         )
@@ -536,14 +534,14 @@ pub async fn shared_rows_are_listed_and_addressed_by_id(store: Arc<dyn Table>) {
     let rows = rows(store);
     let name = format!("Plan {}", uuid::Uuid::new_v4());
     let plan = rows
-        .create(table("plans"), None, row(json!({ "name": name })))
+        .create(&schema::PLANS, None, row(json!({ "name": name })))
         .await
         .unwrap();
     assert_eq!(plan["price"], "$0");
     assert_eq!(plan["features"], json!([]));
     let id = plan["id"].as_str().unwrap();
     assert_eq!(
-        rows.get(table("plans"), None, id).await.unwrap(),
+        rows.get(&schema::PLANS, None, id).await.unwrap(),
         Some(plan.clone())
     );
     let listed = crate::eventually(Duration::from_secs(5), || {
@@ -552,7 +550,7 @@ pub async fn shared_rows_are_listed_and_addressed_by_id(store: Arc<dyn Table>) {
         async move {
             let page = rows
                 .list(
-                    table("plans"),
+                    &schema::PLANS,
                     None,
                     ListRequest {
                         limit: 100,
@@ -568,21 +566,21 @@ pub async fn shared_rows_are_listed_and_addressed_by_id(store: Arc<dyn Table>) {
     assert!(listed);
     let setting = rows
         .create(
-            table("config_settings"),
+            &schema::CONFIG_SETTINGS,
             None,
             row(json!({ "key": "feature.x", "value": "on" })),
         )
         .await
         .unwrap();
     assert_eq!(
-        rows.get(table("config_settings"), None, "feature.x")
+        rows.get(&schema::CONFIG_SETTINGS, None, "feature.x")
             .await
             .unwrap(),
         Some(setting)
     );
     let again = rows
         .create(
-            table("config_settings"),
+            &schema::CONFIG_SETTINGS,
             None,
             row(json!({ "key": "feature.x", "value": "off" })),
         )

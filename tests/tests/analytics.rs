@@ -79,8 +79,8 @@ async fn run(steps: Vec<Step>) -> (Figures, Figures, Figures) {
         Arc::new(RedbTable::open(&dir.path().join("a.redb"), Arc::new(SystemClock)).unwrap());
     let rows = Rows::new(store.clone(), Arc::new(SystemClock));
     let owner = uuid::Uuid::new_v4().to_string();
-    let messages_table = schema::table("email_messages").unwrap();
-    let events_table = schema::table("email_events").unwrap();
+    let messages_table = &schema::EMAIL_MESSAGES;
+    let events_table = &schema::EMAIL_EVENTS;
     let mut messages: BTreeMap<usize, (String, Row)> = BTreeMap::new();
     let mut events = Vec::new();
     for step in steps {

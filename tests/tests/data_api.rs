@@ -448,7 +448,7 @@ async fn a_super_admin_reads_a_users_rows_only_through_an_audited_support_sessio
     let rows = local.system.access.rows();
     let admin = Client::user(&local, Role::Client, None);
     admin.sign_up().await;
-    let profiles = scaliyo_domain::schema::table("profiles").unwrap();
+    let profiles = &scaliyo_domain::schema::PROFILES;
     rows.update(
         profiles,
         Some(admin.id()),
@@ -521,7 +521,7 @@ async fn a_super_admin_reads_a_users_rows_only_through_an_audited_support_sessio
         .access
         .rows()
         .list(
-            scaliyo_domain::schema::table("support_audit_logs").unwrap(),
+            &scaliyo_domain::schema::SUPPORT_AUDIT_LOGS,
             None,
             scaliyo_app::rows::ListRequest {
                 limit: 100,
@@ -606,11 +606,7 @@ async fn secrets_are_accepted_but_never_returned() {
         .system
         .access
         .rows()
-        .get(
-            scaliyo_domain::schema::table("webhooks").unwrap(),
-            Some(ada.id()),
-            id,
-        )
+        .get(&scaliyo_domain::schema::WEBHOOKS, Some(ada.id()), id)
         .await
         .unwrap()
         .unwrap();

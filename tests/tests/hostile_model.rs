@@ -435,8 +435,8 @@ async fn run(api: Api, rows: Rows, steps: usize) {
     let mut model = Model::default();
     set_up(&api, &mut model).await;
     let a = api.id(Who::A).to_owned();
-    let teams = schema::table("teams").expect("declared");
-    let boards = schema::table("teamhub_boards").expect("declared");
+    let teams = &schema::TEAMS;
+    let boards = &schema::TEAMHUB_BOARDS;
     let mut refused = 0usize;
     for step in 0..steps {
         if rng.random_bool(0.3) {

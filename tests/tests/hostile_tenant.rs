@@ -16,7 +16,7 @@ async fn signed_up(local: &RunningLocal) -> Client {
 
 /// Sets columns of a user's profile as the system (an admin tool) would.
 async fn set_profile(local: &RunningLocal, user: &str, fields: Value) {
-    let profiles = scaliyo_domain::schema::table("profiles").expect("declared");
+    let profiles = &scaliyo_domain::schema::PROFILES;
     let patch = fields.as_object().cloned().unwrap_or_default();
     local
         .system
@@ -92,7 +92,7 @@ async fn finding_1_a_colliding_row_in_another_partition_never_reaches_the_owners
     let ada = signed_up(&local).await;
     let eve = signed_up(&local).await;
     let (lead, message) = lead_with_message(&ada).await;
-    let leads = scaliyo_domain::schema::table("leads").expect("declared");
+    let leads = &scaliyo_domain::schema::LEADS;
     local
         .system
         .access
@@ -521,7 +521,7 @@ async fn a_client_patch_keeps_the_rows_internal_attributes() {
     let ada = signed_up(&local).await;
     let lead = ada.post("/v1/leads", json!({ "name": "Grace" })).await;
     let id = lead.body["id"].as_str().unwrap_or_default().to_owned();
-    let leads = scaliyo_domain::schema::table("leads").expect("declared");
+    let leads = &scaliyo_domain::schema::LEADS;
     let key = scaliyo_app::layout::row_key(leads, Some(ada.id()), &id);
     let store = local.system.access.rows().store().clone();
     store

@@ -269,7 +269,7 @@ async fn board_of(world: &World, table: &Table, row: &Row) -> String {
         .expect("a card reference");
     let card = world
         .rows
-        .get(schema::table("teamhub_cards").unwrap(), None, card_id)
+        .get(&schema::TEAMHUB_CARDS, None, card_id)
         .await
         .unwrap()
         .unwrap();
@@ -453,7 +453,7 @@ async fn every_table_operation_and_actor_is_allowed_or_denied_as_the_seed_says()
                 let owner = Client::user(&local, Role::Client, Some(&address));
                 owner.sign_up().await;
                 if table.name.starts_with("support_") {
-                    let profiles = schema::table("profiles").unwrap();
+                    let profiles = &schema::PROFILES;
                     rows.update(
                         profiles,
                         Some(owner.id()),
@@ -476,7 +476,7 @@ async fn every_table_operation_and_actor_is_allowed_or_denied_as_the_seed_says()
                 let member = Client::user(&local, Role::Client, None);
                 member.sign_up().await;
                 if TEAM_TABLES.contains(&table.name) {
-                    let teams = schema::table("teams").unwrap();
+                    let teams = &schema::TEAMS;
                     let team = rows
                         .create(
                             teams,
@@ -489,7 +489,7 @@ async fn every_table_operation_and_actor_is_allowed_or_denied_as_the_seed_says()
                         .await
                         .unwrap();
                     let team_id = team["id"].as_str().unwrap().to_owned();
-                    let members = schema::table("team_members").unwrap();
+                    let members = &schema::TEAM_MEMBERS;
                     rows.create(
                         members,
                         None,
@@ -539,7 +539,7 @@ async fn every_table_operation_and_actor_is_allowed_or_denied_as_the_seed_says()
                             "fmember" => "member",
                             _ => "admin",
                         };
-                        let members = schema::table("teamhub_flow_members").unwrap();
+                        let members = &schema::TEAMHUB_FLOW_MEMBERS;
                         rows.create(
                             members,
                             None,

@@ -273,7 +273,7 @@ async fn a_takeover_after_a_crash_mid_send_does_not_send_twice_once_recorded() {
         .await
         .unwrap();
     // Only the system moves a row back to `pending` (a client may only cancel it).
-    let scheduled = scaliyo_domain::schema::table("scheduled_emails").unwrap();
+    let scheduled = &scaliyo_domain::schema::SCHEDULED_EMAILS;
     w.local
         .system
         .access

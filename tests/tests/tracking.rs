@@ -365,7 +365,7 @@ async fn a_recount_applies_todays_rules_to_stored_hits() {
     let local = RunningLocal::start_with_clock(clock.clone()).await;
     let (ada, message_id, _) = sent_message(&local, "<p>Hi</p>").await;
     // An open stored as human by rules that did not know this agent yet.
-    let events = scaliyo_domain::schema::table("email_events").unwrap();
+    let events = &scaliyo_domain::schema::EMAIL_EVENTS;
     local
         .system
         .access

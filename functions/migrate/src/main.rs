@@ -365,7 +365,7 @@ mod tests {
             ]
         );
         let rows = Rows::new(store.clone(), clock.clone());
-        let leads = schema::table("leads").unwrap();
+        let leads = &schema::LEADS;
         let grace = rows
             .get(leads, Some(owner), "11111111-1111-4111-8111-111111111111")
             .await
@@ -388,7 +388,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(counter.i64("count"), Some(2));
-        let secrets = schema::table("sender_account_secrets").unwrap();
+        let secrets = &schema::SENDER_ACCOUNT_SECRETS;
         let sealed = rows
             .get(secrets, Some(owner), "44444444-4444-4444-8444-444444444444")
             .await

@@ -177,6 +177,7 @@ impl Access {
         &self.rows
     }
 
+    /// A table named by the caller (a request path, a foreign key): unknown names are a 404.
     fn table(name: &str) -> Result<&'static Table, AccessError> {
         schema::table(name).ok_or_else(not_found)
     }
@@ -192,10 +193,7 @@ impl Access {
             return Ok(Actor::anonymous());
         };
         let user = caller.user_id.to_string();
-        let profile = self
-            .rows
-            .get(Self::table("profiles")?, Some(&user), &user)
-            .await?;
+        let profile = self.rows.get(&schema::PROFILES, Some(&user), &user).await?;
         if profile.as_ref().and_then(|p| p["status"].as_str()) == Some("disabled") {
             return Err(AccessError::Disabled);
         }
@@ -216,7 +214,7 @@ impl Access {
             }
             let session = self
                 .rows
-                .get(Self::table("support_sessions")?, None, session_id)
+                .get(&schema::SUPPORT_SESSIONS, None, session_id)
                 .await?
                 .ok_or_else(|| AccessError::Forbidden("no such support session".into()))?;
             let now = timestamp_text(self.clock.now());
@@ -310,7 +308,7 @@ impl Access {
                     FlowPath::Card(column) => match row.get(column).and_then(Value::as_str) {
                         Some(card) => self
                             .rows
-                            .get(Self::table("teamhub_cards")?, None, card)
+                            .get(&schema::TEAMHUB_CARDS, None, card)
                             .await?
                             .and_then(|c| c["board_id"].as_str().map(str::to_owned)),
                         None => None,
@@ -348,7 +346,7 @@ impl Access {
     }
 
     async fn is_team_member(&self, team: &str, user: &str) -> Result<bool, AccessError> {
-        let members = Self::table("team_members")?;
+        let members = &schema::TEAM_MEMBERS;
         let unique = members
             .uniques
             .iter()
@@ -367,7 +365,7 @@ impl Access {
             }
         }
         // The team's owner is a member of it.
-        let team_row = self.rows.get(Self::table("teams")?, None, team).await?;
+        let team_row = self.rows.get(&schema::TEAMS, None, team).await?;
         Ok(team_row
             .and_then(|t| t["owner_id"].as_str().map(|o| o == user))
             .unwrap_or(false))
@@ -380,13 +378,13 @@ impl Access {
         board: &str,
         user: &str,
     ) -> Result<Option<FlowRole>, AccessError> {
-        let boards = Self::table("teamhub_boards")?;
+        let boards = &schema::TEAMHUB_BOARDS;
         if let Some(row) = self.rows.get(boards, None, board).await?
             && row["created_by"].as_str() == Some(user)
         {
             return Ok(Some(FlowRole::Owner));
         }
-        let members = Self::table("teamhub_flow_members")?;
+        let members = &schema::TEAMHUB_FLOW_MEMBERS;
         let Some(unique) = members
             .uniques
             .iter()
@@ -484,7 +482,7 @@ impl Access {
             resource_id.map(Value::from).unwrap_or(Value::Null),
         );
         self.rows
-            .create(Self::table("support_audit_logs")?, None, entry)
+            .create(&schema::SUPPORT_AUDIT_LOGS, None, entry)
             .await?;
         Ok(())
     }
@@ -884,7 +882,7 @@ impl Access {
 
     /// The plan that applies to a user: an active subscription's, else the profile's.
     pub async fn plan_of(&self, user: &str) -> Result<Plan, AccessError> {
-        let subscriptions = Self::table("subscriptions")?;
+        let subscriptions = &schema::SUBSCRIPTIONS;
         if let Some(unique) = subscriptions
             .uniques
             .iter()
@@ -901,10 +899,7 @@ impl Access {
                 return Ok(Plan::from_name(name));
             }
         }
-        let profile = self
-            .rows
-            .get(Self::table("profiles")?, Some(user), user)
-            .await?;
+        let profile = self.rows.get(&schema::PROFILES, Some(user), user).await?;
         Ok(Plan::from_name(
             profile.as_ref().and_then(|p| p["plan"].as_str()),
         ))
@@ -1104,7 +1099,7 @@ impl Access {
         // webhook URLs (reference items), social token reminders and webhook deliveries
         // (keyed by rows' ids) — before the cascades delete the rows that name them.
         self.delete_outside_partition(&user).await?;
-        let profiles = Self::table("profiles")?;
+        let profiles = &schema::PROFILES;
         match self.rows.delete(profiles, Some(&user), &user).await {
             Ok(()) | Err(RowError::NotFound) => {}
             Err(e) => return Err(e.into()),

@@ -145,9 +145,9 @@ pub async fn on_event_with(
     is_bot: bool,
     extra: Vec<WriteOp>,
 ) -> Result<(), RowError> {
-    let counted = match (is_bot, message, schema::table("email_messages")) {
-        (false, Some(message), Some(messages)) => Some((
-            layout::row_key(messages, Some(owner), &message.id),
+    let counted = match (is_bot, message) {
+        (false, Some(message)) => Some((
+            layout::row_key(&schema::EMAIL_MESSAGES, Some(owner), &message.id),
             message.date(),
             message.had_first(kind),
         )),
@@ -200,8 +200,7 @@ pub type Summary = BTreeMap<String, BTreeMap<&'static str, i64>>;
 
 /// Recomputes an owner's figures for the given dates from the raw rows, and writes them.
 pub async fn rebuild(rows: &Rows, owner: &str, dates: &[String]) -> Result<Summary, RowError> {
-    let messages = schema::table("email_messages").ok_or(RowError::NotFound)?;
-    let events = schema::table("email_events").ok_or(RowError::NotFound)?;
+    let (messages, events) = (&schema::EMAIL_MESSAGES, &schema::EMAIL_EVENTS);
     let mut summary: Summary = dates
         .iter()
         .map(|d| (d.clone(), FIELDS.iter().map(|f| (*f, 0)).collect()))

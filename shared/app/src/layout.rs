@@ -234,7 +234,7 @@ fn listing(table: &Table, filter: Option<Filter>) -> IndexLayout {
 /// The layout of every table, computed once.
 pub fn layouts() -> &'static [TableLayout] {
     static LAYOUTS: OnceLock<Vec<TableLayout>> = OnceLock::new();
-    LAYOUTS.get_or_init(|| TABLES.iter().map(build).collect())
+    LAYOUTS.get_or_init(|| TABLES.iter().copied().map(build).collect())
 }
 
 pub fn layout(table: &str) -> Option<&'static TableLayout> {
@@ -504,7 +504,7 @@ mod tests {
 
     #[test]
     fn lead_email_uniqueness_is_per_owner_and_case_insensitive() {
-        let leads = schema::table("leads").unwrap();
+        let leads = &schema::LEADS;
         let email = leads
             .uniques
             .iter()

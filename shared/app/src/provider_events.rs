@@ -284,12 +284,7 @@ impl ProviderHooks {
     /// row, the message's new status, the suppression entry.
     async fn record_one(&self, hook: &Hook, event: &DeliveryEvent) -> Result<bool, HookError> {
         let owner = hook.owner.as_str();
-        let (Some(messages), Some(events)) = (
-            schema::table("email_messages"),
-            schema::table("email_events"),
-        ) else {
-            return Ok(false);
-        };
+        let (messages, events) = (&schema::EMAIL_MESSAGES, &schema::EMAIL_EVENTS);
         for _ in 0..3 {
             // Events about messages this workspace does not have (another sender's, or
             // deleted) are ignored.

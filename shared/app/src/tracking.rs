@@ -214,7 +214,7 @@ impl Tracking {
     /// What the analytics need of the token's message (its stored item, not a full row: the
     /// body is not converted).
     async fn message(&self, token: &Token) -> Option<CountedMessage> {
-        let messages = schema::table("email_messages")?;
+        let messages = &schema::EMAIL_MESSAGES;
         let item = self
             .rows
             .get_raw(messages, Some(&token.owner), &token.message_id)
@@ -346,9 +346,7 @@ impl Tracking {
         verdict: Option<&Verdict>,
         at: Option<DateTime<Utc>>,
     ) -> Result<Vec<WriteOp>, RowError> {
-        let Some(events) = schema::table("email_events") else {
-            return Ok(Vec::new());
-        };
+        let events = &schema::EMAIL_EVENTS;
         let mut row = Row::new();
         row.insert("message_id".into(), json!(token.message_id));
         row.insert(
@@ -517,12 +515,10 @@ impl Tracking {
         let now = self.clock.now();
         let (verdict, message) = self.classify(&token, &mut hit, now).await;
         // The link's count goes in the hit's own commit.
-        let count = link_id.as_deref().and_then(|link_id| {
-            schema::table("email_links").map(|links| WriteOp::Update {
-                key: layout::row_key(links, Some(&token.owner), link_id),
-                update: Update::new().add("click_count", 1).add("_v", 1),
-                condition: Some(Condition::item_exists()),
-            })
+        let count = link_id.as_deref().map(|link_id| WriteOp::Update {
+            key: layout::row_key(&schema::EMAIL_LINKS, Some(&token.owner), link_id),
+            update: Update::new().add("click_count", 1).add("_v", 1),
+            condition: Some(Condition::item_exists()),
         });
         let stored = self
             .store_hit(
@@ -627,12 +623,7 @@ impl Tracking {
         owner: &str,
         since: Option<DateTime<Utc>>,
     ) -> Result<RecountReport, RowError> {
-        let (Some(events), Some(messages)) = (
-            schema::table("email_events"),
-            schema::table("email_messages"),
-        ) else {
-            return Ok(RecountReport::default());
-        };
+        let (events, messages) = (&schema::EMAIL_EVENTS, &schema::EMAIL_MESSAGES);
         let mut by_message: std::collections::BTreeMap<String, Vec<Item>> = Default::default();
         let mut cursor = None;
         loop {

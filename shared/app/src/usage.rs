@@ -14,10 +14,6 @@ use crate::access::{Access, AccessError, Actor};
 use crate::layout;
 use crate::rows::{ListRequest, Row, RowError, timestamp_text};
 
-fn table(name: &str) -> Result<&'static Table, AccessError> {
-    schema::table(name).ok_or(AccessError::Row(RowError::NotFound))
-}
-
 fn unique(table: &'static Table, name: &str) -> Result<&'static Unique, AccessError> {
     table
         .uniques
@@ -144,7 +140,7 @@ impl Usage {
                 .limits()
                 .ai_credits_per_month,
         );
-        let usage = table("workspace_ai_usage")?;
+        let usage = &schema::WORKSPACE_AI_USAGE;
         let mut identity = Row::new();
         identity.insert("workspace_id".into(), json!(user));
         identity.insert("month_year".into(), json!(month_key(self.clock.now())));
@@ -184,7 +180,7 @@ impl Usage {
             return Err(invalid("count", "must be at least 1"));
         }
         self.own_sender(actor, &args.sender_account_id).await?;
-        let senders = table("sender_accounts")?;
+        let senders = &schema::SENDER_ACCOUNTS;
         let key = layout::row_key(senders, Some(&user), &args.sender_account_id);
         let today = day_key(self.clock.now());
         if args.daily_limit.is_some_and(|cap| args.count > cap) {
@@ -274,7 +270,7 @@ impl Usage {
         if args.amount < 1 {
             return Err(invalid("amount", "must be at least 1"));
         }
-        let counters = table("workspace_usage_counters")?;
+        let counters = &schema::WORKSPACE_USAGE_COUNTERS;
         let now = self.clock.now();
         let mut identity = Row::new();
         identity.insert("workspace_id".into(), json!(user));
@@ -316,7 +312,7 @@ impl Usage {
         if chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_err() {
             return Err(invalid("month", "must be YYYY-MM"));
         }
-        let counters = table("workspace_usage_counters")?;
+        let counters = &schema::WORKSPACE_USAGE_COUNTERS;
         let mut totals = serde_json::Map::new();
         for field in WORKSPACE_FIELDS {
             totals.insert(field.into(), json!(0));
@@ -370,7 +366,7 @@ impl Usage {
         if args.amount < 1 {
             return Err(invalid("amount", "must be at least 1"));
         }
-        let outbound = table("outbound_usage")?;
+        let outbound = &schema::OUTBOUND_USAGE;
         let unique = unique(
             outbound,
             "outbound_usage_workspace_id_inbox_id_channel_period_type_period_key_key",

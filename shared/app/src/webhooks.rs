@@ -99,9 +99,7 @@ fn marker_key(webhook_id: &str, event_id: &str) -> Key {
 }
 
 fn webhook_key(owner: &str, id: &str) -> Key {
-    let table =
-        scaliyo_domain::schema::table("webhooks").unwrap_or(&scaliyo_domain::schema::TABLES[0]);
-    layout::row_key(table, Some(owner), id)
+    layout::row_key(&scaliyo_domain::schema::WEBHOOKS, Some(owner), id)
 }
 
 /// The owner's webhook rows (raw items), from the owner's partition.

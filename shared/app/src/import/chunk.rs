@@ -144,7 +144,7 @@ impl Importer {
             };
             let own = maybe_written.then(|| {
                 keys.push(layout::row_key(
-                    leads(),
+                    &schema::LEADS,
                     Some(owner),
                     &lead_id(&batch.batch_id, pending.number),
                 ));
@@ -152,7 +152,7 @@ impl Importer {
             });
             let probe = identity_probe(owner, draft);
             let mut uniques = Vec::new();
-            for unique in leads().uniques {
+            for unique in schema::LEADS.uniques {
                 if let Some(key) = layout::unique_key(unique, &probe) {
                     keys.push(key);
                     uniques.push(keys.len() - 1);
@@ -244,7 +244,7 @@ impl Importer {
                 fields.insert("source".into(), json!(source));
                 fields.insert("import_batch_id".into(), json!(batch.batch_id));
                 fields.insert("imported_at".into(), json!(timestamp_text(now)));
-                match self.access.rows().prepare(leads(), fields) {
+                match self.access.rows().prepare(&schema::LEADS, fields) {
                     Ok(row) => Verdict::Create(row),
                     Err(e) => Verdict::Skip(SkipReason::MalformedRow, e.to_string()),
                 }
@@ -334,7 +334,7 @@ impl Importer {
         let mut ops = Vec::with_capacity(group.len() * 3);
         let mut op_owner = Vec::with_capacity(group.len() * 3);
         for (position, (_, row)) in group.iter().enumerate() {
-            for op in rows.insert_ops(leads(), Some(owner), row, false)? {
+            for op in rows.insert_ops(&schema::LEADS, Some(owner), row, false)? {
                 ops.push(op);
                 op_owner.push(position);
             }
@@ -411,7 +411,7 @@ impl Importer {
         let Some(item) = rows.store().get(key).await? else {
             return Err(RowError::NotFound.into());
         };
-        let current = crate::rows::from_item(leads(), &item);
+        let current = crate::rows::from_item(&schema::LEADS, &item);
         let id = current["id"].as_str().unwrap_or_default().to_owned();
         let mut patch = Row::new();
         for (column, value) in &draft.fields {
@@ -462,7 +462,10 @@ impl Importer {
             return Ok(());
         }
         for _ in 0..3 {
-            match rows.update(leads(), Some(owner), &id, patch.clone()).await {
+            match rows
+                .update(&schema::LEADS, Some(owner), &id, patch.clone())
+                .await
+            {
                 Ok(_) => return Ok(()),
                 Err(RowError::Concurrent) => continue,
                 Err(e) => return Err(e.into()),

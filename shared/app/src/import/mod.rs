@@ -27,7 +27,7 @@ use scaliyo_domain::import::{
     FileProblem, LeadDraft, Mapping, RawRecord, RecordSplitter, RowOutcome, SNIFF_BYTES,
     SkipReason, TextDecoder, map_row, sniff_delimiter, sniff_encoding,
 };
-use scaliyo_domain::schema::{self, Table};
+use scaliyo_domain::schema;
 use scaliyo_store::{
     BlobError, BlobReader, Blobs, Clock, CmpOp, Condition, Item, Key, PresignedUrl, StoreError,
     Update, Value as StoreValue, WriteOp,
@@ -209,14 +209,6 @@ pub enum Progress {
     Nothing {
         batch_id: String,
     },
-}
-
-fn batches() -> &'static Table {
-    schema::table("import_batches").unwrap_or(&schema::TABLES[0])
-}
-
-fn leads() -> &'static Table {
-    schema::table("leads").unwrap_or(&schema::TABLES[0])
 }
 
 /// `<owner>/<batch>/source`: the upload, under the caller's prefix.

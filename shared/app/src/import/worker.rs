@@ -37,7 +37,10 @@ impl Importer {
         batch_id: &str,
     ) -> Result<Option<Held>, ImportError> {
         let rows = self.access.rows();
-        let Some(item) = rows.get_raw(batches(), Some(owner), batch_id).await? else {
+        let Some(item) = rows
+            .get_raw(&schema::IMPORT_BATCHES, Some(owner), batch_id)
+            .await?
+        else {
             return Ok(None);
         };
         let now = self.clock.now();
@@ -84,10 +87,12 @@ impl Importer {
             }
         }
         attributes.extend(internal.iter().cloned());
-        let (_, op) =
-            self.access
-                .rows()
-                .transition_op(batches(), &held.item, patch, &attributes)?;
+        let (_, op) = self.access.rows().transition_op(
+            &schema::IMPORT_BATCHES,
+            &held.item,
+            patch,
+            &attributes,
+        )?;
         let WriteOp::Put { item, .. } = &op else {
             return Err(RowError::Concurrent.into());
         };
@@ -105,7 +110,8 @@ impl Importer {
         code: &str,
         message: &str,
     ) -> Result<Progress, ImportError> {
-        let mut counts = Counts::from_row(&crate::rows::from_item(batches(), &held.item));
+        let mut counts =
+            Counts::from_row(&crate::rows::from_item(&schema::IMPORT_BATCHES, &held.item));
         counts
             .skipped_rows
             .insert(0, json!({ "row": 0, "reason": code, "detail": message }));
@@ -138,7 +144,7 @@ impl Importer {
         mut held: Held,
         deadline: Option<Instant>,
     ) -> Result<Progress, ImportError> {
-        let batch = crate::rows::from_item(batches(), &held.item);
+        let batch = crate::rows::from_item(&schema::IMPORT_BATCHES, &held.item);
         let options: ImportOptions =
             serde_json::from_value(batch["options"].clone()).unwrap_or_default();
         let overrides = batch["column_mapping"]

@@ -11,7 +11,7 @@ impl Scheduler {
             .map_err(|e| invalid("message", format!("not a claim message: {e}")))?;
         let rows = self.access.rows();
         let Some(item) = rows
-            .get_raw(table(), Some(&message.owner), &message.id)
+            .get_raw(&schema::SCHEDULED_EMAILS, Some(&message.owner), &message.id)
             .await?
         else {
             return Ok(Processed::Stale);
@@ -40,7 +40,10 @@ impl Scheduler {
         // Settle against the row as it is now; a duplicate delivery racing this one may
         // settle it first (then there is nothing left to do here).
         for _ in 0..3 {
-            let Some(current) = rows.get_raw(table(), Some(owner), &message.id).await? else {
+            let Some(current) = rows
+                .get_raw(&schema::SCHEDULED_EMAILS, Some(owner), &message.id)
+                .await?
+            else {
                 return Ok(Processed::Stale);
             };
             if current.str("status") != Some("processing")

@@ -24,7 +24,7 @@ use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
 use scaliyo_domain::email::{self, RenderError};
 use scaliyo_domain::schedule::{self, BlockTiming, SendWindow};
-use scaliyo_domain::schema::{self, Table};
+use scaliyo_domain::schema;
 use scaliyo_store::{
     Clock, Cursor, Item, OutgoingMessage, Queue, QueueError, StoreError, Value as StoreValue,
     WriteOp,
@@ -228,10 +228,6 @@ pub enum Processed {
     },
     /// Nothing to do: the row moved on (another consumer, a recovery, a deletion).
     Stale,
-}
-
-fn table() -> &'static Table {
-    schema::table("scheduled_emails").unwrap_or(&schema::TABLES[0])
 }
 
 /// The row id of block `index` of a sequence: derived, so the rest of a sequence is found

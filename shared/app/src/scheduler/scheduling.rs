@@ -218,7 +218,7 @@ impl Scheduling {
         row.insert("scheduled_at".into(), json!(timestamp_text(at)));
         row.insert("block_index".into(), json!(block_index));
         row.insert("sequence_id".into(), json!(sequence_id));
-        Ok(self.access.rows().prepare(table(), row)?)
+        Ok(self.access.rows().prepare(&schema::SCHEDULED_EMAILS, row)?)
     }
 
     /// The row with its reference check; the window rides along for rescheduling.
@@ -228,10 +228,10 @@ impl Scheduling {
         row: &Row,
         window: Option<&str>,
     ) -> Result<Vec<WriteOp>, ScheduleError> {
-        let mut ops = self
-            .access
-            .rows()
-            .insert_ops(table(), Some(owner), row, true)?;
+        let mut ops =
+            self.access
+                .rows()
+                .insert_ops(&schema::SCHEDULED_EMAILS, Some(owner), row, true)?;
         if let (Some(window), Some(WriteOp::Put { item, .. })) = (window, ops.first_mut()) {
             item.set(WINDOW, window);
         }
@@ -251,14 +251,14 @@ impl Scheduling {
             let Some(item) = self
                 .access
                 .rows()
-                .get_raw(table(), Some(&owner), id)
+                .get_raw(&schema::SCHEDULED_EMAILS, Some(&owner), id)
                 .await?
             else {
                 return Err(RowError::NotFound.into());
             };
             let status = item.str("status").unwrap_or_default().to_owned();
             match status.as_str() {
-                "cancelled" => return Ok(crate::rows::from_item(table(), &item)),
+                "cancelled" => return Ok(crate::rows::from_item(&schema::SCHEDULED_EMAILS, &item)),
                 "pending" => {}
                 _ => return Err(ScheduleError::NotCancellable { status }),
             }
@@ -327,7 +327,7 @@ impl Scheduling {
                 let Some(item) = self
                     .access
                     .rows()
-                    .get_raw(table(), Some(owner), &id)
+                    .get_raw(&schema::SCHEDULED_EMAILS, Some(owner), &id)
                     .await?
                 else {
                     return Ok(report);
@@ -382,10 +382,12 @@ impl Scheduling {
             patch.insert("sent_at".into(), json!(timestamp_text(now)));
         }
         patch.insert("error_message".into(), json!(error_message));
-        let (row, op) =
-            self.access
-                .rows()
-                .transition_op(table(), item, patch, &carried(item, attempts))?;
+        let (row, op) = self.access.rows().transition_op(
+            &schema::SCHEDULED_EMAILS,
+            item,
+            patch,
+            &carried(item, attempts),
+        )?;
         match self.access.rows().store().transact_write(vec![op]).await {
             Ok(()) => Ok(row),
             Err(StoreError::ConditionFailed { .. }) => Err(RowError::Concurrent.into()),

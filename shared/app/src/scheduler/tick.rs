@@ -142,7 +142,13 @@ impl Scheduler {
         let mut internal = carried(&item, attempts);
         internal.extend(QUEUE.lease_attributes_with(&id, lease_until, claim.clone()));
         match QUEUE
-            .claim(self.access.rows(), table(), &item, patch, &internal)
+            .claim(
+                self.access.rows(),
+                &schema::SCHEDULED_EMAILS,
+                &item,
+                patch,
+                &internal,
+            )
             .await
         {
             Ok(Some(_)) => Some(ClaimMessage { owner, id, claim }),

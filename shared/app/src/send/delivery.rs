@@ -72,7 +72,7 @@ impl SendPipeline {
         };
         // Links and tokens first, in one transaction per 100 actions: a fast mail client must
         // find them the moment the provider accepts the message.
-        let link_table = Self::table("email_links");
+        let link_table = &schema::EMAIL_LINKS;
         let mut ops: Vec<WriteOp> = Vec::with_capacity(links.len() * 2 + tokens.len());
         for link in &links {
             let link_id = uuid::Uuid::new_v4().to_string();

@@ -29,10 +29,6 @@ impl SendPipeline {
         self
     }
 
-    pub(super) fn table(name: &str) -> &'static schema::Table {
-        schema::table(name).unwrap_or(&schema::TABLES[0])
-    }
-
     /// The whole send, with an optional Idempotency-Key.
     pub async fn send(
         &self,
@@ -84,7 +80,7 @@ impl SendPipeline {
         // Only a sent message is recorded under the derived id, and only a crashed attempt
         // can have left one behind: look for it on a takeover only.
         let recorded = if taken_over {
-            let messages = Self::table("email_messages");
+            let messages = &schema::EMAIL_MESSAGES;
             self.access
                 .rows()
                 .get(messages, Some(owner), &message_id)
@@ -313,7 +309,7 @@ impl SendPipeline {
                     ..
                 } = &error
                 {
-                    let senders = Self::table("sender_accounts");
+                    let senders = &schema::SENDER_ACCOUNTS;
                     let mut patch = Row::new();
                     patch.insert("status".into(), json!("needs_reauth"));
                     let _ = self

@@ -36,7 +36,7 @@ impl SendPipeline {
         named: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Candidate>, SendError> {
-        let senders = Self::table("sender_accounts");
+        let senders = &schema::SENDER_ACCOUNTS;
         let rows = match named {
             Some(id) => vec![self.access.get(actor, "sender_accounts", id).await?],
             None => {
@@ -123,12 +123,12 @@ impl SendPipeline {
         let plan_limit = i64::from(self.access.plan_of(owner).await?.limits().emails_per_month);
         let today = day_key(now);
         let month = month_key(now);
-        let outbound = Self::table("outbound_usage");
+        let outbound = &schema::OUTBOUND_USAGE;
         let outbound_unique = outbound
             .uniques
             .first()
             .ok_or_else(|| invalid("outbound_usage", "no unique constraint"))?;
-        let counters = Self::table("workspace_usage_counters");
+        let counters = &schema::WORKSPACE_USAGE_COUNTERS;
         let counters_unique = counters
             .uniques
             .first()
@@ -136,8 +136,7 @@ impl SendPipeline {
         let mut last_refusal = "sender_daily";
         for candidate in candidates {
             let sender_id = candidate.row["id"].as_str().unwrap_or_default().to_owned();
-            let sender_key =
-                layout::row_key(Self::table("sender_accounts"), Some(owner), &sender_id);
+            let sender_key = layout::row_key(&schema::SENDER_ACCOUNTS, Some(owner), &sender_id);
             let warmup = candidate.row["warmup_enabled"] == json!(true);
             let stamp = timestamp_text(now);
             let mut same_day = Update::new()

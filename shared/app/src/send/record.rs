@@ -39,7 +39,7 @@ impl SendPipeline {
         message.insert("status".into(), json!(status));
         message.insert("track_opens".into(), json!(request.track_opens));
         message.insert("track_clicks".into(), json!(request.track_clicks));
-        let messages = Self::table("email_messages");
+        let messages = &schema::EMAIL_MESSAGES;
         let message = rows.prepare(messages, message)?;
         let mut ops = rows.insert_ops(messages, None, &message, true)?;
         let mut audit = Row::new();
@@ -56,7 +56,7 @@ impl SendPipeline {
             "details".into(),
             json!(json!({ "message_id": message_id, "lead_id": lead["id"], "sender_account_id": sender["id"], "provider": provider }).to_string()),
         );
-        let audit_logs = Self::table("audit_logs");
+        let audit_logs = &schema::AUDIT_LOGS;
         let audit = rows.prepare(audit_logs, audit)?;
         ops.extend(rows.insert_ops(audit_logs, None, &audit, false)?);
         // Every message counts as sent in the analytics, as in the materialised view.

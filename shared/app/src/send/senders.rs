@@ -53,7 +53,7 @@ pub struct ConnectRequest {
 impl SendPipeline {
     /// The provider's credentials of a sender, opened from their sealed form.
     pub(super) async fn credentials(&self, sender: &Row) -> Result<Credentials, SendError> {
-        let secrets_table = Self::table("sender_account_secrets");
+        let secrets_table = &schema::SENDER_ACCOUNT_SECRETS;
         let sender_id = sender["id"].as_str().unwrap_or_default();
         let unique = secrets_table
             .uniques
@@ -121,7 +121,7 @@ impl SendPipeline {
         token: &str,
         expires: DateTime<Utc>,
     ) {
-        let secrets_table = Self::table("sender_account_secrets");
+        let secrets_table = &schema::SENDER_ACCOUNT_SECRETS;
         let Some(unique) = secrets_table.uniques.first() else {
             return;
         };
@@ -285,7 +285,7 @@ impl SendPipeline {
             }
             Credentials::None => {}
         }
-        let secrets_table = Self::table("sender_account_secrets");
+        let secrets_table = &schema::SENDER_ACCOUNT_SECRETS;
         if let Err(error) = self
             .access
             .rows()
@@ -297,7 +297,7 @@ impl SendPipeline {
                 .access
                 .rows()
                 .delete(
-                    Self::table("sender_accounts"),
+                    &schema::SENDER_ACCOUNTS,
                     Some(&owner),
                     sender_id.as_str().unwrap_or_default(),
                 )

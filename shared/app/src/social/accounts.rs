@@ -1,5 +1,6 @@
 //! Connecting social accounts: the one part that seals tokens.
 
+use scaliyo_domain::schema;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -9,7 +10,6 @@ use serde_json::json;
 
 use super::{
     SocialError, TOKEN_WARNING, accounts_of, invalid, redact, reminder_key, reminder_partition,
-    table,
 };
 use crate::access::{Access, AccessError, Actor};
 use crate::layout;
@@ -75,7 +75,7 @@ impl SocialAccounts {
             .find(|a| a.str(identity.0) == Some(identity.1))
             .and_then(|a| a.str("id"))
             .map(str::to_owned);
-        let table = table("social_accounts");
+        let table = &schema::SOCIAL_ACCOUNTS;
         // A reconnect rewrites the row, which also clears the reconnect mark.
         let row = match existing {
             Some(id) => {

@@ -39,7 +39,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use scaliyo_domain::schedule;
-use scaliyo_domain::schema::{self, Table};
+use scaliyo_domain::schema;
 use scaliyo_domain::social;
 use scaliyo_store::{Cursor, Index, Item, Key, Query, StoreError};
 
@@ -124,18 +124,6 @@ pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> So
         field: field.into(),
         reason: reason.into(),
     }
-}
-
-pub(crate) fn table(name: &str) -> &'static Table {
-    schema::table(name).unwrap_or(&schema::TABLES[0])
-}
-
-pub(crate) fn posts() -> &'static Table {
-    table("social_posts")
-}
-
-pub(crate) fn targets_table() -> &'static Table {
-    table("social_post_targets")
 }
 
 // ---------------------------------------------------------------------------------------

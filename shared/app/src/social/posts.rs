@@ -1,6 +1,7 @@
 //! Posts as the `api` function serves them: create (with targets, short links and the
 //! `scheduled` event in one transaction), schedule a draft, view, and the accounts' health.
 
+use scaliyo_domain::schema;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -13,8 +14,7 @@ use serde_json::{Value, json};
 use super::health::{self, AccountHealth, health_of};
 use super::{
     DEFAULT_TIMEZONE, MAX_TARGETS, MEDIA_BUCKET, SocialError, SocialSettings, accounts_of,
-    check_link, index_items, invalid, link_id_of, new_slug, parse_scheduled_at, posts, table,
-    targets_table,
+    check_link, index_items, invalid, link_id_of, new_slug, parse_scheduled_at,
 };
 use crate::access::{Access, AccessError, Actor};
 use crate::layout;
@@ -279,8 +279,8 @@ impl SocialPosts {
         post.insert("timezone".into(), json!(zone));
         post.insert("status".into(), json!(status));
         let rows = self.rows();
-        let post = rows.prepare(posts(), post)?;
-        let mut ops = rows.insert_ops(posts(), None, &post, false)?;
+        let post = rows.prepare(&schema::SOCIAL_POSTS, post)?;
+        let mut ops = rows.insert_ops(&schema::SOCIAL_POSTS, None, &post, false)?;
         for (channel, identity, label) in &resolved {
             let target_id = uuid::Uuid::new_v4().to_string();
             let mut target = Row::new();
@@ -298,8 +298,8 @@ impl SocialPosts {
                     "pending"
                 }),
             );
-            let target = rows.prepare(targets_table(), target)?;
-            ops.extend(rows.insert_ops(targets_table(), None, &target, false)?);
+            let target = rows.prepare(&schema::SOCIAL_POST_TARGETS, target)?;
+            ops.extend(rows.insert_ops(&schema::SOCIAL_POST_TARGETS, None, &target, false)?);
             if let Some(destination) = &request.link_url {
                 let mut link = Row::new();
                 link.insert("id".into(), json!(link_id_of(&target_id)));
@@ -308,8 +308,8 @@ impl SocialPosts {
                 link.insert("slug".into(), json!(new_slug()));
                 link.insert("destination_url".into(), json!(destination));
                 link.insert("channel".into(), json!(channel.as_str()));
-                let link = rows.prepare(table("tracking_links"), link)?;
-                ops.extend(rows.insert_ops(table("tracking_links"), None, &link, false)?);
+                let link = rows.prepare(&schema::TRACKING_LINKS, link)?;
+                ops.extend(rows.insert_ops(&schema::TRACKING_LINKS, None, &link, false)?);
             }
         }
         if let Some(at) = scheduled_at {
@@ -373,7 +373,7 @@ impl SocialPosts {
         event.insert("target_id".into(), json!(target_id));
         event.insert("event_type".into(), json!(event_type));
         event.insert("payload".into(), payload);
-        let table = table("social_post_events");
+        let table = &schema::SOCIAL_POST_EVENTS;
         let event = self.rows().prepare(table, event)?;
         Ok(self.rows().insert_ops(table, None, &event, false)?)
     }
@@ -406,19 +406,22 @@ impl SocialPosts {
         }
         let rows = self.rows();
         let item = rows
-            .get_raw(posts(), Some(&owner), id)
+            .get_raw(&schema::SOCIAL_POSTS, Some(&owner), id)
             .await?
             .ok_or(RowError::NotFound)?;
         let mut patch = Row::new();
         patch.insert("status".into(), json!("scheduled"));
         patch.insert("scheduled_at".into(), json!(timestamp_text(at)));
-        let (_, op) = rows.transition_op(posts(), &item, patch, &[])?;
+        let (_, op) = rows.transition_op(&schema::SOCIAL_POSTS, &item, patch, &[])?;
         let mut ops = vec![op];
         let targets = self.target_items(&owner, id).await?;
         for target in &targets {
             let mut patch = Row::new();
             patch.insert("status".into(), json!("scheduled"));
-            ops.push(rows.transition_op(targets_table(), target, patch, &[])?.1);
+            ops.push(
+                rows.transition_op(&schema::SOCIAL_POST_TARGETS, target, patch, &[])?
+                    .1,
+            );
         }
         ops.extend(self.event_ops(
             &owner,
@@ -446,13 +449,13 @@ impl SocialPosts {
     pub(crate) async fn view(&self, owner: &str, id: &str) -> Result<PostView, SocialError> {
         let post = self
             .rows()
-            .get(posts(), Some(owner), id)
+            .get(&schema::SOCIAL_POSTS, Some(owner), id)
             .await?
             .ok_or(RowError::NotFound)?;
         let mut targets = Vec::new();
         let mut summary = PostSummary::default();
         for item in self.target_items(owner, id).await? {
-            let mut target = from_item(targets_table(), &item);
+            let mut target = from_item(&schema::SOCIAL_POST_TARGETS, &item);
             match target["status"].as_str() {
                 Some("published") => summary.published += 1,
                 Some("failed") => summary.failed += 1,
@@ -461,7 +464,7 @@ impl SocialPosts {
             if let Some(link) = self
                 .rows()
                 .get(
-                    table("tracking_links"),
+                    &schema::TRACKING_LINKS,
                     Some(owner),
                     &link_id_of(item.str("id").unwrap_or_default()),
                 )
@@ -478,7 +481,7 @@ impl SocialPosts {
             targets.push(target);
         }
         targets.sort_by(|a, b| a["created_at"].as_str().cmp(&b["created_at"].as_str()));
-        let events_table = table("social_post_events");
+        let events_table = &schema::SOCIAL_POST_EVENTS;
         let mut events: Vec<Row> = self
             .index_items(
                 Index::Gsi1,
@@ -520,7 +523,7 @@ impl SocialPosts {
                 "social_post_targets",
             )
             .await?;
-        let table = targets_table();
+        let table = &schema::SOCIAL_POST_TARGETS;
         let keys: Vec<_> = listed
             .iter()
             .filter_map(|item| item.str("id"))

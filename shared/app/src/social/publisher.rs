@@ -2,6 +2,7 @@
 //! (retries due, runs that crashed) and posts that are due, claimed on the work queue of
 //! ADR 0008 and published target by target with bounded concurrency.
 
+use scaliyo_domain::schema;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -15,9 +16,7 @@ use tokio::sync::Semaphore;
 
 use super::posts::SocialPosts;
 use super::target_run::{PostRun, TargetRun, TargetState};
-use super::{
-    MAX_TARGETS, POST_QUEUE, SocialError, SocialSettings, posts, reminder_partition, table,
-};
+use super::{MAX_TARGETS, POST_QUEUE, SocialError, SocialSettings, reminder_partition};
 use crate::layout;
 use crate::rows::{Row, Rows, from_item};
 use crate::work_queue::{self, LEASE_INDEX, Lane};
@@ -162,7 +161,7 @@ impl SocialPublisher {
                 ) else {
                     continue;
                 };
-                let accounts = table("social_accounts");
+                let accounts = &schema::SOCIAL_ACCOUNTS;
                 if let Some(account) = self.rows().get_raw(accounts, Some(owner), id).await? {
                     self.posts.warn_if_expiring(owner, &account, now).await;
                 }
@@ -192,7 +191,7 @@ impl SocialPublisher {
         patch.insert("status".into(), json!("processing"));
         let internal = POST_QUEUE.lease_attributes(id, now + self.settings().lease);
         match POST_QUEUE
-            .claim(self.rows(), posts(), item, patch, &internal)
+            .claim(self.rows(), &schema::SOCIAL_POSTS, item, patch, &internal)
             .await
         {
             Ok(claimed) => claimed,
@@ -211,7 +210,7 @@ impl SocialPublisher {
         ) else {
             return outcome;
         };
-        let post = from_item(posts(), &claimed);
+        let post = from_item(&schema::SOCIAL_POSTS, &claimed);
         let targets = match self.posts.target_items(&owner, &post_id).await {
             Ok(targets) => targets,
             Err(error) => {
@@ -294,9 +293,9 @@ impl SocialPublisher {
             (Some(at), Some(id)) => POST_QUEUE.lease_attributes(id, at),
             _ => Vec::new(),
         };
-        let (_, op) = self
-            .rows()
-            .transition_op(posts(), claimed, patch, &internal)?;
+        let (_, op) =
+            self.rows()
+                .transition_op(&schema::SOCIAL_POSTS, claimed, patch, &internal)?;
         self.rows().store().transact_write(vec![op]).await?;
         Ok(())
     }

@@ -1,12 +1,12 @@
 //! `GET /l/{slug}`: social short links followed, each visit counted.
 
+use scaliyo_domain::schema;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use scaliyo_domain::social;
 use serde_json::json;
 
-use super::table;
 use crate::rows::{Row, RowError, Rows};
 
 /// `GET /l/{slug}`: the destination of a short link, with a `tracking_events` row (referrer,
@@ -38,7 +38,7 @@ impl ShortLinks {
         if !social::plausible_slug(slug) {
             return Ok(None);
         }
-        let links = table("tracking_links");
+        let links = &schema::TRACKING_LINKS;
         let Some(unique) = links
             .uniques
             .iter()
@@ -74,7 +74,7 @@ impl ShortLinks {
         );
         if let Err(error) = self
             .rows
-            .create(table("tracking_events"), None, event)
+            .create(&schema::TRACKING_EVENTS, None, event)
             .await
         {
             tracing::warn!(%error, "recording a short-link visit failed");

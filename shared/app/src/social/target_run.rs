@@ -2,6 +2,7 @@
 //! `processing` mark and `started` event before the network call, and the settle after it
 //! (`published`, `failed`, or a retry) with its event and webhook.
 
+use scaliyo_domain::schema;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -15,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::health::RECONNECT;
 use super::publisher::SocialPublisher;
-use super::{MEDIA_BUCKET, SocialError, link_id_of, parse_time, post_str, table, targets_table};
+use super::{MEDIA_BUCKET, SocialError, link_id_of, parse_time, post_str};
 use crate::rows::{Row, timestamp_text};
 use crate::work_queue::ATTEMPTS;
 
@@ -158,9 +159,9 @@ impl SocialPublisher {
             (ATTEMPTS, StoreValue::from(attempt)),
             (STARTED_AT, StoreValue::from(timestamp_text(now))),
         ];
-        let (_, op) = self
-            .rows()
-            .transition_op(targets_table(), target, patch, &internal)?;
+        let (_, op) =
+            self.rows()
+                .transition_op(&schema::SOCIAL_POST_TARGETS, target, patch, &internal)?;
         let started = TargetRun {
             target: match &op {
                 WriteOp::Put { item, .. } => item.clone(),
@@ -236,7 +237,7 @@ impl SocialPublisher {
             Some(_) => self
                 .rows()
                 .get(
-                    table("tracking_links"),
+                    &schema::TRACKING_LINKS,
                     Some(owner),
                     &link_id_of(target.str("id").unwrap_or_default()),
                 )
@@ -413,9 +414,12 @@ impl SocialPublisher {
         event_type: &str,
         payload: Value,
     ) -> Result<(), SocialError> {
-        let (_, op) = self
-            .rows()
-            .transition_op(targets_table(), &run.target, patch, internal)?;
+        let (_, op) = self.rows().transition_op(
+            &schema::SOCIAL_POST_TARGETS,
+            &run.target,
+            patch,
+            internal,
+        )?;
         let mut ops = vec![op];
         ops.extend(self.posts.event_ops(
             run.owner,

@@ -6,7 +6,7 @@
 mod tables;
 pub mod writes;
 
-pub use tables::TABLES;
+pub use tables::*;
 
 /// Column types of the seed (PostgreSQL names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -368,14 +368,14 @@ pub fn is_secret(table: &str, column: &str) -> bool {
 
 /// Looks a table up by its schema name.
 pub fn table(name: &str) -> Option<&'static Table> {
-    TABLES.iter().find(|t| t.name == name)
+    TABLES.iter().copied().find(|t| t.name == name)
 }
 
 /// Tables with a foreign key to `parent` (`auth.users` for the users of the identity provider).
 pub fn referencing(
     parent: &str,
 ) -> impl Iterator<Item = (&'static Table, &'static ForeignKey)> + '_ {
-    TABLES.iter().flat_map(move |t| {
+    TABLES.iter().copied().flat_map(move |t| {
         t.foreign_keys
             .iter()
             .filter(move |fk| fk.table == parent)

@@ -378,7 +378,7 @@ fn scopes_name_columns_that_can_carry_them() {
 
 #[test]
 fn secrets_have_no_client_policy_at_all() {
-    let secrets = table("sender_account_secrets").unwrap();
+    let secrets = &SENDER_ACCOUNT_SECRETS;
     assert!(secrets.policy.is_empty());
 }
 
