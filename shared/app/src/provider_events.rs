@@ -14,6 +14,7 @@ use scaliyo_domain::provider_events::{
     sendgrid_signature_valid,
 };
 use scaliyo_domain::schema;
+use scaliyo_domain::status::MessageStatus;
 use scaliyo_store::{Clock, Item, Key, StoreError, WriteOp};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -315,10 +316,14 @@ impl ProviderHooks {
                 self.rows
                     .insert_ops(events, Some(owner), &prepared, false)?,
             );
-            let status = message.str("status").unwrap_or_default();
+            let status = message.str("status").and_then(MessageStatus::parse);
             let new_status = match event.kind {
-                DeliveryKind::Delivered if status == "sent" => Some("delivered"),
-                DeliveryKind::HardBounce if status != "bounced" => Some("bounced"),
+                DeliveryKind::Delivered if status == Some(MessageStatus::Sent) => {
+                    Some(MessageStatus::Delivered)
+                }
+                DeliveryKind::HardBounce if status != Some(MessageStatus::Bounced) => {
+                    Some(MessageStatus::Bounced)
+                }
                 _ => None,
             };
             if let Some(new_status) = new_status {

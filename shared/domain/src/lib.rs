@@ -10,5 +10,6 @@ pub mod provider_events;
 pub mod schedule;
 pub mod schema;
 pub mod social;
+pub mod status;
 pub mod tracking;
 pub mod webhooks;

@@ -84,7 +84,7 @@ impl Importer {
             "options".into(),
             serde_json::to_value(&request.options).unwrap_or_default(),
         );
-        row.insert("status".into(), json!("pending"));
+        row.insert("status".into(), json!(BatchStatus::Pending));
         let batch = self.access.create(actor, "import_batches", row).await?;
         let batch_id = batch["id"].as_str().unwrap_or_default().to_owned();
         let url = self
@@ -119,7 +119,7 @@ impl Importer {
             });
         }
         let batch = self.access.get(actor, "import_batches", batch_id).await?;
-        if batch["status"] != "pending" {
+        if BatchStatus::of(&batch["status"]) != Some(BatchStatus::Pending) {
             return Err(ImportError::WrongState {
                 status: batch["status"].as_str().unwrap_or_default().to_owned(),
                 action: "a file was already uploaded",
@@ -141,7 +141,7 @@ impl Importer {
         {
             Ok(()) => Ok(batch),
             Err(BlobError::AlreadyExists) => Err(ImportError::WrongState {
-                status: "pending".into(),
+                status: BatchStatus::Pending.to_string(),
                 action: "a file was already uploaded",
             }),
             Err(e) => Err(e.into()),
@@ -159,7 +159,10 @@ impl Importer {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        if !matches!(batch["status"].as_str(), Some("completed" | "failed")) {
+        if !matches!(
+            BatchStatus::of(&batch["status"]),
+            Some(BatchStatus::Completed | BatchStatus::Failed)
+        ) {
             return Err(ImportError::WrongState {
                 status: batch["status"].as_str().unwrap_or_default().to_owned(),
                 action: "the report exists once the import has finished",

@@ -28,6 +28,7 @@ use scaliyo_domain::import::{
     SkipReason, TextDecoder, map_row, sniff_delimiter, sniff_encoding,
 };
 use scaliyo_domain::schema;
+use scaliyo_domain::status::BatchStatus;
 use scaliyo_store::{
     BlobError, BlobReader, Blobs, Clock, CmpOp, Condition, Item, Key, PresignedUrl, StoreError,
     Update, Value as StoreValue, WriteOp,

@@ -44,16 +44,18 @@ impl Importer {
             return Ok(None);
         };
         let now = self.clock.now();
-        match item.str("status") {
-            Some("pending") => {}
-            Some("processing") if item.i64(LEASE_UNTIL).unwrap_or(0) <= now.timestamp() => {
+        match item.str("status").and_then(BatchStatus::parse) {
+            Some(BatchStatus::Pending) => {}
+            Some(BatchStatus::Processing)
+                if item.i64(LEASE_UNTIL).unwrap_or(0) <= now.timestamp() =>
+            {
                 tracing::warn!(owner, batch_id, "resuming an import whose worker stopped");
             }
             _ => return Ok(None),
         }
         let lease_owner = uuid::Uuid::new_v4().to_string();
         let mut patch = Row::new();
-        patch.insert("status".into(), json!("processing"));
+        patch.insert("status".into(), json!(BatchStatus::Processing));
         let held = Held {
             item,
             owner: owner.to_owned(),
@@ -117,7 +119,7 @@ impl Importer {
             .insert(0, json!({ "row": 0, "reason": code, "detail": message }));
         counts.skipped_rows.truncate(SKIPPED_ROWS_KEPT);
         let mut patch = counts.patch();
-        patch.insert("status".into(), json!("failed"));
+        patch.insert("status".into(), json!(BatchStatus::Failed));
         patch.insert(
             "completed_at".into(),
             json!(timestamp_text(self.clock.now())),
@@ -263,7 +265,7 @@ impl Importer {
         }
         self.compose_report(&held, chunk_index).await?;
         let mut patch = counts.patch();
-        patch.insert("status".into(), json!("completed"));
+        patch.insert("status".into(), json!(BatchStatus::Completed));
         patch.insert(
             "completed_at".into(),
             json!(timestamp_text(self.clock.now())),

@@ -16,7 +16,7 @@ impl Scheduler {
         else {
             return Ok(Processed::Stale);
         };
-        if item.str("status") != Some("processing")
+        if status_of(&item) != Some(ScheduledEmailStatus::Processing)
             || item.str(CLAIM) != Some(message.claim.as_str())
         {
             return Ok(Processed::Stale);
@@ -46,7 +46,7 @@ impl Scheduler {
             else {
                 return Ok(Processed::Stale);
             };
-            if current.str("status") != Some("processing")
+            if status_of(&current) != Some(ScheduledEmailStatus::Processing)
                 || current.str(CLAIM) != Some(message.claim.as_str())
             {
                 return Ok(Processed::Stale);
@@ -74,7 +74,7 @@ impl Scheduler {
         match outcome {
             Ok(sent) => {
                 self.scheduling
-                    .settle(current, "sent", None, None, attempts)
+                    .settle(current, ScheduledEmailStatus::Sent, None, None, attempts)
                     .await?;
                 Ok(Processed::Sent {
                     message_id: sent.message_id.clone(),
@@ -97,7 +97,13 @@ impl Scheduler {
                     timestamp_text(at)
                 );
                 self.scheduling
-                    .settle(current, "pending", Some(at), Some(&reason), attempts)
+                    .settle(
+                        current,
+                        ScheduledEmailStatus::Pending,
+                        Some(at),
+                        Some(&reason),
+                        attempts,
+                    )
                     .await?;
                 Ok(Processed::Rescheduled { at, reason })
             }
@@ -108,7 +114,13 @@ impl Scheduler {
                 let at = now + Duration::minutes(2i64.pow(attempts.clamp(0, 10) as u32));
                 let reason = format!("provider: {error}; retrying at {}", timestamp_text(at));
                 self.scheduling
-                    .settle(current, "pending", Some(at), Some(&reason), attempts + 1)
+                    .settle(
+                        current,
+                        ScheduledEmailStatus::Pending,
+                        Some(at),
+                        Some(&reason),
+                        attempts + 1,
+                    )
                     .await?;
                 Ok(Processed::Rescheduled { at, reason })
             }
@@ -121,7 +133,13 @@ impl Scheduler {
             ) => {
                 let reason = error.to_string();
                 self.scheduling
-                    .settle(current, "failed", None, Some(&reason), attempts)
+                    .settle(
+                        current,
+                        ScheduledEmailStatus::Failed,
+                        None,
+                        Some(&reason),
+                        attempts,
+                    )
                     .await?;
                 tracing::warn!(%reason, "scheduled e-mail failed");
                 Ok(Processed::Failed { reason })
@@ -138,7 +156,13 @@ impl Scheduler {
     async fn stop_sequence(&self, item: &Item, reason: &str) -> Result<Processed, ScheduleError> {
         let attempts = item.i64(ATTEMPTS).unwrap_or(0);
         self.scheduling
-            .settle(item, "cancelled", None, Some(reason), attempts)
+            .settle(
+                item,
+                ScheduledEmailStatus::Cancelled,
+                None,
+                Some(reason),
+                attempts,
+            )
             .await?;
         if let (Some(owner), Some(sequence_id), Some(index)) = (
             item.str("owner_id"),

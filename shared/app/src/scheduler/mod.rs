@@ -25,6 +25,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 use scaliyo_domain::email::{self, RenderError};
 use scaliyo_domain::schedule::{self, BlockTiming, SendWindow};
 use scaliyo_domain::schema;
+use scaliyo_domain::status::ScheduledEmailStatus;
 use scaliyo_store::{
     Clock, Cursor, Item, OutgoingMessage, Queue, QueueError, StoreError, Value as StoreValue,
     WriteOp,
@@ -228,6 +229,11 @@ pub enum Processed {
     },
     /// Nothing to do: the row moved on (another consumer, a recovery, a deletion).
     Stale,
+}
+
+/// The status a stored row is in (`None` for a value outside the CHECK set).
+fn status_of(item: &Item) -> Option<ScheduledEmailStatus> {
+    item.str("status").and_then(ScheduledEmailStatus::parse)
 }
 
 /// The row id of block `index` of a sequence: derived, so the rest of a sequence is found

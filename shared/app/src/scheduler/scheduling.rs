@@ -256,14 +256,24 @@ impl Scheduling {
             else {
                 return Err(RowError::NotFound.into());
             };
-            let status = item.str("status").unwrap_or_default().to_owned();
-            match status.as_str() {
-                "cancelled" => return Ok(crate::rows::from_item(&schema::SCHEDULED_EMAILS, &item)),
-                "pending" => {}
-                _ => return Err(ScheduleError::NotCancellable { status }),
+            match status_of(&item) {
+                Some(ScheduledEmailStatus::Cancelled) => {
+                    return Ok(crate::rows::from_item(&schema::SCHEDULED_EMAILS, &item));
+                }
+                Some(ScheduledEmailStatus::Pending) => {}
+                _ => {
+                    let status = item.str("status").unwrap_or_default().to_owned();
+                    return Err(ScheduleError::NotCancellable { status });
+                }
             }
             match self
-                .settle(&item, "cancelled", None, Some("cancelled by the user"), 0)
+                .settle(
+                    &item,
+                    ScheduledEmailStatus::Cancelled,
+                    None,
+                    Some("cancelled by the user"),
+                    0,
+                )
                 .await
             {
                 Ok(row) => return Ok(row),
@@ -332,9 +342,9 @@ impl Scheduling {
                 else {
                     return Ok(report);
                 };
-                match item.str("status") {
-                    Some("pending") => {}
-                    Some("processing") => {
+                match status_of(&item) {
+                    Some(ScheduledEmailStatus::Pending) => {}
+                    Some(ScheduledEmailStatus::Processing) => {
                         report.in_flight += 1;
                         settled = true;
                         break;
@@ -345,7 +355,16 @@ impl Scheduling {
                         break;
                     }
                 }
-                match self.settle(&item, "cancelled", None, Some(reason), 0).await {
+                match self
+                    .settle(
+                        &item,
+                        ScheduledEmailStatus::Cancelled,
+                        None,
+                        Some(reason),
+                        0,
+                    )
+                    .await
+                {
                     Ok(_) => {
                         report.cancelled += 1;
                         settled = true;
@@ -367,7 +386,7 @@ impl Scheduling {
     pub(super) async fn settle(
         &self,
         item: &Item,
-        status: &str,
+        status: ScheduledEmailStatus,
         scheduled_at: Option<DateTime<Utc>>,
         error_message: Option<&str>,
         attempts: i64,
@@ -378,7 +397,7 @@ impl Scheduling {
         if let Some(at) = scheduled_at {
             patch.insert("scheduled_at".into(), json!(timestamp_text(at)));
         }
-        if status == "sent" {
+        if status == ScheduledEmailStatus::Sent {
             patch.insert("sent_at".into(), json!(timestamp_text(now)));
         }
         patch.insert("error_message".into(), json!(error_message));

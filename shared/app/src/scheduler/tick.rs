@@ -129,7 +129,7 @@ impl Scheduler {
 
     /// `pending → processing` if nobody changed the row since the index read it.
     pub(super) async fn claim(&self, item: Item, now: DateTime<Utc>) -> Option<ClaimMessage> {
-        if item.str("status") != Some("pending") {
+        if status_of(&item) != Some(ScheduledEmailStatus::Pending) {
             return None;
         }
         let id = item.str("id")?.to_owned();
@@ -137,7 +137,7 @@ impl Scheduler {
         let claim = uuid::Uuid::new_v4().to_string();
         let lease_until = now + self.config.lease;
         let mut patch = Row::new();
-        patch.insert("status".into(), json!("processing"));
+        patch.insert("status".into(), json!(ScheduledEmailStatus::Processing));
         let attempts = item.i64(ATTEMPTS).unwrap_or(0);
         let mut internal = carried(&item, attempts);
         internal.extend(QUEUE.lease_attributes_with(&id, lease_until, claim.clone()));
@@ -181,7 +181,7 @@ impl Scheduler {
                     )
                     .await?;
                 for item in items {
-                    if item.str("status") != Some("processing") {
+                    if status_of(&item) != Some(ScheduledEmailStatus::Processing) {
                         continue;
                     }
                     let attempts = item.i64(ATTEMPTS).unwrap_or(0) + 1;
@@ -190,7 +190,7 @@ impl Scheduler {
                         self.scheduling
                             .settle(
                                 &item,
-                                "failed",
+                                ScheduledEmailStatus::Failed,
                                 None,
                                 Some("gave up: the send did not complete after several attempts"),
                                 attempts,
@@ -199,7 +199,13 @@ impl Scheduler {
                     } else {
                         recovered += 1;
                         self.scheduling
-                            .settle(&item, "pending", Some(now), None, attempts)
+                            .settle(
+                                &item,
+                                ScheduledEmailStatus::Pending,
+                                Some(now),
+                                None,
+                                attempts,
+                            )
                             .await
                     };
                     if let Err(error) = result {

@@ -30,6 +30,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use scaliyo_domain::email::{self, MergeValues, RenderError};
 use scaliyo_domain::schema;
+use scaliyo_domain::status::{MessageStatus, SenderStatus};
 use scaliyo_store::{
     Clock, CmpOp, Condition, Credentials, Item, Key, MailError, OutgoingEmail, Sealer,
     SmtpSecurity, StoreError, Update, WriteOp,

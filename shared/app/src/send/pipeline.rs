@@ -92,7 +92,10 @@ impl SendPipeline {
             // The crashed attempt got as far as recording its message: it was sent.
             Some(message) => Ok(SendOutcome {
                 message_id: message_id.clone(),
-                status: message["status"].as_str().unwrap_or("sent").to_owned(),
+                status: message["status"]
+                    .as_str()
+                    .unwrap_or(MessageStatus::Sent.as_str())
+                    .to_owned(),
                 provider: message["provider"].as_str().unwrap_or_default().to_owned(),
                 provider_message_id: message["provider_message_id"].as_str().map(str::to_owned),
                 sender_account_id: String::new(),
@@ -274,7 +277,7 @@ impl SendPipeline {
         };
         match guarded("delivery", self.deliver(&draft, body)).await {
             Ok((provider_message_id, links)) => {
-                self.record(&draft, provider_message_id.clone(), "sent")
+                self.record(&draft, provider_message_id.clone(), MessageStatus::Sent)
                     .await?;
                 if let Some(webhooks) = &self.webhooks {
                     let data = json!({
@@ -291,7 +294,7 @@ impl SendPipeline {
                 }
                 Ok(SendOutcome {
                     message_id: draft.message_id,
-                    status: "sent".into(),
+                    status: MessageStatus::Sent.to_string(),
                     provider,
                     provider_message_id,
                     sender_account_id: sender_id,
@@ -311,7 +314,7 @@ impl SendPipeline {
                 {
                     let senders = &schema::SENDER_ACCOUNTS;
                     let mut patch = Row::new();
-                    patch.insert("status".into(), json!("needs_reauth"));
+                    patch.insert("status".into(), json!(SenderStatus::NeedsReauth));
                     let _ = self
                         .access
                         .rows()
@@ -329,7 +332,7 @@ impl SendPipeline {
                         },
                         ..draft
                     };
-                    self.record(&failed, None, "failed").await?;
+                    self.record(&failed, None, MessageStatus::Failed).await?;
                     if let Some(webhooks) = &self.webhooks {
                         let data = json!({
                             "message_id": failed.message_id,

@@ -68,7 +68,10 @@ impl SendPipeline {
         let today = day_key(now);
         let mut candidates: Vec<Candidate> = rows
             .into_iter()
-            .filter(|s| s["status"] == "connected" && s["use_for_outreach"] == json!(true))
+            .filter(|s| {
+                SenderStatus::of(&s["status"]) == Some(SenderStatus::Connected)
+                    && s["use_for_outreach"] == json!(true)
+            })
             .map(|row| {
                 let provider = row["provider"].as_str().unwrap_or_default();
                 let daily = row["metadata"]["daily_limit"]
@@ -158,7 +161,7 @@ impl SendPipeline {
                     update: same_day,
                     condition: Some(
                         Condition::item_exists()
-                            .and(Condition::eq("status", "connected"))
+                            .and(Condition::eq("status", SenderStatus::Connected.as_str()))
                             .and(Condition::eq("daily_sent_date", today.as_str()))
                             .and(Condition::cmp("daily_sent_today", CmpOp::Lt, candidate.cap)),
                     ),
@@ -168,7 +171,7 @@ impl SendPipeline {
                     update: new_day,
                     condition: Some(
                         Condition::item_exists()
-                            .and(Condition::eq("status", "connected"))
+                            .and(Condition::eq("status", SenderStatus::Connected.as_str()))
                             .and(Condition::cmp("daily_sent_date", CmpOp::Ne, today.as_str()))
                             .and(Condition::cmp("daily_sent_today", CmpOp::Ge, 0)),
                     ),

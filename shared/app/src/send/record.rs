@@ -8,7 +8,7 @@ impl SendPipeline {
         &self,
         draft: &Draft<'_>,
         provider_message_id: Option<String>,
-        status: &str,
+        status: MessageStatus,
     ) -> Result<(), SendError> {
         let Draft {
             owner,
@@ -46,7 +46,7 @@ impl SendPipeline {
         audit.insert("user_id".into(), json!(owner));
         audit.insert(
             "action".into(),
-            json!(if status == "sent" {
+            json!(if status == MessageStatus::Sent {
                 "email.sent"
             } else {
                 "email.failed"

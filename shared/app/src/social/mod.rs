@@ -41,6 +41,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use scaliyo_domain::schedule;
 use scaliyo_domain::schema;
 use scaliyo_domain::social;
+pub(crate) use scaliyo_domain::status::{PostStatus, TargetStatus};
 use scaliyo_store::{Cursor, Index, Item, Key, Query, StoreError};
 
 use serde_json::Value;
@@ -278,4 +279,14 @@ mod tests {
         assert!(check_link("https://user@evil.example").is_err());
         assert!(check_link("https:// spaced.example").is_err());
     }
+}
+
+/// The status a stored post is in (`None` for a value outside the CHECK set).
+pub(crate) fn post_status(item: &Item) -> Option<PostStatus> {
+    item.str("status").and_then(PostStatus::parse)
+}
+
+/// The status a stored target is in (`None` for a value outside the CHECK set).
+pub(crate) fn target_status(item: &Item) -> Option<TargetStatus> {
+    item.str("status").and_then(TargetStatus::parse)
 }

@@ -13,8 +13,9 @@ use serde_json::{Value, json};
 
 use super::health::{self, AccountHealth, health_of};
 use super::{
-    DEFAULT_TIMEZONE, MAX_TARGETS, MEDIA_BUCKET, SocialError, SocialSettings, accounts_of,
-    check_link, index_items, invalid, link_id_of, new_slug, parse_scheduled_at,
+    DEFAULT_TIMEZONE, MAX_TARGETS, MEDIA_BUCKET, PostStatus, SocialError, SocialSettings,
+    TargetStatus, accounts_of, check_link, index_items, invalid, link_id_of, new_slug,
+    parse_scheduled_at,
 };
 use crate::access::{Access, AccessError, Actor};
 use crate::layout;
@@ -255,9 +256,9 @@ impl SocialPosts {
 
         let post_id = uuid::Uuid::new_v4().to_string();
         let status = if scheduled_at.is_some() {
-            "scheduled"
+            PostStatus::Scheduled
         } else {
-            "draft"
+            PostStatus::Draft
         };
         let mut post = Row::new();
         post.insert("id".into(), json!(post_id));
@@ -293,9 +294,9 @@ impl SocialPosts {
             target.insert(
                 "status".into(),
                 json!(if scheduled_at.is_some() {
-                    "scheduled"
+                    TargetStatus::Scheduled
                 } else {
-                    "pending"
+                    TargetStatus::Pending
                 }),
             );
             let target = rows.prepare(&schema::SOCIAL_POST_TARGETS, target)?;
@@ -387,7 +388,7 @@ impl SocialPosts {
     ) -> Result<PostView, SocialError> {
         let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
         let post = self.access.get(actor, "social_posts", id).await?;
-        if post["status"] != "draft" {
+        if PostStatus::of(&post["status"]) != Some(PostStatus::Draft) {
             return Err(SocialError::NotDraft {
                 status: post["status"].as_str().unwrap_or_default().to_owned(),
             });
@@ -410,14 +411,14 @@ impl SocialPosts {
             .await?
             .ok_or(RowError::NotFound)?;
         let mut patch = Row::new();
-        patch.insert("status".into(), json!("scheduled"));
+        patch.insert("status".into(), json!(PostStatus::Scheduled));
         patch.insert("scheduled_at".into(), json!(timestamp_text(at)));
         let (_, op) = rows.transition_op(&schema::SOCIAL_POSTS, &item, patch, &[])?;
         let mut ops = vec![op];
         let targets = self.target_items(&owner, id).await?;
         for target in &targets {
             let mut patch = Row::new();
-            patch.insert("status".into(), json!("scheduled"));
+            patch.insert("status".into(), json!(TargetStatus::Scheduled));
             ops.push(
                 rows.transition_op(&schema::SOCIAL_POST_TARGETS, target, patch, &[])?
                     .1,
@@ -456,9 +457,9 @@ impl SocialPosts {
         let mut summary = PostSummary::default();
         for item in self.target_items(owner, id).await? {
             let mut target = from_item(&schema::SOCIAL_POST_TARGETS, &item);
-            match target["status"].as_str() {
-                Some("published") => summary.published += 1,
-                Some("failed") => summary.failed += 1,
+            match TargetStatus::of(&target["status"]) {
+                Some(TargetStatus::Published) => summary.published += 1,
+                Some(TargetStatus::Failed) => summary.failed += 1,
                 _ => summary.open += 1,
             }
             if let Some(link) = self

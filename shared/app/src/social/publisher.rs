@@ -16,7 +16,10 @@ use tokio::sync::Semaphore;
 
 use super::posts::SocialPosts;
 use super::target_run::{PostRun, TargetRun, TargetState};
-use super::{MAX_TARGETS, POST_QUEUE, SocialError, SocialSettings, reminder_partition};
+use super::{
+    MAX_TARGETS, POST_QUEUE, PostStatus, SocialError, SocialSettings, post_status,
+    reminder_partition,
+};
 use crate::layout;
 use crate::rows::{Row, Rows, from_item};
 use crate::work_queue::{self, LEASE_INDEX, Lane};
@@ -92,7 +95,7 @@ impl SocialPublisher {
                 )
                 .await?
             {
-                if item.str("status") == Some("processing")
+                if post_status(&item) == Some(PostStatus::Processing)
                     && let Some(claimed) = self.claim(&item, now).await
                 {
                     report.resumed += 1;
@@ -109,7 +112,7 @@ impl SocialPublisher {
                 .scan(self.rows(), Lane::Due, shard, now, budget)
                 .await?
             {
-                if item.str("status") == Some("scheduled")
+                if post_status(&item) == Some(PostStatus::Scheduled)
                     && let Some(claimed) = self.claim(&item, now).await
                 {
                     report.claimed += 1;
@@ -188,7 +191,7 @@ impl SocialPublisher {
     async fn claim(&self, item: &Item, now: DateTime<Utc>) -> Option<Item> {
         let id = item.str("id")?;
         let mut patch = Row::new();
-        patch.insert("status".into(), json!("processing"));
+        patch.insert("status".into(), json!(PostStatus::Processing));
         let internal = POST_QUEUE.lease_attributes(id, now + self.settings().lease);
         match POST_QUEUE
             .claim(self.rows(), &schema::SOCIAL_POSTS, item, patch, &internal)
@@ -264,13 +267,16 @@ impl SocialPublisher {
         }
         let result = match next_retry {
             // Still open: the post keeps `processing`, its lease moved to the next retry.
-            Some(at) => self.settle_post(&claimed, "processing", Some(at)).await,
+            Some(at) => {
+                self.settle_post(&claimed, PostStatus::Processing, Some(at))
+                    .await
+            }
             None => {
                 outcome.completed = true;
                 let status = if published > 0 || failed == 0 {
-                    "completed"
+                    PostStatus::Completed
                 } else {
-                    "failed"
+                    PostStatus::Failed
                 };
                 self.settle_post(&claimed, status, None).await
             }
@@ -284,7 +290,7 @@ impl SocialPublisher {
     async fn settle_post(
         &self,
         claimed: &Item,
-        status: &str,
+        status: PostStatus,
         lease_until: Option<DateTime<Utc>>,
     ) -> Result<(), SocialError> {
         let mut patch = Row::new();

@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 
 use super::health::RECONNECT;
 use super::publisher::SocialPublisher;
-use super::{MEDIA_BUCKET, SocialError, link_id_of, parse_time, post_str};
+use super::{
+    MEDIA_BUCKET, SocialError, TargetStatus, link_id_of, parse_time, post_str, target_status,
+};
 use crate::rows::{Row, timestamp_text};
 use crate::work_queue::ATTEMPTS;
 
@@ -64,9 +66,9 @@ impl SocialPublisher {
     ) -> Result<TargetState, SocialError> {
         let now = self.clock().now();
         let target = &run.target;
-        let status = target.str("status").unwrap_or_default().to_owned();
+        let status = target_status(target);
         let facts = TargetFacts {
-            status: &status,
+            status,
             has_remote_post: target.str("remote_post_id").is_some(),
             retry_at: parse_time(target, RETRY_AT),
             started_at: parse_time(target, STARTED_AT),
@@ -130,7 +132,7 @@ impl SocialPublisher {
         let network = self.networks.for_channel(channel).clone();
         let attempts = target.i64(ATTEMPTS).unwrap_or(0);
 
-        if status == "processing" {
+        if status == Some(TargetStatus::Processing) {
             // An earlier call never answered (or the run stopped): look before publishing.
             let since = parse_time(target, STARTED_AT).unwrap_or(now - Duration::hours(1))
                 - Duration::minutes(1);
@@ -154,7 +156,7 @@ impl SocialPublisher {
         // processing, with the `started` event, before the call.
         let attempt = attempts + 1;
         let mut patch = Row::new();
-        patch.insert("status".into(), json!("processing"));
+        patch.insert("status".into(), json!(TargetStatus::Processing));
         let internal = vec![
             (ATTEMPTS, StoreValue::from(attempt)),
             (STARTED_AT, StoreValue::from(timestamp_text(now))),
@@ -303,7 +305,7 @@ impl SocialPublisher {
         payload: Value,
     ) -> Result<(), SocialError> {
         let mut patch = Row::new();
-        patch.insert("status".into(), json!("published"));
+        patch.insert("status".into(), json!(TargetStatus::Published));
         patch.insert("remote_post_id".into(), json!(remote));
         patch.insert(
             "published_at".into(),
@@ -326,7 +328,7 @@ impl SocialPublisher {
         attempts: i64,
     ) -> Result<TargetState, SocialError> {
         let mut patch = Row::new();
-        patch.insert("status".into(), json!("failed"));
+        patch.insert("status".into(), json!(TargetStatus::Failed));
         patch.insert("error_code".into(), json!(code.as_str()));
         patch.insert("error_message".into(), json!(message));
         let internal = [(ATTEMPTS, StoreValue::from(attempts))];
@@ -366,7 +368,7 @@ impl SocialPublisher {
         let mut retry_at =
             self.clock().now() + Duration::from_std(delay).unwrap_or(Duration::minutes(1));
         let unconfirmed = code == ErrorCode::Unconfirmed
-            || (while_checking && run.target.str("status") == Some("processing"));
+            || (while_checking && target_status(&run.target) == Some(TargetStatus::Processing));
         if unconfirmed && let Some(started) = parse_time(&run.target, STARTED_AT) {
             // Looked for no sooner than the lease after the call started.
             retry_at = retry_at.max(started + self.settings().lease);
@@ -375,9 +377,9 @@ impl SocialPublisher {
         patch.insert(
             "status".into(),
             json!(if unconfirmed {
-                "processing"
+                TargetStatus::Processing
             } else {
-                "scheduled"
+                TargetStatus::Scheduled
             }),
         );
         patch.insert("error_code".into(), json!(code.as_str()));

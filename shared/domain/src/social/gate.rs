@@ -4,10 +4,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::status::TargetStatus;
+
 /// What a run knows of a target before it touches the network.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TargetFacts<'a> {
-    pub status: &'a str,
+pub struct TargetFacts {
+    /// `None` for a stored value outside the column's CHECK set.
+    pub status: Option<TargetStatus>,
     /// The network's id of a post made for it (set once a publish succeeded).
     pub has_remote_post: bool,
     pub retry_at: Option<DateTime<Utc>>,
@@ -29,13 +32,13 @@ pub enum Gate {
 }
 
 /// The gate of a target at `now`; `lease` is how long a run may hold it.
-pub fn before_call(facts: TargetFacts<'_>, now: DateTime<Utc>, lease: Duration) -> Gate {
-    if facts.has_remote_post && facts.status != "published" {
+pub fn before_call(facts: TargetFacts, now: DateTime<Utc>, lease: Duration) -> Gate {
+    if facts.has_remote_post && facts.status != Some(TargetStatus::Published) {
         return Gate::RecordRecovered;
     }
     match facts.status {
-        "published" => return Gate::AlreadyPublished,
-        "failed" => return Gate::AlreadyFailed,
+        Some(TargetStatus::Published) => return Gate::AlreadyPublished,
+        Some(TargetStatus::Failed) => return Gate::AlreadyFailed,
         _ => {}
     }
     if let Some(at) = facts.retry_at.filter(|at| *at > now) {
@@ -43,7 +46,7 @@ pub fn before_call(facts: TargetFacts<'_>, now: DateTime<Utc>, lease: Duration) 
     }
     // A target in `processing` is touched only once its attempt is older than the lease:
     // a younger one may still be in flight in another run (no double posts).
-    if facts.status == "processing"
+    if facts.status == Some(TargetStatus::Processing)
         && let Some(started) = facts.started_at
         && started + lease > now
     {
@@ -70,8 +73,8 @@ mod tests {
     fn each_case_of_the_gate() {
         let lease = Duration::minutes(10);
         let now = at(0);
-        let facts = |status, has_remote_post, retry_at, started_at| TargetFacts {
-            status,
+        let facts = |status: &str, has_remote_post, retry_at, started_at| TargetFacts {
+            status: TargetStatus::parse(status),
             has_remote_post,
             retry_at,
             started_at,
