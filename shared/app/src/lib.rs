@@ -4,6 +4,7 @@
 pub mod access;
 pub mod analytics;
 pub mod cursor;
+mod errors;
 pub mod import;
 pub mod layout;
 pub mod provider_events;

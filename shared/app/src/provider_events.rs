@@ -40,17 +40,7 @@ pub enum HookError {
     Access(#[from] AccessError),
 }
 
-impl From<RowError> for HookError {
-    fn from(error: RowError) -> Self {
-        HookError::Access(AccessError::Row(error))
-    }
-}
-
-impl From<StoreError> for HookError {
-    fn from(error: StoreError) -> Self {
-        HookError::Access(AccessError::Row(RowError::Store(error)))
-    }
-}
+crate::errors::through_access!(HookError);
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

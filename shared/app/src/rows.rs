@@ -45,6 +45,10 @@ pub enum RowError {
     PlanLimit { limit: &'static str, allowed: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Something the code relies on does not hold (a constraint it names is not declared):
+    /// a bug of ours, answered 500 — never a 4xx that would blame the request.
+    #[error("broken invariant: {0}")]
+    Invariant(String),
 }
 
 fn invalid(column: &str, reason: impl Into<String>) -> RowError {

@@ -19,7 +19,12 @@ fn unique(table: &'static Table, name: &str) -> Result<&'static Unique, AccessEr
         .uniques
         .iter()
         .find(|u| u.name == name)
-        .ok_or(AccessError::Row(RowError::NotFound))
+        .ok_or_else(|| {
+            AccessError::Row(RowError::Invariant(format!(
+                "{} declares no unique constraint {name}",
+                table.name
+            )))
+        })
 }
 
 pub fn day_key(now: DateTime<Utc>) -> String {

@@ -78,17 +78,7 @@ pub enum WebhookError {
     Queue(#[from] scaliyo_store::QueueError),
 }
 
-impl From<StoreError> for WebhookError {
-    fn from(error: StoreError) -> Self {
-        WebhookError::Access(AccessError::Row(RowError::Store(error)))
-    }
-}
-
-impl From<RowError> for WebhookError {
-    fn from(error: RowError) -> Self {
-        WebhookError::Access(AccessError::Row(error))
-    }
-}
+crate::errors::through_access!(WebhookError);
 
 fn delivery_key(webhook_id: &str, delivery_id: &str) -> Key {
     Key::new(format!("WH#{webhook_id}"), format!("D#{delivery_id}"))

@@ -27,6 +27,7 @@ use scaliyo_domain::ids::Caller;
 use scaliyo_store::StoreError;
 use serde_json::{Value, json};
 
+use crate::actor::CurrentActor;
 use crate::error::ApiError;
 use crate::identity::Authenticator;
 
@@ -100,6 +101,7 @@ impl From<RowError> for ApiError {
                 | StoreError::Unavailable(_)),
             ) => ApiError::unavailable("store", &e),
             RowError::Store(e) => ApiError::internal("store", &e),
+            e @ RowError::Invariant(_) => ApiError::internal("invariant", &e),
         }
     }
 }
@@ -143,9 +145,7 @@ impl FromRequestParts<Arc<Access>> for Acting {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let actor = access.actor(caller, support.as_deref()).await?;
-        if let Some(user) = actor.user_id() {
-            tracing::Span::current().record("owner_id", user.as_str());
-        }
+        crate::actor::record_owner(&actor);
         Ok(Acting(actor))
     }
 }
@@ -318,11 +318,10 @@ fn args<T: serde::de::DeserializeOwned>(
 /// `POST /v1/rpc/{name}`: the usage RPCs of the seed's section 6.
 async fn rpc(
     State(state): State<RpcState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     Path(name): Path<String>,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let usage = &state.usage;
     let result = match name.as_str() {
         "increment_ai_usage" => {
@@ -367,6 +366,8 @@ pub struct StorageState {
     pub storage: Arc<Storage>,
 }
 
+crate::actor::has_access!(RpcState, StorageState);
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UploadRequest {
@@ -378,11 +379,10 @@ struct UploadRequest {
 /// `POST /v1/storage/{bucket}/uploads`: a presigned upload under the caller's prefix.
 async fn upload(
     State(state): State<StorageState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     Path(bucket): Path<String>,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let request: UploadRequest = args(payload)?;
     let ticket = state
         .storage
@@ -405,11 +405,10 @@ struct DownloadQuery {
 /// `GET /v1/storage/{bucket}/download?key=`: a short-lived URL for one of the caller's objects.
 async fn download(
     State(state): State<StorageState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     Path(bucket): Path<String>,
     Query(query): Query<DownloadQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let ticket = state.storage.download(&actor, &bucket, &query.key).await?;
     Ok(Json(json!(ticket)))
 }
@@ -438,4 +437,26 @@ pub fn router(access: Arc<Access>, usage: Arc<Usage>, storage: Arc<Storage>) -> 
         .with_state(access)
         .merge(rpc_routes)
         .merge(storage_routes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_invariant_is_our_500_not_the_callers_400() {
+        let error = ApiError::from(RowError::Invariant("outbound_usage has no key".into()));
+        assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(error.code, "internal");
+        // The detail is logged, never shown.
+        assert!(!error.message.contains("outbound_usage"));
+    }
+
+    #[test]
+    fn a_store_error_keeps_its_class() {
+        let busy = ApiError::from(RowError::Store(StoreError::Throttled));
+        assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE);
+        let bad = ApiError::from(RowError::Store(StoreError::Invalid("limit".into())));
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    }
 }

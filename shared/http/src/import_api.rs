@@ -16,7 +16,7 @@ use scaliyo_app::access::Access;
 use scaliyo_app::import::{ImportError, Importer};
 use serde_json::{Value, json};
 
-use crate::data_api::MaybeCaller;
+use crate::actor::CurrentActor;
 use crate::error::ApiError;
 use crate::send_api::parse;
 
@@ -55,12 +55,13 @@ struct ImportState {
     importer: Arc<Importer>,
 }
 
+crate::actor::has_access!(ImportState);
+
 async fn start(
     State(state): State<ImportState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let request = parse(payload)?;
     let started = state.importer.start(&actor, request).await?;
     Ok((StatusCode::CREATED, Json(started)).into_response())
@@ -68,11 +69,10 @@ async fn start(
 
 async fn upload(
     State(state): State<ImportState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     if body.is_empty() {
         return Err(ApiError::bad_request(
             "invalid",
@@ -85,10 +85,9 @@ async fn upload(
 
 async fn rejected(
     State(state): State<ImportState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let url = state.importer.rejected_download(&actor, &id).await?;
     Ok(Json(json!({
         "url": url.url,

@@ -2,6 +2,7 @@
 //! mapping of errors to responses, and the routers. A router built here runs unchanged under
 //! `lambda_http` and under the local server.
 
+pub mod actor;
 pub mod data_api;
 pub mod edge;
 pub mod error;

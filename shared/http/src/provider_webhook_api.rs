@@ -16,7 +16,7 @@ use scaliyo_app::access::Access;
 use scaliyo_app::provider_events::{HookError, ProviderHooks};
 use serde_json::json;
 
-use crate::data_api::MaybeCaller;
+use crate::actor::CurrentActor;
 use crate::error::ApiError;
 use crate::send_api::parse;
 
@@ -43,6 +43,8 @@ struct HookState {
     access: Arc<Access>,
     hooks: Arc<ProviderHooks>,
 }
+
+crate::actor::has_access!(HookState);
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
     headers
@@ -93,11 +95,10 @@ async fn mailchimp_check(State(state): State<HookState>, Path(token): Path<Strin
 
 async fn create(
     State(state): State<HookState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
     payload: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let request = parse(payload)?;
     let created = state
         .hooks

@@ -15,7 +15,7 @@ use scaliyo_app::tracking::Tracking;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::data_api::MaybeCaller;
+use crate::actor::CurrentActor;
 use crate::error::ApiError;
 use crate::send_api::parse;
 
@@ -32,12 +32,13 @@ struct RecountState {
     tracking: Arc<Tracking>,
 }
 
+crate::actor::has_access!(RecountState);
+
 async fn recount(
     State(state): State<RecountState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     if actor.caller.is_none() {
         return Err(ApiError::unauthorized(
             "unauthenticated",

@@ -15,7 +15,7 @@ use scaliyo_app::access::Access;
 use scaliyo_app::scheduler::{ScheduleError, Scheduling};
 use serde_json::{Value, json};
 
-use crate::data_api::MaybeCaller;
+use crate::actor::CurrentActor;
 use crate::error::ApiError;
 use crate::send_api::parse;
 
@@ -44,12 +44,13 @@ struct ScheduleState {
     scheduler: Arc<Scheduling>,
 }
 
+crate::actor::has_access!(ScheduleState);
+
 async fn schedule_one(
     State(state): State<ScheduleState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let request = parse(payload)?;
     let scheduled = state.scheduler.schedule_one(&actor, request).await?;
     Ok((StatusCode::CREATED, Json(scheduled)).into_response())
@@ -57,10 +58,9 @@ async fn schedule_one(
 
 async fn schedule_sequence(
     State(state): State<ScheduleState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let request = parse(payload)?;
     let scheduled = state.scheduler.schedule_sequence(&actor, request).await?;
     Ok((StatusCode::CREATED, Json(scheduled)).into_response())
@@ -68,30 +68,27 @@ async fn schedule_sequence(
 
 async fn cancel_one(
     State(state): State<ScheduleState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let row = state.scheduler.cancel(&actor, &id).await?;
     Ok(Json(row).into_response())
 }
 
 async fn sequence(
     State(state): State<ScheduleState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     Path(sequence_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let blocks = state.scheduler.sequence(&actor, &sequence_id).await?;
     Ok(Json(json!({ "sequence_id": sequence_id, "data": blocks })).into_response())
 }
 
 async fn cancel_sequence(
     State(state): State<ScheduleState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     Path(sequence_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let report = state
         .scheduler
         .cancel_sequence(&actor, &sequence_id)

@@ -14,7 +14,7 @@ use scaliyo_app::send::{SendError, SendPipeline};
 use scaliyo_store::MailError;
 use serde_json::{Value, json};
 
-use crate::data_api::MaybeCaller;
+use crate::actor::CurrentActor;
 use crate::error::ApiError;
 
 impl From<SendError> for ApiError {
@@ -76,6 +76,8 @@ pub struct SendState {
     pub pipeline: Arc<SendPipeline>,
 }
 
+crate::actor::has_access!(SendState);
+
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<T, ApiError> {
@@ -87,11 +89,10 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
 
 async fn send_email(
     State(state): State<SendState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     headers: HeaderMap,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let request = parse(payload)?;
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     let outcome = state.pipeline.send(&actor, request, key).await?;
@@ -100,10 +101,9 @@ async fn send_email(
 
 async fn connect_sender(
     State(state): State<SendState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let request = parse(payload)?;
     let account = state.pipeline.connect_sender(&actor, request).await?;
     Ok((StatusCode::CREATED, Json(account)).into_response())

@@ -21,7 +21,7 @@ use scaliyo_app::access::Access;
 use scaliyo_app::social::{SchedulePost, SocialAccounts, SocialError, SocialPosts};
 use serde_json::{Value, json};
 
-use crate::data_api::MaybeCaller;
+use crate::actor::CurrentActor;
 use crate::error::ApiError;
 use crate::send_api::parse;
 
@@ -57,22 +57,22 @@ struct AccountsState {
     accounts: Arc<SocialAccounts>,
 }
 
+crate::actor::has_access!(SocialState, AccountsState);
+
 async fn connect_meta(
     State(state): State<AccountsState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let account = state.accounts.connect_meta(&actor, parse(payload)?).await?;
     Ok((StatusCode::CREATED, Json(account)).into_response())
 }
 
 async fn connect_linkedin(
     State(state): State<AccountsState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let account = state
         .accounts
         .connect_linkedin(&actor, parse(payload)?)
@@ -82,30 +82,27 @@ async fn connect_linkedin(
 
 async fn health(
     State(state): State<SocialState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let accounts = state.social.account_health(&actor).await?;
     Ok(Json(json!({ "data": accounts })).into_response())
 }
 
 async fn create_post(
     State(state): State<SocialState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let post = state.social.create_post(&actor, parse(payload)?).await?;
     Ok((StatusCode::CREATED, Json(post)).into_response())
 }
 
 async fn schedule_post(
     State(state): State<SocialState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     // An empty body schedules the draft at the time it already has.
     let request: SchedulePost = match payload {
         Err(JsonRejection::MissingJsonContentType(_)) => SchedulePost::default(),
@@ -117,10 +114,9 @@ async fn schedule_post(
 
 async fn show_post(
     State(state): State<SocialState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let post = state.social.post(&actor, &id).await?;
     Ok(Json(post).into_response())
 }

@@ -14,7 +14,7 @@ use scaliyo_app::access::Access;
 use scaliyo_app::webhooks::{WebhookError, WebhookLog};
 use serde_json::json;
 
-use crate::data_api::MaybeCaller;
+use crate::actor::CurrentActor;
 use crate::error::ApiError;
 
 impl From<WebhookError> for ApiError {
@@ -33,22 +33,22 @@ struct LogState {
     log: Arc<WebhookLog>,
 }
 
+crate::actor::has_access!(LogState);
+
 async fn deliveries(
     State(state): State<LogState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let deliveries = state.log.deliveries(&actor, &id).await?;
     Ok(Json(json!({ "webhook_id": id, "data": deliveries })).into_response())
 }
 
 async fn redeliver(
     State(state): State<LogState>,
-    MaybeCaller(caller): MaybeCaller,
+    CurrentActor(actor): CurrentActor,
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let actor = state.access.actor(caller, None).await?;
     let delivery = state.log.redeliver(&actor, &id, &delivery_id).await?;
     Ok((StatusCode::ACCEPTED, Json(delivery)).into_response())
 }

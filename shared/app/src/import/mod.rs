@@ -112,24 +112,8 @@ pub enum ImportError {
     Blob(#[from] BlobError),
 }
 
-impl From<RowError> for ImportError {
-    fn from(error: RowError) -> Self {
-        ImportError::Access(AccessError::Row(error))
-    }
-}
-
-impl From<StoreError> for ImportError {
-    fn from(error: StoreError) -> Self {
-        ImportError::Access(AccessError::Row(RowError::Store(error)))
-    }
-}
-
-fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ImportError {
-    ImportError::Invalid {
-        field: field.into(),
-        reason: reason.into(),
-    }
-}
+crate::errors::through_access!(ImportError);
+crate::errors::invalid_constructor!(ImportError);
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

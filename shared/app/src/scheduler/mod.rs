@@ -84,24 +84,8 @@ pub enum ScheduleError {
     Queue(#[from] QueueError),
 }
 
-impl From<RowError> for ScheduleError {
-    fn from(error: RowError) -> Self {
-        ScheduleError::Access(AccessError::Row(error))
-    }
-}
-
-impl From<StoreError> for ScheduleError {
-    fn from(error: StoreError) -> Self {
-        ScheduleError::Access(AccessError::Row(RowError::Store(error)))
-    }
-}
-
-fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ScheduleError {
-    ScheduleError::Invalid {
-        field: field.into(),
-        reason: reason.into(),
-    }
-}
+crate::errors::through_access!(ScheduleError);
+crate::errors::invalid_constructor!(ScheduleError);
 
 // ---------------------------------------------------------------------------------------
 // Requests

@@ -40,7 +40,7 @@ use serde_json::{Value, json};
 
 use crate::access::{Access, AccessError, Actor};
 use crate::layout;
-use crate::rows::{Row, RowError, timestamp_text};
+use crate::rows::{Row, timestamp_text};
 use crate::usage::{day_key, month_key};
 use crate::webhooks::WebhookEmitter;
 
@@ -84,7 +84,7 @@ pub enum SendError {
     #[error(transparent)]
     Access(#[from] AccessError),
     #[error("{field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    Invalid { field: String, reason: String },
     #[error("the recipient unsubscribed, bounced or reported spam")]
     Suppressed,
     #[error("the {limit} limit is reached")]
@@ -104,6 +104,9 @@ pub enum SendError {
     Crashed,
 }
 
+crate::errors::through_access!(SendError);
+crate::errors::invalid_constructor!(SendError);
+
 /// Runs one stage of a send, turning a panic into [`SendError::Crashed`] so that what the
 /// stage's caller reserved or claimed is released rather than left behind.
 async fn guarded<T>(
@@ -117,25 +120,6 @@ async fn guarded<T>(
             tracing::error!(stage, "a send stage panicked; nothing was sent");
             Err(SendError::Crashed)
         }
-    }
-}
-
-impl From<RowError> for SendError {
-    fn from(error: RowError) -> Self {
-        SendError::Access(AccessError::Row(error))
-    }
-}
-
-impl From<StoreError> for SendError {
-    fn from(error: StoreError) -> Self {
-        SendError::Access(AccessError::Row(RowError::Store(error)))
-    }
-}
-
-fn invalid(field: &'static str, reason: impl Into<String>) -> SendError {
-    SendError::Invalid {
-        field,
-        reason: reason.into(),
     }
 }
 

@@ -55,10 +55,7 @@ impl SocialAccounts {
         if token.trim().is_empty() {
             return Err(invalid("access_token", "is required"));
         }
-        self.sealer
-            .seal(token)
-            .await
-            .map_err(|e| SocialError::Seal(e.to_string()))
+        self.sealer.seal(token).await.map_err(SocialError::Seal)
     }
 
     /// Creates or (same identity) reconnects an account; the response never has the token.

@@ -42,13 +42,13 @@ use scaliyo_domain::schedule;
 use scaliyo_domain::schema;
 use scaliyo_domain::social;
 pub(crate) use scaliyo_domain::status::{PostStatus, TargetStatus};
-use scaliyo_store::{Cursor, Index, Item, Key, Query, StoreError};
+use scaliyo_store::{Cursor, Index, Item, Key, Query};
 
 use serde_json::Value;
 
 use crate::access::AccessError;
 use crate::layout;
-use crate::rows::{Row, RowError, Rows};
+use crate::rows::{Row, Rows};
 use crate::work_queue::{self, WorkQueue};
 
 pub const MEDIA_BUCKET: &str = "social_media";
@@ -102,30 +102,14 @@ pub enum SocialError {
     Invalid { field: String, reason: String },
     #[error("the post is {status}; only a draft can be scheduled")]
     NotDraft { status: String },
-    #[error("the token could not be sealed: {0}")]
-    Seal(String),
-    #[error("storage: {0}")]
-    Blob(String),
+    #[error("the token could not be sealed")]
+    Seal(#[source] scaliyo_store::SealError),
+    #[error("the media bucket")]
+    Blob(#[source] scaliyo_store::BlobError),
 }
 
-impl From<RowError> for SocialError {
-    fn from(error: RowError) -> Self {
-        SocialError::Access(AccessError::Row(error))
-    }
-}
-
-impl From<StoreError> for SocialError {
-    fn from(error: StoreError) -> Self {
-        SocialError::Access(AccessError::Row(RowError::Store(error)))
-    }
-}
-
-pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> SocialError {
-    SocialError::Invalid {
-        field: field.into(),
-        reason: reason.into(),
-    }
-}
+crate::errors::through_access!(SocialError);
+crate::errors::invalid_constructor!(SocialError);
 
 // ---------------------------------------------------------------------------------------
 // Keys and ids

@@ -347,7 +347,7 @@ impl SocialPosts {
                 .await
                 .map_err(|e| match e {
                     scaliyo_store::BlobError::Invalid(reason) => invalid(field.clone(), reason),
-                    other => SocialError::Blob(other.to_string()),
+                    other => SocialError::Blob(other),
                 })?
                 .ok_or_else(|| invalid(field.clone(), "no such file; upload it first"))?;
             let kind = meta

@@ -276,7 +276,7 @@ impl SocialPublisher {
                 .blobs
                 .head(MEDIA_BUCKET, path)
                 .await
-                .map_err(|e| SocialError::Blob(e.to_string()))?;
+                .map_err(SocialError::Blob)?;
             let content_type = meta
                 .and_then(|m| m.content_type)
                 .unwrap_or_else(|| "application/octet-stream".into());
@@ -288,7 +288,7 @@ impl SocialPublisher {
                 .blobs
                 .presign_get(MEDIA_BUCKET, path, self.settings().media_url_lifetime)
                 .await
-                .map_err(|e| SocialError::Blob(e.to_string()))?;
+                .map_err(SocialError::Blob)?;
             media.push(MediaFile {
                 url: url.url,
                 content_type,

@@ -1,0 +1,59 @@
+//! The acting user of a request, resolved once at the edge: the caller's token checked, then
+//! their profile read (its role, a disabled account refused). Handlers take a `CurrentActor`
+//! instead of resolving it themselves.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use scaliyo_app::access::{Access, Actor};
+
+use crate::data_api::MaybeCaller;
+use crate::error::ApiError;
+
+/// A router state that can resolve actors.
+pub trait HasAccess {
+    fn access(&self) -> &Arc<Access>;
+}
+
+impl HasAccess for Arc<Access> {
+    fn access(&self) -> &Arc<Access> {
+        self
+    }
+}
+
+/// The acting user (or the anonymous caller). Support sessions are honoured only by the data
+/// API's `Acting`, which reads the support header; every other route acts as the caller.
+pub struct CurrentActor(pub Actor);
+
+impl<S: HasAccess + Send + Sync> FromRequestParts<S> for CurrentActor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let MaybeCaller(caller) = MaybeCaller::from_request_parts(parts, state).await?;
+        let actor = state.access().actor(caller, None).await?;
+        record_owner(&actor);
+        Ok(CurrentActor(actor))
+    }
+}
+
+/// Puts the acting user's id on the request's span, so every log line of it carries it.
+pub(crate) fn record_owner(actor: &Actor) {
+    if let Some(user) = actor.user_id() {
+        tracing::Span::current().record("owner_id", user.as_str());
+    }
+}
+
+/// `HasAccess` for a router state with an `access` field.
+macro_rules! has_access {
+    ($($state:ty),+ $(,)?) => {
+        $(
+            impl $crate::actor::HasAccess for $state {
+                fn access(&self) -> &std::sync::Arc<scaliyo_app::access::Access> {
+                    &self.access
+                }
+            }
+        )+
+    };
+}
+pub(crate) use has_access;
