@@ -1,0 +1,66 @@
+//! The caller's plan and the contacts limit it sets.
+
+use super::*;
+
+impl Access {
+    /// The plan that applies to a user: an active subscription's, else the profile's.
+    pub async fn plan_of(&self, user: &str) -> Result<Plan, AccessError> {
+        let subscriptions = &schema::SUBSCRIPTIONS;
+        if let Some(unique) = subscriptions
+            .uniques
+            .iter()
+            .find(|u| u.name == "subscriptions_user_id_key")
+        {
+            let mut probe = Row::new();
+            probe.insert("user_id".into(), json!(user));
+            if let Some(subscription) = self.rows.find_unique(subscriptions, unique, &probe).await?
+                && subscription["status"] == "active"
+            {
+                let name = subscription["plan"]
+                    .as_str()
+                    .or(subscription["plan_name"].as_str());
+                return Ok(Plan::from_name(name));
+            }
+        }
+        let profile = self.rows.get(&schema::PROFILES, Some(user), user).await?;
+        Ok(Plan::from_name(
+            profile.as_ref().and_then(|p| p["plan"].as_str()),
+        ))
+    }
+
+    /// An `ADD` on the workspace's contacts counter, refused atomically at the plan limit.
+    pub async fn contacts_reservation(
+        &self,
+        owner: &str,
+        count: i64,
+    ) -> Result<Extra, AccessError> {
+        let limit = i64::from(self.plan_of(owner).await?.limits().contacts);
+        let condition = Condition::NotExists("count".into()).or(Condition::cmp(
+            "count",
+            CmpOp::Le,
+            limit - count,
+        ));
+        Ok(Extra {
+            op: WriteOp::Update {
+                key: contacts_counter(owner),
+                update: Update::new().add("count", count),
+                condition: Some(condition),
+            },
+            on_failure: RowError::PlanLimit {
+                limit: "contacts",
+                allowed: limit as u64,
+            },
+        })
+    }
+
+    /// How many leads a workspace holds (the counter the plan limit is enforced on).
+    pub async fn contacts_used(&self, owner: &str) -> Result<i64, AccessError> {
+        let item: Option<Item> = self
+            .rows
+            .store()
+            .get(&contacts_counter(owner))
+            .await
+            .map_err(RowError::from)?;
+        Ok(item.and_then(|i| i.i64("count")).unwrap_or(0))
+    }
+}

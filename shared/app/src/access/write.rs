@@ -1,0 +1,160 @@
+//! Creating, updating and deleting rows through the policies.
+
+use super::*;
+
+impl Access {
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        table_name: &str,
+        mut input: Row,
+    ) -> Result<Row, AccessError> {
+        let table = Self::table(table_name)?;
+        let user = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        Self::check_client_id(table, &input)?;
+        // A column that an insert rule checks against the caller, and an author column,
+        // defaults to the caller.
+        for rule in table.policy.iter().filter(|r| r.ops.contains(&Op::Insert)) {
+            if let Who::Owner(column) | Who::SuperAdmin(column) = rule.who
+                && !input.contains_key(column)
+            {
+                input.insert(column.to_owned(), json!(user));
+            }
+        }
+        for column in writes::author_columns(table.name) {
+            if !input.contains_key(column) {
+                input.insert(column.to_owned(), json!(user));
+            }
+        }
+        let supplied = input.clone();
+        let row = self.rows.prepare(table, input)?;
+        let now = self.clock.now();
+        let defaults: Row = table
+            .columns
+            .iter()
+            .map(|c| (c.name.to_owned(), crate::rows::default_value(c, now)))
+            .collect();
+        Self::check_unsealed_tokens(table, &supplied)?;
+        writes::check_insert(
+            table.name,
+            Self::writer(actor, &user),
+            &supplied,
+            &row,
+            &defaults,
+        )?;
+        self.check_flow_owner_grant(table, &user, &row, None)
+            .await?;
+        self.check_webhook(table, &row)?;
+        if !self.allows(actor, table, Op::Insert, &row).await? {
+            return Err(AccessError::Forbidden(format!(
+                "you may not create rows in {}",
+                table.name
+            )));
+        }
+        self.check_references(actor, table, &row, None).await?;
+        let parent_owner = match table.scope {
+            Scope::OwnerOf(_) => Some(user.as_str()),
+            _ => None,
+        };
+        let mut extra = Vec::new();
+        if table.name == "leads" {
+            let owner = row["client_id"].as_str().unwrap_or(&user).to_owned();
+            extra.push(self.contacts_reservation(&owner, 1).await?);
+        }
+        let created = self.rows.insert(table, parent_owner, row, extra).await?;
+        Ok(Self::redact(table, created))
+    }
+
+    /// A row the actor may change or delete: visible (else 404), not reached through a
+    /// read-only support session, and admitted by the policy (else 403).
+    pub(super) async fn find_writable(
+        &self,
+        actor: &Actor,
+        table: &'static Table,
+        id: &str,
+        op: Op,
+    ) -> Result<(Row, Option<String>), AccessError> {
+        actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let (current, partition) = self
+            .find_visible(actor, table, id)
+            .await?
+            .ok_or_else(not_found)?;
+        let through_support = actor
+            .support
+            .as_ref()
+            .is_some_and(|g| partition.as_deref() == Some(g.target_user_id.as_str()));
+        if through_support {
+            return Err(AccessError::Forbidden(
+                "support sessions are read-only".into(),
+            ));
+        }
+        if !self.allows(actor, table, op, &current).await? {
+            let verb = if op == Op::Delete { "delete" } else { "change" };
+            return Err(AccessError::Forbidden(format!(
+                "you may not {verb} this {} row",
+                table.name
+            )));
+        }
+        Ok((current, partition))
+    }
+
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        table_name: &str,
+        id: &str,
+        patch: Row,
+    ) -> Result<Row, AccessError> {
+        let table = Self::table(table_name)?;
+        let (current, partition) = self.find_writable(actor, table, id, Op::Update).await?;
+        let user = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        Self::check_unsealed_tokens(table, &patch)?;
+        writes::check_update(table.name, Self::writer(actor, &user), &current, &patch)?;
+        let mut preview = current.clone();
+        for (k, v) in &patch {
+            if table.column(k).is_none() {
+                return Err(RowError::UnknownField(k.clone()).into());
+            }
+            preview.insert(k.clone(), v.clone());
+        }
+        if !self.allows(actor, table, Op::Update, &preview).await? {
+            return Err(AccessError::Forbidden(format!(
+                "the change would move this {} row out of your reach",
+                table.name
+            )));
+        }
+        self.check_references(actor, table, &preview, Some(&current))
+            .await?;
+        self.check_flow_owner_grant(table, &user, &preview, Some(&current))
+            .await?;
+        self.check_webhook(table, &preview)?;
+        let updated = self
+            .rows
+            .update_keeping_internal(table, partition.as_deref(), id, patch)
+            .await?;
+        Ok(Self::redact(table, updated))
+    }
+
+    pub async fn delete(
+        &self,
+        actor: &Actor,
+        table_name: &str,
+        id: &str,
+    ) -> Result<(), AccessError> {
+        let table = Self::table(table_name)?;
+        let (current, partition) = self.find_writable(actor, table, id, Op::Delete).await?;
+        let mut extra = Vec::new();
+        if table.name == "leads"
+            && let Some(owner) = current["client_id"].as_str()
+        {
+            extra.push(Extra {
+                op: WriteOp::update(contacts_counter(owner), Update::new().add("count", -1)),
+                on_failure: RowError::Concurrent,
+            });
+        }
+        Ok(self
+            .rows
+            .delete_with(table, partition.as_deref(), id, extra)
+            .await?)
+    }
+}

@@ -1,0 +1,164 @@
+//! Reading rows: by id, by a unique tuple, and lists over the laid-out indexes with cursor
+//! pagination.
+
+use super::*;
+
+impl Rows {
+    pub(super) async fn get_item(
+        &self,
+        table: &Table,
+        owner: Option<&str>,
+        id: &str,
+    ) -> Result<Option<Item>, RowError> {
+        let key = layout::row_key(table, owner, id);
+        let item = self.store.get(&key).await?;
+        Ok(item.filter(|item| item.str(TABLE_ATTR) == Some(table.name)))
+    }
+
+    /// Reads a row by id from the owner's partition (or the shared one when `owner` is None).
+    pub async fn get(
+        &self,
+        table: &'static Table,
+        owner: Option<&str>,
+        id: &str,
+    ) -> Result<Option<Row>, RowError> {
+        Ok(self
+            .get_item(table, owner, id)
+            .await?
+            .map(|item| from_item(table, &item)))
+    }
+
+    pub async fn list(
+        &self,
+        table: &'static Table,
+        owner: Option<&str>,
+        request: ListRequest,
+    ) -> Result<RowPage, RowError> {
+        let layout = Self::layout(table);
+        let mut query = match &request.index {
+            None => match (table.scope, owner) {
+                (Scope::Owner(_) | Scope::OwnerOf(_), Some(owner)) => {
+                    Query::partition(Index::Table, layout::owner_partition(owner))
+                        .sort(SortCondition::BeginsWith(format!("{}#", table.name)))
+                }
+                _ => {
+                    let all = layout
+                        .indexes
+                        .iter()
+                        .find(|i| i.name == format!("all_{}", table.name))
+                        .ok_or_else(|| invalid("owner", "listing this table needs an owner"))?;
+                    Query::partition(all.gsi, all.name.clone())
+                }
+            },
+            Some(name) => {
+                let index = layout
+                    .indexes
+                    .iter()
+                    .find(|i| &i.name == name)
+                    .ok_or_else(|| {
+                        invalid("index", format!("{name} is not an index of {}", table.name))
+                    })?;
+                if request.equals.len() != index.equality.len() {
+                    return Err(invalid(
+                        "index",
+                        format!("{name} needs {} value(s)", index.equality.len()),
+                    ));
+                }
+                let mut pk = index.name.clone();
+                if index.owner_prefixed {
+                    let owner = owner.ok_or_else(|| invalid("owner", "this index is per owner"))?;
+                    pk.push('#');
+                    pk.push_str(owner);
+                }
+                for (part, value) in index.equality.iter().zip(&request.equals) {
+                    pk.push('#');
+                    let text = match part {
+                        schema::KeyPart::Lower(_) => value.to_lowercase(),
+                        _ => value.clone(),
+                    };
+                    pk.push_str(&layout::segment(&text));
+                }
+                let mut query = Query::partition(index.gsi, pk);
+                if let Some(range) = request.range.clone() {
+                    query = query.sort(range);
+                }
+                query
+            }
+        };
+        if request.descending {
+            query = query.backward();
+        }
+        query = query
+            .limit(request.limit.max(1))
+            .after(request.cursor.clone().map(Cursor));
+        let page = self.store.query(query).await?;
+        Ok(RowPage {
+            rows: page
+                .items
+                .iter()
+                .filter(|item| item.str(TABLE_ATTR) == Some(table.name))
+                // A global index (a foreign key's) lists every tenant's rows: keep the owner's.
+                .filter(|item| owned_by(table, item, owner))
+                .map(|item| from_item(table, item))
+                .collect(),
+            next: page.next.map(|c| c.0),
+        })
+    }
+
+    /// The raw item of a row (with its internal attributes), for [`Rows::transition_op`].
+    pub async fn get_raw(
+        &self,
+        table: &'static Table,
+        owner: Option<&str>,
+        id: &str,
+    ) -> Result<Option<Item>, RowError> {
+        self.get_item(table, owner, id).await
+    }
+
+    /// Finds the row a uniqueness constraint maps the given row values to.
+    pub async fn find_unique(
+        &self,
+        table: &'static Table,
+        unique: &Unique,
+        values: &Row,
+    ) -> Result<Option<Row>, RowError> {
+        Ok(self
+            .find_unique_item(unique, values)
+            .await?
+            .map(|item| from_item(table, &item)))
+    }
+
+    /// The item a uniqueness item points at, if both exist.
+    pub(super) async fn find_unique_item(
+        &self,
+        unique: &Unique,
+        values: &Row,
+    ) -> Result<Option<Item>, RowError> {
+        let Some(key) = layout::unique_key(unique, values) else {
+            return Ok(None);
+        };
+        let Some(pointer) = self.store.get(&key).await? else {
+            return Ok(None);
+        };
+        let (Some(pk), Some(sk)) = (pointer.str("row_pk"), pointer.str("row_sk")) else {
+            return Ok(None);
+        };
+        Ok(self.store.get(&Key::new(pk, sk)).await?)
+    }
+
+    /// Like [`Rows::find_unique`], for a row that must be `owner`'s: a uniqueness item keyed by
+    /// a foreign key is global, the row it points at may not be.
+    pub async fn find_unique_of(
+        &self,
+        table: &'static Table,
+        unique: &Unique,
+        values: &Row,
+        owner: &str,
+    ) -> Result<Option<Row>, RowError> {
+        Ok(self
+            .find_unique_item(unique, values)
+            .await?
+            .filter(|item| owned_by(table, item, Some(owner)))
+            .map(|item| from_item(table, &item)))
+    }
+}

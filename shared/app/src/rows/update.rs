@@ -1,0 +1,173 @@
+//! Updating rows under optimistic concurrency (the row version every guarded write checks),
+//! moving uniqueness items with the values they guard.
+
+use super::*;
+
+impl Rows {
+    /// Applies a partial update. The primary key and the owner column cannot change.
+    pub async fn update(
+        &self,
+        table: &'static Table,
+        owner: Option<&str>,
+        id: &str,
+        patch: Row,
+    ) -> Result<Row, RowError> {
+        self.read_and_update(table, owner, id, patch, false).await
+    }
+
+    /// A client's partial update (the data API): like [`Rows::update`], and the row's internal
+    /// attributes (checkpoints, leases, attempt counts, first-event flags) survive it, since
+    /// the client neither sees nor means to change them.
+    pub async fn update_keeping_internal(
+        &self,
+        table: &'static Table,
+        owner: Option<&str>,
+        id: &str,
+        patch: Row,
+    ) -> Result<Row, RowError> {
+        self.read_and_update(table, owner, id, patch, true).await
+    }
+
+    pub(super) async fn read_and_update(
+        &self,
+        table: &'static Table,
+        owner: Option<&str>,
+        id: &str,
+        patch: Row,
+        keep_internal: bool,
+    ) -> Result<Row, RowError> {
+        let item = self
+            .get_item(table, owner, id)
+            .await?
+            .ok_or(RowError::NotFound)?;
+        self.write_update(table, owner, &item, patch, false, keep_internal)
+            .await
+    }
+
+    /// The trigger `update_<table>_updated_at` of the seed.
+    pub(super) fn stamp_updated_at(&self, table: &Table, row: &mut Row) {
+        if table.has_updated_at() {
+            row.insert(
+                "updated_at".into(),
+                Value::String(timestamp_text(self.clock.now())),
+            );
+        }
+    }
+
+    /// A guarded state change of a row already read (from a get or an index query): the put
+    /// that replaces `item` only if nobody changed it since (its version), with `patch`
+    /// applied and the given internal attributes (leases, claims) set. Work queues use it to
+    /// claim and settle rows without a second read. The patch must not touch unique or
+    /// foreign-key columns (their guard items are not rewritten here).
+    pub fn transition_op(
+        &self,
+        table: &'static Table,
+        item: &Item,
+        patch: Row,
+        internal: &[(&str, StoreValue)],
+    ) -> Result<(Row, WriteOp), RowError> {
+        let mut row = from_item(table, item);
+        for (name, value) in patch {
+            let column = table
+                .column(&name)
+                .ok_or_else(|| RowError::UnknownField(name.clone()))?;
+            let guarded = column.primary_key
+                || table.foreign_keys.iter().any(|fk| fk.column == name)
+                || table
+                    .uniques
+                    .iter()
+                    .any(|u| u.parts.iter().any(|p| p.column() == name));
+            if guarded {
+                return Err(invalid(&name, "cannot change in a transition"));
+            }
+            let value = coerce(column, value)?;
+            if value.is_null() && column.not_null {
+                return Err(invalid(&name, "is required"));
+            }
+            row.insert(name, value);
+        }
+        self.stamp_updated_at(table, &mut row);
+        let version = item.i64(VERSION_ATTR).unwrap_or(0);
+        let owner = item_owner(table, item);
+        let (_, mut new_item) = to_item(Self::layout(table), owner.as_deref(), &row, version + 1)?;
+        for (name, value) in internal {
+            new_item.set(*name, value.clone());
+        }
+        let guard = unchanged_since(item);
+        Ok((
+            row,
+            WriteOp::Put {
+                item: new_item,
+                condition: Some(guard),
+            },
+        ))
+    }
+
+    pub(super) async fn write_update(
+        &self,
+        table: &'static Table,
+        owner: Option<&str>,
+        item: &Item,
+        patch: Row,
+        internal: bool,
+        keep_internal: bool,
+    ) -> Result<Row, RowError> {
+        let current = from_item(table, item);
+        let version = item.i64(VERSION_ATTR).unwrap_or(0);
+        let mut row = current.clone();
+        for (name, value) in patch {
+            let column = table
+                .column(&name)
+                .ok_or_else(|| RowError::UnknownField(name.clone()))?;
+            let immutable = column.primary_key
+                || matches!(table.scope, Scope::Owner(c) | Scope::OwnerOf(c) if c == name);
+            if immutable && !internal && current.get(&name) != Some(&value) {
+                return Err(invalid(&name, "cannot be changed"));
+            }
+            let value = coerce(column, value)?;
+            if value.is_null() && (column.not_null || column.primary_key) {
+                return Err(invalid(&name, "is required"));
+            }
+            row.insert(name, value);
+        }
+        self.stamp_updated_at(table, &mut row);
+        let owner = item_owner(table, item).or(owner.map(str::to_owned));
+        let layout = Self::layout(table);
+        let (key, mut new_item) = to_item(layout, owner.as_deref(), &row, version + 1)?;
+        if layout::WORK_QUEUE_TABLES.contains(&table.name) {
+            for name in layout::WORK_ATTRIBUTES {
+                if let Some(value) = item.get(name) {
+                    new_item.set(name, value.clone());
+                }
+            }
+        }
+        if keep_internal {
+            for (name, value) in &item.0 {
+                let written_here = [VERSION_ATTR, TABLE_ATTR, OWNER_ATTR, ROWID];
+                if name.starts_with('_') && !written_here.contains(&name.as_str()) {
+                    new_item.set(name.clone(), value.clone());
+                }
+            }
+        }
+        let guard = unchanged_since(item);
+        let mut ops = vec![WriteOp::Put {
+            item: new_item,
+            condition: Some(guard),
+        }];
+        let mut guards = vec![Guard::Row];
+        self.constraint_ops(
+            table,
+            owner.as_deref(),
+            &key,
+            &row,
+            Some(&current),
+            &mut ops,
+            &mut guards,
+        );
+        match self.store.transact_write(ops).await {
+            Ok(()) => Ok(row),
+            Err(StoreError::ConditionFailed { index: Some(0) }) => Err(RowError::Concurrent),
+            Err(e) => Err(explain(table, &guards, e)),
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! Recording tracking hits: opens through the pixel, clicks through tracked links, and
+//! unsubscribes. A token resolves without knowing the owner (its item names the owner); each
+//! hit is stored as an `email_events` row with its classification and evidence.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use scaliyo_domain::schema;
+use scaliyo_domain::tracking::{Class, Context, Hit, HitKind, PastHit, Rules, Verdict};
+use scaliyo_store::{
+    Clock, Condition, Index, Item, OutgoingMessage, Query, Queue, SortCondition, StoreError,
+    Update, WriteOp,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::analytics::{CountedMessage, EventKind};
+use crate::layout;
+use crate::rows::{Row, RowError, Rows};
+use crate::send::{suppression_key, token_key};
+use crate::webhooks::WebhookEmitter;
+
+mod hits;
+mod recount;
+mod unsubscribe;
+
+pub use recount::RecountReport;
+
+/// What a token stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Token {
+    pub kind: String,
+    pub owner: String,
+    pub message_id: String,
+    pub link_id: Option<String>,
+    pub destination: Option<String>,
+    pub email: Option<String>,
+    /// When the message was sent (epoch seconds); absent on tokens of older sends.
+    pub sent_at: Option<i64>,
+    /// The message's hidden honeypot link (no reader sees it; whatever follows it is a machine).
+    pub honeypot: bool,
+}
+
+impl Token {
+    fn from_item(item: &Item) -> Option<Self> {
+        Some(Self {
+            kind: item.str("kind")?.to_owned(),
+            owner: item.str("owner")?.to_owned(),
+            message_id: item.str("message_id")?.to_owned(),
+            link_id: item.str("link_id").map(str::to_owned),
+            destination: item.str("destination").map(str::to_owned),
+            email: item.str("email").map(str::to_owned),
+            sent_at: item.i64("sent_at"),
+            honeypot: matches!(item.get("honeypot"), Some(scaliyo_store::Value::Bool(true))),
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct Tracking {
+    rows: Rows,
+    rules: Arc<Rules>,
+    clock: Arc<dyn Clock>,
+    /// Where opens go when the store cannot take them (written later by [`Tracking::replay`]).
+    spool: Option<Arc<dyn Queue>>,
+    /// `email.opened`, `email.clicked`, `email.unsubscribed` (machine hits are not sent).
+    webhooks: Option<WebhookEmitter>,
+}
+
+/// An open that could not be stored when it happened, as it waits in the spool queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpooledOpen {
+    pub token: String,
+    pub method: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<IpAddr>,
+    pub purpose: Option<String>,
+    /// When the mail client fetched the pixel.
+    pub at: DateTime<Utc>,
+}
+
+/// What became of an open.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpenOutcome {
+    Recorded(Verdict),
+    /// The token is unknown: nothing to record.
+    Unknown,
+    /// The store was unavailable: the hit waits in the spool queue.
+    Spooled,
+}
+
+/// Recent hits read for the history rules: enough for every rule (a burst needs 4 before
+/// this one), few enough that a message hammered by a scanner costs a bounded read.
+const HISTORY_LIMIT: u32 = 8;
+/// How far back the history rules look.
+const HISTORY_SECONDS: i64 = 60;
+
+/// A UUID v7 whose time is the hit's (the clock's, not the machine's), so ids sort as hits
+/// happened.
+fn event_id_at(at: DateTime<Utc>) -> String {
+    let mut random = [0u8; 10];
+    rand::fill(&mut random);
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(millis, &random)
+        .into_uuid()
+        .to_string()
+}
+
+/// The text below every v7 id of `at` or later: its 48-bit millisecond prefix, as the id's
+/// text begins (`xxxxxxxx-xxxx`).
+fn id_bound(at: DateTime<Utc>) -> String {
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    format!("{:08x}-{:04x}", millis >> 16, millis & 0xffff)
+}
+
+/// An `email_events` item as a past hit of its message, when it is recent.
+fn past_hit(item: &Item, now: DateTime<Utc>) -> Option<PastHit> {
+    let kind = match item.str("event_type")? {
+        "open" => HitKind::Open,
+        "click" => HitKind::Click,
+        _ => return None,
+    };
+    let at = DateTime::parse_from_rfc3339(item.str("created_at")?).ok()?;
+    let seconds_before = (now - at.with_timezone(&Utc)).num_seconds();
+    (0..=HISTORY_SECONDS)
+        .contains(&seconds_before)
+        .then(|| PastHit {
+            seconds_before,
+            kind,
+            link_id: item.str("link_id").map(str::to_owned),
+            ip: item.str("ip_address").and_then(|ip| ip.parse().ok()),
+        })
+}
+
+/// Tokens are 22 base64url characters; anything else is not worth a lookup.
+fn plausible(token: &str) -> bool {
+    (16..=64).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl Tracking {
+    pub fn new(rows: Rows, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            rows,
+            rules: Arc::new(Rules::default()),
+            clock,
+            spool: None,
+            webhooks: None,
+        }
+    }
+
+    /// Human opens and clicks, and unsubscribes, go to the owner's webhooks (through the
+    /// webhook queue: nothing is delivered on the recipient's request).
+    pub fn with_webhooks(mut self, webhooks: Option<WebhookEmitter>) -> Self {
+        self.webhooks = webhooks;
+        self
+    }
+
+    /// An outgoing webhook event about a hit, built only when the owner has a webhook for it
+    /// (the pixel and the redirect pay one cached lookup otherwise). `subject` None: a hit of
+    /// its own (a fresh id).
+    pub(super) async fn emit(
+        &self,
+        token: &Token,
+        event_type: &str,
+        subject: Option<&str>,
+        verdict: Option<&Verdict>,
+        extra: impl FnOnce() -> Value,
+    ) {
+        let Some(webhooks) = &self.webhooks else {
+            return;
+        };
+        if verdict.is_some_and(|v| v.is_bot) || !webhooks.wants(&token.owner, event_type).await {
+            return;
+        }
+        let mut data = json!({
+            "message_id": token.message_id,
+            "email": token.email,
+        });
+        if let Some(verdict) = verdict {
+            data["class"] = json!(verdict.class.as_str());
+            data["reason"] = json!(verdict.reason);
+            data["is_apple_privacy"] = json!(verdict.is_apple_privacy);
+        }
+        if let (Value::Object(data), Value::Object(extra)) = (&mut data, extra()) {
+            data.extend(extra);
+        }
+        let fresh;
+        let subject = match subject {
+            Some(subject) => subject,
+            None => {
+                fresh = uuid::Uuid::new_v4().to_string();
+                &fresh
+            }
+        };
+        webhooks.send(&token.owner, event_type, subject, data).await;
+    }
+
+    /// Opens that cannot be stored go to this queue instead of being lost.
+    pub fn with_spool(mut self, spool: Arc<dyn Queue>) -> Self {
+        self.spool = Some(spool);
+        self
+    }
+
+    pub async fn resolve(&self, token: &str) -> Result<Option<Token>, RowError> {
+        if !plausible(token) {
+            return Ok(None);
+        }
+        Ok(self
+            .rows
+            .store()
+            .get(&token_key(token))
+            .await?
+            .and_then(|item| Token::from_item(&item)))
+    }
+
+    /// What the analytics need of the token's message (its stored item, not a full row: the
+    /// body is not converted).
+    pub(super) async fn message(&self, token: &Token) -> Option<CountedMessage> {
+        let messages = &schema::EMAIL_MESSAGES;
+        let item = self
+            .rows
+            .get_raw(messages, Some(&token.owner), &token.message_id)
+            .await
+            .ok()??;
+        CountedMessage::from_item(&item)
+    }
+
+    /// The message's hits of the last minute, newest first (event ids are UUID v7, so the
+    /// message's index reads newest first).
+    pub(super) async fn history(&self, token: &Token, now: DateTime<Utc>) -> Vec<PastHit> {
+        let page = self
+            .rows
+            .store()
+            .query(
+                Query::partition(
+                    Index::Gsi1,
+                    format!("idx_email_events_message#{}", token.message_id),
+                )
+                .sort(SortCondition::Gt(id_bound(
+                    now - chrono::Duration::seconds(HISTORY_SECONDS),
+                )))
+                .backward()
+                .limit(HISTORY_LIMIT),
+            )
+            .await;
+        let items = match page {
+            Ok(page) => page.items,
+            Err(error) => {
+                // The history only sharpens a verdict; without it the hit is still judged.
+                tracing::warn!(%error, "reading a message's recent hits failed");
+                return Vec::new();
+            }
+        };
+        items
+            .iter()
+            .filter_map(|item| past_hit(item, now))
+            .collect()
+    }
+
+    pub(super) fn seconds_since_sent(
+        message: Option<&CountedMessage>,
+        now: DateTime<Utc>,
+    ) -> Option<i64> {
+        let sent = DateTime::parse_from_rfc3339(&message?.created_at).ok()?;
+        Some((now - sent.with_timezone(&Utc)).num_seconds())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_sort_by_the_hits_time_and_the_bound_selects_from_it() {
+        let at = DateTime::parse_from_rfc3339("2026-11-27T09:00:00.500Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let id = event_id_at(at);
+        assert!(uuid::Uuid::parse_str(&id).is_ok());
+        assert!(id.as_str() > id_bound(at).as_str());
+        assert!(id.as_str() < id_bound(at + chrono::Duration::milliseconds(1)).as_str());
+        assert!(id.as_str() > id_bound(at - chrono::Duration::seconds(60)).as_str());
+        let later = event_id_at(at + chrono::Duration::seconds(1));
+        assert!(later > id);
+    }
+}
