@@ -932,7 +932,8 @@ async fn a_send_that_panics_after_its_reservation_gives_it_back_and_settles_its_
     );
     let actor = Actor::acting_for(ada.id()).expect("an actor");
     pipeline
-        .connect_sender(
+        .senders()
+        .connect(
             &actor,
             serde_json::from_value(json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "SG.x", "is_default": true })).expect("a request"),
         )

@@ -556,7 +556,8 @@ async fn a_transient_provider_failure_is_retried_and_then_sent() {
     ));
     let actor = Actor::acting_for(ada.id()).unwrap();
     pipeline
-        .connect_sender(
+        .senders()
+        .connect(
             &actor,
             serde_json::from_value(json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "SG.x", "is_default": true })).unwrap(),
         )

@@ -163,7 +163,8 @@ mod tests {
             .await
             .expect("a profile");
         pipeline
-            .connect_sender(
+            .senders()
+            .connect(
                 &actor,
                 serde_json::from_value(json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "SG.x", "is_default": true }))
                     .expect("a connect request"),

@@ -105,7 +105,7 @@ async fn connect_sender(
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let request = parse(payload)?;
-    let account = state.pipeline.connect_sender(&actor, request).await?;
+    let account = state.pipeline.senders().connect(&actor, request).await?;
     Ok((StatusCode::CREATED, Json(account)).into_response())
 }
 

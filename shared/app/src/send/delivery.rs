@@ -1,5 +1,6 @@
-//! Tracking (links, pixel, unsubscribe footer) and the call to the sender's provider.
+//! Writing a message's tracking rows and tokens, then the call to the sender's provider.
 
+use super::instrument::{Instrumented, MessageRef, TrackingOptions, instrument};
 use super::*;
 
 impl SendPipeline {
@@ -23,79 +24,40 @@ impl SendPipeline {
         );
         let store = self.access.rows().store().clone();
         let base = self.config.tracking_base_url.trim_end_matches('/');
-        let unsubscribe_token = new_token();
-        let unsubscribe_url = format!("{base}/u/{unsubscribe_token}");
-        let mut tokens = vec![
-            Item::new(&token_key(&unsubscribe_token))
-                .with("kind", "unsubscribe")
-                .with("owner", owner)
-                .with("message_id", message_id)
-                .with("email", to_email.to_lowercase()),
-        ];
-        let html = email::add_unsubscribe_footer(body, &unsubscribe_url);
-        let (html, links) = if request.track_clicks {
-            email::rewrite_links(&html, &unsubscribe_url, new_token, |token| {
-                format!("{base}/t/c/{token}")
-            })
-        } else {
-            (html, Vec::new())
-        };
-        let text = email::html_to_text(&html);
-        // After the text part: the hidden link exists in the HTML only.
-        let html = if request.track_clicks && request.honeypot_link {
-            let honeypot_token = new_token();
-            tokens.push(
-                Item::new(&token_key(&honeypot_token))
-                    .with("kind", "click")
-                    .with("owner", owner)
-                    .with("message_id", message_id)
-                    .with("honeypot", true)
-                    // A bare host page: a known link always redirects, and this one leads
-                    // nowhere that matters.
-                    .with("destination", format!("{base}/")),
-            );
-            email::add_honeypot_link(&html, &format!("{base}/t/c/{honeypot_token}"))
-        } else {
-            html
-        };
-        let html = if request.track_opens {
-            let open_token = new_token();
-            tokens.push(
-                Item::new(&token_key(&open_token))
-                    .with("kind", "open")
-                    .with("owner", owner)
-                    .with("message_id", message_id),
-            );
-            email::add_open_pixel(&html, &format!("{base}/t/o/{open_token}.gif"))
-        } else {
-            html
-        };
+        let Instrumented {
+            html,
+            text,
+            unsubscribe_token,
+            unsubscribe_url,
+            links,
+            tokens,
+        } = instrument(
+            body,
+            base,
+            MessageRef {
+                owner,
+                message_id,
+                to_email,
+            },
+            TrackingOptions {
+                opens: request.track_opens,
+                clicks: request.track_clicks,
+                honeypot: request.honeypot_link,
+            },
+            new_token,
+            || uuid::Uuid::new_v4().to_string(),
+        );
         // Links and tokens first, in one transaction per 100 actions: a fast mail client must
         // find them the moment the provider accepts the message.
         let link_table = &schema::EMAIL_LINKS;
-        let mut ops: Vec<WriteOp> = Vec::with_capacity(links.len() * 2 + tokens.len());
-        for link in &links {
-            let link_id = uuid::Uuid::new_v4().to_string();
-            let mut row = Row::new();
-            row.insert("id".into(), json!(link_id));
-            row.insert("message_id".into(), json!(message_id));
-            row.insert("destination_url".into(), json!(link.destination));
-            row.insert("link_label".into(), json!(link.label));
-            row.insert("link_index".into(), json!(link.index));
+        let mut ops: Vec<WriteOp> = Vec::with_capacity(links.len() * 2 + tokens.len() + 1);
+        for row in links.iter().cloned() {
             let prepared = self.access.rows().prepare(link_table, row)?;
             // The message row is written after the send; its reference is not checked here.
             ops.extend(
                 self.access
                     .rows()
                     .insert_ops(link_table, Some(owner), &prepared, false)?,
-            );
-            tokens.push(
-                Item::new(&token_key(&link.token))
-                    .with("kind", "click")
-                    .with("owner", owner)
-                    .with("message_id", message_id)
-                    .with("link_id", link_id)
-                    .with("destination", link.destination.as_str()),
             );
         }
         // The send time rides in every token: a hit is classified without reading the message
@@ -152,11 +114,13 @@ impl SendPipeline {
             .mailers
             .for_provider(provider)
             .ok_or_else(|| invalid("sender_account_id", format!("unknown provider {provider}")))?;
-        let credentials = self.credentials(sender).await?;
+        let credentials = self.senders.credentials(sender).await?;
         match mailer.send(&outgoing, &credentials).await {
             Ok(delivery) => {
                 if let Some((token, expires)) = delivery.refreshed {
-                    self.store_refreshed_token(sender, &token, expires).await;
+                    self.senders
+                        .store_refreshed_token(sender, &token, expires)
+                        .await;
                 }
                 Ok((delivery.provider_message_id, links.len()))
             }

@@ -11,6 +11,7 @@
 
 mod delivery;
 mod idempotency;
+mod instrument;
 mod merge;
 mod pipeline;
 mod quota;
@@ -124,6 +125,7 @@ async fn guarded<T>(
 }
 
 pub use scaliyo_store::mail::Mailers;
+pub use senders::SenderAccounts;
 
 #[derive(Clone)]
 pub struct SendConfig {
@@ -134,7 +136,7 @@ pub struct SendConfig {
 #[derive(Clone)]
 pub struct SendPipeline {
     access: Arc<Access>,
-    sealer: Arc<dyn Sealer>,
+    senders: SenderAccounts,
     mailers: Mailers,
     clock: Arc<dyn Clock>,
     config: SendConfig,

@@ -14,13 +14,18 @@ impl SendPipeline {
         config: SendConfig,
     ) -> Self {
         Self {
+            senders: SenderAccounts::new(access.clone(), sealer, mailers.clone()),
             access,
-            sealer,
             mailers,
             clock,
             config,
             webhooks: None,
         }
+    }
+
+    /// The sender mailboxes: connecting one, and their secrets.
+    pub fn senders(&self) -> &SenderAccounts {
+        &self.senders
     }
 
     /// `email.sent` / `email.failed` go to the owner's webhooks.

@@ -50,15 +50,36 @@ pub struct ConnectRequest {
     pub oauth: Option<OAuthTokens>,
 }
 
-impl SendPipeline {
+/// Sender mailboxes and their secrets: connecting one (credentials verified, then sealed),
+/// opening its credentials for a send, and storing a refreshed OAuth token. Every path that
+/// seals or opens a sender secret is here — the counterpart of `SocialAccounts`.
+#[derive(Clone)]
+pub struct SenderAccounts {
+    access: Arc<Access>,
+    sealer: Arc<dyn Sealer>,
+    mailers: Mailers,
+}
+
+impl SenderAccounts {
+    pub fn new(access: Arc<Access>, sealer: Arc<dyn Sealer>, mailers: Mailers) -> Self {
+        Self {
+            access,
+            sealer,
+            mailers,
+        }
+    }
+}
+
+impl SenderAccounts {
     /// The provider's credentials of a sender, opened from their sealed form.
     pub(super) async fn credentials(&self, sender: &Row) -> Result<Credentials, SendError> {
         let secrets_table = &schema::SENDER_ACCOUNT_SECRETS;
         let sender_id = sender["id"].as_str().unwrap_or_default();
-        let unique = secrets_table
-            .uniques
-            .first()
-            .ok_or_else(|| invalid("sender_account_secrets", "no unique constraint"))?;
+        let unique = secrets_table.uniques.first().ok_or_else(|| {
+            crate::rows::RowError::Invariant(
+                "sender_account_secrets declares no unique constraint".into(),
+            )
+        })?;
         let mut probe = Row::new();
         probe.insert("sender_account_id".into(), json!(sender_id));
         let owner = sender["workspace_id"].as_str().unwrap_or_default();
@@ -154,14 +175,10 @@ impl SendPipeline {
     }
 }
 
-impl SendPipeline {
+impl SenderAccounts {
     /// Creates a sender account with its sealed credentials; SMTP credentials are verified
     /// (EHLO and AUTH) first, so a typo is refused before anything is saved.
-    pub async fn connect_sender(
-        &self,
-        actor: &Actor,
-        request: ConnectRequest,
-    ) -> Result<Row, SendError> {
+    pub async fn connect(&self, actor: &Actor, request: ConnectRequest) -> Result<Row, SendError> {
         let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
         let mut metadata = request.metadata.clone();
         let credentials = match (

@@ -1,0 +1,236 @@
+//! Instrumenting a message before it is sent: the unsubscribe footer, tracked links, the
+//! honeypot link and the open pixel. A pure function of the body and the options: it returns
+//! the HTML and text to send and the rows and tokens to write, and touches no store, so the
+//! whole of it is unit-tested here.
+
+use scaliyo_domain::email;
+use scaliyo_store::Item;
+use serde_json::json;
+
+use super::token_key;
+use crate::rows::Row;
+
+/// Which tracking a message gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrackingOptions {
+    pub opens: bool,
+    pub clicks: bool,
+    /// A hidden link only scanners follow (needs `clicks`).
+    pub honeypot: bool,
+}
+
+/// Whose message it is: carried by every token, so that a hit needs no other read.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageRef<'a> {
+    pub owner: &'a str,
+    pub message_id: &'a str,
+    pub to_email: &'a str,
+}
+
+/// What to send, and what to write before sending it.
+#[derive(Debug, Clone)]
+pub struct Instrumented {
+    pub html: String,
+    /// The text part, made from the HTML before the hidden link and the pixel were added.
+    pub text: String,
+    pub unsubscribe_token: String,
+    pub unsubscribe_url: String,
+    /// `email_links` rows, one per tracked link.
+    pub links: Vec<Row>,
+    /// Token items (unsubscribe, clicks, honeypot, open), without their send time.
+    pub tokens: Vec<Item>,
+}
+
+/// Instruments `body` for sending through the tracking host `base` (no trailing slash).
+/// `new_token` and `new_id` make the unguessable tokens and the link rows' ids.
+pub fn instrument(
+    body: &str,
+    base: &str,
+    message: MessageRef<'_>,
+    options: TrackingOptions,
+    mut new_token: impl FnMut() -> String,
+    mut new_id: impl FnMut() -> String,
+) -> Instrumented {
+    let MessageRef {
+        owner,
+        message_id,
+        to_email,
+    } = message;
+    let token_item = |token: &str, kind: &str| {
+        Item::new(&token_key(token))
+            .with("kind", kind)
+            .with("owner", owner)
+            .with("message_id", message_id)
+    };
+    let unsubscribe_token = new_token();
+    let unsubscribe_url = format!("{base}/u/{unsubscribe_token}");
+    let mut tokens =
+        vec![token_item(&unsubscribe_token, "unsubscribe").with("email", to_email.to_lowercase())];
+    let html = email::add_unsubscribe_footer(body, &unsubscribe_url);
+    let (html, tracked) = if options.clicks {
+        email::rewrite_links(&html, &unsubscribe_url, &mut new_token, |token| {
+            format!("{base}/t/c/{token}")
+        })
+    } else {
+        (html, Vec::new())
+    };
+    let text = email::html_to_text(&html);
+    // After the text part: the hidden link exists in the HTML only.
+    let html = if options.clicks && options.honeypot {
+        let honeypot_token = new_token();
+        tokens.push(
+            token_item(&honeypot_token, "click")
+                .with("honeypot", true)
+                // A bare host page: a known link always redirects, and this one leads nowhere
+                // that matters.
+                .with("destination", format!("{base}/")),
+        );
+        email::add_honeypot_link(&html, &format!("{base}/t/c/{honeypot_token}"))
+    } else {
+        html
+    };
+    let html = if options.opens {
+        let open_token = new_token();
+        tokens.push(token_item(&open_token, "open"));
+        email::add_open_pixel(&html, &format!("{base}/t/o/{open_token}.gif"))
+    } else {
+        html
+    };
+    let mut links = Vec::with_capacity(tracked.len());
+    for link in tracked {
+        let link_id = new_id();
+        let mut row = Row::new();
+        row.insert("id".into(), json!(link_id));
+        row.insert("message_id".into(), json!(message_id));
+        row.insert("destination_url".into(), json!(link.destination));
+        row.insert("link_label".into(), json!(link.label));
+        row.insert("link_index".into(), json!(link.index));
+        links.push(row);
+        tokens.push(
+            token_item(&link.token, "click")
+                .with("link_id", link_id)
+                .with("destination", link.destination),
+        );
+    }
+    Instrumented {
+        html,
+        text,
+        unsubscribe_token,
+        unsubscribe_url,
+        links,
+        tokens,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counter(prefix: &'static str) -> impl FnMut() -> String {
+        let mut n = 0;
+        move || {
+            n += 1;
+            format!("{prefix}{n}")
+        }
+    }
+
+    fn run(body: &str, options: TrackingOptions) -> Instrumented {
+        let message = MessageRef {
+            owner: "owner-1",
+            message_id: "msg-1",
+            to_email: "Ada@Example.com",
+        };
+        instrument(
+            body,
+            "https://t.example",
+            message,
+            options,
+            counter("tok"),
+            counter("link"),
+        )
+    }
+
+    fn kinds(out: &Instrumented) -> Vec<String> {
+        out.tokens
+            .iter()
+            .map(|t| t.str("kind").unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    const ALL: TrackingOptions = TrackingOptions {
+        opens: true,
+        clicks: true,
+        honeypot: true,
+    };
+
+    #[test]
+    fn every_link_is_tracked_with_a_row_and_a_click_token() {
+        let out = run(
+            r#"<p>Hi <a href="https://a.example/x">A</a> and <a href="https://b.example">B</a></p>"#,
+            ALL,
+        );
+        assert_eq!(out.links.len(), 2);
+        assert_eq!(out.links[0]["destination_url"], "https://a.example/x");
+        assert_eq!(out.links[1]["link_index"], 1);
+        assert!(out.html.contains("https://t.example/t/c/"));
+        assert!(!out.html.contains("href=\"https://a.example/x\""));
+        // unsubscribe, honeypot, open, then one click token per link with its row's id.
+        assert_eq!(
+            kinds(&out),
+            ["unsubscribe", "click", "open", "click", "click"]
+        );
+        let link_tokens: Vec<_> = out
+            .tokens
+            .iter()
+            .filter(|t| t.str("link_id").is_some())
+            .collect();
+        assert_eq!(link_tokens[0].str("link_id"), out.links[0]["id"].as_str());
+        assert_eq!(
+            link_tokens[0].str("destination"),
+            Some("https://a.example/x")
+        );
+        for token in &out.tokens {
+            assert_eq!(token.str("owner"), Some("owner-1"));
+            assert_eq!(token.str("message_id"), Some("msg-1"));
+        }
+    }
+
+    #[test]
+    fn the_unsubscribe_link_is_never_rewritten_and_its_address_is_lowercased() {
+        let out = run("<p>Hello</p>", ALL);
+        assert_eq!(out.unsubscribe_url, "https://t.example/u/tok1");
+        assert!(out.html.contains("https://t.example/u/tok1"));
+        assert_eq!(out.tokens[0].str("email"), Some("ada@example.com"));
+        assert!(out.links.is_empty());
+    }
+
+    #[test]
+    fn the_text_part_has_neither_the_hidden_link_nor_the_pixel() {
+        let out = run(r#"<a href="https://a.example">A</a>"#, ALL);
+        assert!(out.html.contains("/t/o/"), "{}", out.html);
+        assert!(!out.text.contains("/t/o/"));
+        let honeypot = out
+            .tokens
+            .iter()
+            .find(|t| t.get("honeypot").is_some())
+            .and_then(|t| t.str("destination"));
+        assert_eq!(honeypot, Some("https://t.example/"));
+        let honeypot_url = "https://t.example/t/c/tok3";
+        assert!(out.html.contains(honeypot_url));
+        assert!(!out.text.contains(honeypot_url));
+    }
+
+    #[test]
+    fn without_tracking_only_the_unsubscribe_footer_is_added() {
+        let none = TrackingOptions {
+            opens: false,
+            clicks: false,
+            honeypot: true,
+        };
+        let out = run(r#"<a href="https://a.example">A</a>"#, none);
+        assert!(out.html.contains(r#"href="https://a.example""#));
+        assert!(!out.html.contains("/t/"));
+        assert_eq!(kinds(&out), ["unsubscribe"]);
+        assert!(out.links.is_empty());
+    }
+}
