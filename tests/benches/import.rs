@@ -127,7 +127,13 @@ async fn child(file: &Path) {
     let started_at = Instant::now();
     let progress = system
         .importer
-        .process_object(IMPORTS_BUCKET, &key, None)
+        .process_object(
+            &scaliyo_store::ObjectCreated {
+                bucket: IMPORTS_BUCKET.to_owned(),
+                key: key.clone(),
+            },
+            None,
+        )
         .await
         .expect("import");
     let elapsed = started_at.elapsed().as_secs_f64();

@@ -451,7 +451,13 @@ async fn a_crashed_run_resumes_without_duplicating_or_double_counting() {
     assert_eq!(direct.status(), 202);
     let key = scaliyo_app::import::source_key(w.ada.id(), &id);
     importer
-        .process_object("imports", &key, None)
+        .process_object(
+            &scaliyo_store::ObjectCreated {
+                bucket: "imports".to_owned(),
+                key: key.clone(),
+            },
+            None,
+        )
         .await
         .unwrap();
     let finished = w.batch(&id).await;
@@ -484,7 +490,13 @@ async fn a_crashed_run_resumes_without_duplicating_or_double_counting() {
         .unwrap();
     // Redelivered: every row is recognised, nothing is added twice.
     importer
-        .process_object("imports", &key, None)
+        .process_object(
+            &scaliyo_store::ObjectCreated {
+                bucket: "imports".to_owned(),
+                key: key.clone(),
+            },
+            None,
+        )
         .await
         .unwrap();
     let resumed = w.batch(&id).await;
@@ -496,7 +508,13 @@ async fn a_crashed_run_resumes_without_duplicating_or_double_counting() {
     assert_eq!(w.leads().await.len(), 30);
     // A redelivery of a completed batch does nothing.
     let again = importer
-        .process_object("imports", &key, None)
+        .process_object(
+            &scaliyo_store::ObjectCreated {
+                bucket: "imports".to_owned(),
+                key: key.clone(),
+            },
+            None,
+        )
         .await
         .unwrap();
     assert!(matches!(

@@ -39,7 +39,7 @@ async fn replay(
     let tracking =
         Tracking::new(rows.clone(), Arc::new(SystemClock)).with_webhooks(webhooks.cloned());
     let tracking = &tracking;
-    scaliyo_http::sqs::handle_batch(batch, 1, |body| async move {
+    scaliyo_lambda::sqs::handle_batch(batch, 1, |body| async move {
         tracking.replay(&body).await.map(|_| ())
     })
     .await
@@ -62,8 +62,8 @@ async fn rebuild(
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    scaliyo_http::telemetry::init_lambda("analytics-rollup");
-    let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
+    scaliyo_lambda::telemetry::init_lambda("analytics-rollup");
+    let table_name = scaliyo_lambda::env::required("TABLE_NAME")?;
     let config = scaliyo_aws::load_config().await;
     let clock = Arc::new(SystemClock);
     let rows = Rows::new(

@@ -129,22 +129,20 @@ fn storage(config: &scaliyo_aws::SdkConfig) -> Storage {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    scaliyo_http::telemetry::init_lambda("api");
-    let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
+    scaliyo_lambda::telemetry::init_lambda("api");
+    let table_name = scaliyo_lambda::env::required("TABLE_NAME")?;
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
     // Uploads for imports go to their own private bucket (physical name = logical name).
-    let imports_bucket =
-        std::env::var("IMPORTS_BUCKET").map_err(|_| "IMPORTS_BUCKET is not set")?;
+    let imports_bucket = scaliyo_lambda::env::required("IMPORTS_BUCKET")?;
     let imports = Arc::new(S3Blobs::new(
         scaliyo_aws::s3_client(&config),
         HashMap::from([(imports_bucket.clone(), imports_bucket.clone())]),
     ));
     // Event webhook URLs (created here) are served by the tracking host.
-    let tracking =
-        std::env::var("TRACKING_BASE_URL").map_err(|_| "TRACKING_BASE_URL is not set")?;
+    let tracking = scaliyo_lambda::env::required("TRACKING_BASE_URL")?;
     // List cursors must open on every instance: one key for the deployment (ADR 17).
-    let cursor_key = std::env::var("CURSOR_KEY").map_err(|_| "CURSOR_KEY is not set")?;
+    let cursor_key = scaliyo_lambda::env::required("CURSOR_KEY")?;
     let authenticator = authenticator().await;
     lambda_http::run(scaliyo_http::edge::catching_panics(router(
         table,

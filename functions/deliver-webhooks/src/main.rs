@@ -21,7 +21,7 @@ async fn handle(
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
     Ok(
-        scaliyo_http::sqs::handle_batch(event.payload, RECORD_CONCURRENCY, |body| async move {
+        scaliyo_lambda::sqs::handle_batch(event.payload, RECORD_CONCURRENCY, |body| async move {
             match dispatcher.process(&body).await {
                 Ok(outcome) => {
                     tracing::info!(?outcome, "webhook record handled");
@@ -56,11 +56,10 @@ fn dispatcher(
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    scaliyo_http::telemetry::init_lambda("deliver-webhooks");
-    let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
+    scaliyo_lambda::telemetry::init_lambda("deliver-webhooks");
+    let table_name = scaliyo_lambda::env::required("TABLE_NAME")?;
     // Retries go back to the queue this function reads.
-    let queue_url =
-        std::env::var("WEBHOOK_QUEUE_URL").map_err(|_| "WEBHOOK_QUEUE_URL is not set")?;
+    let queue_url = scaliyo_lambda::env::required("WEBHOOK_QUEUE_URL")?;
     let config = scaliyo_aws::load_config().await;
     let dispatcher = dispatcher(
         DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name),

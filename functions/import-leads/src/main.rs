@@ -6,31 +6,22 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Instant;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::access::Access;
-use scaliyo_app::import::{ImportConfig, Importer, Progress, s3_created_objects};
+use scaliyo_app::import::{ImportConfig, Importer, Progress};
 use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::{DynamoTable, S3Blobs};
 use scaliyo_store::{Blobs, Queue, SystemClock};
-
-/// The invocation's deadline as an `Instant` (Lambda gives it as wall-clock time).
-fn deadline_of(context: &lambda_runtime::Context) -> Option<Instant> {
-    let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(context.deadline);
-    let left = deadline.duration_since(SystemTime::now()).ok()?;
-    Some(Instant::now() + left)
-}
 
 async fn handle(
     importer: &Importer,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
     // A context without a deadline (tests, local invoke) runs to the end.
-    let deadline = (event.context.deadline > 0)
-        .then(|| deadline_of(&event.context))
-        .flatten();
+    let deadline = scaliyo_lambda::deadline::deadline_of(&event.context);
     let mut response = SqsBatchResponse::default();
     // Records one after another: each is a whole file, and a paused one stops the batch.
     let mut paused = false;
@@ -76,9 +67,10 @@ async fn process(
     body: &str,
     deadline: Option<Instant>,
 ) -> Result<(), Unfinished> {
-    let objects = s3_created_objects(body).map_err(|e| Unfinished::Failed(e.to_string()))?;
-    for (bucket, key) in objects {
-        match importer.process_object(&bucket, &key, deadline).await {
+    let objects =
+        scaliyo_lambda::s3::created_objects(body).map_err(|e| Unfinished::Failed(e.to_string()))?;
+    for object in objects {
+        match importer.process_object(&object, deadline).await {
             Ok(Progress::Paused { next_row, .. }) => {
                 return Err(Unfinished::Paused(format!("paused before row {next_row}")));
             }
@@ -103,9 +95,9 @@ fn importer(
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    scaliyo_http::telemetry::init_lambda("import-leads");
-    let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
-    let bucket = std::env::var("IMPORTS_BUCKET").map_err(|_| "IMPORTS_BUCKET is not set")?;
+    scaliyo_lambda::telemetry::init_lambda("import-leads");
+    let table_name = scaliyo_lambda::env::required("TABLE_NAME")?;
+    let bucket = scaliyo_lambda::env::required("IMPORTS_BUCKET")?;
     let config = scaliyo_aws::load_config().await;
     // The logical bucket name is the physical one here: S3 events carry the physical name.
     let blobs = S3Blobs::new(

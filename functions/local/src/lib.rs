@@ -140,7 +140,8 @@ pub struct LocalSystem {
     pub scheduled_email_queue: Arc<LocalQueue>,
     pub scheduled_email_dlq: Arc<LocalQueue>,
     pub scheduler: Arc<Scheduler>,
-    /// S3 ObjectCreated notifications of the imports bucket, as SQS delivers them in AWS.
+    /// The imports bucket's new objects (`ObjectCreated` as JSON), as the blob store's hook
+    /// reports them: S3 → SQS in AWS.
     pub import_queue: Arc<LocalQueue>,
     pub import_dlq: Arc<LocalQueue>,
     pub importer: Arc<Importer>,
@@ -265,10 +266,14 @@ impl LocalSystem {
         let notifications = import_queue.clone();
         blobs.notify_on_created(Arc::new(move |bucket: &str, key: &str, size: u64| {
             if bucket == IMPORTS_BUCKET {
-                notifications.push(
-                    scaliyo_app::import::s3_created_event(bucket, key, size),
-                    std::time::Duration::ZERO,
-                );
+                let object = scaliyo_store::ObjectCreated {
+                    bucket: bucket.to_owned(),
+                    key: key.to_owned(),
+                };
+                match serde_json::to_string(&object) {
+                    Ok(body) => notifications.push(body, std::time::Duration::ZERO),
+                    Err(error) => tracing::error!(%error, size, "an upload could not be queued"),
+                }
             }
         }));
         let importer = Arc::new(
@@ -525,14 +530,12 @@ impl LocalSystem {
             move |body| {
                 let importer = importer.clone();
                 async move {
-                    let objects = scaliyo_app::import::s3_created_objects(&body)
+                    let object: scaliyo_store::ObjectCreated =
+                        serde_json::from_str(&body).map_err(|e| e.to_string())?;
+                    importer
+                        .process_object(&object, None)
+                        .await
                         .map_err(|e| e.to_string())?;
-                    for (bucket, key) in objects {
-                        importer
-                            .process_object(&bucket, &key, None)
-                            .await
-                            .map_err(|e| e.to_string())?;
-                    }
                     Ok(())
                 }
             },

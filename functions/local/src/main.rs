@@ -158,7 +158,7 @@ async fn serve(
     addr: SocketAddr,
     public_url: Option<String>,
 ) -> Result<(), String> {
-    scaliyo_http::telemetry::init_local();
+    scaliyo_lambda::telemetry::init_local();
     let mut config = LocalConfig::new(addr, data_dir);
     if let Some(url) = public_url {
         config.public_base = url.trim_end_matches('/').to_owned();

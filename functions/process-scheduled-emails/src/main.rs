@@ -36,7 +36,7 @@ async fn handle(scheduler: &Scheduler, event: LambdaEvent<Value>) -> Result<Valu
 }
 
 async fn consume(scheduler: &Scheduler, batch: SqsEvent) -> SqsBatchResponse {
-    scaliyo_http::sqs::handle_batch(batch, RECORD_CONCURRENCY, |body| async move {
+    scaliyo_lambda::sqs::handle_batch(batch, RECORD_CONCURRENCY, |body| async move {
         let processed = scheduler.process(&body).await?;
         tracing::info!(?processed, "record handled");
         Ok::<(), ScheduleError>(())
@@ -68,17 +68,13 @@ fn scheduler(
     Scheduler::new(access, send, queue, clock, SchedulerConfig::default())
 }
 
-fn required(name: &str) -> Result<String, Error> {
-    std::env::var(name).map_err(|_| format!("{name} is not set").into())
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    scaliyo_http::telemetry::init_lambda("process-scheduled-emails");
-    let table_name = required("TABLE_NAME")?;
-    let queue_url = required("SCHEDULED_EMAIL_QUEUE_URL")?;
-    let key_id = required("KMS_KEY_ID")?;
-    let tracking = required("TRACKING_BASE_URL")?;
+    scaliyo_lambda::telemetry::init_lambda("process-scheduled-emails");
+    let table_name = scaliyo_lambda::env::required("TABLE_NAME")?;
+    let queue_url = scaliyo_lambda::env::required("SCHEDULED_EMAIL_QUEUE_URL")?;
+    let key_id = scaliyo_lambda::env::required("KMS_KEY_ID")?;
+    let tracking = scaliyo_lambda::env::required("TRACKING_BASE_URL")?;
     let config = scaliyo_aws::load_config().await;
     let scheduler = scheduler(
         DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name),

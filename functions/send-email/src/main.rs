@@ -45,11 +45,10 @@ fn router(
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    scaliyo_http::telemetry::init_lambda("send-email");
-    let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
-    let key_id = std::env::var("KMS_KEY_ID").map_err(|_| "KMS_KEY_ID is not set")?;
-    let tracking =
-        std::env::var("TRACKING_BASE_URL").map_err(|_| "TRACKING_BASE_URL is not set")?;
+    scaliyo_lambda::telemetry::init_lambda("send-email");
+    let table_name = scaliyo_lambda::env::required("TABLE_NAME")?;
+    let key_id = scaliyo_lambda::env::required("KMS_KEY_ID")?;
+    let tracking = scaliyo_lambda::env::required("TRACKING_BASE_URL")?;
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
     let sealer = Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id));

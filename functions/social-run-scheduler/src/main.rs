@@ -39,18 +39,14 @@ fn social(
     SocialPublisher::new(posts, networks, sealer)
 }
 
-fn required(name: &str) -> Result<String, Error> {
-    std::env::var(name).map_err(|_| format!("{name} is not set").into())
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    scaliyo_http::telemetry::init_lambda("social-run-scheduler");
-    let table_name = required("TABLE_NAME")?;
-    let key_id = required("KMS_KEY_ID")?;
-    let media_bucket = required("BUCKET_SOCIAL_MEDIA")?;
+    scaliyo_lambda::telemetry::init_lambda("social-run-scheduler");
+    let table_name = scaliyo_lambda::env::required("TABLE_NAME")?;
+    let key_id = scaliyo_lambda::env::required("KMS_KEY_ID")?;
+    let media_bucket = scaliyo_lambda::env::required("BUCKET_SOCIAL_MEDIA")?;
     // Short links are served by the tracking host (track-click).
-    let tracking = required("TRACKING_BASE_URL")?;
+    let tracking = scaliyo_lambda::env::required("TRACKING_BASE_URL")?;
     let config = scaliyo_aws::load_config().await;
     let media = S3Blobs::new(
         scaliyo_aws::s3_client(&config),

@@ -49,10 +49,10 @@ fn router(
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    scaliyo_http::telemetry::init_lambda("track-click");
-    let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
+    scaliyo_lambda::telemetry::init_lambda("track-click");
+    let table_name = scaliyo_lambda::env::required("TABLE_NAME")?;
     // The key of the visitors' address hashes (a generated secret; see infra/template.yaml).
-    let ip_hash_key = std::env::var("IP_HASH_KEY").map_err(|_| "IP_HASH_KEY is not set")?;
+    let ip_hash_key = scaliyo_lambda::env::required("IP_HASH_KEY")?;
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
     // Human clicks, unsubscribes and bounces for outgoing webhooks: enqueued, delivered elsewhere.

@@ -31,8 +31,8 @@ fn router(
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    scaliyo_http::telemetry::init_lambda("track-open");
-    let table_name = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
+    scaliyo_lambda::telemetry::init_lambda("track-open");
+    let table_name = scaliyo_lambda::env::required("TABLE_NAME")?;
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
     // Opens the table cannot take wait in this queue (analytics-rollup writes them later).

@@ -15,8 +15,6 @@ pub mod recount_api;
 pub mod schedule_api;
 pub mod send_api;
 pub mod social_api;
-pub mod sqs;
-pub mod telemetry;
 pub mod tracking_api;
 pub mod webhook_api;
 

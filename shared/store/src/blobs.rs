@@ -8,6 +8,14 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use tokio::io::AsyncRead;
 
+/// A new object in a bucket, as the blob store reports it (an S3 event notification in AWS,
+/// the local store's hook locally): what a worker that reacts to uploads is handed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ObjectCreated {
+    pub bucket: String,
+    pub key: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobMeta {
     pub key: String,

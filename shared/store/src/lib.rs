@@ -12,7 +12,7 @@ pub mod social;
 pub mod table;
 pub mod webhook;
 
-pub use blobs::{BlobError, BlobMeta, BlobReader, Blobs, ByteChunks, PresignedUrl};
+pub use blobs::{BlobError, BlobMeta, BlobReader, Blobs, ByteChunks, ObjectCreated, PresignedUrl};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{BusError, DomainEvent, EventBus};
 pub use mail::{Credentials, Delivery, MailError, Mailer, Mailers, OutgoingEmail, SmtpSecurity};

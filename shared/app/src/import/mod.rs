@@ -30,8 +30,8 @@ use scaliyo_domain::import::{
 use scaliyo_domain::schema;
 use scaliyo_domain::status::BatchStatus;
 use scaliyo_store::{
-    BlobError, BlobReader, Blobs, Clock, CmpOp, Condition, Item, Key, PresignedUrl, StoreError,
-    Update, Value as StoreValue, WriteOp,
+    BlobError, BlobReader, Blobs, Clock, CmpOp, Condition, Item, Key, ObjectCreated, PresignedUrl,
+    StoreError, Update, Value as StoreValue, WriteOp,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -221,68 +221,6 @@ pub fn parse_source_key(key: &str) -> Option<(String, String)> {
     Some((owner.to_owned(), batch.to_owned()))
 }
 
-/// The `(bucket, key)` of each ObjectCreated record of an S3 event notification (as SQS
-/// delivers it); S3's test event and other events give none.
-pub fn s3_created_objects(body: &str) -> Result<Vec<(String, String)>, ImportError> {
-    let event: Value =
-        serde_json::from_str(body).map_err(|e| invalid("message", format!("not JSON: {e}")))?;
-    let mut out = Vec::new();
-    for record in event["Records"].as_array().into_iter().flatten() {
-        if !record["eventName"]
-            .as_str()
-            .is_some_and(|n| n.starts_with("ObjectCreated"))
-        {
-            continue;
-        }
-        let (Some(bucket), Some(key)) = (
-            record["s3"]["bucket"]["name"].as_str(),
-            record["s3"]["object"]["key"].as_str(),
-        ) else {
-            continue;
-        };
-        out.push((bucket.to_owned(), url_decode_key(key)));
-    }
-    Ok(out)
-}
-
-/// S3 event keys are URL-encoded with `+` for spaces.
-fn url_decode_key(key: &str) -> String {
-    let bytes = key.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                // Bytes, not a `str` slice: a stray `%` before a multi-byte character must
-                // not split it.
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// An S3-shaped ObjectCreated notification, for the local blob store's hook.
-pub fn s3_created_event(bucket: &str, key: &str, size: u64) -> String {
-    json!({ "Records": [{
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "eventName": "ObjectCreated:Put",
-        "s3": { "bucket": { "name": bucket }, "object": { "key": key, "size": size } }
-    }] })
-    .to_string()
-}
-
 /// One data row on its way through a chunk.
 struct Pending {
     number: u64,
@@ -455,25 +393,6 @@ mod tests {
         );
         assert_eq!(parse_source_key(&rejected_key(&owner, &batch)), None);
         assert_eq!(parse_source_key("x/y/source"), None);
-    }
-
-    #[test]
-    fn odd_keys_decode_without_panicking() {
-        assert_eq!(url_decode_key("a%2Fb+c"), "a/b c");
-        assert_eq!(url_decode_key("%aé"), "%aé");
-        assert_eq!(url_decode_key("50%"), "50%");
-        assert_eq!(url_decode_key("%zz"), "%zz");
-    }
-
-    #[test]
-    fn s3_notifications_give_their_created_objects() {
-        let body = s3_created_event("imports", "a b/c%d", 10).replace("a b/c%d", "a+b/c%25d");
-        assert_eq!(
-            s3_created_objects(&body).unwrap(),
-            vec![("imports".to_owned(), "a b/c%d".to_owned())]
-        );
-        let test_event = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"imports"}"#;
-        assert_eq!(s3_created_objects(test_event).unwrap(), vec![]);
     }
 
     #[test]

@@ -8,10 +8,10 @@ impl Importer {
     /// `deadline` comes near (a Lambda's remaining time).
     pub async fn process_object(
         &self,
-        bucket: &str,
-        key: &str,
+        object: &ObjectCreated,
         deadline: Option<Instant>,
     ) -> Result<Progress, ImportError> {
+        let (bucket, key) = (object.bucket.as_str(), object.key.as_str());
         if bucket != self.config.bucket {
             return Err(invalid(
                 "bucket",

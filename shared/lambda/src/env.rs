@@ -1,0 +1,28 @@
+//! Configuration from the function's environment (set by infra/template.yaml).
+
+/// A variable the function cannot start without.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0} is not set")]
+pub struct MissingVariable(pub String);
+
+/// The value of `name`; an empty value counts as unset.
+pub fn required(name: &str) -> Result<String, MissingVariable> {
+    match std::env::var(name) {
+        Ok(value) if !value.is_empty() => Ok(value),
+        _ => Err(MissingVariable(name.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_variable_names_itself() {
+        let error = required("SCALIYO_SURELY_UNSET_VARIABLE");
+        assert_eq!(
+            error.map_err(|e| e.to_string()),
+            Err("SCALIYO_SURELY_UNSET_VARIABLE is not set".to_owned())
+        );
+    }
+}
