@@ -3,6 +3,17 @@
 
 use super::*;
 
+/// The `import_batches` row a start creates.
+#[derive(Serialize)]
+struct BatchRow<'a> {
+    workspace_id: &'a str,
+    file_name: &'a str,
+    file_type: &'a str,
+    column_mapping: &'a Map<String, Value>,
+    options: &'a ImportOptions,
+    status: BatchStatus,
+}
+
 impl Importer {
     pub fn new(
         access: Arc<Access>,
@@ -72,19 +83,14 @@ impl Importer {
                 return Err(invalid("column_mapping", e.to_string()));
             }
         }
-        let mut row = Row::new();
-        row.insert("workspace_id".into(), json!(owner));
-        row.insert("file_name".into(), json!(file_name));
-        row.insert("file_type".into(), json!(file_type));
-        row.insert(
-            "column_mapping".into(),
-            Value::Object(request.column_mapping),
-        );
-        row.insert(
-            "options".into(),
-            serde_json::to_value(&request.options).unwrap_or_default(),
-        );
-        row.insert("status".into(), json!(BatchStatus::Pending));
+        let row = crate::rows::to_row(&BatchRow {
+            workspace_id: &owner,
+            file_name,
+            file_type,
+            column_mapping: &request.column_mapping,
+            options: &request.options,
+            status: BatchStatus::Pending,
+        })?;
         let batch = self.access.create(actor, "import_batches", row).await?;
         let batch_id = batch["id"].as_str().unwrap_or_default().to_owned();
         let url = self

@@ -67,6 +67,21 @@ fn invalid(column: &str, reason: impl Into<String>) -> RowError {
     }
 }
 
+/// A row from a typed value: the rows a use case creates are `#[derive(Serialize)]` structs
+/// whose field names are the columns, so a misspelt column does not survive review and a
+/// value's type is the column's. Anything but an object is a bug of ours.
+pub fn to_row<T: serde::Serialize>(value: &T) -> Result<Row, RowError> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(row)) => Ok(row),
+        Ok(other) => Err(RowError::Invariant(format!(
+            "a row must serialise to an object, not {other}"
+        ))),
+        Err(error) => Err(RowError::Invariant(format!(
+            "a row did not serialise: {error}"
+        ))),
+    }
+}
+
 /// The owning user of a row, as its scope defines it.
 fn owner_of<'a>(table: &Table, row: &'a Row, parent_owner: Option<&'a str>) -> Option<&'a str> {
     match table.scope {

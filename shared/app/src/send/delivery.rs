@@ -2,6 +2,7 @@
 
 use super::instrument::{Instrumented, MessageRef, TrackingOptions, instrument};
 use super::*;
+use crate::rows::to_row;
 
 impl SendPipeline {
     /// Tracks, builds and sends; returns the provider's id and the number of tracked links.
@@ -51,8 +52,8 @@ impl SendPipeline {
         // find them the moment the provider accepts the message.
         let link_table = &schema::EMAIL_LINKS;
         let mut ops: Vec<WriteOp> = Vec::with_capacity(links.len() * 2 + tokens.len() + 1);
-        for row in links.iter().cloned() {
-            let prepared = self.access.rows().prepare(link_table, row)?;
+        for link in &links {
+            let prepared = self.access.rows().prepare(link_table, to_row(link)?)?;
             // The message row is written after the send; its reference is not checked here.
             ops.extend(
                 self.access

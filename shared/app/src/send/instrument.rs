@@ -5,10 +5,9 @@
 
 use scaliyo_domain::email;
 use scaliyo_store::Item;
-use serde_json::json;
+use serde::Serialize;
 
 use super::token_key;
-use crate::rows::Row;
 
 /// Which tracking a message gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +26,16 @@ pub struct MessageRef<'a> {
     pub to_email: &'a str,
 }
 
+/// An `email_links` row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkRow {
+    pub id: String,
+    pub message_id: String,
+    pub destination_url: String,
+    pub link_label: String,
+    pub link_index: usize,
+}
+
 /// What to send, and what to write before sending it.
 #[derive(Debug, Clone)]
 pub struct Instrumented {
@@ -36,7 +45,7 @@ pub struct Instrumented {
     pub unsubscribe_token: String,
     pub unsubscribe_url: String,
     /// `email_links` rows, one per tracked link.
-    pub links: Vec<Row>,
+    pub links: Vec<LinkRow>,
     /// Token items (unsubscribe, clicks, honeypot, open), without their send time.
     pub tokens: Vec<Item>,
 }
@@ -99,13 +108,13 @@ pub fn instrument(
     let mut links = Vec::with_capacity(tracked.len());
     for link in tracked {
         let link_id = new_id();
-        let mut row = Row::new();
-        row.insert("id".into(), json!(link_id));
-        row.insert("message_id".into(), json!(message_id));
-        row.insert("destination_url".into(), json!(link.destination));
-        row.insert("link_label".into(), json!(link.label));
-        row.insert("link_index".into(), json!(link.index));
-        links.push(row);
+        links.push(LinkRow {
+            id: link_id.clone(),
+            message_id: message_id.to_owned(),
+            destination_url: link.destination.clone(),
+            link_label: link.label,
+            link_index: link.index,
+        });
         tokens.push(
             token_item(&link.token, "click")
                 .with("link_id", link_id)
@@ -170,8 +179,8 @@ mod tests {
             ALL,
         );
         assert_eq!(out.links.len(), 2);
-        assert_eq!(out.links[0]["destination_url"], "https://a.example/x");
-        assert_eq!(out.links[1]["link_index"], 1);
+        assert_eq!(out.links[0].destination_url, "https://a.example/x");
+        assert_eq!(out.links[1].link_index, 1);
         assert!(out.html.contains("https://t.example/t/c/"));
         assert!(!out.html.contains("href=\"https://a.example/x\""));
         // unsubscribe, honeypot, open, then one click token per link with its row's id.
@@ -184,7 +193,10 @@ mod tests {
             .iter()
             .filter(|t| t.str("link_id").is_some())
             .collect();
-        assert_eq!(link_tokens[0].str("link_id"), out.links[0]["id"].as_str());
+        assert_eq!(
+            link_tokens[0].str("link_id"),
+            Some(out.links[0].id.as_str())
+        );
         assert_eq!(
             link_tokens[0].str("destination"),
             Some("https://a.example/x")

@@ -1,6 +1,31 @@
 //! What a sent message leaves behind: its row, its audit entry and the day's analytics.
 
 use super::*;
+use crate::rows::to_row;
+
+/// The `email_messages` row of a send.
+#[derive(Serialize)]
+struct MessageRow<'a> {
+    id: &'a str,
+    lead_id: &'a Value,
+    owner_id: &'a str,
+    provider: &'a str,
+    provider_message_id: Option<&'a str>,
+    subject: &'a str,
+    to_email: &'a str,
+    from_email: &'a Value,
+    status: MessageStatus,
+    track_opens: bool,
+    track_clicks: bool,
+}
+
+/// Its `audit_logs` entry.
+#[derive(Serialize)]
+struct AuditRow<'a> {
+    user_id: &'a str,
+    action: &'static str,
+    details: String,
+}
 
 impl SendPipeline {
     /// The message row, its audit entry and the day's "sent" analytics.
@@ -24,38 +49,37 @@ impl SendPipeline {
             draft.provider.as_str(),
         );
         let rows = self.access.rows();
-        let mut message = Row::new();
-        message.insert("id".into(), json!(message_id));
-        message.insert("lead_id".into(), lead["id"].clone());
-        message.insert("owner_id".into(), json!(owner));
-        message.insert("provider".into(), json!(provider));
-        message.insert(
-            "provider_message_id".into(),
-            provider_message_id.map(Value::from).unwrap_or(Value::Null),
-        );
-        message.insert("subject".into(), json!(subject));
-        message.insert("to_email".into(), json!(to_email));
-        message.insert("from_email".into(), sender["from_email"].clone());
-        message.insert("status".into(), json!(status));
-        message.insert("track_opens".into(), json!(request.track_opens));
-        message.insert("track_clicks".into(), json!(request.track_clicks));
+        let message = to_row(&MessageRow {
+            id: message_id,
+            lead_id: &lead["id"],
+            owner_id: owner,
+            provider,
+            provider_message_id: provider_message_id.as_deref(),
+            subject,
+            to_email,
+            from_email: &sender["from_email"],
+            status,
+            track_opens: request.track_opens,
+            track_clicks: request.track_clicks,
+        })?;
         let messages = &schema::EMAIL_MESSAGES;
         let message = rows.prepare(messages, message)?;
         let mut ops = rows.insert_ops(messages, None, &message, true)?;
-        let mut audit = Row::new();
-        audit.insert("user_id".into(), json!(owner));
-        audit.insert(
-            "action".into(),
-            json!(if status == MessageStatus::Sent {
+        let details = json!({
+            "message_id": message_id,
+            "lead_id": lead["id"],
+            "sender_account_id": sender["id"],
+            "provider": provider,
+        });
+        let audit = to_row(&AuditRow {
+            user_id: owner,
+            action: if status == MessageStatus::Sent {
                 "email.sent"
             } else {
                 "email.failed"
-            }),
-        );
-        audit.insert(
-            "details".into(),
-            json!(json!({ "message_id": message_id, "lead_id": lead["id"], "sender_account_id": sender["id"], "provider": provider }).to_string()),
-        );
+            },
+            details: details.to_string(),
+        })?;
         let audit_logs = &schema::AUDIT_LOGS;
         let audit = rows.prepare(audit_logs, audit)?;
         ops.extend(rows.insert_ops(audit_logs, None, &audit, false)?);
