@@ -30,18 +30,24 @@ impl<S: HasAccess + Send + Sync> FromRequestParts<S> for CurrentActor {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let MaybeCaller(caller) = MaybeCaller::from_request_parts(parts, state).await?;
-        let actor = state.access().actor(caller, None).await?;
-        record_owner(&actor);
-        Ok(CurrentActor(actor))
+        resolve(parts, state.access(), None).await.map(CurrentActor)
     }
 }
 
-/// Puts the acting user's id on the request's span, so every log line of it carries it.
-pub(crate) fn record_owner(actor: &Actor) {
+/// The caller's token checked and their actor resolved (with a support session only where
+/// the data API names one); the user's id goes on the request's span, so every log line of
+/// the request carries it.
+pub(crate) async fn resolve(
+    parts: &mut Parts,
+    access: &Arc<Access>,
+    support: Option<&str>,
+) -> Result<Actor, ApiError> {
+    let MaybeCaller(caller) = MaybeCaller::from_request_parts(parts, access).await?;
+    let actor = access.actor(caller, support).await?;
     if let Some(user) = actor.user_id() {
         tracing::Span::current().record("owner_id", user.as_str());
     }
+    Ok(actor)
 }
 
 /// `HasAccess` for a router state with an `access` field.

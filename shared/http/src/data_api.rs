@@ -138,15 +138,14 @@ impl FromRequestParts<Arc<Access>> for Acting {
         parts: &mut Parts,
         access: &Arc<Access>,
     ) -> Result<Self, Self::Rejection> {
-        let MaybeCaller(caller) = MaybeCaller::from_request_parts(parts, access).await?;
         let support = parts
             .headers
             .get(SUPPORT_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let actor = access.actor(caller, support.as_deref()).await?;
-        crate::actor::record_owner(&actor);
-        Ok(Acting(actor))
+        crate::actor::resolve(parts, access, support.as_deref())
+            .await
+            .map(Acting)
     }
 }
 

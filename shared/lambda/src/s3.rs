@@ -100,6 +100,20 @@ mod tests {
     }
 
     #[test]
+    fn odd_keys_decode_without_panicking() {
+        assert_eq!(decode_key("a%2Fb+c"), "a/b c");
+        assert_eq!(decode_key("%aé"), "%aé");
+        assert_eq!(decode_key("50%"), "50%");
+        assert_eq!(decode_key("%zz"), "%zz");
+    }
+
+    #[test]
+    fn a_bare_test_event_names_nothing() {
+        let test_event = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"imports"}"#;
+        assert!(created_objects(test_event).is_ok_and(|o| o.is_empty()));
+    }
+
+    #[test]
     fn keys_are_url_decoded() {
         let body = bodies()[0].replace("OWNER/BATCH/source", "a+b/c%25d%2F%e2%82%ac");
         let objects = created_objects(&body).unwrap_or_default();
