@@ -89,7 +89,7 @@ async fn main() {
     let access = local.system.access.clone();
     for i in 0..(LEADS - 1_000) {
         let extra = access
-            .contacts_reservation(ada.id(), 1)
+            .contacts_reservation(ada.owner(), 1)
             .await
             .expect("reservation");
         let row = rows
@@ -163,7 +163,7 @@ async fn main() {
     let total = local
         .system
         .access
-        .contacts_used(ada.id())
+        .contacts_used(ada.owner())
         .await
         .unwrap_or_default();
     println!("leads in the workspace: {total}");

@@ -63,8 +63,8 @@ async fn child(file: &Path) {
         Arc::new(SystemClock),
     )
     .expect("local system");
-    let owner = scaliyo_domain::ids::OwnerId::new_random().to_string();
-    let actor = Actor::acting_for(&owner).expect("actor");
+    let owner = scaliyo_domain::ids::OwnerId::new_random();
+    let actor = Actor::acting_for(owner);
     let rows = system.access.rows();
     rows.create(
         &scaliyo_domain::schema::PROFILES,
@@ -103,7 +103,7 @@ async fn child(file: &Path) {
         .await
         .expect("start");
     let batch_id = started.batch["id"].as_str().unwrap_or_default().to_owned();
-    let key = source_key(&owner, &batch_id);
+    let key = source_key(owner, &batch_id);
     // Place the file in the blob store (a copy, as S3 would hold it), outside the timing.
     // Streamed in, so that the setup itself does not hold the file in memory.
     let reader = tokio::fs::File::open(file).await.expect("open");

@@ -51,7 +51,7 @@ async fn main() {
             .await;
         leads.push(lead.body["id"].as_str().unwrap_or_default().to_owned());
     }
-    let actor = Actor::acting_for(ada.id()).expect("actor");
+    let actor = Actor::acting_for(ada.owner());
     let scheduler = local.system.scheduler.clone();
     let worker = local.system.scheduled_email_worker();
 

@@ -86,7 +86,7 @@ async fn run(posts: usize, concurrency: usize) -> (f64, usize) {
             json!({ "org_urn": "urn:li:organization:2", "access_token": "t" }),
         )
         .await;
-    let actor = Actor::acting_for(ada.id()).expect("actor");
+    let actor = Actor::acting_for(ada.owner());
     let system = &local.system;
     let due = start + Duration::minutes(1);
     for i in 0..posts {

@@ -76,16 +76,15 @@ pub async fn new_queue(config: &SdkConfig, prefix: &str) -> String {
 
 /// A signed-up user (a profile row) on `access`: the actor acting for them.
 pub async fn new_user(access: &scaliyo_app::access::Access) -> scaliyo_app::access::Actor {
-    let owner = scaliyo_domain::ids::OwnerId::new_random().to_string();
-    new_user_with_id(access, &owner).await
+    new_user_with_id(access, scaliyo_domain::ids::OwnerId::new_random()).await
 }
 
 /// The same, for a given user id.
 pub async fn new_user_with_id(
     access: &scaliyo_app::access::Access,
-    owner: &str,
+    owner: scaliyo_domain::ids::OwnerId,
 ) -> scaliyo_app::access::Actor {
-    let actor = scaliyo_app::access::Actor::acting_for(owner).expect("a user id");
+    let actor = scaliyo_app::access::Actor::acting_for(owner);
     let mut profile = serde_json::Map::new();
     profile.insert("id".into(), serde_json::json!(owner));
     profile.insert(

@@ -65,6 +65,11 @@ impl Client {
         self.user_id.as_deref().unwrap_or_default()
     }
 
+    /// The signed-in user's id as the use cases take it.
+    pub fn owner(&self) -> scaliyo_domain::ids::OwnerId {
+        self.id().parse().expect("a signed-in client")
+    }
+
     pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = &self.token {

@@ -78,7 +78,7 @@ async fn run(steps: Vec<Step>) -> (Figures, Figures, Figures) {
     let store =
         Arc::new(RedbTable::open(&dir.path().join("a.redb"), Arc::new(SystemClock)).unwrap());
     let rows = Rows::new(store.clone(), Arc::new(SystemClock));
-    let owner = uuid::Uuid::new_v4().to_string();
+    let owner = scaliyo_domain::ids::OwnerId::new_random();
     let messages_table = &schema::EMAIL_MESSAGES;
     let events_table = &schema::EMAIL_EVENTS;
     let mut messages: BTreeMap<usize, (String, Row)> = BTreeMap::new();
@@ -100,7 +100,7 @@ async fn run(steps: Vec<Step>) -> (Figures, Figures, Figures) {
                     )
                     .unwrap();
                 let mut ops = rows.insert_ops(messages_table, None, &row, false).unwrap();
-                ops.extend(analytics::on_message_ops(&owner, &date));
+                ops.extend(analytics::on_message_ops(owner, &date));
                 store.transact_write_for_test(ops).await;
                 messages.insert(message, (date, row));
             }
@@ -122,7 +122,7 @@ async fn run(steps: Vec<Step>) -> (Figures, Figures, Figures) {
                     .unwrap();
                 store
                     .transact_write_for_test(
-                        rows.insert_ops(events_table, Some(&owner), &event, false)
+                        rows.insert_ops(events_table, Some(&owner.to_string()), &event, false)
                             .unwrap(),
                     )
                     .await;
@@ -131,7 +131,7 @@ async fn run(steps: Vec<Step>) -> (Figures, Figures, Figures) {
                 } else {
                     EventKind::Open
                 };
-                analytics::on_event(&rows, &owner, row, kind, bot)
+                analytics::on_event(&rows, owner, row, kind, bot)
                     .await
                     .unwrap();
                 events.push((message, click, bot));
@@ -142,12 +142,12 @@ async fn run(steps: Vec<Step>) -> (Figures, Figures, Figures) {
         messages.iter().map(|(k, (d, _))| (*k, d.clone())).collect();
     let want = expected(&dates, &events);
     let live = as_figures(
-        &analytics::summary(&rows, &owner, "2026-11-01", "2026-11-30")
+        &analytics::summary(&rows, owner, "2026-11-01", "2026-11-30")
             .await
             .unwrap(),
     );
     let all_days: Vec<String> = (1..4).map(|d| format!("2026-11-{d:02}")).collect();
-    let rebuilt = analytics::rebuild(&rows, &owner, &all_days).await.unwrap();
+    let rebuilt = analytics::rebuild(&rows, owner, &all_days).await.unwrap();
     let rebuilt: Figures = rebuilt
         .into_iter()
         .filter(|(_, f)| f.values().any(|v| *v != 0))

@@ -168,7 +168,7 @@ async fn the_contacts_limit_of_the_plan_is_enforced() {
     ada.sign_up().await;
     let access = &local.system.access;
     // Fill the Starter plan's 1,000 contacts quickly through the counter, then try one more.
-    let extra = access.contacts_reservation(ada.id(), 999).await.unwrap();
+    let extra = access.contacts_reservation(ada.owner(), 999).await.unwrap();
     access
         .rows()
         .store()

@@ -405,7 +405,7 @@ async fn partition_rows(rows: &Rows, owner: &str, table: &str) -> Vec<scaliyo_st
     loop {
         let query = scaliyo_store::Query::partition(
             scaliyo_store::Index::Table,
-            scaliyo_app::layout::owner_partition(owner),
+            scaliyo_app::layout::owner_partition(owner.parse().expect("a user id")),
         )
         .sort(scaliyo_store::SortCondition::BeginsWith(format!(
             "{table}#"

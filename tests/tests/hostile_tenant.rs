@@ -930,7 +930,7 @@ async fn a_send_that_panics_after_its_reservation_gives_it_back_and_settles_its_
             tracking_base_url: local.base_url.clone(),
         },
     );
-    let actor = Actor::acting_for(ada.id()).expect("an actor");
+    let actor = Actor::acting_for(ada.owner());
     pipeline
         .senders()
         .connect(

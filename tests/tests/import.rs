@@ -449,7 +449,7 @@ async fn a_crashed_run_resumes_without_duplicating_or_double_counting() {
         .await
         .unwrap();
     assert_eq!(direct.status(), 202);
-    let key = scaliyo_app::import::source_key(w.ada.id(), &id);
+    let key = scaliyo_app::import::source_key(w.ada.owner(), &id);
     importer
         .process_object(
             &scaliyo_store::ObjectCreated {
@@ -463,7 +463,7 @@ async fn a_crashed_run_resumes_without_duplicating_or_double_counting() {
     let finished = w.batch(&id).await;
     assert_eq!(finished["imported_count"], 30);
     assert_eq!(finished["skipped_count"], 5);
-    let contacts_before = system.access.contacts_used(w.ada.id()).await.unwrap();
+    let contacts_before = system.access.contacts_used(w.ada.owner()).await.unwrap();
     assert_eq!(contacts_before, 30);
 
     // The worker "crashed" after writing every lead but before its first checkpoint: the
@@ -504,7 +504,10 @@ async fn a_crashed_run_resumes_without_duplicating_or_double_counting() {
     assert_eq!(resumed["imported_count"], 30, "{resumed}");
     assert_eq!(resumed["skipped_count"], 5);
     assert_eq!(resumed["total_rows"], 35);
-    assert_eq!(system.access.contacts_used(w.ada.id()).await.unwrap(), 30);
+    assert_eq!(
+        system.access.contacts_used(w.ada.owner()).await.unwrap(),
+        30
+    );
     assert_eq!(w.leads().await.len(), 30);
     // A redelivery of a completed batch does nothing.
     let again = importer

@@ -435,14 +435,14 @@ async fn a_suppressed_or_deleted_lead_cancels_the_rest_of_its_sequence() {
     assert_eq!(scheduled.status, 201, "{}", scheduled.body);
     assert_eq!(w.tick_and_drain().await.1, 2);
     // Grace unsubscribes; Alan's lead is deleted.
-    let owner = w.ada.id().to_owned();
+    let owner = w.ada.owner();
     w.local
         .system
         .access
         .rows()
         .store()
         .transact_write(vec![WriteOp::put(
-            Item::new(&suppression_key(&owner, "grace@navy.example")).with("reason", "unsubscribe"),
+            Item::new(&suppression_key(owner, "grace@navy.example")).with("reason", "unsubscribe"),
         )])
         .await
         .unwrap();
@@ -554,7 +554,7 @@ async fn a_transient_provider_failure_is_retried_and_then_sent() {
             tracking_base_url: local.base_url.clone(),
         },
     ));
-    let actor = Actor::acting_for(ada.id()).unwrap();
+    let actor = Actor::acting_for(ada.owner());
     pipeline
         .senders()
         .connect(

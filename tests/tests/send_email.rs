@@ -159,7 +159,7 @@ async fn bad_input_suppression_and_missing_senders_send_nothing() {
     let store = local.system.access.rows().store().clone();
     store
         .transact_write(vec![WriteOp::put(
-            Item::new(&suppression_key(ada.id(), "Grace@Navy.example"))
+            Item::new(&suppression_key(ada.owner(), "Grace@Navy.example"))
                 .with("reason", "unsubscribe"),
         )])
         .await

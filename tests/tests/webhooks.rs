@@ -172,7 +172,7 @@ async fn events_are_signed_retried_logged_counted_and_redelivered() {
             .system
             .webhooks
             .emit(
-                ada.id(),
+                ada.owner(),
                 "email.sent",
                 "replayed-subject",
                 json!({ "n": 1 }),

@@ -111,11 +111,11 @@ mod tests {
         let owner = batch["Records"][0]["body"]
             .as_str()
             .and_then(|b| serde_json::from_str::<Value>(b).ok())
-            .and_then(|b| b["owner"].as_str().map(str::to_owned))
+            .and_then(|b| b["owner"].as_str().and_then(|o| o.parse().ok()))
             .expect("the event's owner");
         let access =
             Access::over(Arc::new(table), Arc::new(SystemClock)).allowing_private_webhooks();
-        let actor = scaliyo_tests::emulators::new_user_with_id(&access, &owner).await;
+        let actor = scaliyo_tests::emulators::new_user_with_id(&access, owner).await;
         let mut webhook = serde_json::Map::new();
         webhook.insert("name".into(), json!("CRM"));
         webhook.insert("url".into(), json!(format!("{}/in", receiver.uri())));

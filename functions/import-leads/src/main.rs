@@ -157,8 +157,8 @@ mod tests {
         const FILE: &[u8] = b"Name,Email\nGrace,grace@navy.mil\nAda,ada@\n";
         let clock = Arc::new(SystemClock);
         let access = Access::over(Arc::new(DynamoTable::new(client, name)), clock);
-        let owner = scaliyo_domain::ids::OwnerId::new_random().to_string();
-        let actor = Actor::acting_for(&owner).expect("actor");
+        let owner = scaliyo_domain::ids::OwnerId::new_random();
+        let actor = Actor::acting_for(owner);
         let mut profile = serde_json::Map::new();
         profile.insert("id".into(), json!(owner));
         profile.insert("email".into(), json!("ada@example.com"));
@@ -180,7 +180,7 @@ mod tests {
             .await
             .expect("started");
         let batch_id = started.batch["id"].as_str().unwrap_or_default().to_owned();
-        let key = scaliyo_app::import::source_key(&owner, &batch_id);
+        let key = scaliyo_app::import::source_key(owner, &batch_id);
         blobs
             .put(
                 &bucket,
@@ -224,7 +224,7 @@ mod tests {
         let report = blobs
             .get(
                 &bucket,
-                &scaliyo_app::import::rejected_key(&owner, &batch_id),
+                &scaliyo_app::import::rejected_key(owner, &batch_id),
             )
             .await
             .expect("report")

@@ -10,6 +10,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use scaliyo_app::access::Actor;
 use scaliyo_app::import::{ImportOptions, OnDuplicate, StartRequest, source_key};
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_store::{Blobs, SystemClock};
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
@@ -19,7 +20,7 @@ use crate::{IMPORTS_BUCKET, LocalConfig, LocalError, LocalSystem};
 pub struct ImportArgs<'a> {
     pub data_dir: &'a Path,
     pub file: &'a Path,
-    pub user: &'a str,
+    pub user: OwnerId,
     pub on_duplicate: OnDuplicate,
     pub server: &'a str,
 }
@@ -72,8 +73,7 @@ async fn in_process(
     file_name: &str,
     size: u64,
 ) -> Result<Value, String> {
-    let actor = Actor::acting_for(args.user)
-        .map_err(|_| format!("--user must be a UUID, got {:?}", args.user))?;
+    let actor = Actor::acting_for(args.user);
     let started = system
         .importer
         .start(
@@ -148,14 +148,10 @@ async fn in_process(
 }
 
 async fn via_server(args: &ImportArgs<'_>, file_name: &str, size: u64) -> Result<Value, String> {
-    let user = args
-        .user
-        .parse()
-        .map_err(|_| format!("--user must be a UUID, got {:?}", args.user))?;
     let token = crate::local_jwt(args.data_dir)
         .map_err(|e| e.to_string())?
         .issue(
-            user,
+            args.user,
             scaliyo_domain::ids::Role::Client,
             None,
             chrono::Utc::now(),

@@ -113,10 +113,12 @@ async fn import(
         .map_err(|_| {
             format!("--on-duplicate must be skip, update or create, got {on_duplicate:?}")
         })?;
+    let user =
+        OwnerId::from_str(&user).map_err(|_| format!("--user must be a UUID, got {user:?}"))?;
     let batch = scaliyo_local::import_cli::run(scaliyo_local::import_cli::ImportArgs {
         data_dir: &data_dir,
         file: &file,
-        user: &user,
+        user,
         on_duplicate,
         server: &server,
     })

@@ -86,6 +86,14 @@ enum MigrateError {
     Seal(#[from] scaliyo_store::SealError),
 }
 
+/// An owner named by the migrated rows (their owner columns are uuids, checked when each
+/// row was prepared).
+fn parse_owner(owner: &str) -> Result<scaliyo_domain::ids::OwnerId, MigrateError> {
+    owner.parse().map_err(|_| {
+        scaliyo_app::rows::RowError::Invariant(format!("{owner:?} is not a user id")).into()
+    })
+}
+
 /// Where the rows go, and the sealer for credentials.
 type Destination = (Arc<dyn Store>, Arc<dyn Sealer>);
 
@@ -256,7 +264,7 @@ async fn migrate(
     // Derived items: the contacts counter the plan limit is enforced on, and the analytics.
     for (owner, count) in contacts {
         let counter = Item::new(&Key::new(
-            scaliyo_app::layout::owner_partition(&owner),
+            scaliyo_app::layout::owner_partition(parse_owner(&owner)?),
             "counter#contacts",
         ))
         .with("count", count);
@@ -265,7 +273,7 @@ async fn migrate(
     for (owner, days) in analytics_days {
         let days: Vec<String> = days.into_iter().collect();
         for window in days.chunks(31) {
-            scaliyo_app::analytics::rebuild(&rows, &owner, window).await?;
+            scaliyo_app::analytics::rebuild(&rows, parse_owner(&owner)?, window).await?;
         }
     }
     Ok(report)

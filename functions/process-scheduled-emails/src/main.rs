@@ -139,7 +139,7 @@ mod tests {
         let clock = Arc::new(SystemClock);
         let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
         let owner = uuid_v4();
-        let actor = Actor::acting_for(&owner).expect("an actor");
+        let actor = Actor::acting_for(owner.parse().expect("a user id"));
         let pipeline = SendPipeline::new(
             access.clone(),
             sealer,

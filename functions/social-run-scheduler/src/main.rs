@@ -120,7 +120,7 @@ mod tests {
 
         let access = Access::over(Arc::new(table), Arc::new(SystemClock));
         let actor = scaliyo_tests::emulators::new_user(&access).await;
-        let owner = actor.user_id().unwrap_or_default();
+        let owner = actor.owner().expect("a signed-up user");
         let image = format!("{owner}/launch.png");
         media
             .put(

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema;
 use scaliyo_store::{
     Condition, Index, Item, Key, Query, SortCondition, StoreError, Update, WriteOp,
@@ -24,13 +25,13 @@ pub const FIELDS: [&str; 5] = [
     "total_click_events",
 ];
 
-pub fn counter_key(owner: &str, date: &str) -> Key {
+pub fn counter_key(owner: OwnerId, date: &str) -> Key {
     Key::new(layout::owner_partition(owner), format!("analytics#{date}"))
 }
 
 /// Which owners had activity on a day: the rebuild's work list.
-pub fn active_key(date: &str, owner: &str) -> Key {
-    Key::new(format!("ANALYTICS#{date}"), owner)
+pub fn active_key(date: &str, owner: OwnerId) -> Key {
+    Key::new(format!("ANALYTICS#{date}"), owner.to_string())
 }
 
 /// The date of a message, from its `created_at`.
@@ -41,10 +42,13 @@ pub fn message_date(message: &Row) -> Option<String> {
 }
 
 /// The actions that count a new message (in the transaction that records it).
-pub fn on_message_ops(owner: &str, date: &str) -> Vec<WriteOp> {
+pub fn on_message_ops(owner: OwnerId, date: &str) -> Vec<WriteOp> {
     vec![
         WriteOp::update(counter_key(owner, date), Update::new().add("total_sent", 1)),
-        WriteOp::update(active_key(date, owner), Update::new().set("owner", owner)),
+        WriteOp::update(
+            active_key(date, owner),
+            Update::new().set("owner", owner.to_string()),
+        ),
     ]
 }
 
@@ -125,7 +129,7 @@ impl CountedMessage {
 /// transaction, so repeats and races never count twice.
 pub async fn on_event(
     rows: &Rows,
-    owner: &str,
+    owner: OwnerId,
     message: &Row,
     kind: EventKind,
     is_bot: bool,
@@ -139,7 +143,7 @@ pub async fn on_event(
 /// transaction (the flag is never cleared, so that read cannot be stale the wrong way).
 pub async fn on_event_with(
     rows: &Rows,
-    owner: &str,
+    owner: OwnerId,
     message: Option<&CountedMessage>,
     kind: EventKind,
     is_bot: bool,
@@ -147,7 +151,11 @@ pub async fn on_event_with(
 ) -> Result<(), RowError> {
     let counted = match (is_bot, message) {
         (false, Some(message)) => Some((
-            layout::row_key(&schema::EMAIL_MESSAGES, Some(owner), &message.id),
+            layout::row_key(
+                &schema::EMAIL_MESSAGES,
+                Some(&owner.to_string()),
+                &message.id,
+            ),
             message.date(),
             message.had_first(kind),
         )),
@@ -182,7 +190,10 @@ pub async fn on_event_with(
             counter.clone(),
             Update::new().add(kind.unique(), 1).add(kind.total(), 1),
         ),
-        WriteOp::update(active_key(&date, owner), Update::new().set("owner", owner)),
+        WriteOp::update(
+            active_key(&date, owner),
+            Update::new().set("owner", owner.to_string()),
+        ),
     ];
     first.extend(extra.iter().cloned());
     match rows.store().transact_write(first).await {
@@ -199,18 +210,19 @@ pub async fn on_event_with(
 pub type Summary = BTreeMap<String, BTreeMap<&'static str, i64>>;
 
 /// Recomputes an owner's figures for the given dates from the raw rows, and writes them.
-pub async fn rebuild(rows: &Rows, owner: &str, dates: &[String]) -> Result<Summary, RowError> {
+pub async fn rebuild(rows: &Rows, owner: OwnerId, dates: &[String]) -> Result<Summary, RowError> {
     let (messages, events) = (&schema::EMAIL_MESSAGES, &schema::EMAIL_EVENTS);
     let mut summary: Summary = dates
         .iter()
         .map(|d| (d.clone(), FIELDS.iter().map(|f| (*f, 0)).collect()))
         .collect();
+    let owner_text = owner.to_string();
     let mut cursor = None;
     loop {
         let page = rows
             .list(
                 messages,
-                Some(owner),
+                Some(&owner_text),
                 ListRequest {
                     limit: 100,
                     cursor,
@@ -237,7 +249,7 @@ pub async fn rebuild(rows: &Rows, owner: &str, dates: &[String]) -> Result<Summa
                     cursor: event_cursor,
                     ..Default::default()
                 };
-                let page = rows.list(events, Some(owner), request).await?;
+                let page = rows.list(events, Some(&owner_text), request).await?;
                 for event in page.rows.iter().filter(|e| e["is_bot"] != json!(true)) {
                     match event["event_type"].as_str() {
                         Some("open") => opens += 1,
@@ -295,7 +307,7 @@ pub async fn rebuild_recent(rows: &Rows, today: NaiveDate) -> Result<usize, RowE
             owners.extend(
                 page.items
                     .iter()
-                    .filter_map(|i| i.str("owner").map(str::to_owned)),
+                    .filter_map(|i| i.str("owner").and_then(|o| o.parse::<OwnerId>().ok())),
             );
             match page.next {
                 Some(next) => cursor = Some(next),
@@ -304,7 +316,7 @@ pub async fn rebuild_recent(rows: &Rows, today: NaiveDate) -> Result<usize, RowE
         }
     }
     for owner in &owners {
-        rebuild(rows, owner, &days).await?;
+        rebuild(rows, *owner, &days).await?;
     }
     Ok(owners.len())
 }
@@ -312,7 +324,7 @@ pub async fn rebuild_recent(rows: &Rows, today: NaiveDate) -> Result<usize, RowE
 /// The figures of an owner between two dates (inclusive), one object per day with activity.
 pub async fn summary(
     rows: &Rows,
-    owner: &str,
+    owner: OwnerId,
     from: &str,
     to: &str,
 ) -> Result<Vec<Value>, RowError> {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::provider_events::{
     DeliveryEvent, DeliveryKind, mandrill_events, mandrill_signature_valid, sendgrid_events,
     sendgrid_signature_valid,
@@ -55,7 +56,7 @@ fn hook_key(token: &str) -> Key {
     Key::new(format!("HOOK#{token}"), "HOOK")
 }
 
-fn marker_key(owner: &str, provider: &str, event_id: &str) -> Key {
+fn marker_key(owner: OwnerId, provider: &str, event_id: &str) -> Key {
     Key::new(
         layout::owner_partition(owner),
         format!("pevt#{provider}#{event_id}"),
@@ -75,7 +76,7 @@ pub struct ProviderHooks {
 /// A webhook as stored.
 struct Hook {
     provider: String,
-    owner: String,
+    owner: OwnerId,
     key: String,
     url: String,
 }
@@ -120,10 +121,7 @@ impl ProviderHooks {
                 "verification_key: give the provider's webhook key".into(),
             ));
         }
-        let owner = sender["workspace_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let owner = crate::rows::owner_in(&sender, "workspace_id")?;
         let mut bytes = [0u8; 18];
         rand::fill(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);
@@ -131,13 +129,13 @@ impl ProviderHooks {
         // The key stays server-side: no API returns it.
         let item = Item::new(&hook_key(&token))
             .with("provider", provider.as_str())
-            .with("owner", owner.as_str())
+            .with("owner", owner.to_string())
             .with("sender_account_id", sender_account_id)
             .with("key", key)
             .with("url", url.as_str())
             .with("created_at", timestamp_text(self.clock.now()));
         let reference =
-            crate::references::reference_op(&owner, &format!("hook#{token}"), &[hook_key(&token)]);
+            crate::references::reference_op(owner, &format!("hook#{token}"), &[hook_key(&token)]);
         self.rows
             .store()
             .transact_write(vec![WriteOp::put(item), reference])
@@ -161,7 +159,12 @@ impl ProviderHooks {
             .ok_or(HookError::UnknownHook)?;
         let hook = Hook {
             provider: item.str("provider").unwrap_or_default().to_owned(),
-            owner: item.str("owner").unwrap_or_default().to_owned(),
+            owner: item
+                .str("owner")
+                .and_then(|owner| owner.parse().ok())
+                .ok_or_else(|| {
+                    RowError::Invariant("a provider webhook without its owner".into())
+                })?,
             key: item.str("key").unwrap_or_default().to_owned(),
             url: item.str("url").unwrap_or_default().to_owned(),
         };
@@ -257,7 +260,7 @@ impl ProviderHooks {
             },
         });
         let subject = format!("{}:{}", hook.provider, event.event_id);
-        webhooks.emit(&hook.owner, event_type, &subject, data).await;
+        webhooks.emit(hook.owner, event_type, &subject, data).await;
     }
 
     async fn record(&self, hook: &Hook, events: Vec<DeliveryEvent>) -> Result<usize, HookError> {
@@ -274,14 +277,15 @@ impl ProviderHooks {
     /// One event in one transaction: its marker (refused if already recorded), the event
     /// row, the message's new status, the suppression entry.
     async fn record_one(&self, hook: &Hook, event: &DeliveryEvent) -> Result<bool, HookError> {
-        let owner = hook.owner.as_str();
+        let owner = hook.owner;
+        let owner_text = owner.to_string();
         let (messages, events) = (&schema::EMAIL_MESSAGES, &schema::EMAIL_EVENTS);
         for _ in 0..3 {
             // Events about messages this workspace does not have (another sender's, or
             // deleted) are ignored.
             let Some(message) = self
                 .rows
-                .get_raw(messages, Some(owner), &event.message_id)
+                .get_raw(messages, Some(&owner_text), &event.message_id)
                 .await?
             else {
                 return Ok(false);
@@ -304,7 +308,7 @@ impl ProviderHooks {
             let prepared = self.rows.prepare(events, row)?;
             ops.extend(
                 self.rows
-                    .insert_ops(events, Some(owner), &prepared, false)?,
+                    .insert_ops(events, Some(&owner.to_string()), &prepared, false)?,
             );
             let status = message.str("status").and_then(MessageStatus::parse);
             let new_status = match event.kind {

@@ -4,6 +4,7 @@
 //! (`U#<owner> / ref#<group>`) lists them, so that deleting the account deletes them too —
 //! nothing of a deleted tenant stays reachable by a token.
 
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_store::{Item, Key, StoreError, Table, Value as StoreValue, WriteOp};
 
 use crate::layout;
@@ -13,7 +14,7 @@ pub const PREFIX: &str = "ref#";
 
 /// The write of a reference to `keys`, kept in `owner`'s partition under `group` (unique per
 /// group of keys: a message's tokens of one attempt, one webhook URL).
-pub fn reference_op(owner: &str, group: &str, keys: &[Key]) -> WriteOp {
+pub fn reference_op(owner: OwnerId, group: &str, keys: &[Key]) -> WriteOp {
     let listed: Vec<StoreValue> = keys
         .iter()
         .map(|key| {
@@ -71,7 +72,8 @@ mod tests {
     #[test]
     fn a_reference_lists_its_keys_and_other_items_list_none() {
         let keys = vec![Key::new("TRK#a", "TRK"), Key::new("TRK#b", "TRK")];
-        let WriteOp::Put { item, .. } = reference_op("u1", "trk#m1#a", &keys) else {
+        let WriteOp::Put { item, .. } = reference_op(OwnerId::new_random(), "trk#m1#a", &keys)
+        else {
             panic!("a put");
         };
         assert_eq!(referenced(&item), keys);

@@ -161,7 +161,7 @@ impl Storage {
         content_type: &str,
         size: u64,
     ) -> Result<UploadTicket, AccessError> {
-        let user = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let user = actor.owner()?;
         let rules = rules(bucket).ok_or(AccessError::Row(RowError::NotFound))?;
         if !rules.content_types.contains(&content_type) {
             return Err(invalid(
@@ -215,7 +215,7 @@ impl Storage {
         bucket: &str,
         key: &str,
     ) -> Result<DownloadTicket, AccessError> {
-        let user = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let user = actor.owner()?;
         let rules = rules(bucket).ok_or(AccessError::Row(RowError::NotFound))?;
         // Another user's object does not exist for this caller.
         if !key.starts_with(&format!("{user}/")) && !rules.public_read {

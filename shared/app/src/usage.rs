@@ -120,17 +120,13 @@ impl Usage {
         Self { access, clock }
     }
 
-    fn user(actor: &Actor) -> Result<String, AccessError> {
-        actor.user_id().ok_or(AccessError::Unauthenticated)
-    }
-
     /// `increment_ai_usage`: this month's AI credits and tokens, within the plan's credits.
     pub async fn increment_ai_usage(
         &self,
         actor: &Actor,
         args: AiUsageArgs,
     ) -> Result<Row, AccessError> {
-        let user = Self::user(actor)?;
+        let user = actor.owner()?;
         // The RPCs only add: a negative amount would hand quota back.
         if args.credits < 1 {
             return Err(invalid("credits", "must be at least 1"));
@@ -140,7 +136,7 @@ impl Usage {
         }
         let limit = i64::from(
             self.access
-                .plan_of(&user)
+                .plan_of(user)
                 .await?
                 .limits()
                 .ai_credits_per_month,
@@ -180,13 +176,13 @@ impl Usage {
         actor: &Actor,
         args: SenderDailyArgs,
     ) -> Result<Row, AccessError> {
-        let user = Self::user(actor)?;
+        let user = actor.owner()?;
         if args.count < 1 {
             return Err(invalid("count", "must be at least 1"));
         }
         self.own_sender(actor, &args.sender_account_id).await?;
         let senders = &schema::SENDER_ACCOUNTS;
-        let key = layout::row_key(senders, Some(&user), &args.sender_account_id);
+        let key = layout::row_key(senders, Some(&user.to_string()), &args.sender_account_id);
         let today = day_key(self.clock.now());
         if args.daily_limit.is_some_and(|cap| args.count > cap) {
             return Err(AccessError::Row(RowError::QuotaExceeded {
@@ -266,7 +262,7 @@ impl Usage {
         actor: &Actor,
         args: WorkspaceUsageArgs,
     ) -> Result<Row, AccessError> {
-        let user = Self::user(actor)?;
+        let user = actor.owner()?;
         let field = WORKSPACE_FIELDS
             .iter()
             .copied()
@@ -312,7 +308,7 @@ impl Usage {
         actor: &Actor,
         args: MonthArgs,
     ) -> Result<Value, AccessError> {
-        let user = Self::user(actor)?;
+        let user = actor.owner()?;
         let month = args.month.unwrap_or_else(|| month_key(self.clock.now()));
         if chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_err() {
             return Err(invalid("month", "must be YYYY-MM"));
@@ -329,7 +325,7 @@ impl Usage {
                 .rows()
                 .list(
                     counters,
-                    Some(&user),
+                    Some(&user.to_string()),
                     ListRequest {
                         index: Some("idx_workspace_usage_workspace_month".into()),
                         equals: vec![month.clone()],
@@ -364,7 +360,7 @@ impl Usage {
         actor: &Actor,
         args: OutboundArgs,
     ) -> Result<Value, AccessError> {
-        let user = Self::user(actor)?;
+        let user = actor.owner()?;
         if !["email", "linkedin"].contains(&args.channel.as_str()) {
             return Err(invalid("channel", "must be one of email, linkedin"));
         }
@@ -380,7 +376,7 @@ impl Usage {
         let monthly_limit = match (args.monthly_limit, args.channel.as_str()) {
             (Some(limit), _) => Some(limit),
             (None, "email") => Some(i64::from(
-                self.access.plan_of(&user).await?.limits().emails_per_month,
+                self.access.plan_of(user).await?.limits().emails_per_month,
             )),
             _ => None,
         };

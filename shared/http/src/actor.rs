@@ -45,7 +45,7 @@ pub(crate) async fn resolve(
     let MaybeCaller(caller) = MaybeCaller::from_request_parts(parts, access).await?;
     let actor = access.actor(caller, support).await?;
     if let Some(user) = actor.user_id() {
-        tracing::Span::current().record("owner_id", user.as_str());
+        tracing::Span::current().record("owner_id", user.to_string());
     }
     Ok(actor)
 }

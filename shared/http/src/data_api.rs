@@ -279,7 +279,7 @@ async fn email_summary(
         ));
     }
     let days =
-        scaliyo_app::analytics::summary(access.rows(), &user, &from.to_string(), &to.to_string())
+        scaliyo_app::analytics::summary(access.rows(), user, &from.to_string(), &to.to_string())
             .await?;
     Ok(Json(json!({ "data": days })))
 }

@@ -51,18 +51,15 @@ async fn recount(
         ));
     }
     let request: RecountRequest = parse(payload)?;
-    if uuid::Uuid::parse_str(&request.owner_id).is_err() {
+    let Ok(owner) = request.owner_id.parse() else {
         return Err(ApiError::bad_request(
             "invalid",
             "owner_id: must be a user id (UUID)",
         ));
-    }
+    };
     let report = state
         .tracking
-        .recount(
-            &request.owner_id,
-            request.since.map(|s| s.with_timezone(&Utc)),
-        )
+        .recount(owner, request.since.map(|s| s.with_timezone(&Utc)))
         .await
         .map_err(|e| ApiError::from(scaliyo_app::access::AccessError::Row(e)))?;
     Ok(Json(report).into_response())

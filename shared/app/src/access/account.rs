@@ -4,7 +4,7 @@ use super::*;
 
 impl Access {
     /// Deletes the items of `owner` kept under keys of their own (see `references`).
-    pub(super) async fn delete_outside_partition(&self, owner: &str) -> Result<(), AccessError> {
+    pub(super) async fn delete_outside_partition(&self, owner: OwnerId) -> Result<(), AccessError> {
         let store = self.rows.store().clone();
         let partition = layout::owner_partition(owner);
         let mut cursor = None;
@@ -63,11 +63,12 @@ impl Access {
     /// Deletes the caller's account: the profile and, through every ON DELETE action, all
     /// rows keyed to the user; then whatever remains in the user's partition.
     pub async fn delete_account(&self, actor: &Actor) -> Result<(), AccessError> {
-        let user = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let owner = actor.owner()?;
+        let user = owner.to_string();
         // First what lives outside the partition but is found from it: tracking tokens and
         // webhook URLs (reference items), social token reminders and webhook deliveries
         // (keyed by rows' ids) — before the cascades delete the rows that name them.
-        self.delete_outside_partition(&user).await?;
+        self.delete_outside_partition(owner).await?;
         let profiles = &schema::PROFILES;
         match self.rows.delete(profiles, Some(&user), &user).await {
             Ok(()) | Err(RowError::NotFound) => {}
@@ -80,7 +81,7 @@ impl Access {
             }
             self.rows.apply_on_delete(child, fk, &user).await?;
         }
-        let partition = layout::owner_partition(&user);
+        let partition = layout::owner_partition(owner);
         loop {
             let page = self
                 .rows

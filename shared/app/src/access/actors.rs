@@ -96,7 +96,7 @@ impl Access {
         op: Op,
         row: &Row,
     ) -> Result<bool, AccessError> {
-        let user = actor.user_id();
+        let user = actor.user_id().map(|u| u.to_string());
         let column_is_user = |column: &str| {
             user.as_deref()
                 .is_some_and(|u| row.get(column).and_then(Value::as_str) == Some(u))
@@ -237,7 +237,7 @@ impl Access {
         match table.scope {
             Scope::Owner(column) | Scope::OwnerOf(column) => {
                 if let Some(user) = actor.user_id() {
-                    out.push(Some(user));
+                    out.push(Some(user.to_string()));
                 }
                 if let Some(grant) = &actor.support {
                     out.push(Some(grant.target_user_id.clone()));

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use scaliyo_domain::ids::{Caller, Role};
+use scaliyo_domain::ids::{Caller, OwnerId, Role};
 use scaliyo_domain::plans::Plan;
 use scaliyo_domain::schema::writes::{self, ClientWriter, Refusal};
 use scaliyo_domain::schema::{self, FlowPath, FlowRole, Op, Scope, Table, Who};
@@ -78,22 +78,27 @@ impl Actor {
     }
 
     /// A background job acting for one user, with exactly that user's rights.
-    pub fn acting_for(owner: &str) -> Result<Self, AccessError> {
-        let user_id = owner.parse().map_err(|_| AccessError::Unauthenticated)?;
-        Ok(Self {
+    pub fn acting_for(owner: OwnerId) -> Self {
+        Self {
             caller: Some(Caller {
-                user_id,
+                user_id: owner,
                 role: Role::Client,
                 email: None,
             }),
             is_admin: false,
             is_super_admin: false,
             support: None,
-        })
+        }
     }
 
-    pub fn user_id(&self) -> Option<String> {
-        self.caller.as_ref().map(|c| c.user_id.to_string())
+    /// The signed-in user, if any.
+    pub fn user_id(&self) -> Option<OwnerId> {
+        self.caller.as_ref().map(|c| c.user_id)
+    }
+
+    /// The signed-in user whose workspace this call acts on; anonymous callers are refused.
+    pub fn owner(&self) -> Result<OwnerId, AccessError> {
+        self.user_id().ok_or(AccessError::Unauthenticated)
     }
 }
 
@@ -117,7 +122,7 @@ pub struct Access {
 }
 
 /// The contacts counter of a workspace, kept in its partition beside its leads.
-fn contacts_counter(owner: &str) -> Key {
+fn contacts_counter(owner: OwnerId) -> Key {
     Key::new(layout::owner_partition(owner), "counter#contacts")
 }
 

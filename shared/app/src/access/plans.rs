@@ -4,7 +4,7 @@ use super::*;
 
 impl Access {
     /// The plan that applies to a user: an active subscription's, else the profile's.
-    pub async fn plan_of(&self, user: &str) -> Result<Plan, AccessError> {
+    pub async fn plan_of(&self, user: OwnerId) -> Result<Plan, AccessError> {
         let subscriptions = &schema::SUBSCRIPTIONS;
         if let Some(unique) = subscriptions
             .uniques
@@ -12,7 +12,7 @@ impl Access {
             .find(|u| u.name == "subscriptions_user_id_key")
         {
             let mut probe = Row::new();
-            probe.insert("user_id".into(), json!(user));
+            probe.insert("user_id".into(), json!(user.to_string()));
             if let Some(subscription) = self.rows.find_unique(subscriptions, unique, &probe).await?
                 && subscription["status"] == "active"
             {
@@ -22,7 +22,8 @@ impl Access {
                 return Ok(Plan::from_name(name));
             }
         }
-        let profile = self.rows.get(&schema::PROFILES, Some(user), user).await?;
+        let user = user.to_string();
+        let profile = self.rows.get(&schema::PROFILES, Some(&user), &user).await?;
         Ok(Plan::from_name(
             profile.as_ref().and_then(|p| p["plan"].as_str()),
         ))
@@ -31,7 +32,7 @@ impl Access {
     /// An `ADD` on the workspace's contacts counter, refused atomically at the plan limit.
     pub async fn contacts_reservation(
         &self,
-        owner: &str,
+        owner: OwnerId,
         count: i64,
     ) -> Result<Extra, AccessError> {
         let limit = i64::from(self.plan_of(owner).await?.limits().contacts);
@@ -54,7 +55,7 @@ impl Access {
     }
 
     /// How many leads a workspace holds (the counter the plan limit is enforced on).
-    pub async fn contacts_used(&self, owner: &str) -> Result<i64, AccessError> {
+    pub async fn contacts_used(&self, owner: OwnerId) -> Result<i64, AccessError> {
         let item: Option<Item> = self
             .rows
             .store()

@@ -63,7 +63,7 @@ impl Access {
         };
         // Whose partition: the caller's, or a support session's target.
         let mut filters: Vec<(String, String)> = params.filters.clone();
-        let mut partition_owner = actor.user_id();
+        let mut partition_owner = actor.user_id().map(|u| u.to_string());
         let mut support_read = false;
         if let Some(column) = owner_column
             && let Some(position) = filters.iter().position(|(c, _)| c == column)
@@ -99,7 +99,7 @@ impl Access {
                             .indexes
                             .iter()
                             .find(|i| i.equality.len() == 1 && i.equality[0].column() == column)
-                            .map(|i| (i.name.clone(), user.clone())),
+                            .map(|i| (i.name.clone(), user.to_string())),
                         _ => None,
                     }),
                 _ => None,
@@ -177,7 +177,7 @@ impl Access {
             Scope::Owner(_) | Scope::OwnerOf(_) => partition_owner.clone(),
             Scope::Shared => None,
         };
-        let caller = actor.user_id();
+        let caller = actor.user_id().map(|u| u.to_string());
         let binding = ListBinding {
             table: table.name,
             index: request.index.as_deref(),

@@ -6,7 +6,7 @@ use super::*;
 /// The `import_batches` row a start creates.
 #[derive(Serialize)]
 struct BatchRow<'a> {
-    workspace_id: &'a str,
+    workspace_id: OwnerId,
     file_name: &'a str,
     file_type: &'a str,
     column_mapping: &'a Map<String, Value>,
@@ -48,7 +48,7 @@ impl Importer {
         actor: &Actor,
         request: StartRequest,
     ) -> Result<Started, ImportError> {
-        let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let owner = actor.owner()?;
         let file_name = request.file_name.trim();
         if file_name.is_empty() || file_name.len() > 255 {
             return Err(invalid(
@@ -84,7 +84,7 @@ impl Importer {
             }
         }
         let row = crate::rows::to_row(&BatchRow {
-            workspace_id: &owner,
+            workspace_id: owner,
             file_name,
             file_type,
             column_mapping: &request.column_mapping,
@@ -97,7 +97,7 @@ impl Importer {
             .blobs
             .presign_put(
                 &self.config.bucket,
-                &source_key(&owner, &batch_id),
+                &source_key(owner, &batch_id),
                 "text/csv",
                 Some(request.content_length),
                 std::time::Duration::from_secs(3600),
@@ -131,15 +131,12 @@ impl Importer {
                 action: "a file was already uploaded",
             });
         }
-        let owner = batch["workspace_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let owner = crate::rows::owner_in(&batch, "workspace_id")?;
         match self
             .blobs
             .create(
                 &self.config.bucket,
-                &source_key(&owner, batch_id),
+                &source_key(owner, batch_id),
                 body,
                 Some("text/csv"),
             )
@@ -161,10 +158,7 @@ impl Importer {
         batch_id: &str,
     ) -> Result<PresignedUrl, ImportError> {
         let batch = self.access.get(actor, "import_batches", batch_id).await?;
-        let owner = batch["workspace_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let owner = crate::rows::owner_in(&batch, "workspace_id")?;
         if !matches!(
             BatchStatus::of(&batch["status"]),
             Some(BatchStatus::Completed | BatchStatus::Failed)
@@ -174,7 +168,7 @@ impl Importer {
                 action: "the report exists once the import has finished",
             });
         }
-        let key = rejected_key(&owner, batch_id);
+        let key = rejected_key(owner, batch_id);
         if self.blobs.head(&self.config.bucket, &key).await?.is_none() {
             return Err(RowError::NotFound.into());
         }

@@ -46,7 +46,7 @@ impl Importer {
                     );
                 }
                 Verdict::Update { key, draft } => match self
-                    .update_existing(&batch.owner, &key, &draft, options.update_mode)
+                    .update_existing(batch.owner, &key, &draft, options.update_mode)
                     .await
                 {
                     Ok(()) => counts.updated += 1,
@@ -67,8 +67,8 @@ impl Importer {
             }
         }
         // The transactions are built off the task too (see `verdicts`).
-        let (importer, owner) = (self.clone(), batch.owner.clone());
-        let creating = tokio::task::spawn_blocking(move || importer.lead_groups(&owner, creating))
+        let (importer, owner) = (self.clone(), batch.owner);
+        let creating = tokio::task::spawn_blocking(move || importer.lead_groups(owner, creating))
             .await
             .map_err(|e| StoreError::Unavailable(format!("an import task failed: {e}")))??;
         Ok(PreparedChunk {
@@ -92,7 +92,7 @@ impl Importer {
             creating,
             mut counts,
         } = chunk;
-        for (position, outcome) in self.write_leads(&batch.owner, creating).await? {
+        for (position, outcome) in self.write_leads(batch.owner, creating).await? {
             let pending = &rows[position];
             match outcome {
                 Ok(()) => counts.imported += 1,
@@ -109,7 +109,7 @@ impl Importer {
         self.blobs
             .put(
                 &self.config.bucket,
-                &rejected_part_key(&batch.owner, &batch.batch_id, index),
+                &rejected_part_key(batch.owner, &batch.batch_id, index),
                 Bytes::from(std::mem::take(&mut counts.chunk_report)),
                 Some("text/csv"),
             )
@@ -133,7 +133,8 @@ impl Importer {
         now: DateTime<Utc>,
         maybe_written: bool,
     ) -> Result<Vec<Verdict>, ImportError> {
-        let owner = batch.owner.as_str();
+        let owner = batch.owner;
+        let owner_text = owner.to_string();
         let mut keys: Vec<Key> = Vec::new();
         // Per row: the position of its own lead's key (on a re-run), and of its uniqueness keys.
         let mut wanted: Vec<(Option<usize>, Vec<usize>)> = Vec::with_capacity(rows.len());
@@ -145,7 +146,7 @@ impl Importer {
             let own = maybe_written.then(|| {
                 keys.push(layout::row_key(
                     &schema::LEADS,
-                    Some(owner),
+                    Some(&owner_text),
                     &lead_id(&batch.batch_id, pending.number),
                 ));
                 keys.len() - 1
@@ -225,7 +226,7 @@ impl Importer {
         source: &str,
         now: DateTime<Utc>,
     ) -> Verdict {
-        let owner = batch.owner.as_str();
+        let owner = batch.owner;
         let lead_id = lead_id(&batch.batch_id, number);
         match (existing, options.on_duplicate) {
             (Some(_), OnDuplicate::Skip) => Verdict::Skip(
@@ -261,7 +262,7 @@ impl Importer {
         wanted: i64,
     ) -> Result<i64, ImportError> {
         let store = self.access.rows().store();
-        let owner = batch.owner.as_str();
+        let owner = batch.owner;
         let marker = Key::new(
             layout::owner_partition(owner),
             format!("import#{}#chunk#{chunk_index}", batch.batch_id),
@@ -313,7 +314,7 @@ impl Importer {
     /// New leads in groups of [`LEADS_PER_TRANSACTION`], each group's transaction built.
     pub(super) fn lead_groups(
         &self,
-        owner: &str,
+        owner: OwnerId,
         creating: Vec<(usize, Row)>,
     ) -> Result<Vec<LeadGroup>, ImportError> {
         let mut groups = Vec::with_capacity(creating.len().div_ceil(LEADS_PER_TRANSACTION));
@@ -327,14 +328,15 @@ impl Importer {
 
     pub(super) fn lead_group(
         &self,
-        owner: &str,
+        owner: OwnerId,
         group: Vec<(usize, Row)>,
     ) -> Result<LeadGroup, ImportError> {
         let rows = self.access.rows();
+        let owner = owner.to_string();
         let mut ops = Vec::with_capacity(group.len() * 3);
         let mut op_owner = Vec::with_capacity(group.len() * 3);
         for (position, (_, row)) in group.iter().enumerate() {
-            for op in rows.insert_ops(&schema::LEADS, Some(owner), row, false)? {
+            for op in rows.insert_ops(&schema::LEADS, Some(&owner), row, false)? {
                 ops.push(op);
                 op_owner.push(position);
             }
@@ -351,7 +353,7 @@ impl Importer {
     /// or LinkedIn URL was taken meanwhile is reported, its contact given back.
     pub(super) async fn write_leads(
         &self,
-        owner: &str,
+        owner: OwnerId,
         groups: Vec<LeadGroup>,
     ) -> Result<Vec<(usize, Result<(), String>)>, ImportError> {
         let results: Vec<Vec<(usize, Result<(), String>)>> = stream::iter(groups)
@@ -364,7 +366,7 @@ impl Importer {
 
     pub(super) async fn write_group(
         &self,
-        owner: &str,
+        owner: OwnerId,
         mut group: LeadGroup,
     ) -> Result<Vec<(usize, Result<(), String>)>, ImportError> {
         let store = self.access.rows().store();
@@ -402,7 +404,7 @@ impl Importer {
 
     pub(super) async fn update_existing(
         &self,
-        owner: &str,
+        owner: OwnerId,
         key: &Key,
         draft: &LeadDraft,
         mode: UpdateMode,
@@ -463,7 +465,7 @@ impl Importer {
         }
         for _ in 0..3 {
             match rows
-                .update(&schema::LEADS, Some(owner), &id, patch.clone())
+                .update(&schema::LEADS, Some(&owner.to_string()), &id, patch.clone())
                 .await
             {
                 Ok(_) => return Ok(()),

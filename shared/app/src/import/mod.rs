@@ -23,6 +23,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt, stream};
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::import::{
     FileProblem, LeadDraft, Mapping, RawRecord, RecordSplitter, RowOutcome, SNIFF_BYTES,
     SkipReason, TextDecoder, map_row, sniff_delimiter, sniff_encoding,
@@ -197,28 +198,28 @@ pub enum Progress {
 }
 
 /// `<owner>/<batch>/source`: the upload, under the caller's prefix.
-pub fn source_key(owner: &str, batch_id: &str) -> String {
+pub fn source_key(owner: OwnerId, batch_id: &str) -> String {
     format!("{owner}/{batch_id}/source")
 }
 
-pub fn rejected_key(owner: &str, batch_id: &str) -> String {
+pub fn rejected_key(owner: OwnerId, batch_id: &str) -> String {
     format!("{owner}/{batch_id}/rejected.csv")
 }
 
-fn rejected_part_key(owner: &str, batch_id: &str, chunk: i64) -> String {
+fn rejected_part_key(owner: OwnerId, batch_id: &str, chunk: i64) -> String {
     format!("{owner}/{batch_id}/rejected-parts/{chunk:08}.csv")
 }
 
 /// The owner and batch of an uploaded object's key, if it is an import source.
-pub fn parse_source_key(key: &str) -> Option<(String, String)> {
+pub fn parse_source_key(key: &str) -> Option<(OwnerId, String)> {
     let mut parts = key.split('/');
     let (owner, batch, name) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || name != "source" {
         return None;
     }
-    uuid::Uuid::parse_str(owner).ok()?;
+    let owner = owner.parse().ok()?;
     uuid::Uuid::parse_str(batch).ok()?;
-    Some((owner.to_owned(), batch.to_owned()))
+    Some((owner, batch.to_owned()))
 }
 
 /// One data row on its way through a chunk.
@@ -232,7 +233,7 @@ struct Pending {
 /// The batch an import works on (what its chunks need to know of it).
 #[derive(Clone)]
 struct BatchRef {
-    owner: String,
+    owner: OwnerId,
     batch_id: String,
 }
 
@@ -283,7 +284,7 @@ enum Verdict {
 /// The batch item as this worker last wrote it (the next write is guarded by its version).
 struct Held {
     item: Item,
-    owner: String,
+    owner: OwnerId,
     batch_id: String,
     lease_owner: String,
 }
@@ -298,7 +299,7 @@ pub struct Importer {
 }
 
 /// The columns the leads' uniqueness items are made of.
-fn identity_probe(owner: &str, draft: &LeadDraft) -> Row {
+fn identity_probe(owner: OwnerId, draft: &LeadDraft) -> Row {
     let mut probe = Row::new();
     probe.insert("client_id".into(), json!(owner));
     let text = |v: &Option<String>| v.clone().map(Value::from).unwrap_or(Value::Null);
@@ -385,13 +386,13 @@ mod tests {
 
     #[test]
     fn source_keys_round_trip_and_other_keys_are_not_imports() {
-        let owner = uuid::Uuid::new_v4().to_string();
+        let owner = OwnerId::new_random();
         let batch = uuid::Uuid::new_v4().to_string();
         assert_eq!(
-            parse_source_key(&source_key(&owner, &batch)),
-            Some((owner.clone(), batch.clone()))
+            parse_source_key(&source_key(owner, &batch)),
+            Some((owner, batch.clone()))
         );
-        assert_eq!(parse_source_key(&rejected_key(&owner, &batch)), None);
+        assert_eq!(parse_source_key(&rejected_key(owner, &batch)), None);
         assert_eq!(parse_source_key("x/y/source"), None);
     }
 

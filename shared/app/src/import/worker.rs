@@ -24,7 +24,7 @@ impl Importer {
                 batch_id: String::new(),
             });
         };
-        let Some(held) = self.claim(&owner, &batch_id).await? else {
+        let Some(held) = self.claim(owner, &batch_id).await? else {
             return Ok(Progress::Nothing { batch_id });
         };
         self.run(held, deadline).await
@@ -33,12 +33,12 @@ impl Importer {
     /// Takes the batch for this worker: `pending`, or `processing` with an expired lease.
     pub(super) async fn claim(
         &self,
-        owner: &str,
+        owner: OwnerId,
         batch_id: &str,
     ) -> Result<Option<Held>, ImportError> {
         let rows = self.access.rows();
         let Some(item) = rows
-            .get_raw(&schema::IMPORT_BATCHES, Some(owner), batch_id)
+            .get_raw(&schema::IMPORT_BATCHES, Some(&owner.to_string()), batch_id)
             .await?
         else {
             return Ok(None);
@@ -49,7 +49,7 @@ impl Importer {
             Some(BatchStatus::Processing)
                 if item.i64(LEASE_UNTIL).unwrap_or(0) <= now.timestamp() =>
             {
-                tracing::warn!(owner, batch_id, "resuming an import whose worker stopped");
+                tracing::warn!(%owner, batch_id, "resuming an import whose worker stopped");
             }
             _ => return Ok(None),
         }
@@ -58,7 +58,7 @@ impl Importer {
         patch.insert("status".into(), json!(BatchStatus::Processing));
         let held = Held {
             item,
-            owner: owner.to_owned(),
+            owner,
             batch_id: batch_id.to_owned(),
             lease_owner,
         };
@@ -128,7 +128,7 @@ impl Importer {
         self.blobs
             .put(
                 &self.config.bucket,
-                &rejected_key(&held.owner, &held.batch_id),
+                &rejected_key(held.owner, &held.batch_id),
                 Bytes::from(report),
                 Some("text/csv"),
             )
@@ -165,7 +165,7 @@ impl Importer {
         // stopped); each of its chunks then also looks for its own leads.
         let maybe_written = held.item.get(NEXT_ROW).is_some();
 
-        let key = source_key(&held.owner, &held.batch_id);
+        let key = source_key(held.owner, &held.batch_id);
         let Some(reader) = self.blobs.open(&self.config.bucket, &key).await? else {
             return self
                 .fail(held, "missing_file", "the uploaded file is gone")
@@ -188,7 +188,7 @@ impl Importer {
         };
         let mapping = rows.mapping.describe();
         let batch_ref = BatchRef {
-            owner: held.owner.clone(),
+            owner: held.owner,
             batch_id: held.batch_id.clone(),
         };
         // Two chunks at a time: while one chunk's leads are written, the next is parsed, checked
@@ -282,7 +282,7 @@ impl Importer {
                 "skipped_count": counts.skipped,
             });
             webhooks
-                .emit(&held.owner, "import.completed", &held.batch_id, data)
+                .emit(held.owner, "import.completed", &held.batch_id, data)
                 .await;
         }
         Ok(Progress::Completed {
@@ -294,19 +294,19 @@ impl Importer {
     pub(super) async fn compose_report(&self, held: &Held, chunks: i64) -> Result<(), ImportError> {
         let bucket = self.config.bucket.clone();
         let blobs = self.blobs.clone();
-        let owner = held.owner.clone();
+        let owner = held.owner;
         let batch_id = held.batch_id.clone();
         let header = stream::once(async { Ok(Bytes::from_static(b"row,reason,detail,raw\n")) });
         let parts = stream::iter(0..chunks).then(move |chunk| {
             let blobs = blobs.clone();
             let bucket = bucket.clone();
-            let key = rejected_part_key(&owner, &batch_id, chunk);
+            let key = rejected_part_key(owner, &batch_id, chunk);
             async move { Ok(blobs.get(&bucket, &key).await?.unwrap_or_default()) }
         });
         self.blobs
             .put_stream(
                 &self.config.bucket,
-                &rejected_key(&held.owner, &held.batch_id),
+                &rejected_key(held.owner, &held.batch_id),
                 Box::pin(header.chain(parts)),
                 Some("text/csv"),
             )
@@ -315,7 +315,7 @@ impl Importer {
             self.blobs
                 .delete(
                     &self.config.bucket,
-                    &rejected_part_key(&held.owner, &held.batch_id, chunk),
+                    &rejected_part_key(held.owner, &held.batch_id, chunk),
                 )
                 .await?;
         }

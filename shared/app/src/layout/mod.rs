@@ -5,6 +5,7 @@
 
 use std::sync::OnceLock;
 
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema::{
     self, ColumnType, Filter, KeyPart, OnDelete, Scope, TABLES, Table, Unique, Who,
 };
@@ -285,7 +286,14 @@ fn part_value(row: &Map<String, Value>, part: KeyPart) -> Option<String> {
     }
 }
 
-pub fn owner_partition(owner: &str) -> String {
+/// The partition holding one owner's rows.
+pub fn owner_partition(owner: OwnerId) -> String {
+    owner_column_partition(&owner.to_string())
+}
+
+/// [`owner_partition`] named by an owner column's text, as the generic row layer reads it
+/// from rows (the column's type has already been checked to be a uuid).
+pub(crate) fn owner_column_partition(owner: &str) -> String {
     format!("U#{owner}")
 }
 
@@ -303,7 +311,7 @@ pub fn row_id(table: &Table, row: &Map<String, Value>) -> Option<String> {
 pub fn row_key(table: &Table, owner: Option<&str>, id: &str) -> Key {
     match (table.scope, owner) {
         (Scope::Owner(_) | Scope::OwnerOf(_), Some(owner)) => Key::new(
-            owner_partition(owner),
+            owner_column_partition(owner),
             format!("{}#{}", table.name, segment(id)),
         ),
         _ => Key::new(format!("R#{}#{}", table.name, segment(id)), "R"),

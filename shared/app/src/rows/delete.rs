@@ -150,7 +150,7 @@ impl Rows {
         const PAGE: u32 = 100;
         let query = match table.scope {
             Scope::Owner(owner_column) if owner_column == column => {
-                Query::partition(Index::Table, layout::owner_partition(parent_id))
+                Query::partition(Index::Table, layout::owner_column_partition(parent_id))
                     .sort(SortCondition::BeginsWith(format!("{}#", table.name)))
             }
             _ => {

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema::{
     self, Check, Column, ColumnType, DefaultValue, OnDelete, Scope, Table, Unique,
 };
@@ -65,6 +66,15 @@ fn invalid(column: &str, reason: impl Into<String>) -> RowError {
         column: column.to_owned(),
         reason: reason.into(),
     }
+}
+
+/// The owner a stored row names in `column`: its column type is a uuid and the row was
+/// written by us, so a missing or malformed value is a broken invariant.
+pub fn owner_in(row: &Row, column: &str) -> Result<OwnerId, RowError> {
+    row.get(column)
+        .and_then(Value::as_str)
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| RowError::Invariant(format!("the row's {column} is not a user id")))
 }
 
 /// A row from a typed value: the rows a use case creates are `#[derive(Serialize)]` structs

@@ -38,7 +38,7 @@ impl Rows {
         let mut query = match &request.index {
             None => match (table.scope, owner) {
                 (Scope::Owner(_) | Scope::OwnerOf(_), Some(owner)) => {
-                    Query::partition(Index::Table, layout::owner_partition(owner))
+                    Query::partition(Index::Table, layout::owner_column_partition(owner))
                         .sort(SortCondition::BeginsWith(format!("{}#", table.name)))
                 }
                 _ => {
@@ -153,12 +153,12 @@ impl Rows {
         table: &'static Table,
         unique: &Unique,
         values: &Row,
-        owner: &str,
+        owner: OwnerId,
     ) -> Result<Option<Row>, RowError> {
         Ok(self
             .find_unique_item(unique, values)
             .await?
-            .filter(|item| owned_by(table, item, Some(owner)))
+            .filter(|item| owned_by(table, item, Some(&owner.to_string())))
             .map(|item| from_item(table, &item)))
     }
 }

@@ -11,7 +11,11 @@ impl Scheduler {
             .map_err(|e| invalid("message", format!("not a claim message: {e}")))?;
         let rows = self.access.rows();
         let Some(item) = rows
-            .get_raw(&schema::SCHEDULED_EMAILS, Some(&message.owner), &message.id)
+            .get_raw(
+                &schema::SCHEDULED_EMAILS,
+                Some(&message.owner.to_string()),
+                &message.id,
+            )
             .await?
         else {
             return Ok(Processed::Stale);
@@ -21,7 +25,7 @@ impl Scheduler {
         {
             return Ok(Processed::Stale);
         }
-        let owner = message.owner.as_str();
+        let owner = message.owner;
         let attempts = item.i64(ATTEMPTS).unwrap_or(0);
         let Some(lead_id) = item.str("lead_id").map(str::to_owned) else {
             return self.stop_sequence(&item, "the lead was deleted").await;
@@ -41,7 +45,11 @@ impl Scheduler {
         // settle it first (then there is nothing left to do here).
         for _ in 0..3 {
             let Some(current) = rows
-                .get_raw(&schema::SCHEDULED_EMAILS, Some(owner), &message.id)
+                .get_raw(
+                    &schema::SCHEDULED_EMAILS,
+                    Some(&owner.to_string()),
+                    &message.id,
+                )
                 .await?
             else {
                 return Ok(Processed::Stale);
@@ -55,7 +63,7 @@ impl Scheduler {
                 Err(ScheduleError::Access(AccessError::Row(RowError::Concurrent))) => continue,
                 settled => {
                     if let Ok(processed) = &settled {
-                        tracing::info!(owner, scheduled_id = %message.id, ?processed, "scheduled e-mail settled");
+                        tracing::info!(%owner, scheduled_id = %message.id, ?processed, "scheduled e-mail settled");
                     }
                     return settled;
                 }
@@ -165,7 +173,7 @@ impl Scheduler {
             )
             .await?;
         if let (Some(owner), Some(sequence_id), Some(index)) = (
-            item.str("owner_id"),
+            item.str("owner_id").and_then(|owner| owner.parse().ok()),
             item.str("sequence_id"),
             item.i64("block_index"),
         ) {

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
 use scaliyo_domain::email::{self, RenderError};
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schedule::{self, BlockTiming, SendWindow};
 use scaliyo_domain::schema;
 use scaliyo_domain::status::ScheduledEmailStatus;
@@ -182,7 +183,7 @@ pub struct CancelReport {
 /// What the tick puts on the send queue: one claimed row.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ClaimMessage {
-    pub owner: String,
+    pub owner: OwnerId,
     pub id: String,
     pub claim: String,
 }

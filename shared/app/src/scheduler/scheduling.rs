@@ -24,7 +24,7 @@ impl Scheduling {
         actor: &Actor,
         request: ScheduleOneRequest,
     ) -> Result<ScheduledBlock, ScheduleError> {
-        let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let owner = actor.owner()?;
         let lead = self.access.get(actor, "leads", &request.lead_id).await?;
         let to_email = lead_address(&lead)
             .ok_or_else(|| invalid("lead_id", "the lead has no e-mail address"))?;
@@ -35,7 +35,7 @@ impl Scheduling {
         let at = request.scheduled_at.with_timezone(&Utc);
         let id = uuid::Uuid::new_v4().to_string();
         let row = self.new_row(
-            &owner,
+            owner,
             &id,
             &request.lead_id,
             &to_email,
@@ -45,7 +45,7 @@ impl Scheduling {
             0,
             None,
         )?;
-        let ops = self.row_ops(&owner, &row, None)?;
+        let ops = self.row_ops(owner, &row, None)?;
         self.access
             .rows()
             .store()
@@ -66,7 +66,7 @@ impl Scheduling {
         actor: &Actor,
         request: SequenceRequest,
     ) -> Result<SequenceScheduled, ScheduleError> {
-        let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let owner = actor.owner()?;
         if request.lead_ids.is_empty() || request.lead_ids.len() > MAX_LEADS {
             return Err(invalid("lead_ids", format!("give 1 to {MAX_LEADS} leads")));
         }
@@ -125,7 +125,7 @@ impl Scheduling {
                 continue;
             };
             if store
-                .get(&suppression_key(&owner, &to_email))
+                .get(&suppression_key(owner, &to_email))
                 .await?
                 .is_some()
             {
@@ -145,7 +145,7 @@ impl Scheduling {
                 require_text(&subject, &html_body)?;
                 let index = index as i64;
                 rows.push(self.new_row(
-                    &owner,
+                    owner,
                     &block_id(&sequence_id, index),
                     lead_id,
                     &to_email,
@@ -163,7 +163,7 @@ impl Scheduling {
         for (lead_id, sequence_id, rows) in planned {
             let mut ops: Vec<WriteOp> = Vec::new();
             for row in &rows {
-                for op in self.row_ops(&owner, row, window_text.as_deref())? {
+                for op in self.row_ops(owner, row, window_text.as_deref())? {
                     // Every block checks the same lead: once per transaction.
                     let repeated = matches!(op, WriteOp::ConditionCheck { .. })
                         && ops.iter().any(|o| o.key().ok() == op.key().ok());
@@ -187,7 +187,7 @@ impl Scheduling {
             });
         }
         tracing::info!(
-            owner,
+            %owner,
             sequences = sequences.len(),
             skipped = skipped.len(),
             "sequence scheduled"
@@ -198,7 +198,7 @@ impl Scheduling {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn new_row(
         &self,
-        owner: &str,
+        owner: OwnerId,
         id: &str,
         lead_id: &str,
         to_email: &str,
@@ -224,14 +224,16 @@ impl Scheduling {
     /// The row with its reference check; the window rides along for rescheduling.
     pub(super) fn row_ops(
         &self,
-        owner: &str,
+        owner: OwnerId,
         row: &Row,
         window: Option<&str>,
     ) -> Result<Vec<WriteOp>, ScheduleError> {
-        let mut ops =
-            self.access
-                .rows()
-                .insert_ops(&schema::SCHEDULED_EMAILS, Some(owner), row, true)?;
+        let mut ops = self.access.rows().insert_ops(
+            &schema::SCHEDULED_EMAILS,
+            Some(&owner.to_string()),
+            row,
+            true,
+        )?;
         if let (Some(window), Some(WriteOp::Put { item, .. })) = (window, ops.first_mut()) {
             item.set(WINDOW, window);
         }
@@ -317,14 +319,14 @@ impl Scheduling {
     ) -> Result<CancelReport, ScheduleError> {
         let first = block_id(sequence_id, 0);
         let visible = self.access.get(actor, "scheduled_emails", &first).await?;
-        let owner = visible["owner_id"].as_str().unwrap_or_default().to_owned();
-        self.cancel_blocks(&owner, sequence_id, 0, "cancelled by the user")
+        let owner = crate::rows::owner_in(&visible, "owner_id")?;
+        self.cancel_blocks(owner, sequence_id, 0, "cancelled by the user")
             .await
     }
 
     pub(super) async fn cancel_blocks(
         &self,
-        owner: &str,
+        owner: OwnerId,
         sequence_id: &str,
         from_index: i64,
         reason: &str,
@@ -337,7 +339,7 @@ impl Scheduling {
                 let Some(item) = self
                     .access
                     .rows()
-                    .get_raw(&schema::SCHEDULED_EMAILS, Some(owner), &id)
+                    .get_raw(&schema::SCHEDULED_EMAILS, Some(&owner.to_string()), &id)
                     .await?
                 else {
                     return Ok(report);

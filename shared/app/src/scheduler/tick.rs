@@ -133,7 +133,7 @@ impl Scheduler {
             return None;
         }
         let id = item.str("id")?.to_owned();
-        let owner = item.str("owner_id")?.to_owned();
+        let owner = item.str("owner_id")?.parse().ok()?;
         let claim = uuid::Uuid::new_v4().to_string();
         let lease_until = now + self.config.lease;
         let mut patch = Row::new();

@@ -55,11 +55,12 @@ impl SendPipeline {
         for link in &links {
             let prepared = self.access.rows().prepare(link_table, to_row(link)?)?;
             // The message row is written after the send; its reference is not checked here.
-            ops.extend(
-                self.access
-                    .rows()
-                    .insert_ops(link_table, Some(owner), &prepared, false)?,
-            );
+            ops.extend(self.access.rows().insert_ops(
+                link_table,
+                Some(&owner.to_string()),
+                &prepared,
+                false,
+            )?);
         }
         // The send time rides in every token: a hit is classified without reading the message
         // (only a human hit needs it, for the analytics).
@@ -127,7 +128,7 @@ impl SendPipeline {
             }
             Err(error) => {
                 tracing::warn!(
-                    owner,
+                    %owner,
                     provider,
                     retryable = error.is_retryable(),
                     "provider refused the message"

@@ -23,7 +23,7 @@ impl IdempotencyKey {
     }
 }
 
-pub(super) fn idempotency_key(owner: &str, key: &str) -> Key {
+pub(super) fn idempotency_key(owner: OwnerId, key: &str) -> Key {
     Key::new(layout::owner_partition(owner), format!("idem#send#{key}"))
 }
 
@@ -40,7 +40,7 @@ impl SendPipeline {
     /// Claims an Idempotency-Key for one attempt, or returns the outcome it already has.
     pub(super) async fn claim_marker(
         &self,
-        owner: &str,
+        owner: OwnerId,
         key: &str,
         stale_after: Option<chrono::Duration>,
     ) -> Result<MarkerClaim, SendError> {
@@ -77,7 +77,7 @@ impl SendPipeline {
                     .await
                 {
                     Ok(_) => {
-                        tracing::warn!(owner, "taking over a send whose sender stopped mid-way");
+                        tracing::warn!(%owner, "taking over a send whose sender stopped mid-way");
                         Ok(MarkerClaim::Claimed {
                             marker,
                             taken_over: true,

@@ -4,6 +4,7 @@
 //! whole of it is unit-tested here.
 
 use scaliyo_domain::email;
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_store::Item;
 use serde::Serialize;
 
@@ -21,7 +22,7 @@ pub struct TrackingOptions {
 /// Whose message it is: carried by every token, so that a hit needs no other read.
 #[derive(Debug, Clone, Copy)]
 pub struct MessageRef<'a> {
-    pub owner: &'a str,
+    pub owner: OwnerId,
     pub message_id: &'a str,
     pub to_email: &'a str,
 }
@@ -68,7 +69,7 @@ pub fn instrument(
     let token_item = |token: &str, kind: &str| {
         Item::new(&token_key(token))
             .with("kind", kind)
-            .with("owner", owner)
+            .with("owner", owner.to_string())
             .with("message_id", message_id)
     };
     let unsubscribe_token = new_token();
@@ -143,9 +144,11 @@ mod tests {
         }
     }
 
+    const OWNER: &str = "6f1c1a52-7a38-4c11-9b8e-2f0d7f3b9a10";
+
     fn run(body: &str, options: TrackingOptions) -> Instrumented {
         let message = MessageRef {
-            owner: "owner-1",
+            owner: OWNER.parse().unwrap(),
             message_id: "msg-1",
             to_email: "Ada@Example.com",
         };
@@ -202,7 +205,7 @@ mod tests {
             Some("https://a.example/x")
         );
         for token in &out.tokens {
-            assert_eq!(token.str("owner"), Some("owner-1"));
+            assert_eq!(token.str("owner"), Some(OWNER));
             assert_eq!(token.str("message_id"), Some("msg-1"));
         }
     }

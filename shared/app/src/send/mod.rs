@@ -30,6 +30,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use scaliyo_domain::email::{self, MergeValues, RenderError};
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema;
 use scaliyo_domain::status::{MessageStatus, SenderStatus};
 use scaliyo_store::{
@@ -144,7 +145,7 @@ pub struct SendPipeline {
 }
 
 /// Suppression entries live beside the workspace's rows: one item per address.
-pub fn suppression_key(owner: &str, email: &str) -> Key {
+pub fn suppression_key(owner: OwnerId, email: &str) -> Key {
     Key::new(
         layout::owner_partition(owner),
         format!("suppress#{}", email.trim().to_lowercase()),
@@ -174,7 +175,7 @@ pub struct PreparedSend {
 
 /// The message being sent: who, to whom, through which sender.
 struct Draft<'a> {
-    owner: &'a str,
+    owner: OwnerId,
     lead: &'a Row,
     sender: &'a Row,
     message_id: String,

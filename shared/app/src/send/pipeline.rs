@@ -41,16 +41,16 @@ impl SendPipeline {
         request: SendRequest,
         idempotency: Option<&str>,
     ) -> Result<SendOutcome, SendError> {
-        let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let owner = actor.owner()?;
         let key = idempotency.map(IdempotencyKey::parse).transpose()?;
         let marker = match key {
-            Some(key) => match self.claim_marker(&owner, key.as_str(), None).await? {
+            Some(key) => match self.claim_marker(owner, key.as_str(), None).await? {
                 MarkerClaim::Claimed { marker, .. } => Some(marker),
                 MarkerClaim::Done(outcome) => return Ok(*outcome),
             },
             None => None,
         };
-        let result = guarded("send", self.send_once(actor, &owner, request)).await;
+        let result = guarded("send", self.send_once(actor, owner, request)).await;
         if let Some(marker) = marker {
             self.settle_marker(marker, &result).await?;
         }
@@ -64,12 +64,12 @@ impl SendPipeline {
     /// attempt may have recorded (its id is derived from the key) before sending again.
     pub async fn send_prepared(
         &self,
-        owner: &str,
+        owner: OwnerId,
         prepared: PreparedSend,
         idempotency: &str,
         stale_after: chrono::Duration,
     ) -> Result<SendOutcome, SendError> {
-        let actor = Actor::acting_for(owner)?;
+        let actor = Actor::acting_for(owner);
         let message_id = uuid::Uuid::new_v5(
             &uuid::Uuid::NAMESPACE_URL,
             format!("scaliyo:send:{owner}:{idempotency}").as_bytes(),
@@ -88,7 +88,7 @@ impl SendPipeline {
             let messages = &schema::EMAIL_MESSAGES;
             self.access
                 .rows()
-                .get(messages, Some(owner), &message_id)
+                .get(messages, Some(&owner.to_string()), &message_id)
                 .await?
         } else {
             None
@@ -122,7 +122,7 @@ impl SendPipeline {
     pub(super) async fn send_prepared_once(
         &self,
         actor: &Actor,
-        owner: &str,
+        owner: OwnerId,
         prepared: PreparedSend,
         message_id: String,
     ) -> Result<SendOutcome, SendError> {
@@ -155,7 +155,7 @@ impl SendPipeline {
 
     pub(super) async fn refuse_suppressed(
         &self,
-        owner: &str,
+        owner: OwnerId,
         to_email: &str,
     ) -> Result<(), SendError> {
         let store = self.access.rows().store();
@@ -164,7 +164,7 @@ impl SendPipeline {
             .await?
             .is_some()
         {
-            tracing::info!(owner, "send refused: recipient suppressed");
+            tracing::info!(%owner, "send refused: recipient suppressed");
             return Err(SendError::Suppressed);
         }
         Ok(())
@@ -173,7 +173,7 @@ impl SendPipeline {
     pub(super) async fn send_once(
         &self,
         actor: &Actor,
-        owner: &str,
+        owner: OwnerId,
         request: SendRequest,
     ) -> Result<SendOutcome, SendError> {
         let lead = self.access.get(actor, "leads", &request.lead_id).await?;
@@ -268,7 +268,7 @@ impl SendPipeline {
         let (sender, reservation) = self.reserve(owner, candidates, now).await?;
         let sender_id = sender["id"].as_str().unwrap_or_default().to_owned();
         let provider = sender["provider"].as_str().unwrap_or_default().to_owned();
-        tracing::info!(owner, sender = %sender_id, provider = %provider, "sender chosen");
+        tracing::info!(%owner, sender = %sender_id, provider = %provider, "sender chosen");
 
         let draft = Draft {
             owner,
@@ -323,7 +323,7 @@ impl SendPipeline {
                     let _ = self
                         .access
                         .rows()
-                        .update(senders, Some(owner), &sender_id, patch)
+                        .update(senders, Some(&owner.to_string()), &sender_id, patch)
                         .await;
                 }
                 if let SendError::Provider { error, .. } = error {
@@ -365,7 +365,7 @@ impl SendPipeline {
 
 /// A rendered message on its way to `dispatch`: whose, to which lead and address, its id.
 pub(super) struct Outgoing<'a> {
-    owner: &'a str,
+    owner: OwnerId,
     lead: &'a Row,
     to_email: String,
     subject: String,

@@ -32,7 +32,7 @@ impl SendPipeline {
     pub(super) async fn candidates(
         &self,
         actor: &Actor,
-        owner: &str,
+        owner: OwnerId,
         named: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Candidate>, SendError> {
@@ -48,7 +48,7 @@ impl SendPipeline {
                         .rows()
                         .list(
                             senders,
-                            Some(owner),
+                            Some(&owner.to_string()),
                             crate::rows::ListRequest {
                                 limit: 100,
                                 cursor,
@@ -117,7 +117,7 @@ impl SendPipeline {
     /// sender at its cap hands over to the next candidate.
     pub(super) async fn reserve(
         &self,
-        owner: &str,
+        owner: OwnerId,
         candidates: Vec<Candidate>,
         now: DateTime<Utc>,
     ) -> Result<(Row, Reservation), SendError> {
@@ -139,7 +139,11 @@ impl SendPipeline {
         let mut last_refusal = "sender_daily";
         for candidate in candidates {
             let sender_id = candidate.row["id"].as_str().unwrap_or_default().to_owned();
-            let sender_key = layout::row_key(&schema::SENDER_ACCOUNTS, Some(owner), &sender_id);
+            let sender_key = layout::row_key(
+                &schema::SENDER_ACCOUNTS,
+                Some(&owner.to_string()),
+                &sender_id,
+            );
             let warmup = candidate.row["warmup_enabled"] == json!(true);
             let stamp = timestamp_text(now);
             let mut same_day = Update::new()
@@ -258,7 +262,7 @@ impl SendPipeline {
                         continue;
                     }
                     Err(StoreError::ConditionFailed { index: Some(i) }) if i == monthly_index => {
-                        tracing::info!(owner, "send refused: monthly e-mail limit");
+                        tracing::info!(%owner, "send refused: monthly e-mail limit");
                         return Err(SendError::QuotaExceeded {
                             limit: "monthly_emails",
                         });
@@ -268,7 +272,7 @@ impl SendPipeline {
             }
         }
         tracing::info!(
-            owner,
+            %owner,
             limit = last_refusal,
             "send refused: every sender is at its cap"
         );

@@ -8,7 +8,7 @@ use crate::rows::to_row;
 struct MessageRow<'a> {
     id: &'a str,
     lead_id: &'a Value,
-    owner_id: &'a str,
+    owner_id: OwnerId,
     provider: &'a str,
     provider_message_id: Option<&'a str>,
     subject: &'a str,
@@ -21,8 +21,8 @@ struct MessageRow<'a> {
 
 /// Its `audit_logs` entry.
 #[derive(Serialize)]
-struct AuditRow<'a> {
-    user_id: &'a str,
+struct AuditRow {
+    user_id: OwnerId,
     action: &'static str,
     details: String,
 }
@@ -90,7 +90,7 @@ impl SendPipeline {
         // One commit for the records of a send.
         if let Err(error) = rows.store().transact_write(ops).await {
             // The lead may have been deleted while the message went out: it is sent all the same.
-            tracing::warn!(owner, message_id, %error, "recording a sent message failed");
+            tracing::warn!(%owner, message_id, %error, "recording a sent message failed");
         }
         Ok(())
     }

@@ -82,7 +82,7 @@ impl SenderAccounts {
         })?;
         let mut probe = Row::new();
         probe.insert("sender_account_id".into(), json!(sender_id));
-        let owner = sender["workspace_id"].as_str().unwrap_or_default();
+        let owner = crate::rows::owner_in(sender, "workspace_id")?;
         let Some(secrets) = self
             .access
             .rows()
@@ -148,7 +148,9 @@ impl SenderAccounts {
         };
         let mut probe = Row::new();
         probe.insert("sender_account_id".into(), sender["id"].clone());
-        let owner = sender["workspace_id"].as_str().unwrap_or_default();
+        let Ok(owner) = crate::rows::owner_in(sender, "workspace_id") else {
+            return;
+        };
         let Ok(Some(secrets)) = self
             .access
             .rows()
@@ -167,7 +169,7 @@ impl SenderAccounts {
             && let Err(e) = self
                 .access
                 .rows()
-                .update(secrets_table, Some(owner), id, patch)
+                .update(secrets_table, Some(&owner.to_string()), id, patch)
                 .await
         {
             tracing::warn!(error = %e, "storing a refreshed access token failed");
@@ -179,7 +181,7 @@ impl SenderAccounts {
     /// Creates a sender account with its sealed credentials; SMTP credentials are verified
     /// (EHLO and AUTH) first, so a typo is refused before anything is saved.
     pub async fn connect(&self, actor: &Actor, request: ConnectRequest) -> Result<Row, SendError> {
-        let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let owner = actor.owner()?;
         let mut metadata = request.metadata.clone();
         let credentials = match (
             request.provider.as_str(),
@@ -306,7 +308,7 @@ impl SenderAccounts {
         if let Err(error) = self
             .access
             .rows()
-            .create(secrets_table, Some(&owner), secrets)
+            .create(secrets_table, Some(&owner.to_string()), secrets)
             .await
         {
             // No account without its credentials.
@@ -315,7 +317,7 @@ impl SenderAccounts {
                 .rows()
                 .delete(
                     &schema::SENDER_ACCOUNTS,
-                    Some(&owner),
+                    Some(&owner.to_string()),
                     sender_id.as_str().unwrap_or_default(),
                 )
                 .await;

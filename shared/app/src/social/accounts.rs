@@ -1,5 +1,6 @@
 //! Connecting social accounts: the one part that seals tokens.
 
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema;
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use serde_json::json;
 use super::{
     SocialError, TOKEN_WARNING, accounts_of, invalid, redact, reminder_key, reminder_partition,
 };
-use crate::access::{Access, AccessError, Actor};
+use crate::access::{Access, Actor};
 use crate::layout;
 use crate::rows::{Row, timestamp_text};
 use crate::work_queue::lease_sort_key;
@@ -61,7 +62,7 @@ impl SocialAccounts {
     /// Creates or (same identity) reconnects an account; the response never has the token.
     async fn upsert_account(
         &self,
-        owner: &str,
+        owner: OwnerId,
         provider: &str,
         identity: (&str, &str),
         fields: Row,
@@ -78,7 +79,7 @@ impl SocialAccounts {
             Some(id) => {
                 self.access
                     .rows()
-                    .update(table, Some(owner), &id, fields)
+                    .update(table, Some(&owner.to_string()), &id, fields)
                     .await?
             }
             None => {
@@ -96,7 +97,7 @@ impl SocialAccounts {
     /// the lease index the tick already reads, so an account nobody uses or looks at still
     /// gets its `social.token_expiring` event. A reconnect moves (or, without an expiry,
     /// removes) it.
-    async fn remind_before_expiry(&self, owner: &str, account: &Row) -> Result<(), SocialError> {
+    async fn remind_before_expiry(&self, owner: OwnerId, account: &Row) -> Result<(), SocialError> {
         let Some(id) = account["id"].as_str() else {
             return Ok(());
         };
@@ -111,7 +112,7 @@ impl SocialAccounts {
                 let due = expires - TOKEN_WARNING;
                 WriteOp::put(
                     Item::new(&key)
-                        .with("owner", owner)
+                        .with("owner", owner.to_string())
                         .with("account_id", id)
                         .with(pk, reminder_partition(layout::shard_of(id)))
                         .with(sk, lease_sort_key(due, id)),
@@ -128,7 +129,7 @@ impl SocialAccounts {
         actor: &Actor,
         request: ConnectMeta,
     ) -> Result<Row, SocialError> {
-        let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let owner = actor.owner()?;
         let page_id = request.page_id.trim();
         if page_id.is_empty() || !page_id.chars().all(|c| c.is_ascii_digit()) {
             return Err(invalid(
@@ -159,7 +160,7 @@ impl SocialAccounts {
                     .map(|t| timestamp_text(t.with_timezone(&Utc)))
             ),
         );
-        self.upsert_account(&owner, "meta", ("meta_page_id", page_id), fields)
+        self.upsert_account(owner, "meta", ("meta_page_id", page_id), fields)
             .await
     }
 
@@ -168,7 +169,7 @@ impl SocialAccounts {
         actor: &Actor,
         request: ConnectLinkedIn,
     ) -> Result<Row, SocialError> {
-        let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let owner = actor.owner()?;
         let member = request.member_urn.as_deref().map(str::trim);
         let org = request.org_urn.as_deref().map(str::trim);
         if let Some(m) = member
@@ -208,7 +209,7 @@ impl SocialAccounts {
                     .map(|t| timestamp_text(t.with_timezone(&Utc)))
             ),
         );
-        self.upsert_account(&owner, "linkedin", identity, fields)
+        self.upsert_account(owner, "linkedin", identity, fields)
             .await
     }
 }

@@ -3,6 +3,7 @@
 //! `social.token_expiring` webhook event.
 
 use chrono::{DateTime, Duration, Utc};
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_store::Item;
 use serde::Serialize;
 use serde_json::json;
@@ -68,7 +69,7 @@ pub(crate) fn health_of(item: &Item, now: DateTime<Utc>, warning: Duration) -> A
 pub(crate) async fn warn_if_expiring(
     webhooks: Option<&WebhookEmitter>,
     warning: Duration,
-    owner: &str,
+    owner: OwnerId,
     account: &Item,
     now: DateTime<Utc>,
 ) {

@@ -38,6 +38,7 @@ pub use short_links::ShortLinks;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schedule;
 use scaliyo_domain::schema;
 use scaliyo_domain::social;
@@ -218,7 +219,7 @@ pub(crate) async fn index_items(
 /// The owner's raw account items of one provider.
 pub(crate) async fn accounts_of(
     rows: &Rows,
-    owner: &str,
+    owner: OwnerId,
     provider: &str,
 ) -> Result<Vec<Item>, SocialError> {
     index_items(

@@ -1,6 +1,7 @@
 //! Posts as the `api` function serves them: create (with targets, short links and the
 //! `scheduled` event in one transaction), schedule a draft, view, and the accounts' health.
 
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema;
 use std::sync::Arc;
 
@@ -117,7 +118,7 @@ impl SocialPosts {
     /// The owner's raw account items of one provider.
     pub(crate) async fn accounts_of(
         &self,
-        owner: &str,
+        owner: OwnerId,
         provider: &str,
     ) -> Result<Vec<Item>, SocialError> {
         accounts_of(self.rows(), owner, provider).await
@@ -126,12 +127,12 @@ impl SocialPosts {
     /// The caller's accounts with their token state: expired, expiring within the warning
     /// period, or marked for reconnection by a publish that was refused.
     pub async fn account_health(&self, actor: &Actor) -> Result<Vec<AccountHealth>, SocialError> {
-        let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let owner = actor.owner()?;
         let now = self.clock.now();
         let mut report = Vec::new();
         for provider in ["meta", "linkedin"] {
-            for item in self.accounts_of(&owner, provider).await? {
-                self.warn_if_expiring(&owner, &item, now).await;
+            for item in self.accounts_of(owner, provider).await? {
+                self.warn_if_expiring(owner, &item, now).await;
                 report.push(health_of(&item, now, self.settings.token_warning));
             }
         }
@@ -139,7 +140,12 @@ impl SocialPosts {
         Ok(report)
     }
 
-    pub(crate) async fn warn_if_expiring(&self, owner: &str, account: &Item, now: DateTime<Utc>) {
+    pub(crate) async fn warn_if_expiring(
+        &self,
+        owner: OwnerId,
+        account: &Item,
+        now: DateTime<Utc>,
+    ) {
         health::warn_if_expiring(
             self.webhooks.as_ref(),
             self.settings.token_warning,
@@ -157,7 +163,7 @@ impl SocialPosts {
         actor: &Actor,
         request: CreatePost,
     ) -> Result<PostView, SocialError> {
-        let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let owner = actor.owner()?;
         let now = self.clock.now();
         let zone = request
             .timezone
@@ -177,7 +183,7 @@ impl SocialPosts {
         if let Some(link) = &request.link_url {
             check_link(link)?;
         }
-        let media = self.check_media(&owner, &request.media_paths).await?;
+        let media = self.check_media(owner, &request.media_paths).await?;
         if request.targets.is_empty() {
             return Err(invalid("targets", "at least one target is required"));
         }
@@ -315,7 +321,7 @@ impl SocialPosts {
         }
         if let Some(at) = scheduled_at {
             ops.extend(self.event_ops(
-                &owner,
+                owner,
                 &post_id,
                 None,
                 "scheduled",
@@ -323,13 +329,13 @@ impl SocialPosts {
             )?);
         }
         rows.store().transact_write(ops).await?;
-        self.view(&owner, &post_id).await
+        self.view(owner, &post_id).await
     }
 
     /// Every media path must be an object the caller uploaded to the media bucket.
     async fn check_media(
         &self,
-        owner: &str,
+        owner: OwnerId,
         paths: &[String],
     ) -> Result<Vec<(String, MediaKind)>, SocialError> {
         let mut media = Vec::new();
@@ -362,7 +368,7 @@ impl SocialPosts {
 
     pub(crate) fn event_ops(
         &self,
-        owner: &str,
+        owner: OwnerId,
         post_id: &str,
         target_id: Option<&str>,
         event_type: &str,
@@ -386,7 +392,7 @@ impl SocialPosts {
         id: &str,
         request: SchedulePost,
     ) -> Result<PostView, SocialError> {
-        let owner = actor.user_id().ok_or(AccessError::Unauthenticated)?;
+        let owner = actor.owner()?;
         let post = self.access.get(actor, "social_posts", id).await?;
         if PostStatus::of(&post["status"]) != Some(PostStatus::Draft) {
             return Err(SocialError::NotDraft {
@@ -407,7 +413,7 @@ impl SocialPosts {
         }
         let rows = self.rows();
         let item = rows
-            .get_raw(&schema::SOCIAL_POSTS, Some(&owner), id)
+            .get_raw(&schema::SOCIAL_POSTS, Some(&owner.to_string()), id)
             .await?
             .ok_or(RowError::NotFound)?;
         let mut patch = Row::new();
@@ -415,7 +421,7 @@ impl SocialPosts {
         patch.insert("scheduled_at".into(), json!(timestamp_text(at)));
         let (_, op) = rows.transition_op(&schema::SOCIAL_POSTS, &item, patch, &[])?;
         let mut ops = vec![op];
-        let targets = self.target_items(&owner, id).await?;
+        let targets = self.target_items(owner, id).await?;
         for target in &targets {
             let mut patch = Row::new();
             patch.insert("status".into(), json!(TargetStatus::Scheduled));
@@ -425,7 +431,7 @@ impl SocialPosts {
             );
         }
         ops.extend(self.event_ops(
-            &owner,
+            owner,
             id,
             None,
             "scheduled",
@@ -436,21 +442,21 @@ impl SocialPosts {
             Err(StoreError::ConditionFailed { .. }) => return Err(RowError::Concurrent.into()),
             Err(e) => return Err(e.into()),
         }
-        self.view(&owner, id).await
+        self.view(owner, id).await
     }
 
     /// A post with its targets and events, as its owner sees it.
     pub async fn post(&self, actor: &Actor, id: &str) -> Result<PostView, SocialError> {
         // The policy decides visibility; then the owner's partition has the rest.
         let post = self.access.get(actor, "social_posts", id).await?;
-        let owner = post["user_id"].as_str().unwrap_or_default().to_owned();
-        self.view(&owner, id).await
+        let owner = crate::rows::owner_in(&post, "user_id")?;
+        self.view(owner, id).await
     }
 
-    pub(crate) async fn view(&self, owner: &str, id: &str) -> Result<PostView, SocialError> {
+    pub(crate) async fn view(&self, owner: OwnerId, id: &str) -> Result<PostView, SocialError> {
         let post = self
             .rows()
-            .get(&schema::SOCIAL_POSTS, Some(owner), id)
+            .get(&schema::SOCIAL_POSTS, Some(&owner.to_string()), id)
             .await?
             .ok_or(RowError::NotFound)?;
         let mut targets = Vec::new();
@@ -466,7 +472,7 @@ impl SocialPosts {
                 .rows()
                 .get(
                     &schema::TRACKING_LINKS,
-                    Some(owner),
+                    Some(&owner.to_string()),
                     &link_id_of(item.str("id").unwrap_or_default()),
                 )
                 .await?
@@ -514,7 +520,7 @@ impl SocialPosts {
     /// The targets of a post, read strongly (the index only names them).
     pub(crate) async fn target_items(
         &self,
-        owner: &str,
+        owner: OwnerId,
         post_id: &str,
     ) -> Result<Vec<Item>, SocialError> {
         let listed = self
@@ -528,7 +534,7 @@ impl SocialPosts {
         let keys: Vec<_> = listed
             .iter()
             .filter_map(|item| item.str("id"))
-            .map(|id| layout::row_key(table, Some(owner), id))
+            .map(|id| layout::row_key(table, Some(&owner.to_string()), id))
             .collect();
         let mut items = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(scaliyo_store::table::MAX_BATCH_GET) {

@@ -2,6 +2,7 @@
 //! (retries due, runs that crashed) and posts that are due, claimed on the work queue of
 //! ADR 0008 and published target by target with bounded concurrency.
 
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema;
 use std::sync::Arc;
 
@@ -158,14 +159,20 @@ impl SocialPublisher {
                 work_queue::scan(self.rows(), LEASE_INDEX, partition, now, 1_000, None).await?;
             for reminder in reminders {
                 let (Some(owner), Some(id), Ok(key)) = (
-                    reminder.str("owner"),
+                    reminder
+                        .str("owner")
+                        .and_then(|owner| owner.parse::<OwnerId>().ok()),
                     reminder.str("account_id"),
                     reminder.key(),
                 ) else {
                     continue;
                 };
                 let accounts = &schema::SOCIAL_ACCOUNTS;
-                if let Some(account) = self.rows().get_raw(accounts, Some(owner), id).await? {
+                if let Some(account) = self
+                    .rows()
+                    .get_raw(accounts, Some(&owner.to_string()), id)
+                    .await?
+                {
                     self.posts.warn_if_expiring(owner, &account, now).await;
                 }
                 let unchanged = Condition::eq(
@@ -208,13 +215,15 @@ impl SocialPublisher {
     async fn run_post(&self, claimed: Item, permits: Arc<Semaphore>) -> PostOutcome {
         let mut outcome = PostOutcome::default();
         let (Some(owner), Some(post_id)) = (
-            claimed.str("user_id").map(str::to_owned),
+            claimed
+                .str("user_id")
+                .and_then(|owner| owner.parse::<OwnerId>().ok()),
             claimed.str("id").map(str::to_owned),
         ) else {
             return outcome;
         };
         let post = from_item(&schema::SOCIAL_POSTS, &claimed);
-        let targets = match self.posts.target_items(&owner, &post_id).await {
+        let targets = match self.posts.target_items(owner, &post_id).await {
             Ok(targets) => targets,
             Err(error) => {
                 // The lease runs out and a later tick resumes the post.
@@ -228,7 +237,6 @@ impl SocialPublisher {
                 let permits = permits.clone();
                 let post = &post;
                 let run = &run;
-                let owner = owner.as_str();
                 async move {
                     let _permit = permits.acquire_owned().await.ok();
                     let target_run = TargetRun {

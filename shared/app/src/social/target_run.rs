@@ -2,6 +2,7 @@
 //! `processing` mark and `started` event before the network call, and the settle after it
 //! (`published`, `failed`, or a retry) with its event and webhook.
 
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema;
 use std::collections::HashMap;
 
@@ -32,7 +33,7 @@ const THROTTLED_UNTIL: &str = "_throttled_until";
 /// One target of one post, in one run.
 #[derive(Clone)]
 pub(crate) struct TargetRun<'a> {
-    pub owner: &'a str,
+    pub owner: OwnerId,
     pub post: &'a Row,
     /// The target as last read or written (the next write's guard).
     pub target: Item,
@@ -240,7 +241,7 @@ impl SocialPublisher {
                 .rows()
                 .get(
                     &schema::TRACKING_LINKS,
-                    Some(owner),
+                    Some(&owner.to_string()),
                     &link_id_of(target.str("id").unwrap_or_default()),
                 )
                 .await?
@@ -496,7 +497,7 @@ impl AccountCache {
     async fn find(
         &self,
         publisher: &SocialPublisher,
-        owner: &str,
+        owner: OwnerId,
         channel: Channel,
         identity: &str,
     ) -> Result<Option<Item>, SocialError> {

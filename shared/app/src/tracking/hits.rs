@@ -70,15 +70,8 @@ impl Tracking {
         };
         let mut ops = self.event_ops(token, event_type, hit, Some(verdict), Some(at))?;
         ops.extend(also);
-        crate::analytics::on_event_with(
-            &self.rows,
-            &token.owner,
-            message,
-            kind,
-            verdict.is_bot,
-            ops,
-        )
-        .await
+        crate::analytics::on_event_with(&self.rows, token.owner, message, kind, verdict.is_bot, ops)
+            .await
     }
 
     /// The actions that store one hit as an `email_events` row.
@@ -129,7 +122,7 @@ impl Tracking {
         }
         let prepared = self.rows.prepare(events, row)?;
         self.rows
-            .insert_ops(events, Some(&token.owner), &prepared, false)
+            .insert_ops(events, Some(&token.owner.to_string()), &prepared, false)
     }
 
     /// An open: classified and stored. Unknown tokens record nothing.
@@ -260,7 +253,11 @@ impl Tracking {
         let (verdict, message) = self.classify(&token, &mut hit, now).await;
         // The link's count goes in the hit's own commit.
         let count = link_id.as_deref().map(|link_id| WriteOp::Update {
-            key: layout::row_key(&schema::EMAIL_LINKS, Some(&token.owner), link_id),
+            key: layout::row_key(
+                &schema::EMAIL_LINKS,
+                Some(&token.owner.to_string()),
+                link_id,
+            ),
             update: Update::new().add("click_count", 1).add("_v", 1),
             condition: Some(Condition::item_exists()),
         });

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema;
 use scaliyo_domain::tracking::{Class, Context, Hit, HitKind, PastHit, Rules, Verdict};
 use scaliyo_store::{
@@ -31,7 +32,7 @@ pub use recount::RecountReport;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Token {
     pub kind: String,
-    pub owner: String,
+    pub owner: OwnerId,
     pub message_id: String,
     pub link_id: Option<String>,
     pub destination: Option<String>,
@@ -46,7 +47,7 @@ impl Token {
     fn from_item(item: &Item) -> Option<Self> {
         Some(Self {
             kind: item.str("kind")?.to_owned(),
-            owner: item.str("owner")?.to_owned(),
+            owner: item.str("owner")?.parse().ok()?,
             message_id: item.str("message_id")?.to_owned(),
             link_id: item.str("link_id").map(str::to_owned),
             destination: item.str("destination").map(str::to_owned),
@@ -173,7 +174,7 @@ impl Tracking {
         let Some(webhooks) = &self.webhooks else {
             return;
         };
-        if verdict.is_some_and(|v| v.is_bot) || !webhooks.wants(&token.owner, event_type).await {
+        if verdict.is_some_and(|v| v.is_bot) || !webhooks.wants(token.owner, event_type).await {
             return;
         }
         let mut data = json!({
@@ -196,7 +197,7 @@ impl Tracking {
                 &fresh
             }
         };
-        webhooks.send(&token.owner, event_type, subject, data).await;
+        webhooks.send(token.owner, event_type, subject, data).await;
     }
 
     /// Opens that cannot be stored go to this queue instead of being lost.
@@ -223,7 +224,7 @@ impl Tracking {
         let messages = &schema::EMAIL_MESSAGES;
         let item = self
             .rows
-            .get_raw(messages, Some(&token.owner), &token.message_id)
+            .get_raw(messages, Some(&token.owner.to_string()), &token.message_id)
             .await
             .ok()??;
         CountedMessage::from_item(&item)

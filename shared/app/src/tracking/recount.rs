@@ -21,7 +21,7 @@ impl Tracking {
     /// analytics of the days concerned. For a rules change (new network lists, new rules).
     pub async fn recount(
         &self,
-        owner: &str,
+        owner: OwnerId,
         since: Option<DateTime<Utc>>,
     ) -> Result<RecountReport, RowError> {
         let (events, messages) = (&schema::EMAIL_EVENTS, &schema::EMAIL_MESSAGES);
@@ -64,7 +64,10 @@ impl Tracking {
         let mut dates = std::collections::BTreeSet::new();
         for (message_id, mut items) in by_message {
             items.sort_by(|a, b| a.str("created_at").cmp(&b.str("created_at")));
-            let message = self.rows.get(messages, Some(owner), &message_id).await?;
+            let message = self
+                .rows
+                .get(messages, Some(&owner.to_string()), &message_id)
+                .await?;
             let sent = message
                 .as_ref()
                 .and_then(|m| m["created_at"].as_str())
@@ -155,7 +158,7 @@ impl Tracking {
             crate::analytics::rebuild(&self.rows, owner, &report.dates_rebuilt).await?;
         }
         tracing::info!(
-            owner,
+            %owner,
             examined = report.examined,
             changed = report.changed,
             "tracking recount"

@@ -20,7 +20,7 @@ impl Tracking {
         let Some(email) = token.email.clone() else {
             return Ok(false);
         };
-        let entry = Item::new(&suppression_key(&token.owner, &email))
+        let entry = Item::new(&suppression_key(token.owner, &email))
             .with("reason", "unsubscribe")
             .with("message_id", token.message_id.as_str())
             .with("at", crate::rows::timestamp_text(self.clock.now()));

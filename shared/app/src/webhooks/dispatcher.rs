@@ -115,14 +115,14 @@ impl WebhookDispatcher {
                 owner,
                 webhook_id,
                 delivery_id,
-            } => self.deliver(&owner, &webhook_id, &delivery_id).await,
+            } => self.deliver(owner, &webhook_id, &delivery_id).await,
         }
     }
 
     async fn fan_out(&self, event: WebhookEvent) -> Result<Dispatched, WebhookError> {
         let now = self.clock.now();
         let mut messages = Vec::new();
-        for webhook in webhooks_of(&self.rows, &event.owner).await? {
+        for webhook in webhooks_of(&self.rows, event.owner).await? {
             let Some(webhook_id) = webhook.str("id").map(str::to_owned) else {
                 continue;
             };
@@ -142,7 +142,7 @@ impl WebhookDispatcher {
             let item = Item::new(&delivery_key(&webhook_id, &delivery_id))
                 .with("id", delivery_id.as_str())
                 .with("webhook_id", webhook_id.as_str())
-                .with("owner", event.owner.as_str())
+                .with("owner", event.owner.to_string())
                 .with("event_id", event.id.as_str())
                 .with("event_type", event.event_type.as_str())
                 .with("status", "pending")
@@ -166,7 +166,7 @@ impl WebhookDispatcher {
                 Err(e) => return Err(e.into()),
             }
             let message = WebhookMessage::Deliver {
-                owner: event.owner.clone(),
+                owner: event.owner,
                 webhook_id,
                 delivery_id,
             };
@@ -183,7 +183,7 @@ impl WebhookDispatcher {
 
     async fn deliver(
         &self,
-        owner: &str,
+        owner: OwnerId,
         webhook_id: &str,
         delivery_id: &str,
     ) -> Result<Dispatched, WebhookError> {
@@ -273,7 +273,7 @@ impl WebhookDispatcher {
             self.record(&delivery, "retrying", Some(made), &error, Some(next))
                 .await?;
             let message = WebhookMessage::Deliver {
-                owner: owner.to_owned(),
+                owner,
                 webhook_id: webhook_id.to_owned(),
                 delivery_id: delivery_id.to_owned(),
             };

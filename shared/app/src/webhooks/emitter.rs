@@ -3,7 +3,7 @@
 use super::*;
 
 /// Per owner: the triggers of their active webhooks, and when that was read.
-type TriggerCache = Arc<Mutex<HashMap<String, (Instant, Vec<String>)>>>;
+type TriggerCache = Arc<Mutex<HashMap<OwnerId, (Instant, Vec<String>)>>>;
 
 #[derive(Clone)]
 pub struct WebhookEmitter {
@@ -44,10 +44,10 @@ impl WebhookEmitter {
         self
     }
 
-    async fn triggers(&self, owner: &str) -> Result<Vec<String>, StoreError> {
+    async fn triggers(&self, owner: OwnerId) -> Result<Vec<String>, StoreError> {
         if !self.cache_for.is_zero() {
             let cache = self.cache.lock().await;
-            if let Some((at, triggers)) = cache.get(owner)
+            if let Some((at, triggers)) = cache.get(&owner)
                 && at.elapsed() < self.cache_for
             {
                 return Ok(triggers.clone());
@@ -64,14 +64,14 @@ impl WebhookEmitter {
             if cache.len() > 10_000 {
                 cache.clear();
             }
-            cache.insert(owner.to_owned(), (Instant::now(), triggers.clone()));
+            cache.insert(owner, (Instant::now(), triggers.clone()));
         }
         Ok(triggers)
     }
 
     /// Emits `event_type` about `subject` (the id that makes the event unique: a message id,
     /// a target id…). Never fails the caller: a lost emit is logged.
-    pub async fn emit(&self, owner: &str, event_type: &str, subject: &str, data: Value) {
+    pub async fn emit(&self, owner: OwnerId, event_type: &str, subject: &str, data: Value) {
         if self.wants(owner, event_type).await {
             self.send(owner, event_type, subject, data).await;
         }
@@ -79,7 +79,7 @@ impl WebhookEmitter {
 
     /// Whether the owner has an active webhook for the event (a hot path asks first, and
     /// builds the event only then).
-    pub async fn wants(&self, owner: &str, event_type: &str) -> bool {
+    pub async fn wants(&self, owner: OwnerId, event_type: &str) -> bool {
         match self.triggers(owner).await {
             Ok(triggers) => triggers.iter().any(|t| webhooks::subscribed(t, event_type)),
             Err(error) => {
@@ -90,11 +90,11 @@ impl WebhookEmitter {
     }
 
     /// Enqueues the event without asking [`WebhookEmitter::wants`] again.
-    pub async fn send(&self, owner: &str, event_type: &str, subject: &str, data: Value) {
+    pub async fn send(&self, owner: OwnerId, event_type: &str, subject: &str, data: Value) {
         let event = WebhookEvent {
             id: event_id(event_type, subject),
             event_type: event_type.to_owned(),
-            owner: owner.to_owned(),
+            owner,
             occurred_at: self.clock.now(),
             data,
         };

@@ -53,7 +53,7 @@ impl WebhookLog {
         delivery_id: &str,
     ) -> Result<Delivery, WebhookError> {
         let webhook = self.access.get(actor, "webhooks", webhook_id).await?;
-        let owner = webhook["owner_id"].as_str().unwrap_or_default().to_owned();
+        let owner = crate::rows::owner_in(&webhook, "owner_id")?;
         let store = self.access.rows().store();
         let key = delivery_key(webhook_id, delivery_id);
         let item = store

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::webhooks;
 use scaliyo_store::{
     Clock, Condition, Item, Key, OutgoingMessage, Query, Queue, SortCondition, StoreError,
@@ -59,7 +60,7 @@ pub struct WebhookEvent {
     pub id: String,
     #[serde(rename = "type")]
     pub event_type: String,
-    pub owner: String,
+    pub owner: OwnerId,
     pub occurred_at: DateTime<Utc>,
     pub data: Value,
 }
@@ -70,7 +71,7 @@ pub struct WebhookEvent {
 pub enum WebhookMessage {
     Emit(WebhookEvent),
     Deliver {
-        owner: String,
+        owner: OwnerId,
         webhook_id: String,
         delivery_id: String,
     },
@@ -96,12 +97,16 @@ fn marker_key(webhook_id: &str, event_id: &str) -> Key {
     Key::new(format!("WHE#{webhook_id}#{event_id}"), "E")
 }
 
-fn webhook_key(owner: &str, id: &str) -> Key {
-    layout::row_key(&scaliyo_domain::schema::WEBHOOKS, Some(owner), id)
+fn webhook_key(owner: OwnerId, id: &str) -> Key {
+    layout::row_key(
+        &scaliyo_domain::schema::WEBHOOKS,
+        Some(&owner.to_string()),
+        id,
+    )
 }
 
 /// The owner's webhook rows (raw items), from the owner's partition.
-async fn webhooks_of(rows: &Rows, owner: &str) -> Result<Vec<Item>, StoreError> {
+async fn webhooks_of(rows: &Rows, owner: OwnerId) -> Result<Vec<Item>, StoreError> {
     let mut items = Vec::new();
     let mut cursor = None;
     loop {
