@@ -24,6 +24,7 @@ use crate::access::{Access, AccessError, Actor};
 use crate::layout;
 use crate::rows::{Row, RowError, Rows, timestamp_text};
 use crate::send::suppression_key;
+use crate::tracking::EmailEventRow;
 use crate::webhooks::WebhookEmitter;
 
 #[derive(Debug, thiserror::Error)]
@@ -298,13 +299,14 @@ impl ProviderHooks {
                     (now + chrono::Duration::days(90)).timestamp(),
                 );
             let mut ops = vec![WriteOp::put_new(marker)];
-            let mut row = Row::new();
-            row.insert("message_id".into(), json!(event.message_id));
-            row.insert("event_type".into(), json!(event.kind.event_type()));
-            row.insert(
-                "metadata".into(),
-                json!({ "provider": hook.provider, "provider_event": event.provider_event, "provider_event_id": event.event_id, "reason": event.reason, "soft": event.kind == DeliveryKind::SoftBounce }),
-            );
+            let row = crate::rows::to_row(&EmailEventRow {
+                message_id: &event.message_id,
+                event_type: event.kind.event_type(),
+                metadata: Some(
+                    json!({ "provider": hook.provider, "provider_event": event.provider_event, "provider_event_id": event.event_id, "reason": event.reason, "soft": event.kind == DeliveryKind::SoftBounce }),
+                ),
+                ..EmailEventRow::default()
+            })?;
             let prepared = self.rows.prepare(events, row)?;
             ops.extend(
                 self.rows

@@ -5,14 +5,15 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema::{self, Table, Unique};
 use scaliyo_store::{Clock, CmpOp, Condition, StoreError, Update};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::access::{Access, AccessError, Actor};
 use crate::layout;
-use crate::rows::{ListRequest, Row, RowError, timestamp_text};
+use crate::rows::{ListRequest, Row, RowError, timestamp_text, to_row};
 
 fn unique(table: &'static Table, name: &str) -> Result<&'static Unique, AccessError> {
     table
@@ -33,6 +34,34 @@ pub fn day_key(now: DateTime<Utc>) -> String {
 
 pub fn month_key(now: DateTime<Utc>) -> String {
     now.format("%Y-%m").to_string()
+}
+
+/// The identity of an `outbound_usage` counter row: one per workspace, inbox, channel and
+/// period.
+#[derive(Serialize)]
+pub(crate) struct OutboundIdentity<'a> {
+    pub workspace_id: OwnerId,
+    pub inbox_id: Option<&'a str>,
+    pub channel: &'a str,
+    pub period_type: &'a str,
+    pub period_key: &'a str,
+}
+
+/// The identity of a `workspace_usage_counters` row: one per workspace and day.
+#[derive(Serialize)]
+pub(crate) struct WorkspaceDayIdentity<'a> {
+    pub workspace_id: OwnerId,
+    pub date_key: &'a str,
+    pub month_key: &'a str,
+}
+
+/// The identity of a `workspace_ai_usage` row: one per workspace and month, with the
+/// plan's credits at its creation.
+#[derive(Serialize)]
+struct AiUsageIdentity {
+    workspace_id: OwnerId,
+    month_year: String,
+    credits_limit: i64,
 }
 
 fn invalid(column: &str, reason: &str) -> AccessError {
@@ -142,10 +171,11 @@ impl Usage {
                 .ai_credits_per_month,
         );
         let usage = &schema::WORKSPACE_AI_USAGE;
-        let mut identity = Row::new();
-        identity.insert("workspace_id".into(), json!(user));
-        identity.insert("month_year".into(), json!(month_key(self.clock.now())));
-        identity.insert("credits_limit".into(), json!(limit));
+        let identity = to_row(&AiUsageIdentity {
+            workspace_id: user,
+            month_year: month_key(self.clock.now()),
+            credits_limit: limit,
+        })?;
         Ok(self
             .access
             .rows()
@@ -273,10 +303,11 @@ impl Usage {
         }
         let counters = &schema::WORKSPACE_USAGE_COUNTERS;
         let now = self.clock.now();
-        let mut identity = Row::new();
-        identity.insert("workspace_id".into(), json!(user));
-        identity.insert("date_key".into(), json!(day_key(now)));
-        identity.insert("month_key".into(), json!(month_key(now)));
+        let identity = to_row(&WorkspaceDayIdentity {
+            workspace_id: user,
+            date_key: &day_key(now),
+            month_key: &month_key(now),
+        })?;
         let limit = args.daily_limit.map(|cap| {
             (
                 field,
@@ -381,19 +412,13 @@ impl Usage {
             _ => None,
         };
         let identity_of = |period: &str, key: String| {
-            let mut identity = Row::new();
-            identity.insert("workspace_id".into(), json!(user));
-            identity.insert(
-                "inbox_id".into(),
-                args.inbox_id
-                    .clone()
-                    .map(Value::from)
-                    .unwrap_or(Value::Null),
-            );
-            identity.insert("channel".into(), json!(args.channel));
-            identity.insert("period_type".into(), json!(period));
-            identity.insert("period_key".into(), json!(key));
-            identity
+            to_row(&OutboundIdentity {
+                workspace_id: user,
+                inbox_id: args.inbox_id.as_deref(),
+                channel: &args.channel,
+                period_type: period,
+                period_key: &key,
+            })
         };
         let mut results = serde_json::Map::new();
         // The month first: a refused month leaves the day untouched.
@@ -401,7 +426,7 @@ impl Usage {
             ("monthly", month_key(now), monthly_limit, "monthly"),
             ("daily", day_key(now), args.daily_limit, "daily"),
         ] {
-            let identity = identity_of(period, key);
+            let identity = identity_of(period, key)?;
             let quota = limit.map(|l| {
                 (
                     "count",
@@ -427,7 +452,7 @@ impl Usage {
                 Err(error) => {
                     if period == "daily" {
                         // Give the month back: the send did not happen.
-                        let identity = identity_of("monthly", month_key(now));
+                        let identity = identity_of("monthly", month_key(now))?;
                         let _ = self
                             .access
                             .rows()

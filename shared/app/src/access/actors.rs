@@ -4,6 +4,17 @@
 
 use super::*;
 
+/// A `support_audit_logs` entry: what a support session read.
+#[derive(serde::Serialize)]
+struct SupportAuditRow<'a> {
+    session_id: &'a str,
+    admin_id: OwnerId,
+    target_user_id: &'a str,
+    action: &'static str,
+    resource_type: &'static str,
+    resource_id: Option<&'a str>,
+}
+
 impl Access {
     /// Resolves the actor: the profile's role (or a verified ADMIN claim) makes an admin; a
     /// super admin naming an active support session may read its target's rows.
@@ -264,23 +275,18 @@ impl Access {
         let (Some(grant), Some(admin)) = (&actor.support, actor.user_id()) else {
             return Ok(());
         };
-        let mut entry = Row::new();
-        entry.insert("session_id".into(), json!(grant.session_id));
-        entry.insert("admin_id".into(), json!(admin));
-        entry.insert("target_user_id".into(), json!(grant.target_user_id));
-        entry.insert(
-            "action".into(),
-            json!(if resource_id.is_some() {
+        let entry = crate::rows::to_row(&SupportAuditRow {
+            session_id: &grant.session_id,
+            admin_id: admin,
+            target_user_id: &grant.target_user_id,
+            action: if resource_id.is_some() {
                 "read"
             } else {
                 "list"
-            }),
-        );
-        entry.insert("resource_type".into(), json!(table.name));
-        entry.insert(
-            "resource_id".into(),
-            resource_id.map(Value::from).unwrap_or(Value::Null),
-        );
+            },
+            resource_type: table.name,
+            resource_id,
+        })?;
         self.rows
             .create(&schema::SUPPORT_AUDIT_LOGS, None, entry)
             .await?;

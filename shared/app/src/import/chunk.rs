@@ -3,6 +3,16 @@
 
 use super::*;
 
+/// The columns an import sets on each lead it creates, beside the file's mapped columns.
+#[derive(serde::Serialize)]
+struct ImportStamp<'a> {
+    id: &'a str,
+    client_id: OwnerId,
+    source: &'a str,
+    import_batch_id: &'a str,
+    imported_at: String,
+}
+
 impl Importer {
     /// A chunk's first stage: the duplicate checks, the contacts reservation and the updates
     /// of existing leads; what is left to create is returned for [`Self::write_chunk`].
@@ -240,12 +250,17 @@ impl Importer {
                     fields.insert("primary_email".into(), Value::Null);
                     fields.insert("linkedin_url".into(), Value::Null);
                 }
-                fields.insert("id".into(), json!(lead_id));
-                fields.insert("client_id".into(), json!(owner));
-                fields.insert("source".into(), json!(source));
-                fields.insert("import_batch_id".into(), json!(batch.batch_id));
-                fields.insert("imported_at".into(), json!(timestamp_text(now)));
-                match self.access.rows().prepare(&schema::LEADS, fields) {
+                let stamp = crate::rows::to_row(&ImportStamp {
+                    id: &lead_id,
+                    client_id: owner,
+                    source,
+                    import_batch_id: &batch.batch_id,
+                    imported_at: timestamp_text(now),
+                });
+                match stamp.and_then(|stamp| {
+                    fields.extend(stamp);
+                    self.access.rows().prepare(&schema::LEADS, fields)
+                }) {
                     Ok(row) => Verdict::Create(row),
                     Err(e) => Verdict::Skip(SkipReason::MalformedRow, e.to_string()),
                 }

@@ -14,6 +14,16 @@ pub(super) struct Counts {
     pub(super) chunk_report: String,
 }
 
+/// The counters' columns of `import_batches`.
+#[derive(Serialize)]
+struct CountsPatch<'a> {
+    total_rows: i64,
+    imported_count: i64,
+    updated_count: i64,
+    skipped_count: i64,
+    skipped_rows: &'a [Value],
+}
+
 impl Counts {
     pub(super) fn from_row(row: &Row) -> Self {
         Self {
@@ -48,13 +58,14 @@ impl Counts {
             .extend(chunk.skipped_rows.into_iter().take(room));
     }
 
-    pub(super) fn patch(&self) -> Row {
-        let mut patch = Row::new();
-        patch.insert("total_rows".into(), json!(self.total));
-        patch.insert("imported_count".into(), json!(self.imported));
-        patch.insert("updated_count".into(), json!(self.updated));
-        patch.insert("skipped_count".into(), json!(self.skipped));
-        patch.insert("skipped_rows".into(), json!(self.skipped_rows));
-        patch
+    /// The batch's counters as an `import_batches` patch.
+    pub(super) fn patch(&self) -> Result<Row, RowError> {
+        crate::rows::to_row(&CountsPatch {
+            total_rows: self.total,
+            imported_count: self.imported,
+            updated_count: self.updated,
+            skipped_count: self.skipped,
+            skipped_rows: &self.skipped_rows,
+        })
     }
 }

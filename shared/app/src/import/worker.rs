@@ -118,7 +118,7 @@ impl Importer {
             .skipped_rows
             .insert(0, json!({ "row": 0, "reason": code, "detail": message }));
         counts.skipped_rows.truncate(SKIPPED_ROWS_KEPT);
-        let mut patch = counts.patch();
+        let mut patch = counts.patch()?;
         patch.insert("status".into(), json!(BatchStatus::Failed));
         patch.insert(
             "completed_at".into(),
@@ -231,7 +231,7 @@ impl Importer {
                 held.item = self
                     .write_batch(
                         &held,
-                        counts.patch(),
+                        counts.patch()?,
                         &[
                             (NEXT_ROW, StoreValue::from(written.next_row as i64)),
                             (CHUNK, StoreValue::from(written.index + 1)),
@@ -264,7 +264,7 @@ impl Importer {
                 .await;
         }
         self.compose_report(&held, chunk_index).await?;
-        let mut patch = counts.patch();
+        let mut patch = counts.patch()?;
         patch.insert("status".into(), json!(BatchStatus::Completed));
         patch.insert(
             "completed_at".into(),

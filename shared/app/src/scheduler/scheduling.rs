@@ -4,6 +4,20 @@
 use super::*;
 
 /// The API side: schedule and cancel (what the `api` function serves). Needs only the rows.
+/// A `scheduled_emails` row as scheduling creates it.
+#[derive(Serialize)]
+pub(super) struct ScheduledRow<'a> {
+    pub id: &'a str,
+    pub owner_id: OwnerId,
+    pub lead_id: &'a str,
+    pub to_email: &'a str,
+    pub subject: &'a str,
+    pub html_body: &'a str,
+    pub scheduled_at: String,
+    pub block_index: i64,
+    pub sequence_id: Option<&'a str>,
+}
+
 #[derive(Clone)]
 pub struct Scheduling {
     pub(super) access: Arc<Access>,
@@ -34,17 +48,17 @@ impl Scheduling {
         require_text(&subject, &html_body)?;
         let at = request.scheduled_at.with_timezone(&Utc);
         let id = uuid::Uuid::new_v4().to_string();
-        let row = self.new_row(
-            owner,
-            &id,
-            &request.lead_id,
-            &to_email,
-            &subject,
-            &html_body,
-            at,
-            0,
-            None,
-        )?;
+        let row = self.new_row(&ScheduledRow {
+            id: &id,
+            owner_id: owner,
+            lead_id: &request.lead_id,
+            to_email: &to_email,
+            subject: &subject,
+            html_body: &html_body,
+            scheduled_at: timestamp_text(at),
+            block_index: 0,
+            sequence_id: None,
+        })?;
         let ops = self.row_ops(owner, &row, None)?;
         self.access
             .rows()
@@ -144,17 +158,17 @@ impl Scheduling {
                 let html_body = render(&block.html_body, &values, true, &field("html_body"))?;
                 require_text(&subject, &html_body)?;
                 let index = index as i64;
-                rows.push(self.new_row(
-                    owner,
-                    &block_id(&sequence_id, index),
+                rows.push(self.new_row(&ScheduledRow {
+                    id: &block_id(&sequence_id, index),
+                    owner_id: owner,
                     lead_id,
-                    &to_email,
-                    &subject,
-                    &html_body,
-                    *at,
-                    index,
-                    Some(&sequence_id),
-                )?);
+                    to_email: &to_email,
+                    subject: &subject,
+                    html_body: &html_body,
+                    scheduled_at: timestamp_text(*at),
+                    block_index: index,
+                    sequence_id: Some(&sequence_id),
+                })?);
             }
             planned.push((lead_id.clone(), sequence_id, rows));
         }
@@ -195,29 +209,9 @@ impl Scheduling {
         Ok(SequenceScheduled { sequences, skipped })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn new_row(
-        &self,
-        owner: OwnerId,
-        id: &str,
-        lead_id: &str,
-        to_email: &str,
-        subject: &str,
-        html_body: &str,
-        at: DateTime<Utc>,
-        block_index: i64,
-        sequence_id: Option<&str>,
-    ) -> Result<Row, ScheduleError> {
-        let mut row = Row::new();
-        row.insert("id".into(), json!(id));
-        row.insert("owner_id".into(), json!(owner));
-        row.insert("lead_id".into(), json!(lead_id));
-        row.insert("to_email".into(), json!(to_email));
-        row.insert("subject".into(), json!(subject));
-        row.insert("html_body".into(), json!(html_body));
-        row.insert("scheduled_at".into(), json!(timestamp_text(at)));
-        row.insert("block_index".into(), json!(block_index));
-        row.insert("sequence_id".into(), json!(sequence_id));
+    /// A `scheduled_emails` row, with its defaults and checks.
+    pub(super) fn new_row(&self, row: &ScheduledRow<'_>) -> Result<Row, ScheduleError> {
+        let row = crate::rows::to_row(row)?;
         Ok(self.access.rows().prepare(&schema::SCHEDULED_EMAILS, row)?)
     }
 

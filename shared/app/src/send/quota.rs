@@ -2,6 +2,8 @@
 //! limit, daily counters) in one transaction, with what to give back.
 
 use super::*;
+use crate::rows::to_row;
+use crate::usage::{OutboundIdentity, WorkspaceDayIdentity};
 
 /// A sender with what it may still send today.
 pub(super) struct Candidate {
@@ -181,36 +183,34 @@ impl SendPipeline {
                     ),
                 },
             ];
-            let identity = |period: &str, key: &str, inbox: Option<&str>| {
-                let mut identity = Row::new();
-                identity.insert("workspace_id".into(), json!(owner));
-                identity.insert(
-                    "inbox_id".into(),
-                    inbox.map(Value::from).unwrap_or(Value::Null),
-                );
-                identity.insert("channel".into(), json!("email"));
-                identity.insert("period_type".into(), json!(period));
-                identity.insert("period_key".into(), json!(key));
-                identity
+            let identity = |period_type: &str, period_key: &str, inbox_id: Option<&str>| {
+                to_row(&OutboundIdentity {
+                    workspace_id: owner,
+                    inbox_id,
+                    channel: "email",
+                    period_type,
+                    period_key,
+                })
             };
             let (monthly_key, monthly) = rows.counter_ops(
                 outbound,
                 outbound_unique,
-                identity("monthly", &month, None),
+                identity("monthly", &month, None)?,
                 &[("count", 1)],
                 Some(("count", plan_limit)),
             )?;
             let (daily_key, daily) = rows.counter_ops(
                 outbound,
                 outbound_unique,
-                identity("daily", &today, Some(&sender_id)),
+                identity("daily", &today, Some(&sender_id))?,
                 &[("count", 1)],
                 None,
             )?;
-            let mut workspace_identity = Row::new();
-            workspace_identity.insert("workspace_id".into(), json!(owner));
-            workspace_identity.insert("date_key".into(), json!(today));
-            workspace_identity.insert("month_key".into(), json!(month));
+            let workspace_identity = to_row(&WorkspaceDayIdentity {
+                workspace_id: owner,
+                date_key: &today,
+                month_key: &month,
+            })?;
             let warmup_add: &[(&str, i64)] = if warmup {
                 &[("emails_sent", 1), ("warmup_emails_sent", 1)]
             } else {

@@ -3,6 +3,7 @@
 //! opens sender secrets.
 
 use super::*;
+use crate::rows::to_row;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +49,58 @@ pub struct ConnectRequest {
     pub smtp: Option<SmtpSettings>,
     pub api_key: Option<String>,
     pub oauth: Option<OAuthTokens>,
+}
+
+/// A new `sender_accounts` row.
+#[derive(Serialize)]
+struct NewSender<'a> {
+    provider: &'a str,
+    from_email: &'a str,
+    from_name: &'a str,
+    display_name: &'a str,
+    is_default: bool,
+    use_for_outreach: bool,
+    warmup_enabled: bool,
+    metadata: &'a serde_json::Map<String, Value>,
+}
+
+/// Its `sender_account_secrets` row: only the provider's columns are set, each sealed
+/// except the SMTP host and port.
+#[derive(Serialize)]
+struct SenderSecrets<'a> {
+    sender_account_id: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    smtp_host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    smtp_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    smtp_user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    smtp_pass: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oauth_access_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oauth_refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oauth_expires_at: Option<String>,
+}
+
+impl<'a> SenderSecrets<'a> {
+    fn of(sender_account_id: &'a Value) -> Self {
+        Self {
+            sender_account_id,
+            smtp_host: None,
+            smtp_port: None,
+            smtp_user: None,
+            smtp_pass: None,
+            api_key: None,
+            oauth_access_token: None,
+            oauth_refresh_token: None,
+            oauth_expires_at: None,
+        }
+    }
 }
 
 /// Sender mailboxes and their secrets: connecting one (credentials verified, then sealed),
@@ -242,18 +295,16 @@ impl SenderAccounts {
                     other => invalid("smtp", format!("the server could not be reached: {other}")),
                 })?;
         }
-        let mut account = Row::new();
-        account.insert("provider".into(), json!(request.provider));
-        account.insert("from_email".into(), json!(request.from_email));
-        account.insert("from_name".into(), json!(request.from_name));
-        account.insert("display_name".into(), json!(request.display_name));
-        account.insert("is_default".into(), json!(request.is_default));
-        account.insert(
-            "use_for_outreach".into(),
-            json!(request.use_for_outreach.unwrap_or(true)),
-        );
-        account.insert("warmup_enabled".into(), json!(request.warmup_enabled));
-        account.insert("metadata".into(), Value::Object(metadata));
+        let account = to_row(&NewSender {
+            provider: &request.provider,
+            from_email: &request.from_email,
+            from_name: &request.from_name,
+            display_name: &request.display_name,
+            is_default: request.is_default,
+            use_for_outreach: request.use_for_outreach.unwrap_or(true),
+            warmup_enabled: request.warmup_enabled,
+            metadata: &metadata,
+        })?;
         let created = self
             .access
             .create(actor, "sender_accounts", account)
@@ -268,8 +319,7 @@ impl SenderAccounts {
                     .map_err(|e| invalid("credentials", e.to_string()))
             }
         };
-        let mut secrets = Row::new();
-        secrets.insert("sender_account_id".into(), sender_id.clone());
+        let mut secrets = SenderSecrets::of(&sender_id);
         match credentials {
             Credentials::Smtp {
                 host,
@@ -278,32 +328,27 @@ impl SenderAccounts {
                 password,
                 ..
             } => {
-                secrets.insert("smtp_host".into(), json!(host));
-                secrets.insert("smtp_port".into(), json!(port));
-                secrets.insert("smtp_user".into(), json!(seal(username).await?));
-                secrets.insert("smtp_pass".into(), json!(seal(password).await?));
+                secrets.smtp_host = Some(host);
+                secrets.smtp_port = Some(port);
+                secrets.smtp_user = Some(seal(username).await?);
+                secrets.smtp_pass = Some(seal(password).await?);
             }
-            Credentials::ApiKey(key) => {
-                secrets.insert("api_key".into(), json!(seal(key).await?));
-            }
+            Credentials::ApiKey(key) => secrets.api_key = Some(seal(key).await?),
             Credentials::OAuth {
                 access_token,
                 refresh_token,
                 ..
             } => {
-                secrets.insert(
-                    "oauth_access_token".into(),
-                    json!(seal(access_token).await?),
-                );
+                secrets.oauth_access_token = Some(seal(access_token).await?);
                 if let Some(refresh) = refresh_token {
-                    secrets.insert("oauth_refresh_token".into(), json!(seal(refresh).await?));
+                    secrets.oauth_refresh_token = Some(seal(refresh).await?);
                 }
-                if let Some(expires) = request.oauth.as_ref().and_then(|o| o.expires_at.clone()) {
-                    secrets.insert("oauth_expires_at".into(), json!(expires));
-                }
+                secrets.oauth_expires_at =
+                    request.oauth.as_ref().and_then(|o| o.expires_at.clone());
             }
             Credentials::None => {}
         }
+        let secrets = to_row(&secrets)?;
         let secrets_table = &schema::SENDER_ACCOUNT_SECRETS;
         if let Err(error) = self
             .access

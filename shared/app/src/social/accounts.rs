@@ -6,15 +6,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use scaliyo_store::{Index, Item, Sealer, WriteOp};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::{
     SocialError, TOKEN_WARNING, accounts_of, invalid, redact, reminder_key, reminder_partition,
 };
 use crate::access::{Access, Actor};
 use crate::layout;
-use crate::rows::{Row, timestamp_text};
+use crate::rows::{Row, timestamp_text, to_row};
 use crate::work_queue::lease_sort_key;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -47,6 +46,36 @@ pub struct SocialAccounts {
     sealer: Arc<dyn Sealer>,
 }
 
+/// A new `social_accounts` row: the owner and provider, and the provider's columns.
+#[derive(Serialize)]
+struct NewAccount<'a, F: Serialize> {
+    user_id: OwnerId,
+    provider: &'a str,
+    #[serde(flatten)]
+    fields: F,
+}
+
+/// The columns a Meta (Facebook page / Instagram) connection sets.
+#[derive(Serialize)]
+struct MetaAccount<'a> {
+    meta_page_id: &'a str,
+    meta_page_name: Option<&'a str>,
+    meta_page_access_token_encrypted: &'a str,
+    meta_ig_user_id: Option<&'a str>,
+    meta_ig_username: Option<&'a str>,
+    token_expires_at: Option<String>,
+}
+
+/// The columns a LinkedIn (member and/or organisation) connection sets.
+#[derive(Serialize)]
+struct LinkedInAccount<'a> {
+    linkedin_member_urn: Option<&'a str>,
+    linkedin_org_urn: Option<&'a str>,
+    linkedin_org_name: Option<&'a str>,
+    linkedin_access_token_encrypted: &'a str,
+    token_expires_at: Option<String>,
+}
+
 impl SocialAccounts {
     pub fn new(access: Arc<Access>, sealer: Arc<dyn Sealer>) -> Self {
         Self { access, sealer }
@@ -60,12 +89,12 @@ impl SocialAccounts {
     }
 
     /// Creates or (same identity) reconnects an account; the response never has the token.
-    async fn upsert_account(
+    async fn upsert_account<F: Serialize>(
         &self,
         owner: OwnerId,
         provider: &str,
         identity: (&str, &str),
-        fields: Row,
+        fields: F,
     ) -> Result<Row, SocialError> {
         let accounts = accounts_of(self.access.rows(), owner, provider).await?;
         let existing = accounts
@@ -79,14 +108,16 @@ impl SocialAccounts {
             Some(id) => {
                 self.access
                     .rows()
-                    .update(table, Some(&owner.to_string()), &id, fields)
+                    .update(table, Some(&owner.to_string()), &id, to_row(&fields)?)
                     .await?
             }
             None => {
-                let mut fields = fields;
-                fields.insert("user_id".into(), json!(owner));
-                fields.insert("provider".into(), json!(provider));
-                self.access.rows().create(table, None, fields).await?
+                let row = to_row(&NewAccount {
+                    user_id: owner,
+                    provider,
+                    fields,
+                })?;
+                self.access.rows().create(table, None, row).await?
             }
         };
         self.remind_before_expiry(owner, &row).await?;
@@ -146,20 +177,16 @@ impl SocialAccounts {
             ));
         }
         let sealed = self.seal(&request.page_access_token).await?;
-        let mut fields = Row::new();
-        fields.insert("meta_page_id".into(), json!(page_id));
-        fields.insert("meta_page_name".into(), json!(request.page_name));
-        fields.insert("meta_page_access_token_encrypted".into(), json!(sealed));
-        fields.insert("meta_ig_user_id".into(), json!(request.instagram_user_id));
-        fields.insert("meta_ig_username".into(), json!(request.instagram_username));
-        fields.insert(
-            "token_expires_at".into(),
-            json!(
-                request
-                    .token_expires_at
-                    .map(|t| timestamp_text(t.with_timezone(&Utc)))
-            ),
-        );
+        let fields = MetaAccount {
+            meta_page_id: page_id,
+            meta_page_name: request.page_name.as_deref(),
+            meta_page_access_token_encrypted: &sealed,
+            meta_ig_user_id: request.instagram_user_id.as_deref(),
+            meta_ig_username: request.instagram_username.as_deref(),
+            token_expires_at: request
+                .token_expires_at
+                .map(|t| timestamp_text(t.with_timezone(&Utc))),
+        };
         self.upsert_account(owner, "meta", ("meta_page_id", page_id), fields)
             .await
     }
@@ -196,19 +223,15 @@ impl SocialAccounts {
             }
         };
         let sealed = self.seal(&request.access_token).await?;
-        let mut fields = Row::new();
-        fields.insert("linkedin_member_urn".into(), json!(member));
-        fields.insert("linkedin_org_urn".into(), json!(org));
-        fields.insert("linkedin_org_name".into(), json!(request.org_name));
-        fields.insert("linkedin_access_token_encrypted".into(), json!(sealed));
-        fields.insert(
-            "token_expires_at".into(),
-            json!(
-                request
-                    .token_expires_at
-                    .map(|t| timestamp_text(t.with_timezone(&Utc)))
-            ),
-        );
+        let fields = LinkedInAccount {
+            linkedin_member_urn: member,
+            linkedin_org_urn: org,
+            linkedin_org_name: request.org_name.as_deref(),
+            linkedin_access_token_encrypted: &sealed,
+            token_expires_at: request
+                .token_expires_at
+                .map(|t| timestamp_text(t.with_timezone(&Utc))),
+        };
         self.upsert_account(owner, "linkedin", identity, fields)
             .await
     }

@@ -24,6 +24,7 @@
 
 mod accounts;
 mod health;
+mod post_rows;
 mod posts;
 mod publisher;
 mod short_links;
@@ -243,6 +244,17 @@ pub(crate) fn post_str<'a>(post: &'a Row, column: &str) -> &'a str {
     post.get(column).and_then(Value::as_str).unwrap_or_default()
 }
 
+
+/// The status a stored post is in (`None` for a value outside the CHECK set).
+pub(crate) fn post_status(item: &Item) -> Option<PostStatus> {
+    item.str("status").and_then(PostStatus::parse)
+}
+
+/// The status a stored target is in (`None` for a value outside the CHECK set).
+pub(crate) fn target_status(item: &Item) -> Option<TargetStatus> {
+    item.str("status").and_then(TargetStatus::parse)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,14 +276,4 @@ mod tests {
         assert!(check_link("https://user@evil.example").is_err());
         assert!(check_link("https:// spaced.example").is_err());
     }
-}
-
-/// The status a stored post is in (`None` for a value outside the CHECK set).
-pub(crate) fn post_status(item: &Item) -> Option<PostStatus> {
-    item.str("status").and_then(PostStatus::parse)
-}
-
-/// The status a stored target is in (`None` for a value outside the CHECK set).
-pub(crate) fn target_status(item: &Item) -> Option<TargetStatus> {
-    item.str("status").and_then(TargetStatus::parse)
 }

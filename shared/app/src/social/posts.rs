@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::health::{self, AccountHealth, health_of};
+use super::post_rows::{EventRow, LinkRow, PostRow, TargetRow};
 use super::{
     DEFAULT_TIMEZONE, MAX_TARGETS, MEDIA_BUCKET, PostStatus, SocialError, SocialSettings,
     TargetStatus, accounts_of, check_link, index_items, invalid, link_id_of, new_slug,
@@ -20,7 +21,7 @@ use super::{
 };
 use crate::access::{Access, AccessError, Actor};
 use crate::layout;
-use crate::rows::{Row, RowError, Rows, from_item, timestamp_text};
+use crate::rows::{Row, RowError, Rows, from_item, timestamp_text, to_row};
 use crate::webhooks::WebhookEmitter;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -266,55 +267,46 @@ impl SocialPosts {
         } else {
             PostStatus::Draft
         };
-        let mut post = Row::new();
-        post.insert("id".into(), json!(post_id));
-        post.insert("user_id".into(), json!(owner));
-        post.insert("content_text".into(), json!(request.content_text));
-        post.insert("link_url".into(), json!(request.link_url));
-        post.insert(
-            "media_paths".into(),
-            if request.media_paths.is_empty() {
-                Value::Null
-            } else {
-                json!(request.media_paths)
-            },
-        );
-        post.insert(
-            "scheduled_at".into(),
-            json!(scheduled_at.map(timestamp_text)),
-        );
-        post.insert("timezone".into(), json!(zone));
-        post.insert("status".into(), json!(status));
         let rows = self.rows();
+        let post = to_row(&PostRow {
+            id: &post_id,
+            user_id: owner,
+            content_text: &request.content_text,
+            link_url: request.link_url.as_deref(),
+            media_paths: (!request.media_paths.is_empty()).then_some(&request.media_paths[..]),
+            scheduled_at: scheduled_at.map(timestamp_text),
+            timezone: &zone,
+            status,
+        })?;
         let post = rows.prepare(&schema::SOCIAL_POSTS, post)?;
         let mut ops = rows.insert_ops(&schema::SOCIAL_POSTS, None, &post, false)?;
+        let target_status = if scheduled_at.is_some() {
+            TargetStatus::Scheduled
+        } else {
+            TargetStatus::Pending
+        };
         for (channel, identity, label) in &resolved {
             let target_id = uuid::Uuid::new_v4().to_string();
-            let mut target = Row::new();
-            target.insert("id".into(), json!(target_id));
-            target.insert("post_id".into(), json!(post_id));
-            target.insert("user_id".into(), json!(owner));
-            target.insert("channel".into(), json!(channel.as_str()));
-            target.insert("target_id".into(), json!(identity));
-            target.insert("target_label".into(), json!(label));
-            target.insert(
-                "status".into(),
-                json!(if scheduled_at.is_some() {
-                    TargetStatus::Scheduled
-                } else {
-                    TargetStatus::Pending
-                }),
-            );
+            let target = to_row(&TargetRow {
+                id: &target_id,
+                post_id: &post_id,
+                user_id: owner,
+                channel: channel.as_str(),
+                target_id: identity,
+                target_label: label.as_deref(),
+                status: target_status,
+            })?;
             let target = rows.prepare(&schema::SOCIAL_POST_TARGETS, target)?;
             ops.extend(rows.insert_ops(&schema::SOCIAL_POST_TARGETS, None, &target, false)?);
             if let Some(destination) = &request.link_url {
-                let mut link = Row::new();
-                link.insert("id".into(), json!(link_id_of(&target_id)));
-                link.insert("user_id".into(), json!(owner));
-                link.insert("post_id".into(), json!(post_id));
-                link.insert("slug".into(), json!(new_slug()));
-                link.insert("destination_url".into(), json!(destination));
-                link.insert("channel".into(), json!(channel.as_str()));
+                let link = to_row(&LinkRow {
+                    id: link_id_of(&target_id),
+                    user_id: owner,
+                    post_id: &post_id,
+                    slug: new_slug(),
+                    destination_url: destination,
+                    channel: channel.as_str(),
+                })?;
                 let link = rows.prepare(&schema::TRACKING_LINKS, link)?;
                 ops.extend(rows.insert_ops(&schema::TRACKING_LINKS, None, &link, false)?);
             }
@@ -374,12 +366,13 @@ impl SocialPosts {
         event_type: &str,
         payload: Value,
     ) -> Result<Vec<WriteOp>, SocialError> {
-        let mut event = Row::new();
-        event.insert("user_id".into(), json!(owner));
-        event.insert("post_id".into(), json!(post_id));
-        event.insert("target_id".into(), json!(target_id));
-        event.insert("event_type".into(), json!(event_type));
-        event.insert("payload".into(), payload);
+        let event = to_row(&EventRow {
+            user_id: owner,
+            post_id,
+            target_id,
+            event_type,
+            payload,
+        })?;
         let table = &schema::SOCIAL_POST_EVENTS;
         let event = self.rows().prepare(table, event)?;
         Ok(self.rows().insert_ops(table, None, &event, false)?)

@@ -13,6 +13,7 @@ use scaliyo_store::{
     Condition, Item, MediaFile, Publication, PublishError, StoreError, Update, Value as StoreValue,
     WriteOp,
 };
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::health::RECONNECT;
@@ -20,7 +21,7 @@ use super::publisher::SocialPublisher;
 use super::{
     MEDIA_BUCKET, SocialError, TargetStatus, link_id_of, parse_time, post_str, target_status,
 };
-use crate::rows::{Row, timestamp_text};
+use crate::rows::{Row, timestamp_text, to_row};
 use crate::work_queue::ATTEMPTS;
 
 /// When a retryable failure may be tried again (internal attribute of a target).
@@ -29,6 +30,31 @@ const RETRY_AT: &str = "_retry_at";
 const STARTED_AT: &str = "_started_at";
 /// An account near Meta's usage limit waits until then (internal attribute of an account).
 const THROTTLED_UNTIL: &str = "_throttled_until";
+
+/// How a network call left a target: its status, and the error columns (cleared by a
+/// success). A field left `None` among the first two is not changed.
+#[derive(Serialize)]
+struct SettledTarget<'a> {
+    status: TargetStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remote_post_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    published_at: Option<String>,
+    error_code: Option<&'static str>,
+    error_message: Option<&'a str>,
+}
+
+impl<'a> SettledTarget<'a> {
+    fn with_error(status: TargetStatus, code: ErrorCode, message: &'a str) -> Self {
+        Self {
+            status,
+            remote_post_id: None,
+            published_at: None,
+            error_code: Some(code.as_str()),
+            error_message: Some(message),
+        }
+    }
+}
 
 /// One target of one post, in one run.
 #[derive(Clone)]
@@ -305,16 +331,14 @@ impl SocialPublisher {
         remote: &str,
         payload: Value,
     ) -> Result<(), SocialError> {
-        let mut patch = Row::new();
-        patch.insert("status".into(), json!(TargetStatus::Published));
-        patch.insert("remote_post_id".into(), json!(remote));
-        patch.insert(
-            "published_at".into(),
-            json!(timestamp_text(self.clock().now())),
-        );
-        patch.insert("error_code".into(), Value::Null);
-        patch.insert("error_message".into(), Value::Null);
-        self.settle_target(run, patch, &[], "published", payload)
+        let patch = SettledTarget {
+            status: TargetStatus::Published,
+            remote_post_id: Some(remote),
+            published_at: Some(timestamp_text(self.clock().now())),
+            error_code: None,
+            error_message: None,
+        };
+        self.settle_target(run, &patch, &[], "published", payload)
             .await?;
         self.emit(run, "social.published", json!({ "remote_post_id": remote }))
             .await;
@@ -328,14 +352,11 @@ impl SocialPublisher {
         message: &str,
         attempts: i64,
     ) -> Result<TargetState, SocialError> {
-        let mut patch = Row::new();
-        patch.insert("status".into(), json!(TargetStatus::Failed));
-        patch.insert("error_code".into(), json!(code.as_str()));
-        patch.insert("error_message".into(), json!(message));
+        let patch = SettledTarget::with_error(TargetStatus::Failed, code, message);
         let internal = [(ATTEMPTS, StoreValue::from(attempts))];
         self.settle_target(
             run,
-            patch,
+            &patch,
             &internal,
             "failed",
             json!({ "error_code": code.as_str(), "message": message, "attempts": attempts }),
@@ -374,17 +395,12 @@ impl SocialPublisher {
             // Looked for no sooner than the lease after the call started.
             retry_at = retry_at.max(started + self.settings().lease);
         }
-        let mut patch = Row::new();
-        patch.insert(
-            "status".into(),
-            json!(if unconfirmed {
-                TargetStatus::Processing
-            } else {
-                TargetStatus::Scheduled
-            }),
-        );
-        patch.insert("error_code".into(), json!(code.as_str()));
-        patch.insert("error_message".into(), json!(message));
+        let status = if unconfirmed {
+            TargetStatus::Processing
+        } else {
+            TargetStatus::Scheduled
+        };
+        let patch = SettledTarget::with_error(status, code, &message);
         let mut internal = vec![
             (ATTEMPTS, StoreValue::from(attempts)),
             (RETRY_AT, StoreValue::from(timestamp_text(retry_at))),
@@ -394,7 +410,7 @@ impl SocialPublisher {
         }
         self.settle_target(
             run,
-            patch,
+            &patch,
             &internal,
             "retry",
             json!({
@@ -412,7 +428,7 @@ impl SocialPublisher {
     async fn settle_target(
         &self,
         run: &TargetRun<'_>,
-        patch: Row,
+        patch: &SettledTarget<'_>,
         internal: &[(&str, StoreValue)],
         event_type: &str,
         payload: Value,
@@ -420,7 +436,7 @@ impl SocialPublisher {
         let (_, op) = self.rows().transition_op(
             &schema::SOCIAL_POST_TARGETS,
             &run.target,
-            patch,
+            to_row(patch)?,
             internal,
         )?;
         let mut ops = vec![op];

@@ -1,6 +1,7 @@
 //! Recording hits: an open or a click classified with its message's recent history, stored
 //! with its event row and counts in one commit, spooled while the store is down.
 
+use super::event_row::EmailEventRow;
 use super::*;
 
 impl Tracking {
@@ -84,42 +85,23 @@ impl Tracking {
         at: Option<DateTime<Utc>>,
     ) -> Result<Vec<WriteOp>, RowError> {
         let events = &schema::EMAIL_EVENTS;
-        let mut row = Row::new();
-        row.insert("message_id".into(), json!(token.message_id));
-        row.insert(
-            "link_id".into(),
-            token
-                .link_id
-                .clone()
-                .map(Value::from)
-                .unwrap_or(Value::Null),
-        );
-        row.insert("event_type".into(), json!(event_type));
-        row.insert(
-            "ip_address".into(),
-            hit.ip
-                .map(|ip| Value::from(ip.to_string()))
-                .unwrap_or(Value::Null),
-        );
-        row.insert(
-            "user_agent".into(),
-            hit.user_agent.map(Value::from).unwrap_or(Value::Null),
-        );
-        if let Some(verdict) = verdict {
-            row.insert("is_bot".into(), json!(verdict.is_bot));
-            row.insert("is_apple_privacy".into(), json!(verdict.is_apple_privacy));
-            // The raw request features stay with the verdict: a recount judges them again.
-            row.insert(
-                "metadata".into(),
-                json!({ "class": verdict.class.as_str(), "reason": verdict.reason, "evidence": verdict.evidence, "method": hit.method, "purpose": hit.purpose, "honeypot": token.honeypot }),
-            );
-        }
         // Ids ordered by the hit's time: the message's index then reads its recent hits alone.
         let at_or_now = at.unwrap_or_else(|| self.clock.now());
-        row.insert("id".into(), json!(event_id_at(at_or_now)));
-        if let Some(at) = at {
-            row.insert("created_at".into(), json!(crate::rows::timestamp_text(at)));
-        }
+        let row = crate::rows::to_row(&EmailEventRow {
+            id: Some(event_id_at(at_or_now)),
+            message_id: &token.message_id,
+            link_id: token.link_id.as_deref(),
+            event_type,
+            ip_address: hit.ip.map(|ip| ip.to_string()),
+            user_agent: hit.user_agent,
+            is_bot: verdict.map(|v| v.is_bot),
+            is_apple_privacy: verdict.map(|v| v.is_apple_privacy),
+            // The raw request features stay with the verdict: a recount judges them again.
+            metadata: verdict.map(|verdict| {
+                json!({ "class": verdict.class.as_str(), "reason": verdict.reason, "evidence": verdict.evidence, "method": hit.method, "purpose": hit.purpose, "honeypot": token.honeypot })
+            }),
+            created_at: at.map(crate::rows::timestamp_text),
+        })?;
         let prepared = self.rows.prepare(events, row)?;
         self.rows
             .insert_ops(events, Some(&token.owner.to_string()), &prepared, false)

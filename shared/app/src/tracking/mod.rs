@@ -22,10 +22,12 @@ use crate::rows::{Row, RowError, Rows};
 use crate::send::{suppression_key, token_key};
 use crate::webhooks::WebhookEmitter;
 
+mod event_row;
 mod hits;
 mod recount;
 mod unsubscribe;
 
+pub(crate) use event_row::EmailEventRow;
 pub use recount::RecountReport;
 
 /// What a token stands for.
