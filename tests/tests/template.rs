@@ -230,3 +230,159 @@ fn every_variable_a_function_reads_is_set_and_what_it_names_is_permitted() {
     }
     assert!(seen > 10, "{seen} resource variables checked");
 }
+
+/// The template's resources of one type, by logical id.
+fn resources_of<'a>(template: &'a Value, kind: &str) -> Vec<(String, &'a Value)> {
+    template["Resources"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+        .map(|(id, r)| (text(id), r))
+        .collect()
+}
+
+/// The alarms on one metric, as (the resource its dimensions name, the alarm).
+fn alarms_on<'a>(template: &'a Value, namespace: &str, metric: &str) -> Vec<(String, &'a Value)> {
+    resources_of(template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .filter(|(_, a)| {
+            text(&a["Properties"]["Namespace"]) == namespace
+                && text(&a["Properties"]["MetricName"]) == metric
+        })
+        .filter_map(|(_, a)| {
+            let dimension = a["Properties"]["Dimensions"].as_sequence()?.first()?;
+            // `!Ref X` names X; `!GetAtt X.QueueName` names X too.
+            let named = text(&dimension["Value"]);
+            let named = named.split('.').next().unwrap_or_default().to_owned();
+            Some((named, a))
+        })
+        .collect()
+}
+
+#[test]
+fn every_queue_function_and_dependency_is_watched_and_every_alarm_notifies_the_topic() {
+    let template = template();
+    let queues = resources_of(&template, "AWS::SQS::Queue");
+    let dead_letter_queues: BTreeSet<String> = queues
+        .iter()
+        .filter_map(|(_, q)| {
+            let target = &q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"];
+            (!target.is_null()).then(|| {
+                text(target)
+                    .split('.')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+        })
+        .collect();
+    let work_queues: Vec<&String> = queues
+        .iter()
+        .map(|(id, _)| id)
+        .filter(|id| !dead_letter_queues.contains(*id))
+        .collect();
+    assert!(!dead_letter_queues.is_empty() && !work_queues.is_empty());
+    // Every work queue has a dead-letter queue, and every dead-letter queue two alarms.
+    for (id, queue) in &queues {
+        if !dead_letter_queues.contains(id) {
+            assert!(
+                !queue["Properties"]["RedrivePolicy"].is_null(),
+                "{id} has no dead-letter queue"
+            );
+        }
+    }
+    let visible = alarms_on(&template, "AWS/SQS", "ApproximateNumberOfMessagesVisible");
+    let age = alarms_on(&template, "AWS/SQS", "ApproximateAgeOfOldestMessage");
+    for queue in &dead_letter_queues {
+        assert!(
+            visible.iter().any(|(q, _)| q == queue),
+            "no alarm counts {queue}'s dead letters"
+        );
+        assert!(
+            age.iter().any(|(q, _)| q == queue),
+            "no alarm watches the age of {queue}'s dead letters"
+        );
+    }
+    for queue in work_queues {
+        assert!(
+            age.iter().any(|(q, _)| q == queue),
+            "no alarm watches {queue}'s backlog"
+        );
+    }
+
+    // Every function: errors and throttles alarmed, its own log group with the retention.
+    let errors = alarms_on(&template, "AWS/Lambda", "Errors");
+    let throttles = alarms_on(&template, "AWS/Lambda", "Throttles");
+    let log_groups = resources_of(&template, "AWS::Logs::LogGroup");
+    for function in functions(&template) {
+        let id = &function.logical_id;
+        assert!(
+            errors.iter().any(|(f, _)| f == id),
+            "no error alarm on {id}"
+        );
+        assert!(
+            throttles.iter().any(|(f, _)| f == id),
+            "no throttle alarm on {id}"
+        );
+        let group =
+            text(&template["Resources"][id.as_str()]["Properties"]["LoggingConfig"]["LogGroup"]);
+        let (_, group) = log_groups
+            .iter()
+            .find(|(g, _)| *g == group)
+            .unwrap_or_else(|| panic!("{id} logs to no log group of the template"));
+        assert_eq!(
+            text(&group["Properties"]["RetentionInDays"]),
+            "LogRetentionDays"
+        );
+    }
+    assert_eq!(
+        template["Parameters"]["LogRetentionDays"]["Default"].as_u64(),
+        Some(30)
+    );
+    assert_eq!(text(&template["Globals"]["Function"]["Tracing"]), "Active");
+
+    // The HTTP API's errors and the table's throttles and failures.
+    let alarms = resources_of(&template, "AWS::CloudWatch::Alarm");
+    let math_on = |metric: &str| {
+        alarms.iter().any(|(_, a)| {
+            a["Properties"]["Metrics"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .any(|m| text(&m["MetricStat"]["Metric"]["MetricName"]) == metric)
+        })
+    };
+    for metric in [
+        "5xx",
+        "ReadThrottleEvents",
+        "WriteThrottleEvents",
+        "SystemErrors",
+    ] {
+        assert!(math_on(metric), "no alarm on {metric}");
+    }
+    // Each scheduled function alarms when it stops being invoked.
+    let invocations = alarms_on(&template, "AWS/Lambda", "Invocations");
+    for scheduled in [
+        "ProcessScheduledEmailsFunction",
+        "SocialRunSchedulerFunction",
+    ] {
+        let (_, alarm) = invocations
+            .iter()
+            .find(|(f, _)| f == scheduled)
+            .unwrap_or_else(|| panic!("no alarm when {scheduled} stops ticking"));
+        assert_eq!(text(&alarm["Properties"]["TreatMissingData"]), "breaching");
+    }
+    // Every alarm goes to the topic, which an e-mail address may subscribe to.
+    for (id, alarm) in &alarms {
+        let actions = &alarm["Properties"]["AlarmActions"];
+        assert!(
+            actions
+                .as_sequence()
+                .is_some_and(|a| a.iter().any(|t| text(t) == "AlarmTopic")),
+            "{id} notifies nobody"
+        );
+    }
+    let subscription = &template["Resources"]["AlarmEmailSubscription"]["Properties"];
+    assert_eq!(text(&subscription["Endpoint"]), "AlarmEmail");
+}

@@ -244,7 +244,6 @@ pub(crate) fn post_str<'a>(post: &'a Row, column: &str) -> &'a str {
     post.get(column).and_then(Value::as_str).unwrap_or_default()
 }
 
-
 /// The status a stored post is in (`None` for a value outside the CHECK set).
 pub(crate) fn post_status(item: &Item) -> Option<PostStatus> {
     item.str("status").and_then(PostStatus::parse)
