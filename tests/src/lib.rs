@@ -9,6 +9,7 @@ pub mod local_server;
 pub mod mailbox;
 pub mod queue_conformance;
 pub mod rows_conformance;
+pub mod stripe_fake;
 pub mod table_conformance;
 pub mod template;
 

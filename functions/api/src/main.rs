@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
+use scaliyo_app::billing::{Billing, BillingConfig};
 use scaliyo_app::import::{ImportConfig, Importer};
 use scaliyo_app::provider_events::ProviderHooks;
 use scaliyo_app::scheduler::Scheduling;
@@ -14,19 +15,38 @@ use scaliyo_app::usage::Usage;
 use scaliyo_app::webhooks::WebhookLog;
 use scaliyo_aws::{DynamoTable, S3Blobs};
 use scaliyo_http::Authenticator;
-use scaliyo_store::{Blobs, Queue, SystemClock};
+use scaliyo_store::{Blobs, Payments, Queue, SystemClock};
 use std::collections::HashMap;
 
-fn router(
+/// What the router is built from: the clients and the configuration read at cold start.
+struct Wiring {
     table: DynamoTable,
-    cursor_key: &[u8],
+    cursor_key: Vec<u8>,
     authenticator: Authenticator,
     storage: Storage,
     imports: Arc<dyn Blobs>,
     imports_bucket: String,
     tracking_base_url: String,
     webhooks: Option<Arc<dyn Queue>>,
-) -> Router {
+    /// Stripe, when `STRIPE_SECRET_KEY` is set; the billing routes answer 501 without it.
+    payments: Option<Arc<dyn Payments>>,
+    billing: BillingConfig,
+}
+
+fn router(wiring: Wiring) -> Router {
+    let Wiring {
+        table,
+        cursor_key,
+        authenticator,
+        storage,
+        imports,
+        imports_bucket,
+        tracking_base_url,
+        webhooks,
+        payments,
+        billing,
+    } = wiring;
+    let cursor_key = cursor_key.as_slice();
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()).with_cursor_key(cursor_key));
     // Posts and account health: publishing is social-run-scheduler's, connecting accounts
@@ -39,6 +59,12 @@ fn router(
     ));
     let usage = Arc::new(Usage::new(access.clone(), clock.clone()));
     let scheduling = Arc::new(Scheduling::new(access.clone(), clock.clone()));
+    let billing = Arc::new(Billing::new(
+        access.clone(),
+        payments,
+        clock.clone(),
+        billing,
+    ));
     let importer = Arc::new(Importer::new(
         access.clone(),
         imports,
@@ -51,6 +77,7 @@ fn router(
             scheduling,
         ))
         .merge(scaliyo_http::import_api::router(access.clone(), importer))
+        .merge(scaliyo_http::billing_api::router(access.clone(), billing))
         .merge(scaliyo_http::provider_webhook_api::router(
             access.clone(),
             Arc::new(ProviderHooks::new(
@@ -144,16 +171,25 @@ async fn main() -> Result<(), lambda_http::Error> {
     // List cursors must open on every instance: one key for the deployment (ADR 17).
     let cursor_key = scaliyo_lambda::env::required("CURSOR_KEY")?;
     let authenticator = authenticator().await;
-    lambda_http::run(scaliyo_http::edge::catching_panics(router(
+    let payments = match scaliyo_stripe::StripeConfig::from_env() {
+        Some(stripe) => Some(Arc::new(scaliyo_stripe::Stripe::new(stripe)?) as Arc<dyn Payments>),
+        None => None,
+    };
+    lambda_http::run(scaliyo_http::edge::catching_panics(router(Wiring {
         table,
-        cursor_key.as_bytes(),
+        cursor_key: cursor_key.into_bytes(),
         authenticator,
-        storage(&config),
+        storage: storage(&config),
         imports,
         imports_bucket,
-        tracking,
-        scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
-    )))
+        tracking_base_url: tracking,
+        webhooks: scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
+        payments,
+        billing: BillingConfig {
+            app_url: std::env::var("APP_URL").unwrap_or_default(),
+            webhook_secret: std::env::var("STRIPE_WEBHOOK_SECRET").ok(),
+        },
+    })))
     .await
 }
 
@@ -184,16 +220,21 @@ mod tests {
             scaliyo_aws::s3_client(&config),
             HashMap::new(),
         ));
-        let response = router(
-            DynamoTable::new(client, name),
-            b"test cursor key",
-            Authenticator::ApiGateway,
+        let response = router(Wiring {
+            table: DynamoTable::new(client, name),
+            cursor_key: b"test cursor key".to_vec(),
+            authenticator: Authenticator::ApiGateway,
             storage,
             imports,
-            "imports".into(),
-            "https://t.example".into(),
-            None,
-        )
+            imports_bucket: "imports".into(),
+            tracking_base_url: "https://t.example".into(),
+            webhooks: None,
+            payments: None,
+            billing: BillingConfig {
+                app_url: "https://app.example".into(),
+                webhook_secret: None,
+            },
+        })
         .oneshot(request)
         .await
         .expect("a response");
@@ -222,16 +263,21 @@ mod tests {
             scaliyo_aws::sqs_client(&moto),
             "http://127.0.0.1:1/never-used",
         ));
-        let app = router(
+        let app = router(Wiring {
             table,
-            b"test cursor key",
-            Authenticator::ApiGateway,
-            Storage::new(Arc::new(blobs), HashMap::new()),
+            cursor_key: b"test cursor key".to_vec(),
+            authenticator: Authenticator::ApiGateway,
+            storage: Storage::new(Arc::new(blobs), HashMap::new()),
             imports,
-            "imports".into(),
-            "https://t.example".into(),
-            Some(webhooks),
-        );
+            imports_bucket: "imports".into(),
+            tracking_base_url: "https://t.example".into(),
+            webhooks: Some(webhooks),
+            payments: None,
+            billing: BillingConfig {
+                app_url: "https://app.example".into(),
+                webhook_secret: None,
+            },
+        });
         scaliyo_tests::template::every_route_reaches_a_handler("api", app).await;
     }
 }

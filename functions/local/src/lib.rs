@@ -61,6 +61,14 @@ pub struct LocalConfig {
     /// Browser origins allowed to call this server (`SCALIYO_CORS_ORIGINS`, comma-separated;
     /// the template's `FrontendOrigin` on AWS). Vite's default origins unless set.
     pub cors_origins: Vec<String>,
+    /// Stripe for the SaaS's subscriptions (`STRIPE_SECRET_KEY`, …); billing routes answer
+    /// `501 billing_not_configured` without it.
+    pub stripe: Option<scaliyo_stripe::StripeConfig>,
+    /// The Stripe webhook endpoint's signing secret (`STRIPE_WEBHOOK_SECRET`).
+    pub stripe_webhook_secret: Option<String>,
+    /// The frontend's base URL, where checkout and the portal send the browser back
+    /// (`APP_URL`; Vite's default locally).
+    pub app_url: String,
 }
 
 impl LocalConfig {
@@ -76,6 +84,9 @@ impl LocalConfig {
             cors_origins: scaliyo_http::edge::DEFAULT_LOCAL_ORIGINS
                 .map(str::to_owned)
                 .to_vec(),
+            stripe: None,
+            stripe_webhook_secret: None,
+            app_url: "http://localhost:5173".into(),
         }
     }
 }
@@ -91,6 +102,8 @@ pub enum LocalError {
     Blobs(#[from] scaliyo_store::BlobError),
     #[error("cannot read or create a local secret: {0}")]
     Secret(#[from] std::io::Error),
+    #[error("cannot set up the payment provider: {0}")]
+    Payments(String),
 }
 
 /// Caps glibc's malloc arenas at two. By default every thread that allocates may get its own
@@ -157,6 +170,8 @@ pub struct LocalSystem {
     pub webhook_dlq: Arc<LocalQueue>,
     pub webhooks: WebhookEmitter,
     pub webhook_dispatcher: Arc<WebhookDispatcher>,
+    /// Subscriptions on Stripe (off unless configured).
+    pub billing: Arc<scaliyo_app::billing::Billing>,
 }
 
 /// Receives before a scheduled-email message goes to the dead-letter queue (the SQS
@@ -303,7 +318,24 @@ impl LocalSystem {
         let social = Arc::new(SocialPublisher::new(social_posts, networks, sealer));
         let ip_key = secrets::load_or_create(&config.data_dir.join("secrets/ip-hash.key"))?;
         let short_links = Arc::new(ShortLinks::new(access.rows().clone(), &ip_key));
+        let payments = match &config.stripe {
+            Some(stripe) => Some(Arc::new(
+                scaliyo_stripe::Stripe::new(stripe.clone())
+                    .map_err(|e| LocalError::Payments(e.to_string()))?,
+            ) as Arc<dyn scaliyo_store::Payments>),
+            None => None,
+        };
+        let billing = Arc::new(scaliyo_app::billing::Billing::new(
+            access.clone(),
+            payments,
+            clock.clone(),
+            scaliyo_app::billing::BillingConfig {
+                app_url: config.app_url.clone(),
+                webhook_secret: config.stripe_webhook_secret.clone(),
+            },
+        ));
         Ok(Self {
+            billing,
             social_accounts,
             webhook_queue,
             webhook_dlq,
@@ -352,6 +384,10 @@ impl LocalSystem {
             .merge(scaliyo_http::import_api::router(
                 self.access.clone(),
                 self.importer.clone(),
+            ))
+            .merge(scaliyo_http::billing_api::router(
+                self.access.clone(),
+                self.billing.clone(),
             ))
             .merge(scaliyo_http::provider_webhook_api::router(
                 self.access.clone(),

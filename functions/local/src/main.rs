@@ -175,6 +175,11 @@ async fn serve(
             .map(str::to_owned)
             .collect();
     }
+    config.stripe = scaliyo_stripe::StripeConfig::from_env();
+    config.stripe_webhook_secret = std::env::var("STRIPE_WEBHOOK_SECRET").ok();
+    if let Ok(url) = std::env::var("APP_URL") {
+        config.app_url = url;
+    }
     // Local development may point webhooks at a receiver on this machine, when asked.
     config.webhooks_allow_private = matches!(
         std::env::var("WEBHOOKS_ALLOW_PRIVATE").as_deref(),

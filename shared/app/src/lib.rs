@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod analytics;
+pub mod billing;
 pub mod cursor;
 mod errors;
 pub mod import;

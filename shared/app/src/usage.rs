@@ -15,7 +15,7 @@ use crate::access::{Access, AccessError, Actor};
 use crate::layout;
 use crate::rows::{ListRequest, Row, RowError, timestamp_text, to_row};
 
-fn unique(table: &'static Table, name: &str) -> Result<&'static Unique, AccessError> {
+pub(crate) fn unique(table: &'static Table, name: &str) -> Result<&'static Unique, AccessError> {
     table
         .uniques
         .iter()

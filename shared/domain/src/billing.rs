@@ -56,7 +56,9 @@ pub fn verify_signature(
     let mut matched = false;
     for signature in &signatures {
         // `verify_slice` compares in constant time.
-        matched |= signed_mac(secret, timestamp, body).verify_slice(signature).is_ok();
+        matched |= signed_mac(secret, timestamp, body)
+            .verify_slice(signature)
+            .is_ok();
     }
     if !matched {
         return Err(SignatureError::Mismatch);
@@ -155,7 +157,10 @@ mod tests {
             verify_signature(&header, body, SECRET, NOW - 301),
             Err(SignatureError::Stale)
         );
-        assert_eq!(verify_signature(&header, body, "", NOW), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify_signature(&header, body, "", NOW),
+            Err(SignatureError::Malformed)
+        );
     }
 
     #[test]
@@ -189,7 +194,10 @@ mod tests {
         ] {
             assert_eq!(SubscriptionStatus::from_stripe(stripe), ours, "{stripe}");
         }
-        let check = match crate::schema::SUBSCRIPTIONS.column("status").map(|c| c.check) {
+        let check = match crate::schema::SUBSCRIPTIONS
+            .column("status")
+            .map(|c| c.check)
+        {
             Some(crate::schema::Check::OneOf(values)) => values,
             other => panic!("subscriptions.status has no CHECK set: {other:?}"),
         };

@@ -3,6 +3,7 @@
 //! `lambda_http` and under the local server.
 
 pub mod actor;
+pub mod billing_api;
 pub mod data_api;
 pub mod edge;
 pub mod error;

@@ -6,6 +6,7 @@ pub mod blobs;
 pub mod clock;
 pub mod events;
 pub mod mail;
+pub mod payments;
 pub mod queue;
 pub mod seal;
 pub mod social;
@@ -16,6 +17,7 @@ pub use blobs::{BlobError, BlobMeta, BlobReader, Blobs, ByteChunks, ObjectCreate
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{BusError, DomainEvent, EventBus};
 pub use mail::{Credentials, Delivery, MailError, Mailer, Mailers, OutgoingEmail, SmtpSecurity};
+pub use payments::{CheckoutRequest, CheckoutSession, PaymentError, Payments, RemoteSubscription};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
 pub use seal::{SealError, Sealer};
 pub use social::{MediaFile, Publication, PublishError, Published, SocialNetwork, SocialNetworks};

@@ -128,6 +128,16 @@ impl Rows {
             .map(|item| from_item(table, &item)))
     }
 
+    /// The raw item (internal attributes included) a uniqueness constraint maps the given
+    /// row values to.
+    pub async fn find_unique_raw(
+        &self,
+        unique: &Unique,
+        values: &Row,
+    ) -> Result<Option<Item>, RowError> {
+        self.find_unique_item(unique, values).await
+    }
+
     /// The item a uniqueness item points at, if both exist.
     pub(super) async fn find_unique_item(
         &self,
