@@ -139,6 +139,26 @@ status! {
     }
 }
 
+status! {
+    /// The SaaS subscription of a user, as Stripe's events move it.
+    SubscriptionStatus for "subscriptions"."status" {
+        Active = "active",
+        PastDue = "past_due",
+        Canceled = "canceled",
+    }
+}
+
+status! {
+    /// An invoice to a lead.
+    InvoiceStatus for "invoices"."status" {
+        Draft = "draft",
+        Open = "open",
+        Paid = "paid",
+        Void = "void",
+        Uncollectible = "uncollectible",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,7 +183,15 @@ mod tests {
 
     #[test]
     fn each_status_enum_is_its_columns_check_set() {
-        let cases: [((&str, &str), Vec<&str>); 8] = [
+        let cases: [((&str, &str), Vec<&str>); 10] = [
+            (
+                SubscriptionStatus::COLUMN,
+                texts(SubscriptionStatus::ALL, SubscriptionStatus::as_str),
+            ),
+            (
+                InvoiceStatus::COLUMN,
+                texts(InvoiceStatus::ALL, InvoiceStatus::as_str),
+            ),
             (
                 PostStatus::COLUMN,
                 texts(PostStatus::ALL, PostStatus::as_str),

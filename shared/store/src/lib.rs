@@ -5,6 +5,7 @@
 pub mod blobs;
 pub mod clock;
 pub mod events;
+pub mod invoicing;
 pub mod mail;
 pub mod payments;
 pub mod queue;
@@ -16,6 +17,9 @@ pub mod webhook;
 pub use blobs::{BlobError, BlobMeta, BlobReader, Blobs, ByteChunks, ObjectCreated, PresignedUrl};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{BusError, DomainEvent, EventBus};
+pub use invoicing::{
+    ConnectedAccount, InvoiceAction, Invoicing, NewInvoice, NewLine, RemoteInvoice,
+};
 pub use mail::{Credentials, Delivery, MailError, Mailer, Mailers, OutgoingEmail, SmtpSecurity};
 pub use payments::{CheckoutRequest, CheckoutSession, PaymentError, Payments, RemoteSubscription};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};

@@ -6,6 +6,7 @@
 //! Bodies are `application/x-www-form-urlencoded` with bracket keys
 //! (`line_items[0][price]`, `metadata[user_id]`).
 
+mod connect;
 mod wire;
 
 use std::time::Duration;
@@ -103,6 +104,28 @@ impl Stripe {
             .post(self.url(path))
             .header("Content-Type", "application/x-www-form-urlencoded")
             .body(body.finish())
+    }
+
+    /// A POST in a connected account (`Stripe-Account`), made once per idempotency key:
+    /// Stripe answers a repeat with the first answer instead of acting again.
+    fn post_in(
+        &self,
+        account: &str,
+        key: Option<&str>,
+        path: &str,
+        form: &[(String, String)],
+    ) -> reqwest::RequestBuilder {
+        let request = self.post(path, form).header("Stripe-Account", account);
+        match key {
+            Some(key) => request.header("Idempotency-Key", key),
+            None => request,
+        }
+    }
+
+    fn get_in(&self, account: &str, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(self.url(path))
+            .header("Stripe-Account", account)
     }
 
     /// The active price with this lookup key.

@@ -140,3 +140,59 @@ pub(crate) fn error_of(status: u16, body: &[u8]) -> PaymentError {
         },
     }
 }
+
+/// Any object whose id is all we need.
+#[derive(Deserialize)]
+pub(crate) struct Object {
+    pub id: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Account {
+    id: String,
+    #[serde(default)]
+    charges_enabled: bool,
+    #[serde(default)]
+    details_submitted: bool,
+}
+
+impl From<Account> for scaliyo_store::ConnectedAccount {
+    fn from(a: Account) -> Self {
+        scaliyo_store::ConnectedAccount {
+            id: a.id,
+            charges_enabled: a.charges_enabled,
+            details_submitted: a.details_submitted,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Invoice {
+    id: String,
+    status: Option<String>,
+    number: Option<String>,
+    hosted_invoice_url: Option<String>,
+    invoice_pdf: Option<String>,
+    #[serde(default)]
+    metadata: serde_json::Map<String, Value>,
+    #[serde(default)]
+    status_transitions: Value,
+}
+
+impl From<Invoice> for scaliyo_store::RemoteInvoice {
+    fn from(i: Invoice) -> Self {
+        scaliyo_store::RemoteInvoice {
+            id: i.id,
+            status: i.status.unwrap_or_default(),
+            number: i.number,
+            hosted_invoice_url: i.hosted_invoice_url,
+            invoice_pdf: i.invoice_pdf,
+            invoice_id: i
+                .metadata
+                .get("invoice_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            paid_at: i.status_transitions["paid_at"].as_i64(),
+        }
+    }
+}
