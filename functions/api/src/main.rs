@@ -7,6 +7,7 @@ use axum::{Extension, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::billing::{Billing, BillingConfig};
 use scaliyo_app::import::{ImportConfig, Importer};
+use scaliyo_app::invoices::{Invoices, InvoicesConfig};
 use scaliyo_app::provider_events::ProviderHooks;
 use scaliyo_app::scheduler::Scheduling;
 use scaliyo_app::social::{SocialPosts, SocialSettings};
@@ -15,7 +16,7 @@ use scaliyo_app::usage::Usage;
 use scaliyo_app::webhooks::WebhookLog;
 use scaliyo_aws::{DynamoTable, S3Blobs};
 use scaliyo_http::Authenticator;
-use scaliyo_store::{Blobs, Payments, Queue, SystemClock};
+use scaliyo_store::{Blobs, Invoicing, Payments, Queue, SystemClock};
 use std::collections::HashMap;
 
 /// What the router is built from: the clients and the configuration read at cold start.
@@ -29,8 +30,9 @@ struct Wiring {
     tracking_base_url: String,
     webhooks: Option<Arc<dyn Queue>>,
     /// Stripe, when `STRIPE_SECRET_KEY` is set; the billing routes answer 501 without it.
-    payments: Option<Arc<dyn Payments>>,
+    stripe: Option<Arc<scaliyo_stripe::Stripe>>,
     billing: BillingConfig,
+    invoices: InvoicesConfig,
 }
 
 fn router(wiring: Wiring) -> Router {
@@ -43,8 +45,9 @@ fn router(wiring: Wiring) -> Router {
         imports_bucket,
         tracking_base_url,
         webhooks,
-        payments,
+        stripe,
         billing,
+        invoices,
     } = wiring;
     let cursor_key = cursor_key.as_slice();
     let clock = Arc::new(SystemClock);
@@ -59,11 +62,18 @@ fn router(wiring: Wiring) -> Router {
     ));
     let usage = Arc::new(Usage::new(access.clone(), clock.clone()));
     let scheduling = Arc::new(Scheduling::new(access.clone(), clock.clone()));
+    let payments = stripe.clone().map(|s| s as Arc<dyn Payments>);
     let billing = Arc::new(Billing::new(
         access.clone(),
         payments,
         clock.clone(),
         billing,
+    ));
+    let invoices = Arc::new(Invoices::new(
+        access.clone(),
+        stripe.map(|s| s as Arc<dyn Invoicing>),
+        clock.clone(),
+        invoices,
     ));
     let importer = Arc::new(Importer::new(
         access.clone(),
@@ -78,6 +88,7 @@ fn router(wiring: Wiring) -> Router {
         ))
         .merge(scaliyo_http::import_api::router(access.clone(), importer))
         .merge(scaliyo_http::billing_api::router(access.clone(), billing))
+        .merge(scaliyo_http::invoice_api::router(access.clone(), invoices))
         .merge(scaliyo_http::provider_webhook_api::router(
             access.clone(),
             Arc::new(ProviderHooks::new(
@@ -171,10 +182,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     // List cursors must open on every instance: one key for the deployment (ADR 17).
     let cursor_key = scaliyo_lambda::env::required("CURSOR_KEY")?;
     let authenticator = authenticator().await;
-    let payments = match scaliyo_stripe::StripeConfig::from_env() {
-        Some(stripe) => Some(Arc::new(scaliyo_stripe::Stripe::new(stripe)?) as Arc<dyn Payments>),
+    let stripe = match scaliyo_stripe::StripeConfig::from_env() {
+        Some(stripe) => Some(Arc::new(scaliyo_stripe::Stripe::new(stripe)?)),
         None => None,
     };
+    let app_url = std::env::var("APP_URL").unwrap_or_default();
     lambda_http::run(scaliyo_http::edge::catching_panics(router(Wiring {
         table,
         cursor_key: cursor_key.into_bytes(),
@@ -184,10 +196,14 @@ async fn main() -> Result<(), lambda_http::Error> {
         imports_bucket,
         tracking_base_url: tracking,
         webhooks: scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
-        payments,
+        stripe,
         billing: BillingConfig {
-            app_url: std::env::var("APP_URL").unwrap_or_default(),
+            app_url: app_url.clone(),
             webhook_secret: std::env::var("STRIPE_WEBHOOK_SECRET").ok(),
+        },
+        invoices: InvoicesConfig {
+            app_url,
+            connect_webhook_secret: std::env::var("STRIPE_CONNECT_WEBHOOK_SECRET").ok(),
         },
     })))
     .await
@@ -229,10 +245,14 @@ mod tests {
             imports_bucket: "imports".into(),
             tracking_base_url: "https://t.example".into(),
             webhooks: None,
-            payments: None,
+            stripe: None,
             billing: BillingConfig {
                 app_url: "https://app.example".into(),
                 webhook_secret: None,
+            },
+            invoices: InvoicesConfig {
+                app_url: "https://app.example".into(),
+                connect_webhook_secret: None,
             },
         })
         .oneshot(request)
@@ -272,10 +292,14 @@ mod tests {
             imports_bucket: "imports".into(),
             tracking_base_url: "https://t.example".into(),
             webhooks: Some(webhooks),
-            payments: None,
+            stripe: None,
             billing: BillingConfig {
                 app_url: "https://app.example".into(),
                 webhook_secret: None,
+            },
+            invoices: InvoicesConfig {
+                app_url: "https://app.example".into(),
+                connect_webhook_secret: None,
             },
         });
         scaliyo_tests::template::every_route_reaches_a_handler("api", app).await;

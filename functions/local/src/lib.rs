@@ -66,6 +66,8 @@ pub struct LocalConfig {
     pub stripe: Option<scaliyo_stripe::StripeConfig>,
     /// The Stripe webhook endpoint's signing secret (`STRIPE_WEBHOOK_SECRET`).
     pub stripe_webhook_secret: Option<String>,
+    /// The Connect webhook endpoint's signing secret (`STRIPE_CONNECT_WEBHOOK_SECRET`).
+    pub stripe_connect_webhook_secret: Option<String>,
     /// The frontend's base URL, where checkout and the portal send the browser back
     /// (`APP_URL`; Vite's default locally).
     pub app_url: String,
@@ -86,6 +88,7 @@ impl LocalConfig {
                 .to_vec(),
             stripe: None,
             stripe_webhook_secret: None,
+            stripe_connect_webhook_secret: None,
             app_url: "http://localhost:5173".into(),
         }
     }
@@ -172,6 +175,8 @@ pub struct LocalSystem {
     pub webhook_dispatcher: Arc<WebhookDispatcher>,
     /// Subscriptions on Stripe (off unless configured).
     pub billing: Arc<scaliyo_app::billing::Billing>,
+    /// Invoices to leads through the users' own Stripe accounts (off unless configured).
+    pub invoices: Arc<scaliyo_app::invoices::Invoices>,
 }
 
 /// Receives before a scheduled-email message goes to the dead-letter queue (the SQS
@@ -318,13 +323,25 @@ impl LocalSystem {
         let social = Arc::new(SocialPublisher::new(social_posts, networks, sealer));
         let ip_key = secrets::load_or_create(&config.data_dir.join("secrets/ip-hash.key"))?;
         let short_links = Arc::new(ShortLinks::new(access.rows().clone(), &ip_key));
-        let payments = match &config.stripe {
+        let stripe = match &config.stripe {
             Some(stripe) => Some(Arc::new(
                 scaliyo_stripe::Stripe::new(stripe.clone())
                     .map_err(|e| LocalError::Payments(e.to_string()))?,
-            ) as Arc<dyn scaliyo_store::Payments>),
+            )),
             None => None,
         };
+        let payments = stripe
+            .clone()
+            .map(|s| s as Arc<dyn scaliyo_store::Payments>);
+        let invoices = Arc::new(scaliyo_app::invoices::Invoices::new(
+            access.clone(),
+            stripe.map(|s| s as Arc<dyn scaliyo_store::Invoicing>),
+            clock.clone(),
+            scaliyo_app::invoices::InvoicesConfig {
+                app_url: config.app_url.clone(),
+                connect_webhook_secret: config.stripe_connect_webhook_secret.clone(),
+            },
+        ));
         let billing = Arc::new(scaliyo_app::billing::Billing::new(
             access.clone(),
             payments,
@@ -336,6 +353,7 @@ impl LocalSystem {
         ));
         Ok(Self {
             billing,
+            invoices,
             social_accounts,
             webhook_queue,
             webhook_dlq,
@@ -388,6 +406,10 @@ impl LocalSystem {
             .merge(scaliyo_http::billing_api::router(
                 self.access.clone(),
                 self.billing.clone(),
+            ))
+            .merge(scaliyo_http::invoice_api::router(
+                self.access.clone(),
+                self.invoices.clone(),
             ))
             .merge(scaliyo_http::provider_webhook_api::router(
                 self.access.clone(),

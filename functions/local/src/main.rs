@@ -177,6 +177,7 @@ async fn serve(
     }
     config.stripe = scaliyo_stripe::StripeConfig::from_env();
     config.stripe_webhook_secret = std::env::var("STRIPE_WEBHOOK_SECRET").ok();
+    config.stripe_connect_webhook_secret = std::env::var("STRIPE_CONNECT_WEBHOOK_SECRET").ok();
     if let Ok(url) = std::env::var("APP_URL") {
         config.app_url = url;
     }

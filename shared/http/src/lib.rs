@@ -9,6 +9,7 @@ pub mod edge;
 pub mod error;
 pub mod identity;
 pub mod import_api;
+pub mod invoice_api;
 pub mod jwks;
 pub mod openapi;
 pub mod provider_webhook_api;

@@ -165,7 +165,7 @@ impl Billing {
         let text = |column: &str| {
             subscription
                 .as_ref()
-                .and_then(|s| s[column].as_str())
+                .and_then(|s| crate::rows::field(s, column).as_str())
                 .map(str::to_owned)
         };
         let month = Usage::new(self.access.clone(), self.clock.clone())
@@ -203,7 +203,7 @@ impl Billing {
             .rows()
             .find_unique(table, unique, &probe)
             .await?
-            .and_then(|row| row["credits_used"].as_i64())
+            .and_then(|row| crate::rows::field(&row, "credits_used").as_i64())
             .unwrap_or(0))
     }
 }

@@ -68,6 +68,12 @@ fn invalid(column: &str, reason: impl Into<String>) -> RowError {
     }
 }
 
+/// A row's value in `column`, `null` when the row has no such field (indexing a `Row` by a
+/// missing key panics; a table without the column, or a partial row, must not).
+pub fn field<'a>(row: &'a Row, column: &str) -> &'a Value {
+    row.get(column).unwrap_or(&Value::Null)
+}
+
 /// The owner a stored row names in `column`: its column type is a uuid and the row was
 /// written by us, so a missing or malformed value is a broken invariant.
 pub fn owner_in(row: &Row, column: &str) -> Result<OwnerId, RowError> {

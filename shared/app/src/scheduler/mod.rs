@@ -272,7 +272,8 @@ pub fn next_allowed(now: DateTime<Utc>, limit: &str, window: Option<&SendWindow>
     }
 }
 
-fn lead_address(lead: &Row) -> Option<String> {
+/// A lead's address: its primary e-mail, else its e-mail (the first that looks like one).
+pub(crate) fn lead_address(lead: &Row) -> Option<String> {
     [lead["primary_email"].as_str(), lead["email"].as_str()]
         .into_iter()
         .flatten()

@@ -15,6 +15,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
+mod connect;
+pub use connect::ConnectFailure;
+
 pub const SECRET_KEY: &str = "sk_test_scaliyo_fake";
 pub const WEBHOOK_SECRET: &str = "whsec_scaliyo_fake";
 
@@ -31,12 +34,13 @@ pub struct FakeSubscription {
 }
 
 #[derive(Default)]
-struct Books {
+pub(crate) struct Books {
     sessions: BTreeMap<String, Value>,
     subscriptions: BTreeMap<String, FakeSubscription>,
+    pub(crate) connect: connect::ConnectBooks,
     /// Every request the adapter made: (method and path, form or query parameters).
-    requests: Vec<(String, Vec<(String, String)>)>,
-    counter: u64,
+    pub(crate) requests: Vec<(String, Vec<(String, String)>)>,
+    pub(crate) counter: u64,
 }
 
 pub struct StripeFake {
@@ -53,12 +57,12 @@ impl Drop for StripeFake {
 }
 
 #[derive(Clone)]
-struct FakeState {
-    books: Arc<Mutex<Books>>,
+pub(crate) struct FakeState {
+    pub(crate) books: Arc<Mutex<Books>>,
     api_version: String,
 }
 
-fn stripe_error(
+pub(crate) fn stripe_error(
     status: StatusCode,
     kind: &str,
     code: &str,
@@ -73,7 +77,11 @@ fn stripe_error(
 }
 
 /// What every Stripe request must carry; `Err` is the answer Stripe would give.
-fn check_headers(state: &FakeState, headers: &HeaderMap, form: bool) -> Result<(), Box<Response>> {
+pub(crate) fn check_headers(
+    state: &FakeState,
+    headers: &HeaderMap,
+    form: bool,
+) -> Result<(), Box<Response>> {
     let header = |name: &str| {
         headers
             .get(name)
@@ -120,11 +128,11 @@ fn check_headers(state: &FakeState, headers: &HeaderMap, form: bool) -> Result<(
     }
 }
 
-fn pairs(text: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn pairs(text: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(text).into_owned().collect()
 }
 
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == name)
@@ -306,6 +314,7 @@ impl StripeFake {
             .route("/v1/checkout/sessions/{id}", get(get_session))
             .route("/v1/billing_portal/sessions", post(portal))
             .route("/v1/subscriptions/{id}", get(get_subscription))
+            .merge(connect::routes())
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -1,0 +1,161 @@
+//! Stripe Connect events about the invoices users sent (`invoice.finalized`, `sent`, `paid`,
+//! `payment_failed`, `voided`, `marked_uncollectible`): matched by our invoice id, checked
+//! against the account the event came from, and applied from the invoice as Stripe has it now.
+
+use scaliyo_domain::billing::verify_signature;
+use scaliyo_domain::schema;
+use scaliyo_domain::status::InvoiceStatus;
+use scaliyo_store::{Item, Key, PaymentError, StoreError, WriteOp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{InvoiceError, Invoices, invalid, remote_invoice_key};
+use crate::billing::Applied;
+use crate::rows::{RowError, timestamp_text, to_row};
+
+#[derive(Deserialize)]
+struct ConnectEvent {
+    id: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    /// The connected account the event happened in.
+    account: Option<String>,
+    data: EventData,
+}
+
+#[derive(Deserialize)]
+struct EventData {
+    object: Value,
+}
+
+/// The columns an event may move.
+#[derive(Serialize)]
+struct Remote<'a> {
+    status: InvoiceStatus,
+    invoice_number: Option<&'a str>,
+    stripe_hosted_url: Option<&'a str>,
+    stripe_pdf_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paid_at: Option<String>,
+}
+
+const INVOICE_EVENTS: [&str; 6] = [
+    "invoice.finalized",
+    "invoice.sent",
+    "invoice.paid",
+    "invoice.payment_failed",
+    "invoice.voided",
+    "invoice.marked_uncollectible",
+];
+
+fn marker_key(event_id: &str) -> Key {
+    Key::new(format!("STRIPEEVT#{event_id}"), "STRIPEEVT")
+}
+
+impl Invoices {
+    /// `POST /webhooks/stripe-connect`: the Connect endpoint's events, signed with its own
+    /// secret (fail closed without it).
+    pub async fn apply_connect_event(
+        &self,
+        signature: &str,
+        body: &[u8],
+    ) -> Result<Applied, InvoiceError> {
+        let secret = self
+            .config
+            .connect_webhook_secret
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or(InvoiceError::NotConfigured)?;
+        verify_signature(signature, body, secret, self.clock.now().timestamp())?;
+        let event: ConnectEvent = serde_json::from_slice(body)
+            .map_err(|e| invalid("body", format!("not a Stripe event: {e}")))?;
+        let store = self.access.rows().store();
+        let marker = marker_key(&event.id);
+        if store.get(&marker).await?.is_some() {
+            return Ok(Applied::Duplicate);
+        }
+        let expires = (self.clock.now() + chrono::Duration::days(90)).timestamp();
+        let marker_op = WriteOp::put_new(
+            Item::new(&marker)
+                .with("type", event.event_type.as_str())
+                .with(scaliyo_store::table::TTL, expires),
+        );
+        let ops: Vec<WriteOp> = self.invoice_ops(&event).await?.unwrap_or_default();
+        let applied = if ops.is_empty() {
+            Applied::Ignored
+        } else {
+            Applied::Applied
+        };
+        let mut all = vec![marker_op];
+        all.extend(ops);
+        match store.transact_write(all).await {
+            Ok(()) => Ok(applied),
+            Err(StoreError::ConditionFailed { index: Some(0) }) => Ok(Applied::Duplicate),
+            // The invoice changed meanwhile (a send finishing): Stripe retries the event.
+            Err(StoreError::ConditionFailed { .. }) => Err(RowError::Concurrent.into()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The actions that make our invoice what Stripe has now; `None` for events that are
+    /// not about one of our invoices in the account they came from.
+    async fn invoice_ops(
+        &self,
+        event: &ConnectEvent,
+    ) -> Result<Option<Vec<WriteOp>>, InvoiceError> {
+        if !INVOICE_EVENTS.contains(&event.event_type.as_str()) {
+            return Ok(None);
+        }
+        let Some(remote_id) = event.data.object["id"].as_str() else {
+            return Ok(None);
+        };
+        let store = self.access.rows().store();
+        let Some(mapped) = store.get(&remote_invoice_key(remote_id)).await? else {
+            return Ok(None);
+        };
+        let (Some(owner), Some(invoice_id), Some(account)) = (
+            mapped.str("owner").map(str::to_owned),
+            mapped.str("invoice_id").map(str::to_owned),
+            mapped.str("account").map(str::to_owned),
+        ) else {
+            return Ok(None);
+        };
+        // An event from another account naming this invoice id is not believed.
+        if event.account.as_deref() != Some(account.as_str()) {
+            tracing::warn!(event_id = %event.id, "a Connect event from another account was ignored");
+            return Ok(None);
+        }
+        let remote = match self.invoicing()?.invoice(&account, remote_id).await {
+            Ok(remote) => remote,
+            Err(PaymentError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        if remote.invoice_id.as_deref() != Some(invoice_id.as_str()) {
+            return Ok(None);
+        }
+        let Some(status) = InvoiceStatus::parse(&remote.status) else {
+            return Ok(None);
+        };
+        let rows = self.access.rows();
+        let Some(item) = rows
+            .get_raw(&schema::INVOICES, Some(&owner), &invoice_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let paid_at = remote
+            .paid_at
+            .and_then(|at| chrono::DateTime::from_timestamp(at, 0))
+            .map(timestamp_text)
+            .filter(|_| status == InvoiceStatus::Paid);
+        let patch = to_row(&Remote {
+            status,
+            invoice_number: remote.number.as_deref(),
+            stripe_hosted_url: remote.hosted_invoice_url.as_deref(),
+            stripe_pdf_url: remote.invoice_pdf.as_deref(),
+            paid_at,
+        })?;
+        let (_, op) = rows.transition_op(&schema::INVOICES, &item, patch, &[])?;
+        Ok(Some(vec![op]))
+    }
+}

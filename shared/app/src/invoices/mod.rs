@@ -1,0 +1,157 @@
+//! Invoices users send to their leads (issue 21, part B): drafts from a package, the totals
+//! computed by the server, sending through the user's own Stripe account (Connect) with every
+//! create keyed by our ids, the end states (void, uncollectible, paid out of band), and the
+//! Connect events that keep status and payment true. `docs/billing.md`.
+
+mod connect;
+mod events;
+mod lifecycle;
+mod package;
+mod send;
+
+use std::sync::Arc;
+
+use scaliyo_domain::ids::OwnerId;
+use scaliyo_domain::invoices::InvoiceRuleError;
+use scaliyo_domain::schema;
+use scaliyo_domain::status::InvoiceStatus;
+use scaliyo_store::{Clock, Invoicing, Item, Key, PaymentError};
+
+use crate::access::{Access, AccessError};
+use crate::layout;
+use crate::rows::{ListRequest, Row};
+
+pub use connect::ConnectStatus;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InvoiceError {
+    /// No Stripe in this deployment.
+    #[error("invoicing through Stripe is not configured: set STRIPE_SECRET_KEY")]
+    NotConfigured,
+    /// The user has not connected (or finished onboarding) a Stripe account.
+    #[error("connect a Stripe account first (POST /v1/billing/connect)")]
+    NotConnected,
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("the invoice is {status}: {action}")]
+    WrongState {
+        status: String,
+        action: &'static str,
+    },
+    #[error(transparent)]
+    Rule(#[from] InvoiceRuleError),
+    #[error("the Stripe-Signature does not verify: {0}")]
+    Signature(#[from] scaliyo_domain::billing::SignatureError),
+    #[error(transparent)]
+    Provider(#[from] PaymentError),
+    #[error(transparent)]
+    Access(#[from] AccessError),
+}
+
+crate::errors::through_access!(InvoiceError);
+crate::errors::invalid_constructor!(InvoiceError);
+
+#[derive(Debug, Clone)]
+pub struct InvoicesConfig {
+    /// The frontend's base URL: Connect onboarding returns to `{app_url}/billing/connect`.
+    pub app_url: String,
+    /// The Connect webhook endpoint's signing secret (`whsec_…`).
+    pub connect_webhook_secret: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Invoices {
+    access: Arc<Access>,
+    invoicing: Option<Arc<dyn Invoicing>>,
+    clock: Arc<dyn Clock>,
+    config: InvoicesConfig,
+}
+
+impl Invoices {
+    pub fn new(
+        access: Arc<Access>,
+        invoicing: Option<Arc<dyn Invoicing>>,
+        clock: Arc<dyn Clock>,
+        config: InvoicesConfig,
+    ) -> Self {
+        Self {
+            access,
+            invoicing,
+            clock,
+            config,
+        }
+    }
+
+    fn invoicing(&self) -> Result<&Arc<dyn Invoicing>, InvoiceError> {
+        self.invoicing.as_ref().ok_or(InvoiceError::NotConfigured)
+    }
+
+    /// The invoice's line items, in the order they were added.
+    async fn lines_of(&self, owner: OwnerId, invoice_id: &str) -> Result<Vec<Row>, InvoiceError> {
+        let mut lines = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .access
+                .rows()
+                .list(
+                    &schema::INVOICE_LINE_ITEMS,
+                    Some(&owner.to_string()),
+                    ListRequest {
+                        index: Some("idx_invoice_line_items_invoice".into()),
+                        equals: vec![invoice_id.to_owned()],
+                        limit: 100,
+                        cursor,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            lines.extend(page.rows);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        lines.sort_by(|a, b| {
+            crate::rows::field(a, "created_at")
+                .as_str()
+                .cmp(&crate::rows::field(b, "created_at").as_str())
+                .then(
+                    crate::rows::field(a, "id")
+                        .as_str()
+                        .cmp(&crate::rows::field(b, "id").as_str()),
+                )
+        });
+        Ok(lines)
+    }
+}
+
+/// The invoice's status, refusing a value outside the CHECK set (a broken invariant).
+fn status_of(invoice: &Row) -> Result<InvoiceStatus, InvoiceError> {
+    InvoiceStatus::of(crate::rows::field(invoice, "status")).ok_or_else(|| {
+        crate::rows::RowError::Invariant(format!(
+            "invoice status {:?}",
+            crate::rows::field(invoice, "status")
+        ))
+        .into()
+    })
+}
+
+/// `U#<owner> / stripe#connect`: the user's connected account, written only by the server
+/// (an `integrations` row is the client's to write, so it cannot name the account).
+fn connect_key(owner: OwnerId) -> Key {
+    Key::new(layout::owner_partition(owner), "stripe#connect")
+}
+
+/// `STRIPEINV#<stripe invoice id>`: whose invoice a Connect event is about.
+fn remote_invoice_key(stripe_invoice_id: &str) -> Key {
+    Key::new(format!("STRIPEINV#{stripe_invoice_id}"), "STRIPEINV")
+}
+
+impl Invoices {
+    /// The user's connected account id, if they have one.
+    async fn account_of(&self, owner: OwnerId) -> Result<Option<String>, InvoiceError> {
+        let item: Option<Item> = self.access.rows().store().get(&connect_key(owner)).await?;
+        Ok(item.and_then(|i| i.str("account").map(str::to_owned)))
+    }
+}
