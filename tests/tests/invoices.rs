@@ -151,11 +151,26 @@ async fn a_package_becomes_a_draft_sent_once_through_connect_and_paid_by_its_eve
     assert_eq!(amounts.iter().sum::<i64>(), 8_499);
     let invoice_id = draft.body["id"].as_str().unwrap_or_default().to_owned();
 
-    // Not connected yet: refused, nothing at Stripe.
+    // Not connected and no sender: nothing can carry it; the draft stays a draft.
     let early = ada
         .post(&format!("/v1/invoices/{invoice_id}/send"), json!({}))
         .await;
-    assert_eq!((early.status, early.code()), (409, "stripe_not_connected"));
+    assert!(
+        early.status >= 400 && early.status < 500,
+        "{:?}",
+        early.body
+    );
+    assert_eq!(
+        ada.get(&format!("/v1/invoices/{invoice_id}")).await.body["status"],
+        "draft"
+    );
+    assert_eq!(
+        fake.requests()
+            .iter()
+            .filter(|(what, _)| what.starts_with("POST /v1/invoices"))
+            .count(),
+        0
+    );
     let account = connected(&ada, &fake).await;
 
     // The answer to the invoice's creation is lost: Stripe made it, we saw a 500.
@@ -353,4 +368,75 @@ async fn without_stripe_invoicing_answers_501() {
         (status.status, status.body["connected"].as_bool()),
         (200, Some(false))
     );
+}
+
+#[tokio::test]
+async fn without_a_connected_account_the_invoice_is_emailed_once_through_the_users_sender() {
+    let (local, fake, _clock) = with_stripe().await;
+    let ada = Client::user(&local, Role::Client, Some("ada@example.com"));
+    ada.sign_up().await;
+    let sender = ada
+        .post(
+            "/v1/sender-accounts/connect",
+            json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "SG.k", "is_default": true }),
+        )
+        .await;
+    assert_eq!(sender.status, 201, "{:?}", sender.body);
+    let (lead_id, package_id) = lead_and_package(&ada).await;
+    let draft = ada
+        .post(
+            "/v1/invoices/from-package",
+            json!({ "lead_id": lead_id, "package_id": package_id }),
+        )
+        .await;
+    let invoice_id = draft.body["id"].as_str().unwrap_or_default().to_owned();
+    let sent = ada
+        .post(&format!("/v1/invoices/{invoice_id}/send"), json!({}))
+        .await;
+    assert_eq!(sent.status, 200, "{:?}", sent.body);
+    assert_eq!(
+        (sent.body["status"].as_str(), sent.body["sent_via"].as_str()),
+        (Some("open"), Some("email"))
+    );
+    assert!(sent.body["stripe_invoice_id"].is_null());
+    let outbox: Vec<_> = std::fs::read_dir(local.system.outbox.dir())
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    assert_eq!(outbox.len(), 1, "{outbox:?}");
+    let eml = std::fs::read(&outbox[0]).expect("the e-mail");
+    let message = mailparse::parse_mail(&eml).expect("a MIME message");
+    assert!(
+        message
+            .headers
+            .iter()
+            .any(|h| h.get_key() == "Subject" && h.get_value().contains("84.99 USD"))
+    );
+    assert!(
+        message
+            .headers
+            .iter()
+            .any(|h| h.get_key() == "To" && h.get_value().contains("grace@navy.example"))
+    );
+    let html = message
+        .subparts
+        .iter()
+        .find(|p| p.ctype.mimetype == "text/html")
+        .and_then(|p| p.get_body().ok())
+        .unwrap_or_default();
+    assert!(
+        html.contains("Audit day") && html.contains("25.00 USD") && html.contains("84.99 USD"),
+        "{html}"
+    );
+    // Once only: a second send is refused and mails nothing.
+    let twice = ada
+        .post(&format!("/v1/invoices/{invoice_id}/send"), json!({}))
+        .await;
+    assert_eq!((twice.status, twice.code()), (409, "wrong_state"));
+    assert_eq!(
+        std::fs::read_dir(local.system.outbox.dir())
+            .map(|d| d.count())
+            .unwrap_or(0),
+        1
+    );
+    assert!(fake.invoices_of("acct_test_1").is_empty());
 }

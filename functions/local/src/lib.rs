@@ -333,15 +333,19 @@ impl LocalSystem {
         let payments = stripe
             .clone()
             .map(|s| s as Arc<dyn scaliyo_store::Payments>);
-        let invoices = Arc::new(scaliyo_app::invoices::Invoices::new(
-            access.clone(),
-            stripe.map(|s| s as Arc<dyn scaliyo_store::Invoicing>),
-            clock.clone(),
-            scaliyo_app::invoices::InvoicesConfig {
-                app_url: config.app_url.clone(),
-                connect_webhook_secret: config.stripe_connect_webhook_secret.clone(),
-            },
-        ));
+        let invoices = Arc::new(
+            scaliyo_app::invoices::Invoices::new(
+                access.clone(),
+                stripe.map(|s| s as Arc<dyn scaliyo_store::Invoicing>),
+                clock.clone(),
+                scaliyo_app::invoices::InvoicesConfig {
+                    app_url: config.app_url.clone(),
+                    connect_webhook_secret: config.stripe_connect_webhook_secret.clone(),
+                },
+            )
+            .with_mailer(Some(send.clone()))
+            .with_webhooks(Some(webhooks.clone())),
+        );
         let billing = Arc::new(scaliyo_app::billing::Billing::new(
             access.clone(),
             payments,

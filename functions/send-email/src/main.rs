@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
+use scaliyo_app::invoices::{Invoices, InvoicesConfig};
 use scaliyo_app::send::{Mailers, SendConfig, SendPipeline};
 use scaliyo_app::social::SocialAccounts;
 use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::{DynamoTable, KmsSealer};
 use scaliyo_http::Authenticator;
-use scaliyo_store::{Queue, Sealer, SystemClock};
+use scaliyo_store::{Invoicing, Queue, Sealer, SystemClock};
 
 fn router(
     table: DynamoTable,
@@ -18,6 +19,7 @@ fn router(
     mailers: Mailers,
     tracking_base_url: String,
     webhooks: Option<Arc<dyn Queue>>,
+    invoicing: (Option<Arc<dyn Invoicing>>, InvoicesConfig),
 ) -> Router {
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
@@ -30,11 +32,24 @@ fn router(
             clock,
             SendConfig { tracking_base_url },
         )
-        .with_webhooks(webhooks),
+        .with_webhooks(webhooks.clone()),
     );
     // Connecting social accounts seals their tokens: it lives here, with the key service.
     let social_accounts = Arc::new(SocialAccounts::new(access.clone(), sealer));
+    // Sending an invoice: through the user's Stripe account, else e-mailed with this pipeline.
+    let (stripe, invoices_config) = invoicing;
+    let invoices = Arc::new(
+        Invoices::new(
+            access.clone(),
+            stripe,
+            Arc::new(SystemClock),
+            invoices_config,
+        )
+        .with_mailer(Some(pipeline.clone()))
+        .with_webhooks(webhooks.clone()),
+    );
     scaliyo_http::send_api::router(access.clone(), pipeline)
+        .merge(scaliyo_http::invoice_api::router(access.clone(), invoices))
         .merge(scaliyo_http::social_api::accounts_router(
             access,
             social_accounts,
@@ -54,12 +69,21 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sealer = Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id));
     // Outgoing webhooks (email.sent / email.failed) are enqueued here, delivered elsewhere.
     let webhooks = scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config);
+    let stripe = match scaliyo_stripe::StripeConfig::from_env() {
+        Some(stripe) => Some(Arc::new(scaliyo_stripe::Stripe::new(stripe)?) as Arc<dyn Invoicing>),
+        None => None,
+    };
+    let invoices = InvoicesConfig {
+        app_url: std::env::var("APP_URL").unwrap_or_default(),
+        connect_webhook_secret: None,
+    };
     lambda_http::run(scaliyo_http::edge::catching_panics(router(
         table,
         sealer,
         scaliyo_mail::mailers_from_env(),
         tracking,
         webhooks,
+        (stripe, invoices),
     )))
     .await
 }
@@ -68,6 +92,13 @@ async fn main() -> Result<(), lambda_http::Error> {
 mod tests {
     use super::*;
     use tower::ServiceExt;
+
+    fn test_invoices() -> InvoicesConfig {
+        InvoicesConfig {
+            app_url: "https://app.example".into(),
+            connect_webhook_secret: None,
+        }
+    }
 
     /// A real-shaped API Gateway v2 POST reaches the pipeline on DynamoDB Local; a lead the
     /// caller does not have is a 404, as it would be in Lambda.
@@ -100,6 +131,7 @@ mod tests {
             scaliyo_mail::mailers_from_env(),
             "https://t.example".into(),
             None,
+            (None, test_invoices()),
         );
         let response = app.oneshot(request).await.expect("a response");
         assert_eq!(response.status(), 404);
@@ -128,6 +160,7 @@ mod tests {
             scaliyo_mail::mailers_from_env(),
             "https://t.example".into(),
             None,
+            (None, test_invoices()),
         );
         scaliyo_tests::template::every_route_reaches_a_handler("send-email", app).await;
     }

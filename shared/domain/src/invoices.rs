@@ -101,6 +101,73 @@ pub fn currency(code: &str) -> Result<String, InvoiceRuleError> {
     }
 }
 
+/// One line as the e-mailed invoice shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownLine<'a> {
+    pub description: &'a str,
+    pub quantity: i64,
+    pub unit_price_cents: i64,
+    pub amount_cents: i64,
+}
+
+/// An invoice as e-mailed to a lead when the user has no Stripe account connected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailedInvoice<'a> {
+    pub reference: &'a str,
+    pub currency: &'a str,
+    pub lines: Vec<ShownLine<'a>>,
+    pub total_cents: i64,
+    pub due: Option<NaiveDate>,
+    pub notes: Option<&'a str>,
+}
+
+/// `1234` cents in `usd` → `12.34 USD`.
+pub fn money(cents: i64, currency: &str) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.unsigned_abs();
+    format!(
+        "{sign}{}.{:02} {}",
+        cents / 100,
+        cents % 100,
+        currency.to_ascii_uppercase()
+    )
+}
+
+/// Text safe in the e-mail's HTML and inert to the send pipeline's merge tags.
+fn shown(text: &str) -> String {
+    crate::email::escape_html(text)
+        .replace('{', "&#123;")
+        .replace('}', "&#125;")
+}
+
+/// The HTML body of an e-mailed invoice: a table of the lines, the total and the due date.
+pub fn email_html(invoice: &EmailedInvoice<'_>) -> String {
+    let mut rows = String::new();
+    for line in &invoice.lines {
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td><td align=\"right\">{}</td></tr>",
+            shown(line.description),
+            line.quantity,
+            money(line.unit_price_cents, invoice.currency),
+            money(line.amount_cents, invoice.currency),
+        ));
+    }
+    let due = invoice
+        .due
+        .map(|d| format!("<p>Due by {}.</p>", d.format("%B %-d, %Y")))
+        .unwrap_or_default();
+    let notes = invoice
+        .notes
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| format!("<p>{}</p>", shown(n)))
+        .unwrap_or_default();
+    format!(
+        "<p>Invoice {reference}</p>{notes}<table cellpadding=\"6\"><tr><th align=\"left\">Description</th><th>Quantity</th><th>Unit price</th><th>Amount</th></tr>{rows}<tr><td colspan=\"3\" align=\"right\"><strong>Total</strong></td><td align=\"right\"><strong>{total}</strong></td></tr></table>{due}",
+        reference = shown(invoice.reference),
+        total = money(invoice.total_cents, invoice.currency),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +229,32 @@ mod tests {
         for bad in ["", "us", "usdd", "u5d", "€ur"] {
             assert_eq!(currency(bad), Err(InvoiceRuleError::Currency), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_emailed_invoice_shows_its_lines_escaped_and_inert_to_merge_tags() {
+        let html = email_html(&EmailedInvoice {
+            reference: "INV-1",
+            currency: "eur",
+            lines: vec![ShownLine {
+                description: "<b>Audit</b> {{first_name}}",
+                quantity: 3,
+                unit_price_cents: 2_500,
+                amount_cents: 7_500,
+            }],
+            total_cents: 7_500,
+            due: NaiveDate::from_ymd_opt(2026, 12, 31),
+            notes: Some("Thanks & see you"),
+        });
+        assert!(
+            html.contains("&lt;b&gt;Audit&lt;/b&gt; &#123;&#123;first_name&#125;&#125;"),
+            "{html}"
+        );
+        assert!(html.contains("25.00 EUR") && html.contains("75.00 EUR"));
+        assert!(html.contains("Due by December 31, 2026."));
+        assert!(html.contains("Thanks &amp; see you"));
+        assert!(!html.contains("{{"));
+        assert_eq!(money(5, "usd"), "0.05 USD");
     }
 
     proptest! {

@@ -58,6 +58,7 @@ impl From<InvoiceError> for ApiError {
             InvoiceError::Provider(e @ PaymentError::Unavailable(_)) => {
                 ApiError::unavailable("the payment provider", &e)
             }
+            InvoiceError::Send(e) => (*e).into(),
             InvoiceError::Access(e) => e.into(),
         }
     }

@@ -3,6 +3,7 @@
 //! against the account the event came from, and applied from the invoice as Stripe has it now.
 
 use scaliyo_domain::billing::verify_signature;
+use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema;
 use scaliyo_domain::status::InvoiceStatus;
 use scaliyo_store::{Item, Key, PaymentError, StoreError, WriteOp};
@@ -80,16 +81,21 @@ impl Invoices {
                 .with("type", event.event_type.as_str())
                 .with(scaliyo_store::table::TTL, expires),
         );
-        let ops: Vec<WriteOp> = self.invoice_ops(&event).await?.unwrap_or_default();
-        let applied = if ops.is_empty() {
-            Applied::Ignored
-        } else {
-            Applied::Applied
-        };
+        let change = self.invoice_ops(&event).await?;
         let mut all = vec![marker_op];
-        all.extend(ops);
+        if let Some((op, _, _)) = &change {
+            all.push(op.clone());
+        }
         match store.transact_write(all).await {
-            Ok(()) => Ok(applied),
+            Ok(()) => match change {
+                Some((_, owner, row)) => {
+                    if crate::rows::field(&row, "status") == "paid" {
+                        self.emit(owner, "invoice.paid", &row).await;
+                    }
+                    Ok(Applied::Applied)
+                }
+                None => Ok(Applied::Ignored),
+            },
             Err(StoreError::ConditionFailed { index: Some(0) }) => Ok(Applied::Duplicate),
             // The invoice changed meanwhile (a send finishing): Stripe retries the event.
             Err(StoreError::ConditionFailed { .. }) => Err(RowError::Concurrent.into()),
@@ -102,7 +108,7 @@ impl Invoices {
     async fn invoice_ops(
         &self,
         event: &ConnectEvent,
-    ) -> Result<Option<Vec<WriteOp>>, InvoiceError> {
+    ) -> Result<Option<(WriteOp, OwnerId, crate::rows::Row)>, InvoiceError> {
         if !INVOICE_EVENTS.contains(&event.event_type.as_str()) {
             return Ok(None);
         }
@@ -155,7 +161,10 @@ impl Invoices {
             stripe_pdf_url: remote.invoice_pdf.as_deref(),
             paid_at,
         })?;
-        let (_, op) = rows.transition_op(&schema::INVOICES, &item, patch, &[])?;
-        Ok(Some(vec![op]))
+        let (row, op) = rows.transition_op(&schema::INVOICES, &item, patch, &[])?;
+        let owner: OwnerId = owner
+            .parse()
+            .map_err(|_| RowError::Invariant("an invoice map without its owner".into()))?;
+        Ok(Some((op, owner, row)))
     }
 }

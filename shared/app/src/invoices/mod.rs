@@ -4,6 +4,7 @@
 //! Connect events that keep status and payment true. `docs/billing.md`.
 
 mod connect;
+mod email;
 mod events;
 mod lifecycle;
 mod package;
@@ -20,6 +21,8 @@ use scaliyo_store::{Clock, Invoicing, Item, Key, PaymentError};
 use crate::access::{Access, AccessError};
 use crate::layout;
 use crate::rows::{ListRequest, Row};
+use crate::send::SendPipeline;
+use crate::webhooks::WebhookEmitter;
 
 pub use connect::ConnectStatus;
 
@@ -44,11 +47,23 @@ pub enum InvoiceError {
     Signature(#[from] scaliyo_domain::billing::SignatureError),
     #[error(transparent)]
     Provider(#[from] PaymentError),
+    /// The e-mailed invoice could not be sent (no sender, quota, suppression, provider).
+    #[error(transparent)]
+    Send(Box<crate::send::SendError>),
     #[error(transparent)]
     Access(#[from] AccessError),
 }
 
 crate::errors::through_access!(InvoiceError);
+
+impl From<crate::send::SendError> for InvoiceError {
+    fn from(error: crate::send::SendError) -> Self {
+        match error {
+            crate::send::SendError::Access(e) => InvoiceError::Access(e),
+            other => InvoiceError::Send(Box::new(other)),
+        }
+    }
+}
 crate::errors::invalid_constructor!(InvoiceError);
 
 #[derive(Debug, Clone)]
@@ -65,6 +80,10 @@ pub struct Invoices {
     invoicing: Option<Arc<dyn Invoicing>>,
     clock: Arc<dyn Clock>,
     config: InvoicesConfig,
+    /// Sends an invoice by e-mail through the user's sender when no Stripe account is
+    /// connected (where the send pipeline runs: `send-email`, the local server).
+    mailer: Option<Arc<SendPipeline>>,
+    webhooks: Option<WebhookEmitter>,
 }
 
 impl Invoices {
@@ -79,6 +98,38 @@ impl Invoices {
             invoicing,
             clock,
             config,
+            mailer: None,
+            webhooks: None,
+        }
+    }
+
+    pub fn with_mailer(mut self, mailer: Option<Arc<SendPipeline>>) -> Self {
+        self.mailer = mailer;
+        self
+    }
+
+    /// `invoice.sent` and `invoice.paid` go to the user's own webhooks.
+    pub fn with_webhooks(mut self, webhooks: Option<WebhookEmitter>) -> Self {
+        self.webhooks = webhooks;
+        self
+    }
+
+    async fn emit(&self, owner: OwnerId, event_type: &str, invoice: &Row) {
+        if let Some(webhooks) = &self.webhooks {
+            let id = crate::rows::field(invoice, "id")
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let data = serde_json::json!({
+                "invoice_id": id,
+                "lead_id": crate::rows::field(invoice, "lead_id"),
+                "status": crate::rows::field(invoice, "status"),
+                "total_cents": crate::rows::field(invoice, "total_cents"),
+                "currency": crate::rows::field(invoice, "currency"),
+                "invoice_number": crate::rows::field(invoice, "invoice_number"),
+                "sent_via": crate::rows::field(invoice, "sent_via"),
+            });
+            webhooks.emit(owner, event_type, &id, data).await;
         }
     }
 

@@ -8,8 +8,7 @@ use scaliyo_domain::invoices::{self, Line};
 use scaliyo_domain::schema;
 use scaliyo_domain::status::InvoiceStatus;
 use scaliyo_store::{
-    Invoicing, Item, Key, NewInvoice, NewLine, RemoteInvoice, StoreError, Value as StoreValue,
-    WriteOp,
+    Invoicing, Item, Key, NewInvoice, NewLine, StoreError, Value as StoreValue, WriteOp,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -28,6 +27,21 @@ fn customer_key(owner: OwnerId, lead_id: &str) -> Key {
         layout::owner_partition(owner),
         format!("stripecus#{lead_id}"),
     )
+}
+
+/// A draft checked and priced, ready to go out either way.
+pub(super) struct Prepared {
+    pub owner: OwnerId,
+    pub invoice_id: String,
+    pub visible: Row,
+    pub lead_id: String,
+    pub lead: Row,
+    pub email: String,
+    pub lines: Vec<Row>,
+    pub totals: invoices::Totals,
+    pub due: Option<chrono::NaiveDate>,
+    pub days_until_due: u32,
+    pub currency: String,
 }
 
 #[derive(Serialize)]
@@ -50,7 +64,6 @@ struct Sent<'a> {
 
 impl Invoices {
     pub async fn send(&self, actor: &Actor, invoice_id: &str) -> Result<Value, InvoiceError> {
-        let invoicing = self.invoicing()?.clone();
         let owner = actor.owner()?;
         let visible = self.access.get(actor, "invoices", invoice_id).await?;
         let status = status_of(&visible)?;
@@ -59,13 +72,6 @@ impl Invoices {
                 status: status.to_string(),
                 action: "only a draft can be sent",
             });
-        }
-        let account = self
-            .account_of(owner)
-            .await?
-            .ok_or(InvoiceError::NotConnected)?;
-        if !invoicing.account(&account).await?.charges_enabled {
-            return Err(InvoiceError::NotConnected);
         }
         let lead_id = crate::rows::field(&visible, "lead_id")
             .as_str()
@@ -97,6 +103,63 @@ impl Invoices {
                 .unwrap_or("usd"),
         )
         .map_err(|e| invalid("currency", e.to_string()))?;
+        let prepared = Prepared {
+            owner,
+            invoice_id: invoice_id.to_owned(),
+            visible,
+            lead_id,
+            lead,
+            email,
+            lines,
+            totals,
+            due,
+            days_until_due,
+            currency,
+        };
+        // Through the user's Stripe account when one can take payments, else by e-mail
+        // through the user's sender (where the send pipeline runs).
+        let connected = match (&self.invoicing, self.account_of(owner).await?) {
+            (Some(invoicing), Some(account)) => invoicing
+                .account(&account)
+                .await?
+                .charges_enabled
+                .then(|| (invoicing.clone(), account)),
+            _ => None,
+        };
+        let sent = match (connected, &self.mailer) {
+            (Some((invoicing, account)), _) => {
+                self.send_through_stripe(invoicing.as_ref(), &account, &prepared)
+                    .await?
+            }
+            (None, Some(mailer)) => self.send_by_email(actor, mailer, &prepared).await?,
+            (None, None) => return Err(InvoiceError::NotConnected),
+        };
+        self.emit(owner, "invoice.sent", &sent).await;
+        Ok(Value::Object(sent))
+    }
+
+    async fn send_through_stripe(
+        &self,
+        invoicing: &dyn Invoicing,
+        account: &str,
+        prepared: &Prepared,
+    ) -> Result<Row, InvoiceError> {
+        let Prepared {
+            owner,
+            invoice_id,
+            visible,
+            lead_id,
+            lead,
+            email,
+            lines,
+            totals,
+            days_until_due,
+            currency,
+            ..
+        } = prepared;
+        let (owner, days_until_due) = (*owner, *days_until_due);
+        let invoice_id = invoice_id.as_str();
+        let account = account.to_owned();
         let owner_text = owner.to_string();
         let rows = self.access.rows();
         let mut item = rows
@@ -109,7 +172,7 @@ impl Invoices {
             Some(id) => id,
             None => {
                 let customer = self
-                    .customer_of(invoicing.as_ref(), &account, owner, &lead, &lead_id, &email)
+                    .customer_of(invoicing, &account, owner, lead, lead_id, email)
                     .await?;
                 let created = invoicing
                     .create_invoice(
@@ -120,7 +183,7 @@ impl Invoices {
                             currency: currency.clone(),
                             days_until_due,
                             invoice_id: invoice_id.to_owned(),
-                            description: crate::rows::field(&visible, "notes")
+                            description: crate::rows::field(visible, "notes")
                                 .as_str()
                                 .map(str::to_owned),
                         },
@@ -137,7 +200,7 @@ impl Invoices {
                     .with("owner", owner_text.as_str())
                     .with("invoice_id", invoice_id)
                     .with("account", account.as_str());
-                let customer_map = Item::new(&customer_key(owner, &lead_id))
+                let customer_map = Item::new(&customer_key(owner, lead_id))
                     .with("account", account.as_str())
                     .with("customer", customer.as_str());
                 self.commit(vec![op, WriteOp::put(map), WriteOp::put(customer_map)])
@@ -169,7 +232,7 @@ impl Invoices {
                         &account,
                         &format!("scaliyo-lines-{invoice_id}"),
                         &remote_id,
-                        &currency,
+                        currency,
                         &new_lines,
                     )
                     .await?;
@@ -191,8 +254,16 @@ impl Invoices {
                 .send(&account, &format!("scaliyo-send-{invoice_id}"), &remote_id)
                 .await?;
         }
-        self.record_sent(&item, &remote, &lines, &totals.amounts)
-            .await
+        let status = InvoiceStatus::parse(&remote.status).unwrap_or(InvoiceStatus::Open);
+        let patch = to_row(&Sent {
+            status,
+            invoice_number: remote.number.as_deref(),
+            stripe_hosted_url: remote.hosted_invoice_url.as_deref(),
+            stripe_pdf_url: remote.invoice_pdf.as_deref(),
+            sent_at: timestamp_text(self.clock.now()),
+            sent_via: "stripe",
+        })?;
+        self.record_sent(&item, patch, lines, &totals.amounts).await
     }
 
     /// The lead's customer in the account: the one made before, else a new one.
@@ -245,24 +316,16 @@ impl Invoices {
         }
     }
 
-    /// The sent invoice's row, and its lines' amounts as computed here.
-    async fn record_sent(
+    /// The sent invoice's row (`patch` says how it went out), and its lines' amounts as
+    /// computed here.
+    pub(super) async fn record_sent(
         &self,
         item: &Item,
-        remote: &RemoteInvoice,
+        patch: Row,
         lines: &[Row],
         amounts: &[i64],
-    ) -> Result<Value, InvoiceError> {
+    ) -> Result<Row, InvoiceError> {
         let rows = self.access.rows();
-        let status = InvoiceStatus::parse(&remote.status).unwrap_or(InvoiceStatus::Open);
-        let patch = to_row(&Sent {
-            status,
-            invoice_number: remote.number.as_deref(),
-            stripe_hosted_url: remote.hosted_invoice_url.as_deref(),
-            stripe_pdf_url: remote.invoice_pdf.as_deref(),
-            sent_at: timestamp_text(self.clock.now()),
-            sent_via: "stripe",
-        })?;
         let (row, op) = rows.transition_op(&schema::INVOICES, item, patch, &[])?;
         let mut ops = vec![op];
         let owner = item.str("owner_id").unwrap_or_default().to_owned();
@@ -283,6 +346,6 @@ impl Invoices {
             }
         }
         self.commit(ops).await?;
-        Ok(Value::Object(row))
+        Ok(row)
     }
 }
