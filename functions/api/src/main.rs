@@ -304,4 +304,87 @@ mod tests {
         });
         scaliyo_tests::template::every_route_reaches_a_handler("api", app).await;
     }
+
+    /// Stripe's webhook as API Gateway hands it over: the body base64-encoded
+    /// (`isBase64Encoded`), verified on the raw bytes lambda_http decodes; a tampered body
+    /// is refused.
+    #[tokio::test]
+    async fn a_base64_encoded_stripe_event_is_verified_on_its_raw_bytes() {
+        use base64::Engine;
+        let Some(config) = scaliyo_tests::emulators::dynamodb().await else {
+            return;
+        };
+        let table = scaliyo_tests::emulators::new_table(&config, "api-stripe").await;
+        let blobs = S3Blobs::new(scaliyo_aws::s3_client(&config), HashMap::new());
+        let imports = Arc::new(S3Blobs::new(
+            scaliyo_aws::s3_client(&config),
+            HashMap::new(),
+        ));
+        let app = router(Wiring {
+            table,
+            cursor_key: b"test cursor key".to_vec(),
+            authenticator: Authenticator::ApiGateway,
+            storage: Storage::new(Arc::new(blobs), HashMap::new()),
+            imports,
+            imports_bucket: "imports".into(),
+            tracking_base_url: "https://t.example".into(),
+            webhooks: None,
+            stripe: None,
+            billing: BillingConfig {
+                app_url: "https://app.example".into(),
+                webhook_secret: Some("whsec_lambda_test".into()),
+            },
+            invoices: InvoicesConfig {
+                app_url: "https://app.example".into(),
+                connect_webhook_secret: None,
+            },
+        });
+        let now = chrono::Utc::now().timestamp();
+        let body = serde_json::json!({ "id": format!("evt_b64_{}", std::process::id()), "object": "event", "type": "customer.created", "data": { "object": { "id": "cus_1" } } }).to_string();
+        let signature = scaliyo_domain::billing::sign(body.as_bytes(), "whsec_lambda_test", now);
+        let event = |body: &str| {
+            serde_json::json!({
+                "version": "2.0",
+                "routeKey": "POST /webhooks/stripe",
+                "rawPath": "/webhooks/stripe",
+                "rawQueryString": "",
+                "headers": { "content-type": "application/json; charset=utf-8", "stripe-signature": signature, "host": "api.scaliyo.example", "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)" },
+                "requestContext": {
+                    "accountId": "123456789012", "apiId": "a1b2c3d4e5", "domainName": "api.scaliyo.example", "domainPrefix": "api",
+                    "http": { "method": "POST", "path": "/webhooks/stripe", "protocol": "HTTP/1.1", "sourceIp": "54.187.174.169", "userAgent": "Stripe/1.0" },
+                    "requestId": "stripe-event", "routeKey": "POST /webhooks/stripe", "stage": "$default", "time": "02/Dec/2026:10:00:00 +0000", "timeEpoch": 1_796_205_600_000_i64
+                },
+                "body": base64::engine::general_purpose::STANDARD.encode(body),
+                "isBase64Encoded": true
+            })
+            .to_string()
+        };
+        let answer = |event: String| {
+            let app = app.clone();
+            async move {
+                let request = lambda_http::request::from_str(&event).expect("a valid event");
+                let response = app.oneshot(request).await.expect("a response");
+                let status = response.status().as_u16();
+                let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+                    .await
+                    .expect("body");
+                (
+                    status,
+                    serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default(),
+                )
+            }
+        };
+        let (status, reply) = answer(event(&body)).await;
+        assert_eq!(
+            (status, reply["result"].as_str()),
+            (200, Some("ignored")),
+            "{reply}"
+        );
+        let (status, reply) = answer(event(&body.replace("cus_1", "cus_2"))).await;
+        assert_eq!(
+            (status, reply["code"].as_str()),
+            (400, Some("bad_signature")),
+            "{reply}"
+        );
+    }
 }

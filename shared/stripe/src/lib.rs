@@ -84,6 +84,13 @@ impl Stripe {
             .await
             .map_err(|e| PaymentError::Unavailable(e.without_url().to_string()))?;
         let status = response.status();
+        // Stripe says whether a failed request may be retried as is (a lock timeout, a
+        // conflict); its answer overrides the status code's default.
+        let should_retry = response
+            .headers()
+            .get("stripe-should-retry")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v == "true");
         let body = response
             .bytes()
             .await
@@ -92,7 +99,7 @@ impl Stripe {
             return serde_json::from_slice(&body)
                 .map_err(|e| PaymentError::Unavailable(format!("an unreadable answer: {e}")));
         }
-        Err(wire::error_of(status.as_u16(), &body))
+        Err(wire::error_of(status.as_u16(), should_retry, &body))
     }
 
     fn post(&self, path: &str, form: &[(String, String)]) -> reqwest::RequestBuilder {

@@ -117,8 +117,9 @@ pub(crate) fn path_segment(id: &str) -> Result<&str, PaymentError> {
     }
 }
 
-/// Stripe's error envelope: `{"error": {"type", "code", "message", "param"}}`.
-pub(crate) fn error_of(status: u16, body: &[u8]) -> PaymentError {
+/// Stripe's error envelope: `{"error": {"type", "code", "message", "param"}}`; a
+/// `Stripe-Should-Retry` header, when present, decides whether the failure is transient.
+pub(crate) fn error_of(status: u16, should_retry: Option<bool>, body: &[u8]) -> PaymentError {
     let error = serde_json::from_slice::<Value>(body)
         .ok()
         .map(|v| v["error"].clone())
@@ -127,9 +128,10 @@ pub(crate) fn error_of(status: u16, body: &[u8]) -> PaymentError {
         .as_str()
         .unwrap_or("the payment provider refused the request")
         .to_owned();
+    let transient = should_retry.unwrap_or(matches!(status, 429 | 500..=599));
     match status {
         404 => PaymentError::NotFound,
-        429 | 500..=599 => PaymentError::Unavailable(format!("{status}: {message}")),
+        _ if transient => PaymentError::Unavailable(format!("{status}: {message}")),
         _ => PaymentError::Refused {
             code: error["code"]
                 .as_str()
@@ -194,5 +196,108 @@ impl From<Invoice> for scaliyo_store::RemoteInvoice {
                 .map(str::to_owned),
             paid_at: i.status_transitions["paid_at"].as_i64(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(kind: &str, code: &str, message: &str) -> Vec<u8> {
+        serde_json::json!({ "error": { "type": kind, "code": code, "message": message, "param": "x" } })
+            .to_string()
+            .into_bytes()
+    }
+
+    #[test]
+    fn stripes_errors_become_refusals_absences_or_transient_failures() {
+        let card = envelope("card_error", "card_declined", "Your card was declined.");
+        assert_eq!(
+            error_of(402, None, &card),
+            PaymentError::Refused {
+                code: "card_declined".into(),
+                message: "Your card was declined.".into()
+            }
+        );
+        let invalid = envelope(
+            "invalid_request_error",
+            "parameter_missing",
+            "Missing required param: customer.",
+        );
+        assert!(
+            matches!(error_of(400, None, &invalid), PaymentError::Refused { code, .. } if code == "parameter_missing")
+        );
+        let missing = envelope(
+            "invalid_request_error",
+            "resource_missing",
+            "No such invoice",
+        );
+        assert_eq!(error_of(404, None, &missing), PaymentError::NotFound);
+        let limited = envelope("invalid_request_error", "rate_limit", "Too many requests");
+        assert!(matches!(
+            error_of(429, None, &limited),
+            PaymentError::Unavailable(_)
+        ));
+        let api = envelope("api_error", "api_error", "Something went wrong");
+        assert!(matches!(
+            error_of(500, None, &api),
+            PaymentError::Unavailable(_)
+        ));
+        // Stripe's header wins over the status code, both ways.
+        let conflict = envelope(
+            "invalid_request_error",
+            "lock_timeout",
+            "This object cannot be accessed right now",
+        );
+        assert!(matches!(
+            error_of(409, Some(true), &conflict),
+            PaymentError::Unavailable(_)
+        ));
+        assert!(matches!(
+            error_of(500, Some(false), &api),
+            PaymentError::Refused { .. }
+        ));
+        // Not JSON at all: still an error with a message, never a panic.
+        assert!(matches!(
+            error_of(502, None, b"<html>bad gateway</html>"),
+            PaymentError::Unavailable(_)
+        ));
+    }
+
+    #[test]
+    fn only_stripe_shaped_ids_become_path_segments() {
+        assert_eq!(path_segment("in_1AbC"), Ok("in_1AbC"));
+        for bad in ["", "in/../x", "in 1", "in%2F", &"a".repeat(256)] {
+            assert_eq!(path_segment(bad), Err(PaymentError::NotFound), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_subscription_reads_its_period_from_the_item_or_the_older_top_level() {
+        let basil: Subscription = serde_json::from_value(serde_json::json!({
+            "id": "sub_1", "customer": "cus_1", "status": "active", "metadata": { "user_id": "u" },
+            "items": { "data": [{ "price": { "lookup_key": "scaliyo_growth" }, "current_period_end": 200 }] },
+            "cancel_at": null
+        }))
+        .unwrap();
+        let remote = RemoteSubscription::from(basil);
+        assert_eq!(
+            (
+                remote.current_period_end,
+                remote.lookup_key.as_deref(),
+                remote.user_id.as_deref()
+            ),
+            (Some(200), Some("scaliyo_growth"), Some("u"))
+        );
+        let acacia: Subscription = serde_json::from_value(serde_json::json!({
+            "id": "sub_2", "customer": { "id": "cus_2", "object": "customer" }, "status": "past_due",
+            "items": { "data": [{ "price": { "lookup_key": null } }] }, "current_period_end": 100
+        }))
+        .unwrap();
+        let remote = RemoteSubscription::from(acacia);
+        assert_eq!(
+            (remote.customer.as_str(), remote.current_period_end),
+            ("cus_2", Some(100))
+        );
     }
 }
