@@ -343,3 +343,73 @@ async fn a_bad_stale_or_unsigned_event_changes_nothing() {
     assert_eq!(status, 200);
     assert_eq!(ada.get("/v1/billing").await.body["plan"], "Growth");
 }
+
+#[tokio::test]
+async fn an_admin_sets_a_plan_by_hand_and_the_change_is_audited() {
+    let local = RunningLocal::start().await;
+    let admin = Client::user(&local, Role::Admin, Some("root@scaliyo.example"));
+    admin.sign_up().await;
+    let ada = Client::user(&local, Role::Client, Some("ada@example.com"));
+    ada.sign_up().await;
+    // The user cannot; the admin can, and the limits follow.
+    let own = ada
+        .patch(
+            &format!("/v1/profiles/{}", ada.id()),
+            json!({ "plan": "Scale" }),
+        )
+        .await;
+    assert_eq!(own.status, 403, "{:?}", own.body);
+    let set = admin
+        .post(
+            "/v1/billing/plan",
+            json!({ "user_id": ada.id(), "plan": "Growth" }),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
+    let summary = ada.get("/v1/billing").await;
+    assert_eq!(
+        (
+            summary.body["plan"].as_str(),
+            summary.body["limits"]["contacts"].as_i64()
+        ),
+        (Some("Growth"), Some(10_000))
+    );
+    // One entry, naming the server-owned column only, with both values.
+    let audit = admin.get("/v1/audit_logs").await;
+    let entries: Vec<&Value> = audit.body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["action"] == "admin_update")
+        .collect();
+    assert_eq!(entries.len(), 1, "{:?}", audit.body);
+    let details: Value =
+        serde_json::from_str(entries[0]["details"].as_str().unwrap_or("{}")).unwrap_or_default();
+    assert_eq!(details["table"], "profiles");
+    assert_eq!(details["row_id"], ada.id());
+    assert_eq!(
+        details["changes"],
+        json!({ "plan": { "from": "Starter", "to": "Growth" } })
+    );
+    // Only admins; a user cannot give themselves a plan this way either.
+    let forged = ada
+        .post(
+            "/v1/billing/plan",
+            json!({ "user_id": ada.id(), "plan": "Scale" }),
+        )
+        .await;
+    assert_eq!(forged.status, 403, "{:?}", forged.body);
+    let unknown = admin
+        .post(
+            "/v1/billing/plan",
+            json!({ "user_id": ada.id(), "plan": "Platinum" }),
+        )
+        .await;
+    assert_eq!((unknown.status, unknown.code()), (400, "invalid"));
+    assert_eq!(
+        admin.get("/v1/audit_logs").await.body["data"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}

@@ -103,6 +103,14 @@ async fn confirm_checkout(
     Ok(Json(state.billing.confirm_checkout(&actor, &session_id).await?).into_response())
 }
 
+async fn set_plan(
+    State(state): State<BillingState>,
+    CurrentActor(actor): CurrentActor,
+    payload: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    Ok(Json(state.billing.set_plan(&actor, parse(payload)?).await?).into_response())
+}
+
 async fn stripe_webhook(
     State(state): State<BillingState>,
     headers: HeaderMap,
@@ -122,6 +130,7 @@ pub fn router(access: Arc<Access>, billing: Arc<Billing>) -> Router {
         .route("/v1/billing/checkout", post(checkout))
         .route("/v1/billing/checkout/{session_id}", get(confirm_checkout))
         .route("/v1/billing/portal", post(portal))
+        .route("/v1/billing/plan", post(set_plan))
         .route("/webhooks/stripe", post(stripe_webhook))
         .with_state(BillingState { access, billing })
 }

@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// The `audit_logs` entry of an admin's change to server-owned columns.
+#[derive(serde::Serialize)]
+struct AdminAuditRow {
+    user_id: OwnerId,
+    action: &'static str,
+    details: String,
+}
+
 impl Access {
     pub async fn create(
         &self,
@@ -133,11 +141,58 @@ impl Access {
         self.check_flow_owner_grant(table, &user, &preview, Some(&current))
             .await?;
         self.check_webhook(table, &preview)?;
+        let audit = self.admin_audit(actor, table, id, &current, &patch)?;
         let updated = self
             .rows
-            .update_keeping_internal(table, partition.as_deref(), id, patch)
+            .update_keeping_internal_with(table, partition.as_deref(), id, patch, audit)
             .await?;
         Ok(Self::redact(table, updated))
+    }
+
+    /// An admin's change to server-owned columns (a plan, a role, credits set by hand) is
+    /// written to the admin's `audit_logs` in the same transaction as the change.
+    pub(crate) fn admin_audit(
+        &self,
+        actor: &Actor,
+        table: &Table,
+        id: &str,
+        current: &Row,
+        patch: &Row,
+    ) -> Result<Vec<Extra>, AccessError> {
+        if !actor.is_admin {
+            return Ok(Vec::new());
+        }
+        let changed = writes::server_columns_changed(table.name, current, patch);
+        let Some(admin) = actor.user_id() else {
+            return Ok(Vec::new());
+        };
+        if changed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let changes: serde_json::Map<String, Value> = changed
+            .iter()
+            .map(|column| {
+                let from = current.get(*column).cloned().unwrap_or(Value::Null);
+                let to = patch.get(*column).cloned().unwrap_or(Value::Null);
+                ((*column).to_owned(), json!({ "from": from, "to": to }))
+            })
+            .collect();
+        let entry = crate::rows::to_row(&AdminAuditRow {
+            user_id: admin,
+            action: "admin_update",
+            details: json!({ "table": table.name, "row_id": id, "changes": changes }).to_string(),
+        })?;
+        let audit_logs = &schema::AUDIT_LOGS;
+        let entry = self.rows.prepare(audit_logs, entry)?;
+        Ok(self
+            .rows
+            .insert_ops(audit_logs, None, &entry, false)?
+            .into_iter()
+            .map(|op| Extra {
+                op,
+                on_failure: RowError::Concurrent,
+            })
+            .collect())
     }
 
     pub async fn delete(

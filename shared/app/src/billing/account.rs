@@ -207,3 +207,64 @@ impl Billing {
             .unwrap_or(0))
     }
 }
+
+/// `POST /v1/billing/plan {user_id, plan}` (admins): a plan set by hand.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPlan {
+    pub user_id: String,
+    pub plan: String,
+}
+
+impl Billing {
+    /// An admin sets a user's plan by hand (a deal outside Stripe, a correction): the
+    /// profile's plan, with the admin's audit entry in the same transaction. A live Stripe
+    /// subscription still decides while it is active.
+    pub async fn set_plan(
+        &self,
+        actor: &Actor,
+        request: SetPlan,
+    ) -> Result<BillingSummary, BillingError> {
+        if !actor.is_admin {
+            return Err(crate::access::AccessError::Forbidden(
+                "only an admin may set a plan".into(),
+            )
+            .into());
+        }
+        let plan = match request.plan.trim().to_ascii_lowercase().as_str() {
+            "starter" => Plan::Starter,
+            "growth" => Plan::Growth,
+            "scale" => Plan::Scale,
+            _ => return Err(invalid("plan", "must be Starter, Growth or Scale")),
+        };
+        let user: scaliyo_domain::ids::OwnerId = request
+            .user_id
+            .parse()
+            .map_err(|_| invalid("user_id", "must be a user id (UUID)"))?;
+        let user_text = user.to_string();
+        let rows = self.access.rows();
+        let profiles = &schema::PROFILES;
+        let item = rows
+            .get_raw(profiles, Some(&user_text), &user_text)
+            .await?
+            .ok_or(crate::rows::RowError::NotFound)?;
+        let current = from_item(profiles, &item);
+        let mut patch = Row::new();
+        patch.insert("plan".into(), serde_json::json!(plan.name()));
+        let audit = self
+            .access
+            .admin_audit(actor, profiles, &user_text, &current, &patch)?;
+        let (_, op) = rows.transition_op(profiles, &item, patch, &[])?;
+        let mut ops = vec![op];
+        ops.extend(audit.into_iter().map(|extra| extra.op));
+        match rows.store().transact_write(ops).await {
+            Ok(()) => {}
+            Err(scaliyo_store::StoreError::ConditionFailed { .. }) => {
+                return Err(crate::rows::RowError::Concurrent.into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let target = crate::access::Actor::acting_for(user);
+        self.summary(&target).await
+    }
+}

@@ -13,7 +13,7 @@ use scaliyo_store::{Clock, PaymentError, Payments};
 
 use crate::access::{Access, AccessError};
 
-pub use account::{BillingSummary, CheckoutLink};
+pub use account::{BillingSummary, CheckoutLink, SetPlan};
 pub use events::Applied;
 
 #[derive(Debug, thiserror::Error)]

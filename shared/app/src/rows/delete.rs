@@ -122,7 +122,17 @@ impl Rows {
                         let mut patch = Row::new();
                         patch.insert(fk.column.to_owned(), Value::Null);
                         match self
-                            .write_update(child, owner.as_deref(), &item, patch, true, true)
+                            .write_update(
+                                child,
+                                owner.as_deref(),
+                                &item,
+                                patch,
+                                super::update::UpdateHow {
+                                    internal: true,
+                                    keep_internal: true,
+                                    extra: Vec::new(),
+                                },
+                            )
                             .await
                         {
                             Ok(_) | Err(RowError::Concurrent) => progressed = true,

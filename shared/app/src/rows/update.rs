@@ -3,6 +3,16 @@
 
 use super::*;
 
+/// How an update is written.
+pub(super) struct UpdateHow {
+    /// The system's own update (a cascade's SET NULL): the owner column may change.
+    pub internal: bool,
+    /// The row's internal attributes survive (a client's update).
+    pub keep_internal: bool,
+    /// The caller's actions in the same transaction.
+    pub extra: Vec<Extra>,
+}
+
 impl Rows {
     /// Applies a partial update. The primary key and the owner column cannot change.
     pub async fn update(
@@ -12,7 +22,8 @@ impl Rows {
         id: &str,
         patch: Row,
     ) -> Result<Row, RowError> {
-        self.read_and_update(table, owner, id, patch, false).await
+        self.read_and_update(table, owner, id, patch, false, Vec::new())
+            .await
     }
 
     /// A client's partial update (the data API): like [`Rows::update`], and the row's internal
@@ -25,7 +36,22 @@ impl Rows {
         id: &str,
         patch: Row,
     ) -> Result<Row, RowError> {
-        self.read_and_update(table, owner, id, patch, true).await
+        self.read_and_update(table, owner, id, patch, true, Vec::new())
+            .await
+    }
+
+    /// [`Rows::update_keeping_internal`] with the caller's extra actions (an audit entry) in
+    /// the same transaction.
+    pub async fn update_keeping_internal_with(
+        &self,
+        table: &'static Table,
+        owner: Option<&str>,
+        id: &str,
+        patch: Row,
+        extra: Vec<Extra>,
+    ) -> Result<Row, RowError> {
+        self.read_and_update(table, owner, id, patch, true, extra)
+            .await
     }
 
     pub(super) async fn read_and_update(
@@ -35,13 +61,18 @@ impl Rows {
         id: &str,
         patch: Row,
         keep_internal: bool,
+        extra: Vec<Extra>,
     ) -> Result<Row, RowError> {
         let item = self
             .get_item(table, owner, id)
             .await?
             .ok_or(RowError::NotFound)?;
-        self.write_update(table, owner, &item, patch, false, keep_internal)
-            .await
+        let how = UpdateHow {
+            internal: false,
+            keep_internal,
+            extra,
+        };
+        self.write_update(table, owner, &item, patch, how).await
     }
 
     /// The trigger `update_<table>_updated_at` of the seed.
@@ -109,9 +140,13 @@ impl Rows {
         owner: Option<&str>,
         item: &Item,
         patch: Row,
-        internal: bool,
-        keep_internal: bool,
+        how: UpdateHow,
     ) -> Result<Row, RowError> {
+        let UpdateHow {
+            internal,
+            keep_internal,
+            extra,
+        } = how;
         let current = from_item(table, item);
         let version = item.i64(VERSION_ATTR).unwrap_or(0);
         let mut row = current.clone();
@@ -164,6 +199,10 @@ impl Rows {
             &mut ops,
             &mut guards,
         );
+        for Extra { op, on_failure } in extra {
+            ops.push(op);
+            guards.push(Guard::Extra(on_failure));
+        }
         match self.store.transact_write(ops).await {
             Ok(()) => Ok(row),
             Err(StoreError::ConditionFailed { index: Some(0) }) => Err(RowError::Concurrent),

@@ -324,6 +324,23 @@ fn server_columns(table: &str) -> impl Iterator<Item = (Writer, &'static str)> +
         .flat_map(|(_, writer, columns)| columns.iter().map(move |c| (*writer, *c)))
 }
 
+/// The server-owned columns an update changes (what an admin's edit must leave in the audit
+/// log: a plan, a role, credits set by hand), in the table's declared order.
+pub fn server_columns_changed(
+    table: &str,
+    current: &Map<String, Value>,
+    patch: &Map<String, Value>,
+) -> Vec<&'static str> {
+    server_columns(table)
+        .map(|(_, column)| column)
+        .filter(|column| {
+            patch
+                .get(*column)
+                .is_some_and(|value| current.get(*column) != Some(value))
+        })
+        .collect()
+}
+
 fn state_rules(table: &str) -> impl Iterator<Item = &'static StateRule> + '_ {
     STATE_RULES.iter().filter(move |r| r.table == table)
 }
@@ -500,6 +517,26 @@ pub fn check_update(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod audit_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_changed_server_columns_are_named() {
+        let current = json!({ "plan": "Starter", "role": "CLIENT", "name": "Ada" });
+        let patch = json!({ "plan": "Growth", "role": "CLIENT", "name": "Ada L." });
+        let (Value::Object(current), Value::Object(patch)) = (current, patch) else {
+            unreachable!()
+        };
+        assert_eq!(
+            server_columns_changed("profiles", &current, &patch),
+            vec!["plan"]
+        );
+        assert!(server_columns_changed("leads", &current, &patch).is_empty());
+    }
 }
 
 #[cfg(test)]
