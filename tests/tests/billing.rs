@@ -142,6 +142,19 @@ async fn checkout_and_shuffled_repeated_events_make_the_user_growth_then_cancel_
         "parent": { "subscription_details": { "subscription": subscription.id } },
         "lines": { "data": [{ "period": { "start": now, "end": period_end } }] },
     });
+    // Credits used last period, to be reset by the paid invoice of the new one.
+    let set_credits_used = |used: i64| {
+        let rows = local.system.access.rows().clone();
+        let id = ada.id().to_owned();
+        async move {
+            let mut patch = serde_json::Map::new();
+            patch.insert("credits_used".into(), json!(used));
+            rows.update(&scaliyo_domain::schema::PROFILES, Some(&id), &id, patch)
+                .await
+                .expect("the profile");
+        }
+    };
+    set_credits_used(50).await;
     let events = [
         signed_event(
             "evt_updated",
@@ -181,6 +194,16 @@ async fn checkout_and_shuffled_repeated_events_make_the_user_growth_then_cancel_
     );
     let profile = ada.get(&format!("/v1/profiles/{}", ada.id())).await;
     assert_eq!(profile.body["plan"], "Growth");
+    assert_eq!(
+        profile.body["credits_used"], 0,
+        "the paid period reset the credits"
+    );
+    // Another event of the same period (a retried payment's) resets nothing again.
+    set_credits_used(30).await;
+    let (body, signature) = signed_event("evt_paid_again", "invoice.paid", invoice.clone(), now);
+    assert_eq!(deliver(&local, &body, &signature).await.0, 200);
+    let profile = ada.get(&format!("/v1/profiles/{}", ada.id())).await;
+    assert_eq!(profile.body["credits_used"], 30);
     // The client still cannot write its own subscription.
     let forged = ada
         .post(
@@ -391,6 +414,17 @@ async fn an_admin_sets_a_plan_by_hand_and_the_change_is_audited() {
         details["changes"],
         json!({ "plan": { "from": "Starter", "to": "Growth" } })
     );
+    // The plan's AI credits come from its `plans` row once an admin sets them there.
+    let plan_row = admin
+        .post(
+            "/v1/plans",
+            json!({ "name": "Growth", "price": "$99", "credits": 7_500 }),
+        )
+        .await;
+    assert_eq!(plan_row.status, 201, "{:?}", plan_row.body);
+    let summary = ada.get("/v1/billing").await;
+    assert_eq!(summary.body["limits"]["ai_credits_per_month"], 7_500);
+    assert_eq!(summary.body["limits"]["contacts"], 10_000);
     // Only admins; a user cannot give themselves a plan this way either.
     let forged = ada
         .post(

@@ -163,13 +163,8 @@ impl Usage {
         if args.tokens < 0 {
             return Err(invalid("tokens", "must not be negative"));
         }
-        let limit = i64::from(
-            self.access
-                .plan_of(user)
-                .await?
-                .limits()
-                .ai_credits_per_month,
-        );
+        let plan = self.access.plan_of(user).await?;
+        let limit = i64::from(self.access.limits_of(plan).await?.ai_credits_per_month);
         let usage = &schema::WORKSPACE_AI_USAGE;
         let identity = to_row(&AiUsageIdentity {
             workspace_id: user,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use scaliyo_domain::ids::{Caller, OwnerId, Role};
-use scaliyo_domain::plans::Plan;
+use scaliyo_domain::plans::{Plan, PlanLimits};
 use scaliyo_domain::schema::writes::{self, ClientWriter, Refusal};
 use scaliyo_domain::schema::{self, FlowPath, FlowRole, Op, Scope, Table, Who};
 use scaliyo_store::{Clock, CmpOp, Condition, Item, Key, Update, WriteOp};

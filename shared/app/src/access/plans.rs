@@ -3,6 +3,38 @@
 use super::*;
 
 impl Access {
+    /// A plan's limits: the seed's numbers (`scaliyo_domain::plans`), with the monthly AI
+    /// credits an admin set on the plan's `plans` row (`credits`), when it has one.
+    pub async fn limits_of(&self, plan: Plan) -> Result<PlanLimits, AccessError> {
+        let mut limits = plan.limits();
+        let page = self
+            .rows
+            .list(
+                &schema::PLANS,
+                None,
+                ListRequest {
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let credits = page
+            .rows
+            .iter()
+            .find(|row| {
+                crate::rows::field(row, "name")
+                    .as_str()
+                    .is_some_and(|name| name.trim().eq_ignore_ascii_case(plan.name()))
+            })
+            .and_then(|row| crate::rows::field(row, "credits").as_i64())
+            .and_then(|credits| u32::try_from(credits).ok())
+            .filter(|credits| *credits > 0);
+        if let Some(credits) = credits {
+            limits.ai_credits_per_month = credits;
+        }
+        Ok(limits)
+    }
+
     /// The plan that applies to a user: an active subscription's, else the profile's.
     pub async fn plan_of(&self, user: OwnerId) -> Result<Plan, AccessError> {
         let subscriptions = &schema::SUBSCRIPTIONS;

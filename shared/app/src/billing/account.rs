@@ -176,7 +176,7 @@ impl Billing {
             plan: plan.name(),
             status: text("status"),
             expires_at: text("expires_at"),
-            limits: plan.limits(),
+            limits: self.access.limits_of(plan).await?,
             usage: UsageThisMonth {
                 contacts: self.access.contacts_used(owner).await?,
                 emails_sent: month["emails_sent"].as_i64().unwrap_or(0),

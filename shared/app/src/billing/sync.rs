@@ -102,12 +102,18 @@ impl Billing {
             return Ok(None);
         };
         let stored = self.subscription_item(owner).await?;
+        // Read earlier than what is stored: the state is not applied (the same instant is:
+        // applying an equal state again changes nothing). A new period's credit reset still is.
         if stored
             .as_ref()
             .and_then(|item| item.i64(READ_AT))
-            .is_some_and(|stored_at| stored_at >= read_at_ms)
+            .is_some_and(|stored_at| stored_at > read_at_ms)
         {
-            return Ok(Some((owner, Vec::new())));
+            let ops = match reset_credits {
+                true => self.credits_reset_op(owner).await?.into_iter().collect(),
+                false => Vec::new(),
+            };
+            return Ok(Some((owner, ops)));
         }
         let stored_text = |column: &str| {
             stored
@@ -188,5 +194,21 @@ impl Billing {
             Item::new(&customer_key(&remote.customer)).with("user", owner_text.as_str()),
         ));
         Ok(Some((owner, ops)))
+    }
+
+    /// The profile's `credits_used` back to 0 (a new paid period).
+    async fn credits_reset_op(&self, owner: OwnerId) -> Result<Option<WriteOp>, BillingError> {
+        let owner_text = owner.to_string();
+        let rows = self.access.rows();
+        let Some(profile) = rows
+            .get_raw(&schema::PROFILES, Some(&owner_text), &owner_text)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut patch = Row::new();
+        patch.insert("credits_used".into(), serde_json::json!(0));
+        let (_, op) = rows.transition_op(&schema::PROFILES, &profile, patch, &[])?;
+        Ok(Some(op))
     }
 }
