@@ -626,3 +626,151 @@ async fn secrets_are_accepted_but_never_returned() {
         json!([])
     );
 }
+
+#[tokio::test]
+async fn prompt_changes_are_versioned_restorable_and_a_default_is_copied_not_changed() {
+    let local = RunningLocal::start().await;
+    let ada = Client::user(&local, Role::Client, None);
+    ada.sign_up().await;
+    let created = ada
+        .post(
+            "/v1/user_prompts",
+            json!({ "prompt_key": "research", "category": "lead_research", "display_name": "Research", "prompt_template": "Research {{company}}", "temperature": 0.7 }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap_or_default().to_owned();
+    // A client never sets the version, nor writes history itself.
+    let forged = ada
+        .patch(&format!("/v1/user_prompts/{id}"), json!({ "version": 9 }))
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    let history = ada
+        .post(
+            "/v1/user_prompt_versions",
+            json!({ "prompt_id": id, "version": 1, "prompt_template": "fake" }),
+        )
+        .await;
+    assert_eq!(history.status, 403, "{}", history.body);
+
+    // Two changes: each bumps the version and keeps the state before it, with its note.
+    let first = ada
+        .patch(
+            &format!("/v1/user_prompts/{id}"),
+            json!({ "prompt_template": "Research {{company}} in depth", "change_note": "deeper" }),
+        )
+        .await;
+    assert_eq!(
+        (first.status, first.body["version"].as_i64()),
+        (200, Some(2)),
+        "{}",
+        first.body
+    );
+    let second = ada
+        .patch(
+            &format!("/v1/user_prompts/{id}"),
+            json!({ "temperature": 0.2 }),
+        )
+        .await;
+    assert_eq!(second.body["version"], 2 + 1);
+    // A change of anything else is not a new version.
+    let renamed = ada
+        .patch(
+            &format!("/v1/user_prompts/{id}"),
+            json!({ "display_name": "Deep research" }),
+        )
+        .await;
+    assert_eq!(renamed.body["version"], 3);
+    let versions = ada
+        .get(&format!("/v1/user_prompt_versions?prompt_id={id}"))
+        .await;
+    let mut kept: Vec<(i64, String, serde_json::Value)> = versions.body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            (
+                v["version"].as_i64().unwrap_or(0),
+                v["prompt_template"].as_str().unwrap_or_default().to_owned(),
+                v["change_note"].clone(),
+            )
+        })
+        .collect();
+    kept.sort_by_key(|(version, _, _)| *version);
+    assert_eq!(
+        kept,
+        vec![
+            (1, "Research {{company}}".to_owned(), json!("deeper")),
+            (
+                2,
+                "Research {{company}} in depth".to_owned(),
+                serde_json::Value::Null
+            ),
+        ],
+        "{}",
+        versions.body
+    );
+
+    // Restoring version 1 is itself a change, kept as version 3.
+    let restored = ada
+        .post(
+            &format!("/v1/user_prompts/{id}/restore"),
+            json!({ "version": 1 }),
+        )
+        .await;
+    assert_eq!(restored.status, 200, "{}", restored.body);
+    assert_eq!(restored.body["prompt_template"], "Research {{company}}");
+    assert_eq!(restored.body["temperature"], 0.7);
+    assert_eq!(restored.body["version"], 4);
+    let missing = ada
+        .post(
+            &format!("/v1/user_prompts/{id}/restore"),
+            json!({ "version": 42 }),
+        )
+        .await;
+    assert_eq!(missing.status, 400, "{}", missing.body);
+
+    // A default prompt (seeded by the system, no owner): a user's edit makes their own copy.
+    let mut seeded = serde_json::Map::new();
+    for (column, value) in [
+        ("prompt_key", json!("cold_email")),
+        ("category", json!("email")),
+        ("display_name", json!("Cold e-mail")),
+        ("prompt_template", json!("Hello")),
+        ("is_default", json!(true)),
+    ] {
+        seeded.insert(column.into(), value);
+    }
+    let default = local
+        .system
+        .access
+        .rows()
+        .create(&scaliyo_domain::schema::USER_PROMPTS, None, seeded)
+        .await
+        .expect("a default prompt");
+    let default_id = default["id"].as_str().unwrap_or_default().to_owned();
+    let copy = ada
+        .patch(
+            &format!("/v1/user_prompts/{default_id}"),
+            json!({ "prompt_template": "Hi there" }),
+        )
+        .await;
+    assert_eq!(copy.status, 200, "{}", copy.body);
+    assert_ne!(copy.body["id"], default_id.as_str());
+    assert_eq!(
+        (
+            copy.body["owner_id"].as_str(),
+            copy.body["is_default"].as_bool()
+        ),
+        (Some(ada.id()), Some(false))
+    );
+    assert_eq!(copy.body["prompt_template"], "Hi there");
+    let untouched = Client::anonymous(&local)
+        .get(&format!("/v1/user_prompts/{default_id}"))
+        .await;
+    assert_eq!(
+        untouched.body["prompt_template"], "Hello",
+        "{}",
+        untouched.body
+    );
+}

@@ -411,6 +411,7 @@ impl LocalSystem {
                 self.access.clone(),
                 self.billing.clone(),
             ))
+            .merge(scaliyo_http::prompt_api::router(self.access.clone()))
             .merge(scaliyo_http::invoice_api::router(
                 self.access.clone(),
                 self.invoices.clone(),

@@ -12,6 +12,7 @@ pub mod import_api;
 pub mod invoice_api;
 pub mod jwks;
 pub mod openapi;
+pub mod prompt_api;
 pub mod provider_webhook_api;
 pub mod recount_api;
 pub mod schedule_api;

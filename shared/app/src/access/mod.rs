@@ -19,6 +19,7 @@ mod account;
 mod actors;
 mod checks;
 mod plans;
+mod prompts;
 mod read;
 mod write;
 

@@ -116,9 +116,18 @@ impl Access {
         actor: &Actor,
         table_name: &str,
         id: &str,
-        patch: Row,
+        mut patch: Row,
     ) -> Result<Row, AccessError> {
         let table = Self::table(table_name)?;
+        let note = Self::take_change_note(table, &mut patch)?;
+        if table.name == "user_prompts"
+            && let Some((default, _)) = self.find_visible(actor, table, id).await?
+            && let Some(copy) = self
+                .copy_default_prompt(actor, table, &default, &patch)
+                .await?
+        {
+            return Ok(copy);
+        }
         let (current, partition) = self.find_writable(actor, table, id, Op::Update).await?;
         let user = actor.owner()?.to_string();
         Self::check_unsealed_tokens(table, &patch)?;
@@ -141,10 +150,12 @@ impl Access {
         self.check_flow_owner_grant(table, &user, &preview, Some(&current))
             .await?;
         self.check_webhook(table, &preview)?;
-        let audit = self.admin_audit(actor, table, id, &current, &patch)?;
+        let mut extra = self.admin_audit(actor, table, id, &current, &patch)?;
+        let (patch, history) = self.prompt_history(table, id, &current, patch, note.as_deref())?;
+        extra.extend(history);
         let updated = self
             .rows
-            .update_keeping_internal_with(table, partition.as_deref(), id, patch, audit)
+            .update_keeping_internal_with(table, partition.as_deref(), id, patch, extra)
             .await?;
         Ok(Self::redact(table, updated))
     }

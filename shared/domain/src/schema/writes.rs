@@ -22,6 +22,8 @@ pub const SYSTEM_TABLES: &[&str] = &[
     "workflow_executions",
     "support_audit_logs",
     "sender_account_secrets",
+    // The previous states of prompts, kept by the server as a prompt changes.
+    "user_prompt_versions",
 ];
 
 /// Who, besides the system, may write a server-owned column.
@@ -92,6 +94,8 @@ pub const SERVER_COLUMNS: &[(&str, Writer, &[&str])] = &[
         ],
     ),
     ("social_accounts", Writer::System, &["token_expires_at"]),
+    // A prompt's version counts its changes (each kept in user_prompt_versions).
+    ("user_prompts", Writer::System, &["version"]),
     (
         "invoices",
         Writer::System,
