@@ -250,7 +250,7 @@ async fn human_opens_and_clicks_are_sent_and_machine_hits_are_not() {
         .await
         .unwrap();
 
-    deliver_until(&local, async || received(&receiver).await.len() >= 4).await;
+    deliver_until(&local, async || received(&receiver).await.len() >= 5).await;
     tokio::time::sleep(StdDuration::from_millis(100)).await;
     local.system.webhook_worker().drain().await;
     let types = scaliyo_tests::http_client::event_types(&received(&receiver).await);
@@ -260,7 +260,9 @@ async fn human_opens_and_clicks_are_sent_and_machine_hits_are_not() {
             "email.clicked",
             "email.opened",
             "email.sent",
-            "email.unsubscribed"
+            "email.unsubscribed",
+            // The subscription is `*`: the lead the test created is news too.
+            "lead.created",
         ],
         "one of each; the machine hits sent nothing"
     );
@@ -316,5 +318,130 @@ async fn private_destinations_and_unknown_events_are_refused() {
             .unwrap()
             .len(),
         1
+    );
+}
+
+#[tokio::test]
+async fn lead_changes_reach_a_crm_webhook_as_created_updated_status_changed_and_deleted() {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 12, 2, 9, 0, 0).unwrap(),
+    ));
+    let local = local_for_development(clock.clone()).await;
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/crm"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let ada = Client::user(&local, Role::Client, None);
+    ada.sign_up().await;
+    let eve = Client::user(&local, Role::Client, None);
+    eve.sign_up().await;
+    let webhook = ada
+        .post(
+            "/v1/webhooks",
+            json!({ "name": "CRM", "url": format!("{}/crm", receiver.uri()), "trigger_event": "*", "secret": SECRET }),
+        )
+        .await;
+    assert_eq!(webhook.status, 201, "{}", webhook.body);
+    // Another tenant's lead changes never reach Ada's webhook.
+    eve.post("/v1/leads", json!({ "name": "Eve's lead" })).await;
+
+    let lead = ada
+        .post(
+            "/v1/leads",
+            json!({ "name": "Grace Hopper", "status": "New" }),
+        )
+        .await;
+    let lead_id = lead.body["id"].as_str().unwrap_or_default().to_owned();
+    clock.advance(Duration::seconds(1));
+    let moved = ada
+        .patch(
+            &format!("/v1/leads/{lead_id}"),
+            json!({ "status": "Contacted" }),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    clock.advance(Duration::seconds(1));
+    ada.patch(
+        &format!("/v1/leads/{lead_id}"),
+        json!({ "company": "US Navy" }),
+    )
+    .await;
+    assert_eq!(
+        ada.delete(&format!("/v1/leads/{lead_id}")).await.status,
+        204
+    );
+    // A new member of Ada's team.
+    let team = ada.post("/v1/teams", json!({ "name": "Sales" })).await;
+    assert_eq!(team.status, 201, "{}", team.body);
+    let member = ada
+        .post(
+            "/v1/team_members",
+            json!({ "team_id": team.body["id"], "user_id": eve.id(), "role": "member" }),
+        )
+        .await;
+    assert_eq!(member.status, 201, "{}", member.body);
+
+    deliver_until(&local, async || received(&receiver).await.len() >= 6).await;
+    tokio::time::sleep(StdDuration::from_millis(100)).await;
+    local.system.webhook_worker().drain().await;
+    let mut events: Vec<Value> = received(&receiver)
+        .await
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap_or_default())
+        .collect();
+    events.sort_by_key(|e| e["occurred_at"].as_str().unwrap_or_default().to_owned());
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    let count = |t: &str| types.iter().filter(|x| **x == t).count();
+    assert_eq!(
+        (
+            count("lead.created"),
+            count("lead.status_changed"),
+            count("lead.updated"),
+            count("lead.deleted")
+        ),
+        (1, 1, 2, 1),
+        "{types:?}"
+    );
+    let created = events.iter().find(|e| e["type"] == "lead.created").unwrap();
+    assert_eq!(created["data"]["lead"]["name"], "Grace Hopper");
+    let status = events
+        .iter()
+        .find(|e| e["type"] == "lead.status_changed")
+        .unwrap();
+    assert_eq!(
+        (
+            status["data"]["from"].as_str(),
+            status["data"]["to"].as_str()
+        ),
+        (Some("New"), Some("Contacted"))
+    );
+    let company = events
+        .iter()
+        .find(|e| e["type"] == "lead.updated" && e["data"]["changes"].get("company").is_some())
+        .unwrap();
+    assert_eq!(company["data"]["changes"]["company"]["to"], "US Navy");
+    assert!(company["data"]["changes"].get("status").is_none());
+    let deleted = events.iter().find(|e| e["type"] == "lead.deleted").unwrap();
+    assert_eq!(deleted["data"]["lead_id"], lead_id.as_str());
+    let joined = events
+        .iter()
+        .find(|e| e["type"] == "team.member_added")
+        .expect("the member event");
+    assert_eq!(
+        (
+            joined["data"]["user_id"].as_str(),
+            joined["data"]["role"].as_str()
+        ),
+        (Some(eve.id()), Some("member"))
+    );
+    assert_eq!(joined["data"]["team_id"], team.body["id"]);
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["type"] != "team.member_added")
+            .all(|e| e.to_string().contains(&lead_id)),
+        "only Ada's lead"
     );
 }

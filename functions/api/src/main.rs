@@ -13,7 +13,7 @@ use scaliyo_app::scheduler::Scheduling;
 use scaliyo_app::social::{SocialPosts, SocialSettings};
 use scaliyo_app::storage::Storage;
 use scaliyo_app::usage::Usage;
-use scaliyo_app::webhooks::WebhookLog;
+use scaliyo_app::webhooks::{WebhookEmitter, WebhookLog};
 use scaliyo_aws::{DynamoTable, S3Blobs};
 use scaliyo_http::Authenticator;
 use scaliyo_store::{Blobs, Invoicing, Payments, Queue, SystemClock};
@@ -51,7 +51,11 @@ fn router(wiring: Wiring) -> Router {
     } = wiring;
     let cursor_key = cursor_key.as_slice();
     let clock = Arc::new(SystemClock);
-    let access = Arc::new(Access::over(Arc::new(table), clock.clone()).with_cursor_key(cursor_key));
+    let access = Access::over(Arc::new(table), clock.clone()).with_cursor_key(cursor_key);
+    // Lead and team-member changes go to the owners' webhooks (CRM sync).
+    let emitter =
+        WebhookEmitter::for_lambda(access.rows().clone(), webhooks.clone(), clock.clone());
+    let access = Arc::new(access.with_webhooks(emitter));
     // Posts and account health: publishing is social-run-scheduler's, connecting accounts
     // (which seals tokens) send-email's — no network adapters and no KMS client here.
     let social = Arc::new(SocialPosts::new(

@@ -214,7 +214,6 @@ impl LocalSystem {
         if config.webhooks_allow_private {
             access = access.allowing_private_webhooks();
         }
-        let access = Arc::new(access);
         let webhook_dlq = Arc::new(LocalQueue::new("webhooks-dlq"));
         let webhook_queue = Arc::new(LocalQueue::with_redrive(
             "webhooks",
@@ -226,6 +225,7 @@ impl LocalSystem {
         // A new webhook gets events within two seconds.
         let webhooks = WebhookEmitter::new(rows.clone(), webhook_queue.clone(), clock.clone())
             .caching_for(std::time::Duration::from_secs(2));
+        let access = Arc::new(access.with_webhooks(Some(webhooks.clone())));
         let transport = if config.webhooks_allow_private {
             HttpWebhookTransport::new().allowing_private()
         } else {

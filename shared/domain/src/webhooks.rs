@@ -23,6 +23,13 @@ pub const EVENT_TYPES: &[&str] = &[
     "social.published",
     "social.failed",
     "social.token_expiring",
+    "invoice.sent",
+    "invoice.paid",
+    "lead.created",
+    "lead.updated",
+    "lead.status_changed",
+    "lead.deleted",
+    "team.member_added",
 ];
 
 pub const ALL_EVENTS: &str = "*";

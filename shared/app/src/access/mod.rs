@@ -18,6 +18,7 @@ use crate::rows::{Extra, ListRequest, Row, RowError, RowPage, Rows, timestamp_te
 mod account;
 mod actors;
 mod checks;
+mod events;
 mod plans;
 mod prompts;
 mod read;
@@ -120,6 +121,8 @@ pub struct Access {
     cursors: CursorSealer,
     /// Webhook URLs may point at plain http and private addresses (local development only).
     private_webhooks: bool,
+    /// Lead and team-member events for the owners' webhooks (CRM sync).
+    webhooks: Option<crate::webhooks::WebhookEmitter>,
 }
 
 /// The contacts counter of a workspace, kept in its partition beside its leads.
@@ -134,6 +137,7 @@ impl Access {
             clock,
             cursors: CursorSealer::ephemeral(),
             private_webhooks: false,
+            webhooks: None,
         }
     }
 
@@ -147,6 +151,12 @@ impl Access {
 
     /// Local development: webhooks may deliver to http:// and private addresses (a receiver
     /// on this machine). Never in production (SSRF).
+    /// Lead and team-member changes go to the owners' webhooks.
+    pub fn with_webhooks(mut self, webhooks: Option<crate::webhooks::WebhookEmitter>) -> Self {
+        self.webhooks = webhooks;
+        self
+    }
+
     pub fn allowing_private_webhooks(mut self) -> Self {
         self.private_webhooks = true;
         self

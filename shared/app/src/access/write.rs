@@ -74,8 +74,12 @@ impl Access {
                     .await?,
             );
         }
-        let created = self.rows.insert(table, parent_owner, row, extra).await?;
-        Ok(Self::redact(table, created))
+        let created = Self::redact(
+            table,
+            self.rows.insert(table, parent_owner, row, extra).await?,
+        );
+        self.emit_created(table, &created).await;
+        Ok(created)
     }
 
     /// A row the actor may change or delete: visible (else 404), not reached through a
@@ -157,7 +161,10 @@ impl Access {
             .rows
             .update_keeping_internal_with(table, partition.as_deref(), id, patch, extra)
             .await?;
-        Ok(Self::redact(table, updated))
+        let updated = Self::redact(table, updated);
+        self.emit_updated(table, &Self::redact(table, current), &updated)
+            .await;
+        Ok(updated)
     }
 
     /// An admin's change to server-owned columns (a plan, a role, credits set by hand) is
@@ -223,9 +230,10 @@ impl Access {
                 on_failure: RowError::Concurrent,
             });
         }
-        Ok(self
-            .rows
+        self.rows
             .delete_with(table, partition.as_deref(), id, extra)
-            .await?)
+            .await?;
+        self.emit_deleted(table, &current).await;
+        Ok(())
     }
 }
