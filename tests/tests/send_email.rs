@@ -389,3 +389,52 @@ async fn a_provider_failure_is_recorded_and_gives_back_what_it_reserved() {
         );
     }
 }
+
+#[tokio::test]
+async fn sends_and_hits_are_counted_at_the_local_metrics_endpoint() {
+    let local = RunningLocal::start().await;
+    let (ada, _, lead_id) = workspace(&local).await;
+    let received = scaliyo_tests::mailbox::send(
+        &local,
+        &ada,
+        &lead_id,
+        json!({ "subject": "Hi", "html_body": "<p>Hello</p>" }),
+    )
+    .await;
+    let pixel = scaliyo_tests::mailbox::urls(&received.html, "/t/o/")
+        .into_iter()
+        .next()
+        .expect("a pixel");
+    let http = reqwest::Client::new();
+    let opened = http
+        .get(&pixel)
+        .header("User-Agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15")
+        .send()
+        .await
+        .expect("the pixel answers");
+    assert_eq!(opened.status(), 200);
+    let response = http
+        .get(local.url("/_local/metrics"))
+        .send()
+        .await
+        .expect("the metrics answer");
+    assert!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/plain; version=0.0.4"))
+    );
+    let text = response.text().await.unwrap_or_default();
+    assert!(
+        text.contains("scaliyo_emails_sent_total{provider=\"sendgrid\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("scaliyo_tracking_hits_total{")
+                && l.contains("kind=\"open\"")
+                && l.ends_with(" 1")),
+        "{text}"
+    );
+}

@@ -36,8 +36,11 @@ async fn replay(
     batch: SqsEvent,
 ) -> SqsBatchResponse {
     // Spooled opens carry the time they happened; one at a time (the store was just struggling).
-    let tracking =
-        Tracking::new(rows.clone(), Arc::new(SystemClock)).with_webhooks(webhooks.cloned());
+    let tracking = Tracking::new(rows.clone(), Arc::new(SystemClock))
+        .with_webhooks(webhooks.cloned())
+        .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
+            "analytics-rollup",
+        )));
     let tracking = &tracking;
     scaliyo_lambda::sqs::handle_batch(batch, 1, |body| async move {
         tracking.replay(&body).await.map(|_| ())

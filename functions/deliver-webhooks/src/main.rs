@@ -52,6 +52,9 @@ fn dispatcher(
         transport,
         clock,
     )
+    .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
+        "deliver-webhooks",
+    )))
 }
 
 #[tokio::main]

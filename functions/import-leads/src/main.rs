@@ -90,7 +90,11 @@ fn importer(
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
     let webhooks = WebhookEmitter::for_lambda(access.rows().clone(), webhooks, clock.clone());
-    Importer::new(access, blobs, clock, ImportConfig::new(bucket)).with_webhooks(webhooks)
+    Importer::new(access, blobs, clock, ImportConfig::new(bucket))
+        .with_webhooks(webhooks)
+        .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
+            "import-leads",
+        )))
 }
 
 #[tokio::main]

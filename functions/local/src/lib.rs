@@ -175,6 +175,8 @@ pub struct LocalSystem {
     pub webhook_dispatcher: Arc<WebhookDispatcher>,
     /// Subscriptions on Stripe (off unless configured).
     pub billing: Arc<scaliyo_app::billing::Billing>,
+    /// What the functions would report to CloudWatch, at `GET /_local/metrics`.
+    pub metrics: Arc<scaliyo_embedded::PrometheusMetrics>,
     /// Invoices to leads through the users' own Stripe accounts (off unless configured).
     pub invoices: Arc<scaliyo_app::invoices::Invoices>,
 }
@@ -231,12 +233,16 @@ impl LocalSystem {
         } else {
             HttpWebhookTransport::new()
         };
+        // The counters the Lambdas report as EMF lines, kept here for `GET /_local/metrics`.
+        let metrics = Arc::new(scaliyo_embedded::PrometheusMetrics::new());
+        let reported: Arc<dyn scaliyo_store::Metrics> = metrics.clone();
         let mut dispatcher = WebhookDispatcher::new(
             rows,
             webhook_queue.clone(),
             Arc::new(transport),
             clock.clone(),
-        );
+        )
+        .with_metrics(reported.clone());
         if let Some(delay) = config.webhook_retry_delay {
             dispatcher = dispatcher.retrying_after(delay);
         }
@@ -257,7 +263,8 @@ impl LocalSystem {
                     tracking_base_url: config.public_base.clone(),
                 },
             )
-            .with_webhooks(Some(webhooks.clone())),
+            .with_webhooks(Some(webhooks.clone()))
+            .with_metrics(reported.clone()),
         );
         let scheduled_email_dlq = Arc::new(LocalQueue::new("scheduled-emails-dlq"));
         let scheduled_email_queue = Arc::new(LocalQueue::with_redrive(
@@ -267,13 +274,16 @@ impl LocalSystem {
                 dead_letters: scheduled_email_dlq.clone(),
             },
         ));
-        let scheduler = Arc::new(Scheduler::new(
-            access.clone(),
-            send.clone(),
-            scheduled_email_queue.clone(),
-            clock.clone(),
-            SchedulerConfig::default(),
-        ));
+        let scheduler = Arc::new(
+            Scheduler::new(
+                access.clone(),
+                send.clone(),
+                scheduled_email_queue.clone(),
+                clock.clone(),
+                SchedulerConfig::default(),
+            )
+            .with_metrics(reported.clone()),
+        );
         let blobs = Arc::new(blobs);
         let import_dlq = Arc::new(LocalQueue::new("imports-dlq"));
         let import_queue = Arc::new(LocalQueue::with_redrive(
@@ -303,7 +313,8 @@ impl LocalSystem {
                 clock.clone(),
                 ImportConfig::new(IMPORTS_BUCKET),
             )
-            .with_webhooks(Some(webhooks.clone())),
+            .with_webhooks(Some(webhooks.clone()))
+            .with_metrics(reported.clone()),
         );
         let networks = match &config.social {
             Some(social) => scaliyo_social::networks(social),
@@ -320,7 +331,9 @@ impl LocalSystem {
             SocialSettings::new(config.public_base.clone()),
         )
         .with_webhooks(Some(webhooks.clone()));
-        let social = Arc::new(SocialPublisher::new(social_posts, networks, sealer));
+        let social = Arc::new(
+            SocialPublisher::new(social_posts, networks, sealer).with_metrics(reported.clone()),
+        );
         let ip_key = secrets::load_or_create(&config.data_dir.join("secrets/ip-hash.key"))?;
         let short_links = Arc::new(ShortLinks::new(access.rows().clone(), &ip_key));
         let stripe = match &config.stripe {
@@ -356,6 +369,7 @@ impl LocalSystem {
             },
         ));
         Ok(Self {
+            metrics,
             billing,
             invoices,
             social_accounts,
@@ -530,6 +544,7 @@ impl LocalSystem {
         Tracking::new(self.access.rows().clone(), self.clock.clone())
             .with_spool(self.tracking_spool.clone())
             .with_webhooks(Some(self.webhooks.clone()))
+            .with_metrics(self.metrics.clone())
     }
 
     /// The SQS consumers Lambda runs in AWS, as workers here.
@@ -652,8 +667,18 @@ fn local_admin_router(system: LocalSystem) -> Router {
             ),
         }
     }
+    async fn metrics(State(system): State<LocalSystem>) -> impl axum::response::IntoResponse {
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            system.metrics.render(),
+        )
+    }
     Router::new()
         .route("/_local/schedules/{name}/run", post(run))
+        .route("/_local/metrics", axum::routing::get(metrics))
         .with_state(system)
 }
 

@@ -55,6 +55,9 @@ fn scheduler(
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
     let webhooks = WebhookEmitter::for_lambda(access.rows().clone(), webhooks, clock.clone());
+    let metrics: Arc<dyn scaliyo_store::Metrics> = Arc::new(
+        scaliyo_lambda::metrics::EmfMetrics::new("process-scheduled-emails"),
+    );
     let send = Arc::new(
         SendPipeline::new(
             access.clone(),
@@ -63,9 +66,10 @@ fn scheduler(
             clock.clone(),
             SendConfig { tracking_base_url },
         )
-        .with_webhooks(webhooks),
+        .with_webhooks(webhooks)
+        .with_metrics(metrics.clone()),
     );
-    Scheduler::new(access, send, queue, clock, SchedulerConfig::default())
+    Scheduler::new(access, send, queue, clock, SchedulerConfig::default()).with_metrics(metrics)
 }
 
 #[tokio::main]

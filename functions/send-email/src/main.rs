@@ -32,7 +32,10 @@ fn router(
             clock,
             SendConfig { tracking_base_url },
         )
-        .with_webhooks(webhooks.clone()),
+        .with_webhooks(webhooks.clone())
+        .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
+            "send-email",
+        ))),
     );
     // Connecting social accounts seals their tokens: it lives here, with the key service.
     let social_accounts = Arc::new(SocialAccounts::new(access.clone(), sealer));

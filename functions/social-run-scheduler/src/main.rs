@@ -36,7 +36,9 @@ fn social(
     let webhooks = WebhookEmitter::for_lambda(access.rows().clone(), webhooks, clock.clone());
     let posts = SocialPosts::new(access, media, clock, SocialSettings::new(short_link_base))
         .with_webhooks(webhooks);
-    SocialPublisher::new(posts, networks, sealer)
+    SocialPublisher::new(posts, networks, sealer).with_metrics(Arc::new(
+        scaliyo_lambda::metrics::EmfMetrics::new("social-run-scheduler"),
+    ))
 }
 
 #[tokio::main]

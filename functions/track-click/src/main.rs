@@ -20,8 +20,13 @@ fn router(
     let clock = Arc::new(SystemClock);
     let rows = Rows::new(Arc::new(table), clock.clone());
     let webhooks = WebhookEmitter::for_lambda(rows.clone(), webhooks, clock.clone());
-    let tracking =
-        Arc::new(Tracking::new(rows.clone(), clock.clone()).with_webhooks(webhooks.clone()));
+    let tracking = Arc::new(
+        Tracking::new(rows.clone(), clock.clone())
+            .with_webhooks(webhooks.clone())
+            .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
+                "track-click",
+            ))),
+    );
     let access = Arc::new(scaliyo_app::access::Access::new(
         rows.clone(),
         clock.clone(),

@@ -17,7 +17,11 @@ fn router(
     let clock = Arc::new(SystemClock);
     let rows = Rows::new(Arc::new(table), clock.clone());
     let webhooks = WebhookEmitter::for_lambda(rows.clone(), webhooks, clock.clone());
-    let mut tracking = Tracking::new(rows, clock).with_webhooks(webhooks);
+    let mut tracking = Tracking::new(rows, clock)
+        .with_webhooks(webhooks)
+        .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
+            "track-open",
+        )));
     if let Some(spool) = spool {
         tracking = tracking.with_spool(spool);
     }

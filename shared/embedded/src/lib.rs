@@ -4,12 +4,14 @@
 
 pub mod blobs;
 pub mod bus;
+pub mod metrics;
 pub mod queue;
 pub mod sealer;
 pub mod table;
 
 pub use blobs::LocalBlobs;
 pub use bus::LocalEventBus;
+pub use metrics::PrometheusMetrics;
 pub use queue::LocalQueue;
 pub use sealer::LocalSealer;
 pub use table::RedbTable;

@@ -5,6 +5,7 @@
 
 pub mod deadline;
 pub mod env;
+pub mod metrics;
 pub mod s3;
 pub mod sqs;
 pub mod telemetry;

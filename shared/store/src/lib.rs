@@ -7,6 +7,7 @@ pub mod clock;
 pub mod events;
 pub mod invoicing;
 pub mod mail;
+pub mod metrics;
 pub mod payments;
 pub mod queue;
 pub mod seal;
@@ -21,6 +22,7 @@ pub use invoicing::{
     ConnectedAccount, InvoiceAction, Invoicing, NewInvoice, NewLine, RemoteInvoice,
 };
 pub use mail::{Credentials, Delivery, MailError, Mailer, Mailers, OutgoingEmail, SmtpSecurity};
+pub use metrics::{Dimension, Metrics, NoMetrics, no_metrics};
 pub use payments::{CheckoutRequest, CheckoutSession, PaymentError, Payments, RemoteSubscription};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
 pub use seal::{SealError, Sealer};

@@ -27,12 +27,18 @@ impl Importer {
             clock,
             config,
             webhooks: None,
+            metrics: scaliyo_store::no_metrics(),
         }
     }
 
     /// `import.completed` goes to the owner's webhooks.
     pub fn with_webhooks(mut self, webhooks: Option<WebhookEmitter>) -> Self {
         self.webhooks = webhooks;
+        self
+    }
+
+    pub fn with_metrics(mut self, metrics: Arc<dyn scaliyo_store::Metrics>) -> Self {
+        self.metrics = metrics;
         self
     }
 

@@ -296,6 +296,8 @@ pub struct Importer {
     clock: Arc<dyn Clock>,
     config: ImportConfig,
     webhooks: Option<WebhookEmitter>,
+    /// `ImportRows` by outcome.
+    metrics: Arc<dyn scaliyo_store::Metrics>,
 }
 
 /// The columns the leads' uniqueness items are made of.

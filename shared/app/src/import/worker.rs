@@ -273,6 +273,17 @@ impl Importer {
         patch.insert("column_mapping".into(), Value::Object(mapping));
         self.write_batch(&held, patch, &[]).await?;
         tracing::info!(owner = %held.owner, batch_id = %held.batch_id, total = counts.total, imported = counts.imported, updated = counts.updated, skipped = counts.skipped, "import completed");
+        for (outcome, rows) in [
+            ("imported", counts.imported),
+            ("updated", counts.updated),
+            ("skipped", counts.skipped),
+        ] {
+            self.metrics.count(
+                "ImportRows",
+                &[("outcome", outcome)],
+                u64::try_from(rows).unwrap_or(0),
+            );
+        }
         if let Some(webhooks) = &self.webhooks {
             let data = json!({
                 "batch_id": held.batch_id,

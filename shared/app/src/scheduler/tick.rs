@@ -12,6 +12,8 @@ pub struct Scheduler {
     pub(super) queue: Arc<dyn Queue>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) config: SchedulerConfig,
+    /// `SchedulerTicks`, `SchedulerClaims`, `SchedulerLag` (the oldest claim's delay).
+    pub(super) metrics: Arc<dyn scaliyo_store::Metrics>,
 }
 
 impl Scheduler {
@@ -29,7 +31,13 @@ impl Scheduler {
             queue,
             clock,
             config,
+            metrics: scaliyo_store::no_metrics(),
         }
+    }
+
+    pub fn with_metrics(mut self, metrics: Arc<dyn scaliyo_store::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub fn config(&self) -> &SchedulerConfig {
@@ -53,14 +61,23 @@ impl Scheduler {
             .max_claims_per_tick
             .div_ceil(layout::DUE_SHARDS as usize);
         let shards: Vec<u32> = (0..layout::DUE_SHARDS).collect();
-        let results: Vec<(usize, usize)> = stream::iter(shards)
+        let results: Vec<(usize, usize, i64)> = stream::iter(shards)
             .map(|shard| self.claim_shard(shard, now, per_shard))
             .buffer_unordered(layout::DUE_SHARDS as usize)
             .try_collect()
             .await?;
-        for (claimed, enqueued) in results {
+        let mut lag_ms = 0;
+        for (claimed, enqueued, shard_lag_ms) in results {
             report.claimed += claimed;
             report.enqueued += enqueued;
+            lag_ms = lag_ms.max(shard_lag_ms);
+        }
+        self.metrics.count("SchedulerTicks", &[], 1);
+        self.metrics
+            .count("SchedulerClaims", &[], report.claimed as u64);
+        if report.claimed > 0 {
+            self.metrics
+                .milliseconds("SchedulerLag", &[], lag_ms as f64);
         }
         // An idle tick is not worth a log line every minute.
         if report.claimed + report.recovered + report.gave_up > 0 {
@@ -82,9 +99,11 @@ impl Scheduler {
         shard: u32,
         now: DateTime<Utc>,
         budget: usize,
-    ) -> Result<(usize, usize), ScheduleError> {
+    ) -> Result<(usize, usize, i64), ScheduleError> {
         let mut cursor: Option<Cursor> = None;
         let (mut claimed, mut enqueued) = (0, 0);
+        // How late the most overdue claimed row is (its scheduled time to now).
+        let mut lag_ms: i64 = 0;
         while claimed < budget {
             let limit = 200.min((budget - claimed) as u32);
             let (items, next) = QUEUE
@@ -97,15 +116,26 @@ impl Scheduler {
                     cursor.take(),
                 )
                 .await?;
-            let messages: Vec<OutgoingMessage> = stream::iter(items)
-                .map(|item| self.claim(item, now))
+            let claims: Vec<(ClaimMessage, i64)> = stream::iter(items)
+                .map(|item| {
+                    let late_ms = item
+                        .str("scheduled_at")
+                        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+                        .map(|at| (now - at.with_timezone(&Utc)).num_milliseconds())
+                        .unwrap_or(0);
+                    async move { self.claim(item, now).await.map(|m| (m, late_ms)) }
+                })
                 .buffer_unordered(self.config.claim_concurrency)
                 .filter_map(|claimed| async move { claimed })
-                .map(|message| {
-                    OutgoingMessage::new(serde_json::to_string(&message).unwrap_or_default())
-                })
                 .collect()
                 .await;
+            lag_ms = claims.iter().map(|(_, late)| *late).fold(lag_ms, i64::max);
+            let messages: Vec<OutgoingMessage> = claims
+                .into_iter()
+                .map(|(message, _)| {
+                    OutgoingMessage::new(serde_json::to_string(&message).unwrap_or_default())
+                })
+                .collect();
             claimed += messages.len();
             if !messages.is_empty() {
                 let count = messages.len();
@@ -115,7 +145,7 @@ impl Scheduler {
                     Ok(()) => enqueued += count,
                     Err(error) => {
                         tracing::warn!(%error, count, "enqueueing claimed e-mails failed; the lease will recover them");
-                        return Ok((claimed, enqueued));
+                        return Ok((claimed, enqueued, lag_ms));
                     }
                 }
             }
@@ -124,7 +154,7 @@ impl Scheduler {
                 None => break,
             }
         }
-        Ok((claimed, enqueued))
+        Ok((claimed, enqueued, lag_ms))
     }
 
     /// `pending → processing` if nobody changed the row since the index read it.

@@ -142,6 +142,8 @@ pub struct SendPipeline {
     clock: Arc<dyn Clock>,
     config: SendConfig,
     webhooks: Option<WebhookEmitter>,
+    /// `EmailsSent`, `EmailsFailed`, `EmailsRefused` (docs/operations.md).
+    metrics: Arc<dyn scaliyo_store::Metrics>,
 }
 
 /// Suppression entries live beside the workspace's rows: one item per address.

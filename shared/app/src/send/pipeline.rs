@@ -20,12 +20,19 @@ impl SendPipeline {
             clock,
             config,
             webhooks: None,
+            metrics: scaliyo_store::no_metrics(),
         }
     }
 
     /// The sender mailboxes: connecting one, and their secrets.
     pub fn senders(&self) -> &SenderAccounts {
         &self.senders
+    }
+
+    /// Sends, failures and refusals are counted here.
+    pub fn with_metrics(mut self, metrics: Arc<dyn scaliyo_store::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// `email.sent` / `email.failed` go to the owner's webhooks.
@@ -246,6 +253,31 @@ impl SendPipeline {
     /// From a rendered message to a recorded send: choose a sender, reserve the caps,
     /// deliver, record — and refund the reservation when the provider refuses.
     pub(super) async fn dispatch(
+        &self,
+        actor: &Actor,
+        outgoing: Outgoing<'_>,
+    ) -> Result<SendOutcome, SendError> {
+        let result = self.dispatch_once(actor, outgoing).await;
+        match &result {
+            Ok(outcome) => {
+                self.metrics
+                    .count("EmailsSent", &[("provider", outcome.provider.as_str())], 1);
+            }
+            Err(SendError::Provider { .. } | SendError::Crashed) => {
+                self.metrics.count("EmailsFailed", &[], 1);
+            }
+            Err(SendError::QuotaExceeded { limit })
+            | Err(SendError::Access(AccessError::Row(crate::rows::RowError::QuotaExceeded {
+                limit,
+            }))) => {
+                self.metrics.count("EmailsRefused", &[("limit", limit)], 1);
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn dispatch_once(
         &self,
         actor: &Actor,
         outgoing: Outgoing<'_>,

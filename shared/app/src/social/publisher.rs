@@ -43,6 +43,8 @@ pub struct SocialPublisher {
     pub(crate) posts: SocialPosts,
     pub(crate) sealer: Arc<dyn Sealer>,
     pub(crate) networks: SocialNetworks,
+    /// `SocialPublishes` by outcome (published, failed, retrying).
+    metrics: Arc<dyn scaliyo_store::Metrics>,
 }
 
 impl SocialPublisher {
@@ -51,7 +53,13 @@ impl SocialPublisher {
             posts,
             sealer,
             networks,
+            metrics: scaliyo_store::no_metrics(),
         }
+    }
+
+    pub fn with_metrics(mut self, metrics: Arc<dyn scaliyo_store::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The same publisher with another bound on network calls in flight (benchmarks, tuning).
@@ -271,6 +279,19 @@ impl SocialPublisher {
                     outcome.retrying += 1;
                     next_retry = Some(next_retry.map_or(*at, |n| n.min(*at)));
                 }
+            }
+        }
+        for (outcome_name, targets) in [
+            ("published", outcome.published),
+            ("failed", outcome.failed),
+            ("retrying", outcome.retrying),
+        ] {
+            if targets > 0 {
+                self.metrics.count(
+                    "SocialPublishes",
+                    &[("outcome", outcome_name)],
+                    targets as u64,
+                );
             }
         }
         let result = match next_retry {

@@ -71,8 +71,21 @@ impl Tracking {
         };
         let mut ops = self.event_ops(token, event_type, hit, Some(verdict), Some(at))?;
         ops.extend(also);
-        crate::analytics::on_event_with(&self.rows, token.owner, message, kind, verdict.is_bot, ops)
-            .await
+        crate::analytics::on_event_with(
+            &self.rows,
+            token.owner,
+            message,
+            kind,
+            verdict.is_bot,
+            ops,
+        )
+        .await?;
+        self.metrics.count(
+            "TrackingHits",
+            &[("kind", event_type), ("class", verdict.class.as_str())],
+            1,
+        );
+        Ok(())
     }
 
     /// The actions that store one hit as an `email_events` row.

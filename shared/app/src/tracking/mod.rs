@@ -69,6 +69,8 @@ pub struct Tracking {
     spool: Option<Arc<dyn Queue>>,
     /// `email.opened`, `email.clicked`, `email.unsubscribed` (machine hits are not sent).
     webhooks: Option<WebhookEmitter>,
+    /// `TrackingHits` by kind and class.
+    metrics: Arc<dyn scaliyo_store::Metrics>,
 }
 
 /// An open that could not be stored when it happened, as it waits in the spool queue.
@@ -152,6 +154,7 @@ impl Tracking {
             clock,
             spool: None,
             webhooks: None,
+            metrics: scaliyo_store::no_metrics(),
         }
     }
 
@@ -159,6 +162,11 @@ impl Tracking {
     /// webhook queue: nothing is delivered on the recipient's request).
     pub fn with_webhooks(mut self, webhooks: Option<WebhookEmitter>) -> Self {
         self.webhooks = webhooks;
+        self
+    }
+
+    pub fn with_metrics(mut self, metrics: Arc<dyn scaliyo_store::Metrics>) -> Self {
+        self.metrics = metrics;
         self
     }
 

@@ -81,6 +81,8 @@ pub struct WebhookDispatcher {
     clock: Arc<dyn Clock>,
     /// Every retry waits this instead of the schedule (local development and tests).
     retry_delay: Option<StdDuration>,
+    /// `WebhookDeliveries` by status (delivered, retrying, failed).
+    metrics: Arc<dyn scaliyo_store::Metrics>,
 }
 
 impl WebhookDispatcher {
@@ -96,7 +98,13 @@ impl WebhookDispatcher {
             transport,
             clock,
             retry_delay: None,
+            metrics: scaliyo_store::no_metrics(),
         }
+    }
+
+    pub fn with_metrics(mut self, metrics: Arc<dyn scaliyo_store::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Retries after `delay` instead of 30 s … 15 min (the attempt count stays bounded).
@@ -306,6 +314,8 @@ impl WebhookDispatcher {
         error: &str,
         next: Option<DateTime<Utc>>,
     ) -> Result<(), WebhookError> {
+        self.metrics
+            .count("WebhookDeliveries", &[("status", status)], 1);
         let now = self.clock.now();
         let attempted = attempt.is_some();
         let Attempt {
