@@ -364,13 +364,15 @@ fn every_queue_function_and_dependency_is_watched_and_every_alarm_notifies_the_t
     ] {
         assert!(math_on(metric), "no alarm on {metric}");
     }
-    // Each scheduled function alarms when it stops being invoked.
+    // Each scheduled function alarms when it stops ticking: the e-mail tick by its own
+    // count (its invocations include the queue consumer's), the social tick by invocations.
+    let ticks = alarms_on(&template, "Scaliyo", "SchedulerTicks");
     let invocations = alarms_on(&template, "AWS/Lambda", "Invocations");
-    for scheduled in [
-        "ProcessScheduledEmailsFunction",
-        "SocialRunSchedulerFunction",
+    for (alarms, scheduled) in [
+        (&ticks, "process-scheduled-emails"),
+        (&invocations, "SocialRunSchedulerFunction"),
     ] {
-        let (_, alarm) = invocations
+        let (_, alarm) = alarms
             .iter()
             .find(|(f, _)| f == scheduled)
             .unwrap_or_else(|| panic!("no alarm when {scheduled} stops ticking"));
