@@ -774,3 +774,89 @@ async fn prompt_changes_are_versioned_restorable_and_a_default_is_copied_not_cha
         untouched.body
     );
 }
+
+#[tokio::test]
+async fn the_server_keeps_the_audit_log_and_team_members_read_the_teams_entries() {
+    let local = RunningLocal::start().await;
+    let ada = Client::user(&local, Role::Client, None);
+    let bob = Client::user(&local, Role::Client, None);
+    ada.sign_up().await;
+    bob.sign_up().await;
+    let team = ada.post("/v1/teams", json!({ "name": "Sales" })).await;
+    assert_eq!(team.status, 201, "{}", team.body);
+    let team_id = team.body["id"].as_str().unwrap_or_default().to_owned();
+    let joined = ada
+        .post(
+            "/v1/team_members",
+            json!({ "team_id": team_id, "user_id": bob.id(), "role": "member" }),
+        )
+        .await;
+    assert_eq!(joined.status, 201, "{}", joined.body);
+    let hook = ada
+        .post(
+            "/v1/webhooks",
+            json!({ "name": "CRM", "url": "https://hooks.example.com/x", "trigger_event": "*", "secret": "whsec_never_logged" }),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.body);
+    let lead = ada.post("/v1/leads", json!({ "name": "Grace" })).await;
+    let lead_id = lead.body["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        ada.delete(&format!("/v1/leads/{lead_id}")).await.status,
+        204
+    );
+
+    let log = ada.get("/v1/audit_logs").await;
+    let actions: Vec<&str> = log.body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in [
+        "team.created",
+        "team.member_added",
+        "webhook.created",
+        "lead.deleted",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} missing from {actions:?}"
+        );
+    }
+    assert!(
+        !log.body.to_string().contains("whsec_never_logged"),
+        "no secret in the log"
+    );
+    let deleted = log.body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["action"] == "lead.deleted")
+        .expect("the deletion");
+    assert!(
+        deleted["details"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&lead_id)
+    );
+    // Bob reads the team's entries (the seed's team policy), not Ada's own.
+    let team_log = bob.get(&format!("/v1/audit_logs?team_id={team_id}")).await;
+    let team_actions: Vec<&str> = team_log.body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(
+        team_actions.contains(&"team.member_added"),
+        "{}",
+        team_log.body
+    );
+    assert!(!team_actions.contains(&"lead.deleted"));
+    // Nobody writes the log by hand.
+    let forged = ada
+        .post("/v1/audit_logs", json!({ "action": "nothing happened" }))
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+}

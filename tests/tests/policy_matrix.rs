@@ -98,7 +98,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("strategy_notes", "owner=SIUD member=SI"),
     ("support_sessions", "owner=SIU"),
     ("support_audit_logs", "owner=S"),
-    ("audit_logs", "owner=SI member=S"),
+    // Written by the server with each audited change (issue 20): owners and team members read.
+    ("audit_logs", "owner=S member=S"),
 ];
 
 const TEAM_TABLES: &[&str] = &[

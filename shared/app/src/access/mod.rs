@@ -17,6 +17,7 @@ use crate::rows::{Extra, ListRequest, Row, RowError, RowPage, Rows, timestamp_te
 
 mod account;
 mod actors;
+mod audit;
 mod checks;
 mod events;
 mod plans;

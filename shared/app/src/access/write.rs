@@ -2,14 +2,6 @@
 
 use super::*;
 
-/// The `audit_logs` entry of an admin's change to server-owned columns.
-#[derive(serde::Serialize)]
-struct AdminAuditRow {
-    user_id: OwnerId,
-    action: &'static str,
-    details: String,
-}
-
 impl Access {
     pub async fn create(
         &self,
@@ -74,6 +66,7 @@ impl Access {
                     .await?,
             );
         }
+        extra.extend(self.audit_write(actor, table, Op::Insert, &row)?);
         let created = Self::redact(
             table,
             self.rows.insert(table, parent_owner, row, extra).await?,
@@ -155,6 +148,7 @@ impl Access {
             .await?;
         self.check_webhook(table, &preview)?;
         let mut extra = self.admin_audit(actor, table, id, &current, &patch)?;
+        extra.extend(self.audit_write(actor, table, Op::Update, &preview)?);
         let (patch, history) = self.prompt_history(table, id, &current, patch, note.as_deref())?;
         extra.extend(history);
         let updated = self
@@ -165,52 +159,6 @@ impl Access {
         self.emit_updated(table, &Self::redact(table, current), &updated)
             .await;
         Ok(updated)
-    }
-
-    /// An admin's change to server-owned columns (a plan, a role, credits set by hand) is
-    /// written to the admin's `audit_logs` in the same transaction as the change.
-    pub(crate) fn admin_audit(
-        &self,
-        actor: &Actor,
-        table: &Table,
-        id: &str,
-        current: &Row,
-        patch: &Row,
-    ) -> Result<Vec<Extra>, AccessError> {
-        if !actor.is_admin {
-            return Ok(Vec::new());
-        }
-        let changed = writes::server_columns_changed(table.name, current, patch);
-        let Some(admin) = actor.user_id() else {
-            return Ok(Vec::new());
-        };
-        if changed.is_empty() {
-            return Ok(Vec::new());
-        }
-        let changes: serde_json::Map<String, Value> = changed
-            .iter()
-            .map(|column| {
-                let from = current.get(*column).cloned().unwrap_or(Value::Null);
-                let to = patch.get(*column).cloned().unwrap_or(Value::Null);
-                ((*column).to_owned(), json!({ "from": from, "to": to }))
-            })
-            .collect();
-        let entry = crate::rows::to_row(&AdminAuditRow {
-            user_id: admin,
-            action: "admin_update",
-            details: json!({ "table": table.name, "row_id": id, "changes": changes }).to_string(),
-        })?;
-        let audit_logs = &schema::AUDIT_LOGS;
-        let entry = self.rows.prepare(audit_logs, entry)?;
-        Ok(self
-            .rows
-            .insert_ops(audit_logs, None, &entry, false)?
-            .into_iter()
-            .map(|op| Extra {
-                op,
-                on_failure: RowError::Concurrent,
-            })
-            .collect())
     }
 
     pub async fn delete(
@@ -230,6 +178,7 @@ impl Access {
                 on_failure: RowError::Concurrent,
             });
         }
+        extra.extend(self.audit_write(actor, table, Op::Delete, &current)?);
         self.rows
             .delete_with(table, partition.as_deref(), id, extra)
             .await?;

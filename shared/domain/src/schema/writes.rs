@@ -24,6 +24,8 @@ pub const SYSTEM_TABLES: &[&str] = &[
     "sender_account_secrets",
     // The previous states of prompts, kept by the server as a prompt changes.
     "user_prompt_versions",
+    // Who did what: written by the server with each audited change.
+    "audit_logs",
 ];
 
 /// Who, besides the system, may write a server-owned column.
