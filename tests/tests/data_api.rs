@@ -860,3 +860,66 @@ async fn the_server_keeps_the_audit_log_and_team_members_read_the_teams_entries(
         .await;
     assert_eq!(forged.status, 403, "{}", forged.body);
 }
+
+#[tokio::test]
+async fn credentials_written_through_the_api_are_sealed_at_rest_and_never_returned() {
+    let local = RunningLocal::start().await;
+    let ada = Client::user(&local, Role::Client, None);
+    ada.sign_up().await;
+    let integration = ada
+        .post(
+            "/v1/integrations",
+            json!({ "provider": "hubspot", "category": "crm", "credentials": { "access_token": "pat-na1-very-secret" } }),
+        )
+        .await;
+    assert_eq!(integration.status, 201, "{}", integration.body);
+    assert!(
+        integration.body.get("credentials").is_none(),
+        "{}",
+        integration.body
+    );
+    let id = integration.body["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let config = ada
+        .post(
+            "/v1/email_provider_configs",
+            json!({ "provider": "sendgrid", "api_key": "SG.also-very-secret" }),
+        )
+        .await;
+    assert_eq!(config.status, 201, "{}", config.body);
+    let rows = local.system.access.rows();
+    let stored = rows
+        .get_raw(&scaliyo_domain::schema::INTEGRATIONS, Some(ada.id()), &id)
+        .await
+        .expect("the store")
+        .expect("the row");
+    let sealed = stored.str("credentials").unwrap_or_default().to_owned();
+    assert!(
+        !sealed.is_empty() && !sealed.contains("very-secret"),
+        "{sealed}"
+    );
+    // A rotation of the credentials is sealed too, and still never returned.
+    let rotated = ada
+        .patch(
+            &format!("/v1/integrations/{id}"),
+            json!({ "credentials": { "access_token": "pat-na1-rotated-secret" } }),
+        )
+        .await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    assert!(!rotated.body.to_string().contains("rotated-secret"));
+    let stored = rows
+        .get_raw(&scaliyo_domain::schema::INTEGRATIONS, Some(ada.id()), &id)
+        .await
+        .expect("the store")
+        .expect("the row");
+    let resealed = stored.str("credentials").unwrap_or_default();
+    assert!(!resealed.contains("rotated-secret") && resealed != sealed);
+    let listed = ada.get("/v1/email_provider_configs").await;
+    assert!(
+        !listed.body.to_string().contains("also-very-secret"),
+        "{}",
+        listed.body
+    );
+}

@@ -14,9 +14,9 @@ use scaliyo_app::social::{SocialPosts, SocialSettings};
 use scaliyo_app::storage::Storage;
 use scaliyo_app::usage::Usage;
 use scaliyo_app::webhooks::{WebhookEmitter, WebhookLog};
-use scaliyo_aws::{DynamoTable, S3Blobs};
+use scaliyo_aws::{DynamoTable, KmsSealer, S3Blobs};
 use scaliyo_http::Authenticator;
-use scaliyo_store::{Blobs, Invoicing, Payments, Queue, SystemClock};
+use scaliyo_store::{Blobs, Invoicing, Payments, Queue, Sealer, SystemClock};
 use std::collections::HashMap;
 
 /// What the router is built from: the clients and the configuration read at cold start.
@@ -33,6 +33,8 @@ struct Wiring {
     stripe: Option<Arc<scaliyo_stripe::Stripe>>,
     billing: BillingConfig,
     invoices: InvoicesConfig,
+    /// Seals the credentials clients write (integrations, e-mail provider keys).
+    sealer: Option<Arc<dyn Sealer>>,
 }
 
 fn router(wiring: Wiring) -> Router {
@@ -48,6 +50,7 @@ fn router(wiring: Wiring) -> Router {
         stripe,
         billing,
         invoices,
+        sealer,
     } = wiring;
     let cursor_key = cursor_key.as_slice();
     let clock = Arc::new(SystemClock);
@@ -55,7 +58,7 @@ fn router(wiring: Wiring) -> Router {
     // Lead and team-member changes go to the owners' webhooks (CRM sync).
     let emitter =
         WebhookEmitter::for_lambda(access.rows().clone(), webhooks.clone(), clock.clone());
-    let access = Arc::new(access.with_webhooks(emitter));
+    let access = Arc::new(access.with_webhooks(emitter).with_sealer(sealer));
     // Posts and account health: publishing is social-run-scheduler's, connecting accounts
     // (which seals tokens) send-email's — no network adapters and no KMS client here.
     let social = Arc::new(SocialPosts::new(
@@ -192,6 +195,9 @@ async fn main() -> Result<(), lambda_http::Error> {
         None => None,
     };
     let app_url = std::env::var("APP_URL").unwrap_or_default();
+    let key_id = scaliyo_lambda::env::required("KMS_KEY_ID")?;
+    let sealer: Arc<dyn Sealer> =
+        Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id));
     lambda_http::run(scaliyo_http::edge::catching_panics(router(Wiring {
         table,
         cursor_key: cursor_key.into_bytes(),
@@ -210,6 +216,7 @@ async fn main() -> Result<(), lambda_http::Error> {
             app_url,
             connect_webhook_secret: std::env::var("STRIPE_CONNECT_WEBHOOK_SECRET").ok(),
         },
+        sealer: Some(sealer),
     })))
     .await
 }
@@ -259,6 +266,7 @@ mod tests {
                 app_url: "https://app.example".into(),
                 connect_webhook_secret: None,
             },
+            sealer: None,
         })
         .oneshot(request)
         .await
@@ -306,6 +314,7 @@ mod tests {
                 app_url: "https://app.example".into(),
                 connect_webhook_secret: None,
             },
+            sealer: None,
         });
         scaliyo_tests::template::every_route_reaches_a_handler("api", app).await;
     }
@@ -343,6 +352,7 @@ mod tests {
                 app_url: "https://app.example".into(),
                 connect_webhook_secret: None,
             },
+            sealer: None,
         });
         let now = chrono::Utc::now().timestamp();
         let body = serde_json::json!({ "id": format!("evt_b64_{}", std::process::id()), "object": "event", "type": "customer.created", "data": { "object": { "id": "cus_1" } } }).to_string();

@@ -227,7 +227,15 @@ impl LocalSystem {
         // A new webhook gets events within two seconds.
         let webhooks = WebhookEmitter::new(rows.clone(), webhook_queue.clone(), clock.clone())
             .caching_for(std::time::Duration::from_secs(2));
-        let access = Arc::new(access.with_webhooks(Some(webhooks.clone())));
+        let master_key = secrets::load_or_create(&config.data_dir.join("secrets/master.key"))?;
+        let sealer = LocalSealer::from_key_text(&String::from_utf8_lossy(&master_key))
+            .map_err(|e| LocalError::Secret(std::io::Error::other(e.to_string())))?;
+        let sealer: Arc<dyn scaliyo_store::Sealer> = Arc::new(sealer);
+        let access = Arc::new(
+            access
+                .with_webhooks(Some(webhooks.clone()))
+                .with_sealer(Some(sealer.clone())),
+        );
         let transport = if config.webhooks_allow_private {
             HttpWebhookTransport::new().allowing_private()
         } else {
@@ -248,10 +256,6 @@ impl LocalSystem {
         }
         let webhook_dispatcher = Arc::new(dispatcher);
         let jwt = local_jwt(&config.data_dir)?;
-        let master_key = secrets::load_or_create(&config.data_dir.join("secrets/master.key"))?;
-        let sealer = LocalSealer::from_key_text(&String::from_utf8_lossy(&master_key))
-            .map_err(|e| LocalError::Secret(std::io::Error::other(e.to_string())))?;
-        let sealer: Arc<dyn scaliyo_store::Sealer> = Arc::new(sealer);
         let outbox = Arc::new(OutboxMailer::new(config.data_dir.join("outbox")));
         let send = Arc::new(
             SendPipeline::new(

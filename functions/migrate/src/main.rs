@@ -26,27 +26,6 @@ use scaliyo_domain::schema::{self, Scope, TABLES, Table};
 use scaliyo_store::{BatchOp, Clock, Item, Key, Sealer, SystemClock, Table as Store, WriteOp};
 use serde_json::{Value, json};
 
-/// Columns sealed at rest (the app seals them when they are written through it).
-const SEALED: &[(&str, &[&str])] = &[
-    (
-        "sender_account_secrets",
-        &[
-            "oauth_access_token",
-            "oauth_refresh_token",
-            "smtp_user",
-            "smtp_pass",
-            "api_key",
-        ],
-    ),
-    (
-        "social_accounts",
-        &[
-            "meta_page_access_token_encrypted",
-            "linkedin_access_token_encrypted",
-        ],
-    ),
-];
-
 #[derive(Parser)]
 #[command(
     name = "scaliyo-migrate",
@@ -216,10 +195,13 @@ async fn migrate(
                     )));
                 };
                 let mut value = value_of(column, text).map_err(|e| row_error(e.to_string()))?;
-                if is_sealed(table.name, name)
-                    && let Value::String(plain) = &value
-                {
-                    value = json!(sealer.seal(plain).await?);
+                if schema::is_sealed(table.name, name) && !value.is_null() {
+                    // Credentials kept as JSON are sealed as their JSON text.
+                    let plain = match &value {
+                        Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    };
+                    value = json!(sealer.seal(&plain).await?);
                 }
                 input.insert(name.clone(), value);
             }
@@ -277,12 +259,6 @@ async fn migrate(
         }
     }
     Ok(report)
-}
-
-fn is_sealed(table: &str, column: &str) -> bool {
-    SEALED
-        .iter()
-        .any(|(t, columns)| *t == table && columns.contains(&column))
 }
 
 fn owner_of(table: &Table, row: &Row, owners: &Owners) -> Option<String> {

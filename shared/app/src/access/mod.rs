@@ -23,6 +23,7 @@ mod events;
 mod plans;
 mod prompts;
 mod read;
+mod sealing;
 mod write;
 
 /// The largest page a list call returns.
@@ -124,6 +125,8 @@ pub struct Access {
     private_webhooks: bool,
     /// Lead and team-member events for the owners' webhooks (CRM sync).
     webhooks: Option<crate::webhooks::WebhookEmitter>,
+    /// Seals the credentials clients write (`schema::SEALED_COLUMNS`).
+    sealer: Option<Arc<dyn scaliyo_store::Sealer>>,
 }
 
 /// The contacts counter of a workspace, kept in its partition beside its leads.
@@ -139,6 +142,7 @@ impl Access {
             cursors: CursorSealer::ephemeral(),
             private_webhooks: false,
             webhooks: None,
+            sealer: None,
         }
     }
 
@@ -152,6 +156,12 @@ impl Access {
 
     /// Local development: webhooks may deliver to http:// and private addresses (a receiver
     /// on this machine). Never in production (SSRF).
+    /// Credentials written through the data API are sealed with this key.
+    pub fn with_sealer(mut self, sealer: Option<Arc<dyn scaliyo_store::Sealer>>) -> Self {
+        self.sealer = sealer;
+        self
+    }
+
     /// Lead and team-member changes go to the owners' webhooks.
     pub fn with_webhooks(mut self, webhooks: Option<crate::webhooks::WebhookEmitter>) -> Self {
         self.webhooks = webhooks;

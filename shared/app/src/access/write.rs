@@ -67,6 +67,8 @@ impl Access {
             );
         }
         extra.extend(self.audit_write(actor, table, Op::Insert, &row)?);
+        let mut row = row;
+        self.seal_at_rest(table, &mut row).await?;
         let created = Self::redact(
             table,
             self.rows.insert(table, parent_owner, row, extra).await?,
@@ -149,8 +151,10 @@ impl Access {
         self.check_webhook(table, &preview)?;
         let mut extra = self.admin_audit(actor, table, id, &current, &patch)?;
         extra.extend(self.audit_write(actor, table, Op::Update, &preview)?);
-        let (patch, history) = self.prompt_history(table, id, &current, patch, note.as_deref())?;
+        let (mut patch, history) =
+            self.prompt_history(table, id, &current, patch, note.as_deref())?;
         extra.extend(history);
+        self.seal_at_rest(table, &mut patch).await?;
         let updated = self
             .rows
             .update_keeping_internal_with(table, partition.as_deref(), id, patch, extra)

@@ -359,6 +359,38 @@ pub const SECRET_COLUMNS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Secrets kept sealed at rest (envelope-encrypted with the deployment's key): the sender
+/// and social credentials the connect flows seal, and the credentials clients write through
+/// the data API (sealed by the server as they arrive). `scaliyo-migrate` seals them too.
+pub const SEALED_COLUMNS: &[(&str, &[&str])] = &[
+    (
+        "sender_account_secrets",
+        &[
+            "oauth_access_token",
+            "oauth_refresh_token",
+            "smtp_user",
+            "smtp_pass",
+            "api_key",
+        ],
+    ),
+    (
+        "social_accounts",
+        &[
+            "meta_page_access_token_encrypted",
+            "linkedin_access_token_encrypted",
+        ],
+    ),
+    ("integrations", &["credentials"]),
+    ("email_provider_configs", &["api_key"]),
+];
+
+/// Whether a column of a table is kept sealed at rest.
+pub fn is_sealed(table: &str, column: &str) -> bool {
+    SEALED_COLUMNS
+        .iter()
+        .any(|(t, columns)| *t == table && columns.contains(&column))
+}
+
 /// Whether a column of a table is a write-only secret.
 pub fn is_secret(table: &str, column: &str) -> bool {
     SECRET_COLUMNS
