@@ -923,3 +923,144 @@ async fn credentials_written_through_the_api_are_sealed_at_rest_and_never_return
         listed.body
     );
 }
+
+#[tokio::test]
+async fn blog_posts_are_published_by_their_author_or_an_admin_and_the_public_sees_only_what_is_due()
+{
+    let clock = std::sync::Arc::new(scaliyo_store::ManualClock::new(
+        chrono::DateTime::parse_from_rfc3339("2026-12-02T09:00:00Z")
+            .expect("a time")
+            .with_timezone(&chrono::Utc),
+    ));
+    let local = RunningLocal::start_with_clock(clock.clone()).await;
+    let ada = Client::user(&local, Role::Client, None);
+    let admin = Client::user(&local, Role::Admin, None);
+    let anonymous = Client::anonymous(&local);
+    ada.sign_up().await;
+    admin.sign_up().await;
+    // SEO settings are checked; a post starts as a draft or in review, never published.
+    let long = ada
+        .post("/v1/blog_posts", json!({ "title": "Launch", "slug": "launch", "seo_settings": { "title": "x".repeat(71) } }))
+        .await;
+    assert_eq!(
+        (long.status, long.code()),
+        (400, "invalid"),
+        "{}",
+        long.body
+    );
+    let early = ada
+        .post(
+            "/v1/blog_posts",
+            json!({ "title": "Launch", "slug": "launch", "status": "published" }),
+        )
+        .await;
+    assert_eq!(early.status, 403, "{}", early.body);
+    let post = ada
+        .post("/v1/blog_posts", json!({ "title": "Launch", "slug": "launch", "seo_settings": { "title": "Launch day", "description": "What we built" } }))
+        .await;
+    assert_eq!(post.status, 201, "{}", post.body);
+    let id = post.body["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(anonymous.get("/v1/blog/launch").await.status, 404);
+
+    // The author publishes: published_at is stamped once; the public reads it by slug.
+    let published = ada
+        .patch(
+            &format!("/v1/blog_posts/{id}"),
+            json!({ "status": "published" }),
+        )
+        .await;
+    assert_eq!(published.status, 200, "{}", published.body);
+    let first = published.body["published_at"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(first.starts_with("2026-12-02T09:00:00"), "{first}");
+    let public = anonymous.get("/v1/blog/launch").await;
+    assert_eq!(
+        (public.status, public.body["id"].as_str()),
+        (200, Some(id.as_str()))
+    );
+    // Back to a draft and published again: the first date stays.
+    ada.patch(
+        &format!("/v1/blog_posts/{id}"),
+        json!({ "status": "draft" }),
+    )
+    .await;
+    clock.advance(chrono::Duration::hours(1));
+    let again = ada
+        .patch(
+            &format!("/v1/blog_posts/{id}"),
+            json!({ "status": "published" }),
+        )
+        .await;
+    assert_eq!(again.body["published_at"].as_str(), Some(first.as_str()));
+    // Private posts and posts scheduled for later are not the public's.
+    ada.patch(
+        &format!("/v1/blog_posts/{id}"),
+        json!({ "visibility": "private" }),
+    )
+    .await;
+    assert_eq!(anonymous.get("/v1/blog/launch").await.status, 404);
+    assert_eq!(
+        anonymous.get(&format!("/v1/blog_posts/{id}")).await.status,
+        404
+    );
+    let scheduled = ada
+        .post(
+            "/v1/blog_posts",
+            json!({ "title": "Next", "slug": "next", "published_at": "2026-12-24T09:00:00Z" }),
+        )
+        .await;
+    let next_id = scheduled.body["id"].as_str().unwrap_or_default().to_owned();
+    ada.patch(
+        &format!("/v1/blog_posts/{next_id}"),
+        json!({ "status": "published" }),
+    )
+    .await;
+    assert_eq!(
+        anonymous.get("/v1/blog/next").await.status,
+        404,
+        "not due yet"
+    );
+    let listed = anonymous.get("/v1/blog_posts").await;
+    assert!(
+        !listed.body.to_string().contains(&next_id),
+        "{}",
+        listed.body
+    );
+    clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-12-24T09:00:01Z")
+            .expect("a time")
+            .with_timezone(&chrono::Utc),
+    );
+    assert_eq!(anonymous.get("/v1/blog/next").await.status, 200);
+
+    // An admin publishes someone's post in review; another user cannot.
+    let review = ada
+        .post(
+            "/v1/blog_posts",
+            json!({ "title": "Guest", "slug": "guest", "status": "pending_review" }),
+        )
+        .await;
+    let review_id = review.body["id"].as_str().unwrap_or_default().to_owned();
+    let eve = Client::user(&local, Role::Client, None);
+    eve.sign_up().await;
+    let stolen = eve
+        .post(&format!("/v1/blog_posts/{review_id}/publish"), json!({}))
+        .await;
+    assert!(
+        stolen.status == 403 || stolen.status == 404,
+        "{}",
+        stolen.body
+    );
+    let by_admin = admin
+        .post(&format!("/v1/blog_posts/{review_id}/publish"), json!({}))
+        .await;
+    assert_eq!(
+        (by_admin.status, by_admin.body["status"].as_str()),
+        (200, Some("published")),
+        "{}",
+        by_admin.body
+    );
+    assert_eq!(anonymous.get("/v1/blog/guest").await.status, 200);
+}

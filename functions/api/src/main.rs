@@ -96,6 +96,7 @@ fn router(wiring: Wiring) -> Router {
         .merge(scaliyo_http::import_api::router(access.clone(), importer))
         .merge(scaliyo_http::billing_api::router(access.clone(), billing))
         .merge(scaliyo_http::prompt_api::router(access.clone()))
+        .merge(scaliyo_http::blog_api::router(access.clone()))
         .merge(scaliyo_http::invoice_api::router(access.clone(), invoices))
         .merge(scaliyo_http::provider_webhook_api::router(
             access.clone(),

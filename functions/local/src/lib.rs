@@ -430,6 +430,7 @@ impl LocalSystem {
                 self.billing.clone(),
             ))
             .merge(scaliyo_http::prompt_api::router(self.access.clone()))
+            .merge(scaliyo_http::blog_api::router(self.access.clone()))
             .merge(scaliyo_http::invoice_api::router(
                 self.access.clone(),
                 self.invoices.clone(),

@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod billing_api;
+pub mod blog_api;
 pub mod data_api;
 pub mod edge;
 pub mod error;

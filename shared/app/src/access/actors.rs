@@ -114,7 +114,9 @@ impl Access {
         };
         Ok(match who {
             Who::Owner(column) => column_is_user(column),
-            Who::Public(filter) => filter.is_none_or(|f| f.matches(row)),
+            Who::Public(filter) => {
+                filter.is_none_or(|f| f.matches(row)) && self.released(table, row)
+            }
             Who::Authenticated(filter) => {
                 actor.caller.is_some() && filter.is_none_or(|f| f.matches(row))
             }

@@ -18,6 +18,7 @@ use crate::rows::{Extra, ListRequest, Row, RowError, RowPage, Rows, timestamp_te
 mod account;
 mod actors;
 mod audit;
+mod blog;
 mod checks;
 mod events;
 mod plans;

@@ -46,6 +46,7 @@ impl Access {
         self.check_flow_owner_grant(table, &user, &row, None)
             .await?;
         self.check_webhook(table, &row)?;
+        Self::check_seo(table, &row)?;
         if !self.allows(actor, table, Op::Insert, &row).await? {
             return Err(AccessError::Forbidden(format!(
                 "you may not create rows in {}",
@@ -149,6 +150,9 @@ impl Access {
         self.check_flow_owner_grant(table, &user, &preview, Some(&current))
             .await?;
         self.check_webhook(table, &preview)?;
+        Self::check_seo(table, &preview)?;
+        let mut patch = patch;
+        self.stamp_published(table, Some(&current), &mut patch);
         let mut extra = self.admin_audit(actor, table, id, &current, &patch)?;
         extra.extend(self.audit_write(actor, table, Op::Update, &preview)?);
         let (mut patch, history) =

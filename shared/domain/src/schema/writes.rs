@@ -207,6 +207,23 @@ pub const STATE_RULES: &[StateRule] = &[
         start: &["draft", "open"],
         moves: &[("draft", "open"), ("draft", "void"), ("open", "void")],
     },
+    // A post is written, reviewed, published and archived by its author (admins publish
+    // anyone's through `POST /v1/blog_posts/{id}/publish`).
+    StateRule {
+        binds_admins: false,
+        table: "blog_posts",
+        column: "status",
+        start: &["draft", "pending_review"],
+        moves: &[
+            ("draft", "pending_review"),
+            ("pending_review", "draft"),
+            ("draft", "published"),
+            ("pending_review", "published"),
+            ("published", "archived"),
+            ("published", "draft"),
+            ("archived", "draft"),
+        ],
+    },
     StateRule {
         binds_admins: false,
         table: "guest_contributors",
