@@ -140,6 +140,42 @@ pub async fn a_message_received_too_often_moves_to_the_dead_letter_queue(pair: Q
     assert_eq!(dead, vec!["poison".to_owned()]);
 }
 
+pub async fn dead_letters_are_listed_and_redriven_to_their_queue(pair: QueuePair) {
+    let letters: Vec<OutgoingMessage> = (0..13)
+        .map(|i| OutgoingMessage::new(format!("letter {i}")))
+        .collect();
+    pair.dead_letters.send_batch(letters).await.unwrap();
+    // Listing leaves them where they are.
+    let listed = scaliyo_app::ops::peek(pair.dead_letters.as_ref(), 100)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 13, "{listed:?}");
+    assert!(listed.iter().all(|l| l.body.starts_with("letter ")));
+    let again = scaliyo_app::ops::peek(pair.dead_letters.as_ref(), 5)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 5);
+    // A bounded redrive moves that many; the next one the rest.
+    let first = scaliyo_app::ops::redrive(pair.dead_letters.as_ref(), pair.queue.as_ref(), 4)
+        .await
+        .unwrap();
+    assert_eq!(first.moved, 4);
+    let rest = scaliyo_app::ops::redrive(pair.dead_letters.as_ref(), pair.queue.as_ref(), 100)
+        .await
+        .unwrap();
+    assert_eq!(rest.moved, 9);
+    let mut redriven = drain(pair.queue.as_ref(), Duration::from_secs(30)).await;
+    redriven.sort();
+    let mut expected: Vec<String> = (0..13).map(|i| format!("letter {i}")).collect();
+    expected.sort();
+    assert_eq!(redriven, expected, "every letter once, none lost");
+    assert!(
+        drain(pair.dead_letters.as_ref(), Duration::from_secs(30))
+            .await
+            .is_empty()
+    );
+}
+
 pub async fn limits_are_the_same_as_sqs(pair: QueuePair) {
     let too_late = OutgoingMessage::new("x").delayed(Duration::from_secs(16 * 60));
     assert!(matches!(
@@ -167,6 +203,7 @@ macro_rules! queue_conformance_tests {
             a_received_message_stays_hidden_for_its_visibility_timeout,
             a_delayed_message_arrives_after_its_delay,
             a_message_received_too_often_moves_to_the_dead_letter_queue,
+            dead_letters_are_listed_and_redriven_to_their_queue,
             limits_are_the_same_as_sqs
         );
     };

@@ -9,6 +9,7 @@ mod errors;
 pub mod import;
 pub mod invoices;
 pub mod layout;
+pub mod ops;
 pub mod provider_events;
 pub mod references;
 pub mod rows;

@@ -146,4 +146,16 @@ impl Queue for SqsQueue {
             .map_err(map_error)?;
         Ok(())
     }
+
+    async fn release(&self, receipt: &str) -> Result<(), QueueError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map_err(map_error)?;
+        Ok(())
+    }
 }

@@ -183,4 +183,22 @@ impl Queue for LocalQueue {
             )),
         }
     }
+
+    async fn release(&self, receipt: &str) -> Result<(), QueueError> {
+        let mut state = self.lock();
+        match state
+            .messages
+            .iter_mut()
+            .find(|m| m.receipt.as_deref() == Some(receipt))
+        {
+            Some(message) => {
+                message.visible_at = Instant::now();
+                message.receipt = None;
+                Ok(())
+            }
+            None => Err(QueueError::Invalid(
+                "receipt handle is not valid (already deleted or re-received)".into(),
+            )),
+        }
+    }
 }

@@ -68,6 +68,9 @@ pub trait Queue: Send + Sync {
 
     /// Acknowledges a message so it is never delivered again.
     async fn delete(&self, receipt: &str) -> Result<(), QueueError>;
+
+    /// Makes a received message visible again now (its visibility timeout set to zero).
+    async fn release(&self, receipt: &str) -> Result<(), QueueError>;
 }
 
 /// Validates a batch against the limits SQS enforces, before any backend-specific work.
