@@ -1064,3 +1064,65 @@ async fn blog_posts_are_published_by_their_author_or_an_admin_and_the_public_see
     );
     assert_eq!(anonymous.get("/v1/blog/guest").await.status, 200);
 }
+
+#[tokio::test]
+async fn a_user_lists_and_deletes_their_own_objects_and_nobody_elses() {
+    let local = RunningLocal::start().await;
+    let ada = Client::user(&local, Role::Client, None);
+    let eve = Client::user(&local, Role::Client, None);
+    let http = reqwest::Client::new();
+    let mut keys = Vec::new();
+    for name in ["one.png", "two.png"] {
+        let ticket = ada
+            .post(
+                "/v1/storage/avatars/uploads",
+                json!({ "file_name": name, "content_type": "image/png", "size": 4 }),
+            )
+            .await;
+        assert_eq!(ticket.status, 201, "{}", ticket.body);
+        let uploaded = http
+            .put(ticket.body["upload_url"].as_str().unwrap_or_default())
+            .header("content-type", "image/png")
+            .body(vec![0x89, b'P', b'N', b'G'])
+            .send()
+            .await
+            .expect("the upload");
+        assert_eq!(uploaded.status(), 200);
+        keys.push(ticket.body["key"].as_str().unwrap_or_default().to_owned());
+    }
+    let listed = ada.get("/v1/storage/avatars/objects").await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let mut names: Vec<String> = listed.body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["key"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    let mut expected = keys.clone();
+    expected.sort();
+    assert_eq!(names, expected);
+    assert_eq!(listed.body["data"][0]["size"], 4);
+    assert!(listed.body["data"][0]["public_url"].as_str().is_some());
+    // Eve sees none of them and cannot delete them.
+    assert_eq!(
+        eve.get("/v1/storage/avatars/objects").await.body["data"],
+        json!([])
+    );
+    let stolen = eve
+        .delete(&format!("/v1/storage/avatars/objects?key={}", keys[0]))
+        .await;
+    assert_eq!(stolen.status, 404, "{}", stolen.body);
+    // Ada deletes one; it is gone from the list and from its public URL.
+    let deleted = ada
+        .delete(&format!("/v1/storage/avatars/objects?key={}", keys[0]))
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    let listed = ada.get("/v1/storage/avatars/objects").await;
+    assert_eq!(listed.body["data"].as_array().map(Vec::len), Some(1));
+    let again = ada
+        .delete(&format!("/v1/storage/avatars/objects?key={}", keys[0]))
+        .await;
+    assert_eq!(again.status, 404);
+    assert_eq!(ada.get("/v1/storage/nowhere/objects").await.status, 404);
+}

@@ -81,6 +81,16 @@ pub struct UploadTicket {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StoredObject {
+    pub key: String,
+    pub size: u64,
+    pub content_type: Option<String>,
+    pub last_modified: Option<String>,
+    /// Public buckets: where anyone reads it.
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DownloadTicket {
     pub url: String,
     pub expires_at: String,
@@ -247,6 +257,59 @@ impl Storage {
             url: signed.url,
             expires_at: crate::rows::timestamp_text(signed.expires_at),
         })
+    }
+
+    /// The caller's objects in a bucket (under their prefix), newest first.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        bucket: &str,
+    ) -> Result<Vec<StoredObject>, AccessError> {
+        let user = actor.owner()?;
+        let rules = rules(bucket).ok_or(AccessError::Row(RowError::NotFound))?;
+        let mut objects: Vec<StoredObject> = self
+            .blobs
+            .list(bucket, &format!("{user}/"))
+            .await
+            .map_err(blob_error)?
+            .into_iter()
+            .map(|meta| StoredObject {
+                public_url: if rules.public_read {
+                    self.public_url(bucket, &meta.key)
+                } else {
+                    None
+                },
+                last_modified: meta.last_modified.map(crate::rows::timestamp_text),
+                key: meta.key,
+                size: meta.size,
+                content_type: meta.content_type,
+            })
+            .collect();
+        objects.sort_by(|a, b| {
+            b.last_modified
+                .cmp(&a.last_modified)
+                .then(a.key.cmp(&b.key))
+        });
+        Ok(objects)
+    }
+
+    /// Deletes one of the caller's objects (another user's does not exist for them).
+    pub async fn delete(&self, actor: &Actor, bucket: &str, key: &str) -> Result<(), AccessError> {
+        let user = actor.owner()?;
+        rules(bucket).ok_or(AccessError::Row(RowError::NotFound))?;
+        if !key.starts_with(&format!("{user}/")) {
+            return Err(AccessError::Row(RowError::NotFound));
+        }
+        if self
+            .blobs
+            .head(bucket, key)
+            .await
+            .map_err(blob_error)?
+            .is_none()
+        {
+            return Err(AccessError::Row(RowError::NotFound));
+        }
+        self.blobs.delete(bucket, key).await.map_err(blob_error)
     }
 }
 

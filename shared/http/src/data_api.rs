@@ -412,11 +412,41 @@ async fn download(
     Ok(Json(json!(ticket)))
 }
 
+#[derive(serde::Deserialize)]
+struct ObjectQuery {
+    key: String,
+}
+
+/// `GET /v1/storage/{bucket}/objects`: the caller's objects in a bucket.
+async fn list_objects(
+    State(state): State<StorageState>,
+    CurrentActor(actor): CurrentActor,
+    Path(bucket): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let objects = state.storage.list(&actor, &bucket).await?;
+    Ok(Json(json!({ "data": objects })))
+}
+
+/// `DELETE /v1/storage/{bucket}/objects?key=`: one of the caller's objects.
+async fn delete_object(
+    State(state): State<StorageState>,
+    CurrentActor(actor): CurrentActor,
+    Path(bucket): Path<String>,
+    Query(query): Query<ObjectQuery>,
+) -> Result<Response, ApiError> {
+    state.storage.delete(&actor, &bucket, &query.key).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// The data API router (mounted at `/v1` paths by both Lambda and the local server).
 pub fn router(access: Arc<Access>, usage: Arc<Usage>, storage: Arc<Storage>) -> Router {
     let storage_routes: Router = Router::<StorageState>::new()
         .route("/v1/storage/{bucket}/uploads", post(upload))
         .route("/v1/storage/{bucket}/download", get(download))
+        .route(
+            "/v1/storage/{bucket}/objects",
+            get(list_objects).delete(delete_object),
+        )
         .with_state(StorageState {
             access: access.clone(),
             storage,
