@@ -227,6 +227,35 @@ mod tests {
     use super::*;
     use tower::ServiceExt;
 
+    /// The wiring of a test: these clients, no Stripe, no sealer, no webhook secret.
+    fn wiring(
+        table: DynamoTable,
+        storage: Storage,
+        imports: Arc<dyn Blobs>,
+        webhooks: Option<Arc<dyn Queue>>,
+    ) -> Wiring {
+        Wiring {
+            table,
+            cursor_key: b"test cursor key".to_vec(),
+            authenticator: Authenticator::ApiGateway,
+            storage,
+            imports,
+            imports_bucket: "imports".into(),
+            tracking_base_url: "https://t.example".into(),
+            webhooks,
+            stripe: None,
+            billing: BillingConfig {
+                app_url: "https://app.example".into(),
+                webhook_secret: None,
+            },
+            invoices: InvoicesConfig {
+                app_url: "https://app.example".into(),
+                connect_webhook_secret: None,
+            },
+            sealer: None,
+        }
+    }
+
     /// The real-shaped API Gateway v2 event goes through lambda_http's own request
     /// conversion, as in Lambda, to the router and DynamoDB Local; the JWT claims become the
     /// caller, whose (empty) leads come back.
@@ -249,26 +278,12 @@ mod tests {
             scaliyo_aws::s3_client(&config),
             HashMap::new(),
         ));
-        let response = router(Wiring {
-            table: DynamoTable::new(client, name),
-            cursor_key: b"test cursor key".to_vec(),
-            authenticator: Authenticator::ApiGateway,
+        let response = router(wiring(
+            DynamoTable::new(client, name),
             storage,
             imports,
-            imports_bucket: "imports".into(),
-            tracking_base_url: "https://t.example".into(),
-            webhooks: None,
-            stripe: None,
-            billing: BillingConfig {
-                app_url: "https://app.example".into(),
-                webhook_secret: None,
-            },
-            invoices: InvoicesConfig {
-                app_url: "https://app.example".into(),
-                connect_webhook_secret: None,
-            },
-            sealer: None,
-        })
+            None,
+        ))
         .oneshot(request)
         .await
         .expect("a response");
@@ -297,26 +312,12 @@ mod tests {
             scaliyo_aws::sqs_client(&moto),
             "http://127.0.0.1:1/never-used",
         ));
-        let app = router(Wiring {
+        let app = router(wiring(
             table,
-            cursor_key: b"test cursor key".to_vec(),
-            authenticator: Authenticator::ApiGateway,
-            storage: Storage::new(Arc::new(blobs), HashMap::new()),
+            Storage::new(Arc::new(blobs), HashMap::new()),
             imports,
-            imports_bucket: "imports".into(),
-            tracking_base_url: "https://t.example".into(),
-            webhooks: Some(webhooks),
-            stripe: None,
-            billing: BillingConfig {
-                app_url: "https://app.example".into(),
-                webhook_secret: None,
-            },
-            invoices: InvoicesConfig {
-                app_url: "https://app.example".into(),
-                connect_webhook_secret: None,
-            },
-            sealer: None,
-        });
+            Some(webhooks),
+        ));
         scaliyo_tests::template::every_route_reaches_a_handler("api", app).await;
     }
 
@@ -336,24 +337,16 @@ mod tests {
             HashMap::new(),
         ));
         let app = router(Wiring {
-            table,
-            cursor_key: b"test cursor key".to_vec(),
-            authenticator: Authenticator::ApiGateway,
-            storage: Storage::new(Arc::new(blobs), HashMap::new()),
-            imports,
-            imports_bucket: "imports".into(),
-            tracking_base_url: "https://t.example".into(),
-            webhooks: None,
-            stripe: None,
             billing: BillingConfig {
                 app_url: "https://app.example".into(),
                 webhook_secret: Some("whsec_lambda_test".into()),
             },
-            invoices: InvoicesConfig {
-                app_url: "https://app.example".into(),
-                connect_webhook_secret: None,
-            },
-            sealer: None,
+            ..wiring(
+                table,
+                Storage::new(Arc::new(blobs), HashMap::new()),
+                imports,
+                None,
+            )
         });
         let now = chrono::Utc::now().timestamp();
         let body = serde_json::json!({ "id": format!("evt_b64_{}", std::process::id()), "object": "event", "type": "customer.created", "data": { "object": { "id": "cus_1" } } }).to_string();

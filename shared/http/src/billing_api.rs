@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::billing::{Billing, BillingError};
+use scaliyo_domain::billing::SignatureError;
 use scaliyo_store::PaymentError;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -38,23 +39,41 @@ impl From<BillingError> for ApiError {
                 "no_subscription",
                 "there is no subscription to manage yet: choose a plan first",
             ),
-            BillingError::Signature(e) => ApiError::bad_request(
-                "bad_signature",
-                format!("the Stripe-Signature does not verify ({e}); nothing was applied"),
-            ),
-            BillingError::Provider(PaymentError::Refused { code, message }) => ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                "payment_provider_refused",
-                format!("Stripe refused the request: {message}"),
-            )
-            .with("provider_code", json!(code)),
-            BillingError::Provider(PaymentError::NotFound) => ApiError::not_found(),
-            BillingError::Provider(e @ PaymentError::Unavailable(_)) => {
-                ApiError::unavailable("the payment provider", &e)
-            }
+            BillingError::Signature(e) => bad_signature(e),
+            BillingError::Provider(e) => payment_error(e),
             BillingError::Access(e) => e.into(),
         }
     }
+}
+
+/// A Stripe event whose signature does not verify (both webhook endpoints).
+pub(crate) fn bad_signature(error: SignatureError) -> ApiError {
+    ApiError::bad_request(
+        "bad_signature",
+        format!("the Stripe-Signature does not verify ({error}); nothing was applied"),
+    )
+}
+
+/// Stripe's answer to a call we made, as our caller sees it.
+pub(crate) fn payment_error(error: PaymentError) -> ApiError {
+    match error {
+        PaymentError::Refused { code, message } => ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "payment_provider_refused",
+            format!("Stripe refused the request: {message}"),
+        )
+        .with("provider_code", json!(code)),
+        PaymentError::NotFound => ApiError::not_found(),
+        e @ PaymentError::Unavailable(_) => ApiError::unavailable("the payment provider", &e),
+    }
+}
+
+/// The `Stripe-Signature` header (empty when absent: the check then refuses the event).
+pub(crate) fn stripe_signature(headers: &HeaderMap) -> &str {
+    headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }
 
 #[derive(Clone)]
@@ -116,11 +135,10 @@ async fn stripe_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let signature = headers
-        .get("stripe-signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let applied = state.billing.apply_event(signature, &body).await?;
+    let applied = state
+        .billing
+        .apply_event(stripe_signature(&headers), &body)
+        .await?;
     Ok(Json(json!({ "received": true, "result": applied })).into_response())
 }
 

@@ -13,10 +13,11 @@ use axum::routing::post;
 use axum::{Json, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::invoices::{InvoiceError, Invoices};
-use scaliyo_store::{InvoiceAction, PaymentError};
+use scaliyo_store::InvoiceAction;
 use serde_json::{Value, json};
 
 use crate::actor::CurrentActor;
+use crate::billing_api::{bad_signature, payment_error, stripe_signature};
 use crate::error::ApiError;
 use crate::send_api::parse;
 
@@ -44,20 +45,8 @@ impl From<InvoiceError> for ApiError {
                 format!("the invoice is {status}: {action}"),
             )
             .with("status", json!(status)),
-            InvoiceError::Signature(e) => ApiError::bad_request(
-                "bad_signature",
-                format!("the Stripe-Signature does not verify ({e}); nothing was applied"),
-            ),
-            InvoiceError::Provider(PaymentError::Refused { code, message }) => ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                "payment_provider_refused",
-                format!("Stripe refused the request: {message}"),
-            )
-            .with("provider_code", json!(code)),
-            InvoiceError::Provider(PaymentError::NotFound) => ApiError::not_found(),
-            InvoiceError::Provider(e @ PaymentError::Unavailable(_)) => {
-                ApiError::unavailable("the payment provider", &e)
-            }
+            InvoiceError::Signature(e) => bad_signature(e),
+            InvoiceError::Provider(e) => payment_error(e),
             InvoiceError::Send(e) => (*e).into(),
             InvoiceError::Access(e) => e.into(),
         }
@@ -141,11 +130,10 @@ async fn connect_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let signature = headers
-        .get("stripe-signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let applied = state.invoices.apply_connect_event(signature, &body).await?;
+    let applied = state
+        .invoices
+        .apply_connect_event(stripe_signature(&headers), &body)
+        .await?;
     Ok(Json(json!({ "received": true, "result": applied })).into_response())
 }
 

@@ -2,13 +2,12 @@
 //! marker in the same transaction), the subscription re-read from Stripe rather than taken
 //! from the event (events arrive late, twice and out of order).
 
-use scaliyo_domain::billing::verify_signature;
 use scaliyo_domain::ids::OwnerId;
 use scaliyo_store::{Item, Key, PaymentError, StoreError, WriteOp};
-use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Billing, BillingError, invalid};
+use super::received::{self, Received, StripeEvent};
+use super::{Billing, BillingError};
 use crate::layout;
 use crate::rows::RowError;
 
@@ -21,19 +20,6 @@ pub enum Applied {
     Duplicate,
     /// Not an event about our subscriptions (recorded, so its redelivery is a duplicate).
     Ignored,
-}
-
-#[derive(Deserialize)]
-struct Event {
-    id: String,
-    #[serde(rename = "type")]
-    event_type: String,
-    data: EventData,
-}
-
-#[derive(Deserialize)]
-struct EventData {
-    object: Value,
 }
 
 /// What an event asks us to do.
@@ -52,7 +38,7 @@ fn text(value: &Value) -> Option<String> {
     value.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
-fn work_of(event: &Event) -> Work {
+fn work_of(event: &StripeEvent) -> Work {
     let object = &event.data.object;
     let subscription_of_invoice = || {
         text(&object["subscription"])
@@ -89,36 +75,22 @@ fn work_of(event: &Event) -> Work {
     }
 }
 
-fn marker_key(event_id: &str) -> Key {
-    Key::new(format!("STRIPEEVT#{event_id}"), "STRIPEEVT")
-}
-
 impl Billing {
     /// `POST /webhooks/stripe`: the raw body as Stripe sent it and its `Stripe-Signature`.
     /// Without a configured secret every event is refused (fail closed). An error answers
     /// 5xx, so Stripe retries; a duplicate or an ignored event answers 200.
     pub async fn apply_event(&self, signature: &str, body: &[u8]) -> Result<Applied, BillingError> {
-        let secret = self
-            .config
-            .webhook_secret
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .ok_or(BillingError::NotConfigured)?;
-        verify_signature(signature, body, secret, self.clock.now().timestamp())?;
-        let event: Event = serde_json::from_slice(body)
-            .map_err(|e| invalid("body", format!("not a Stripe event: {e}")))?;
         let store = self.access.rows().store();
-        let marker = marker_key(&event.id);
-        if store.get(&marker).await?.is_some() {
+        let received = received::receive(
+            store,
+            self.config.webhook_secret.as_deref(),
+            signature,
+            body,
+            self.clock.now(),
+        )
+        .await?;
+        let Received::New { event, marker } = received else {
             return Ok(Applied::Duplicate);
-        }
-        let expires = (self.clock.now() + chrono::Duration::days(90)).timestamp();
-        let marker_op = || {
-            WriteOp::put_new(
-                Item::new(&marker)
-                    .with("type", event.event_type.as_str())
-                    .with(scaliyo_store::table::TTL, expires),
-            )
         };
         let Work::Sync {
             subscription,
@@ -126,14 +98,14 @@ impl Billing {
             period,
         } = work_of(&event)
         else {
-            return match store.transact_write(vec![marker_op()]).await {
+            return match store.transact_write(vec![marker]).await {
                 Ok(()) => Ok(Applied::Ignored),
                 Err(StoreError::ConditionFailed { .. }) => Ok(Applied::Duplicate),
                 Err(e) => Err(e.into()),
             };
         };
         for _ in 0..3 {
-            let mut ops = vec![marker_op()];
+            let mut ops = vec![marker.clone()];
             let (applied, owner) = self.sync_subscription(&subscription, hint, period).await?;
             ops.extend(applied);
             match store.transact_write(ops).await {

@@ -4,6 +4,7 @@
 
 mod account;
 mod events;
+pub(crate) mod received;
 mod sync;
 
 use std::sync::Arc;
@@ -35,6 +36,19 @@ pub enum BillingError {
 }
 
 crate::errors::through_access!(BillingError);
+
+impl From<received::ReceiveError> for BillingError {
+    fn from(error: received::ReceiveError) -> Self {
+        match error {
+            received::ReceiveError::NotConfigured => BillingError::NotConfigured,
+            received::ReceiveError::Signature(e) => BillingError::Signature(e),
+            malformed @ received::ReceiveError::Malformed(_) => {
+                invalid("body", malformed.to_string())
+            }
+            received::ReceiveError::Store(e) => e.into(),
+        }
+    }
+}
 crate::errors::invalid_constructor!(BillingError);
 
 /// Where the provider sends the browser back to (the frontend's pages).

@@ -2,32 +2,16 @@
 //! `payment_failed`, `voided`, `marked_uncollectible`): matched by our invoice id, checked
 //! against the account the event came from, and applied from the invoice as Stripe has it now.
 
-use scaliyo_domain::billing::verify_signature;
 use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema;
 use scaliyo_domain::status::InvoiceStatus;
-use scaliyo_store::{Item, Key, PaymentError, StoreError, WriteOp};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use scaliyo_store::{PaymentError, StoreError, WriteOp};
+use serde::Serialize;
 
-use super::{InvoiceError, Invoices, invalid, remote_invoice_key};
+use super::{InvoiceError, Invoices, remote_invoice_key};
 use crate::billing::Applied;
+use crate::billing::received::{self, Received, StripeEvent};
 use crate::rows::{RowError, timestamp_text, to_row};
-
-#[derive(Deserialize)]
-struct ConnectEvent {
-    id: String,
-    #[serde(rename = "type")]
-    event_type: String,
-    /// The connected account the event happened in.
-    account: Option<String>,
-    data: EventData,
-}
-
-#[derive(Deserialize)]
-struct EventData {
-    object: Value,
-}
 
 /// The columns an event may move.
 #[derive(Serialize)]
@@ -49,10 +33,6 @@ const INVOICE_EVENTS: [&str; 6] = [
     "invoice.marked_uncollectible",
 ];
 
-fn marker_key(event_id: &str) -> Key {
-    Key::new(format!("STRIPEEVT#{event_id}"), "STRIPEEVT")
-}
-
 impl Invoices {
     /// `POST /webhooks/stripe-connect`: the Connect endpoint's events, signed with its own
     /// secret (fail closed without it).
@@ -61,28 +41,20 @@ impl Invoices {
         signature: &str,
         body: &[u8],
     ) -> Result<Applied, InvoiceError> {
-        let secret = self
-            .config
-            .connect_webhook_secret
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .ok_or(InvoiceError::NotConfigured)?;
-        verify_signature(signature, body, secret, self.clock.now().timestamp())?;
-        let event: ConnectEvent = serde_json::from_slice(body)
-            .map_err(|e| invalid("body", format!("not a Stripe event: {e}")))?;
         let store = self.access.rows().store();
-        let marker = marker_key(&event.id);
-        if store.get(&marker).await?.is_some() {
+        let received = received::receive(
+            store,
+            self.config.connect_webhook_secret.as_deref(),
+            signature,
+            body,
+            self.clock.now(),
+        )
+        .await?;
+        let Received::New { event, marker } = received else {
             return Ok(Applied::Duplicate);
-        }
-        let expires = (self.clock.now() + chrono::Duration::days(90)).timestamp();
-        let marker_op = WriteOp::put_new(
-            Item::new(&marker)
-                .with("type", event.event_type.as_str())
-                .with(scaliyo_store::table::TTL, expires),
-        );
+        };
         let change = self.invoice_ops(&event).await?;
-        let mut all = vec![marker_op];
+        let mut all = vec![marker];
         if let Some((op, _, _)) = &change {
             all.push(op.clone());
         }
@@ -107,7 +79,7 @@ impl Invoices {
     /// not about one of our invoices in the account they came from.
     async fn invoice_ops(
         &self,
-        event: &ConnectEvent,
+        event: &StripeEvent,
     ) -> Result<Option<(WriteOp, OwnerId, crate::rows::Row)>, InvoiceError> {
         if !INVOICE_EVENTS.contains(&event.event_type.as_str()) {
             return Ok(None);

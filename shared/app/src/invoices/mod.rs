@@ -56,6 +56,18 @@ pub enum InvoiceError {
 
 crate::errors::through_access!(InvoiceError);
 
+impl From<crate::billing::received::ReceiveError> for InvoiceError {
+    fn from(error: crate::billing::received::ReceiveError) -> Self {
+        use crate::billing::received::ReceiveError;
+        match error {
+            ReceiveError::NotConfigured => InvoiceError::NotConfigured,
+            ReceiveError::Signature(e) => InvoiceError::Signature(e),
+            malformed @ ReceiveError::Malformed(_) => invalid("body", malformed.to_string()),
+            ReceiveError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::send::SendError> for InvoiceError {
     fn from(error: crate::send::SendError) -> Self {
         match error {
