@@ -15,3 +15,4 @@ pub mod social;
 pub mod status;
 pub mod tracking;
 pub mod webhooks;
+pub mod workflows;

@@ -102,6 +102,26 @@ status! {
 }
 
 status! {
+    /// A lead's stage in the pipeline.
+    LeadStatus for "leads"."status" {
+        New = "New",
+        Contacted = "Contacted",
+        Qualified = "Qualified",
+        Converted = "Converted",
+        Lost = "Lost",
+    }
+}
+
+status! {
+    /// A workflow: runs only while active.
+    WorkflowStatus for "workflows"."status" {
+        Active = "active",
+        Paused = "paused",
+        Draft = "draft",
+    }
+}
+
+status! {
     /// One run of a workflow for one lead.
     ExecutionStatus for "workflow_executions"."status" {
         Running = "running",
@@ -183,7 +203,7 @@ mod tests {
 
     #[test]
     fn each_status_enum_is_its_columns_check_set() {
-        let cases: [((&str, &str), Vec<&str>); 10] = [
+        let cases: [((&str, &str), Vec<&str>); 12] = [
             (
                 SubscriptionStatus::COLUMN,
                 texts(SubscriptionStatus::ALL, SubscriptionStatus::as_str),
@@ -207,6 +227,14 @@ mod tests {
             (
                 BatchStatus::COLUMN,
                 texts(BatchStatus::ALL, BatchStatus::as_str),
+            ),
+            (
+                LeadStatus::COLUMN,
+                texts(LeadStatus::ALL, LeadStatus::as_str),
+            ),
+            (
+                WorkflowStatus::COLUMN,
+                texts(WorkflowStatus::ALL, WorkflowStatus::as_str),
             ),
             (
                 ExecutionStatus::COLUMN,
