@@ -21,3 +21,4 @@ pub mod tracking;
 pub mod usage;
 pub mod webhooks;
 pub mod work_queue;
+pub mod workflows;

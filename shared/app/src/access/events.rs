@@ -54,11 +54,26 @@ impl Access {
                     webhooks.emit(owner, "team.member_added", id, data).await;
                 }
             }
+            "workflows" => self.workflow_changed(row).await,
             _ => {}
         }
     }
 
+    /// The engine hears of every change to a workflow (activation enrols, pausing holds,
+    /// an edit moves waiting runs).
+    async fn workflow_changed(&self, row: &Row) {
+        let feed = self.webhooks.as_ref().and_then(|w| w.workflow_feed());
+        if let (Some(feed), Some(owner)) = (feed, owner_of(row, "user_id")) {
+            let id = crate::rows::field(row, "id").as_str().unwrap_or_default();
+            feed.changed(owner, id).await;
+        }
+    }
+
     pub(super) async fn emit_updated(&self, table: &Table, before: &Row, after: &Row) {
+        if table.name == "workflows" {
+            self.workflow_changed(after).await;
+            return;
+        }
         let (Some(webhooks), "leads") = (&self.webhooks, table.name) else {
             return;
         };

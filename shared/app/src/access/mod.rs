@@ -25,6 +25,7 @@ mod plans;
 mod prompts;
 mod read;
 mod sealing;
+mod workflows;
 mod write;
 
 /// The largest page a list call returns.

@@ -7,12 +7,30 @@ impl Access {
         &self,
         actor: &Actor,
         table_name: &str,
+        input: Row,
+    ) -> Result<Row, AccessError> {
+        self.create_with(actor, table_name, input, None, Vec::new())
+            .await
+    }
+
+    /// [`Access::create`] on behalf of a system process (the workflow engine): the row's id
+    /// is the caller's (derived from what the row is for, so a retry finds it taken), and
+    /// the caller's extra actions commit with the row.
+    pub(crate) async fn create_with(
+        &self,
+        actor: &Actor,
+        table_name: &str,
         mut input: Row,
+        id: Option<String>,
+        engine: Vec<Extra>,
     ) -> Result<Row, AccessError> {
         let table = Self::table(table_name)?;
         let owner = actor.owner()?;
         let user = owner.to_string();
         Self::check_client_id(table, &input)?;
+        if let Some(id) = id {
+            input.insert("id".into(), json!(id));
+        }
         // A column that an insert rule checks against the caller, and an author column,
         // defaults to the caller.
         for rule in table.policy.iter().filter(|r| r.ops.contains(&Op::Insert)) {
@@ -68,6 +86,8 @@ impl Access {
             );
         }
         extra.extend(self.audit_write(actor, table, Op::Insert, &row)?);
+        extra.extend(self.workflow_publication(actor, table, None, &row).await?);
+        extra.extend(engine);
         let mut row = row;
         self.seal_at_rest(table, &mut row).await?;
         let created = Self::redact(
@@ -116,7 +136,21 @@ impl Access {
         actor: &Actor,
         table_name: &str,
         id: &str,
+        patch: Row,
+    ) -> Result<Row, AccessError> {
+        self.update_with(actor, table_name, id, patch, Vec::new())
+            .await
+    }
+
+    /// [`Access::update`] with a system process's extra actions in the same transaction (the
+    /// workflow engine's step record beside the lead it changes).
+    pub(crate) async fn update_with(
+        &self,
+        actor: &Actor,
+        table_name: &str,
+        id: &str,
         mut patch: Row,
+        engine: Vec<Extra>,
     ) -> Result<Row, AccessError> {
         let table = Self::table(table_name)?;
         let note = Self::take_change_note(table, &mut patch)?;
@@ -158,6 +192,11 @@ impl Access {
         let (mut patch, history) =
             self.prompt_history(table, id, &current, patch, note.as_deref())?;
         extra.extend(history);
+        extra.extend(
+            self.workflow_publication(actor, table, Some(&current), &preview)
+                .await?,
+        );
+        extra.extend(engine);
         self.seal_at_rest(table, &mut patch).await?;
         let updated = self
             .rows

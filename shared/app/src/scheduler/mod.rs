@@ -128,6 +128,10 @@ pub struct SequenceRequest {
     pub window: Option<WindowSpec>,
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
+    /// The sequence's id when a system process keys it (a workflow step: its retry finds
+    /// the sequence it made). Never from a client.
+    #[serde(skip)]
+    pub sequence_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -150,7 +150,10 @@ impl Scheduling {
                 continue;
             }
             let values = merge_values(&lead, &request.variables);
-            let sequence_id = uuid::Uuid::new_v4().to_string();
+            let sequence_id = request
+                .sequence_id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
             let mut rows = Vec::with_capacity(request.blocks.len());
             for (index, (block, at)) in request.blocks.iter().zip(&times).enumerate() {
                 let field = |name: &str| format!("blocks[{index}].{name}");

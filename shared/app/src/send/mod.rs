@@ -154,6 +154,16 @@ pub fn suppression_key(owner: OwnerId, email: &str) -> Key {
     )
 }
 
+/// The message id of a keyed send: derived from the key, so whoever holds the key (a retry,
+/// a workflow waiting on the message) knows it without a lookup.
+pub fn keyed_message_id(owner: OwnerId, idempotency: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("scaliyo:send:{owner}:{idempotency}").as_bytes(),
+    )
+    .to_string()
+}
+
 /// Tracking tokens resolve without an owner: one item per token.
 pub fn token_key(token: &str) -> Key {
     Key::new(format!("TRK#{token}"), "TRK")

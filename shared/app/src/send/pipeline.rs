@@ -77,11 +77,7 @@ impl SendPipeline {
         stale_after: chrono::Duration,
     ) -> Result<SendOutcome, SendError> {
         let actor = Actor::acting_for(owner);
-        let message_id = uuid::Uuid::new_v5(
-            &uuid::Uuid::NAMESPACE_URL,
-            format!("scaliyo:send:{owner}:{idempotency}").as_bytes(),
-        )
-        .to_string();
+        let message_id = keyed_message_id(owner, idempotency);
         let (marker, taken_over) = match self
             .claim_marker(owner, idempotency, Some(stale_after))
             .await?

@@ -184,7 +184,15 @@ impl Tracking {
         let Some(webhooks) = &self.webhooks else {
             return;
         };
-        if verdict.is_some_and(|v| v.is_bot) || !webhooks.wants(token.owner, event_type).await {
+        if verdict.is_some_and(|v| v.is_bot) {
+            return;
+        }
+        let feed = match webhooks.workflow_feed() {
+            Some(feed) if feed.wants(token.owner, event_type).await => Some(feed),
+            _ => None,
+        };
+        let to_webhooks = webhooks.wants(token.owner, event_type).await;
+        if feed.is_none() && !to_webhooks {
             return;
         }
         let mut data = json!({
@@ -198,6 +206,12 @@ impl Tracking {
         }
         if let (Value::Object(data), Value::Object(extra)) = (&mut data, extra()) {
             data.extend(extra);
+        }
+        if let Some(feed) = feed {
+            feed.offer(token.owner, event_type, &data).await;
+        }
+        if !to_webhooks {
+            return;
         }
         let fresh;
         let subject = match subject {

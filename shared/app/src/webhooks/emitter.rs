@@ -14,6 +14,8 @@ pub struct WebhookEmitter {
     /// keeps it between invocations; zero means "always read" (the local system, tests).
     cache: TriggerCache,
     cache_for: StdDuration,
+    /// The workflow engine hears the same lead and e-mail events.
+    workflows: Option<crate::workflows::WorkflowFeed>,
 }
 
 impl WebhookEmitter {
@@ -24,7 +26,19 @@ impl WebhookEmitter {
             clock,
             cache: Arc::new(Mutex::new(HashMap::new())),
             cache_for: StdDuration::ZERO,
+            workflows: None,
         }
+    }
+
+    /// Feeds the lead and e-mail events emitted here to the workflow engine as well.
+    pub fn with_workflow_feed(mut self, feed: Option<crate::workflows::WorkflowFeed>) -> Self {
+        self.workflows = feed;
+        self
+    }
+
+    /// The workflow engine's feed, when there is one.
+    pub fn workflow_feed(&self) -> Option<&crate::workflows::WorkflowFeed> {
+        self.workflows.as_ref()
     }
 
     /// A Lambda's emitter: on the queue named by its configuration (none: no webhooks are
@@ -72,6 +86,9 @@ impl WebhookEmitter {
     /// Emits `event_type` about `subject` (the id that makes the event unique: a message id,
     /// a target id…). Never fails the caller: a lost emit is logged.
     pub async fn emit(&self, owner: OwnerId, event_type: &str, subject: &str, data: Value) {
+        if let Some(feed) = &self.workflows {
+            feed.offer(owner, event_type, &data).await;
+        }
         if self.wants(owner, event_type).await {
             self.send(owner, event_type, subject, data).await;
         }

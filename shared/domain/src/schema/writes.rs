@@ -98,6 +98,8 @@ pub const SERVER_COLUMNS: &[(&str, Writer, &[&str])] = &[
     ("social_accounts", Writer::System, &["token_expires_at"]),
     // A prompt's version counts its changes (each kept in user_prompt_versions).
     ("user_prompts", Writer::System, &["version"]),
+    // The engine keeps a workflow's figures (docs/workflows.md).
+    ("workflows", Writer::System, &["stats"]),
     (
         "invoices",
         Writer::System,

@@ -151,8 +151,9 @@ impl Comparison {
             },
             Op::Contains => match actual {
                 Value::Array(items) => items.iter().any(|i| equal(i, &self.value)),
-                Value::String(s) => text(&self.value)
-                    .is_some_and(|needle| s.to_lowercase().contains(&needle)),
+                Value::String(s) => {
+                    text(&self.value).is_some_and(|needle| s.to_lowercase().contains(&needle))
+                }
                 _ => false,
             },
             Op::IsEmpty => is_empty(actual),
@@ -184,8 +185,13 @@ mod tests {
         assert!(parse(json!({"field": "status", "op": "eq", "value": "new"})).matches(&l));
         assert!(parse(json!({"field": "score", "op": "gte", "value": 42})).matches(&l));
         assert!(!parse(json!({"field": "score", "op": "gt", "value": "42"})).matches(&l));
-        assert!(parse(json!({"field": "custom_fields.tier", "op": "in", "value": ["silver", "Gold"]})).matches(&l));
-        assert!(parse(json!({"field": "custom_fields->>seats", "op": "lt", "value": 20})).matches(&l));
+        assert!(
+            parse(json!({"field": "custom_fields.tier", "op": "in", "value": ["silver", "Gold"]}))
+                .matches(&l)
+        );
+        assert!(
+            parse(json!({"field": "custom_fields->>seats", "op": "lt", "value": 20})).matches(&l)
+        );
         assert!(parse(json!({"field": "company", "op": "contains", "value": "acme"})).matches(&l));
         assert!(parse(json!({"field": "emails", "op": "contains", "value": "a@x.io"})).matches(&l));
         assert!(parse(json!({"field": "title", "op": "is_empty"})).matches(&l));
@@ -207,6 +213,9 @@ mod tests {
 
     #[test]
     fn an_unknown_operator_is_refused() {
-        assert!(serde_json::from_value::<Filter>(json!({"field": "a", "op": "regex", "value": "x"})).is_err());
+        assert!(
+            serde_json::from_value::<Filter>(json!({"field": "a", "op": "regex", "value": "x"}))
+                .is_err()
+        );
     }
 }

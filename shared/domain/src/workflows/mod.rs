@@ -12,12 +12,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::status::LeadStatus;
+pub use chrono_tz::Tz;
 pub use filter::Filter;
-pub use graph::{
-    Branch, GraphError, Node, NodeKind, RawNode, Reentry, TriggerConfig, EXIT_EVENTS,
-    TRIGGER_EVENTS, WAIT_EVENTS,
-};
 use graph::node_error;
+pub use graph::{
+    Branch, EXIT_EVENTS, GraphError, Node, NodeKind, RawNode, Reentry, SendEmailConfig,
+    TRIGGER_EVENTS, TriggerConfig, UpdateLeadConfig, WAIT_EVENTS, WaitUntilConfig,
+};
 pub use timing::{Delay, Unit, WindowConfig};
 
 /// The most nodes a workflow may have.
@@ -57,7 +58,10 @@ impl Graph {
         let raw: Vec<RawNode> = serde_json::from_value(nodes.clone())
             .map_err(|e| node_error("", format!("nodes must be an array of nodes: {e}")))?;
         if raw.is_empty() {
-            return Err(node_error("", "a workflow needs a trigger and at least one step"));
+            return Err(node_error(
+                "",
+                "a workflow needs a trigger and at least one step",
+            ));
         }
         if raw.len() > MAX_NODES {
             return Err(node_error("", format!("at most {MAX_NODES} nodes")));
@@ -78,7 +82,12 @@ impl Graph {
             .collect();
         let trigger = match triggers.as_slice() {
             [one] => *one,
-            [] => return Err(node_error("", "a workflow has exactly one trigger; there is none")),
+            [] => {
+                return Err(node_error(
+                    "",
+                    "a workflow has exactly one trigger; there is none",
+                ));
+            }
             [_, second, ..] => {
                 return Err(node_error(
                     &parsed[*second].id,
@@ -147,9 +156,10 @@ impl Graph {
 
     /// Whether the event ends runs of this graph (`exit_on`).
     pub fn exits_on(&self, event: &str) -> bool {
-        self.trigger().exit_on.iter().any(|e| {
-            e == event || (e == "lead.unsubscribed" && event == "email.unsubscribed")
-        })
+        self.trigger()
+            .exit_on
+            .iter()
+            .any(|e| e == event || (e == "lead.unsubscribed" && event == "email.unsubscribed"))
     }
 
     /// Whether a lead in `status` has reached an exit (`status:<Status>` in `exit_on`).
@@ -205,8 +215,9 @@ impl Graph {
                 let inline = c.subject.is_some() || c.html_body.is_some();
                 match (&c.template_id, inline) {
                     (Some(_), false) => {}
-                    (None, true) if c.subject.as_deref().is_some_and(|s| !s.trim().is_empty())
-                        && c.html_body.as_deref().is_some_and(|b| !b.trim().is_empty()) => {}
+                    (None, true)
+                        if c.subject.as_deref().is_some_and(|s| !s.trim().is_empty())
+                            && c.html_body.as_deref().is_some_and(|b| !b.trim().is_empty()) => {}
                     _ => return fail("give template_id, or subject and html_body".into()),
                 }
             }
@@ -220,12 +231,20 @@ impl Graph {
                     return fail("give score_add or score_set, not both".into());
                 }
                 for field in c.fields.keys() {
-                    let custom = field.strip_prefix("custom_fields.").is_some_and(|k| !k.is_empty());
+                    let custom = field
+                        .strip_prefix("custom_fields.")
+                        .is_some_and(|k| !k.is_empty());
                     if !custom && !LEAD_FIELDS.contains(&field.as_str()) {
-                        return fail(format!("the lead field {field:?} cannot be set by a workflow"));
+                        return fail(format!(
+                            "the lead field {field:?} cannot be set by a workflow"
+                        ));
                     }
                 }
-                if c.status.is_none() && c.score_add.is_none() && c.score_set.is_none() && c.fields.is_empty() {
+                if c.status.is_none()
+                    && c.score_add.is_none()
+                    && c.score_set.is_none()
+                    && c.fields.is_empty()
+                {
                     return fail("an update changes at least one thing".into());
                 }
             }
@@ -244,28 +263,29 @@ impl Graph {
                     return fail(format!("unknown priority {p:?}"));
                 }
             }
-            NodeKind::CreateCard(c) => {
-                if c.title.trim().is_empty() {
-                    return fail("a card needs a title".into());
-                }
+            NodeKind::CreateCard(_) => {
+                return fail("action.create_card is not available yet (docs/workflows.md)".into());
             }
             NodeKind::Webhook(c) => {
                 let name = c.event.strip_prefix("workflow.").unwrap_or_default();
                 if name.is_empty()
                     || name.len() > 64
-                    || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '.')
+                    || !name
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '.')
                 {
                     return fail("the event is workflow.<name> (letters, digits, _ and .)".into());
                 }
             }
-            NodeKind::Notify(c) => {
-                if c.subject.trim().is_empty() {
-                    return fail("a notification needs a subject".into());
-                }
+            NodeKind::Notify(_) => {
+                return fail("action.notify is not available yet (docs/workflows.md)".into());
             }
             NodeKind::WaitDuration(delay) => {
                 if !delay.is_valid() || delay.amount == 0 {
-                    return fail(format!("a wait is 1 minute to {} days", timing::MAX_DELAY_DAYS));
+                    return fail(format!(
+                        "a wait is 1 minute to {} days",
+                        timing::MAX_DELAY_DAYS
+                    ));
                 }
             }
             NodeKind::WaitUntil(c) => match (&c.at, &c.field) {
@@ -277,7 +297,9 @@ impl Graph {
                     return fail("name the events to wait for".into());
                 }
                 if let Some(event) = c.events.iter().find(|e| !WAIT_EVENTS.contains(&e.as_str())) {
-                    return fail(format!("cannot wait for {event:?} (one of {WAIT_EVENTS:?})"));
+                    return fail(format!(
+                        "cannot wait for {event:?} (one of {WAIT_EVENTS:?})"
+                    ));
                 }
                 if !c.timeout.is_valid() || c.timeout.amount == 0 {
                     return fail("the timeout is 1 minute to 365 days".into());
@@ -317,7 +339,10 @@ impl Graph {
             match trigger.event.as_deref() {
                 Some(event) if TRIGGER_EVENTS.contains(&event) => {}
                 Some(event) => {
-                    return Err(node_error(&node.id, format!("unknown trigger event {event:?}")));
+                    return Err(node_error(
+                        &node.id,
+                        format!("unknown trigger event {event:?}"),
+                    ));
                 }
                 None => return Err(node_error(&node.id, "the trigger names its event")),
             }
@@ -345,7 +370,10 @@ impl Graph {
             return Err(node_error(&node.id, "the cooldown is at most 365 days"));
         }
         if trigger.lead_ids.len() > 10_000 {
-            return Err(node_error(&node.id, "at most 10,000 chosen leads; use a filter"));
+            return Err(node_error(
+                &node.id,
+                "at most 10,000 chosen leads; use a filter",
+            ));
         }
         Ok(())
     }

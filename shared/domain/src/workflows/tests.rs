@@ -29,7 +29,10 @@ fn the_example_parses() {
     assert!(graph.exits_in_status("Lost"));
     assert!(!graph.exits_in_status("Contacted"));
     assert_eq!(graph.template_ids().len(), 3);
-    assert!(matches!(graph.node("w1").unwrap().kind, NodeKind::WaitEvent(_)));
+    assert!(matches!(
+        graph.node("w1").unwrap().kind,
+        NodeKind::WaitEvent(_)
+    ));
 }
 
 #[test]
@@ -41,9 +44,18 @@ fn the_builders_names_are_aliases() {
         {"id": "d", "type": "send_email", "config": {"subject": "Hi", "html_body": "<p>x</p>"}}
     ]))
     .unwrap();
-    assert_eq!(graph.trigger().event.as_deref(), Some("lead.status_changed"));
-    assert!(matches!(graph.node("b").unwrap().kind, NodeKind::WaitDuration(_)));
-    assert!(matches!(graph.node("c").unwrap().kind, NodeKind::UpdateLead(_)));
+    assert_eq!(
+        graph.trigger().event.as_deref(),
+        Some("lead.status_changed")
+    );
+    assert!(matches!(
+        graph.node("b").unwrap().kind,
+        NodeKind::WaitDuration(_)
+    ));
+    assert!(matches!(
+        graph.node("c").unwrap().kind,
+        NodeKind::UpdateLead(_)
+    ));
 }
 
 #[test]
@@ -117,9 +129,15 @@ fn split_shares_are_stable_and_follow_the_percentages() {
 
 #[test]
 fn parsing_any_json_never_panics() {
-    for nodes in [json!(null), json!(3), json!([1]), json!([{"id": 1}]), json!({"a": []}),
+    for nodes in [
+        json!(null),
+        json!(3),
+        json!([1]),
+        json!([{"id": 1}]),
+        json!({"a": []}),
         json!([{"id": "t", "type": "condition", "branches": []}]),
-        json!([{"id": "t", "type": "trigger.manual", "next": "t"}])] {
+        json!([{"id": "t", "type": "trigger.manual", "next": "t"}]),
+    ] {
         let _ = Graph::parse(&nodes);
     }
 }

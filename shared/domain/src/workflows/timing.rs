@@ -115,20 +115,31 @@ mod tests {
     use super::*;
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
     fn days_keep_the_wall_clock_across_dst() {
         let berlin: Tz = "Europe/Berlin".parse().unwrap();
         // Berlin moves to summer time on 2026-03-29.
-        let three_days = Delay { amount: 3, unit: Unit::Days };
+        let three_days = Delay {
+            amount: 3,
+            unit: Unit::Days,
+        };
         assert_eq!(
             three_days.after(utc("2026-03-27T09:00:00Z"), berlin),
             utc("2026-03-30T08:00:00Z")
         );
-        let hours = Delay { amount: 72, unit: Unit::Hours };
-        assert_eq!(hours.after(utc("2026-03-27T09:00:00Z"), berlin), utc("2026-03-30T09:00:00Z"));
+        let hours = Delay {
+            amount: 72,
+            unit: Unit::Hours,
+        };
+        assert_eq!(
+            hours.after(utc("2026-03-27T09:00:00Z"), berlin),
+            utc("2026-03-30T09:00:00Z")
+        );
     }
 
     #[test]
@@ -145,7 +156,14 @@ mod tests {
         assert_eq!(ny.next_open(saturday), utc("2026-12-07T14:00:00Z"));
         let bogus = config.for_lead(Some("Mars/Olympus")).unwrap();
         assert_eq!(bogus, berlin);
-        assert!(Delay { amount: 400, unit: Unit::Days }.is_valid() == false);
+        assert!(
+            Delay {
+                amount: 400,
+                unit: Unit::Days
+            }
+            .is_valid()
+                == false
+        );
     }
 
     #[test]

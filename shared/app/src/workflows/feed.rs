@@ -1,0 +1,168 @@
+//! The producers' side: lead and e-mail events (the same ones customers' webhooks get) and
+//! workflow changes, put on the engine's queue — only for owners with a workflow that is
+//! not a draft, asked cheaply first.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use scaliyo_domain::ids::OwnerId;
+use scaliyo_domain::schema;
+use scaliyo_domain::status::WorkflowStatus;
+use scaliyo_store::{Clock, OutgoingMessage, Queue};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use super::{LeadEvent, WorkflowMessage};
+use crate::rows::{ListRequest, RowError, Rows};
+
+/// The events the engine listens to (the rest are customers' only).
+const HEARD: &[&str] = &[
+    "lead.created",
+    "lead.updated",
+    "lead.status_changed",
+    "lead.deleted",
+    "email.opened",
+    "email.clicked",
+    "email.bounced",
+    "email.unsubscribed",
+    "email.replied",
+];
+
+#[derive(Clone)]
+pub struct WorkflowFeed {
+    rows: Rows,
+    queue: Arc<dyn Queue>,
+    clock: Arc<dyn Clock>,
+    /// Per owner: whether any workflow of theirs runs, and when that was read. A Lambda keeps
+    /// it between invocations; zero means "always read".
+    cache: Arc<Mutex<HashMap<OwnerId, (Instant, bool)>>>,
+    cache_for: StdDuration,
+}
+
+impl WorkflowFeed {
+    pub fn new(rows: Rows, queue: Arc<dyn Queue>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            rows,
+            queue,
+            clock,
+            cache: Arc::default(),
+            cache_for: StdDuration::ZERO,
+        }
+    }
+
+    /// Remember whether an owner has workflows this long (a new workflow hears events after
+    /// at most this delay; its own activation is heard at once).
+    pub fn caching_for(mut self, duration: StdDuration) -> Self {
+        self.cache_for = duration;
+        self
+    }
+
+    async fn any_running(&self, owner: OwnerId) -> Result<bool, RowError> {
+        let mut cursor = None;
+        loop {
+            let page = self
+                .rows
+                .list(
+                    &schema::WORKFLOWS,
+                    Some(&owner.to_string()),
+                    ListRequest {
+                        limit: 100,
+                        cursor,
+                        ..ListRequest::default()
+                    },
+                )
+                .await?;
+            let running = page.rows.iter().any(|w| {
+                WorkflowStatus::of(crate::rows::field(w, "status"))
+                    .is_some_and(|s| s != WorkflowStatus::Draft)
+            });
+            if running {
+                return Ok(true);
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(false),
+            }
+        }
+    }
+
+    /// Whether the owner's events matter to the engine (a hot path asks first).
+    pub async fn wants(&self, owner: OwnerId, event_type: &str) -> bool {
+        if !HEARD.contains(&event_type) {
+            return false;
+        }
+        if !self.cache_for.is_zero() {
+            let cache = self.cache.lock().await;
+            if let Some((at, running)) = cache.get(&owner)
+                && at.elapsed() < self.cache_for
+            {
+                return *running;
+            }
+        }
+        let running = match self.any_running(owner).await {
+            Ok(running) => running,
+            Err(error) => {
+                tracing::warn!(%error, "reading workflows failed; the event is not fed to them");
+                return false;
+            }
+        };
+        if !self.cache_for.is_zero() {
+            let mut cache = self.cache.lock().await;
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(owner, (Instant::now(), running));
+        }
+        running
+    }
+
+    /// Feeds an event (as emitted to webhooks) to the engine, when it listens. Never fails
+    /// the caller: a lost event is logged.
+    pub async fn offer(&self, owner: OwnerId, event_type: &str, data: &Value) {
+        if !self.wants(owner, event_type).await {
+            return;
+        }
+        let text = |v: &Value| v.as_str().map(str::to_owned);
+        let lead_id = text(&data["lead_id"]).or_else(|| text(&data["lead"]["id"]));
+        let event = |event: &str, to_status: Option<String>| {
+            WorkflowMessage::Event(LeadEvent {
+                owner,
+                event: event.to_owned(),
+                lead_id: lead_id.clone(),
+                message_id: text(&data["message_id"]),
+                to_status,
+                occurred_at: self.clock.now(),
+            })
+        };
+        let mut messages = vec![match event_type {
+            "lead.status_changed" => event(event_type, text(&data["to"])),
+            other => event(other, None),
+        }];
+        if event_type == "lead.updated" && data["changes"].get("score").is_some() {
+            messages.push(event("lead.score_changed", None));
+        }
+        self.send(messages).await;
+    }
+
+    /// A workflow was created, activated, edited, paused or resumed.
+    pub async fn changed(&self, owner: OwnerId, workflow_id: &str) {
+        self.cache.lock().await.remove(&owner);
+        self.send(vec![WorkflowMessage::Changed {
+            owner,
+            workflow_id: workflow_id.to_owned(),
+        }])
+        .await;
+    }
+
+    async fn send(&self, messages: Vec<WorkflowMessage>) {
+        let batch: Vec<OutgoingMessage> = messages
+            .iter()
+            .filter_map(|m| serde_json::to_string(m).ok())
+            .map(OutgoingMessage::new)
+            .collect();
+        if let Err(error) = self.queue.send_batch(batch).await {
+            tracing::warn!(%error, "enqueueing a workflow event failed");
+        }
+    }
+}
