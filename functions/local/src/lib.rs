@@ -25,6 +25,7 @@ use scaliyo_app::storage::Storage;
 use scaliyo_app::tracking::Tracking;
 use scaliyo_app::usage::Usage;
 use scaliyo_app::webhooks::{WebhookDispatcher, WebhookEmitter, WebhookLog};
+use scaliyo_app::workflows::{WorkflowFeed, Workflows, WorkflowsConfig};
 use scaliyo_embedded::queue::Redrive;
 use scaliyo_embedded::{LocalBlobs, LocalEventBus, LocalQueue, LocalSealer, RedbTable};
 use scaliyo_http::{Authenticator, LocalJwt};
@@ -179,6 +180,11 @@ pub struct LocalSystem {
     pub metrics: Arc<scaliyo_embedded::PrometheusMetrics>,
     /// Invoices to leads through the users' own Stripe accounts (off unless configured).
     pub invoices: Arc<scaliyo_app::invoices::Invoices>,
+    /// The workflow engine (`run-workflows`): lead events, workflow changes and claimed runs
+    /// wait on this queue.
+    pub workflow_queue: Arc<LocalQueue>,
+    pub workflow_dlq: Arc<LocalQueue>,
+    pub workflows: Arc<Workflows>,
 }
 
 /// Receives before a scheduled-email message goes to the dead-letter queue (the SQS
@@ -189,6 +195,8 @@ pub const IMPORT_MAX_RECEIVES: u32 = 5;
 /// The same for webhook messages (a delivery's own retries do not count: each is a new
 /// message).
 pub const WEBHOOK_MAX_RECEIVES: u32 = 5;
+/// The same for workflow messages.
+pub const WORKFLOW_MAX_RECEIVES: u32 = 5;
 
 impl LocalSystem {
     pub fn open(config: LocalConfig, clock: Arc<dyn Clock>) -> Result<Self, LocalError> {
@@ -224,9 +232,21 @@ impl LocalSystem {
                 dead_letters: webhook_dlq.clone(),
             },
         ));
+        let workflow_dlq = Arc::new(LocalQueue::new("workflows-dlq"));
+        let workflow_queue = Arc::new(LocalQueue::with_redrive(
+            "workflows",
+            Redrive {
+                max_receives: WORKFLOW_MAX_RECEIVES,
+                dead_letters: workflow_dlq.clone(),
+            },
+        ));
+        // A workflow change is heard at once (this process); a new owner's within 2 s.
+        let workflow_feed = WorkflowFeed::new(rows.clone(), workflow_queue.clone(), clock.clone())
+            .caching_for(std::time::Duration::from_secs(2));
         // A new webhook gets events within two seconds.
         let webhooks = WebhookEmitter::new(rows.clone(), webhook_queue.clone(), clock.clone())
-            .caching_for(std::time::Duration::from_secs(2));
+            .caching_for(std::time::Duration::from_secs(2))
+            .with_workflow_feed(Some(workflow_feed));
         let master_key = secrets::load_or_create(&config.data_dir.join("secrets/master.key"))?;
         let sealer = LocalSealer::from_key_text(&String::from_utf8_lossy(&master_key))
             .map_err(|e| LocalError::Secret(std::io::Error::other(e.to_string())))?;
@@ -266,6 +286,17 @@ impl LocalSystem {
                 SendConfig {
                     tracking_base_url: config.public_base.clone(),
                 },
+            )
+            .with_webhooks(Some(webhooks.clone()))
+            .with_metrics(reported.clone()),
+        );
+        let workflows = Arc::new(
+            Workflows::new(
+                access.clone(),
+                send.clone(),
+                workflow_queue.clone(),
+                clock.clone(),
+                WorkflowsConfig::default(),
             )
             .with_webhooks(Some(webhooks.clone()))
             .with_metrics(reported.clone()),
@@ -373,6 +404,9 @@ impl LocalSystem {
             },
         ));
         Ok(Self {
+            workflow_queue,
+            workflow_dlq,
+            workflows,
             metrics,
             billing,
             invoices,
@@ -531,6 +565,22 @@ impl LocalSystem {
                 }
             },
         );
+        // EventBridge rate(1 minute) in AWS: wake due workflow runs, refresh their figures.
+        let workflows = self.workflows.clone();
+        schedules.add(
+            "run-workflows",
+            std::time::Duration::from_secs(60),
+            move || {
+                let workflows = workflows.clone();
+                async move {
+                    workflows
+                        .tick()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+            },
+        );
         // EventBridge rate(1 minute) in AWS: publish due social posts.
         let social = self.social.clone();
         schedules.add(
@@ -559,7 +609,28 @@ impl LocalSystem {
             self.import_worker(),
             self.tracking_spool_worker(),
             self.webhook_worker(),
+            self.workflow_worker(),
         ]
+    }
+
+    /// `run-workflows` on its queue: lead events, workflow changes and claimed runs.
+    pub fn workflow_worker(&self) -> workers::Worker {
+        let workflows = self.workflows.clone();
+        workers::Worker::new(
+            "run-workflows",
+            self.workflow_queue.clone(),
+            std::time::Duration::from_secs(300),
+            move |body| {
+                let workflows = workflows.clone();
+                async move {
+                    workflows
+                        .process(&body)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+            },
+        )
     }
 
     /// Outgoing webhooks (the `deliver-webhooks` function in AWS): fan events out to the

@@ -1,0 +1,460 @@
+//! run-workflows over the local system: workflows built and activated over HTTP, leads
+//! created over HTTP, e-mails read from the outbox and opened through the pixel, the tick and
+//! the queue consumer driven with a manual clock, as EventBridge and SQS would drive them.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use scaliyo_domain::ids::Role;
+use scaliyo_store::{Clock, ManualClock, Queue, WriteOp};
+use scaliyo_tests::http_client::Client;
+use scaliyo_tests::local_server::RunningLocal;
+use scaliyo_tests::mailbox::urls;
+use serde_json::{Value, json};
+
+const HUMAN: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15";
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+struct Workspace {
+    local: RunningLocal,
+    clock: Arc<ManualClock>,
+    ada: Client,
+    templates: [String; 3],
+}
+
+/// The issue's example, with the workspace's templates: first, engaged, bump.
+fn example(templates: &[String; 3]) -> Value {
+    json!([
+        {"id":"t1","type":"trigger.lead_event","config":{"event":"lead.created","filter":{"all":[{"field":"status","op":"eq","value":"New"}]},
+          "reentry":"never","exit_on":["email.replied","lead.unsubscribed","email.bounced","status:Converted","status:Lost"],
+          "send_window":{"tz":"lead","fallback_tz":"Europe/Berlin","days":[1,2,3,4,5],"start":"09:00","end":"17:00"}},"next":"e1"},
+        {"id":"e1","type":"action.send_email","config":{"template_id": templates[0]},"next":"w1"},
+        {"id":"w1","type":"wait.event","config":{"events":["email.opened","email.clicked"],"message_of":"e1","timeout":{"amount":3,"unit":"days"}},
+          "branches":[{"key":"matched","next":"e2"},{"key":"timeout","next":"e3"}]},
+        {"id":"e2","type":"action.send_email","config":{"template_id": templates[1]},"next":"u1"},
+        {"id":"e3","type":"action.send_email","config":{"template_id": templates[2]},"next":"u1"},
+        {"id":"u1","type":"action.update_lead","config":{"status":"Contacted","score_add":10},"next":null}
+    ])
+}
+
+/// Wednesday 2 December 2026, 10:00 UTC (11:00 in Berlin: inside the window).
+async fn workspace() -> Workspace {
+    let clock = Arc::new(ManualClock::new(at("2026-12-02T10:00:00Z")));
+    let local = RunningLocal::start_with_clock(clock.clone()).await;
+    let ada = Client::user(&local, Role::Client, Some("ada@scaliyo.example"));
+    assert_eq!(ada.sign_up().await.status, 201);
+    let sender = ada
+        .post(
+            "/v1/sender-accounts/connect",
+            json!({ "provider": "sendgrid", "from_email": "ada@mail.scaliyo.example", "from_name": "Ada", "api_key": "SG.key", "is_default": true }),
+        )
+        .await;
+    assert_eq!(sender.status, 201, "{}", sender.body);
+    let mut templates: [String; 3] = Default::default();
+    for (slot, name) in templates.iter_mut().zip(["First", "Engaged", "Bump"]) {
+        let template = ada
+            .post(
+                "/v1/email_templates",
+                json!({ "name": name, "category": "follow_up", "subject_template": format!("{name} for {{{{first_name}}}}"),
+                        "body_template": format!("<p>{name}, {{{{first_name}}}}</p>") }),
+            )
+            .await;
+        assert_eq!(template.status, 201, "{}", template.body);
+        *slot = template.body["id"].as_str().unwrap().to_owned();
+    }
+    Workspace {
+        local,
+        clock,
+        ada,
+        templates,
+    }
+}
+
+impl Workspace {
+    /// The engine's queue consumer until the queue is empty.
+    async fn drain(&self) -> usize {
+        self.local.system.workflow_worker().drain().await
+    }
+
+    async fn tick(&self) -> Value {
+        let report = self.local.system.workflows.tick().await.unwrap();
+        self.drain().await;
+        serde_json::to_value(report).unwrap()
+    }
+
+    async fn workflow(&self, nodes: Value) -> String {
+        let created = self
+            .ada
+            .post(
+                "/v1/workflows",
+                json!({ "name": "Welcome", "nodes": nodes }),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        assert_eq!(created.body["status"], "draft");
+        let id = created.body["id"].as_str().unwrap().to_owned();
+        self.set_status(&id, "active").await;
+        id
+    }
+
+    async fn set_status(&self, id: &str, status: &str) {
+        let changed = self
+            .ada
+            .patch(&format!("/v1/workflows/{id}"), json!({ "status": status }))
+            .await;
+        assert_eq!(changed.status, 200, "{}", changed.body);
+        self.drain().await;
+    }
+
+    async fn lead(&self, first: &str) -> String {
+        let lead = self
+            .ada
+            .post(
+                "/v1/leads",
+                json!({ "first_name": first, "name": first, "primary_email": format!("{}@example.org", first.to_lowercase()) }),
+            )
+            .await;
+        assert_eq!(lead.status, 201, "{}", lead.body);
+        self.drain().await;
+        lead.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Subjects in the outbox, with each message's HTML, in no particular order.
+    fn outbox(&self) -> Vec<(String, String)> {
+        let Ok(dir) = std::fs::read_dir(self.local.system.outbox.dir()) else {
+            return Vec::new();
+        };
+        dir.filter_map(Result::ok)
+            .filter_map(|entry| std::fs::read(entry.path()).ok())
+            .filter_map(|eml| {
+                let parsed = mailparse::parse_mail(&eml).ok()?;
+                let subject = parsed
+                    .headers
+                    .iter()
+                    .find(|h| h.get_key().eq_ignore_ascii_case("subject"))?
+                    .get_value();
+                let html = parsed.subparts.get(1)?.get_body().ok()?;
+                Some((subject, html))
+            })
+            .collect()
+    }
+
+    fn subjects(&self) -> Vec<String> {
+        let mut subjects: Vec<String> = self.outbox().into_iter().map(|(s, _)| s).collect();
+        subjects.sort();
+        subjects
+    }
+
+    /// The recipient opens the message with `subject` in their mail app.
+    async fn open(&self, subject: &str) {
+        let (_, html) = self
+            .outbox()
+            .into_iter()
+            .find(|(s, _)| s == subject)
+            .expect("the message in the outbox");
+        let pixel = urls(&html, "/t/o/").pop().expect("a pixel");
+        let response = scaliyo_tests::http_client::without_redirects()
+            .get(&pixel)
+            .header("x-forwarded-for", "203.0.113.9")
+            .header("user-agent", HUMAN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        self.drain().await;
+    }
+
+    async fn runs(&self, lead: &str) -> Vec<Value> {
+        let runs = self
+            .ada
+            .get(&format!("/v1/workflow_executions?lead_id={lead}"))
+            .await;
+        assert_eq!(runs.status, 200, "{}", runs.body);
+        runs.body["data"].as_array().cloned().unwrap_or_default()
+    }
+
+    async fn run(&self, lead: &str) -> Value {
+        let runs = self.runs(lead).await;
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        runs[0].clone()
+    }
+}
+
+#[tokio::test]
+async fn the_example_workflow_runs_opens_bumps_and_exits() {
+    let w = workspace().await;
+    let id = w.workflow(example(&w.templates)).await;
+
+    // Grace opens the first e-mail: the engaged e-mail, then the update.
+    let grace = w.lead("Grace").await;
+    assert_eq!(w.subjects(), ["First for Grace"]);
+    let run = w.run(&grace).await;
+    assert_eq!(run["status"], "running");
+    assert_eq!(run["current_node"], "w1");
+    w.clock.advance(Duration::minutes(20));
+    w.open("First for Grace").await;
+    assert_eq!(w.subjects(), ["Engaged for Grace", "First for Grace"]);
+    let run = w.run(&grace).await;
+    assert_eq!(run["status"], "success", "{run}");
+    let steps: Vec<(&str, &str)> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["node_id"].as_str().unwrap(),
+                s["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("t1", "done"),
+            ("e1", "done"),
+            ("w1", "waiting"),
+            ("w1", "done"),
+            ("e2", "done"),
+            ("u1", "done")
+        ]
+    );
+    let matched = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["node_id"] == "w1" && s["status"] == "done")
+        .unwrap();
+    assert_eq!(matched["branch"], "matched");
+    let lead = w.ada.get(&format!("/v1/leads/{grace}")).await.body;
+    assert_eq!(
+        (lead["status"].as_str(), lead["score"].as_i64()),
+        (Some("Contacted"), Some(10))
+    );
+
+    // Linus never opens: after 3 days (Saturday) the bump waits for Monday 09:00 Berlin.
+    let linus = w.lead("Linus").await;
+    assert!(w.subjects().contains(&"First for Linus".to_owned()));
+    w.clock.advance(Duration::days(3));
+    w.tick().await;
+    assert!(!w.subjects().contains(&"Bump for Linus".to_owned()));
+    let run = w.run(&linus).await;
+    assert_eq!(
+        (run["status"].as_str(), run["current_node"].as_str()),
+        (Some("running"), Some("e3"))
+    );
+    w.clock.set(at("2026-12-07T07:59:00Z"));
+    w.tick().await;
+    assert!(!w.subjects().contains(&"Bump for Linus".to_owned()));
+    w.clock.set(at("2026-12-07T08:00:00Z"));
+    w.tick().await;
+    assert!(w.subjects().contains(&"Bump for Linus".to_owned()));
+    assert_eq!(w.run(&linus).await["status"], "success");
+
+    // Marie is lost before she opens: the run ends with the reason, nothing more is sent.
+    let marie = w.lead("Marie").await;
+    let lost = w
+        .ada
+        .patch(&format!("/v1/leads/{marie}"), json!({ "status": "Lost" }))
+        .await;
+    assert_eq!(lost.status, 200);
+    w.drain().await;
+    let run = w.run(&marie).await;
+    assert_eq!(
+        (run["status"].as_str(), run["error_message"].as_str()),
+        (Some("skipped"), Some("exited_status:Lost"))
+    );
+
+    // Never re-enters; the figures are the engine's.
+    w.tick().await;
+    let workflow = w.ada.get(&format!("/v1/workflows/{id}")).await.body;
+    assert_eq!(workflow["stats"]["leadsProcessed"], 3, "{workflow}");
+    let forged = w
+        .ada
+        .patch(
+            &format!("/v1/workflows/{id}"),
+            json!({ "stats": { "leadsProcessed": 1000 } }),
+        )
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+}
+
+#[tokio::test]
+async fn an_invalid_graph_stays_a_draft_and_names_the_node() {
+    let w = workspace().await;
+    let mut nodes = example(&w.templates);
+    nodes[5]["next"] = json!("nowhere");
+    let created = w
+        .ada
+        .post("/v1/workflows", json!({ "name": "Broken", "nodes": nodes }))
+        .await;
+    assert_eq!(
+        created.status, 201,
+        "a draft is stored as the builder sends it"
+    );
+    let id = created.body["id"].as_str().unwrap();
+    let refused = w
+        .ada
+        .patch(
+            &format!("/v1/workflows/{id}"),
+            json!({ "status": "active" }),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body["message"].as_str().unwrap().contains("\"u1\""),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        w.ada.get(&format!("/v1/workflows/{id}")).await.body["status"],
+        "draft"
+    );
+
+    // A template of someone else's is not the owner's to send.
+    let eve = Client::user(&w.local, Role::Client, Some("eve@evil.example"));
+    assert_eq!(eve.sign_up().await.status, 201);
+    let stolen = eve
+        .post(
+            "/v1/workflows",
+            json!({ "name": "Mine", "status": "active", "nodes": example(&w.templates) }),
+        )
+        .await;
+    assert_eq!(stolen.status, 400, "{}", stolen.body);
+    assert!(
+        stolen.body["message"].as_str().unwrap().contains("\"e1\""),
+        "{}",
+        stolen.body
+    );
+}
+
+#[tokio::test]
+async fn a_paused_workflow_holds_its_leads_and_an_edit_moves_them() {
+    let w = workspace().await;
+    let id = w.workflow(example(&w.templates)).await;
+    let ada_lead = w.lead("Hedy").await;
+    w.set_status(&id, "paused").await;
+    // Paused: a new lead does not enter; the waiting one holds past its timeout.
+    let later = w.lead("Alan").await;
+    assert!(w.runs(&later).await.is_empty());
+    w.clock.advance(Duration::days(5)); // Monday 7 December, 10:00 UTC
+    w.tick().await;
+    assert!(!w.subjects().contains(&"Bump for Hedy".to_owned()));
+    assert_eq!(w.run(&ada_lead).await["status"], "running");
+
+    // Reactivated with an edit: the bump is now a plain e-mail; the held lead resumes on the
+    // new version by node id.
+    let mut edited = example(&w.templates);
+    edited[4]["config"] =
+        json!({"subject": "New bump for {{first_name}}", "html_body": "<p>Still there?</p>"});
+    let changed = w
+        .ada
+        .patch(
+            &format!("/v1/workflows/{id}"),
+            json!({ "nodes": edited, "status": "active" }),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    w.drain().await;
+    assert!(
+        w.subjects().contains(&"New bump for Hedy".to_owned()),
+        "{:?}",
+        w.subjects()
+    );
+    assert_eq!(w.run(&ada_lead).await["status"], "success");
+
+    // A lead waiting on a node the next version removes exits with the reason.
+    let grace = w.lead("Grace").await;
+    let without_wait = json!([
+        {"id":"t1","type":"trigger.lead_event","config":{"event":"lead.created"},"next":"e9"},
+        {"id":"e9","type":"action.send_email","config":{"subject":"Hi","html_body":"<p>x</p>"},"next":null}
+    ]);
+    let changed = w
+        .ada
+        .patch(
+            &format!("/v1/workflows/{id}"),
+            json!({ "nodes": without_wait }),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    w.drain().await;
+    let run = w.run(&grace).await;
+    assert_eq!(
+        (run["status"].as_str(), run["error_message"].as_str()),
+        (Some("skipped"), Some("exited_workflow_changed"))
+    );
+}
+
+#[tokio::test]
+async fn redelivery_and_a_crash_between_send_and_log_send_nothing_twice() {
+    let w = workspace().await;
+    w.workflow(example(&w.templates)).await;
+    let grace = w.lead("Grace").await;
+    assert_eq!(w.subjects(), ["First for Grace"]);
+    let run = w.run(&grace).await;
+    let run_id = run["id"].as_str().unwrap().to_owned();
+
+    // The lead event delivered again (SQS is at-least-once): no second run, no second send.
+    let owner = w.ada.owner();
+    let event = json!({"kind": "event", "owner": owner, "event": "lead.created", "lead_id": grace, "occurred_at": "2026-12-02T10:00:00Z"});
+    w.local
+        .system
+        .workflow_queue
+        .send_batch(vec![scaliyo_store::OutgoingMessage::new(event.to_string())])
+        .await
+        .unwrap();
+    w.drain().await;
+    assert_eq!(w.runs(&grace).await.len(), 1);
+    assert_eq!(w.subjects(), ["First for Grace"]);
+
+    // A crash after the provider took e1 and before its step was logged: the run's item is
+    // what was last written before the send (at e1, not yet entered, its lease run out).
+    // The tick takes it over and the send pipeline's key finds the message sent.
+    let table = &w.local.system.table;
+    let rows = w.local.system.access.rows();
+    let mut item = rows
+        .get_raw(
+            &scaliyo_domain::schema::WORKFLOW_EXECUTIONS,
+            Some(&owner.to_string()),
+            &run_id,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    item.set("current_node", "e1");
+    item.set("_wf_entries", r#"{"t1":1}"#);
+    item.remove("_wf_wait");
+    item.set(
+        "GSI4SK",
+        format!(
+            "{}#{run_id}",
+            scaliyo_app::rows::timestamp_text(w.clock.now())
+        ),
+    );
+    scaliyo_store::Table::transact_write(
+        &**table,
+        vec![WriteOp::Put {
+            item,
+            condition: None,
+        }],
+    )
+    .await
+    .unwrap();
+    w.clock.advance(Duration::minutes(1));
+    let report = w.tick().await;
+    assert_eq!(report["claimed"], 1, "{report}");
+    assert_eq!(
+        w.subjects(),
+        ["First for Grace"],
+        "the crashed step's e-mail is not sent again"
+    );
+    let run = w.run(&grace).await;
+    assert_eq!(
+        (run["status"].as_str(), run["current_node"].as_str()),
+        (Some("running"), Some("w1"))
+    );
+}
