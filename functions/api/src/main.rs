@@ -14,6 +14,7 @@ use scaliyo_app::social::{SocialPosts, SocialSettings};
 use scaliyo_app::storage::Storage;
 use scaliyo_app::usage::Usage;
 use scaliyo_app::webhooks::{WebhookEmitter, WebhookLog};
+use scaliyo_app::workflows::WorkflowFeed;
 use scaliyo_aws::{DynamoTable, KmsSealer, S3Blobs};
 use scaliyo_http::Authenticator;
 use scaliyo_store::{Blobs, Invoicing, Payments, Queue, Sealer, SystemClock};
@@ -29,6 +30,8 @@ struct Wiring {
     imports_bucket: String,
     tracking_base_url: String,
     webhooks: Option<Arc<dyn Queue>>,
+    /// run-workflows' queue: lead changes and workflow activations feed the engine.
+    workflows: Option<Arc<dyn Queue>>,
     /// Stripe, when `STRIPE_SECRET_KEY` is set; the billing routes answer 501 without it.
     stripe: Option<Arc<scaliyo_stripe::Stripe>>,
     billing: BillingConfig,
@@ -47,6 +50,7 @@ fn router(wiring: Wiring) -> Router {
         imports_bucket,
         tracking_base_url,
         webhooks,
+        workflows,
         stripe,
         billing,
         invoices,
@@ -56,8 +60,11 @@ fn router(wiring: Wiring) -> Router {
     let clock = Arc::new(SystemClock);
     let access = Access::over(Arc::new(table), clock.clone()).with_cursor_key(cursor_key);
     // Lead and team-member changes go to the owners' webhooks (CRM sync).
+    // They and workflow changes feed the workflow engine.
+    let feed = WorkflowFeed::for_lambda(access.rows().clone(), workflows, clock.clone());
     let emitter =
-        WebhookEmitter::for_lambda(access.rows().clone(), webhooks.clone(), clock.clone());
+        WebhookEmitter::for_lambda(access.rows().clone(), webhooks.clone(), clock.clone())
+            .map(|e| e.with_workflow_feed(feed));
     let access = Arc::new(access.with_webhooks(emitter).with_sealer(sealer));
     // Posts and account health: publishing is social-run-scheduler's, connecting accounts
     // (which seals tokens) send-email's — no network adapters and no KMS client here.
@@ -208,6 +215,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         imports_bucket,
         tracking_base_url: tracking,
         webhooks: scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
+        workflows: scaliyo_aws::queue_from_env("WORKFLOW_QUEUE_URL", &config),
         stripe,
         billing: BillingConfig {
             app_url: app_url.clone(),
@@ -243,6 +251,7 @@ mod tests {
             imports_bucket: "imports".into(),
             tracking_base_url: "https://t.example".into(),
             webhooks,
+            workflows: None,
             stripe: None,
             billing: BillingConfig {
                 app_url: "https://app.example".into(),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use scaliyo_app::rows::Rows;
 use scaliyo_app::tracking::Tracking;
 use scaliyo_app::webhooks::WebhookEmitter;
+use scaliyo_app::workflows::WorkflowFeed;
 use scaliyo_aws::DynamoTable;
 use scaliyo_store::{Queue, SystemClock};
 
@@ -16,10 +17,13 @@ fn router(
     table: DynamoTable,
     ip_hash_key: &[u8],
     webhooks: Option<Arc<dyn Queue>>,
+    workflows: Option<Arc<dyn Queue>>,
 ) -> axum::Router {
     let clock = Arc::new(SystemClock);
     let rows = Rows::new(Arc::new(table), clock.clone());
-    let webhooks = WebhookEmitter::for_lambda(rows.clone(), webhooks, clock.clone());
+    let feed = WorkflowFeed::for_lambda(rows.clone(), workflows, clock.clone());
+    let webhooks = WebhookEmitter::for_lambda(rows.clone(), webhooks, clock.clone())
+        .map(|w| w.with_workflow_feed(feed));
     let tracking = Arc::new(
         Tracking::new(rows.clone(), clock.clone())
             .with_webhooks(webhooks.clone())
@@ -62,7 +66,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
     // Human clicks, unsubscribes and bounces for outgoing webhooks: enqueued, delivered elsewhere.
     let webhooks = scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config);
-    lambda_http::run(router(table, ip_hash_key.as_bytes(), webhooks)).await
+    // Human clicks, unsubscribes and bounces wake or end workflow runs (run-workflows' queue).
+    let workflows = scaliyo_aws::queue_from_env("WORKFLOW_QUEUE_URL", &config);
+    lambda_http::run(router(table, ip_hash_key.as_bytes(), webhooks, workflows)).await
 }
 
 #[cfg(test)]
@@ -86,7 +92,7 @@ mod tests {
             "../../../events/apigw-http-track-click.json"
         ))
         .expect("a valid event");
-        let response = router(DynamoTable::new(client, name), b"test key", None)
+        let response = router(DynamoTable::new(client, name), b"test key", None, None)
             .oneshot(request)
             .await
             .expect("a response");
@@ -108,7 +114,7 @@ mod tests {
             return;
         };
         let table = scaliyo_tests::emulators::new_table(&config, "click-routes").await;
-        let app = router(table, b"test key", None);
+        let app = router(table, b"test key", None, None);
         scaliyo_tests::template::every_route_reaches_a_handler("track-click", app).await;
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use scaliyo_app::rows::Rows;
 use scaliyo_app::tracking::Tracking;
 use scaliyo_app::webhooks::WebhookEmitter;
+use scaliyo_app::workflows::WorkflowFeed;
 use scaliyo_aws::DynamoTable;
 use scaliyo_store::{Queue, SystemClock};
 
@@ -13,10 +14,13 @@ fn router(
     table: DynamoTable,
     spool: Option<Arc<dyn Queue>>,
     webhooks: Option<Arc<dyn Queue>>,
+    workflows: Option<Arc<dyn Queue>>,
 ) -> axum::Router {
     let clock = Arc::new(SystemClock);
     let rows = Rows::new(Arc::new(table), clock.clone());
-    let webhooks = WebhookEmitter::for_lambda(rows.clone(), webhooks, clock.clone());
+    let feed = WorkflowFeed::for_lambda(rows.clone(), workflows, clock.clone());
+    let webhooks = WebhookEmitter::for_lambda(rows.clone(), webhooks, clock.clone())
+        .map(|w| w.with_workflow_feed(feed));
     let mut tracking = Tracking::new(rows, clock)
         .with_webhooks(webhooks)
         .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
@@ -43,7 +47,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let spool = scaliyo_aws::queue_from_env("TRACKING_SPOOL_QUEUE_URL", &config);
     // Human opens for outgoing webhooks: an enqueue (subscriptions cached), no delivery here.
     let webhooks = scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config);
-    lambda_http::run(router(table, spool, webhooks)).await
+    // Human opens wake workflow runs waiting for them (run-workflows' queue).
+    let workflows = scaliyo_aws::queue_from_env("WORKFLOW_QUEUE_URL", &config);
+    lambda_http::run(router(table, spool, webhooks, workflows)).await
 }
 
 #[cfg(test)]
@@ -67,7 +73,7 @@ mod tests {
             "../../../events/apigw-http-track-open.json"
         ))
         .expect("a valid event");
-        let response = router(DynamoTable::new(client, name), None, None)
+        let response = router(DynamoTable::new(client, name), None, None, None)
             .oneshot(request)
             .await
             .expect("a response");
@@ -92,7 +98,7 @@ mod tests {
             return;
         };
         let table = scaliyo_tests::emulators::new_table(&config, "open-routes").await;
-        let app = router(table, None, None);
+        let app = router(table, None, None, None);
         scaliyo_tests::template::every_route_reaches_a_handler("track-open", app).await;
     }
 }

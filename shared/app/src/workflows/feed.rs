@@ -51,6 +51,16 @@ impl WorkflowFeed {
         }
     }
 
+    /// A Lambda's feed: on the queue named by its configuration (none: the engine hears
+    /// nothing from this function), remembering owners' workflows for a minute.
+    pub fn for_lambda(
+        rows: Rows,
+        queue: Option<Arc<dyn Queue>>,
+        clock: Arc<dyn Clock>,
+    ) -> Option<Self> {
+        queue.map(|queue| Self::new(rows, queue, clock).caching_for(StdDuration::from_secs(60)))
+    }
+
     /// Remember whether an owner has workflows this long (a new workflow hears events after
     /// at most this delay; its own activation is heard at once).
     pub fn caching_for(mut self, duration: StdDuration) -> Self {

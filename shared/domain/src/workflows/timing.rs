@@ -156,14 +156,11 @@ mod tests {
         assert_eq!(ny.next_open(saturday), utc("2026-12-07T14:00:00Z"));
         let bogus = config.for_lead(Some("Mars/Olympus")).unwrap();
         assert_eq!(bogus, berlin);
-        assert!(
-            Delay {
-                amount: 400,
-                unit: Unit::Days
-            }
-            .is_valid()
-                == false
-        );
+        let too_long = Delay {
+            amount: 400,
+            unit: Unit::Days,
+        };
+        assert!(!too_long.is_valid());
     }
 
     #[test]
