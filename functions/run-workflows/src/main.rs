@@ -307,9 +307,13 @@ mod tests {
             .await
             .expect("read")
             .expect("the run");
-        let due =
-            scaliyo_app::rows::timestamp_text(chrono::Utc::now() - chrono::Duration::seconds(1));
+        let now = chrono::Utc::now() - chrono::Duration::seconds(1);
+        let due = scaliyo_app::rows::timestamp_text(now);
         item.set("GSI4SK", format!("{due}#{run_id}"));
+        let mut waiting: Value =
+            serde_json::from_str(item.str("_wf_wait").unwrap_or("{}")).expect("the wait");
+        waiting["at"] = json!(now);
+        item.set("_wf_wait", waiting.to_string());
         table
             .transact_write(vec![WriteOp::Put {
                 item,
