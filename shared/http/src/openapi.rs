@@ -114,6 +114,56 @@ fn table_schemas(table: &Table, out: &mut Map<String, Value>) {
         format!("{}_update", table.name),
         json!({ "type": "object", "properties": update, "additionalProperties": false }),
     );
+    if table.name == "workflows" {
+        document_workflow_nodes(out);
+    }
+}
+
+/// `workflows.nodes`: the node graph (docs/workflows.md). Rows hold what the builder sent
+/// (a draft may be work in progress); writes are described node by node.
+fn document_workflow_nodes(out: &mut Map<String, Value>) {
+    use scaliyo_domain::workflows::NODE_TYPES;
+    out.insert(
+        "workflow_node".into(),
+        json!({
+            "type": "object",
+            "description": "One node of a workflow's graph: exactly one trigger; a node with one exit has `next` (null = end); condition, split.random and wait.event have ordered `branches` (first match wins; a last branch without `when` is the else). `config` depends on `type` (docs/workflows.md). Unknown fields (positions, labels) are the builder's and are kept.",
+            "required": ["id", "type"],
+            "properties": {
+                "id": { "type": "string", "minLength": 1, "maxLength": 64 },
+                "type": { "type": "string", "enum": NODE_TYPES },
+                "config": { "type": "object" },
+                "next": { "type": ["string", "null"] },
+                "branches": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["key"],
+                        "properties": {
+                            "key": { "type": "string" },
+                            "when": { "type": "object", "description": "{all: [...]}, {any: [...]} or {field, op, value}" },
+                            "next": { "type": ["string", "null"] }
+                        },
+                        "additionalProperties": false
+                    }
+                }
+            }
+        }),
+    );
+    let described = json!({
+        "type": "array",
+        "maxItems": scaliyo_domain::workflows::MAX_NODES,
+        "items": { "$ref": "#/components/schemas/workflow_node" },
+        "description": "The node graph, validated when the workflow becomes active (400 naming the node)."
+    });
+    for name in ["workflows_create", "workflows_update"] {
+        if let Some(schema) = out.get_mut(name) {
+            schema["properties"]["nodes"] = described.clone();
+        }
+    }
+    if let Some(schema) = out.get_mut("workflows") {
+        schema["properties"]["nodes"] = json!({ "type": "array" });
+    }
 }
 
 fn error_responses(codes: &[&str]) -> Map<String, Value> {

@@ -33,9 +33,18 @@ impl Access {
         current: Option<&Row>,
         preview: &Row,
     ) -> Result<Vec<Extra>, AccessError> {
-        if table.name != "workflows"
-            || WorkflowStatus::of(field(preview, "status")) != Some(WorkflowStatus::Active)
-        {
+        if table.name != "workflows" {
+            return Ok(Vec::new());
+        }
+        // A draft is work in progress, but always a list of nodes.
+        if !field(preview, "nodes").is_array() {
+            return Err(RowError::Invalid {
+                column: "nodes".into(),
+                reason: "must be an array of nodes".into(),
+            }
+            .into());
+        }
+        if WorkflowStatus::of(field(preview, "status")) != Some(WorkflowStatus::Active) {
             return Ok(Vec::new());
         }
         let publishes = match current {

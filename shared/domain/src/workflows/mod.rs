@@ -21,6 +21,30 @@ pub use graph::{
 };
 pub use timing::{Delay, Unit, WindowConfig};
 
+/// Every node type, with the original builder's names that are accepted as aliases.
+pub const NODE_TYPES: &[&str] = &[
+    "trigger.lead_event",
+    "trigger.manual",
+    "action.send_email",
+    "action.update_lead",
+    "action.add_to_sequence",
+    "action.create_task",
+    "action.create_card",
+    "action.webhook",
+    "action.notify",
+    "wait.duration",
+    "wait.until",
+    "wait.event",
+    "condition",
+    "split.random",
+    "lead_created",
+    "status_change",
+    "score_change",
+    "time_elapsed",
+    "send_email",
+    "update_status",
+];
+
 /// The most nodes a workflow may have.
 pub const MAX_NODES: usize = 200;
 

@@ -141,3 +141,22 @@ fn parsing_any_json_never_panics() {
         let _ = Graph::parse(&nodes);
     }
 }
+
+#[test]
+fn every_documented_node_type_is_known() {
+    for kind in NODE_TYPES {
+        let raw = RawNode {
+            id: "n".into(),
+            kind: (*kind).into(),
+            config: Value::Null,
+            next: None,
+            branches: None,
+        };
+        if let Err(error) = graph::parse_node(&raw) {
+            assert!(
+                !error.reason.contains("unknown node type"),
+                "{kind}: {error}"
+            );
+        }
+    }
+}
