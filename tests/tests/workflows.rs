@@ -44,8 +44,12 @@ fn example(templates: &[String; 3]) -> Value {
 
 /// Wednesday 2 December 2026, 10:00 UTC (11:00 in Berlin: inside the window).
 async fn workspace() -> Workspace {
+    workspace_with(|_| {}).await
+}
+
+async fn workspace_with(configure: impl FnOnce(&mut scaliyo_local::LocalConfig)) -> Workspace {
     let clock = Arc::new(ManualClock::new(at("2026-12-02T10:00:00Z")));
-    let local = RunningLocal::start_with_clock(clock.clone()).await;
+    let local = RunningLocal::start_configured(clock.clone(), configure).await;
     let ada = Client::user(&local, Role::Client, Some("ada@scaliyo.example"));
     assert_eq!(ada.sign_up().await.status, 201);
     let sender = ada
@@ -457,4 +461,129 @@ async fn redelivery_and_a_crash_between_send_and_log_send_nothing_twice() {
         (run["status"].as_str(), run["current_node"].as_str()),
         (Some("running"), Some("w1"))
     );
+}
+
+#[tokio::test]
+async fn a_manual_workflow_branches_waits_for_a_lead_date_and_acts() {
+    let w = workspace_with(|config| {
+        config.webhooks_allow_private = true;
+    })
+    .await;
+    let receiver = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let hook = w
+        .ada
+        .post(
+            "/v1/webhooks",
+            json!({ "name": "Hot leads", "url": format!("{}/hooks", receiver.uri()), "trigger_event": "workflow.hot_lead", "secret": "whsec_1" }),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.body);
+    let lead = |name: &str, fields: Value| {
+        let mut body = json!({ "name": name, "first_name": name, "primary_email": format!("{}@example.org", name.to_lowercase()) });
+        if let (Value::Object(body), Value::Object(fields)) = (&mut body, fields) {
+            body.extend(fields);
+        }
+        body
+    };
+    let mut ids = Vec::new();
+    for body in [
+        lead(
+            "Hot",
+            json!({ "score": 70, "custom_fields": { "tier": "gold" } }),
+        ),
+        lead(
+            "Cold",
+            json!({ "score": 10, "custom_fields": { "tier": "Gold", "renewal": "2026-12-03" } }),
+        ),
+        lead(
+            "Other",
+            json!({ "score": 90, "custom_fields": { "tier": "silver" } }),
+        ),
+    ] {
+        let created = w.ada.post("/v1/leads", body).await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        ids.push(created.body["id"].as_str().unwrap().to_owned());
+    }
+    let (hot, cold, other) = (&ids[0], &ids[1], &ids[2]);
+
+    let nodes = json!([
+        {"id": "t", "type": "trigger.manual", "config": {"filter": {"field": "custom_fields.tier", "op": "eq", "value": "gold"}}, "next": "c"},
+        {"id": "c", "type": "condition", "branches": [
+            {"key": "hot", "when": {"field": "score", "op": "gte", "value": 50}, "next": "k"},
+            {"key": "cold", "next": "s"}]},
+        {"id": "k", "type": "action.create_task", "config": {"title": "Call them today", "priority": "high", "due_in_days": 2}, "next": "h"},
+        {"id": "h", "type": "action.webhook", "config": {"event": "workflow.hot_lead", "data": {"why": "score"}}, "next": null},
+        {"id": "s", "type": "split.random", "config": {"percentages": [100, 0]}, "branches": [{"key": "a", "next": "q"}, {"key": "b", "next": null}]},
+        {"id": "q", "type": "action.add_to_sequence", "config": {"blocks": [{"subject": "Renewal, {{first_name}}", "html_body": "<p>Soon</p>", "delay_days": 1}]}, "next": "wu"},
+        {"id": "wu", "type": "wait.until", "config": {"field": "custom_fields.renewal", "offset": {"amount": 1, "unit": "days"}}, "next": "u"},
+        {"id": "u", "type": "action.update_lead", "config": {"fields": {"title": "CTO", "custom_fields.stage": "renewing"}}, "next": null}
+    ]);
+    let id = w.workflow(nodes).await;
+
+    // The hot lead: a task, and the workflow's own event delivered to the webhook.
+    let hot_run = w.run(hot).await;
+    assert_eq!(hot_run["status"], "success", "{hot_run}");
+    let tasks = w.ada.get("/v1/strategy_tasks").await.body;
+    let tasks = tasks["data"].as_array().unwrap();
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(
+        (
+            tasks[0]["title"].as_str(),
+            tasks[0]["lead_id"].as_str(),
+            tasks[0]["priority"].as_str()
+        ),
+        (Some("Call them today"), Some(hot.as_str()), Some("high"))
+    );
+    assert_eq!(tasks[0]["deadline"], "2026-12-04");
+    w.local.system.webhook_worker().drain().await;
+    let delivered = receiver.received_requests().await.unwrap_or_default();
+    let types = scaliyo_tests::http_client::event_types(&delivered);
+    assert_eq!(types, ["workflow.hot_lead"], "{types:?}");
+
+    // The cold lead: a sequence, then a wait until the day after its renewal date.
+    let scheduled = w
+        .ada
+        .get(&format!("/v1/scheduled_emails?lead_id={cold}"))
+        .await
+        .body;
+    assert_eq!(
+        scheduled["data"].as_array().unwrap().len(),
+        1,
+        "{scheduled}"
+    );
+    let cold_run = w.run(cold).await;
+    assert_eq!(
+        (
+            cold_run["status"].as_str(),
+            cold_run["current_node"].as_str()
+        ),
+        (Some("running"), Some("wu"))
+    );
+    w.clock.set(at("2026-12-03T23:59:00Z"));
+    w.tick().await;
+    assert_eq!(w.run(cold).await["status"], "running");
+    w.clock.set(at("2026-12-04T00:00:00Z"));
+    w.tick().await;
+    assert_eq!(w.run(cold).await["status"], "success");
+    let updated = w.ada.get(&format!("/v1/leads/{cold}")).await.body;
+    assert_eq!(updated["title"], "CTO");
+    assert_eq!(
+        updated["custom_fields"],
+        json!({ "tier": "Gold", "renewal": "2026-12-03", "stage": "renewing" })
+    );
+
+    // Not matching the filter: never enrolled; re-activating enrols no one twice.
+    assert!(w.runs(other).await.is_empty());
+    w.set_status(&id, "paused").await;
+    w.set_status(&id, "active").await;
+    assert_eq!(w.runs(hot).await.len(), 1);
+    assert_eq!(w.runs(cold).await.len(), 1);
+    w.tick().await;
+    let workflow = w.ada.get(&format!("/v1/workflows/{id}")).await.body;
+    assert_eq!(workflow["stats"]["leadsProcessed"], 2, "{workflow}");
+    assert_eq!(workflow["stats"]["timeSavedHrs"], 0.2, "{workflow}");
 }

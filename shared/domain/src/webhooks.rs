@@ -30,12 +30,27 @@ pub const EVENT_TYPES: &[&str] = &[
     "lead.status_changed",
     "lead.deleted",
     "team.member_added",
+    "workflow.completed",
+    "workflow.failed",
 ];
 
 pub const ALL_EVENTS: &str = "*";
 
+/// Whether `name` may be subscribed to: `*`, a system event, or a workflow's own
+/// `workflow.<name>` (its `action.webhook` nodes; letters, digits, `_` and `.`).
 pub fn is_event_type(name: &str) -> bool {
-    name == ALL_EVENTS || EVENT_TYPES.contains(&name)
+    name == ALL_EVENTS || EVENT_TYPES.contains(&name) || is_workflow_event(name)
+}
+
+/// A workflow's own event name: `workflow.` and 1 to 64 letters, digits, `_` or `.`.
+pub fn is_workflow_event(name: &str) -> bool {
+    name.strip_prefix("workflow.").is_some_and(|rest| {
+        !rest.is_empty()
+            && rest.len() <= 64
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    })
 }
 
 /// Whether a webhook subscribed to `trigger` receives `event`.

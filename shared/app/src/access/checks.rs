@@ -21,7 +21,7 @@ impl Access {
             return Err(invalid(
                 "trigger_event",
                 format!(
-                    "must be * or one of {}",
+                    "must be *, workflow.<name> or one of {}",
                     scaliyo_domain::webhooks::EVENT_TYPES.join(", ")
                 ),
             ));

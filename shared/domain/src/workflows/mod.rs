@@ -291,13 +291,7 @@ impl Graph {
                 return fail("action.create_card is not available yet (docs/workflows.md)".into());
             }
             NodeKind::Webhook(c) => {
-                let name = c.event.strip_prefix("workflow.").unwrap_or_default();
-                if name.is_empty()
-                    || name.len() > 64
-                    || !name
-                        .chars()
-                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '.')
-                {
+                if !crate::webhooks::is_workflow_event(&c.event) {
                     return fail("the event is workflow.<name> (letters, digits, _ and .)".into());
                 }
             }
