@@ -587,3 +587,91 @@ async fn a_manual_workflow_branches_waits_for_a_lead_date_and_acts() {
     assert_eq!(workflow["stats"]["leadsProcessed"], 2, "{workflow}");
     assert_eq!(workflow["stats"]["timeSavedHrs"], 0.2, "{workflow}");
 }
+
+#[tokio::test]
+async fn cards_on_the_owners_board_and_a_notice_to_the_owner() {
+    let w = workspace().await;
+    let board = w
+        .ada
+        .post("/v1/teamhub_boards", json!({ "name": "Pipeline" }))
+        .await;
+    assert_eq!(board.status, 201, "{}", board.body);
+    let board_id = board.body["id"].as_str().unwrap().to_owned();
+    let list = w
+        .ada
+        .post(
+            "/v1/teamhub_lists",
+            json!({ "board_id": board_id, "name": "To call" }),
+        )
+        .await;
+    assert_eq!(list.status, 201, "{}", list.body);
+    let list_id = list.body["id"].as_str().unwrap().to_owned();
+    let nodes = |board: &str, list: &str| {
+        json!([
+            {"id": "t", "type": "trigger.lead_event", "config": {"event": "lead.created"}, "next": "k"},
+            {"id": "k", "type": "action.create_card", "config": {"board_id": board, "list_id": list, "title": "Call the new lead"}, "next": "n"},
+            {"id": "n", "type": "action.notify", "config": {"subject": "New lead: {{name}}", "body": "<p>{{name}} from {{company}} is on the board.</p>"}, "next": null}
+        ])
+    };
+
+    // Someone else's list is not theirs to put cards on.
+    let eve = Client::user(&w.local, Role::Client, Some("eve@evil.example"));
+    assert_eq!(eve.sign_up().await.status, 201);
+    let stolen = eve
+        .post(
+            "/v1/workflows",
+            json!({ "name": "Mine", "status": "active", "nodes": nodes(&board_id, &list_id) }),
+        )
+        .await;
+    assert_eq!(stolen.status, 400, "{}", stolen.body);
+    assert!(
+        stolen.body["message"].as_str().unwrap().contains("\"k\""),
+        "{}",
+        stolen.body
+    );
+
+    w.workflow(nodes(&board_id, &list_id)).await;
+    let created = w.ada.post("/v1/leads", json!({ "name": "Grace Hopper", "company": "Navy", "primary_email": "grace@navy.example" })).await;
+    assert_eq!(created.status, 201);
+    w.drain().await;
+    let lead = created.body["id"].as_str().unwrap();
+    let run = w.run(lead).await;
+    assert_eq!(run["status"], "success", "{run}");
+    let cards = w
+        .ada
+        .get(&format!("/v1/teamhub_cards?board_id={board_id}"))
+        .await
+        .body;
+    let cards = cards["data"].as_array().unwrap().clone();
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    assert_eq!(
+        (cards[0]["title"].as_str(), cards[0]["list_id"].as_str()),
+        (Some("Call the new lead"), Some(list_id.as_str()))
+    );
+    let links = w
+        .ada
+        .get(&format!(
+            "/v1/teamhub_item_leads?item_id={}",
+            cards[0]["id"].as_str().unwrap()
+        ))
+        .await
+        .body;
+    assert_eq!(links["data"][0]["lead_id"], lead, "{links}");
+    // The notice went to the owner's own address, not to the lead.
+    let notice = w
+        .outbox()
+        .into_iter()
+        .find(|(subject, _)| subject == "New lead: Grace Hopper")
+        .expect("the notice in the outbox");
+    assert!(notice.1.contains("Grace Hopper from Navy"), "{}", notice.1);
+    let eml = std::fs::read_dir(w.local.system.outbox.dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .find(|text| text.contains("New lead: Grace Hopper"))
+        .unwrap();
+    assert!(
+        eml.contains("To: ") && eml.contains("ada@scaliyo.example"),
+        "{eml}"
+    );
+}

@@ -13,6 +13,7 @@ mod delivery;
 mod idempotency;
 mod instrument;
 mod merge;
+mod notice;
 mod pipeline;
 mod quota;
 mod record;

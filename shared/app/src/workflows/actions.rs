@@ -183,11 +183,112 @@ impl Workflows {
                 }
                 done(None, false, node)
             }
-            NodeKind::CreateCard(_) | NodeKind::Notify(_) => {
-                failure("unsupported", "this action is not available yet", false)
+            NodeKind::CreateCard(config) => {
+                self.create_card(run, node, lead, config, claim).await?
+            }
+            NodeKind::Notify(config) => {
+                let values = merge_values(lead, &BTreeMap::new());
+                let render = |template: &str, html: bool| email::render(template, &values, html);
+                let (Ok(subject), Ok(body)) =
+                    (render(&config.subject, false), render(&config.body, true))
+                else {
+                    return Ok(failure(
+                        "template",
+                        "the notice has an unknown or unclosed merge tag",
+                        false,
+                    ));
+                };
+                let key = format!("workflow-notice:{}", run.key(&node.id));
+                match self
+                    .send
+                    .notify_owner(run.owner, &subject, &body, &key, self.config.lease)
+                    .await
+                {
+                    Ok(sent) => done(Some(json!({ "message_id": sent.message_id })), false, node),
+                    Err(SendError::InProgress) => Outcome::Park(Waiting::Retry {
+                        node: node.id.clone(),
+                        at: self.clock.now() + Duration::minutes(1),
+                    }),
+                    Err(SendError::Provider { error, .. }) => {
+                        failure("provider", error.to_string(), error.is_retryable())
+                    }
+                    Err(SendError::Access(error)) => access_failure(error),
+                    Err(other) => failure("send", other.to_string(), false),
+                }
             }
             _ => done(None, false, node),
         })
+    }
+
+    /// A Team Hub card on the configured list, linked to the lead (a lead has one active
+    /// card link: when it has one already, the card is made without the link).
+    async fn create_card(
+        &self,
+        run: &Run,
+        node: &Node,
+        lead: &Row,
+        config: &scaliyo_domain::workflows::graph::CreateCardConfig,
+        claim: &str,
+    ) -> Result<Outcome, WorkflowError> {
+        let started = self.clock.now();
+        let actor = Self::actor(run.owner);
+        let key = run.key(&node.id);
+        let card_id = derived_id("card", &key);
+        let mut card = Row::new();
+        card.insert("board_id".into(), json!(config.board_id));
+        card.insert("list_id".into(), json!(config.list_id));
+        card.insert("title".into(), json!(config.title));
+        let name = crate::rows::field(lead, "name")
+            .as_str()
+            .unwrap_or_default();
+        let description = config
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("Lead: {name}"));
+        card.insert("description".into(), json!(description));
+        match self
+            .access
+            .create_with(
+                &actor,
+                "teamhub_cards",
+                card,
+                Some(card_id.clone()),
+                Vec::new(),
+            )
+            .await
+        {
+            // Made by an earlier attempt of this step: go on to the link.
+            Ok(_) | Err(AccessError::Row(RowError::Conflict { .. })) => {}
+            Err(error) => return Ok(access_failure(error)),
+        }
+        let mut link = Row::new();
+        link.insert("item_id".into(), json!(card_id));
+        link.insert("lead_id".into(), json!(run.lead_id));
+        let linked = json!({ "card_id": card_id, "linked": true });
+        let extra = self.step_extra(run, node, claim, Some(linked.clone()), started)?;
+        let link_id = derived_id("card-link", &key);
+        Ok(
+            match self
+                .access
+                .create_with(
+                    &actor,
+                    "teamhub_item_leads",
+                    link,
+                    Some(link_id),
+                    vec![extra],
+                )
+                .await
+            {
+                Ok(_) => done(Some(linked), true, node),
+                // The lead is on another card already (one active link per lead).
+                Err(AccessError::Row(RowError::Conflict { .. })) => done(
+                    Some(json!({ "card_id": card_id, "linked": false })),
+                    false,
+                    node,
+                ),
+                Err(error) => access_failure(error),
+            },
+        )
     }
 
     async fn send_email(

@@ -287,16 +287,20 @@ impl Graph {
                     return fail(format!("unknown priority {p:?}"));
                 }
             }
-            NodeKind::CreateCard(_) => {
-                return fail("action.create_card is not available yet (docs/workflows.md)".into());
+            NodeKind::CreateCard(c) => {
+                if c.title.trim().is_empty() {
+                    return fail("a card needs a title".into());
+                }
             }
             NodeKind::Webhook(c) => {
                 if !crate::webhooks::is_workflow_event(&c.event) {
                     return fail("the event is workflow.<name> (letters, digits, _ and .)".into());
                 }
             }
-            NodeKind::Notify(_) => {
-                return fail("action.notify is not available yet (docs/workflows.md)".into());
+            NodeKind::Notify(c) => {
+                if c.subject.trim().is_empty() {
+                    return fail("a notification needs a subject".into());
+                }
             }
             NodeKind::WaitDuration(delay) => {
                 if !delay.is_valid() || delay.amount == 0 {
