@@ -675,3 +675,36 @@ async fn cards_on_the_owners_board_and_a_notice_to_the_owner() {
         "{eml}"
     );
 }
+
+#[tokio::test]
+async fn imported_leads_enter_a_lead_imported_workflow() {
+    let w = workspace().await;
+    w.workflow(json!([
+        {"id": "t", "type": "trigger.lead_event", "config": {"event": "lead.imported"}, "next": "e"},
+        {"id": "e", "type": "action.send_email", "config": {"subject": "Welcome {{first_name}}", "html_body": "<p>Hi</p>"}, "next": null}
+    ]))
+    .await;
+    let file = b"First Name,Email\nGrace,grace@navy.example\nLinus,linus@kernel.example\n".to_vec();
+    let started = w
+        .ada
+        .post(
+            "/v1/imports",
+            json!({ "file_name": "leads.csv", "content_length": file.len() }),
+        )
+        .await;
+    assert_eq!(started.status, 201, "{}", started.body);
+    let upload = &started.body["upload"];
+    let mut put = reqwest::Client::new()
+        .put(upload["url"].as_str().unwrap())
+        .body(file);
+    for (name, value) in upload["headers"].as_object().unwrap() {
+        put = put.header(name.as_str(), value.as_str().unwrap());
+    }
+    assert!(put.send().await.unwrap().status().is_success());
+    w.local.system.import_worker().drain().await;
+    w.drain().await;
+    assert_eq!(w.subjects(), ["Welcome Grace", "Welcome Linus"]);
+    // A lead created by hand is not an imported one.
+    w.lead("Ada").await;
+    assert_eq!(w.subjects().len(), 2);
+}

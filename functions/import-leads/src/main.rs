@@ -13,6 +13,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::access::Access;
 use scaliyo_app::import::{ImportConfig, Importer, Progress};
 use scaliyo_app::webhooks::WebhookEmitter;
+use scaliyo_app::workflows::WorkflowFeed;
 use scaliyo_aws::{DynamoTable, S3Blobs};
 use scaliyo_store::{Blobs, Queue, SystemClock};
 
@@ -86,10 +87,14 @@ fn importer(
     blobs: Arc<dyn Blobs>,
     bucket: String,
     webhooks: Option<Arc<dyn Queue>>,
+    workflows: Option<Arc<dyn Queue>>,
 ) -> Importer {
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
-    let webhooks = WebhookEmitter::for_lambda(access.rows().clone(), webhooks, clock.clone());
+    // New leads reach workflows triggered by `lead.imported`.
+    let feed = WorkflowFeed::for_lambda(access.rows().clone(), workflows, clock.clone());
+    let webhooks = WebhookEmitter::for_lambda(access.rows().clone(), webhooks, clock.clone())
+        .map(|w| w.with_workflow_feed(feed));
     Importer::new(access, blobs, clock, ImportConfig::new(bucket))
         .with_webhooks(webhooks)
         .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
@@ -113,6 +118,7 @@ async fn main() -> Result<(), Error> {
         Arc::new(blobs),
         bucket,
         scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
+        scaliyo_aws::queue_from_env("WORKFLOW_QUEUE_URL", &config),
     );
     lambda_runtime::run(service_fn(|event| handle(&importer, event))).await
 }
@@ -155,6 +161,7 @@ mod tests {
             DynamoTable::new(client.clone(), name.clone()),
             blobs.clone(),
             bucket.clone(),
+            None,
             None,
         );
 

@@ -102,10 +102,14 @@ impl Importer {
             creating,
             mut counts,
         } = chunk;
+        let mut imported = Vec::new();
         for (position, outcome) in self.write_leads(batch.owner, creating).await? {
             let pending = &rows[position];
             match outcome {
-                Ok(()) => counts.imported += 1,
+                Ok(lead_id) => {
+                    counts.imported += 1;
+                    imported.push(lead_id);
+                }
                 Err(detail) => {
                     counts.skip(
                         pending.number,
@@ -115,6 +119,11 @@ impl Importer {
                     );
                 }
             }
+        }
+        // Workflows triggered by `lead.imported` hear of the new leads (at most once: a chunk
+        // that runs again after a crash finds them taken, as duplicates).
+        if let Some(feed) = self.webhooks.as_ref().and_then(|w| w.workflow_feed()) {
+            feed.imported(batch.owner, &imported).await;
         }
         self.blobs
             .put(
@@ -370,8 +379,8 @@ impl Importer {
         &self,
         owner: OwnerId,
         groups: Vec<LeadGroup>,
-    ) -> Result<Vec<(usize, Result<(), String>)>, ImportError> {
-        let results: Vec<Vec<(usize, Result<(), String>)>> = stream::iter(groups)
+    ) -> Result<Vec<(usize, Result<String, String>)>, ImportError> {
+        let results: Vec<Vec<(usize, Result<String, String>)>> = stream::iter(groups)
             .map(|group| self.write_group(owner, group))
             .buffer_unordered(self.config.write_concurrency)
             .try_collect()
@@ -383,13 +392,16 @@ impl Importer {
         &self,
         owner: OwnerId,
         mut group: LeadGroup,
-    ) -> Result<Vec<(usize, Result<(), String>)>, ImportError> {
+    ) -> Result<Vec<(usize, Result<String, String>)>, ImportError> {
         let store = self.access.rows().store();
         let mut out = Vec::with_capacity(group.leads.len());
         while !group.leads.is_empty() {
             match store.transact_write(std::mem::take(&mut group.ops)).await {
                 Ok(()) => {
-                    out.extend(group.leads.drain(..).map(|(index, _)| (index, Ok(()))));
+                    out.extend(group.leads.drain(..).map(|(index, lead)| {
+                        let id = crate::rows::field(&lead, "id").as_str().unwrap_or_default();
+                        (index, Ok(id.to_owned()))
+                    }));
                 }
                 Err(StoreError::ConditionFailed {
                     index: Some(failed),

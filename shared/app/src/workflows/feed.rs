@@ -155,6 +155,74 @@ impl WorkflowFeed {
         self.send(messages).await;
     }
 
+    /// Whether an active workflow of the owner is triggered by `event` (asked before a flood
+    /// of events: an import's leads).
+    async fn triggered_by(&self, owner: OwnerId, event: &str) -> Result<bool, RowError> {
+        let mut cursor = None;
+        loop {
+            let page = self
+                .rows
+                .list(
+                    &schema::WORKFLOWS,
+                    Some(&owner.to_string()),
+                    ListRequest {
+                        limit: 100,
+                        cursor,
+                        ..ListRequest::default()
+                    },
+                )
+                .await?;
+            let listens = page.rows.iter().any(|w| {
+                let active = WorkflowStatus::of(crate::rows::field(w, "status"))
+                    == Some(WorkflowStatus::Active);
+                let nodes = crate::rows::field(w, "nodes").as_array();
+                active
+                    && nodes.is_some_and(|nodes| {
+                        nodes.iter().any(|n| {
+                            n["type"] == "trigger.lead_event" && n["config"]["event"] == event
+                        })
+                    })
+            });
+            if listens {
+                return Ok(true);
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(false),
+            }
+        }
+    }
+
+    /// Leads an import created: `lead.imported` for each, when a workflow listens to it.
+    pub async fn imported(&self, owner: OwnerId, lead_ids: &[String]) {
+        if lead_ids.is_empty() {
+            return;
+        }
+        match self.triggered_by(owner, "lead.imported").await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                tracing::warn!(%error, "reading workflows failed; imported leads are not fed to them");
+                return;
+            }
+        }
+        let now = self.clock.now();
+        let messages = lead_ids
+            .iter()
+            .map(|id| {
+                WorkflowMessage::Event(LeadEvent {
+                    owner,
+                    event: "lead.imported".into(),
+                    lead_id: Some(id.clone()),
+                    message_id: None,
+                    to_status: None,
+                    occurred_at: now,
+                })
+            })
+            .collect();
+        self.send(messages).await;
+    }
+
     /// A workflow was created, activated, edited, paused or resumed.
     pub async fn changed(&self, owner: OwnerId, workflow_id: &str) {
         self.cache.lock().await.remove(&owner);
