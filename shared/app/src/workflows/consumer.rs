@@ -1,6 +1,7 @@
 //! The engine's queue consumer: lead events (triggers, exits, wakes), workflow changes
 //! (resume, move to a new version, manual enrolment) and runs claimed by the tick.
 
+use futures::{StreamExt, TryStreamExt, stream};
 use scaliyo_domain::schema;
 use scaliyo_domain::status::WorkflowStatus;
 use scaliyo_domain::workflows::NodeKind;
@@ -372,14 +373,7 @@ impl Workflows {
             let upto = from + page_size;
             (leads, (upto < chosen.len()).then(|| upto.to_string()))
         };
-        for lead in &leads {
-            if self
-                .start(owner, workflow_id, version, &graph, lead)
-                .await?
-            {
-                handled.started += 1;
-            }
-        }
+        // The next page first: another consumer works on it while this one enrols.
         if let Some(after) = next {
             let message = WorkflowMessage::Enrol {
                 owner,
@@ -389,6 +383,15 @@ impl Workflows {
             };
             self.enqueue(&[message]).await?;
         }
+        let started: Vec<bool> = stream::iter(leads)
+            .map(|lead| {
+                let graph = graph.clone();
+                async move { self.start(owner, workflow_id, version, &graph, &lead).await }
+            })
+            .buffer_unordered(self.config.claim_concurrency)
+            .try_collect()
+            .await?;
+        handled.started = started.into_iter().filter(|s| *s).count();
         Ok(handled)
     }
 
