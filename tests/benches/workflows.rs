@@ -79,6 +79,17 @@ async fn one_run() -> Run {
         .post("/v1/sender-accounts/connect", json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "SG.x", "is_default": true, "metadata": { "daily_limit": 1000000 } }))
         .await;
     assert_eq!(sender.status, 201, "{}", sender.body);
+    // A warmed-up mailbox: the warm-up's daily ramp would defer the bumps to the next day.
+    let warm = ada
+        .patch(
+            &format!(
+                "/v1/sender_accounts/{}",
+                sender.body["id"].as_str().unwrap_or_default()
+            ),
+            json!({ "warmup_enabled": false }),
+        )
+        .await;
+    assert_eq!(warm.status, 200, "{}", warm.body);
     let mut templates = Vec::new();
     for name in ["First", "Engaged", "Bump"] {
         let template = ada

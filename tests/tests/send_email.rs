@@ -272,6 +272,41 @@ async fn a_hundred_concurrent_sends_against_fifty_remaining_send_exactly_fifty()
     assert_eq!(outbox_files(&local).len(), 50);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_sends_at_the_start_of_a_new_day_all_go_out() {
+    let clock = Arc::new(scaliyo_store::ManualClock::new(
+        chrono::DateTime::parse_from_rfc3339("2026-12-01T23:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    ));
+    let local = RunningLocal::start_with_clock(clock.clone()).await;
+    let (ada, _sender, lead_id) = workspace(&local).await;
+    let first = ada
+        .post(
+            "/v1/send-email",
+            json!({ "lead_id": lead_id, "subject": "Yesterday", "html_body": "<p>Hi</p>" }),
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    // The sender's day counter still names yesterday; a hundred sends race to roll it over.
+    clock.advance(chrono::Duration::hours(2));
+    let actor = scaliyo_app::access::Actor::acting_for(ada.owner());
+    let sends = (0..100).map(|i| {
+        let send = local.system.send.clone();
+        let actor = actor.clone();
+        let request: SendRequest = serde_json::from_value(
+            json!({ "lead_id": lead_id, "subject": format!("#{i}"), "html_body": "<p>Hi</p>" }),
+        )
+        .unwrap();
+        tokio::spawn(async move { send.send(&actor, request, None).await })
+    });
+    for send in futures::future::join_all(sends).await {
+        let sent = send.unwrap();
+        assert!(sent.is_ok(), "no send is mistaken for a cap: {sent:?}");
+    }
+    assert_eq!(outbox_files(&local).len(), 101);
+}
+
 #[tokio::test]
 async fn a_sender_at_its_daily_cap_hands_over_to_the_next() {
     let local = RunningLocal::start().await;

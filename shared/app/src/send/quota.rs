@@ -161,17 +161,21 @@ impl SendPipeline {
                 same_day = same_day.add("warmup_daily_sent", 1);
                 new_day = new_day.set("warmup_daily_sent", 1);
             }
+            let same_day = WriteOp::Update {
+                key: sender_key.clone(),
+                update: same_day,
+                condition: Some(
+                    Condition::item_exists()
+                        .and(Condition::eq("status", SenderStatus::Connected.as_str()))
+                        .and(Condition::eq("daily_sent_date", today.as_str()))
+                        .and(Condition::cmp("daily_sent_today", CmpOp::Lt, candidate.cap)),
+                ),
+            };
+            // Same day; else the first send of a new day; else the same day again — a
+            // concurrent send rolled the day over between the first two (it must not look
+            // like a cap reached).
             let sender_ops = [
-                WriteOp::Update {
-                    key: sender_key.clone(),
-                    update: same_day,
-                    condition: Some(
-                        Condition::item_exists()
-                            .and(Condition::eq("status", SenderStatus::Connected.as_str()))
-                            .and(Condition::eq("daily_sent_date", today.as_str()))
-                            .and(Condition::cmp("daily_sent_today", CmpOp::Lt, candidate.cap)),
-                    ),
-                },
+                same_day.clone(),
                 WriteOp::Update {
                     key: sender_key.clone(),
                     update: new_day,
@@ -182,6 +186,7 @@ impl SendPipeline {
                             .and(Condition::cmp("daily_sent_today", CmpOp::Ge, 0)),
                     ),
                 },
+                same_day,
             ];
             let identity = |period_type: &str, period_key: &str, inbox_id: Option<&str>| {
                 to_row(&OutboundIdentity {
