@@ -12,6 +12,45 @@ use super::*;
 use crate::rows::{ListRequest, Row, RowError};
 use crate::work_queue::CLAIM;
 
+/// The events that may end a run (`exit_on`, a status reached, a deleted lead) or wake one
+/// (`wait.event`); the others only trigger.
+const ENDS_OR_WAKES: &[&str] = &[
+    "lead.status_changed",
+    "lead.deleted",
+    "email.opened",
+    "email.clicked",
+    "email.bounced",
+    "email.unsubscribed",
+    "email.replied",
+];
+
+/// Whether a workflow row's trigger (as stored, parsed leniently) names `event`.
+fn triggered_by(workflow: &Row, event: &str) -> bool {
+    let Some(nodes) = crate::rows::field(workflow, "nodes").as_array() else {
+        return false;
+    };
+    let triggers = [
+        "trigger.lead_event",
+        "lead_created",
+        "status_change",
+        "score_change",
+    ];
+    nodes.iter().any(|node| {
+        if !node["type"].as_str().is_some_and(|t| triggers.contains(&t)) {
+            return false;
+        }
+        let raw: Result<scaliyo_domain::workflows::RawNode, _> =
+            serde_json::from_value(node.clone());
+        match raw.map(|raw| scaliyo_domain::workflows::graph::parse_node(&raw)) {
+            Ok(Ok(parsed)) => matches!(
+                &parsed.kind,
+                NodeKind::LeadEventTrigger(t) if t.event.as_deref() == Some(event)
+            ),
+            _ => false,
+        }
+    })
+}
+
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Handled {
@@ -131,8 +170,14 @@ impl Workflows {
         let Some(lead_id) = lead_id else {
             return Ok(handled);
         };
-        // The lead's runs: exits first, then wakes.
-        for mut run in self.runs_of_lead(owner, &lead_id).await? {
+        // The lead's runs: exits first, then wakes (only events that can end or wake a run
+        // read them).
+        let runs = if ENDS_OR_WAKES.contains(&event.event.as_str()) {
+            self.runs_of_lead(owner, &lead_id).await?
+        } else {
+            Vec::new()
+        };
+        for mut run in runs {
             let Some(graph) = self
                 .versions
                 .get(owner, &run.workflow_id, run.version)
@@ -194,6 +239,11 @@ impl Workflows {
             let workflow_id = crate::rows::field(&workflow, "id")
                 .as_str()
                 .unwrap_or_default();
+            // An active workflow's nodes are its newest version: most workflows are passed
+            // over without reading a version.
+            if !triggered_by(&workflow, &event.event) {
+                continue;
+            }
             let Some((version, graph)) = self.versions.latest(owner, workflow_id).await? else {
                 continue;
             };

@@ -16,6 +16,9 @@ use crate::rows::{Extra, Row, RowError, from_item, timestamp_text};
 use crate::send::suppression_key;
 use crate::work_queue::{ATTEMPTS, CLAIM, DUE_INDEX};
 
+/// A walk that takes longer than this renews its claim's lease on the way.
+const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Step records kept per run (the oldest are dropped: a run looping through a wait for a
 /// year keeps its recent history).
 const KEPT_STEPS: usize = 100;
@@ -36,6 +39,8 @@ pub(crate) struct Run {
     pub waiting: Option<Waiting>,
     pub steps: Vec<Step>,
     pub attempts: u32,
+    /// Automated actions done since the figures were last added to (not stored).
+    pub actions: u64,
 }
 
 impl Run {
@@ -61,6 +66,7 @@ impl Run {
                 .i64(ATTEMPTS)
                 .and_then(|a| u32::try_from(a).ok())
                 .unwrap_or(0),
+            actions: 0,
             item,
         }
     }
@@ -219,7 +225,8 @@ impl Workflows {
             .map(|item| Run::from_item(owner, item)))
     }
 
-    /// Commits a state write; false when the run moved on meanwhile (another claim).
+    /// Commits a state write, with the actions done since the last one added to the
+    /// workflow's figures; false when the run moved on meanwhile (another claim).
     async fn commit(
         &self,
         run: &mut Run,
@@ -228,9 +235,23 @@ impl Workflows {
         claim: &str,
     ) -> Result<bool, RowError> {
         let (item, op) = self.state_op(run, patch, due, Some(claim))?;
-        match self.access.rows().store().transact_write(vec![op]).await {
+        let mut ops = vec![op];
+        if run.actions > 0 {
+            let bump = stats::Bump {
+                actions: run.actions,
+                ..Default::default()
+            };
+            ops.push(stats::bump_op(
+                run.owner,
+                &run.workflow_id,
+                self.clock.now(),
+                bump,
+            ));
+        }
+        match self.access.rows().store().transact_write(ops).await {
             Ok(()) => {
                 run.item = item;
+                run.actions = 0;
                 Ok(true)
             }
             Err(StoreError::ConditionFailed { .. }) => Ok(false),
@@ -303,6 +324,7 @@ impl Workflows {
             Some(Waiting::Paused { held }) => held.map(|h| *h),
             other => other,
         };
+        let mut last_commit = std::time::Instant::now();
         for _ in 0..self.config.max_steps_per_claim {
             let Some(node_id) = run.current.clone() else {
                 return self
@@ -365,7 +387,7 @@ impl Workflows {
                         }
                     }
                     if node.kind.is_action() {
-                        self.count_action(owner, &run.workflow_id).await;
+                        run.actions += 1;
                     }
                     self.metrics
                         .count("WorkflowSteps", &[("outcome", "done")], 1);
@@ -420,16 +442,15 @@ impl Workflows {
                         .await;
                 }
             }
-            if !self
-                .commit(
-                    &mut run,
-                    Row::new(),
-                    Some(self.clock.now() + self.config.lease),
-                    claim,
-                )
-                .await?
-            {
-                return Ok(());
+            // Steps are written when the run parks or ends (every effect is keyed by its
+            // step, so replaying uncommitted steps after a crash repeats none); a long walk
+            // renews its lease on the way.
+            if last_commit.elapsed() > LEASE_RENEWAL {
+                let renewed = Some(self.clock.now() + self.config.lease);
+                if !self.commit(&mut run, Row::new(), renewed, claim).await? {
+                    return Ok(());
+                }
+                last_commit = std::time::Instant::now();
             }
         }
         // A long chain of instant steps: yield, due now (the next tick goes on).
@@ -592,6 +613,7 @@ impl Workflows {
             now,
             stats::Bump {
                 converted: u64::from(converted),
+                actions: run.actions,
                 ..Default::default()
             },
         ));
@@ -661,24 +683,6 @@ impl Workflows {
             op,
             on_failure: RowError::Concurrent,
         })
-    }
-
-    /// Adds one automated action to the workflow's figures.
-    async fn count_action(&self, owner: OwnerId, workflow_id: &str) {
-        let op = stats::bump_op(
-            owner,
-            workflow_id,
-            self.clock.now(),
-            stats::Bump {
-                actions: 1,
-                ..Default::default()
-            },
-        );
-        if let WriteOp::Update { key, update, .. } = op
-            && let Err(error) = self.access.rows().store().update(&key, update, None).await
-        {
-            tracing::warn!(%error, "counting a workflow action failed");
-        }
     }
 }
 
