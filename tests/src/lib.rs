@@ -2,6 +2,7 @@
 //! and access to the emulators the test command starts (DynamoDB Local, moto).
 
 pub mod blob_conformance;
+pub mod counting_table;
 pub mod emulators;
 pub mod flaky;
 pub mod http_client;
