@@ -708,3 +708,94 @@ async fn imported_leads_enter_a_lead_imported_workflow() {
     w.lead("Ada").await;
     assert_eq!(w.subjects().len(), 2);
 }
+
+#[tokio::test]
+async fn an_inbound_hook_enrols_the_lead_it_names_in_its_workflow_only() {
+    let w = workspace().await;
+    let hooked = |subject: &str| {
+        json!([
+            {"id": "t", "type": "trigger.lead_event", "config": {"event": "webhook.received"}, "next": "e"},
+            {"id": "e", "type": "action.send_email", "config": {"subject": subject, "html_body": "<p>Hi</p>"}, "next": null}
+        ])
+    };
+    let id = w.workflow(hooked("From the form")).await;
+    w.workflow(hooked("The other workflow")).await;
+    let grace = w.lead("Grace").await;
+    assert!(w.subjects().is_empty(), "creating a lead is not the hook");
+
+    let hook = w
+        .ada
+        .post(&format!("/v1/workflows/{id}/hook"), json!({}))
+        .await;
+    assert_eq!(hook.status, 200, "{}", hook.body);
+    let url = hook.body["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with(&w.local.url("/hooks/workflows/")), "{url}");
+    let again = w
+        .ada
+        .post(&format!("/v1/workflows/{id}/hook"), json!({}))
+        .await;
+    assert_eq!(again.body["url"], url.as_str(), "one hook per workflow");
+
+    // Another system posts the lead (no user token: the URL is the secret).
+    let http = reqwest::Client::new();
+    let posted = http
+        .post(&url)
+        .json(&json!({ "email": "GRACE@example.org" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 202);
+    w.drain().await;
+    assert_eq!(w.subjects(), ["From the form"]);
+    assert_eq!(w.run(&grace).await["status"], "success");
+
+    // Unknown tokens, other tenants' leads and bad bodies change nothing.
+    let unknown = http
+        .post(
+            w.local
+                .url("/hooks/workflows/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        )
+        .json(&json!({ "email": "grace@example.org" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let eve = Client::user(&w.local, Role::Client, Some("eve@evil.example"));
+    assert_eq!(eve.sign_up().await.status, 201);
+    let eves_lead = eve
+        .post(
+            "/v1/leads",
+            json!({ "name": "Mallory", "primary_email": "mallory@evil.example" }),
+        )
+        .await;
+    let foreign = http
+        .post(&url)
+        .json(&json!({ "lead_id": eves_lead.body["id"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 400);
+    let bad = http
+        .post(&url)
+        .json(&json!({ "lead": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let huge = http
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(format!("{{\"email\": \"{}\"}}", "x".repeat(64 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+    assert_eq!(
+        eve.post(&format!("/v1/workflows/{id}/hook"), json!({}))
+            .await
+            .status,
+        404
+    );
+    w.drain().await;
+    assert_eq!(w.subjects(), ["From the form"]);
+}

@@ -64,7 +64,7 @@ fn router(wiring: Wiring) -> Router {
     let feed = WorkflowFeed::for_lambda(access.rows().clone(), workflows, clock.clone());
     let emitter =
         WebhookEmitter::for_lambda(access.rows().clone(), webhooks.clone(), clock.clone())
-            .map(|e| e.with_workflow_feed(feed));
+            .map(|e| e.with_workflow_feed(feed.clone()));
     let access = Arc::new(access.with_webhooks(emitter).with_sealer(sealer));
     // Posts and account health: publishing is social-run-scheduler's, connecting accounts
     // (which seals tokens) send-email's — no network adapters and no KMS client here.
@@ -110,7 +110,7 @@ fn router(wiring: Wiring) -> Router {
             Arc::new(ProviderHooks::new(
                 access.rows().clone(),
                 Arc::new(SystemClock),
-                tracking_base_url,
+                tracking_base_url.clone(),
             )),
         ))
         .merge(scaliyo_http::social_api::router(access.clone(), social))
@@ -121,6 +121,13 @@ fn router(wiring: Wiring) -> Router {
                 Arc::new(SystemClock),
             )),
         ))
+        // A workflow's inbound hook URL (the hook itself is served by track-click).
+        .merge(match feed {
+            Some(feed) => {
+                scaliyo_http::workflow_api::router(access.clone(), feed, tracking_base_url)
+            }
+            None => Router::new(),
+        })
         .merge(match webhooks {
             // The delivery log and redelivery (which enqueues).
             Some(queue) => scaliyo_http::webhook_api::router(

@@ -464,6 +464,7 @@ impl LocalSystem {
                 self.billing.clone(),
             ))
             .merge(scaliyo_http::prompt_api::router(self.access.clone()))
+            .merge(self.workflow_hooks())
             .merge(scaliyo_http::blog_api::router(self.access.clone()))
             .merge(scaliyo_http::invoice_api::router(
                 self.access.clone(),
@@ -512,6 +513,18 @@ impl LocalSystem {
         let routes = scaliyo_http::edge::catching_panics(routes);
         scaliyo_http::edge::with_cors(routes, &self.config.cors_origins)
             .layer(axum::middleware::from_fn(log_request))
+    }
+
+    /// Workflows' inbound hooks (`webhook.received`), on the engine's feed.
+    fn workflow_hooks(&self) -> Router {
+        match self.webhooks.workflow_feed() {
+            Some(feed) => scaliyo_http::workflow_api::router(
+                self.access.clone(),
+                feed.clone(),
+                self.config.public_base.clone(),
+            ),
+            None => Router::new(),
+        }
     }
 
     /// The buckets, with public URLs served by this server under `/storage/{bucket}/`.

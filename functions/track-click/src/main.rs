@@ -23,7 +23,7 @@ fn router(
     let rows = Rows::new(Arc::new(table), clock.clone());
     let feed = WorkflowFeed::for_lambda(rows.clone(), workflows, clock.clone());
     let webhooks = WebhookEmitter::for_lambda(rows.clone(), webhooks, clock.clone())
-        .map(|w| w.with_workflow_feed(feed));
+        .map(|w| w.with_workflow_feed(feed.clone()));
     let tracking = Arc::new(
         Tracking::new(rows.clone(), clock.clone())
             .with_webhooks(webhooks.clone())
@@ -43,9 +43,15 @@ fn router(
     let hooks = Arc::new(
         scaliyo_app::provider_events::ProviderHooks::new(rows, clock, "").with_webhooks(webhooks),
     );
+    // Workflows' inbound hooks (the URL is handed out by the api function).
+    let workflow_hooks = match feed {
+        Some(feed) => scaliyo_http::workflow_api::router(access.clone(), feed, String::new()),
+        None => axum::Router::new(),
+    };
     scaliyo_http::tracking_api::router(tracking)
         .merge(scaliyo_http::tracking_api::short_link_router(short_links))
         .merge(scaliyo_http::provider_webhook_api::router(access, hooks))
+        .merge(workflow_hooks)
         .layer(axum::Extension(
             scaliyo_http::tracking_api::TrustedProxies::from_env_or(
                 scaliyo_http::tracking_api::TrustedProxies::none(),

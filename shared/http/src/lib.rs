@@ -21,6 +21,7 @@ pub mod send_api;
 pub mod social_api;
 pub mod tracking_api;
 pub mod webhook_api;
+pub mod workflow_api;
 
 pub use error::ApiError;
 pub use identity::{Authenticated, Authenticator, LocalJwt};

@@ -239,6 +239,13 @@ impl Workflows {
             let workflow_id = crate::rows::field(&workflow, "id")
                 .as_str()
                 .unwrap_or_default();
+            if event
+                .workflow_id
+                .as_deref()
+                .is_some_and(|only| only != workflow_id)
+            {
+                continue;
+            }
             // An active workflow's nodes are its newest version: most workflows are passed
             // over without reading a version.
             if !triggered_by(&workflow, &event.event) {

@@ -31,9 +31,9 @@ const HEARD: &[&str] = &[
 
 #[derive(Clone)]
 pub struct WorkflowFeed {
-    rows: Rows,
+    pub(super) rows: Rows,
     queue: Arc<dyn Queue>,
-    clock: Arc<dyn Clock>,
+    pub(super) clock: Arc<dyn Clock>,
     /// Per owner: whether any workflow of theirs runs, and when that was read. A Lambda keeps
     /// it between invocations; zero means "always read".
     cache: Arc<Mutex<HashMap<OwnerId, (Instant, bool)>>>,
@@ -142,6 +142,7 @@ impl WorkflowFeed {
                 lead_id: lead_id.clone(),
                 message_id: text(&data["message_id"]),
                 to_status,
+                workflow_id: None,
                 occurred_at: self.clock.now(),
             })
         };
@@ -216,6 +217,7 @@ impl WorkflowFeed {
                     lead_id: Some(id.clone()),
                     message_id: None,
                     to_status: None,
+                    workflow_id: None,
                     occurred_at: now,
                 })
             })
@@ -233,7 +235,7 @@ impl WorkflowFeed {
         .await;
     }
 
-    async fn send(&self, messages: Vec<WorkflowMessage>) {
+    pub(super) async fn send(&self, messages: Vec<WorkflowMessage>) {
         let batch: Vec<OutgoingMessage> = messages
             .iter()
             .filter_map(|m| serde_json::to_string(m).ok())

@@ -29,6 +29,7 @@ mod actions;
 mod consumer;
 mod enrol;
 mod feed;
+mod hooks;
 mod run;
 pub mod stats;
 mod tick;
@@ -37,6 +38,7 @@ mod waits;
 
 pub use consumer::Handled;
 pub use feed::WorkflowFeed;
+pub use hooks::{Hook, HookRequest};
 pub use tick::TickReport;
 
 use crate::access::{Access, AccessError};
@@ -134,6 +136,9 @@ pub struct LeadEvent {
     /// `lead.status_changed`: the status entered.
     #[serde(default)]
     pub to_status: Option<String>,
+    /// Only this workflow hears it (a workflow's own inbound hook).
+    #[serde(default)]
+    pub workflow_id: Option<String>,
     pub occurred_at: DateTime<Utc>,
 }
 
