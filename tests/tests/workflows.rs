@@ -729,7 +729,10 @@ async fn an_inbound_hook_enrols_the_lead_it_names_in_its_workflow_only() {
         .await;
     assert_eq!(hook.status, 200, "{}", hook.body);
     let url = hook.body["url"].as_str().unwrap().to_owned();
-    assert!(url.starts_with(&w.local.url("/hooks/workflows/")), "{url}");
+    assert!(
+        url.starts_with(&w.local.url("/webhooks/workflows/")),
+        "{url}"
+    );
     let again = w
         .ada
         .post(&format!("/v1/workflows/{id}/hook"), json!({}))
@@ -753,7 +756,7 @@ async fn an_inbound_hook_enrols_the_lead_it_names_in_its_workflow_only() {
     let unknown = http
         .post(
             w.local
-                .url("/hooks/workflows/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+                .url("/webhooks/workflows/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
         )
         .json(&json!({ "email": "grace@example.org" }))
         .send()

@@ -98,10 +98,15 @@ mod tests {
             "../../../events/apigw-http-track-click.json"
         ))
         .expect("a valid event");
-        let response = router(DynamoTable::new(client, name), b"test key", None, None)
-            .oneshot(request)
-            .await
-            .expect("a response");
+        let response = router(
+            DynamoTable::new(client, name),
+            b"test key",
+            None,
+            Some(Arc::new(scaliyo_embedded::LocalQueue::new("workflows"))),
+        )
+        .oneshot(request)
+        .await
+        .expect("a response");
         assert_eq!(response.status(), 404);
         assert!(response.headers().get("location").is_none());
         assert!(
@@ -120,7 +125,12 @@ mod tests {
             return;
         };
         let table = scaliyo_tests::emulators::new_table(&config, "click-routes").await;
-        let app = router(table, b"test key", None, None);
+        let app = router(
+            table,
+            b"test key",
+            None,
+            Some(Arc::new(scaliyo_embedded::LocalQueue::new("workflows"))),
+        );
         scaliyo_tests::template::every_route_reaches_a_handler("track-click", app).await;
     }
 }

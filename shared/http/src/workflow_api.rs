@@ -1,5 +1,5 @@
 //! A workflow's inbound hook (`webhook.received` triggers): `POST /v1/workflows/{id}/hook`
-//! gives the owner the hook's URL (made on first use), and `POST /hooks/workflows/{token}`
+//! gives the owner the hook's URL (made on first use), and `POST /webhooks/workflows/{token}`
 //! `{"lead_id"}` or `{"email"}` enrols that lead. No user token on the hook: the unguessable
 //! token is the authentication; an unknown one is a plain 404.
 
@@ -71,7 +71,7 @@ pub fn router(access: Arc<Access>, feed: WorkflowFeed, base_url: String) -> Rout
     Router::<HookState>::new()
         .route("/v1/workflows/{id}/hook", post(hook))
         .route(
-            "/hooks/workflows/{token}",
+            "/webhooks/workflows/{token}",
             post(receive).layer(DefaultBodyLimit::max(MAX_HOOK_BODY)),
         )
         .with_state(HookState {

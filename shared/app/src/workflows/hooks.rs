@@ -25,7 +25,7 @@ pub struct HookRequest {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Hook {
     pub workflow_id: String,
-    /// The path under the API's base URL: `/hooks/workflows/<token>`.
+    /// The path under the API's base URL: `/webhooks/workflows/<token>`.
     pub path: String,
 }
 
@@ -83,7 +83,7 @@ impl WorkflowFeed {
         };
         Ok(Hook {
             workflow_id: workflow_id.to_owned(),
-            path: format!("/hooks/workflows/{token}"),
+            path: format!("/webhooks/workflows/{token}"),
         })
     }
 
