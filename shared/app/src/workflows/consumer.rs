@@ -24,33 +24,6 @@ const ENDS_OR_WAKES: &[&str] = &[
     "email.replied",
 ];
 
-/// Whether a workflow row's trigger (as stored, parsed leniently) names `event`.
-fn triggered_by(workflow: &Row, event: &str) -> bool {
-    let Some(nodes) = crate::rows::field(workflow, "nodes").as_array() else {
-        return false;
-    };
-    let triggers = [
-        "trigger.lead_event",
-        "lead_created",
-        "status_change",
-        "score_change",
-    ];
-    nodes.iter().any(|node| {
-        if !node["type"].as_str().is_some_and(|t| triggers.contains(&t)) {
-            return false;
-        }
-        let raw: Result<scaliyo_domain::workflows::RawNode, _> =
-            serde_json::from_value(node.clone());
-        match raw.map(|raw| scaliyo_domain::workflows::graph::parse_node(&raw)) {
-            Ok(Ok(parsed)) => matches!(
-                &parsed.kind,
-                NodeKind::LeadEventTrigger(t) if t.event.as_deref() == Some(event)
-            ),
-            _ => false,
-        }
-    })
-}
-
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Handled {
@@ -230,7 +203,7 @@ impl Workflows {
         }
         // Triggers: the owner's active workflows listening to this event.
         let mut lead = None;
-        for workflow in self.workflows_of(owner).await? {
+        for workflow in workflows_of(self.access.rows(), owner).await? {
             if WorkflowStatus::of(crate::rows::field(&workflow, "status"))
                 != Some(WorkflowStatus::Active)
             {
@@ -276,31 +249,6 @@ impl Workflows {
             }
         }
         Ok(handled)
-    }
-
-    async fn workflows_of(&self, owner: OwnerId) -> Result<Vec<Row>, RowError> {
-        let mut all = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .access
-                .rows()
-                .list(
-                    &schema::WORKFLOWS,
-                    Some(&owner.to_string()),
-                    ListRequest {
-                        limit: 100,
-                        cursor,
-                        ..ListRequest::default()
-                    },
-                )
-                .await?;
-            all.extend(page.rows);
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(all),
-            }
-        }
     }
 
     /// A workflow changed: held runs resume, waiting runs move to the newest version by node

@@ -7,14 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use scaliyo_domain::ids::OwnerId;
-use scaliyo_domain::schema;
 use scaliyo_domain::status::WorkflowStatus;
 use scaliyo_store::{Clock, OutgoingMessage, Queue};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
 use super::{LeadEvent, WorkflowMessage};
-use crate::rows::{ListRequest, RowError, Rows};
+use crate::rows::{RowError, Rows};
 
 /// The events the engine listens to (the rest are customers' only).
 const HEARD: &[&str] = &[
@@ -69,32 +68,13 @@ impl WorkflowFeed {
     }
 
     async fn any_running(&self, owner: OwnerId) -> Result<bool, RowError> {
-        let mut cursor = None;
-        loop {
-            let page = self
-                .rows
-                .list(
-                    &schema::WORKFLOWS,
-                    Some(&owner.to_string()),
-                    ListRequest {
-                        limit: 100,
-                        cursor,
-                        ..ListRequest::default()
-                    },
-                )
-                .await?;
-            let running = page.rows.iter().any(|w| {
+        Ok(super::workflows_of(&self.rows, owner)
+            .await?
+            .iter()
+            .any(|w| {
                 WorkflowStatus::of(crate::rows::field(w, "status"))
                     .is_some_and(|s| s != WorkflowStatus::Draft)
-            });
-            if running {
-                return Ok(true);
-            }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(false),
-            }
-        }
+            }))
     }
 
     /// Whether the owner's events matter to the engine (a hot path asks first).
@@ -159,39 +139,13 @@ impl WorkflowFeed {
     /// Whether an active workflow of the owner is triggered by `event` (asked before a flood
     /// of events: an import's leads).
     async fn triggered_by(&self, owner: OwnerId, event: &str) -> Result<bool, RowError> {
-        let mut cursor = None;
-        loop {
-            let page = self
-                .rows
-                .list(
-                    &schema::WORKFLOWS,
-                    Some(&owner.to_string()),
-                    ListRequest {
-                        limit: 100,
-                        cursor,
-                        ..ListRequest::default()
-                    },
-                )
-                .await?;
-            let listens = page.rows.iter().any(|w| {
-                let active = WorkflowStatus::of(crate::rows::field(w, "status"))
-                    == Some(WorkflowStatus::Active);
-                let nodes = crate::rows::field(w, "nodes").as_array();
-                active
-                    && nodes.is_some_and(|nodes| {
-                        nodes.iter().any(|n| {
-                            n["type"] == "trigger.lead_event" && n["config"]["event"] == event
-                        })
-                    })
-            });
-            if listens {
-                return Ok(true);
-            }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(false),
-            }
-        }
+        Ok(super::workflows_of(&self.rows, owner)
+            .await?
+            .iter()
+            .any(|w| {
+                WorkflowStatus::of(crate::rows::field(w, "status")) == Some(WorkflowStatus::Active)
+                    && super::triggered_by(w, event)
+            }))
     }
 
     /// Leads an import created: `lead.imported` for each, when a workflow listens to it.

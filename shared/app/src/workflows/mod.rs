@@ -236,3 +236,57 @@ impl Workflows {
         &self.config
     }
 }
+
+/// Every workflow row of an owner (a workspace has a handful).
+pub(crate) async fn workflows_of(
+    rows: &crate::rows::Rows,
+    owner: OwnerId,
+) -> Result<Vec<crate::rows::Row>, crate::rows::RowError> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = rows
+            .list(
+                &scaliyo_domain::schema::WORKFLOWS,
+                Some(&owner.to_string()),
+                crate::rows::ListRequest {
+                    limit: 100,
+                    cursor,
+                    ..crate::rows::ListRequest::default()
+                },
+            )
+            .await?;
+        all.extend(page.rows);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// Whether a workflow row's trigger (as stored, parsed leniently) is a lead event named
+/// `event`; an active workflow's nodes are its newest version.
+pub(crate) fn triggered_by(workflow: &crate::rows::Row, event: &str) -> bool {
+    use scaliyo_domain::workflows::{NodeKind, RawNode, graph::parse_node};
+    let Some(nodes) = crate::rows::field(workflow, "nodes").as_array() else {
+        return false;
+    };
+    let triggers = [
+        "trigger.lead_event",
+        "lead_created",
+        "status_change",
+        "score_change",
+    ];
+    nodes.iter().any(|node| {
+        if !node["type"].as_str().is_some_and(|t| triggers.contains(&t)) {
+            return false;
+        }
+        match serde_json::from_value::<RawNode>(node.clone()).map(|raw| parse_node(&raw)) {
+            Ok(Ok(parsed)) => matches!(
+                &parsed.kind,
+                NodeKind::LeadEventTrigger(t) if t.event.as_deref() == Some(event)
+            ),
+            _ => false,
+        }
+    })
+}
