@@ -9,6 +9,7 @@ pub mod invoices;
 pub mod migrate;
 pub mod plans;
 pub mod provider_events;
+pub mod replies;
 pub mod schedule;
 pub mod schema;
 pub mod social;
