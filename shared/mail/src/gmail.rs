@@ -6,6 +6,8 @@ use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
+
+use crate::google_oauth::GoogleOAuth;
 use scaliyo_store::{Credentials, Delivery, MailError, Mailer, OutgoingEmail};
 use serde_json::{Value, json};
 
@@ -15,9 +17,7 @@ pub const DEFAULT_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
 #[derive(Debug, Clone)]
 pub struct GmailMailer {
     api_base: String,
-    token_url: String,
-    client_id: String,
-    client_secret: String,
+    oauth: GoogleOAuth,
     http: reqwest::Client,
 }
 
@@ -31,50 +31,9 @@ impl GmailMailer {
     ) -> Self {
         Self {
             api_base: api_base.into().trim_end_matches('/').to_owned(),
-            token_url: token_url.into(),
-            client_id: client_id.into(),
-            client_secret: client_secret.into(),
+            oauth: GoogleOAuth::new(token_url, client_id, client_secret, http.clone()),
             http,
         }
-    }
-
-    async fn refresh(
-        &self,
-        refresh_token: &str,
-    ) -> Result<(String, chrono::DateTime<Utc>), MailError> {
-        let response = self
-            .http
-            .post(&self.token_url)
-            .form(&[
-                ("client_id", self.client_id.as_str()),
-                ("client_secret", self.client_secret.as_str()),
-                ("refresh_token", refresh_token),
-                ("grant_type", "refresh_token"),
-            ])
-            .send()
-            .await
-            .map_err(crate::network_error)?;
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            let error = body["error"].as_str().unwrap_or_default();
-            let description = body["error_description"]
-                .as_str()
-                .unwrap_or(error)
-                .to_owned();
-            return Err(match error {
-                "invalid_grant" | "invalid_client" | "unauthorized_client" => {
-                    MailError::Auth(description)
-                }
-                _ if status.as_u16() == 429 => MailError::RateLimited { retry_after: None },
-                _ => MailError::Unavailable(format!("token refresh {status}: {description}")),
-            });
-        }
-        let token = body["access_token"].as_str().ok_or_else(|| {
-            MailError::Unavailable("no access_token in the refresh response".into())
-        })?;
-        let expires_in = body["expires_in"].as_i64().unwrap_or(3600);
-        Ok((token.to_owned(), Utc::now() + Duration::seconds(expires_in)))
     }
 
     async fn post(&self, token: &str, raw: &str) -> Result<reqwest::Response, MailError> {
@@ -112,7 +71,7 @@ impl Mailer for GmailMailer {
         if expires_at.is_some_and(|at| at <= Utc::now() + Duration::seconds(60))
             && let Some(refresh) = refresh_token
         {
-            let new = self.refresh(refresh).await?;
+            let new = self.oauth.refresh(refresh).await?;
             token = new.0.clone();
             refreshed = Some(new);
         }
@@ -121,7 +80,7 @@ impl Mailer for GmailMailer {
             let refresh = refresh_token.as_deref().ok_or_else(|| {
                 MailError::Auth("the access token expired and there is no refresh token".into())
             })?;
-            let new = self.refresh(refresh).await?;
+            let new = self.oauth.refresh(refresh).await?;
             response = self.post(&new.0, &raw).await?;
             refreshed = Some(new);
         }

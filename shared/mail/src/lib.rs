@@ -3,8 +3,11 @@
 //! fakes that check the exact request each real API requires.
 
 pub mod gmail;
+pub mod google_oauth;
+pub mod inbox;
 pub mod mailchimp;
 pub mod message;
+mod network;
 pub mod outbox;
 pub mod sendgrid;
 pub mod smtp;
@@ -50,6 +53,31 @@ pub fn mailers_from_env() -> Mailers {
             env_or("GOOGLE_TOKEN_URL", gmail::DEFAULT_TOKEN_URL),
             env_or("GOOGLE_CLIENT_ID", ""),
             env_or("GOOGLE_CLIENT_SECRET", ""),
+            http,
+        )),
+    }
+}
+
+/// The inboxes reply detection reads, as Lambda runs them: IMAP (private hosts only with
+/// `SMTP_ALLOW_PRIVATE`, as for sending) and the Gmail API (`GMAIL_API_BASE_URL`,
+/// `GOOGLE_TOKEN_URL`, `GOOGLE_CLIENT_ID`/`_SECRET`).
+pub fn inboxes_from_env() -> scaliyo_store::Inboxes {
+    let http = http_client();
+    let allow_private = std::env::var("SMTP_ALLOW_PRIVATE").is_ok_and(|v| v == "1" || v == "true");
+    scaliyo_store::Inboxes {
+        imap: Arc::new(if allow_private {
+            inbox::ImapInbox::allowing_private()
+        } else {
+            inbox::ImapInbox::default()
+        }),
+        gmail: Arc::new(inbox::GmailInbox::new(
+            env_or("GMAIL_API_BASE_URL", gmail::DEFAULT_API_BASE),
+            google_oauth::GoogleOAuth::new(
+                env_or("GOOGLE_TOKEN_URL", gmail::DEFAULT_TOKEN_URL),
+                env_or("GOOGLE_CLIENT_ID", ""),
+                env_or("GOOGLE_CLIENT_SECRET", ""),
+                http.clone(),
+            ),
             http,
         )),
     }

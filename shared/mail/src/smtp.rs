@@ -10,6 +10,8 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use scaliyo_store::{Credentials, Delivery, MailError, Mailer, OutgoingEmail, SmtpSecurity};
 
+use crate::network::{is_loopback, is_public};
+
 /// SMTP delivery. The account's host is resolved once and the connection pinned to that
 /// address (the certificate is still checked for the host name), so a name that resolves
 /// inside — loopback, private, link-local, the metadata service — is refused before any byte
@@ -22,47 +24,9 @@ pub struct SmtpMailer {
 /// Upper bound of one SMTP conversation, connection included.
 const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// What a connection failure tells the user: that it failed, not how (refused, timed out,
 /// unreachable would map the network behind the host for a caller probing it).
 const UNREACHABLE: &str = "the SMTP server could not be reached on that host and port";
-
-/// Whether an address is on the public internet (the webhook transport's rule).
-fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, _, _] = v4.octets();
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b))
-                || (a == 198 && (b == 18 || b == 19))
-                || a >= 240)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
-        }
-    }
-}
 
 impl SmtpMailer {
     /// Local development and tests: the SMTP server may be on this machine or the private

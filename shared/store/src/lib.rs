@@ -5,6 +5,7 @@
 pub mod blobs;
 pub mod clock;
 pub mod events;
+pub mod inbox;
 pub mod invoicing;
 pub mod mail;
 pub mod metrics;
@@ -18,6 +19,7 @@ pub mod webhook;
 pub use blobs::{BlobError, BlobMeta, BlobReader, Blobs, ByteChunks, ObjectCreated, PresignedUrl};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{BusError, DomainEvent, EventBus};
+pub use inbox::{Fetched, FetchedMessage, Inbox, Inboxes, MailboxCursor};
 pub use invoicing::{
     ConnectedAccount, InvoiceAction, Invoicing, NewInvoice, NewLine, RemoteInvoice,
 };

@@ -43,6 +43,14 @@ pub enum Credentials {
         password: String,
         security: SmtpSecurity,
     },
+    /// A mailbox read over IMAP (reply detection of an SMTP account).
+    Imap {
+        host: String,
+        port: u16,
+        username: String,
+        password: String,
+        security: SmtpSecurity,
+    },
     ApiKey(String),
     OAuth {
         access_token: String,
@@ -66,6 +74,17 @@ impl std::fmt::Debug for Credentials {
                 write!(
                     f,
                     "Smtp {{ host: {host:?}, port: {port}, security: {security:?}, .. }}"
+                )
+            }
+            Credentials::Imap {
+                host,
+                port,
+                security,
+                ..
+            } => {
+                write!(
+                    f,
+                    "Imap {{ host: {host:?}, port: {port}, security: {security:?}, .. }}"
                 )
             }
             Credentials::ApiKey(_) => f.write_str("ApiKey(..)"),
