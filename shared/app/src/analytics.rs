@@ -56,6 +56,8 @@ pub fn on_message_ops(owner: OwnerId, date: &str) -> Vec<WriteOp> {
 pub enum EventKind {
     Open,
     Click,
+    /// A person's reply (issue 22): not a view column; counted beside the view's figures.
+    Reply,
 }
 
 impl EventKind {
@@ -63,6 +65,7 @@ impl EventKind {
         match self {
             EventKind::Open => "_first_open",
             EventKind::Click => "_first_click",
+            EventKind::Reply => "_first_reply",
         }
     }
 
@@ -70,6 +73,7 @@ impl EventKind {
         match self {
             EventKind::Open => "unique_opens",
             EventKind::Click => "unique_clicks",
+            EventKind::Reply => "unique_replies",
         }
     }
 
@@ -77,6 +81,7 @@ impl EventKind {
         match self {
             EventKind::Open => "total_open_events",
             EventKind::Click => "total_click_events",
+            EventKind::Reply => "total_replies",
         }
     }
 }
@@ -89,6 +94,7 @@ pub struct CountedMessage {
     pub created_at: String,
     pub first_open: bool,
     pub first_click: bool,
+    pub first_reply: bool,
 }
 
 impl CountedMessage {
@@ -99,6 +105,7 @@ impl CountedMessage {
             created_at: item.str("created_at")?.to_owned(),
             first_open: item.get(EventKind::Open.flag()).is_some(),
             first_click: item.get(EventKind::Click.flag()).is_some(),
+            first_reply: item.get(EventKind::Reply.flag()).is_some(),
         })
     }
 
@@ -109,6 +116,7 @@ impl CountedMessage {
             created_at: row["created_at"].as_str()?.to_owned(),
             first_open: false,
             first_click: false,
+            first_reply: false,
         })
     }
 
@@ -120,6 +128,7 @@ impl CountedMessage {
         match kind {
             EventKind::Open => self.first_open,
             EventKind::Click => self.first_click,
+            EventKind::Reply => self.first_reply,
         }
     }
 }
@@ -348,6 +357,14 @@ pub async fn summary(
             for field in FIELDS {
                 day[field] = json!(item.i64(field).unwrap_or(0));
             }
+            // Replies are counted once each as they are recorded (the rebuild leaves them).
+            let (sent, replied) = (
+                item.i64("total_sent").unwrap_or(0),
+                item.i64(EventKind::Reply.unique()).unwrap_or(0),
+            );
+            day["unique_replies"] = json!(replied);
+            day["total_replies"] = json!(item.i64(EventKind::Reply.total()).unwrap_or(0));
+            day["reply_rate"] = json!(if sent > 0 { replied as f64 / sent as f64 } else { 0.0 });
             Some(day)
         })
         .collect())

@@ -238,7 +238,7 @@ impl ProviderHooks {
 
     /// Bounces (hard and soft, said which) and unsubscribes (including spam reports, which
     /// unsubscribe the address too) for the owner's webhooks; deliveries are not sent.
-    async fn emit(&self, hook: &Hook, event: &DeliveryEvent) {
+    async fn emit(&self, owner: OwnerId, provider: &str, event: &DeliveryEvent) {
         let Some(webhooks) = &self.webhooks else {
             return;
         };
@@ -250,7 +250,7 @@ impl ProviderHooks {
         let data = json!({
             "message_id": event.message_id,
             "email": event.email,
-            "provider": hook.provider,
+            "provider": provider,
             "provider_event": event.provider_event,
             "reason": event.reason,
             "permanent": event.kind == DeliveryKind::HardBounce,
@@ -260,14 +260,14 @@ impl ProviderHooks {
                 _ => "bounce",
             },
         });
-        let subject = format!("{}:{}", hook.provider, event.event_id);
-        webhooks.emit(hook.owner, event_type, &subject, data).await;
+        let subject = format!("{provider}:{}", event.event_id);
+        webhooks.emit(owner, event_type, &subject, data).await;
     }
 
     async fn record(&self, hook: &Hook, events: Vec<DeliveryEvent>) -> Result<usize, HookError> {
         let mut recorded = 0;
         for event in events {
-            if self.record_one(hook, &event).await? {
+            if self.record_delivery(hook.owner, &hook.provider, &event).await? {
                 recorded += 1;
             }
         }
@@ -277,8 +277,14 @@ impl ProviderHooks {
 
     /// One event in one transaction: its marker (refused if already recorded), the event
     /// row, the message's new status, the suppression entry.
-    async fn record_one(&self, hook: &Hook, event: &DeliveryEvent) -> Result<bool, HookError> {
-        let owner = hook.owner;
+    /// Also how a bounce that arrived in a mailbox (a DSN) is recorded: `provider` names
+    /// where it came from. False when it was recorded before or names no message of ours.
+    pub(crate) async fn record_delivery(
+        &self,
+        owner: OwnerId,
+        provider: &str,
+        event: &DeliveryEvent,
+    ) -> Result<bool, HookError> {
         let owner_text = owner.to_string();
         let (messages, events) = (&schema::EMAIL_MESSAGES, &schema::EMAIL_EVENTS);
         for _ in 0..3 {
@@ -292,7 +298,7 @@ impl ProviderHooks {
                 return Ok(false);
             };
             let now = self.clock.now();
-            let marker = Item::new(&marker_key(owner, &hook.provider, &event.event_id))
+            let marker = Item::new(&marker_key(owner, provider, &event.event_id))
                 .with("at", timestamp_text(now))
                 .with(
                     scaliyo_store::table::TTL,
@@ -303,7 +309,7 @@ impl ProviderHooks {
                 message_id: &event.message_id,
                 event_type: event.kind.event_type(),
                 metadata: Some(
-                    json!({ "provider": hook.provider, "provider_event": event.provider_event, "provider_event_id": event.event_id, "reason": event.reason, "soft": event.kind == DeliveryKind::SoftBounce }),
+                    json!({ "provider": provider, "provider_event": event.provider_event, "provider_event_id": event.event_id, "reason": event.reason, "soft": event.kind == DeliveryKind::SoftBounce }),
                 ),
                 ..EmailEventRow::default()
             })?;
@@ -343,7 +349,7 @@ impl ProviderHooks {
             }
             match self.rows.store().transact_write(ops).await {
                 Ok(()) => {
-                    self.emit(hook, event).await;
+                    self.emit(owner, provider, event).await;
                     return Ok(true);
                 }
                 // Already recorded: a replay.

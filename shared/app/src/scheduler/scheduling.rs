@@ -321,6 +321,58 @@ impl Scheduling {
             .await
     }
 
+    /// Cancels the pending blocks of every sequence of a lead (the lead replied): each
+    /// sequence from its first pending block on. Single scheduled e-mails (no sequence) are
+    /// the user's own appointments and stay. Returns how many blocks were cancelled.
+    pub async fn cancel_lead_sequences(
+        &self,
+        owner: OwnerId,
+        lead_id: &str,
+        reason: &str,
+    ) -> Result<usize, ScheduleError> {
+        let owner_text = owner.to_string();
+        let mut first_pending: BTreeMap<String, i64> = BTreeMap::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .access
+                .rows()
+                .list(
+                    &schema::SCHEDULED_EMAILS,
+                    Some(&owner_text),
+                    crate::rows::ListRequest {
+                        index: Some("fk_scheduled_emails_lead_id".into()),
+                        equals: vec![lead_id.to_owned()],
+                        limit: 200,
+                        cursor,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            for row in &page.rows {
+                let pending = row["status"].as_str() == Some(ScheduledEmailStatus::Pending.as_str());
+                if let (true, Some(sequence), Some(index)) =
+                    (pending, row["sequence_id"].as_str(), row["block_index"].as_i64())
+                {
+                    let first = first_pending.entry(sequence.to_owned()).or_insert(index);
+                    *first = (*first).min(index);
+                }
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let mut cancelled = 0;
+        for (sequence, from) in first_pending {
+            cancelled += self
+                .cancel_blocks(owner, &sequence, from, reason)
+                .await?
+                .cancelled;
+        }
+        Ok(cancelled)
+    }
+
     pub(super) async fn cancel_blocks(
         &self,
         owner: OwnerId,

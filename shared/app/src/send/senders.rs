@@ -125,7 +125,7 @@ impl SenderAccounts {
 
 impl SenderAccounts {
     /// The provider's credentials of a sender, opened from their sealed form.
-    pub(super) async fn credentials(&self, sender: &Row) -> Result<Credentials, SendError> {
+    pub(crate) async fn credentials(&self, sender: &Row) -> Result<Credentials, SendError> {
         let secrets_table = &schema::SENDER_ACCOUNT_SECRETS;
         let sender_id = sender["id"].as_str().unwrap_or_default();
         let unique = secrets_table.uniques.first().ok_or_else(|| {
@@ -189,7 +189,7 @@ impl SenderAccounts {
         })
     }
 
-    pub(super) async fn store_refreshed_token(
+    pub(crate) async fn store_refreshed_token(
         &self,
         sender: &Row,
         token: &str,
@@ -346,7 +346,8 @@ impl SenderAccounts {
                 secrets.oauth_expires_at =
                     request.oauth.as_ref().and_then(|o| o.expires_at.clone());
             }
-            Credentials::None => {}
+            // Connecting never yields a mailbox login (reply detection stores its own).
+            Credentials::Imap { .. } | Credentials::None => {}
         }
         let secrets = to_row(&secrets)?;
         let secrets_table = &schema::SENDER_ACCOUNT_SECRETS;

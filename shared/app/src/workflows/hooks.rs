@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::*;
 use crate::access::Actor;
 use crate::references;
-use crate::rows::{Row, RowError};
+use crate::rows::RowError;
 
 /// What the hook accepts: one of the owner's leads, by id or by e-mail.
 #[derive(Debug, Clone, Deserialize)]
@@ -123,7 +123,7 @@ impl WorkflowFeed {
         }
         let lead = match (request.lead_id, request.email) {
             (Some(id), None) => self.rows.get(&schema::LEADS, Some(&partition), &id).await?,
-            (None, Some(email)) => self.lead_by_email(owner, &email).await?,
+            (None, Some(email)) => crate::leads::by_email(&self.rows, owner, &email).await?,
             _ => return Err(invalid("lead_id", "give lead_id or email")),
         };
         let Some(lead) = lead else {
@@ -141,21 +141,5 @@ impl WorkflowFeed {
         })])
         .await;
         Ok(true)
-    }
-
-    async fn lead_by_email(&self, owner: OwnerId, email: &str) -> Result<Option<Row>, RowError> {
-        let Some(unique) = schema::LEADS
-            .uniques
-            .iter()
-            .find(|u| u.name == "idx_leads_client_email")
-        else {
-            return Ok(None);
-        };
-        let mut values = Row::new();
-        values.insert("client_id".into(), serde_json::json!(owner));
-        values.insert("primary_email".into(), serde_json::json!(email.trim()));
-        self.rows
-            .find_unique_of(&schema::LEADS, unique, &values, owner)
-            .await
     }
 }
