@@ -1,7 +1,7 @@
 # Sourced by scripts/test and scripts/bench: installs what is missing (a Python venv with
 # moto[server], the SMTP test server and schemathesis; Amazon DynamoDB Local from the npm package that ships
-# it), starts DynamoDB Local and moto on free loopback ports, exports their endpoints, and
-# stops both on every exit path. An emulator that cannot start fails the caller.
+# it; Dovecot from Debian's packages), starts DynamoDB Local, moto and Dovecot on free loopback ports, exports their endpoints, and
+# stops them on every exit path. An emulator that cannot start fails the caller.
 #
 # Tools are cached under $SCALIYO_TOOLS_DIR (default ~/.cache/scaliyo-tools).
 
@@ -33,6 +33,15 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "${PYTHON_R
   echo "${PYTHON_REQUIREMENTS[*]}" > "$STAMP"
 fi
 
+# --- Dovecot (a real IMAP server, for reply detection) ----------------------------------
+if ! command -v dovecot >/dev/null; then
+  say "installing Dovecot's IMAP server (Debian packages dovecot-core, dovecot-imapd)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd >"$LOGS/apt-dovecot.log" 2>&1 \
+    || { $SUDO apt-get update >>"$LOGS/apt-dovecot.log" 2>&1 && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd >>"$LOGS/apt-dovecot.log" 2>&1; } \
+    || die "could not install dovecot-imapd (log: $LOGS/apt-dovecot.log)"
+fi
+
 # --- Amazon DynamoDB Local -------------------------------------------------------------
 DDB_DIR="$TOOLS/dynamodb-local/${DYNAMODB_PACKAGE#*@}"
 DDB_JAR="$DDB_DIR/package/emulator/DynamoDBLocal.jar"
@@ -51,6 +60,8 @@ cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
   done
   wait 2>/dev/null || true
+  [ -n "${IMAP_DIR:-}" ] && rm -rf "$IMAP_DIR"
+  return 0
 }
 trap cleanup EXIT INT TERM
 
@@ -80,13 +91,77 @@ say "starting moto server on 127.0.0.1:$MOTO_PORT"
 "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$LOGS/moto.log" 2>&1 &
 PIDS+=($!)
 
+# Dovecot on a free loopback port: any user name logs in with the password `secret` and
+# gets an empty Maildir of its own (tests and the bench make mailboxes by logging in).
+IMAP_PORT=$(free_port)
+IMAP_DIR=$(mktemp -d)
+chmod 755 "$IMAP_DIR"
+mkdir -p "$IMAP_DIR/run" "$IMAP_DIR/state" "$IMAP_DIR/mail"
+if [ "$(id -u)" -eq 0 ]; then
+  # Dovecot refuses to run its login and mail processes as root.
+  MAIL_USER=dovecot; LOGIN_USER=dovenull
+  chown dovecot:dovecot "$IMAP_DIR/mail"
+else
+  MAIL_USER=$(id -un); LOGIN_USER=$(id -un)
+fi
+cat >"$IMAP_DIR/dovecot.conf" <<CONF
+base_dir = $IMAP_DIR/run
+state_dir = $IMAP_DIR/state
+log_path = $LOGS/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:$IMAP_DIR/mail/%u
+default_internal_user = $MAIL_USER
+default_internal_group = $(id -gn "$MAIL_USER")
+default_login_user = $LOGIN_USER
+first_valid_uid = 0
+mail_max_userip_connections = 1000
+default_process_limit = 1000
+default_client_limit = 4000
+passdb {
+  driver = static
+  args = password=secret
+}
+userdb {
+  driver = static
+  args = uid=$(id -u "$MAIL_USER") gid=$(id -g "$MAIL_USER") home=$IMAP_DIR/mail/%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $IMAP_PORT
+  }
+  inet_listener imaps {
+    port = 0
+  }
+  chroot =
+}
+service anvil {
+  chroot =
+}
+CONF
+say "starting Dovecot (IMAP) on 127.0.0.1:$IMAP_PORT"
+dovecot -c "$IMAP_DIR/dovecot.conf" -F >"$LOGS/dovecot.out" 2>&1 &
+PIDS+=($!)
+
 wait_for_http "DynamoDB Local" "http://127.0.0.1:$DDB_PORT/" "$LOGS/dynamodb.log"
 wait_for_http "moto server" "http://127.0.0.1:$MOTO_PORT/moto-api/" "$LOGS/moto.log"
 
+for _ in $(seq 1 60); do
+  if python3 -c "import socket,sys; s=socket.create_connection(('127.0.0.1',$IMAP_PORT),1); sys.exit(0 if s.recv(64).startswith(b'* OK') else 1)" 2>/dev/null; then break; fi
+  sleep 0.5
+done
+python3 -c "import socket; socket.create_connection(('127.0.0.1',$IMAP_PORT),1)" 2>/dev/null \
+  || { tail -n 20 "$LOGS/dovecot.log" "$LOGS/dovecot.out" >&2; die "Dovecot did not start"; }
+
+export SCALIYO_TEST_IMAP_ENDPOINT="127.0.0.1:$IMAP_PORT"
 export SCALIYO_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$DDB_PORT"
 export SCALIYO_TEST_MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
 export SCALIYO_REQUIRE_EMULATORS=1
 export SCALIYO_TEST_PYTHON="$VENV/bin/python"
 export AWS_EC2_METADATA_DISABLED=true
-say "DynamoDB Local: $SCALIYO_TEST_DYNAMODB_ENDPOINT   moto: $SCALIYO_TEST_MOTO_ENDPOINT"
+say "DynamoDB Local: $SCALIYO_TEST_DYNAMODB_ENDPOINT   moto: $SCALIYO_TEST_MOTO_ENDPOINT   IMAP: $SCALIYO_TEST_IMAP_ENDPOINT"
 

@@ -37,6 +37,30 @@ pub async fn moto() -> Option<SdkConfig> {
     config(MOTO_ENDPOINT, "moto server").await
 }
 
+/// Dovecot on loopback (`host:port`; any user logs in with [`IMAP_PASSWORD`]), or `None`
+/// (with a loud note) when it is not running and not required.
+pub const IMAP_ENDPOINT: &str = "SCALIYO_TEST_IMAP_ENDPOINT";
+pub const IMAP_PASSWORD: &str = "secret";
+
+pub fn imap() -> Option<(String, u16)> {
+    match std::env::var(IMAP_ENDPOINT) {
+        Ok(endpoint) if !endpoint.is_empty() => {
+            let (host, port) = endpoint.rsplit_once(':')?;
+            Some((host.to_owned(), port.parse().ok()?))
+        }
+        _ => {
+            assert!(
+                std::env::var(REQUIRE).as_deref() != Ok("1"),
+                "Dovecot is required but {IMAP_ENDPOINT} is not set: run the tests through scripts/test"
+            );
+            eprintln!(
+                "SKIPPED: Dovecot is not running ({IMAP_ENDPOINT} unset); scripts/test starts it"
+            );
+            None
+        }
+    }
+}
+
 /// A name no earlier run has used (emulators keep state and dedup windows).
 pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::import::{ImportConfig, Importer};
+use scaliyo_app::replies::{MailboxAccess, Replies};
 use scaliyo_app::rows::Rows;
 use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
 use scaliyo_app::send::{Mailers, SendConfig, SendPipeline};
@@ -72,6 +73,11 @@ pub struct LocalConfig {
     /// The frontend's base URL, where checkout and the portal send the browser back
     /// (`APP_URL`; Vite's default locally).
     pub app_url: String,
+    /// Where reply detection reads Gmail mailboxes: the Gmail API and Google's token endpoint
+    /// (`GMAIL_API_BASE_URL`, `GOOGLE_TOKEN_URL`; Google's own unless set — tests point them
+    /// at fakes). IMAP mailboxes are read at the host each sender gives, loopback included.
+    pub gmail_api_base: String,
+    pub google_token_url: String,
 }
 
 impl LocalConfig {
@@ -91,6 +97,10 @@ impl LocalConfig {
             stripe_webhook_secret: None,
             stripe_connect_webhook_secret: None,
             app_url: "http://localhost:5173".into(),
+            gmail_api_base: std::env::var("GMAIL_API_BASE_URL")
+                .unwrap_or_else(|_| scaliyo_mail::gmail::DEFAULT_API_BASE.into()),
+            google_token_url: std::env::var("GOOGLE_TOKEN_URL")
+                .unwrap_or_else(|_| scaliyo_mail::gmail::DEFAULT_TOKEN_URL.into()),
         }
     }
 }
@@ -108,6 +118,25 @@ pub enum LocalError {
     Secret(#[from] std::io::Error),
     #[error("cannot set up the payment provider: {0}")]
     Payments(String),
+}
+
+/// The mailboxes reply detection reads locally: IMAP anywhere (a Dovecot on this machine
+/// included) and the Gmail API at the configured base.
+fn local_inboxes(config: &LocalConfig) -> scaliyo_store::Inboxes {
+    let http = scaliyo_mail::http_client();
+    scaliyo_store::Inboxes {
+        imap: Arc::new(scaliyo_mail::inbox::ImapInbox::allowing_private()),
+        gmail: Arc::new(scaliyo_mail::inbox::GmailInbox::new(
+            config.gmail_api_base.clone(),
+            scaliyo_mail::google_oauth::GoogleOAuth::new(
+                config.google_token_url.clone(),
+                std::env::var("GOOGLE_CLIENT_ID").unwrap_or_default(),
+                std::env::var("GOOGLE_CLIENT_SECRET").unwrap_or_default(),
+                http.clone(),
+            ),
+            http,
+        )),
+    }
 }
 
 /// Caps glibc's malloc arenas at two. By default every thread that allocates may get its own
@@ -185,6 +214,8 @@ pub struct LocalSystem {
     pub workflow_queue: Arc<LocalQueue>,
     pub workflow_dlq: Arc<LocalQueue>,
     pub workflows: Arc<Workflows>,
+    /// Reply detection (`poll-replies`, the inbound parse hooks, the replies API).
+    pub replies: Arc<Replies>,
 }
 
 /// Receives before a scheduled-email message goes to the dead-letter queue (the SQS
@@ -301,6 +332,19 @@ impl LocalSystem {
             .with_webhooks(Some(webhooks.clone()))
             .with_metrics(reported.clone()),
         );
+        let replies = Arc::new(
+            Replies::new(
+                access.clone(),
+                clock.clone(),
+                Some(webhooks.clone()),
+                config.public_base.clone(),
+            )
+            .with_mailboxes(MailboxAccess {
+                senders: send.senders().clone(),
+                sealer: sealer.clone(),
+                inboxes: local_inboxes(&config),
+            }),
+        );
         let scheduled_email_dlq = Arc::new(LocalQueue::new("scheduled-emails-dlq"));
         let scheduled_email_queue = Arc::new(LocalQueue::with_redrive(
             "scheduled-emails",
@@ -404,6 +448,7 @@ impl LocalSystem {
             },
         ));
         Ok(Self {
+            replies,
             workflow_queue,
             workflow_dlq,
             workflows,
@@ -465,6 +510,17 @@ impl LocalSystem {
             ))
             .merge(scaliyo_http::prompt_api::router(self.access.clone()))
             .merge(self.workflow_hooks())
+            .merge(scaliyo_http::reply_api::router(
+                self.access.clone(),
+                self.replies.clone(),
+            ))
+            .merge(scaliyo_http::reply_api::mailbox_router(
+                self.access.clone(),
+                self.replies.clone(),
+            ))
+            .merge(scaliyo_http::reply_api::inbound_router(
+                self.replies.clone(),
+            ))
             .merge(scaliyo_http::blog_api::router(self.access.clone()))
             .merge(scaliyo_http::invoice_api::router(
                 self.access.clone(),
@@ -592,6 +648,16 @@ impl LocalSystem {
                         .map(|_| ())
                         .map_err(|e| e.to_string())
                 }
+            },
+        );
+        // EventBridge rate(2 minutes) in AWS: read the mailboxes whose time has come.
+        let replies = self.replies.clone();
+        schedules.add(
+            "poll-replies",
+            std::time::Duration::from_secs(120),
+            move || {
+                let replies = replies.clone();
+                async move { replies.tick().await.map(|_| ()).map_err(|e| e.to_string()) }
             },
         );
         // EventBridge rate(1 minute) in AWS: publish due social posts.

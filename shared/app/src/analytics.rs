@@ -364,7 +364,11 @@ pub async fn summary(
             );
             day["unique_replies"] = json!(replied);
             day["total_replies"] = json!(item.i64(EventKind::Reply.total()).unwrap_or(0));
-            day["reply_rate"] = json!(if sent > 0 { replied as f64 / sent as f64 } else { 0.0 });
+            day["reply_rate"] = json!(if sent > 0 {
+                replied as f64 / sent as f64
+            } else {
+                0.0
+            });
             Some(day)
         })
         .collect())

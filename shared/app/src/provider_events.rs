@@ -267,7 +267,10 @@ impl ProviderHooks {
     async fn record(&self, hook: &Hook, events: Vec<DeliveryEvent>) -> Result<usize, HookError> {
         let mut recorded = 0;
         for event in events {
-            if self.record_delivery(hook.owner, &hook.provider, &event).await? {
+            if self
+                .record_delivery(hook.owner, &hook.provider, &event)
+                .await?
+            {
                 recorded += 1;
             }
         }

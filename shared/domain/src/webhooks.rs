@@ -19,6 +19,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "email.clicked",
     "email.bounced",
     "email.unsubscribed",
+    "email.replied",
     "import.completed",
     "social.published",
     "social.failed",

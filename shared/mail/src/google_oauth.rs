@@ -66,5 +66,4 @@ impl GoogleOAuth {
         let expires_in = body["expires_in"].as_i64().unwrap_or(3600);
         Ok((token.to_owned(), Utc::now() + Duration::seconds(expires_in)))
     }
-
 }

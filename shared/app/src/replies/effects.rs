@@ -63,14 +63,20 @@ impl Replies {
                 "matched_by": record.matched_by,
                 "received_at": record.received_at,
             });
-            webhooks.emit(owner, "email.replied", &record.id, data).await;
+            webhooks
+                .emit(owner, "email.replied", &record.id, data)
+                .await;
         }
         Ok(())
     }
 
     /// Stops the sequences of the owner's other leads at the lead's company.
     async fn stop_company(&self, owner: OwnerId, lead: &Row) -> Result<usize, ReplyError> {
-        let company = lead["company"].as_str().unwrap_or_default().trim().to_lowercase();
+        let company = lead["company"]
+            .as_str()
+            .unwrap_or_default()
+            .trim()
+            .to_lowercase();
         if company.is_empty() {
             return Ok(0);
         }
@@ -97,7 +103,8 @@ impl Replies {
                 let same = other["company"]
                     .as_str()
                     .is_some_and(|c| c.trim().to_lowercase() == company);
-                if same && other["id"] != lead["id"]
+                if same
+                    && other["id"] != lead["id"]
                     && let Some(id) = other["id"].as_str()
                 {
                     stopped += self

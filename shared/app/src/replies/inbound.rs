@@ -73,7 +73,9 @@ impl Replies {
             _ => {
                 return Err(invalid(
                     "sender_account_id",
-                    format!("{provider} mailboxes are read directly: PUT /v1/sender-accounts/{{id}}/reply-detection"),
+                    format!(
+                        "{provider} mailboxes are read directly: PUT /v1/sender-accounts/{{id}}/reply-detection"
+                    ),
                 ));
             }
         };
@@ -88,8 +90,11 @@ impl Replies {
             .with("key", key)
             .with("url", url.as_str())
             .with("created_at", timestamp_text(self.clock.now()));
-        let reference =
-            crate::references::reference_op(owner, &format!("inbound#{token}"), &[hook_key(&token)]);
+        let reference = crate::references::reference_op(
+            owner,
+            &format!("inbound#{token}"),
+            &[hook_key(&token)],
+        );
         self.access
             .rows()
             .store()
@@ -201,13 +206,24 @@ impl Replies {
 /// The message of a SendGrid Inbound Parse form: the raw MIME in `email` (send raw), else
 /// the `headers` block with the `text` (or `html`) part for the snippet.
 fn sendgrid_message(content_type: &str, body: &[u8]) -> Result<InboundMessage, ReplyError> {
-    if !content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
-        return Err(invalid("body", "SendGrid Inbound Parse posts multipart/form-data"));
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        return Err(invalid(
+            "body",
+            "SendGrid Inbound Parse posts multipart/form-data",
+        ));
     }
     // A form is MIME: parsed as a multipart entity with the request's content type.
-    let mut entity = format!("Content-Type: {}\r\n\r\n", content_type.replace(['\r', '\n'], " ")).into_bytes();
+    let mut entity = format!(
+        "Content-Type: {}\r\n\r\n",
+        content_type.replace(['\r', '\n'], " ")
+    )
+    .into_bytes();
     entity.extend_from_slice(body);
-    let form = mailparse::parse_mail(&entity).map_err(|_| invalid("body", "not a multipart form"))?;
+    let form =
+        mailparse::parse_mail(&entity).map_err(|_| invalid("body", "not a multipart form"))?;
     let field = |name: &str| -> Option<Vec<u8>> {
         form.subparts.iter().find_map(|part| {
             let disposition = part.get_content_disposition();
@@ -219,9 +235,14 @@ fn sendgrid_message(content_type: &str, body: &[u8]) -> Result<InboundMessage, R
     if let Some(raw) = field("email") {
         return replies::from_raw(&raw).map_err(|e| invalid("email", e.to_string()));
     }
-    let headers_block = field("headers").ok_or_else(|| invalid("headers", "the form has neither email nor headers"))?;
-    let (parsed, _) = mailparse::parse_headers(&headers_block).map_err(|_| invalid("headers", "not a header block"))?;
-    let headers: Vec<(String, String)> = parsed.iter().map(|h| (h.get_key(), h.get_value())).collect();
+    let headers_block = field("headers")
+        .ok_or_else(|| invalid("headers", "the form has neither email nor headers"))?;
+    let (parsed, _) = mailparse::parse_headers(&headers_block)
+        .map_err(|_| invalid("headers", "not a header block"))?;
+    let headers: Vec<(String, String)> = parsed
+        .iter()
+        .map(|h| (h.get_key(), h.get_value()))
+        .collect();
     if headers.is_empty() || parsed.get_first_value("From").is_none() {
         return Err(invalid("headers", "the header block has no From"));
     }
@@ -244,9 +265,15 @@ fn mandrill_message(msg: &Value) -> Option<InboundMessage> {
         .iter()
         .filter_map(|(name, value)| match value {
             Value::String(v) => Some((name.clone(), v.clone())),
-            Value::Array(values) => values.first().and_then(Value::as_str).map(|v| (name.clone(), v.to_owned())),
+            Value::Array(values) => values
+                .first()
+                .and_then(Value::as_str)
+                .map(|v| (name.clone(), v.to_owned())),
             _ => None,
         })
         .collect();
-    Some(replies::from_headers(&headers, msg["text"].as_str().unwrap_or_default()))
+    Some(replies::from_headers(
+        &headers,
+        msg["text"].as_str().unwrap_or_default(),
+    ))
 }

@@ -48,7 +48,10 @@ pub struct EnableRequest {
 }
 
 pub(super) fn mailbox_key(owner: OwnerId, sender_id: &str) -> Key {
-    Key::new(layout::owner_partition(owner), format!("mailbox#{sender_id}"))
+    Key::new(
+        layout::owner_partition(owner),
+        format!("mailbox#{sender_id}"),
+    )
 }
 
 pub(super) fn due_partition(sender_id: &str) -> String {
@@ -123,10 +126,16 @@ impl Replies {
                 }
             }
             ("gmail", Some(_)) => {
-                return Err(invalid("imap", "a Gmail account is read through the Gmail API"));
+                return Err(invalid(
+                    "imap",
+                    "a Gmail account is read through the Gmail API",
+                ));
             }
             ("smtp", None) => {
-                return Err(invalid("imap", "an SMTP account needs its IMAP host and port"));
+                return Err(invalid(
+                    "imap",
+                    "an SMTP account needs its IMAP host and port",
+                ));
             }
             _ => {
                 return Err(invalid(
@@ -150,14 +159,16 @@ impl Replies {
             .poll(&credentials, &MailboxCursor::default(), now)
             .await
             .map_err(|error| match error {
-                MailError::Auth(reason) => invalid(
-                    "imap",
-                    format!("the mailbox refused the login: {reason}"),
-                ),
+                MailError::Auth(reason) => {
+                    invalid("imap", format!("the mailbox refused the login: {reason}"))
+                }
                 other => ReplyError::Mailbox(other),
             })?;
         if let Some((token, expires)) = &fetched.refreshed {
-            mailboxes.senders.store_refreshed_token(&sender, token, *expires).await;
+            mailboxes
+                .senders
+                .store_refreshed_token(&sender, token, *expires)
+                .await;
         }
         item.set(
             CURSOR,
@@ -177,7 +188,13 @@ impl Replies {
         let sender = self.access.get(actor, "sender_accounts", sender_id).await?;
         let owner = crate::rows::owner_in(&sender, "workspace_id")?;
         Ok(
-            match self.access.rows().store().get(&mailbox_key(owner, sender_id)).await? {
+            match self
+                .access
+                .rows()
+                .store()
+                .get(&mailbox_key(owner, sender_id))
+                .await?
+            {
                 Some(item) => status_of(&item),
                 None => json!({ "sender_account_id": sender_id, "enabled": false }),
             },
@@ -256,4 +273,3 @@ fn status_of(item: &Item) -> Value {
         "last_error": text(LAST_ERROR),
     })
 }
-

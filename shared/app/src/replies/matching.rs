@@ -44,7 +44,11 @@ impl Replies {
             let Some(message) = self
                 .access
                 .rows()
-                .get(&schema::EMAIL_MESSAGES, Some(&owner_text), &uuid.to_string())
+                .get(
+                    &schema::EMAIL_MESSAGES,
+                    Some(&owner_text),
+                    &uuid.to_string(),
+                )
                 .await?
             else {
                 continue;
@@ -74,9 +78,8 @@ impl Replies {
         let Some(lead_id) = lead["id"].as_str().map(str::to_owned) else {
             return Ok(None);
         };
-        let since = crate::rows::timestamp_text(
-            self.clock.now() - Duration::days(SUBJECT_MATCH_DAYS),
-        );
+        let since =
+            crate::rows::timestamp_text(self.clock.now() - Duration::days(SUBJECT_MATCH_DAYS));
         let page = self
             .access
             .rows()
@@ -94,7 +97,11 @@ impl Replies {
         let latest = page
             .rows
             .into_iter()
-            .filter(|m| m["created_at"].as_str().is_some_and(|at| at >= since.as_str()))
+            .filter(|m| {
+                m["created_at"]
+                    .as_str()
+                    .is_some_and(|at| at >= since.as_str())
+            })
             .filter(|m| {
                 m["subject"]
                     .as_str()

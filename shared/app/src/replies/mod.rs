@@ -12,7 +12,7 @@
 //! workspace's reply rules). See docs/replies.md.
 
 mod effects;
-mod inbound;
+pub mod inbound;
 mod mailboxes;
 mod matching;
 mod poll;

@@ -49,7 +49,10 @@ impl Replies {
     pub async fn tick(&self) -> Result<PollReport, ReplyError> {
         self.mailbox_access()?;
         let now = self.clock.now();
-        let per_shard = self.config.max_per_tick.div_ceil(layout::DUE_SHARDS as usize);
+        let per_shard = self
+            .config
+            .max_per_tick
+            .div_ceil(layout::DUE_SHARDS as usize);
         let mut due: Vec<Item> = Vec::new();
         for shard in 0..layout::DUE_SHARDS {
             due.extend(
@@ -87,7 +90,13 @@ impl Replies {
             total.add(report);
         }
         if total.claimed > 0 {
-            tracing::info!(claimed = total.claimed, messages = total.messages, replies = total.replies, failed = total.failed, "reply poll tick");
+            tracing::info!(
+                claimed = total.claimed,
+                messages = total.messages,
+                replies = total.replies,
+                failed = total.failed,
+                "reply poll tick"
+            );
         }
         Ok(total)
     }
@@ -122,7 +131,9 @@ impl Replies {
         let Some(owner) = owner else {
             return report;
         };
-        let outcome = self.read_mailbox(owner, &sender_id, &item, &mut report).await;
+        let outcome = self
+            .read_mailbox(owner, &sender_id, &item, &mut report)
+            .await;
         let mut next = now + self.config.poll_every;
         match outcome {
             Ok(Some((cursor, more))) => {
@@ -180,7 +191,11 @@ impl Replies {
         let Some(sender) = self
             .access
             .rows()
-            .get(&schema::SENDER_ACCOUNTS, Some(&owner.to_string()), sender_id)
+            .get(
+                &schema::SENDER_ACCOUNTS,
+                Some(&owner.to_string()),
+                sender_id,
+            )
             .await?
         else {
             return Ok(None);
@@ -197,7 +212,10 @@ impl Replies {
             .for_provider(&provider)
             .ok_or_else(|| invalid("provider", "no inbox reads this provider"))?;
         let credentials = self.inbox_credentials(&sender, item).await?;
-        let fetched = match inbox.poll(&credentials, &cursor_of(item), self.clock.now()).await {
+        let fetched = match inbox
+            .poll(&credentials, &cursor_of(item), self.clock.now())
+            .await
+        {
             Ok(fetched) => fetched,
             Err(MailError::Auth(reason)) => {
                 self.needs_reauth(owner, &sender).await;
@@ -206,7 +224,10 @@ impl Replies {
             Err(error) => return Err(ReplyError::Mailbox(error)),
         };
         if let Some((token, expires)) = &fetched.refreshed {
-            mailboxes.senders.store_refreshed_token(&sender, token, *expires).await;
+            mailboxes
+                .senders
+                .store_refreshed_token(&sender, token, *expires)
+                .await;
         }
         let via = if provider == "gmail" { "gmail" } else { "imap" };
         for message in fetched.messages {
@@ -247,7 +268,12 @@ impl Replies {
             && let Err(error) = self
                 .access
                 .rows()
-                .update(&schema::SENDER_ACCOUNTS, Some(&owner.to_string()), id, patch)
+                .update(
+                    &schema::SENDER_ACCOUNTS,
+                    Some(&owner.to_string()),
+                    id,
+                    patch,
+                )
                 .await
         {
             tracing::warn!(%error, "marking a sender account needs_reauth failed");
@@ -257,5 +283,10 @@ impl Replies {
 
 /// An error as stored on the mailbox for the user to see: one line, bounded.
 pub(super) fn short(text: &str) -> String {
-    text.lines().next().unwrap_or_default().chars().take(300).collect()
+    text.lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(300)
+        .collect()
 }

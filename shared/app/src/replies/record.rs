@@ -61,7 +61,10 @@ pub struct ReplyRecord {
 }
 
 fn marker_key(owner: OwnerId, reply_id: &str) -> Key {
-    Key::new(layout::owner_partition(owner), format!("replyid#{reply_id}"))
+    Key::new(
+        layout::owner_partition(owner),
+        format!("replyid#{reply_id}"),
+    )
 }
 
 /// Replies sort by lead, then time.
@@ -106,12 +109,18 @@ impl Replies {
             return Ok(Recorded::Unmatched);
         };
         let record = self.record_of(&reply_id, source, &inbound, &answered);
-        let record_json = serde_json::to_string(&record).map_err(|e| RowError::Invariant(e.to_string()))?;
+        let record_json =
+            serde_json::to_string(&record).map_err(|e| RowError::Invariant(e.to_string()))?;
         let marker = Item::new(&marker_key(owner, &reply_id))
             .with(RECORD, record_json.clone())
             .with("at", record.received_at.clone());
-        let stored = Item::new(&record_key(owner, &record.lead_id, &record.received_at, &reply_id))
-            .with(RECORD, record_json);
+        let stored = Item::new(&record_key(
+            owner,
+            &record.lead_id,
+            &record.received_at,
+            &reply_id,
+        ))
+        .with(RECORD, record_json);
         match inbound.kind {
             ReplyKind::Bounce => {
                 let bounce = inbound.bounce.clone();
@@ -133,15 +142,35 @@ impl Replies {
                         .and_then(|b| b.diagnostic.clone().or_else(|| b.status.clone())),
                     provider_event: "dsn".into(),
                 };
-                self.bounces.record_delivery(owner, source.via, &event).await?;
-                self.commit_once(vec![WriteOp::put_new(marker.with(DONE, true)), WriteOp::put(stored)])
-                    .await
-                    .map(|new| if new { Recorded::Bounce } else { Recorded::Duplicate })
+                self.bounces
+                    .record_delivery(owner, source.via, &event)
+                    .await?;
+                self.commit_once(vec![
+                    WriteOp::put_new(marker.with(DONE, true)),
+                    WriteOp::put(stored),
+                ])
+                .await
+                .map(|new| {
+                    if new {
+                        Recorded::Bounce
+                    } else {
+                        Recorded::Duplicate
+                    }
+                })
             }
             ReplyKind::AutoReply => self
-                .commit_once(vec![WriteOp::put_new(marker.with(DONE, true)), WriteOp::put(stored)])
+                .commit_once(vec![
+                    WriteOp::put_new(marker.with(DONE, true)),
+                    WriteOp::put(stored),
+                ])
                 .await
-                .map(|new| if new { Recorded::AutoReply } else { Recorded::Duplicate }),
+                .map(|new| {
+                    if new {
+                        Recorded::AutoReply
+                    } else {
+                        Recorded::Duplicate
+                    }
+                }),
             ReplyKind::Reply => {
                 let counted = CountedMessage::from_row(&answered.message);
                 let written = crate::analytics::on_event_with(
@@ -178,7 +207,10 @@ impl Replies {
         ReplyRecord {
             id: reply_id.to_owned(),
             lead_id: answered.lead_id.clone(),
-            message_id: answered.message["id"].as_str().unwrap_or_default().to_owned(),
+            message_id: answered.message["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
             sender_account_id: source.sender_account_id.to_owned(),
             kind: inbound.kind,
             matched_by: match answered.by {
@@ -220,7 +252,11 @@ impl Replies {
 
     /// A lead's replies, auto-replies and bounces, newest first (the lead must be visible to
     /// the caller).
-    pub async fn of_lead(&self, actor: &Actor, lead_id: &str) -> Result<Vec<ReplyRecord>, ReplyError> {
+    pub async fn of_lead(
+        &self,
+        actor: &Actor,
+        lead_id: &str,
+    ) -> Result<Vec<ReplyRecord>, ReplyError> {
         let lead = self.access.get(actor, "leads", lead_id).await?;
         let owner = crate::rows::owner_in(&lead, "client_id")?;
         let page = self

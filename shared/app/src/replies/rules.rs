@@ -35,10 +35,14 @@ impl Replies {
         self.rules(actor.owner()?).await
     }
 
-    pub async fn put_rules(&self, actor: &Actor, rules: ReplyRules) -> Result<ReplyRules, ReplyError> {
+    pub async fn put_rules(
+        &self,
+        actor: &Actor,
+        rules: ReplyRules,
+    ) -> Result<ReplyRules, ReplyError> {
         let owner = actor.owner()?;
-        let item = Item::new(&rules_key(owner))
-            .with("stop_company_on_reply", rules.stop_company_on_reply);
+        let item =
+            Item::new(&rules_key(owner)).with("stop_company_on_reply", rules.stop_company_on_reply);
         self.access
             .rows()
             .store()

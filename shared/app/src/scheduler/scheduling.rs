@@ -350,10 +350,13 @@ impl Scheduling {
                 )
                 .await?;
             for row in &page.rows {
-                let pending = row["status"].as_str() == Some(ScheduledEmailStatus::Pending.as_str());
-                if let (true, Some(sequence), Some(index)) =
-                    (pending, row["sequence_id"].as_str(), row["block_index"].as_i64())
-                {
+                let pending =
+                    row["status"].as_str() == Some(ScheduledEmailStatus::Pending.as_str());
+                if let (true, Some(sequence), Some(index)) = (
+                    pending,
+                    row["sequence_id"].as_str(),
+                    row["block_index"].as_i64(),
+                ) {
                     let first = first_pending.entry(sequence.to_owned()).or_insert(index);
                     *first = (*first).min(index);
                 }

@@ -6,7 +6,11 @@
 use super::ReplyKind;
 
 /// Header names are compared lowercased; `headers` is every (name, value) of the message.
-pub fn classify(headers: &[(String, String)], subject: &str, from_email: Option<&str>) -> ReplyKind {
+pub fn classify(
+    headers: &[(String, String)],
+    subject: &str,
+    from_email: Option<&str>,
+) -> ReplyKind {
     let value = |name: &str| {
         headers
             .iter()
@@ -20,8 +24,8 @@ pub fn classify(headers: &[(String, String)], subject: &str, from_email: Option<
             let local = local.to_ascii_lowercase();
             local == "mailer-daemon" || local == "postmaster"
         });
-    let is_report = content_type.starts_with("multipart/report")
-        && content_type.contains("delivery-status");
+    let is_report =
+        content_type.starts_with("multipart/report") && content_type.contains("delivery-status");
     if is_report || value("x-failed-recipients").is_some() || from_machine {
         return ReplyKind::Bounce;
     }
@@ -29,8 +33,8 @@ pub fn classify(headers: &[(String, String)], subject: &str, from_email: Option<
     let autoresponder = ["x-autoreply", "x-autorespond", "x-autoresponder"]
         .iter()
         .any(|name| value(name).is_some());
-    let precedence = value("precedence")
-        .is_some_and(|v| matches!(v.as_str(), "auto_reply" | "bulk" | "junk"));
+    let precedence =
+        value("precedence").is_some_and(|v| matches!(v.as_str(), "auto_reply" | "bulk" | "junk"));
     if auto_submitted || autoresponder || precedence || is_auto_subject(subject) {
         return ReplyKind::AutoReply;
     }

@@ -14,9 +14,9 @@
 mod classify;
 mod dsn;
 mod parse;
-mod text;
 #[cfg(test)]
 mod tests;
+mod text;
 
 pub use classify::{classify, is_auto_subject};
 pub use dsn::Bounce;

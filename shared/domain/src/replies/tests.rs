@@ -20,7 +20,10 @@ On Mon, 30 Nov 2026 at 09:00, Sales <sales@acme.test> wrote:\r\n\
 fn a_reply_names_the_message_it_answers() {
     let message = from_raw(REPLY.as_bytes()).expect("parses");
     assert_eq!(message.kind, ReplyKind::Reply);
-    assert_eq!(message.message_id.as_deref(), Some("CAB123@mail.example.com"));
+    assert_eq!(
+        message.message_id.as_deref(),
+        Some("CAB123@mail.example.com")
+    );
     assert_eq!(message.from_email.as_deref(), Some("ada@example.com"));
     assert_eq!(message.from_name.as_deref(), Some("Ada Lovelace"));
     assert_eq!(message.snippet, "Sounds good, let's talk Thursday.");
@@ -117,8 +120,14 @@ fn html_only_replies_give_a_text_snippet() {
 
 #[test]
 fn subjects_are_compared_without_reply_prefixes() {
-    assert_eq!(normalized_subject("Re: AW: Fwd:  Quick   Question"), "quick question");
-    assert_eq!(normalized_subject("RE[2]: Quick question"), "quick question");
+    assert_eq!(
+        normalized_subject("Re: AW: Fwd:  Quick   Question"),
+        "quick question"
+    );
+    assert_eq!(
+        normalized_subject("RE[2]: Quick question"),
+        "quick question"
+    );
     assert_eq!(normalized_subject("Réf : Quick question"), "quick question");
     assert_eq!(normalized_subject("Meeting: Thursday"), "meeting: thursday");
 }

@@ -36,8 +36,7 @@ const PREFIXES: &[&str] = &[
 /// collapsed, lowercased.
 pub fn normalized_subject(subject: &str) -> String {
     let mut rest = subject.trim();
-    loop {
-        let Some(colon) = rest.find(':') else { break };
+    while let Some(colon) = rest.find(':') {
         let head = rest[..colon].trim().to_lowercase();
         // `Re[2]` / `Re(2)` count as `Re`.
         let word = head

@@ -195,7 +195,12 @@ impl GmailInbox {
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|h| Some((h["name"].as_str()?.to_owned(), h["value"].as_str()?.to_owned())))
+            .filter_map(|h| {
+                Some((
+                    h["name"].as_str()?.to_owned(),
+                    h["value"].as_str()?.to_owned(),
+                ))
+            })
             .collect();
         let snippet = decode_entities(message["snippet"].as_str().unwrap_or_default());
         Ok(Some(FetchedMessage::Headers { headers, snippet }))

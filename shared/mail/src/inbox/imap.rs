@@ -146,7 +146,9 @@ impl ImapInbox {
                 let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
                     .connect(name, tcp)
                     .await
-                    .map_err(|e| MailError::Unavailable(format!("TLS with the IMAP server: {e}")))?;
+                    .map_err(|e| {
+                        MailError::Unavailable(format!("TLS with the IMAP server: {e}"))
+                    })?;
                 read_mailbox(tls, username, password, cursor, now).await
             }
             SmtpSecurity::StartTls => Err(MailError::Rejected(
@@ -253,7 +255,10 @@ where
         let set = if take.len() == uids.len() && cursor.uid_validity == uid_validity {
             format!("{first}:{last}")
         } else {
-            take.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+            take.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
         };
         let query = format!("(UID BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.{BODY_PREFIX}>)");
         let mut messages: Vec<(u32, Vec<u8>)> = session
