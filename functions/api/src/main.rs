@@ -113,6 +113,17 @@ fn router(wiring: Wiring) -> Router {
                 tracking_base_url.clone(),
             )),
         ))
+        // A lead's replies, the reply rules and inbound URLs (the mailboxes are read by
+        // poll-replies, the inbound posts received by track-click).
+        .merge(scaliyo_http::reply_api::router(
+            access.clone(),
+            Arc::new(scaliyo_app::replies::Replies::new(
+                access.clone(),
+                Arc::new(SystemClock),
+                None,
+                tracking_base_url.clone(),
+            )),
+        ))
         .merge(scaliyo_http::social_api::router(access.clone(), social))
         .merge(scaliyo_http::recount_api::router(
             access.clone(),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::invoices::{Invoices, InvoicesConfig};
+use scaliyo_app::replies::{MailboxAccess, Replies};
 use scaliyo_app::send::{Mailers, SendConfig, SendPipeline};
 use scaliyo_app::social::SocialAccounts;
 use scaliyo_app::webhooks::WebhookEmitter;
@@ -29,13 +30,30 @@ fn router(
             access.clone(),
             sealer.clone(),
             mailers,
-            clock,
-            SendConfig { tracking_base_url },
+            clock.clone(),
+            SendConfig {
+                tracking_base_url: tracking_base_url.clone(),
+            },
         )
         .with_webhooks(webhooks.clone())
         .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
             "send-email",
         ))),
+    );
+    // Reply detection per sender: its mailbox login is sealed here and checked by a first
+    // read; the poll-replies function reads the mailboxes after that.
+    let replies = Arc::new(
+        Replies::new(
+            access.clone(),
+            clock.clone(),
+            webhooks.clone(),
+            tracking_base_url.clone(),
+        )
+        .with_mailboxes(MailboxAccess {
+            senders: pipeline.senders().clone(),
+            sealer: sealer.clone(),
+            inboxes: scaliyo_mail::inboxes_from_env(),
+        }),
     );
     // Connecting social accounts seals their tokens: it lives here, with the key service.
     let social_accounts = Arc::new(SocialAccounts::new(access.clone(), sealer));
@@ -54,8 +72,12 @@ fn router(
     scaliyo_http::send_api::router(access.clone(), pipeline)
         .merge(scaliyo_http::invoice_api::router(access.clone(), invoices))
         .merge(scaliyo_http::social_api::accounts_router(
-            access,
+            access.clone(),
             social_accounts,
+        ))
+        .merge(scaliyo_http::reply_api::mailbox_router(
+            access.clone(),
+            replies,
         ))
         .merge(scaliyo_http::health_router())
         .layer(Extension(Arc::new(Authenticator::ApiGateway)))

@@ -39,6 +39,13 @@ fn router(
         rows.clone(),
         ip_hash_key,
     ));
+    // Replies posted by the providers' inbound parse (the URL is handed out by the api).
+    let replies = Arc::new(scaliyo_app::replies::Replies::new(
+        access.clone(),
+        clock.clone(),
+        webhooks.clone(),
+        "",
+    ));
     // The base URL only matters when a webhook is created (through the api function).
     let hooks = Arc::new(
         scaliyo_app::provider_events::ProviderHooks::new(rows, clock, "").with_webhooks(webhooks),
@@ -51,6 +58,7 @@ fn router(
     scaliyo_http::tracking_api::router(tracking)
         .merge(scaliyo_http::tracking_api::short_link_router(short_links))
         .merge(scaliyo_http::provider_webhook_api::router(access, hooks))
+        .merge(scaliyo_http::reply_api::inbound_router(replies))
         .merge(workflow_hooks)
         .layer(axum::Extension(
             scaliyo_http::tracking_api::TrustedProxies::from_env_or(
