@@ -461,6 +461,7 @@ pub fn document() -> Value {
         } }),
     );
     import_paths(&mut paths);
+    reply_paths(&mut paths);
     let mut account = error_responses(&["401", "503"]);
     account.insert(
         "204".into(),
@@ -574,6 +575,82 @@ fn import_paths(paths: &mut Map<String, Value>) {
 }
 
 /// `POST /v1/scheduled-emails`, `POST /v1/sequences` and their reads and cancels.
+/// Replies (issue 22): a lead's replies, the reply rules, inbound parse URLs.
+fn reply_paths(paths: &mut Map<String, Value>) {
+    let id =
+        json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
+    let text = json!({ "type": "string" });
+    let maybe = json!({ "type": ["string", "null"] });
+    let reply = json!({ "type": "object", "properties": {
+        "id": text, "lead_id": text, "message_id": text, "sender_account_id": text,
+        "kind": { "type": "string", "enum": ["reply", "auto_reply", "bounce"] },
+        "matched_by": { "type": "string", "enum": ["message_id", "subject"] },
+        "from_email": maybe, "from_name": maybe, "subject": text,
+        "snippet": { "type": "string", "maxLength": 280 },
+        "received_at": text, "sent_at": maybe, "rfc_message_id": maybe, "bounce_status": maybe,
+        "via": { "type": "string", "enum": ["imap", "gmail", "sendgrid_inbound", "mailchimp_inbound"] }
+    }, "required": ["id", "lead_id", "message_id", "kind", "snippet", "received_at"] });
+    let mut listed = error_responses(&["401", "404", "503"]);
+    listed.insert(
+        "200".into(),
+        json_response(
+            "the lead's replies, auto-replies and bounces, newest first (text snippets only)",
+            json!({ "type": "array", "items": reply }),
+        ),
+    );
+    paths.insert(
+        "/v1/leads/{id}/replies".into(),
+        json!({ "get": { "operationId": "list_lead_replies", "tags": ["replies"], "parameters": id, "responses": listed } }),
+    );
+    let rules = json!({ "type": "object", "properties": {
+        "stop_company_on_reply": { "type": "boolean" }
+    }, "additionalProperties": false });
+    let mut read = error_responses(&["401", "503"]);
+    read.insert(
+        "200".into(),
+        json_response("the workspace's reply rules", rules.clone()),
+    );
+    let mut write = error_responses(&["400", "401", "415", "503"]);
+    write.insert(
+        "200".into(),
+        json_response("the rules as stored", rules.clone()),
+    );
+    paths.insert(
+        "/v1/replies/settings".into(),
+        json!({
+            "get": { "operationId": "get_reply_rules", "tags": ["replies"], "responses": read },
+            "put": { "operationId": "put_reply_rules", "tags": ["replies"],
+                     "requestBody": { "required": true, "content": { "application/json": { "schema": rules } } },
+                     "responses": write }
+        }),
+    );
+    let mut created = error_responses(&["400", "401", "404", "415", "503"]);
+    created.insert(
+        "201".into(),
+        json_response(
+            "the inbound parse URL to configure at the provider (the key is never returned)",
+            json!({ "type": "object", "properties": {
+                "provider": { "type": "string", "enum": ["sendgrid", "mailchimp"] },
+                "url": { "type": "string" }
+            }, "required": ["provider", "url"] }),
+        ),
+    );
+    paths.insert(
+        "/v1/sender-accounts/{id}/inbound-webhook".into(),
+        json!({ "post": {
+            "operationId": "create_inbound_webhook",
+            "tags": ["replies"],
+            "parameters": id,
+            "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                "type": "object",
+                "properties": { "verification_key": { "type": "string", "minLength": 1, "maxLength": 4096, "writeOnly": true } },
+                "additionalProperties": false
+            } } } },
+            "responses": created
+        } }),
+    );
+}
+
 fn schedule_paths(paths: &mut Map<String, Value>) {
     let block = json!({
         "type": "object",
