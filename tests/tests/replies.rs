@@ -989,3 +989,103 @@ async fn the_company_rule_stops_colleagues_sequences_only_when_turned_on() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_reply_wakes_a_workflow_waiting_for_it_and_ends_one_that_exits_on_it() {
+    let clock = Arc::new(ManualClock::new(at("2026-12-02T10:00:00Z")));
+    let local = RunningLocal::start_with_clock(clock.clone()).await;
+    let ada = Client::user(&local, Role::Client, None);
+    ada.sign_up().await;
+    let sender = ada
+        .post(
+            "/v1/sender-accounts/connect",
+            json!({ "provider": "sendgrid", "from_email": "ada@mail.example", "api_key": "k", "is_default": true }),
+        )
+        .await;
+    let sender_id = sender.body["id"].as_str().unwrap().to_owned();
+    // One workflow waits for the reply to its e-mail; the other ends when the lead replies.
+    let waiting = json!([
+        {"id":"t","type":"trigger.lead_event","config":{"event":"lead.created"},"next":"e"},
+        {"id":"e","type":"action.send_email","config":{"subject":"Hello {{first_name}}","html_body":"<p>Hi</p>"},"next":"w"},
+        {"id":"w","type":"wait.event","config":{"events":["email.replied"],"message_of":"e","timeout":{"amount":7,"unit":"days"}},
+          "branches":[{"key":"matched","next":"u"},{"key":"timeout","next":null}]},
+        {"id":"u","type":"action.update_lead","config":{"status":"Qualified"},"next":null}
+    ]);
+    let exiting = json!([
+        {"id":"t","type":"trigger.lead_event","config":{"event":"lead.created","exit_on":["email.replied"]},"next":"d"},
+        {"id":"d","type":"wait.duration","config":{"amount":3,"unit":"days"},"next":"u"},
+        {"id":"u","type":"action.update_lead","config":{"score_add":50},"next":null}
+    ]);
+    for (name, nodes) in [("Waits", waiting), ("Exits", exiting)] {
+        let created = ada
+            .post(
+                "/v1/workflows",
+                json!({ "name": name, "status": "active", "nodes": nodes }),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+    }
+    let worker = local.system.workflow_worker();
+    worker.drain().await;
+    let lead = ada
+        .post("/v1/leads", json!({ "name": "Grace", "first_name": "Grace", "primary_email": "grace@navy.example" }))
+        .await;
+    let lead_id = lead.body["id"].as_str().unwrap().to_owned();
+    worker.drain().await;
+    let messages = ada
+        .get(&format!("/v1/email_messages?lead_id={lead_id}"))
+        .await;
+    let message_id = messages.body["data"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", messages.body))
+        .to_owned();
+    let ours = rfc_message_id(&local, &message_id);
+
+    let hook = ada
+        .post(
+            &format!("/v1/sender-accounts/{sender_id}/inbound-webhook"),
+            json!({}),
+        )
+        .await;
+    let url = hook.body["url"].as_str().unwrap().to_owned();
+    let headers = format!(
+        "From: grace@navy.example\nSubject: Re: Hello Grace\nMessage-ID: <wf-1@navy.example>\nIn-Reply-To: <{ours}>\n"
+    );
+    let posted = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "multipart/form-data; boundary=b")
+        .body(sendgrid_form("b", &headers, "Interested!"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200);
+    worker.drain().await;
+
+    let lead = ada.get(&format!("/v1/leads/{lead_id}")).await;
+    assert_eq!(
+        lead.body["status"], "Qualified",
+        "the waiting run woke on the reply"
+    );
+    clock.advance(Duration::days(4));
+    local.system.workflows.tick().await.unwrap();
+    worker.drain().await;
+    let lead = ada.get(&format!("/v1/leads/{lead_id}")).await;
+    assert_eq!(
+        lead.body["score"], 0,
+        "the run that exits on a reply never reached its update"
+    );
+    let runs = ada
+        .get(&format!("/v1/workflow_executions?lead_id={lead_id}"))
+        .await;
+    let statuses: Vec<&str> = runs.body["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", runs.body))
+        .iter()
+        .map(|r| r["status"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(statuses.len(), 2, "{}", runs.body);
+    let mut statuses = statuses;
+    statuses.sort_unstable();
+    // The waiting run finished; the one that exits on a reply ended early ("skipped").
+    assert_eq!(statuses, ["skipped", "success"]);
+}
