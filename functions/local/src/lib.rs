@@ -343,7 +343,8 @@ impl LocalSystem {
                 senders: send.senders().clone(),
                 sealer: sealer.clone(),
                 inboxes: local_inboxes(&config),
-            }),
+            })
+            .with_metrics(reported.clone()),
         );
         let scheduled_email_dlq = Arc::new(LocalQueue::new("scheduled-emails-dlq"));
         let scheduled_email_queue = Arc::new(LocalQueue::with_redrive(

@@ -45,11 +45,15 @@ fn replies(
     let access = Arc::new(access.with_webhooks(webhooks.clone()));
     let senders = SenderAccounts::new(access.clone(), sealer.clone(), mailers);
     // Inbound URLs are made by the api function; the base is not needed here.
-    Replies::new(access, clock, webhooks, "").with_mailboxes(MailboxAccess {
-        senders,
-        sealer,
-        inboxes,
-    })
+    Replies::new(access, clock, webhooks, "")
+        .with_mailboxes(MailboxAccess {
+            senders,
+            sealer,
+            inboxes,
+        })
+        .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
+            "poll-replies",
+        )))
 }
 
 #[tokio::main]

@@ -40,12 +40,12 @@ fn router(
         ip_hash_key,
     ));
     // Replies posted by the providers' inbound parse (the URL is handed out by the api).
-    let replies = Arc::new(scaliyo_app::replies::Replies::new(
-        access.clone(),
-        clock.clone(),
-        webhooks.clone(),
-        "",
-    ));
+    let replies = Arc::new(
+        scaliyo_app::replies::Replies::new(access.clone(), clock.clone(), webhooks.clone(), "")
+            .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
+                "track-click",
+            ))),
+    );
     // The base URL only matters when a webhook is created (through the api function).
     let hooks = Arc::new(
         scaliyo_app::provider_events::ProviderHooks::new(rows, clock, "").with_webhooks(webhooks),

@@ -129,6 +129,8 @@ pub struct Replies {
     /// The public base of the inbound webhook URLs (the tracking host).
     base_url: String,
     config: RepliesConfig,
+    /// `ReplyPollTicks`, `MailboxesPolled` (outcome), `InboundMessages` (kind).
+    metrics: Arc<dyn scaliyo_store::Metrics>,
 }
 
 impl Replies {
@@ -151,7 +153,13 @@ impl Replies {
             webhooks,
             base_url,
             config: RepliesConfig::default(),
+            metrics: scaliyo_store::no_metrics(),
         }
+    }
+
+    pub fn with_metrics(mut self, metrics: Arc<dyn scaliyo_store::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Reads mailboxes too (reply detection on, the poll tick).

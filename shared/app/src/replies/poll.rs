@@ -89,6 +89,17 @@ impl Replies {
         for report in &reports {
             total.add(report);
         }
+        self.metrics.count("ReplyPollTicks", &[], 1);
+        self.metrics.count(
+            "MailboxesPolled",
+            &[("outcome", "read")],
+            total.polled as u64,
+        );
+        self.metrics.count(
+            "MailboxesPolled",
+            &[("outcome", "failed")],
+            total.failed as u64,
+        );
         if total.claimed > 0 {
             tracing::info!(
                 claimed = total.claimed,

@@ -86,6 +86,25 @@ impl Replies {
         source: Source<'_>,
         inbound: InboundMessage,
     ) -> Result<Recorded, ReplyError> {
+        let recorded = self.record_once(owner, source, inbound).await?;
+        let kind = match recorded {
+            Recorded::Reply => "reply",
+            Recorded::AutoReply => "auto_reply",
+            Recorded::Bounce => "bounce",
+            Recorded::Duplicate => "duplicate",
+            Recorded::Unmatched => "unmatched",
+        };
+        self.metrics
+            .count("InboundMessages", &[("kind", kind), ("via", source.via)], 1);
+        Ok(recorded)
+    }
+
+    async fn record_once(
+        &self,
+        owner: OwnerId,
+        source: Source<'_>,
+        inbound: InboundMessage,
+    ) -> Result<Recorded, ReplyError> {
         let reply_id = uuid::Uuid::new_v5(
             &uuid::Uuid::NAMESPACE_URL,
             format!("scaliyo:reply:{owner}:{}", inbound.dedupe_key()).as_bytes(),
