@@ -54,8 +54,13 @@ pub(super) fn mailbox_key(owner: OwnerId, sender_id: &str) -> Key {
     )
 }
 
-pub(super) fn due_partition(sender_id: &str) -> String {
-    format!("{DUE_PREFIX}#{}", layout::shard_of(sender_id))
+/// The due partition of one shard (GSI4).
+pub(super) fn shard_partition(shard: u32) -> String {
+    format!("{DUE_PREFIX}#{shard}")
+}
+
+fn due_partition(sender_id: &str) -> String {
+    shard_partition(layout::shard_of(sender_id))
 }
 
 /// Puts a mailbox item's due entry at `at`.

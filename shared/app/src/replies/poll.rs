@@ -13,7 +13,9 @@ use scaliyo_store::{Condition, FetchedMessage, Item, StoreError, WriteOp};
 use serde::Serialize;
 use serde_json::json;
 
-use super::mailboxes::{CURSOR, LAST_ERROR, POLLED_AT, VERSION, cursor_of, set_due};
+use super::mailboxes::{
+    CURSOR, LAST_ERROR, POLLED_AT, VERSION, cursor_of, set_due, shard_partition,
+};
 use super::record::Source;
 use super::*;
 use crate::layout;
@@ -59,7 +61,7 @@ impl Replies {
                 crate::work_queue::scan(
                     self.access.rows(),
                     DUE_INDEX,
-                    format!("reply_poll#{shard}"),
+                    shard_partition(shard),
                     now,
                     per_shard,
                     None,

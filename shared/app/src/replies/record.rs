@@ -143,19 +143,20 @@ impl Replies {
         match inbound.kind {
             ReplyKind::Bounce => {
                 let bounce = inbound.bounce.clone();
+                // Only a report that says "for good" suppresses; and what is suppressed is the
+                // address we sent to, never one the report names (a recipient of our message
+                // could forge a report naming somebody else).
                 let event = DeliveryEvent {
                     event_id: reply_id.clone(),
                     message_id: record.message_id.clone(),
-                    kind: if bounce.as_ref().is_none_or(|b| b.permanent) {
-                        DeliveryKind::HardBounce
-                    } else {
-                        DeliveryKind::SoftBounce
+                    kind: match &bounce {
+                        Some(report) if report.permanent => DeliveryKind::HardBounce,
+                        _ => DeliveryKind::SoftBounce,
                     },
-                    email: bounce
-                        .as_ref()
-                        .and_then(|b| b.recipient.clone())
-                        .or_else(|| answered.message["to_email"].as_str().map(str::to_owned))
-                        .unwrap_or_default(),
+                    email: answered.message["to_email"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
                     reason: bounce
                         .as_ref()
                         .and_then(|b| b.diagnostic.clone().or_else(|| b.status.clone())),
