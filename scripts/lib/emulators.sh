@@ -158,6 +158,8 @@ python3 -c "import socket; socket.create_connection(('127.0.0.1',$IMAP_PORT),1)"
   || { tail -n 20 "$LOGS/dovecot.log" "$LOGS/dovecot.out" >&2; die "Dovecot did not start"; }
 
 export SCALIYO_TEST_IMAP_ENDPOINT="127.0.0.1:$IMAP_PORT"
+# Where the mailboxes are (a test renumbers one, as a server restore would).
+export SCALIYO_TEST_IMAP_MAILDIR="$IMAP_DIR/mail"
 export SCALIYO_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$DDB_PORT"
 export SCALIYO_TEST_MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
 export SCALIYO_REQUIRE_EMULATORS=1

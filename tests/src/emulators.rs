@@ -61,6 +61,14 @@ pub fn imap() -> Option<(String, u16)> {
     }
 }
 
+/// The directory of Dovecot's Maildirs (`<dir>/<user>/`), when scripts/test started it.
+pub fn imap_maildir() -> Option<std::path::PathBuf> {
+    std::env::var("SCALIYO_TEST_IMAP_MAILDIR")
+        .ok()
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+}
+
 /// A name no earlier run has used (emulators keep state and dedup windows).
 pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())

@@ -130,6 +130,36 @@ async fn imap_reads_only_what_arrived_since_the_cursor_and_resyncs_a_new_uidvali
     assert_eq!(resynced.messages.len(), 3);
     assert_eq!(resynced.cursor.uid_validity, new.cursor.uid_validity);
 
+    // And the real thing: Dovecot renumbers the mailbox when its UID list and indexes are
+    // gone (a restore from backup, a migration) — a new UIDVALIDITY the next read notices.
+    if let Some(maildir) = emulators::imap_maildir() {
+        let dir = maildir.join(&user);
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == "dovecot-uidlist" || name.starts_with("dovecot.index") {
+                std::fs::remove_file(entry.path()).unwrap();
+            }
+        }
+        // Dovecot's UIDVALIDITY is a timestamp: let a second pass.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        deliver(
+            &host,
+            port,
+            &user,
+            &raw_reply("d@example.com", "x@y", "Re: Three", "", "three"),
+        )
+        .await;
+        let renumbered = inbox.poll(&login, &new.cursor, now).await.unwrap();
+        assert_ne!(renumbered.cursor.uid_validity, new.cursor.uid_validity);
+        assert_eq!(
+            renumbered.messages.len(),
+            4,
+            "everything since the day before, read again"
+        );
+        let after = inbox.poll(&login, &renumbered.cursor, now).await.unwrap();
+        assert!(after.messages.is_empty());
+    }
+
     // A wrong password is the account's problem, said as such.
     let refused = inbox
         .poll(&imap_login(&host, port, &user, "wrong"), &new.cursor, now)

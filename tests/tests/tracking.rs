@@ -156,7 +156,7 @@ async fn pixels_links_and_unsubscribes_are_served_and_classified() {
 
     // The analytics: two messages sent; one human open and one human click (Apple's proxy and
     // the scanner's HEAD are machines); the scheduled rebuild agrees.
-    let expected = json!([{ "owner_id": ada.id(), "analytics_date": "2026-11-27", "total_sent": 2, "unique_opens": 1, "unique_clicks": 1, "total_open_events": 1, "total_click_events": 1 }]);
+    let expected = json!([{ "owner_id": ada.id(), "analytics_date": "2026-11-27", "total_sent": 2, "unique_opens": 1, "unique_clicks": 1, "total_open_events": 1, "total_click_events": 1, "unique_replies": 0, "total_replies": 0, "reply_rate": 0.0 }]);
     let summary = ada
         .get("/v1/analytics/email-summary?from=2026-11-27&to=2026-11-27")
         .await;
