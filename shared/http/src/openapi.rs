@@ -590,7 +590,7 @@ fn reply_paths(paths: &mut Map<String, Value>) {
         "received_at": text, "sent_at": maybe, "rfc_message_id": maybe, "bounce_status": maybe,
         "via": { "type": "string", "enum": ["imap", "gmail", "sendgrid_inbound", "mailchimp_inbound"] }
     }, "required": ["id", "lead_id", "message_id", "kind", "snippet", "received_at"] });
-    let mut listed = error_responses(&["401", "404", "503"]);
+    let mut listed = error_responses(&["400", "401", "404", "503"]);
     listed.insert(
         "200".into(),
         json_response(
