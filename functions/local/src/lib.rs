@@ -120,25 +120,6 @@ pub enum LocalError {
     Payments(String),
 }
 
-/// The mailboxes reply detection reads locally: IMAP anywhere (a Dovecot on this machine
-/// included) and the Gmail API at the configured base.
-fn local_inboxes(config: &LocalConfig) -> scaliyo_store::Inboxes {
-    let http = scaliyo_mail::http_client();
-    scaliyo_store::Inboxes {
-        imap: Arc::new(scaliyo_mail::inbox::ImapInbox::allowing_private()),
-        gmail: Arc::new(scaliyo_mail::inbox::GmailInbox::new(
-            config.gmail_api_base.clone(),
-            scaliyo_mail::google_oauth::GoogleOAuth::new(
-                config.google_token_url.clone(),
-                std::env::var("GOOGLE_CLIENT_ID").unwrap_or_default(),
-                std::env::var("GOOGLE_CLIENT_SECRET").unwrap_or_default(),
-                http.clone(),
-            ),
-            http,
-        )),
-    }
-}
-
 /// Caps glibc's malloc arenas at two. By default every thread that allocates may get its own
 /// arena (up to 8 per core), each keeping freed memory; with the store's blocking threads that
 /// is tens of MiB of resident memory for nothing. Call it first thing in `main`.
@@ -342,7 +323,12 @@ impl LocalSystem {
             .with_mailboxes(MailboxAccess {
                 senders: send.senders().clone(),
                 sealer: sealer.clone(),
-                inboxes: local_inboxes(&config),
+                // IMAP anywhere locally (a Dovecot on this machine included).
+                inboxes: scaliyo_mail::inboxes(
+                    config.gmail_api_base.clone(),
+                    config.google_token_url.clone(),
+                    true,
+                ),
             })
             .with_metrics(reported.clone()),
         );

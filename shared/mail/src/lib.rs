@@ -62,8 +62,21 @@ pub fn mailers_from_env() -> Mailers {
 /// `SMTP_ALLOW_PRIVATE`, as for sending) and the Gmail API (`GMAIL_API_BASE_URL`,
 /// `GOOGLE_TOKEN_URL`, `GOOGLE_CLIENT_ID`/`_SECRET`).
 pub fn inboxes_from_env() -> scaliyo_store::Inboxes {
+    inboxes(
+        env_or("GMAIL_API_BASE_URL", gmail::DEFAULT_API_BASE),
+        env_or("GOOGLE_TOKEN_URL", gmail::DEFAULT_TOKEN_URL),
+        std::env::var("SMTP_ALLOW_PRIVATE").is_ok_and(|v| v == "1" || v == "true"),
+    )
+}
+
+/// The inboxes with the Gmail API and Google's token endpoint at these bases (the OAuth
+/// client from `GOOGLE_CLIENT_ID`/`_SECRET`); IMAP hosts inside only with `allow_private`.
+pub fn inboxes(
+    gmail_api_base: String,
+    google_token_url: String,
+    allow_private: bool,
+) -> scaliyo_store::Inboxes {
     let http = http_client();
-    let allow_private = std::env::var("SMTP_ALLOW_PRIVATE").is_ok_and(|v| v == "1" || v == "true");
     scaliyo_store::Inboxes {
         imap: Arc::new(if allow_private {
             inbox::ImapInbox::allowing_private()
@@ -71,9 +84,9 @@ pub fn inboxes_from_env() -> scaliyo_store::Inboxes {
             inbox::ImapInbox::default()
         }),
         gmail: Arc::new(inbox::GmailInbox::new(
-            env_or("GMAIL_API_BASE_URL", gmail::DEFAULT_API_BASE),
+            gmail_api_base,
             google_oauth::GoogleOAuth::new(
-                env_or("GOOGLE_TOKEN_URL", gmail::DEFAULT_TOKEN_URL),
+                google_token_url,
                 env_or("GOOGLE_CLIENT_ID", ""),
                 env_or("GOOGLE_CLIENT_SECRET", ""),
                 http.clone(),

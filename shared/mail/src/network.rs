@@ -2,6 +2,8 @@
 
 use std::net::IpAddr;
 
+use scaliyo_store::MailError;
+
 pub(crate) fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host
@@ -38,4 +40,33 @@ pub(crate) fn is_public(ip: IpAddr) -> bool {
                 || (first & 0xffc0) == 0xfe80)
         }
     }
+}
+
+/// The one address a mail conversation goes to: `host` resolved once (the connection is then
+/// pinned to it), refused when any of its addresses is inside (loopback, private, link-local,
+/// the metadata service) unless `allow_private`. `protocol` names the server in the errors,
+/// which say that it failed, not how (that would map the network for a caller probing it).
+pub(crate) async fn resolve_mail_host(
+    host: &str,
+    port: u16,
+    allow_private: bool,
+    protocol: &str,
+) -> Result<IpAddr, MailError> {
+    let unreachable = || {
+        MailError::Unavailable(format!(
+            "the {protocol} server could not be reached on that host and port"
+        ))
+    };
+    let addresses: Vec<IpAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|_| unreachable())?
+        .map(|a| a.ip())
+        .collect();
+    let first = *addresses.first().ok_or_else(unreachable)?;
+    if !allow_private && addresses.iter().any(|ip| !is_public(*ip)) {
+        return Err(MailError::Rejected(format!(
+            "the {protocol} host must be a server on the public internet"
+        )));
+    }
+    Ok(first)
 }

@@ -10,7 +10,7 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use scaliyo_store::{Credentials, Delivery, MailError, Mailer, OutgoingEmail, SmtpSecurity};
 
-use crate::network::{is_loopback, is_public};
+use crate::network::{is_loopback, resolve_mail_host};
 
 /// SMTP delivery. The account's host is resolved once and the connection pinned to that
 /// address (the certificate is still checked for the host name), so a name that resolves
@@ -39,20 +39,7 @@ impl SmtpMailer {
 
     /// The one address the conversation goes to.
     async fn resolve(&self, host: &str, port: u16) -> Result<IpAddr, MailError> {
-        let addresses: Vec<IpAddr> = tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|_| MailError::Unavailable(UNREACHABLE.into()))?
-            .map(|a| a.ip())
-            .collect();
-        let first = *addresses
-            .first()
-            .ok_or_else(|| MailError::Unavailable(UNREACHABLE.into()))?;
-        if !self.allow_private && addresses.iter().any(|ip| !is_public(*ip)) {
-            return Err(MailError::Rejected(
-                "the SMTP host must be a server on the public internet".into(),
-            ));
-        }
-        Ok(first)
+        resolve_mail_host(host, port, self.allow_private, "SMTP").await
     }
 
     async fn transport(

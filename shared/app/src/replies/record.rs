@@ -37,6 +37,18 @@ pub enum Recorded {
     Unmatched,
 }
 
+impl Recorded {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Recorded::Reply => "reply",
+            Recorded::AutoReply => "auto_reply",
+            Recorded::Bounce => "bounce",
+            Recorded::Duplicate => "duplicate",
+            Recorded::Unmatched => "unmatched",
+        }
+    }
+}
+
 /// A reply as stored and as `GET /v1/leads/{id}/replies` shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ReplyRecord {
@@ -87,15 +99,11 @@ impl Replies {
         inbound: InboundMessage,
     ) -> Result<Recorded, ReplyError> {
         let recorded = self.record_once(owner, source, inbound).await?;
-        let kind = match recorded {
-            Recorded::Reply => "reply",
-            Recorded::AutoReply => "auto_reply",
-            Recorded::Bounce => "bounce",
-            Recorded::Duplicate => "duplicate",
-            Recorded::Unmatched => "unmatched",
-        };
-        self.metrics
-            .count("InboundMessages", &[("kind", kind), ("via", source.via)], 1);
+        self.metrics.count(
+            "InboundMessages",
+            &[("kind", recorded.as_str()), ("via", source.via)],
+            1,
+        );
         Ok(recorded)
     }
 
@@ -165,32 +173,9 @@ impl Replies {
                 self.bounces
                     .record_delivery(owner, source.via, &event)
                     .await?;
-                self.commit_once(vec![
-                    WriteOp::put_new(marker.with(DONE, true)),
-                    WriteOp::put(stored),
-                ])
-                .await
-                .map(|new| {
-                    if new {
-                        Recorded::Bounce
-                    } else {
-                        Recorded::Duplicate
-                    }
-                })
+                self.commit_once(marker, stored, Recorded::Bounce).await
             }
-            ReplyKind::AutoReply => self
-                .commit_once(vec![
-                    WriteOp::put_new(marker.with(DONE, true)),
-                    WriteOp::put(stored),
-                ])
-                .await
-                .map(|new| {
-                    if new {
-                        Recorded::AutoReply
-                    } else {
-                        Recorded::Duplicate
-                    }
-                }),
+            ReplyKind::AutoReply => self.commit_once(marker, stored, Recorded::AutoReply).await,
             ReplyKind::Reply => {
                 let counted = CountedMessage::from_row(&answered.message);
                 let written = crate::analytics::on_event_with(
@@ -249,11 +234,21 @@ impl Replies {
         }
     }
 
-    /// Writes `ops` whose first is the marker's `put_new`; false when it existed.
-    async fn commit_once(&self, ops: Vec<WriteOp>) -> Result<bool, ReplyError> {
+    /// Writes a record that needs nothing after it (no counts, no effects) with its marker,
+    /// done; `Duplicate` when the marker was there first.
+    async fn commit_once(
+        &self,
+        marker: Item,
+        stored: Item,
+        recorded: Recorded,
+    ) -> Result<Recorded, ReplyError> {
+        let ops = vec![
+            WriteOp::put_new(marker.with(DONE, true)),
+            WriteOp::put(stored),
+        ];
         match self.access.rows().store().transact_write(ops).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::ConditionFailed { index: Some(0) }) => Ok(false),
+            Ok(()) => Ok(recorded),
+            Err(StoreError::ConditionFailed { index: Some(0) }) => Ok(Recorded::Duplicate),
             Err(error) => Err(error.into()),
         }
     }

@@ -27,7 +27,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
-use crate::network::{is_loopback, is_public};
+use crate::network::{is_loopback, resolve_mail_host};
 
 /// How much of a message's text is read: enough for a snippet and a bounce's report.
 pub const BODY_PREFIX: u32 = 32 * 1024;
@@ -94,20 +94,7 @@ impl ImapInbox {
     }
 
     async fn resolve(&self, host: &str, port: u16) -> Result<IpAddr, MailError> {
-        let addresses: Vec<IpAddr> = tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|_| MailError::Unavailable(UNREACHABLE.into()))?
-            .map(|a| a.ip())
-            .collect();
-        let first = *addresses
-            .first()
-            .ok_or_else(|| MailError::Unavailable(UNREACHABLE.into()))?;
-        if !self.allow_private && addresses.iter().any(|ip| !is_public(*ip)) {
-            return Err(MailError::Rejected(
-                "the IMAP host must be a server on the public internet".into(),
-            ));
-        }
-        Ok(first)
+        resolve_mail_host(host, port, self.allow_private, "IMAP").await
     }
 
     async fn conversation(
