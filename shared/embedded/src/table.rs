@@ -333,6 +333,12 @@ fn apply_in(
                     WriteOp::Update { update, .. } => {
                         let item = update.apply(&key, old.clone())?;
                         check_item(&item)?;
+                        // An update that changes nothing (a uniqueness pointer set only if
+                        // absent, on every counter increment) rewrites no page.
+                        if old.as_ref() == Some(&item) {
+                            planned.push((raw_key, old, None, Some(item)));
+                            continue;
+                        }
                         Some(item)
                     }
                     WriteOp::Delete { .. } => None,

@@ -1,38 +1,31 @@
-//! Writing a message's tracking rows and tokens, then the call to the sender's provider.
+//! A message's tracking (its rows and tokens, written with the reservation), then the call to
+//! the sender's provider.
 
 use super::instrument::{Instrumented, MessageRef, TrackingOptions, instrument};
 use super::*;
 use crate::rows::to_row;
 
+/// A message instrumented for tracking, with the writes that make its links and tokens
+/// findable; they commit with the send's reservation, before the provider is called.
+pub(super) struct Tracked {
+    pub(super) instrumented: Instrumented,
+    pub(super) writes: Vec<WriteOp>,
+}
+
 impl SendPipeline {
-    /// Tracks, builds and sends; returns the provider's id and the number of tracked links.
-    pub(super) async fn deliver(
+    /// Adds the pixel, the tracked links and the unsubscribe link to `body`, and the writes
+    /// of their rows and tokens: a fast mail client must find them the moment the provider
+    /// accepts the message.
+    pub(super) fn track(
         &self,
-        draft: &Draft<'_>,
+        owner: OwnerId,
+        message_id: &str,
+        to_email: &str,
         body: &str,
-    ) -> Result<(Option<String>, usize), SendError> {
-        let Draft {
-            owner,
-            lead,
-            sender,
-            request,
-            ..
-        } = *draft;
-        let (message_id, to_email, subject) = (
-            draft.message_id.as_str(),
-            draft.to_email.as_str(),
-            draft.subject.as_str(),
-        );
-        let store = self.access.rows().store().clone();
+        request: &SendRequest,
+    ) -> Result<Tracked, SendError> {
         let base = self.config.tracking_base_url.trim_end_matches('/');
-        let Instrumented {
-            html,
-            text,
-            unsubscribe_token,
-            unsubscribe_url,
-            links,
-            tokens,
-        } = instrument(
+        let mut instrumented = instrument(
             body,
             base,
             MessageRef {
@@ -48,14 +41,15 @@ impl SendPipeline {
             new_token,
             || uuid::Uuid::new_v4().to_string(),
         );
-        // Links and tokens first, in one transaction per 100 actions: a fast mail client must
-        // find them the moment the provider accepts the message.
+        let rows = self.access.rows();
         let link_table = &schema::EMAIL_LINKS;
-        let mut ops: Vec<WriteOp> = Vec::with_capacity(links.len() * 2 + tokens.len() + 1);
-        for link in &links {
-            let prepared = self.access.rows().prepare(link_table, to_row(link)?)?;
+        let tokens = std::mem::take(&mut instrumented.tokens);
+        let mut writes: Vec<WriteOp> =
+            Vec::with_capacity(instrumented.links.len() * 2 + tokens.len() + 1);
+        for link in &instrumented.links {
+            let prepared = rows.prepare(link_table, to_row(link)?)?;
             // The message row is written after the send; its reference is not checked here.
-            ops.extend(self.access.rows().insert_ops(
+            writes.extend(rows.insert_ops(
                 link_table,
                 Some(&owner.to_string()),
                 &prepared,
@@ -67,20 +61,47 @@ impl SendPipeline {
         let sent_at = self.clock.now().timestamp();
         // The tokens are found from the owner's partition when the account is deleted.
         let token_keys: Vec<Key> = tokens.iter().filter_map(|t| t.key().ok()).collect();
-        ops.push(crate::references::reference_op(
+        writes.push(crate::references::reference_op(
             owner,
-            &format!("trk#{message_id}#{unsubscribe_token}"),
+            &format!("trk#{message_id}#{}", instrumented.unsubscribe_token),
             &token_keys,
         ));
-        ops.extend(
+        writes.extend(
             tokens
                 .into_iter()
                 .map(|token| WriteOp::put(token.with("sent_at", sent_at))),
         );
-        for chunk in ops.chunks(scaliyo_store::table::MAX_TRANSACTION_ITEMS) {
-            store.transact_write(chunk.to_vec()).await?;
-        }
+        Ok(Tracked {
+            instrumented,
+            writes,
+        })
+    }
 
+    /// Builds the message and hands it to the sender's provider; returns the provider's id
+    /// and the number of tracked links.
+    pub(super) async fn deliver(
+        &self,
+        draft: &Draft<'_>,
+        instrumented: Instrumented,
+    ) -> Result<(Option<String>, usize), SendError> {
+        let Draft {
+            owner,
+            lead,
+            sender,
+            ..
+        } = *draft;
+        let (message_id, to_email, subject) = (
+            draft.message_id.as_str(),
+            draft.to_email.as_str(),
+            draft.subject.as_str(),
+        );
+        let Instrumented {
+            html,
+            text,
+            unsubscribe_url,
+            links,
+            ..
+        } = instrumented;
         let from_email = sender["from_email"].as_str().unwrap_or_default().to_owned();
         let domain = from_email
             .rsplit_once('@')

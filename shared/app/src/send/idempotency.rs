@@ -100,9 +100,9 @@ impl SendPipeline {
         let store = self.access.rows().store().clone();
         match result {
             Ok(outcome) => {
-                let response = serde_json::to_string(outcome).unwrap_or_default();
-                let update = Update::new().set("state", "done").set("response", response);
-                store.update(&marker, update, None).await?;
+                store
+                    .transact_write(vec![marker_done(marker, outcome)])
+                    .await?;
             }
             // A refused request may be retried with the same key.
             Err(_) => {
@@ -111,6 +111,15 @@ impl SendPipeline {
         }
         Ok(())
     }
+}
+
+/// The write that keeps a sent attempt's outcome under its key, for replays.
+pub(super) fn marker_done(marker: Key, outcome: &SendOutcome) -> WriteOp {
+    let response = serde_json::to_string(outcome).unwrap_or_default();
+    WriteOp::update(
+        marker,
+        Update::new().set("state", "done").set("response", response),
+    )
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 
 use super::*;
 
-use super::idempotency::{IdempotencyKey, MarkerClaim};
+use super::delivery::Tracked;
+use super::idempotency::{IdempotencyKey, MarkerClaim, marker_done};
 
 impl SendPipeline {
     pub fn new(
@@ -57,8 +58,13 @@ impl SendPipeline {
             },
             None => None,
         };
-        let result = guarded("send", self.send_once(actor, owner, request)).await;
-        if let Some(marker) = marker {
+        let result = guarded(
+            "send",
+            self.send_once(actor, owner, request, marker.clone()),
+        )
+        .await;
+        // A sent message settled its marker with its record; a refused one frees the key.
+        if let (Some(marker), Err(_)) = (marker, &result) {
             self.settle_marker(marker, &result).await?;
         }
         result
@@ -96,30 +102,37 @@ impl SendPipeline {
         } else {
             None
         };
-        let result = match recorded {
+        match recorded {
             // The crashed attempt got as far as recording its message: it was sent.
-            Some(message) => Ok(SendOutcome {
-                message_id: message_id.clone(),
-                status: message["status"]
-                    .as_str()
-                    .unwrap_or(MessageStatus::Sent.as_str())
-                    .to_owned(),
-                provider: message["provider"].as_str().unwrap_or_default().to_owned(),
-                provider_message_id: message["provider_message_id"].as_str().map(str::to_owned),
-                sender_account_id: String::new(),
-                to_email: message["to_email"].as_str().unwrap_or_default().to_owned(),
-                tracked_links: 0,
-            }),
-            None => {
-                guarded(
-                    "scheduled send",
-                    self.send_prepared_once(&actor, owner, prepared, message_id),
-                )
-                .await
+            Some(message) => {
+                let result = Ok(SendOutcome {
+                    message_id: message_id.clone(),
+                    status: message["status"]
+                        .as_str()
+                        .unwrap_or(MessageStatus::Sent.as_str())
+                        .to_owned(),
+                    provider: message["provider"].as_str().unwrap_or_default().to_owned(),
+                    provider_message_id: message["provider_message_id"].as_str().map(str::to_owned),
+                    sender_account_id: String::new(),
+                    to_email: message["to_email"].as_str().unwrap_or_default().to_owned(),
+                    tracked_links: 0,
+                });
+                self.settle_marker(marker, &result).await?;
+                result
             }
-        };
-        self.settle_marker(marker, &result).await?;
-        result
+            None => {
+                let result = guarded(
+                    "scheduled send",
+                    self.send_prepared_once(&actor, owner, prepared, message_id, marker.clone()),
+                )
+                .await;
+                // A sent message settled its marker with its record.
+                if result.is_err() {
+                    self.settle_marker(marker, &result).await?;
+                }
+                result
+            }
+        }
     }
 
     pub(super) async fn send_prepared_once(
@@ -128,6 +141,7 @@ impl SendPipeline {
         owner: OwnerId,
         prepared: PreparedSend,
         message_id: String,
+        marker: Key,
     ) -> Result<SendOutcome, SendError> {
         let lead = self.access.get(actor, "leads", &prepared.lead_id).await?;
         self.refuse_suppressed(owner, &prepared.to_email).await?;
@@ -152,6 +166,7 @@ impl SendPipeline {
             request: &request,
             message_id,
             keyed: true,
+            marker: Some(marker),
         };
         self.dispatch(actor, outgoing).await
     }
@@ -178,6 +193,7 @@ impl SendPipeline {
         actor: &Actor,
         owner: OwnerId,
         request: SendRequest,
+        marker: Option<Key>,
     ) -> Result<SendOutcome, SendError> {
         let lead = self.access.get(actor, "leads", &request.lead_id).await?;
         let to_email = [lead["primary_email"].as_str(), lead["email"].as_str()]
@@ -242,6 +258,7 @@ impl SendPipeline {
             request: &request,
             message_id,
             keyed: false,
+            marker,
         };
         self.dispatch(actor, outgoing).await
     }
@@ -287,13 +304,18 @@ impl SendPipeline {
             request,
             message_id,
             keyed,
+            marker,
         } = outgoing;
         let store = self.access.rows().store().clone();
         let now = self.clock.now();
         let candidates = self
             .candidates(actor, owner, request.sender_account_id.as_deref(), now)
             .await?;
-        let (sender, reservation) = self.reserve(owner, candidates, now).await?;
+        let Tracked {
+            instrumented,
+            writes: tracking,
+        } = self.track(owner, &message_id, &to_email, body, request)?;
+        let (sender, reservation) = self.reserve(owner, candidates, now, tracking).await?;
         let sender_id = sender["id"].as_str().unwrap_or_default().to_owned();
         let provider = sender["provider"].as_str().unwrap_or_default().to_owned();
         tracing::info!(%owner, sender = %sender_id, provider = %provider, "sender chosen");
@@ -308,9 +330,20 @@ impl SendPipeline {
             provider: provider.clone(),
             request,
         };
-        match guarded("delivery", self.deliver(&draft, body)).await {
+        match guarded("delivery", self.deliver(&draft, instrumented)).await {
             Ok((provider_message_id, links)) => {
-                self.record(&draft, provider_message_id.clone(), MessageStatus::Sent)
+                let outcome = SendOutcome {
+                    message_id: draft.message_id.clone(),
+                    status: MessageStatus::Sent.to_string(),
+                    provider: provider.clone(),
+                    provider_message_id: provider_message_id.clone(),
+                    sender_account_id: sender_id.clone(),
+                    to_email: to_email.clone(),
+                    tracked_links: links,
+                };
+                // The key's outcome commits with the message's record.
+                let settled = marker.map(|marker| marker_done(marker, &outcome));
+                self.record(&draft, provider_message_id, MessageStatus::Sent, settled)
                     .await?;
                 if let Some(webhooks) = &self.webhooks {
                     let data = json!({
@@ -325,15 +358,7 @@ impl SendPipeline {
                         .emit(owner, "email.sent", &draft.message_id, data)
                         .await;
                 }
-                Ok(SendOutcome {
-                    message_id: draft.message_id,
-                    status: MessageStatus::Sent.to_string(),
-                    provider,
-                    provider_message_id,
-                    sender_account_id: sender_id,
-                    to_email,
-                    tracked_links: links,
-                })
+                Ok(outcome)
             }
             Err(error) => {
                 // Give back what the send reserved; it did not happen.
@@ -365,7 +390,8 @@ impl SendPipeline {
                         },
                         ..draft
                     };
-                    self.record(&failed, None, MessageStatus::Failed).await?;
+                    self.record(&failed, None, MessageStatus::Failed, None)
+                        .await?;
                     if let Some(webhooks) = &self.webhooks {
                         let data = json!({
                             "message_id": failed.message_id,
@@ -403,4 +429,6 @@ pub(super) struct Outgoing<'a> {
     message_id: String,
     /// A scheduled row's send: its message id is derived from the row and kept on failure.
     keyed: bool,
+    /// The Idempotency-Key marker this attempt holds, settled with the message's record.
+    marker: Option<Key>,
 }

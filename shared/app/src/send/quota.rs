@@ -115,15 +115,26 @@ impl SendPipeline {
     }
 
     /// Reserves one send on the sender's daily (and warm-up) cap, the plan's monthly e-mail
-    /// limit and the workspace counters — one transaction, each limit a condition in it. A
-    /// sender at its cap hands over to the next candidate.
+    /// limit and the workspace counters — one transaction, each limit a condition in it, and
+    /// `riders` (the message's tracking writes) in it too when they fit. A sender at its cap
+    /// hands over to the next candidate.
     pub(super) async fn reserve(
         &self,
         owner: OwnerId,
         candidates: Vec<Candidate>,
         now: DateTime<Utc>,
+        mut riders: Vec<WriteOp>,
     ) -> Result<(Row, Reservation), SendError> {
         let store = self.access.rows().store().clone();
+        // The reservation's own writes are at most 8 (a sender, three counters with their
+        // unique guards); riders that would overflow a transaction commit before it.
+        const RESERVATION_ITEMS: usize = 8;
+        if riders.len() + RESERVATION_ITEMS > scaliyo_store::table::MAX_TRANSACTION_ITEMS {
+            for chunk in riders.chunks(scaliyo_store::table::MAX_TRANSACTION_ITEMS) {
+                store.transact_write(chunk.to_vec()).await?;
+            }
+            riders.clear();
+        }
         let rows = self.access.rows();
         let plan_limit = i64::from(self.access.plan_of(owner).await?.limits().emails_per_month);
         let today = day_key(now);
@@ -234,6 +245,7 @@ impl SendPipeline {
                 ops.extend(monthly.clone());
                 ops.extend(daily.clone());
                 ops.extend(workspace.clone());
+                ops.extend(riders.iter().cloned());
                 match store.transact_write(ops).await {
                     Ok(()) => {
                         let mut refund = vec![

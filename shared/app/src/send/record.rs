@@ -28,12 +28,14 @@ struct AuditRow {
 }
 
 impl SendPipeline {
-    /// The message row, its audit entry and the day's "sent" analytics.
+    /// The message row, its audit entry and the day's "sent" analytics — and `settled`, the
+    /// send's Idempotency-Key outcome, in the same commit.
     pub(super) async fn record(
         &self,
         draft: &Draft<'_>,
         provider_message_id: Option<String>,
         status: MessageStatus,
+        settled: Option<WriteOp>,
     ) -> Result<(), SendError> {
         let Draft {
             owner,
@@ -87,10 +89,15 @@ impl SendPipeline {
         if let Some(date) = crate::analytics::message_date(&message) {
             ops.extend(crate::analytics::on_message_ops(owner, &date));
         }
+        ops.extend(settled.clone());
         // One commit for the records of a send.
         if let Err(error) = rows.store().transact_write(ops).await {
-            // The lead may have been deleted while the message went out: it is sent all the same.
+            // The lead may have been deleted while the message went out: it is sent all the same,
+            // and its key must say so (a replay must not send it again).
             tracing::warn!(%owner, message_id, %error, "recording a sent message failed");
+            if let Some(settled) = settled {
+                rows.store().transact_write(vec![settled]).await?;
+            }
         }
         Ok(())
     }
