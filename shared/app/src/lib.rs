@@ -7,6 +7,7 @@ pub mod billing;
 pub mod cursor;
 mod errors;
 pub mod import;
+pub mod invites;
 pub mod invoices;
 pub mod layout;
 pub mod leads;

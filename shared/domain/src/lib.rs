@@ -5,6 +5,7 @@ pub mod billing;
 pub mod email;
 pub mod ids;
 pub mod import;
+pub mod invites;
 pub mod invoices;
 pub mod migrate;
 pub mod plans;

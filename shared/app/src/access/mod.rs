@@ -21,6 +21,7 @@ mod audit;
 mod blog;
 mod checks;
 mod events;
+mod invites;
 mod plans;
 mod prompts;
 mod read;
@@ -129,6 +130,8 @@ pub struct Access {
     webhooks: Option<crate::webhooks::WebhookEmitter>,
     /// Seals the credentials clients write (`schema::SEALED_COLUMNS`).
     sealer: Option<Arc<dyn scaliyo_store::Sealer>>,
+    /// Issues the e-mail of every invitation written (docs/invitations.md).
+    invite_letters: Option<crate::invites::InviteLetters>,
 }
 
 /// The contacts counter of a workspace, kept in its partition beside its leads.
@@ -145,7 +148,14 @@ impl Access {
             private_webhooks: false,
             webhooks: None,
             sealer: None,
+            invite_letters: None,
         }
+    }
+
+    /// Every invitation written is e-mailed through these.
+    pub fn with_invite_letters(mut self, letters: Option<crate::invites::InviteLetters>) -> Self {
+        self.invite_letters = letters;
+        self
     }
 
     /// Seals list cursors under the deployment's key (`CURSOR_KEY`, or the local secrets

@@ -28,6 +28,7 @@ impl Access {
         let owner = actor.owner()?;
         let user = owner.to_string();
         Self::check_client_id(table, &input)?;
+        Self::normalise_invitee(table, &mut input);
         if let Some(id) = id {
             input.insert("id".into(), json!(id));
         }
@@ -72,6 +73,9 @@ impl Access {
             )));
         }
         self.check_references(actor, table, &row, None).await?;
+        if let Some(renewed) = self.renew_invite(actor, table, &row).await? {
+            return Ok(renewed);
+        }
         let parent_owner = match table.scope {
             Scope::OwnerOf(_) => Some(user.as_str()),
             _ => None,
@@ -95,6 +99,7 @@ impl Access {
             self.rows.insert(table, parent_owner, row, extra).await?,
         );
         self.emit_created(table, &created).await;
+        self.letter_for(table, &created).await;
         Ok(created)
     }
 

@@ -166,6 +166,23 @@ fn build(table: &'static Table) -> TableLayout {
         }
     }
 
+    // A row its invitee may read (by the e-mail address on it) is found by that address,
+    // whatever its case.
+    for rule in table.policy {
+        if let Who::Invitee(column) = rule.who
+            && !wanted
+                .iter()
+                .any(|(_, parts, _, _)| parts.as_slice() == [KeyPart::Lower(column)])
+        {
+            wanted.push((
+                format!("invitee_{}", table.name),
+                vec![KeyPart::Lower(column)],
+                None,
+                false,
+            ));
+        }
+    }
+
     let mut indexes = Vec::new();
     let mut free = vec![Index::Gsi1, Index::Gsi2, Index::Gsi3, Index::Gsi5];
     free.reverse();

@@ -21,6 +21,7 @@ mod senders;
 
 pub use idempotency::IdempotencyKey;
 pub use merge::merge_values;
+pub use notice::Notice;
 pub use quota::Reservation;
 pub use senders::{ConnectRequest, OAuthTokens, SmtpSettings};
 
@@ -145,6 +146,18 @@ pub struct SendPipeline {
     webhooks: Option<WebhookEmitter>,
     /// `EmailsSent`, `EmailsFailed`, `EmailsRefused` (docs/operations.md).
     metrics: Arc<dyn scaliyo_store::Metrics>,
+    /// The deployment's own sender, for notices of a workspace without one (invitations).
+    system_sender: Option<SystemSender>,
+}
+
+/// The deployment's own mailbox (`SYSTEM_MAIL_FROM` with an SMTP or SendGrid account; locally
+/// the outbox): notices go through it when the workspace has no connected sender.
+#[derive(Clone)]
+pub struct SystemSender {
+    pub mailer: Arc<dyn scaliyo_store::Mailer>,
+    pub credentials: scaliyo_store::Credentials,
+    pub from_email: String,
+    pub from_name: String,
 }
 
 /// Suppression entries live beside the workspace's rows: one item per address.

@@ -22,7 +22,14 @@ impl SendPipeline {
             config,
             webhooks: None,
             metrics: scaliyo_store::no_metrics(),
+            system_sender: None,
         }
+    }
+
+    /// Notices of a workspace without a connected sender go through `sender`.
+    pub fn with_system_sender(mut self, sender: Option<SystemSender>) -> Self {
+        self.system_sender = sender;
+        self
     }
 
     /// The sender mailboxes: connecting one, and their secrets.

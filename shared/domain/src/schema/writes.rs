@@ -118,15 +118,28 @@ pub const SERVER_COLUMNS: &[(&str, Writer, &[&str])] = &[
         Writer::System,
         &["posts_submitted", "posts_published"],
     ),
+    // An invitation is answered through /v1/invites (accepting creates the membership in the
+    // same transaction); re-inviting renews it (docs/invitations.md).
+    ("team_invites", Writer::System, &["status", "expires_at"]),
+    ("teamhub_invites", Writer::System, &["status"]),
 ];
 
 /// Columns that keep the value they were created with, whoever asks, admins included: a
 /// support session's window (started now, over two hours later) and whom it reads.
 /// `started_at` and `expires_at` take the server's defaults; the others are chosen at insert.
-pub const FIXED_COLUMNS: &[(&str, &[&str])] = &[(
-    "support_sessions",
-    &["started_at", "expires_at", "target_user_id", "admin_id"],
-)];
+pub const FIXED_COLUMNS: &[(&str, &[&str])] = &[
+    (
+        "support_sessions",
+        &["started_at", "expires_at", "target_user_id", "admin_id"],
+    ),
+    // The invitee may read and update their invitation (the seed's policy) but not change
+    // what it grants; the inviter re-invites to change the role.
+    ("team_invites", &["team_id", "email", "role", "invited_by"]),
+    (
+        "teamhub_invites",
+        &["flow_id", "email", "role", "invited_by"],
+    ),
+];
 
 /// Of the fixed columns, those only the server's default may set.
 const SERVER_DEFAULTED: &[(&str, &str)] = &[
