@@ -14,11 +14,13 @@ use std::sync::Arc;
 
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
+use scaliyo_app::email_queue::EmailQueueConsumer;
 use scaliyo_app::import::{ImportConfig, Importer};
+use scaliyo_app::invites::{Invitations, InviteLetters, InvitesConfig};
 use scaliyo_app::replies::{MailboxAccess, Replies};
 use scaliyo_app::rows::Rows;
 use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
-use scaliyo_app::send::{Mailers, SendConfig, SendPipeline};
+use scaliyo_app::send::{Mailers, SendConfig, SendPipeline, SystemSender};
 use scaliyo_app::social::{
     ShortLinks, SocialAccounts, SocialPosts, SocialPublisher, SocialSettings,
 };
@@ -197,7 +199,12 @@ pub struct LocalSystem {
     pub workflows: Arc<Workflows>,
     /// Reply detection (`poll-replies`, the inbound parse hooks, the replies API).
     pub replies: Arc<Replies>,
+    /// Invitations: answering them, and their e-mails (from the e-mail queue).
+    pub invitations: Arc<Invitations>,
 }
+
+/// The local deployment's own sender address (its notices land in the outbox).
+pub const LOCAL_SYSTEM_FROM: &str = "no-reply@scaliyo.local";
 
 /// Receives before a scheduled-email message goes to the dead-letter queue (the SQS
 /// redrive policy's maxReceiveCount in infra/template.yaml).
@@ -263,10 +270,22 @@ impl LocalSystem {
         let sealer = LocalSealer::from_key_text(&String::from_utf8_lossy(&master_key))
             .map_err(|e| LocalError::Secret(std::io::Error::other(e.to_string())))?;
         let sealer: Arc<dyn scaliyo_store::Sealer> = Arc::new(sealer);
+        let scheduled_email_dlq = Arc::new(LocalQueue::new("scheduled-emails-dlq"));
+        let scheduled_email_queue = Arc::new(LocalQueue::with_redrive(
+            "scheduled-emails",
+            Redrive {
+                max_receives: SCHEDULED_EMAIL_MAX_RECEIVES,
+                dead_letters: scheduled_email_dlq.clone(),
+            },
+        ));
+        // Every invitation written is e-mailed through the e-mail queue's consumer.
+        let invite_letters =
+            InviteLetters::new(table.clone(), scheduled_email_queue.clone(), clock.clone());
         let access = Arc::new(
             access
                 .with_webhooks(Some(webhooks.clone()))
-                .with_sealer(Some(sealer.clone())),
+                .with_sealer(Some(sealer.clone()))
+                .with_invite_letters(Some(invite_letters.clone())),
         );
         let transport = if config.webhooks_allow_private {
             HttpWebhookTransport::new().allowing_private()
@@ -300,7 +319,24 @@ impl LocalSystem {
                 },
             )
             .with_webhooks(Some(webhooks.clone()))
-            .with_metrics(reported.clone()),
+            .with_metrics(reported.clone())
+            .with_system_sender(Some(SystemSender {
+                mailer: outbox.clone(),
+                credentials: scaliyo_store::Credentials::None,
+                from_email: LOCAL_SYSTEM_FROM.to_owned(),
+                from_name: "Scaliyo".to_owned(),
+            })),
+        );
+        let invitations = Arc::new(
+            Invitations::new(
+                access.clone(),
+                clock.clone(),
+                invite_letters,
+                InvitesConfig {
+                    accept_url: format!("{}/invites", config.app_url.trim_end_matches('/')),
+                },
+            )
+            .with_send(send.clone()),
         );
         let workflows = Arc::new(
             Workflows::new(
@@ -332,14 +368,6 @@ impl LocalSystem {
             })
             .with_metrics(reported.clone()),
         );
-        let scheduled_email_dlq = Arc::new(LocalQueue::new("scheduled-emails-dlq"));
-        let scheduled_email_queue = Arc::new(LocalQueue::with_redrive(
-            "scheduled-emails",
-            Redrive {
-                max_receives: SCHEDULED_EMAIL_MAX_RECEIVES,
-                dead_letters: scheduled_email_dlq.clone(),
-            },
-        ));
         let scheduler = Arc::new(
             Scheduler::new(
                 access.clone(),
@@ -435,6 +463,7 @@ impl LocalSystem {
             },
         ));
         Ok(Self {
+            invitations,
             replies,
             workflow_queue,
             workflow_dlq,
@@ -497,6 +526,10 @@ impl LocalSystem {
             ))
             .merge(scaliyo_http::prompt_api::router(self.access.clone()))
             .merge(self.workflow_hooks())
+            .merge(scaliyo_http::invite_api::router(
+                self.access.clone(),
+                self.invitations.clone(),
+            ))
             .merge(scaliyo_http::reply_api::router(
                 self.access.clone(),
                 self.replies.clone(),
@@ -764,20 +797,14 @@ impl LocalSystem {
 
     /// `process-scheduled-emails` on its queue: one claimed row per message.
     pub fn scheduled_email_worker(&self) -> workers::Worker {
-        let scheduler = self.scheduler.clone();
+        let consumer = EmailQueueConsumer::new(self.scheduler.clone(), self.invitations.clone());
         workers::Worker::new(
             "process-scheduled-emails",
             self.scheduled_email_queue.clone(),
             std::time::Duration::from_secs(120),
             move |body| {
-                let scheduler = scheduler.clone();
-                async move {
-                    scheduler
-                        .process(&body)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
-                }
+                let consumer = consumer.clone();
+                async move { consumer.process(&body).await.map_err(|e| e.to_string()) }
             },
         )
     }

@@ -5,6 +5,7 @@ pub mod access;
 pub mod analytics;
 pub mod billing;
 pub mod cursor;
+pub mod email_queue;
 mod errors;
 pub mod import;
 pub mod invites;

@@ -10,6 +10,7 @@ pub mod edge;
 pub mod error;
 pub mod identity;
 pub mod import_api;
+pub mod invite_api;
 pub mod invoice_api;
 pub mod jwks;
 pub mod openapi;
