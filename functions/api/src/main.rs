@@ -32,6 +32,10 @@ struct Wiring {
     webhooks: Option<Arc<dyn Queue>>,
     /// run-workflows' queue: lead changes and workflow activations feed the engine.
     workflows: Option<Arc<dyn Queue>>,
+    /// The e-mail queue (process-scheduled-emails): invitation e-mails go out through it.
+    emails: Option<Arc<dyn Queue>>,
+    /// The frontend's base URL (invitation links go to `<app_url>/invites`).
+    app_url: String,
     /// Stripe, when `STRIPE_SECRET_KEY` is set; the billing routes answer 501 without it.
     stripe: Option<Arc<scaliyo_stripe::Stripe>>,
     billing: BillingConfig,
@@ -51,6 +55,8 @@ fn router(wiring: Wiring) -> Router {
         tracking_base_url,
         webhooks,
         workflows,
+        emails,
+        app_url,
         stripe,
         billing,
         invoices,
@@ -65,7 +71,20 @@ fn router(wiring: Wiring) -> Router {
     let emitter =
         WebhookEmitter::for_lambda(access.rows().clone(), webhooks.clone(), clock.clone())
             .map(|e| e.with_workflow_feed(feed.clone()));
-    let access = Arc::new(access.with_webhooks(emitter).with_sealer(sealer));
+    // Every invitation written is e-mailed by the e-mail queue's consumer.
+    let letters = emails.map(|queue| {
+        scaliyo_app::invites::InviteLetters::new(
+            access.rows().store().clone(),
+            queue,
+            clock.clone(),
+        )
+    });
+    let access = Arc::new(
+        access
+            .with_webhooks(emitter)
+            .with_sealer(sealer)
+            .with_invite_letters(letters.clone()),
+    );
     // Posts and account health: publishing is social-run-scheduler's, connecting accounts
     // (which seals tokens) send-email's — no network adapters and no KMS client here.
     let social = Arc::new(SocialPosts::new(
@@ -92,10 +111,25 @@ fn router(wiring: Wiring) -> Router {
     let importer = Arc::new(Importer::new(
         access.clone(),
         imports,
-        clock,
+        clock.clone(),
         ImportConfig::new(imports_bucket),
     ));
+    let invites = match letters {
+        Some(letters) => scaliyo_http::invite_api::router(
+            access.clone(),
+            Arc::new(scaliyo_app::invites::Invitations::new(
+                access.clone(),
+                clock.clone(),
+                letters,
+                scaliyo_app::invites::InvitesConfig {
+                    accept_url: format!("{}/invites", app_url.trim_end_matches('/')),
+                },
+            )),
+        ),
+        None => Router::new(),
+    };
     scaliyo_http::data_api::router(access.clone(), usage, Arc::new(storage))
+        .merge(invites)
         .merge(scaliyo_http::schedule_api::router(
             access.clone(),
             scheduling,
@@ -234,6 +268,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         tracking_base_url: tracking,
         webhooks: scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
         workflows: scaliyo_aws::queue_from_env("WORKFLOW_QUEUE_URL", &config),
+        emails: scaliyo_aws::queue_from_env("SCHEDULED_EMAIL_QUEUE_URL", &config),
+        app_url: app_url.clone(),
         stripe,
         billing: BillingConfig {
             app_url: app_url.clone(),
@@ -270,6 +306,8 @@ mod tests {
             tracking_base_url: "https://t.example".into(),
             webhooks,
             workflows: None,
+            emails: None,
+            app_url: "https://app.example".into(),
             stripe: None,
             billing: BillingConfig {
                 app_url: "https://app.example".into(),

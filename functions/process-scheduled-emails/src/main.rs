@@ -12,8 +12,10 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::access::Access;
-use scaliyo_app::scheduler::{ScheduleError, Scheduler, SchedulerConfig};
-use scaliyo_app::send::{SendConfig, SendPipeline};
+use scaliyo_app::email_queue::{EmailQueueConsumer, EmailQueueError};
+use scaliyo_app::invites::{Invitations, InviteLetters, InvitesConfig};
+use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
+use scaliyo_app::send::{SendConfig, SendPipeline, SystemSender};
 use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::{DynamoTable, KmsSealer, SqsQueue};
 use scaliyo_store::{Mailers, Queue, Sealer, SystemClock};
@@ -22,11 +24,15 @@ use serde_json::Value;
 /// Records of one batch worked on at once (the batch is at most 10).
 const RECORD_CONCURRENCY: usize = 10;
 
-async fn handle(scheduler: &Scheduler, event: LambdaEvent<Value>) -> Result<Value, Error> {
+async fn handle(
+    scheduler: &Scheduler,
+    consumer: &EmailQueueConsumer,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Error> {
     let payload = event.payload;
     if payload.get("Records").is_some() {
         let batch: SqsEvent = serde_json::from_value(payload)?;
-        let response = consume(scheduler, batch).await;
+        let response = consume(consumer, batch).await;
         return Ok(serde_json::to_value(response)?);
     }
     let tick: EventBridgeEvent<Value> = serde_json::from_value(payload)?;
@@ -35,29 +41,55 @@ async fn handle(scheduler: &Scheduler, event: LambdaEvent<Value>) -> Result<Valu
     Ok(serde_json::to_value(report)?)
 }
 
-async fn consume(scheduler: &Scheduler, batch: SqsEvent) -> SqsBatchResponse {
+/// A claimed scheduled row to send, or an invitation e-mail to deliver.
+async fn consume(consumer: &EmailQueueConsumer, batch: SqsEvent) -> SqsBatchResponse {
     scaliyo_lambda::sqs::handle_batch(batch, RECORD_CONCURRENCY, |body| async move {
-        let processed = scheduler.process(&body).await?;
-        tracing::info!(?processed, "record handled");
-        Ok::<(), ScheduleError>(())
+        consumer.process(&body).await?;
+        tracing::info!("record handled");
+        Ok::<(), EmailQueueError>(())
     })
     .await
 }
 
-fn scheduler(
+/// The deployment's own sender for notices of workspaces without one (`SYSTEM_MAIL_FROM`
+/// through SendGrid with `SYSTEM_SENDGRID_API_KEY`); none when either is unset.
+fn system_sender(mailers: &Mailers) -> Option<SystemSender> {
+    let from = std::env::var("SYSTEM_MAIL_FROM")
+        .ok()
+        .filter(|f| f.contains('@'))?;
+    let key = std::env::var("SYSTEM_SENDGRID_API_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())?;
+    Some(SystemSender {
+        mailer: mailers.sendgrid.clone(),
+        credentials: scaliyo_store::Credentials::ApiKey(key),
+        from_email: from,
+        from_name: "Scaliyo".to_owned(),
+    })
+}
+
+/// What the function is made of: the scheduler (the tick) and the queue's consumer.
+struct Wired {
+    scheduler: Arc<Scheduler>,
+    consumer: EmailQueueConsumer,
+}
+
+fn wire(
     table: DynamoTable,
     queue: Arc<dyn Queue>,
     sealer: Arc<dyn Sealer>,
     mailers: Mailers,
     tracking_base_url: String,
     webhooks: Option<Arc<dyn Queue>>,
-) -> Scheduler {
+    app_url: &str,
+) -> Wired {
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
     let webhooks = WebhookEmitter::for_lambda(access.rows().clone(), webhooks, clock.clone());
     let metrics: Arc<dyn scaliyo_store::Metrics> = Arc::new(
         scaliyo_lambda::metrics::EmfMetrics::new("process-scheduled-emails"),
     );
+    let system = system_sender(&mailers);
     let send = Arc::new(
         SendPipeline::new(
             access.clone(),
@@ -67,9 +99,29 @@ fn scheduler(
             SendConfig { tracking_base_url },
         )
         .with_webhooks(webhooks)
-        .with_metrics(metrics.clone()),
+        .with_metrics(metrics.clone())
+        .with_system_sender(system),
     );
-    Scheduler::new(access, send, queue, clock, SchedulerConfig::default()).with_metrics(metrics)
+    let letters = InviteLetters::new(access.rows().store().clone(), queue.clone(), clock.clone());
+    let invitations = Arc::new(
+        Invitations::new(
+            access.clone(),
+            clock.clone(),
+            letters,
+            InvitesConfig {
+                accept_url: format!("{}/invites", app_url.trim_end_matches('/')),
+            },
+        )
+        .with_send(send.clone()),
+    );
+    let scheduler = Arc::new(
+        Scheduler::new(access, send, queue, clock, SchedulerConfig::default())
+            .with_metrics(metrics),
+    );
+    Wired {
+        consumer: EmailQueueConsumer::new(scheduler.clone(), invitations),
+        scheduler,
+    }
 }
 
 #[tokio::main]
@@ -80,15 +132,20 @@ async fn main() -> Result<(), Error> {
     let key_id = scaliyo_lambda::env::required("KMS_KEY_ID")?;
     let tracking = scaliyo_lambda::env::required("TRACKING_BASE_URL")?;
     let config = scaliyo_aws::load_config().await;
-    let scheduler = scheduler(
+    let app_url = std::env::var("APP_URL").unwrap_or_default();
+    let wired = wire(
         DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name),
         Arc::new(SqsQueue::new(scaliyo_aws::sqs_client(&config), queue_url)),
         Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id)),
         scaliyo_mail::mailers_from_env(),
         tracking,
         scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
+        &app_url,
     );
-    lambda_runtime::run(service_fn(|event| handle(&scheduler, event))).await
+    lambda_runtime::run(service_fn(|event| {
+        handle(&wired.scheduler, &wired.consumer, event)
+    }))
+    .await
 }
 
 #[cfg(test)]
@@ -130,13 +187,14 @@ mod tests {
         let mailer = Arc::new(scaliyo_mail::OutboxMailer::new(outbox.path().to_path_buf()));
         let table = DynamoTable::new(client, name);
         let sealer: Arc<dyn Sealer> = Arc::new(LocalSealer::new(&[7u8; 32]).expect("a sealer"));
-        let scheduler = scheduler(
+        let wired = wire(
             table.clone(),
             queue.clone(),
             sealer.clone(),
             Mailers::all(mailer),
             "https://t.example".into(),
             None,
+            "https://app.example",
         );
 
         // A workspace with a sender, a lead and one e-mail due a minute ago.
@@ -176,7 +234,8 @@ mod tests {
         lead.insert("primary_email".into(), json!("grace@navy.example"));
         let lead = access.create(&actor, "leads", lead).await.expect("a lead");
         let due = chrono::Utc::now() - chrono::Duration::minutes(1);
-        let scheduled = scheduler
+        let scheduled = wired
+            .scheduler
             .scheduling()
             .schedule_one(
                 &actor,
@@ -196,7 +255,8 @@ mod tests {
         ))
         .expect("event");
         let report = handle(
-            &scheduler,
+            &wired.scheduler,
+            &wired.consumer,
             LambdaEvent::new(tick, lambda_runtime::Context::default()),
         )
         .await
@@ -215,7 +275,8 @@ mod tests {
                 .expect("event");
         batch["Records"][0]["body"] = json!(received[0].body);
         let response = handle(
-            &scheduler,
+            &wired.scheduler,
+            &wired.consumer,
             LambdaEvent::new(batch, lambda_runtime::Context::default()),
         )
         .await

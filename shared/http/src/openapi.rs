@@ -175,6 +175,7 @@ fn error_responses(codes: &[&str]) -> Map<String, Value> {
             "403" => "not allowed, or a plan limit (`plan_limit`)",
             "404" => "no such row (or not visible to the caller)",
             "409" => "a unique constraint, or a concurrent update",
+            "410" => "gone: the invitation expired (`invite_expired`)",
             "415" => "the body is not `application/json`",
             "429" => "a quota is exhausted (`quota_exceeded`)",
             "502" => "the e-mail provider failed (`provider_*`; `retryable` says whether to retry)",
@@ -462,6 +463,7 @@ pub fn document() -> Value {
     );
     import_paths(&mut paths);
     reply_paths(&mut paths);
+    invite_paths(&mut paths);
     let mut account = error_responses(&["401", "503"]);
     account.insert(
         "204".into(),
@@ -648,6 +650,89 @@ fn reply_paths(paths: &mut Map<String, Value>) {
             } } } },
             "responses": created
         } }),
+    );
+}
+
+/// Invitations (docs/invitations.md): the invitee's pending list, answers by id or by the
+/// e-mailed token, and resending.
+fn invite_paths(paths: &mut Map<String, Value>) {
+    let id =
+        json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }]);
+    let text = json!({ "type": "string" });
+    let maybe = json!({ "type": ["string", "null"] });
+    let invite = json!({ "type": "object", "properties": {
+        "id": text, "email": text,
+        "kind": { "type": "string", "enum": ["team", "flow", "guest_contributor"] },
+        "role": maybe, "target_id": maybe, "target_name": maybe, "invited_by": maybe,
+        "created_at": maybe, "expires_at": maybe
+    }, "required": ["id", "kind", "email"] });
+    let mut listed = error_responses(&["400", "401", "503"]);
+    listed.insert(
+        "200".into(),
+        json_response(
+            "the signed-in invitee's pending team and flow invitations",
+            json!({ "type": "object", "properties": { "data": { "type": "array", "items": invite } }, "required": ["data"] }),
+        ),
+    );
+    paths.insert(
+        "/v1/invites".into(),
+        json!({ "get": { "operationId": "list_pending_invites", "tags": ["invites"], "responses": listed } }),
+    );
+    let answered = json!({ "type": "object", "properties": {
+        "invite": invite,
+        "status": { "type": "string", "enum": ["accepted", "declined", "active", "inactive"] },
+        "membership": { "type": ["object", "null"] }
+    }, "required": ["invite", "status"] });
+    let answer_responses = |body: bool| {
+        let codes: &[&str] = if body {
+            &["400", "401", "404", "409", "410", "415", "503"]
+        } else {
+            &["400", "401", "404", "409", "410", "503"]
+        };
+        let mut responses = error_responses(codes);
+        responses.insert(
+            "200".into(),
+            json_response(
+                "the answer; accepting returns the membership it created",
+                answered.clone(),
+            ),
+        );
+        responses
+    };
+    let token_body = json!({ "required": true, "content": { "application/json": { "schema": {
+        "type": "object",
+        "properties": { "token": { "type": "string", "minLength": 1, "maxLength": 128 } },
+        "required": ["token"],
+        "additionalProperties": false
+    } } } });
+    for (answer, verb) in [("accept", "accept"), ("decline", "decline")] {
+        paths.insert(
+            format!("/v1/invites/{answer}"),
+            json!({ "post": {
+                "operationId": format!("{verb}_invite_by_token"),
+                "tags": ["invites"],
+                "requestBody": token_body,
+                "responses": answer_responses(true)
+            } }),
+        );
+        paths.insert(
+            format!("/v1/invites/{{id}}/{answer}"),
+            json!({ "post": {
+                "operationId": format!("{verb}_invite"),
+                "tags": ["invites"],
+                "parameters": id,
+                "responses": answer_responses(false)
+            } }),
+        );
+    }
+    let mut resent = error_responses(&["401", "404", "409", "429", "503"]);
+    resent.insert(
+        "202".into(),
+        json_response("the invitation, e-mailed again", invite),
+    );
+    paths.insert(
+        "/v1/invites/{id}/resend".into(),
+        json!({ "post": { "operationId": "resend_invite", "tags": ["invites"], "parameters": id, "responses": resent } }),
     );
 }
 

@@ -244,18 +244,30 @@ impl Invitations {
         let subject = composed.subject();
         let html = composed.html();
         let key = format!("invite:{}", &token_hash(&letter.token)[..32]);
-        send.send_notice(
-            inviter,
-            Notice {
-                to_email: &to_email,
-                to_name: None,
-                subject: &subject,
-                html: &html,
-            },
-            &key,
-            chrono::Duration::minutes(5),
-        )
-        .await?;
+        let sent = send
+            .send_notice(
+                inviter,
+                Notice {
+                    to_email: &to_email,
+                    to_name: None,
+                    subject: &subject,
+                    html: &html,
+                },
+                &key,
+                chrono::Duration::minutes(5),
+            )
+            .await;
+        match sent {
+            Ok(_) => {}
+            // Nothing to send it with (no sender in the workspace, no system sender in the
+            // deployment): retrying would not help; the inviter sees no e-mail and may share
+            // the invitation otherwise — the invitee finds it in GET /v1/invites.
+            Err(crate::send::SendError::NoSender(reason)) => {
+                tracing::warn!(invite = %letter.id, %reason, "invitation not e-mailed: no sender");
+                return Ok(false);
+            }
+            Err(e) => return Err(e.into()),
+        }
         tracing::info!(kind = letter.kind.as_str(), invite = %letter.id, "invitation e-mailed");
         Ok(true)
     }
