@@ -331,6 +331,34 @@ async fn a_flow_invitation_makes_a_board_member_and_a_guest_accepts_with_the_tok
         ))
         .await;
     assert_eq!(row.body["status"], "active", "{}", row.body);
+
+    // Their posts count: submitted for review, then published (once).
+    let guest_id = guest.body["id"].as_str().unwrap_or_default().to_owned();
+    let post = team
+        .ada
+        .post(
+            "/v1/blog_posts",
+            json!({ "title": "Cold e-mail that works", "slug": "cold-email", "contributor_id": guest_id }),
+        )
+        .await;
+    assert_eq!(post.status, 201, "{}", post.body);
+    let post_id = post.body["id"].as_str().unwrap_or_default().to_owned();
+    for status in ["pending_review", "published"] {
+        let moved = team
+            .ada
+            .patch(
+                &format!("/v1/blog_posts/{post_id}"),
+                json!({ "status": status }),
+            )
+            .await;
+        assert_eq!(moved.status, 200, "{status}: {}", moved.body);
+    }
+    let counted = team
+        .ada
+        .get(&format!("/v1/guest_contributors/{guest_id}"))
+        .await;
+    assert_eq!(counted.body["posts_submitted"], 1, "{}", counted.body);
+    assert_eq!(counted.body["posts_published"], 1, "{}", counted.body);
 }
 
 #[tokio::test]

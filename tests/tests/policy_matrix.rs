@@ -301,7 +301,12 @@ fn server_chosen(table: &Table, column: &str) -> bool {
 async fn insert_body(world: &World, table: &'static Table, fixture: &Row, actor: &str) -> Value {
     let mut body = fixture.clone();
     for column in table.columns {
-        let chosen_at_insert = ["target_user_id", "admin_id"].contains(&column.name);
+        // A fixed column keeps what the insert chose, unless the server's default fills it
+        // (a support session's window).
+        let chosen_at_insert = !["started_at", "expires_at"].contains(&column.name)
+            && writes::FIXED_COLUMNS
+                .iter()
+                .any(|(t, columns)| *t == table.name && columns.contains(&column.name));
         let author = writes::author_columns(table.name).any(|c| c == column.name);
         if server_chosen(table, column.name) && !chosen_at_insert && !author {
             body.remove(column.name);

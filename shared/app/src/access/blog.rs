@@ -133,4 +133,63 @@ impl Access {
             .await?;
         Ok(Self::redact(table, updated))
     }
+
+    /// A guest contributor's figures follow their posts: `posts_submitted` when a post of
+    /// theirs goes to review, `posts_published` on its first publish — in the post's
+    /// transaction. The contributor row lives in its inviter's partition: the author's.
+    pub(super) async fn contributor_counts(
+        &self,
+        actor: &Actor,
+        table: &Table,
+        current: Option<&Row>,
+        preview: &Row,
+    ) -> Result<Vec<Extra>, AccessError> {
+        if table.name != "blog_posts" {
+            return Ok(Vec::new());
+        }
+        let Some(contributor) = crate::rows::field(preview, "contributor_id").as_str() else {
+            return Ok(Vec::new());
+        };
+        let status = |row: Option<&Row>| {
+            row.and_then(|r| crate::rows::field(r, "status").as_str().map(str::to_owned))
+        };
+        let (before, after) = (status(current), status(Some(preview)));
+        let moved = |to: &str| after.as_deref() == Some(to) && before.as_deref() != Some(to);
+        let first_publish = moved("published")
+            && current.is_none_or(|r| crate::rows::field(r, "published_at").is_null());
+        let column = if moved("pending_review") {
+            "posts_submitted"
+        } else if first_publish {
+            "posts_published"
+        } else {
+            return Ok(Vec::new());
+        };
+        let partitions = [
+            actor.user_id().map(|u| u.to_string()),
+            crate::rows::field(preview, "author_id")
+                .as_str()
+                .map(str::to_owned),
+        ];
+        let contributors = &schema::GUEST_CONTRIBUTORS;
+        for partition in partitions.into_iter().flatten() {
+            if self
+                .rows
+                .get(contributors, Some(&partition), contributor)
+                .await?
+                .is_none()
+            {
+                continue;
+            }
+            let key = layout::row_key(contributors, Some(&partition), contributor);
+            return Ok(vec![Extra {
+                op: scaliyo_store::WriteOp::Update {
+                    key,
+                    update: scaliyo_store::Update::new().add(column, 1).add("_v", 1),
+                    condition: Some(scaliyo_store::Condition::item_exists()),
+                },
+                on_failure: RowError::Concurrent,
+            }]);
+        }
+        Ok(Vec::new())
+    }
 }

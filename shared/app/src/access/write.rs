@@ -91,6 +91,7 @@ impl Access {
         }
         extra.extend(self.audit_write(actor, table, Op::Insert, &row)?);
         extra.extend(self.workflow_publication(actor, table, None, &row).await?);
+        extra.extend(self.contributor_counts(actor, table, None, &row).await?);
         extra.extend(engine);
         let mut row = row;
         self.seal_at_rest(table, &mut row).await?;
@@ -199,6 +200,10 @@ impl Access {
         extra.extend(history);
         extra.extend(
             self.workflow_publication(actor, table, Some(&current), &preview)
+                .await?,
+        );
+        extra.extend(
+            self.contributor_counts(actor, table, Some(&current), &preview)
                 .await?,
         );
         extra.extend(engine);
