@@ -21,6 +21,7 @@ pub mod scheduler;
 pub mod send;
 pub mod social;
 pub mod storage;
+pub mod tokens;
 pub mod tracking;
 pub mod usage;
 pub mod webhooks;

@@ -2,7 +2,6 @@
 //! a message on the e-mail queue) where the invitation is written, and delivering it where
 //! the mailers are.
 
-use base64::Engine;
 use scaliyo_domain::invites::{InviteLetter, RESEND_INTERVAL_MINUTES};
 use scaliyo_store::{Condition, Item, OutgoingMessage, Queue, StoreError, Table as Store, Update};
 use sha2::{Digest, Sha256};
@@ -52,12 +51,6 @@ fn letter_key(kind: InviteKind, id: &str) -> Key {
     Key::new(format!("invmail#{}#{id}", kind.as_str()), "invite")
 }
 
-fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 /// Issues invitation e-mails: held by the row layer, which issues one for every invitation
 /// written through it.
 #[derive(Clone)]
@@ -82,10 +75,10 @@ impl InviteLetters {
         let id = text(row, "id").ok_or_else(|| invalid("id", "the invitation has no id"))?;
         let now = self.clock.now();
         let earliest = (now - chrono::Duration::minutes(RESEND_INTERVAL_MINUTES)).timestamp();
-        let stamp = Update::new().set("sent_at", now.timestamp()).set(
-            scaliyo_store::table::TTL,
-            (now + chrono::Duration::days(TOKEN_DAYS)).timestamp(),
-        );
+        let keep_until = (now + chrono::Duration::days(TOKEN_DAYS)).timestamp();
+        let stamp = Update::new()
+            .set("sent_at", now.timestamp())
+            .set(scaliyo_store::table::TTL, keep_until);
         let spaced = Condition::NotExists("sent_at".into()).or(Condition::cmp(
             "sent_at",
             scaliyo_store::CmpOp::Le,
@@ -104,15 +97,12 @@ impl InviteLetters {
             }
             Err(e) => return Err(e.into()),
         }
-        let token = new_token();
+        let token = crate::tokens::random_url_token::<32>();
         let partition = partition_of(kind, row);
         let mut pointer = Item::new(&token_key(&token))
             .with("kind", kind.as_str())
             .with("id", id.clone())
-            .with(
-                scaliyo_store::table::TTL,
-                (now + chrono::Duration::days(TOKEN_DAYS)).timestamp(),
-            );
+            .with(scaliyo_store::table::TTL, keep_until);
         if let Some(partition) = &partition {
             pointer = pointer.with("partition", partition.clone());
         }

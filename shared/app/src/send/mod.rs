@@ -28,8 +28,6 @@ pub use senders::{ConnectRequest, OAuthTokens, SmtpSettings};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use scaliyo_domain::email::{self, MergeValues, RenderError};
 use scaliyo_domain::ids::OwnerId;
@@ -184,9 +182,7 @@ pub fn token_key(token: &str) -> Key {
 }
 
 pub(crate) fn new_token() -> String {
-    let mut bytes = [0u8; 16];
-    rand::fill(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    crate::tokens::random_url_token::<16>()
 }
 
 /// An e-mail rendered ahead of time (a scheduled row): sent as it is, merge tags already

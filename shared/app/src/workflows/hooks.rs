@@ -37,13 +37,6 @@ fn group(workflow_id: &str) -> String {
     format!("wfhook#{workflow_id}")
 }
 
-fn new_token() -> String {
-    use base64::Engine;
-    let mut bytes = [0u8; 24];
-    rand::fill(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 impl WorkflowFeed {
     /// The hook of one of the actor's workflows, made on first use (the same one after).
     pub async fn hook(
@@ -69,7 +62,7 @@ impl WorkflowFeed {
         let token = match existing {
             Some(token) => token,
             None => {
-                let token = new_token();
+                let token = crate::tokens::random_url_token::<24>();
                 let item = Item::new(&token_key(&token))
                     .with("owner", owner.to_string())
                     .with("workflow_id", workflow_id.to_owned());
