@@ -362,6 +362,51 @@ async fn a_flow_invitation_makes_a_board_member_and_a_guest_accepts_with_the_tok
 }
 
 #[tokio::test]
+async fn an_invitation_from_someone_removed_since_grants_nothing() {
+    let team = a_team().await;
+    // Bob joins as a member and invites Dave; then Ada removes Bob from the team.
+    let joined = team
+        .ada
+        .post(
+            "/v1/team_members",
+            json!({ "team_id": team.team_id, "user_id": team.bob.id(), "role": "member" }),
+        )
+        .await;
+    assert_eq!(joined.status, 201, "{}", joined.body);
+    let invite = team
+        .bob
+        .post(
+            "/v1/team_invites",
+            json!({ "team_id": team.team_id, "email": "dave@example.com", "role": "admin" }),
+        )
+        .await;
+    assert_eq!(invite.status, 201, "{}", invite.body);
+    let membership = joined.body["id"].as_str().unwrap_or_default();
+    let removed = team
+        .ada
+        .delete(&format!("/v1/team_members/{membership}"))
+        .await;
+    assert_eq!(removed.status, 204, "{}", removed.body);
+    let dave = Client::user(&team.local, Role::Client, Some("dave@example.com"));
+    dave.sign_up().await;
+    let id = invite.body["id"].as_str().unwrap_or_default();
+    let refused = dave
+        .post(&format!("/v1/invites/{id}/accept"), json!({}))
+        .await;
+    assert_eq!(refused.status, 410, "{}", refused.body);
+    assert_eq!(refused.code(), "invite_revoked");
+    let members = team
+        .ada
+        .get(&format!("/v1/team_members?team_id={}", team.team_id))
+        .await;
+    assert!(
+        !members.body.to_string().contains(dave.id()),
+        "{}",
+        members.body
+    );
+}
+
+#[tokio::test]
 async fn bad_answers_change_nothing() {
     let team = a_team().await;
     for (path, body) in [

@@ -38,6 +38,11 @@ impl From<InviteError> for ApiError {
                 "invite_expired",
                 "this invitation expired; ask the inviter for a new one",
             ),
+            InviteError::Revoked => ApiError::new(
+                StatusCode::GONE,
+                "invite_revoked",
+                "the inviter may no longer invite you here; ask for a new invitation",
+            ),
             InviteError::AlreadyMember => ApiError::new(
                 StatusCode::CONFLICT,
                 "already_member",

@@ -175,7 +175,9 @@ fn error_responses(codes: &[&str]) -> Map<String, Value> {
             "403" => "not allowed, or a plan limit (`plan_limit`)",
             "404" => "no such row (or not visible to the caller)",
             "409" => "a unique constraint, or a concurrent update",
-            "410" => "gone: the invitation expired (`invite_expired`)",
+            "410" => {
+                "gone: the invitation expired (`invite_expired`) or its inviter may no longer invite (`invite_revoked`)"
+            }
             "415" => "the body is not `application/json`",
             "429" => "a quota is exhausted (`quota_exceeded`)",
             "502" => "the e-mail provider failed (`provider_*`; `retryable` says whether to retry)",

@@ -2,6 +2,7 @@
 //! Accepting creates the team or flow membership with the invitation's role in the same
 //! transaction that marks it accepted; nothing the invitee sends chooses the role.
 
+use scaliyo_domain::schema::Op;
 use scaliyo_store::{Condition, Update, WriteOp};
 
 use super::pending::invitee_email;
@@ -154,6 +155,17 @@ impl Invitations {
         input.insert("role".into(), crate::rows::field(invite, "role").clone());
         let rows = self.access.rows();
         let member = rows.prepare(table, input)?;
+        // An invitation grants only what its inviter could still grant now: someone removed
+        // from the team (or no longer a flow admin) cannot let people in through an invitation
+        // sent before.
+        let inviter = inviter_of(kind, invite).ok_or(InviteError::Revoked)?;
+        if !self
+            .access
+            .allows(&Actor::acting_for(inviter), table, Op::Insert, &member)
+            .await?
+        {
+            return Err(InviteError::Revoked);
+        }
         let mut extra = vec![Extra {
             op: accepted,
             on_failure: RowError::Invalid {

@@ -34,6 +34,9 @@ pub enum InviteError {
     Answered,
     #[error("this invitation expired; ask for a new one")]
     Expired,
+    /// Its inviter may no longer invite to the team or board (removed, or demoted).
+    #[error("the inviter may no longer invite you here; ask for a new invitation")]
+    Revoked,
     /// The invitee is a member already (of the team or the board).
     #[error("you are a member already")]
     AlreadyMember,
