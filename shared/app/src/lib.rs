@@ -12,6 +12,7 @@ pub mod invites;
 pub mod invoices;
 pub mod layout;
 pub mod leads;
+pub mod oauth;
 pub mod ops;
 pub mod provider_events;
 pub mod references;

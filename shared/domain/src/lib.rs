@@ -8,6 +8,7 @@ pub mod import;
 pub mod invites;
 pub mod invoices;
 pub mod migrate;
+pub mod oauth;
 pub mod plans;
 pub mod provider_events;
 pub mod replies;

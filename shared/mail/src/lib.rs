@@ -3,6 +3,7 @@
 //! fakes that check the exact request each real API requires.
 
 pub mod gmail;
+pub mod google_connect;
 pub mod google_oauth;
 pub mod inbox;
 pub mod mailchimp;
@@ -56,6 +57,19 @@ pub fn mailers_from_env() -> Mailers {
             http,
         )),
     }
+}
+
+/// Google's OAuth client for connecting mailboxes (`GOOGLE_CLIENT_ID`/`_SECRET`, the callback
+/// under `OAUTH_REDIRECT_BASE`, endpoints from [`google_connect::GoogleEndpoints::from_env`]);
+/// none unconfigured.
+pub fn google_connect_from_env() -> Option<Arc<dyn scaliyo_store::OAuthProvider>> {
+    let client =
+        scaliyo_store::OAuthClient::from_env("GOOGLE", scaliyo_store::oauth::Provider::Google)?;
+    Some(Arc::new(google_connect::GoogleConnect::new(
+        client,
+        google_connect::GoogleEndpoints::from_env(),
+        http_client(),
+    )))
 }
 
 /// The inboxes reply detection reads, as Lambda runs them: IMAP (private hosts only with

@@ -12,6 +12,7 @@
 
 pub mod linkedin;
 pub mod meta;
+pub mod oauth;
 pub mod outbox;
 
 use std::path::PathBuf;
@@ -20,8 +21,10 @@ use std::time::Duration;
 
 pub use linkedin::LinkedIn;
 pub use meta::MetaGraph;
+pub use oauth::{LinkedInOAuth, MetaOAuth};
 pub use outbox::SocialOutbox;
-use scaliyo_store::{PublishError, SocialNetworks};
+use scaliyo_domain::oauth::Provider;
+use scaliyo_store::{OAuthClient, OAuthProvider, OAuthProviders, PublishError, SocialNetworks};
 
 pub const DEFAULT_META_BASE_URL: &str = "https://graph.facebook.com";
 pub const DEFAULT_META_VERSION: &str = "v25.0";
@@ -114,6 +117,23 @@ pub fn outbox_networks(dir: PathBuf) -> SocialNetworks {
     SocialNetworks {
         meta: outbox.clone(),
         linkedin: outbox,
+    }
+}
+
+/// The Meta and LinkedIn OAuth clients this deployment has (`META_CLIENT_ID`/`_SECRET`,
+/// `LINKEDIN_CLIENT_ID`/`_SECRET`, callbacks under `OAUTH_REDIRECT_BASE`); none unconfigured.
+/// Google's comes from the mail crate (`scaliyo_mail::google_connect_from_env`).
+pub fn oauth_from_env(config: &SocialConfig) -> OAuthProviders {
+    let http = config.http_client();
+    let meta = OAuthClient::from_env("META", Provider::Meta).map(|client| {
+        Arc::new(MetaOAuth::new(client, config, http.clone())) as Arc<dyn OAuthProvider>
+    });
+    let linkedin = OAuthClient::from_env("LINKEDIN", Provider::Linkedin)
+        .map(|client| Arc::new(LinkedInOAuth::new(client, config, http)) as Arc<dyn OAuthProvider>);
+    OAuthProviders {
+        google: None,
+        meta,
+        linkedin,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod inbox;
 pub mod invoicing;
 pub mod mail;
 pub mod metrics;
+pub mod oauth;
 pub mod payments;
 pub mod queue;
 pub mod seal;
@@ -25,6 +26,9 @@ pub use invoicing::{
 };
 pub use mail::{Credentials, Delivery, MailError, Mailer, Mailers, OutgoingEmail, SmtpSecurity};
 pub use metrics::{Dimension, Metrics, NoMetrics, no_metrics};
+pub use oauth::{
+    Connectable, Grant, InstagramAccount, OAuthClient, OAuthError, OAuthProvider, OAuthProviders,
+};
 pub use payments::{CheckoutRequest, CheckoutSession, PaymentError, Payments, RemoteSubscription};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
 pub use seal::{SealError, Sealer};

@@ -23,7 +23,7 @@ pub use idempotency::IdempotencyKey;
 pub use merge::merge_values;
 pub use notice::Notice;
 pub use quota::Reservation;
-pub use senders::{ConnectRequest, OAuthTokens, SmtpSettings};
+pub use senders::{ConnectRequest, GmailMailbox, OAuthTokens, SmtpSettings};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -372,3 +372,129 @@ impl SenderAccounts {
         Ok(created)
     }
 }
+
+/// What the server's OAuth flow brings for a Gmail mailbox.
+#[derive(Debug, Clone)]
+pub struct GmailMailbox<'a> {
+    pub email: &'a str,
+    pub name: Option<&'a str>,
+    pub grant: &'a scaliyo_store::Grant,
+}
+
+impl SenderAccounts {
+    /// A Gmail mailbox connected by the server's OAuth flow (docs/oauth.md): the workspace's
+    /// `gmail` sender with this address gets the new tokens and is `connected` again (a
+    /// reconnect after `needs_reauth`), else a sender is created with them.
+    pub async fn connect_gmail(
+        &self,
+        owner: OwnerId,
+        mailbox: GmailMailbox<'_>,
+    ) -> Result<Row, SendError> {
+        let tokens = OAuthTokens {
+            access_token: mailbox.grant.access_token.clone(),
+            refresh_token: mailbox.grant.refresh_token.clone(),
+            expires_at: mailbox.grant.expires_at.map(timestamp_text),
+        };
+        let listing = crate::rows::ListRequest {
+            limit: 500,
+            ..Default::default()
+        };
+        let senders = self
+            .access
+            .rows()
+            .list(&schema::SENDER_ACCOUNTS, Some(&owner.to_string()), listing)
+            .await?;
+        let existing = senders.rows.into_iter().find(|sender| {
+            sender["provider"] == "gmail"
+                && sender["from_email"]
+                    .as_str()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(mailbox.email))
+        });
+        let Some(sender) = existing else {
+            let name = mailbox.name.unwrap_or_default();
+            let mut metadata = serde_json::Map::new();
+            metadata.insert("connected_by".into(), json!("oauth"));
+            let request = ConnectRequest {
+                provider: "gmail".into(),
+                from_email: mailbox.email.to_owned(),
+                from_name: name.to_owned(),
+                display_name: if name.is_empty() { mailbox.email } else { name }.to_owned(),
+                is_default: false,
+                use_for_outreach: None,
+                warmup_enabled: false,
+                metadata,
+                smtp: None,
+                api_key: None,
+                oauth: Some(tokens),
+            };
+            return self.connect(&Actor::acting_for(owner), request).await;
+        };
+        self.replace_oauth_tokens(owner, &sender, tokens).await?;
+        let mut patch = Row::new();
+        patch.insert("status".into(), json!(SenderStatus::Connected));
+        let id = sender["id"].as_str().unwrap_or_default();
+        Ok(self
+            .access
+            .rows()
+            .update(
+                &schema::SENDER_ACCOUNTS,
+                Some(&owner.to_string()),
+                id,
+                patch,
+            )
+            .await?)
+    }
+
+    /// Seals new OAuth tokens into a sender's secrets row (created if it has none). A grant
+    /// without a refresh token keeps the one stored.
+    async fn replace_oauth_tokens(
+        &self,
+        owner: OwnerId,
+        sender: &Row,
+        tokens: OAuthTokens,
+    ) -> Result<(), SendError> {
+        let secrets_table = &schema::SENDER_ACCOUNT_SECRETS;
+        let unique = secrets_table.uniques.first().ok_or_else(|| {
+            crate::rows::RowError::Invariant(
+                "sender_account_secrets declares no unique constraint".into(),
+            )
+        })?;
+        let seal = |text: String| {
+            let sealer = self.sealer.clone();
+            async move {
+                sealer
+                    .seal(&text)
+                    .await
+                    .map_err(|e| invalid("credentials", e.to_string()))
+            }
+        };
+        let mut patch = Row::new();
+        patch.insert(
+            "oauth_access_token".into(),
+            json!(seal(tokens.access_token).await?),
+        );
+        if let Some(refresh) = tokens.refresh_token {
+            patch.insert("oauth_refresh_token".into(), json!(seal(refresh).await?));
+        }
+        patch.insert("oauth_expires_at".into(), json!(tokens.expires_at));
+        let mut probe = Row::new();
+        probe.insert("sender_account_id".into(), sender["id"].clone());
+        let rows = self.access.rows();
+        let partition = owner.to_string();
+        match rows
+            .find_unique_of(secrets_table, unique, &probe, owner)
+            .await?
+        {
+            Some(secrets) => {
+                let id = secrets["id"].as_str().unwrap_or_default();
+                rows.update(secrets_table, Some(&partition), id, patch)
+                    .await?;
+            }
+            None => {
+                patch.insert("sender_account_id".into(), sender["id"].clone());
+                rows.create(secrets_table, Some(&partition), patch).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -42,8 +42,8 @@ pub struct ConnectLinkedIn {
 /// carries no KMS client (its package stays inside the size budget).
 #[derive(Clone)]
 pub struct SocialAccounts {
-    access: Arc<Access>,
-    sealer: Arc<dyn Sealer>,
+    pub(super) access: Arc<Access>,
+    pub(super) sealer: Arc<dyn Sealer>,
 }
 
 /// A new `social_accounts` row: the owner and provider, and the provider's columns.
@@ -74,6 +74,16 @@ struct LinkedInAccount<'a> {
     linkedin_org_name: Option<&'a str>,
     linkedin_access_token_encrypted: &'a str,
     token_expires_at: Option<String>,
+}
+
+/// An account's token reminder, due at `due` in the lease index the tick reads.
+pub(super) fn reminder_item(owner: OwnerId, account_id: &str, due: DateTime<Utc>) -> Item {
+    let (pk, sk) = Index::Gsi5.key_attributes();
+    Item::new(&reminder_key(account_id))
+        .with("owner", owner.to_string())
+        .with("account_id", account_id)
+        .with(pk, reminder_partition(layout::shard_of(account_id)))
+        .with(sk, lease_sort_key(due, account_id))
 }
 
 impl SocialAccounts {
@@ -138,17 +148,7 @@ impl SocialAccounts {
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc));
         let op = match expires {
-            Some(expires) => {
-                let (pk, sk) = Index::Gsi5.key_attributes();
-                let due = expires - TOKEN_WARNING;
-                WriteOp::put(
-                    Item::new(&key)
-                        .with("owner", owner.to_string())
-                        .with("account_id", id)
-                        .with(pk, reminder_partition(layout::shard_of(id)))
-                        .with(sk, lease_sort_key(due, id)),
-                )
-            }
+            Some(expires) => WriteOp::put(reminder_item(owner, id, expires - TOKEN_WARNING)),
             None => WriteOp::delete(key),
         };
         self.access.rows().store().transact_write(vec![op]).await?;

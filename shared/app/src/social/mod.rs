@@ -23,6 +23,7 @@
 //! `health` (token expiry) and `short_links` (the tracking host's `/l/{slug}`).
 
 mod accounts;
+mod granted;
 mod health;
 mod post_rows;
 mod posts;
@@ -31,6 +32,7 @@ mod short_links;
 mod target_run;
 
 pub use accounts::{ConnectLinkedIn, ConnectMeta, SocialAccounts};
+pub use granted::Renewal;
 pub use health::AccountHealth;
 pub use posts::{CreatePost, PostSummary, PostView, SchedulePost, SocialPosts, TargetSpec};
 pub use publisher::{SocialPublisher, TickReport};
