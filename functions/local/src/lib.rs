@@ -17,12 +17,13 @@ use scaliyo_app::access::Access;
 use scaliyo_app::email_queue::EmailQueueConsumer;
 use scaliyo_app::import::{ImportConfig, Importer};
 use scaliyo_app::invites::{Invitations, InviteLetters, InvitesConfig};
+use scaliyo_app::oauth::OAuthConnections;
 use scaliyo_app::replies::{MailboxAccess, Replies};
 use scaliyo_app::rows::Rows;
 use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
 use scaliyo_app::send::{Mailers, SendConfig, SendPipeline, SystemSender};
 use scaliyo_app::social::{
-    ShortLinks, SocialAccounts, SocialPosts, SocialPublisher, SocialSettings,
+    Renewals, ShortLinks, SocialAccounts, SocialPosts, SocialPublisher, SocialSettings,
 };
 use scaliyo_app::storage::Storage;
 use scaliyo_app::tracking::Tracking;
@@ -80,6 +81,10 @@ pub struct LocalConfig {
     /// at fakes). IMAP mailboxes are read at the host each sender gives, loopback included.
     pub gmail_api_base: String,
     pub google_token_url: String,
+    /// The OAuth clients for connecting Gmail, Meta and LinkedIn (docs/oauth.md). None: the
+    /// ones configured in the environment (`GOOGLE_CLIENT_ID`/`_SECRET`, `META_…`,
+    /// `LINKEDIN_…`), with their callbacks under `public_base`.
+    pub oauth: Option<scaliyo_store::OAuthProviders>,
 }
 
 impl LocalConfig {
@@ -103,6 +108,7 @@ impl LocalConfig {
                 .unwrap_or_else(|_| scaliyo_mail::gmail::DEFAULT_API_BASE.into()),
             google_token_url: std::env::var("GOOGLE_TOKEN_URL")
                 .unwrap_or_else(|_| scaliyo_mail::gmail::DEFAULT_TOKEN_URL.into()),
+            oauth: None,
         }
     }
 }
@@ -180,6 +186,8 @@ pub struct LocalSystem {
     pub social: Arc<SocialPublisher>,
     /// Connecting social accounts (sealing their tokens).
     pub social_accounts: Arc<SocialAccounts>,
+    /// Connections made through OAuth (the `oauth` function).
+    pub oauth: Arc<OAuthConnections>,
     pub short_links: Arc<ShortLinks>,
     /// Outgoing webhooks: events and deliveries wait here for the dispatcher.
     pub webhook_queue: Arc<LocalQueue>,
@@ -425,8 +433,29 @@ impl LocalSystem {
             SocialSettings::new(config.public_base.clone()),
         )
         .with_webhooks(Some(webhooks.clone()));
+        let oauth_providers = config.oauth.clone().unwrap_or_else(|| {
+            let social = config
+                .social
+                .clone()
+                .unwrap_or_else(scaliyo_social::SocialConfig::from_env);
+            let mut providers = scaliyo_social::oauth_from_env(&social, &config.public_base);
+            providers.google = scaliyo_mail::google_connect_from_env(&config.public_base);
+            providers
+        });
+        let oauth = Arc::new(OAuthConnections::new(
+            access.clone(),
+            sealer.clone(),
+            oauth_providers.clone(),
+            send.senders().clone(),
+            clock.clone(),
+        ));
         let social = Arc::new(
-            SocialPublisher::new(social_posts, networks, sealer).with_metrics(reported.clone()),
+            SocialPublisher::new(social_posts, networks, sealer)
+                .with_renewals(Renewals {
+                    accounts: (*social_accounts).clone(),
+                    providers: oauth_providers,
+                })
+                .with_metrics(reported.clone()),
         );
         let ip_key = secrets::load_or_create(&config.data_dir.join("secrets/ip-hash.key"))?;
         let short_links = Arc::new(ShortLinks::new(access.rows().clone(), &ip_key));
@@ -463,6 +492,7 @@ impl LocalSystem {
             },
         ));
         Ok(Self {
+            oauth,
             invitations,
             replies,
             workflow_queue,
@@ -568,6 +598,11 @@ impl LocalSystem {
             .merge(scaliyo_http::social_api::router(
                 self.access.clone(),
                 Arc::new(self.social.posts().clone()),
+            ))
+            .merge(scaliyo_http::oauth_api::router(
+                self.access.clone(),
+                self.oauth.clone(),
+                self.config.app_url.clone(),
             ))
             .merge(scaliyo_http::social_api::accounts_router(
                 self.access.clone(),

@@ -13,6 +13,7 @@ pub mod import_api;
 pub mod invite_api;
 pub mod invoice_api;
 pub mod jwks;
+pub mod oauth_api;
 pub mod openapi;
 pub mod prompt_api;
 pub mod provider_webhook_api;

@@ -3,10 +3,11 @@
 //! token endpoint, and the address read from the OpenID Connect userinfo endpoint.
 
 use async_trait::async_trait;
-use chrono::{Duration, Utc};
 use reqwest::Url;
 use scaliyo_store::oauth::Provider;
-use scaliyo_store::{Connectable, Grant, MailError, OAuthClient, OAuthError, OAuthProvider};
+use scaliyo_store::{
+    Connectable, Grant, MailError, OAuthClient, OAuthError, OAuthProvider, Tokens,
+};
 use serde_json::Value;
 
 use crate::google_oauth::GoogleOAuth;
@@ -117,7 +118,11 @@ impl OAuthProvider for GoogleConnect {
         url.into()
     }
 
-    async fn exchange(&self, code: &str, code_verifier: Option<&str>) -> Result<Grant, OAuthError> {
+    async fn exchange(
+        &self,
+        code: &str,
+        code_verifier: Option<&str>,
+    ) -> Result<Tokens, OAuthError> {
         let mut form = vec![
             ("code", code),
             ("client_id", self.client.client_id.as_str()),
@@ -143,12 +148,10 @@ impl OAuthProvider for GoogleConnect {
         let access_token = body["access_token"]
             .as_str()
             .ok_or_else(|| OAuthError::Unavailable("no access_token in the answer".into()))?;
-        Ok(Grant {
+        Ok(Tokens {
             access_token: access_token.to_owned(),
             refresh_token: body["refresh_token"].as_str().map(str::to_owned),
-            expires_at: body["expires_in"]
-                .as_i64()
-                .map(|secs| Utc::now() + Duration::seconds(secs)),
+            expires_in: body["expires_in"].as_i64(),
             scopes: body["scope"]
                 .as_str()
                 .unwrap_or_default()
@@ -159,11 +162,11 @@ impl OAuthProvider for GoogleConnect {
         })
     }
 
-    async fn connectables(&self, grant: &Grant) -> Result<Vec<Connectable>, OAuthError> {
+    async fn connectables(&self, access_token: &str) -> Result<Vec<Connectable>, OAuthError> {
         let response = self
             .http
             .get(&self.endpoints.userinfo_url)
-            .bearer_auth(&grant.access_token)
+            .bearer_auth(access_token)
             .send()
             .await
             .map_err(unavailable)?;
@@ -188,7 +191,7 @@ impl OAuthProvider for GoogleConnect {
         }])
     }
 
-    async fn refresh(&self, grant: &Grant) -> Result<Grant, OAuthError> {
+    async fn refresh(&self, grant: &Grant) -> Result<Tokens, OAuthError> {
         let Some(refresh_token) = &grant.refresh_token else {
             return Err(OAuthError::Refused {
                 code: "no_refresh_token".into(),
@@ -206,10 +209,11 @@ impl OAuthProvider for GoogleConnect {
                     },
                     other => OAuthError::Unavailable(other.to_string()),
                 })?;
-        Ok(Grant {
+        Ok(Tokens {
             access_token,
             refresh_token: grant.refresh_token.clone(),
-            expires_at: Some(expires_at),
+            // The mailer's refresher answers an instant; the port speaks in lifetimes.
+            expires_in: Some((expires_at - chrono::Utc::now()).num_seconds()),
             scopes: grant.scopes.clone(),
         })
     }

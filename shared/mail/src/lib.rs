@@ -60,11 +60,14 @@ pub fn mailers_from_env() -> Mailers {
 }
 
 /// Google's OAuth client for connecting mailboxes (`GOOGLE_CLIENT_ID`/`_SECRET`, the callback
-/// under `OAUTH_REDIRECT_BASE`, endpoints from [`google_connect::GoogleEndpoints::from_env`]);
-/// none unconfigured.
-pub fn google_connect_from_env() -> Option<Arc<dyn scaliyo_store::OAuthProvider>> {
-    let client =
-        scaliyo_store::OAuthClient::from_env("GOOGLE", scaliyo_store::oauth::Provider::Google)?;
+/// under `api_base`, endpoints from [`google_connect::GoogleEndpoints::from_env`]); none
+/// unconfigured.
+pub fn google_connect_from_env(api_base: &str) -> Option<Arc<dyn scaliyo_store::OAuthProvider>> {
+    let client = scaliyo_store::OAuthClient::from_env(
+        "GOOGLE",
+        scaliyo_store::oauth::Provider::Google,
+        api_base,
+    )?;
     Some(Arc::new(google_connect::GoogleConnect::new(
         client,
         google_connect::GoogleEndpoints::from_env(),

@@ -121,14 +121,14 @@ pub fn outbox_networks(dir: PathBuf) -> SocialNetworks {
 }
 
 /// The Meta and LinkedIn OAuth clients this deployment has (`META_CLIENT_ID`/`_SECRET`,
-/// `LINKEDIN_CLIENT_ID`/`_SECRET`, callbacks under `OAUTH_REDIRECT_BASE`); none unconfigured.
-/// Google's comes from the mail crate (`scaliyo_mail::google_connect_from_env`).
-pub fn oauth_from_env(config: &SocialConfig) -> OAuthProviders {
+/// `LINKEDIN_CLIENT_ID`/`_SECRET`, callbacks under `api_base`); none unconfigured. Google's
+/// comes from the mail crate (`scaliyo_mail::google_connect_from_env`).
+pub fn oauth_from_env(config: &SocialConfig, api_base: &str) -> OAuthProviders {
     let http = config.http_client();
-    let meta = OAuthClient::from_env("META", Provider::Meta).map(|client| {
+    let meta = OAuthClient::from_env("META", Provider::Meta, api_base).map(|client| {
         Arc::new(MetaOAuth::new(client, config, http.clone())) as Arc<dyn OAuthProvider>
     });
-    let linkedin = OAuthClient::from_env("LINKEDIN", Provider::Linkedin)
+    let linkedin = OAuthClient::from_env("LINKEDIN", Provider::Linkedin, api_base)
         .map(|client| Arc::new(LinkedInOAuth::new(client, config, http)) as Arc<dyn OAuthProvider>);
     OAuthProviders {
         google: None,

@@ -16,10 +16,11 @@
 //!   and each name from `GET /rest/organizations/{id}`.
 
 use async_trait::async_trait;
-use chrono::{Duration, Utc};
 use reqwest::Url;
 use scaliyo_domain::oauth::Provider;
-use scaliyo_store::{Connectable, Grant, InstagramAccount, OAuthClient, OAuthError, OAuthProvider};
+use scaliyo_store::{
+    Connectable, Grant, InstagramAccount, OAuthClient, OAuthError, OAuthProvider, Tokens,
+};
 use serde_json::Value;
 
 use crate::SocialConfig;
@@ -42,11 +43,8 @@ async fn answer(request: reqwest::RequestBuilder) -> Result<(u16, Value), OAuthE
     Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
 }
 
-fn expiry(body: &Value, field: &str) -> Option<chrono::DateTime<Utc>> {
-    body[field]
-        .as_i64()
-        .filter(|secs| *secs > 0)
-        .map(|secs| Utc::now() + Duration::seconds(secs))
+fn lifetime(body: &Value) -> Option<i64> {
+    body["expires_in"].as_i64().filter(|secs| *secs > 0)
 }
 
 fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
@@ -99,7 +97,7 @@ impl MetaOAuth {
     }
 
     /// `GET /oauth/access_token` with these parameters: a user token and its expiry.
-    async fn token(&self, params: &[(&str, &str)]) -> Result<Grant, OAuthError> {
+    async fn token(&self, params: &[(&str, &str)]) -> Result<Tokens, OAuthError> {
         let request = self
             .http
             .get(format!("{}/oauth/access_token", self.graph))
@@ -111,15 +109,15 @@ impl MetaOAuth {
         let token = body["access_token"]
             .as_str()
             .ok_or_else(|| OAuthError::Unavailable("no access_token in the answer".into()))?;
-        Ok(Grant {
+        Ok(Tokens {
             access_token: token.to_owned(),
             refresh_token: None,
-            expires_at: expiry(&body, "expires_in"),
+            expires_in: lifetime(&body),
             scopes: Vec::new(),
         })
     }
 
-    async fn long_lived(&self, user_token: &str) -> Result<Grant, OAuthError> {
+    async fn long_lived(&self, user_token: &str) -> Result<Tokens, OAuthError> {
         self.token(&[
             ("grant_type", "fb_exchange_token"),
             ("client_id", &self.client.client_id),
@@ -149,7 +147,7 @@ impl OAuthProvider for MetaOAuth {
         )
     }
 
-    async fn exchange(&self, code: &str, _verifier: Option<&str>) -> Result<Grant, OAuthError> {
+    async fn exchange(&self, code: &str, _verifier: Option<&str>) -> Result<Tokens, OAuthError> {
         let short = self
             .token(&[
                 ("client_id", &self.client.client_id),
@@ -161,7 +159,7 @@ impl OAuthProvider for MetaOAuth {
         self.long_lived(&short.access_token).await
     }
 
-    async fn connectables(&self, grant: &Grant) -> Result<Vec<Connectable>, OAuthError> {
+    async fn connectables(&self, access_token: &str) -> Result<Vec<Connectable>, OAuthError> {
         let mut pages = Vec::new();
         let mut next = Some(with_query(
             &format!("{}/me/accounts", self.graph),
@@ -177,7 +175,7 @@ impl OAuthProvider for MetaOAuth {
         while let Some(url) = next.take()
             && pages.len() < 500
         {
-            let request = self.http.get(url).bearer_auth(&grant.access_token);
+            let request = self.http.get(url).bearer_auth(access_token);
             let (status, body) = answer(request).await?;
             if !(200..300).contains(&status) {
                 return Err(Self::refusal(status, &body));
@@ -203,7 +201,7 @@ impl OAuthProvider for MetaOAuth {
         Ok(pages)
     }
 
-    async fn refresh(&self, grant: &Grant) -> Result<Grant, OAuthError> {
+    async fn refresh(&self, grant: &Grant) -> Result<Tokens, OAuthError> {
         self.long_lived(&grant.access_token).await
     }
 }
@@ -239,7 +237,7 @@ impl LinkedInOAuth {
         }
     }
 
-    async fn token(&self, form: &[(&str, &str)]) -> Result<Grant, OAuthError> {
+    async fn token(&self, form: &[(&str, &str)]) -> Result<Tokens, OAuthError> {
         let request = self
             .http
             .post(format!("{}/accessToken", self.oauth))
@@ -263,10 +261,10 @@ impl LinkedInOAuth {
         let token = body["access_token"]
             .as_str()
             .ok_or_else(|| OAuthError::Unavailable("no access_token in the answer".into()))?;
-        Ok(Grant {
+        Ok(Tokens {
             access_token: token.to_owned(),
             refresh_token: body["refresh_token"].as_str().map(str::to_owned),
-            expires_at: expiry(&body, "expires_in"),
+            expires_in: lifetime(&body),
             scopes: body["scope"]
                 .as_str()
                 .unwrap_or_default()
@@ -354,7 +352,7 @@ impl OAuthProvider for LinkedInOAuth {
         )
     }
 
-    async fn exchange(&self, code: &str, _verifier: Option<&str>) -> Result<Grant, OAuthError> {
+    async fn exchange(&self, code: &str, _verifier: Option<&str>) -> Result<Tokens, OAuthError> {
         self.token(&[
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -365,11 +363,11 @@ impl OAuthProvider for LinkedInOAuth {
         .await
     }
 
-    async fn connectables(&self, grant: &Grant) -> Result<Vec<Connectable>, OAuthError> {
+    async fn connectables(&self, access_token: &str) -> Result<Vec<Connectable>, OAuthError> {
         let request = self
             .http
             .get(format!("{}/v2/userinfo", self.api))
-            .bearer_auth(&grant.access_token);
+            .bearer_auth(access_token);
         let (status, body) = answer(request).await?;
         if !(200..300).contains(&status) {
             return Err(linkedin_refusal(status, &body));
@@ -382,11 +380,11 @@ impl OAuthProvider for LinkedInOAuth {
             urn: format!("urn:li:person:{sub}"),
             name: body["name"].as_str().map(str::to_owned),
         }];
-        connectables.extend(self.organizations(&grant.access_token).await?);
+        connectables.extend(self.organizations(access_token).await?);
         Ok(connectables)
     }
 
-    async fn refresh(&self, grant: &Grant) -> Result<Grant, OAuthError> {
+    async fn refresh(&self, grant: &Grant) -> Result<Tokens, OAuthError> {
         let Some(refresh_token) = &grant.refresh_token else {
             return Err(OAuthError::Refused {
                 code: "no_refresh_token".into(),

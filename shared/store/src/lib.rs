@@ -28,6 +28,7 @@ pub use mail::{Credentials, Delivery, MailError, Mailer, Mailers, OutgoingEmail,
 pub use metrics::{Dimension, Metrics, NoMetrics, no_metrics};
 pub use oauth::{
     Connectable, Grant, InstagramAccount, OAuthClient, OAuthError, OAuthProvider, OAuthProviders,
+    Tokens,
 };
 pub use payments::{CheckoutRequest, CheckoutSession, PaymentError, Payments, RemoteSubscription};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};

@@ -10,15 +10,49 @@ use chrono::{DateTime, Utc};
 pub use scaliyo_domain::oauth::Provider;
 use serde::{Deserialize, Serialize};
 
-/// Tokens a provider granted.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Grant {
+/// Tokens as a provider answers them: the lifetime in seconds from now.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Tokens {
     pub access_token: String,
     /// Google and LinkedIn (where granted). Meta grants none: its long-lived user token is
     /// itself exchanged for a fresh one.
     pub refresh_token: Option<String>,
-    pub expires_at: Option<DateTime<Utc>>,
+    pub expires_in: Option<i64>,
     /// The scopes the user actually granted (a user may untick some).
+    pub scopes: Vec<String>,
+}
+
+impl Tokens {
+    /// The grant as kept: the expiry fixed by the caller's clock.
+    pub fn at(self, now: DateTime<Utc>) -> Grant {
+        Grant {
+            expires_at: self
+                .expires_in
+                .filter(|secs| *secs > 0)
+                .map(|secs| now + chrono::Duration::seconds(secs)),
+            access_token: self.access_token,
+            refresh_token: self.refresh_token,
+            scopes: self.scopes,
+        }
+    }
+}
+
+impl std::fmt::Debug for Tokens {
+    // Tokens never reach a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("expires_in", &self.expires_in)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Tokens a provider granted, as kept (sealed) for renewals.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
     pub scopes: Vec<String>,
 }
 
@@ -26,7 +60,6 @@ impl std::fmt::Debug for Grant {
     // Tokens never reach a log line.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Grant")
-            .field("refresh_token", &self.refresh_token.as_ref().map(|_| ".."))
             .field("expires_at", &self.expires_at)
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
@@ -94,14 +127,16 @@ pub trait OAuthProvider: Send + Sync {
     fn authorize_url(&self, state: &str, code_challenge: Option<&str>) -> String;
 
     /// The code of the callback exchanged for tokens (Meta: for a long-lived user token).
-    async fn exchange(&self, code: &str, code_verifier: Option<&str>) -> Result<Grant, OAuthError>;
+    async fn exchange(&self, code: &str, code_verifier: Option<&str>)
+    -> Result<Tokens, OAuthError>;
 
-    /// What these tokens can connect: the mailbox, the Pages, the member and organisations.
-    async fn connectables(&self, grant: &Grant) -> Result<Vec<Connectable>, OAuthError>;
+    /// What this access token can connect: the mailbox, the Pages, the member and
+    /// organisations.
+    async fn connectables(&self, access_token: &str) -> Result<Vec<Connectable>, OAuthError>;
 
     /// Fresh tokens before these expire: the refresh token (Google, LinkedIn), or the
     /// long-lived user token exchanged again (Meta).
-    async fn refresh(&self, grant: &Grant) -> Result<Grant, OAuthError>;
+    async fn refresh(&self, grant: &Grant) -> Result<Tokens, OAuthError>;
 }
 
 /// The providers this deployment has an OAuth client for (none configured: `None`).
@@ -110,6 +145,19 @@ pub struct OAuthProviders {
     pub google: Option<Arc<dyn OAuthProvider>>,
     pub meta: Option<Arc<dyn OAuthProvider>>,
     pub linkedin: Option<Arc<dyn OAuthProvider>>,
+}
+
+impl std::fmt::Debug for OAuthProviders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let configured: Vec<&str> = Provider::ALL
+            .into_iter()
+            .filter(|p| self.get(*p).is_some())
+            .map(Provider::as_str)
+            .collect();
+        f.debug_struct("OAuthProviders")
+            .field("configured", &configured)
+            .finish()
+    }
 }
 
 impl OAuthProviders {
@@ -133,16 +181,13 @@ pub struct OAuthClient {
 
 impl OAuthClient {
     /// `<PREFIX>_CLIENT_ID` and `<PREFIX>_CLIENT_SECRET` from the environment, the callback
-    /// under `OAUTH_REDIRECT_BASE` (the API's public URL); none without an id and a secret.
-    pub fn from_env(prefix: &str, provider: Provider) -> Option<Self> {
+    /// under `api_base` (the API's public URL); none without an id and a secret.
+    pub fn from_env(prefix: &str, provider: Provider, api_base: &str) -> Option<Self> {
         let var = |name: String| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let client_id = var(format!("{prefix}_CLIENT_ID"))?;
-        let client_secret = var(format!("{prefix}_CLIENT_SECRET"))?;
-        let base = var("OAUTH_REDIRECT_BASE".to_owned())?;
         Some(Self {
-            client_id,
-            client_secret,
-            redirect_uri: callback_url(&base, provider),
+            client_id: var(format!("{prefix}_CLIENT_ID"))?,
+            client_secret: var(format!("{prefix}_CLIENT_SECRET"))?,
+            redirect_uri: callback_url(api_base, provider),
         })
     }
 }

@@ -214,8 +214,11 @@ impl OAuthConnections {
             .code
             .filter(|c| !c.is_empty())
             .ok_or_else(|| invalid("code", "the provider sent no authorization code"))?;
-        let grant = client.exchange(&code, redeemed.verifier.as_deref()).await?;
-        let connectables = client.connectables(&grant).await?;
+        let grant = client
+            .exchange(&code, redeemed.verifier.as_deref())
+            .await?
+            .at(self.now());
+        let connectables = client.connectables(&grant.access_token).await?;
         let owner = redeemed.owner;
         if provider == Provider::Google {
             let Some(Connectable::Mailbox { email, name }) = connectables.first() else {

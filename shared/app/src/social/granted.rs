@@ -145,7 +145,7 @@ impl SocialAccounts {
             },
             Err(error) => return Err(SocialError::Seal(error)),
         };
-        let renewed = provider.refresh(&grant).await;
+        let renewed = provider.refresh(&grant).await.map(|t| t.at(now));
         let outcome = match renewed {
             Ok(renewed) => self.store_renewal(owner, account, provider, &renewed).await,
             Err(error) => Err(error),
@@ -179,7 +179,7 @@ impl SocialAccounts {
             Some("meta") => {
                 let page_id = account.str("meta_page_id").unwrap_or_default();
                 provider
-                    .connectables(renewed)
+                    .connectables(&renewed.access_token)
                     .await?
                     .into_iter()
                     .find(|c| matches!(c, Connectable::FacebookPage { page_id: p, .. } if p == page_id))

@@ -35,7 +35,7 @@ pub use accounts::{ConnectLinkedIn, ConnectMeta, SocialAccounts};
 pub use granted::Renewal;
 pub use health::AccountHealth;
 pub use posts::{CreatePost, PostSummary, PostView, SchedulePost, SocialPosts, TargetSpec};
-pub use publisher::{SocialPublisher, TickReport};
+pub use publisher::{Renewals, SocialPublisher, TickReport};
 pub use short_links::ShortLinks;
 
 use std::time::Duration as StdDuration;

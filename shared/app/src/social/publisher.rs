@@ -45,6 +45,15 @@ pub struct SocialPublisher {
     pub(crate) networks: SocialNetworks,
     /// `SocialPublishes` by outcome (published, failed, retrying).
     metrics: Arc<dyn scaliyo_store::Metrics>,
+    /// Renewing the tokens of accounts connected through OAuth, when their reminder is due.
+    renewals: Option<Renewals>,
+}
+
+/// What renewing tokens needs: the accounts (which seal) and the providers' clients.
+#[derive(Clone)]
+pub struct Renewals {
+    pub accounts: super::SocialAccounts,
+    pub providers: scaliyo_store::OAuthProviders,
 }
 
 impl SocialPublisher {
@@ -54,7 +63,15 @@ impl SocialPublisher {
             sealer,
             networks,
             metrics: scaliyo_store::no_metrics(),
+            renewals: None,
         }
+    }
+
+    /// Tokens of accounts the server connected (docs/oauth.md) are renewed a week before
+    /// they expire, instead of only being announced as expiring.
+    pub fn with_renewals(mut self, renewals: Renewals) -> Self {
+        self.renewals = Some(renewals);
+        self
     }
 
     pub fn with_metrics(mut self, metrics: Arc<dyn scaliyo_store::Metrics>) -> Self {
@@ -180,6 +197,7 @@ impl SocialPublisher {
                     .rows()
                     .get_raw(accounts, Some(&owner.to_string()), id)
                     .await?
+                    && !self.renewed(owner, &account, now).await
                 {
                     self.posts.warn_if_expiring(owner, &account, now).await;
                 }
@@ -199,6 +217,31 @@ impl SocialPublisher {
             }
         }
         Ok(())
+    }
+
+    /// Whether the account's token was renewed or will be tried again (its reminder moved):
+    /// then nothing is announced yet.
+    async fn renewed(&self, owner: OwnerId, account: &Item, now: DateTime<Utc>) -> bool {
+        let Some(renewals) = &self.renewals else {
+            return false;
+        };
+        let provider = account
+            .str("provider")
+            .and_then(scaliyo_domain::oauth::Provider::parse)
+            .and_then(|p| renewals.providers.get(p))
+            .map(|p| p.as_ref());
+        match renewals.accounts.renew(owner, account, provider, now).await {
+            Ok(super::Renewal::Renewed | super::Renewal::Postponed) => true,
+            Ok(super::Renewal::Refused(reason)) => {
+                tracing::warn!(%reason, "a social token could not be renewed; the account needs a reconnect");
+                false
+            }
+            Ok(super::Renewal::NotRenewable) => false,
+            Err(error) => {
+                tracing::warn!(%error, "renewing a social token failed");
+                false
+            }
+        }
     }
 
     /// Takes a post for this tick: `processing` with a fresh claim and lease, if nobody
