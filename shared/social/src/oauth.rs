@@ -84,6 +84,16 @@ impl MetaOAuth {
         }
     }
 
+    /// The same client with the login dialog at another base (a local fake).
+    pub fn with_dialog_base(mut self, base: &str, version: &str) -> Self {
+        self.dialog = format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            version.trim_matches('/')
+        );
+        self
+    }
+
     fn refusal(status: u16, body: &Value) -> OAuthError {
         let refusal = scaliyo_domain::social::read_graph_error(status, &body.to_string());
         if status >= 500 || status == 429 {
@@ -235,6 +245,12 @@ impl LinkedInOAuth {
             version: config.linkedin_version.clone(),
             http,
         }
+    }
+
+    /// The same client with the OAuth endpoints at another base (a local fake).
+    pub fn with_oauth_base(mut self, base: &str) -> Self {
+        self.oauth = base.trim_end_matches('/').to_owned();
+        self
     }
 
     async fn token(&self, form: &[(&str, &str)]) -> Result<Tokens, OAuthError> {
