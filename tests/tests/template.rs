@@ -50,8 +50,9 @@ fn public_reads_are_open_and_everything_else_needs_a_token() {
         }
     }
     // Routes that carry their own secret in the path (tracking tokens, per-sender webhook
-    // URLs, short-link slugs) or are about the service itself.
-    let own_secret = ["/t/", "/u/", "/webhooks/", "/l/"];
+    // URLs, short-link slugs, the sealed single-use state of an OAuth callback) or are about
+    // the service itself.
+    let own_secret = ["/t/", "/u/", "/webhooks/", "/l/", "/oauth/"];
     for route in routes.iter().filter(|r| r.open) {
         let public_read = route.method == "GET"
             && public_tables().iter().any(|t| {

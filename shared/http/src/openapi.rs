@@ -466,6 +466,8 @@ pub fn document() -> Value {
     import_paths(&mut paths);
     reply_paths(&mut paths);
     invite_paths(&mut paths);
+    oauth_paths(&mut paths);
+    analytics_paths(&mut paths);
     let mut account = error_responses(&["401", "503"]);
     account.insert(
         "204".into(),
@@ -735,6 +737,129 @@ fn invite_paths(paths: &mut Map<String, Value>) {
     paths.insert(
         "/v1/invites/{id}/resend".into(),
         json!({ "post": { "operationId": "resend_invite", "tags": ["invites"], "parameters": id, "responses": resent } }),
+    );
+}
+
+fn oauth_paths(paths: &mut Map<String, Value>) {
+    let provider = json!({ "name": "provider", "in": "path", "required": true, "schema": { "type": "string" } });
+    let id =
+        json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } });
+    let text = json!({ "type": "string" });
+    let mut started = error_responses(&["401", "404", "501", "503"]);
+    started.insert(
+        "200".into(),
+        json_response(
+            "where to send the browser: the provider's consent page, with a sealed single-use state (10 minutes)",
+            json!({ "type": "object", "properties": {
+                "provider": { "type": "string", "enum": ["google", "meta", "linkedin"] },
+                "authorize_url": text, "expires_at": text
+            }, "required": ["provider", "authorize_url", "expires_at"] }),
+        ),
+    );
+    paths.insert(
+        "/v1/oauth/{provider}/start".into(),
+        json!({ "get": { "operationId": "start_oauth_connection", "tags": ["oauth"], "parameters": [provider], "responses": started } }),
+    );
+    let mut returned = error_responses(&["400", "404", "501", "502", "503"]);
+    returned.insert(
+        "303".into(),
+        json!({ "description": "back to <APP_URL>/settings/connections with provider, status (connected, choose, error) and the account, pending connection or error code" }),
+    );
+    returned.insert(
+        "200".into(),
+        json_response(
+            "the outcome, where no APP_URL is configured",
+            json!({ "type": "object", "properties": {
+                "provider": text, "status": text, "account_id": text, "pending_id": text
+            }, "required": ["provider", "status"] }),
+        ),
+    );
+    let callback_query = ["code", "state", "error", "error_description"]
+        .iter()
+        .map(|name| json!({ "name": name, "in": "query", "schema": { "type": "string" } }))
+        .chain([provider.clone()])
+        .collect::<Vec<_>>();
+    paths.insert(
+        "/oauth/{provider}/callback".into(),
+        json!({ "get": {
+            "operationId": "oauth_callback",
+            "tags": ["oauth"],
+            "security": [{}],
+            "parameters": callback_query,
+            "responses": returned
+        } }),
+    );
+    let choice = json!({ "type": "object", "properties": {
+        "id": text,
+        "kind": { "type": "string", "enum": ["mailbox", "facebook_page", "linkedin_member", "linkedin_organization"] },
+        "name": { "type": ["string", "null"] },
+        "instagram": { "type": ["object", "null"] }
+    }, "required": ["id", "kind"] });
+    let mut pending = error_responses(&["401", "404", "410", "503"]);
+    pending.insert(
+        "200".into(),
+        json_response(
+            "what the grant can connect (no tokens)",
+            json!({ "type": "object", "properties": {
+                "id": text, "provider": text, "expires_at": text,
+                "choices": { "type": "array", "items": choice }
+            }, "required": ["id", "provider", "expires_at", "choices"] }),
+        ),
+    );
+    paths.insert(
+        "/v1/oauth/pending/{id}".into(),
+        json!({ "get": { "operationId": "show_pending_connection", "tags": ["oauth"], "parameters": [id.clone()], "responses": pending } }),
+    );
+    let mut connected = error_responses(&["400", "401", "403", "404", "410", "415", "503"]);
+    connected.insert(
+        "201".into(),
+        json_response(
+            "the social accounts connected (tokens sealed, never returned)",
+            json!({ "type": "object", "properties": { "data": { "type": "array", "items": { "type": "object" } } }, "required": ["data"] }),
+        ),
+    );
+    paths.insert(
+        "/v1/oauth/pending/{id}/connect".into(),
+        json!({ "post": {
+            "operationId": "connect_pending_accounts",
+            "tags": ["oauth"],
+            "parameters": [id],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                "type": "object",
+                "properties": { "choices": { "type": "array", "items": text, "minItems": 1 } },
+                "required": ["choices"],
+                "additionalProperties": false
+            } } } },
+            "responses": connected
+        } }),
+    );
+}
+
+fn analytics_paths(paths: &mut Map<String, Value>) {
+    let date = json!({ "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$" });
+    let mut summary = error_responses(&["400", "401", "503"]);
+    summary.insert(
+        "200".into(),
+        json_response(
+            "the caller's daily e-mail analytics (email_analytics_summary rows), oldest first",
+            json!({ "type": "object", "properties": { "data": { "type": "array", "items": {
+                "type": "object",
+                "properties": { "analytics_date": { "type": "string" }, "owner_id": { "type": "string" } },
+                "required": ["analytics_date"]
+            } } }, "required": ["data"] }),
+        ),
+    );
+    paths.insert(
+        "/v1/analytics/email-summary".into(),
+        json!({ "get": {
+            "operationId": "email_summary",
+            "tags": ["analytics"],
+            "parameters": [
+                { "name": "from", "in": "query", "schema": date },
+                { "name": "to", "in": "query", "schema": date }
+            ],
+            "responses": summary
+        } }),
     );
 }
 
@@ -1180,5 +1305,127 @@ mod tests {
         assert!(leads.get("knowledgeBase").is_some() && leads.get("lastActivity").is_some());
         let create_required = &doc["components"]["schemas"]["leads_create"]["required"];
         assert_eq!(create_required, &json!(["name"]));
+    }
+
+    /// The routes the routers of this crate declare (`.route("<path>", get(…).post(…))`),
+    /// read from their sources: what the running functions serve.
+    fn declared_routes() -> Vec<(String, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut routes = Vec::new();
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let source = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            let running = source.split("#[cfg(test)]").next().unwrap_or_default();
+            for (at, _) in running.match_indices(".route(") {
+                let call = &running[at + ".route(".len()..];
+                let mut depth = 1;
+                let end = call
+                    .char_indices()
+                    .find(|(_, c)| {
+                        depth += match c {
+                            '(' => 1,
+                            ')' => -1,
+                            _ => 0,
+                        };
+                        depth == 0
+                    })
+                    .map_or(call.len(), |(i, _)| i);
+                let call = &call[..end];
+                let Some(path) = call.split('"').nth(1) else {
+                    continue;
+                };
+                for method in ["get", "post", "put", "patch", "delete"] {
+                    let used = call.match_indices(method).any(|(i, _)| {
+                        call[i + method.len()..].starts_with('(')
+                            && !call[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                    });
+                    if used {
+                        routes.push((method.to_owned(), path.to_owned()));
+                    }
+                }
+            }
+        }
+        routes
+    }
+
+    /// Routes served but not documented yet (issue 20, item 10): the list may only shrink —
+    /// the test below fails for a route added without documentation, and for an entry of this
+    /// list that has since been documented or removed.
+    const NOT_YET_DOCUMENTED: &[&str] = &[
+        "GET /t/o/{token}",
+        "GET /t/c/{token}",
+        "GET /u/{token}",
+        "POST /u/{token}",
+        "GET /l/{slug}",
+        "POST /v1/user_prompts/{id}/restore",
+        "POST /v1/workflows/{id}/hook",
+        "POST /webhooks/workflows/{token}",
+        "GET /v1/billing",
+        "POST /v1/billing/checkout",
+        "GET /v1/billing/checkout/{session_id}",
+        "POST /v1/billing/portal",
+        "POST /v1/billing/plan",
+        "POST /webhooks/stripe",
+        "GET /v1/billing/connect",
+        "POST /v1/billing/connect",
+        "POST /v1/invoices/from-package",
+        "POST /v1/invoices/{id}/send",
+        "POST /v1/invoices/{id}/void",
+        "POST /v1/invoices/{id}/mark-uncollectible",
+        "POST /v1/invoices/{id}/mark-paid",
+        "POST /webhooks/stripe-connect",
+        "POST /v1/storage/{bucket}/uploads",
+        "GET /v1/storage/{bucket}/download",
+        "GET /v1/storage/{bucket}/objects",
+        "DELETE /v1/storage/{bucket}/objects",
+        "GET /v1/openapi.json",
+        "POST /webhooks/sendgrid/{token}",
+        "POST /webhooks/mailchimp/{token}",
+        "POST /v1/blog_posts/{id}/publish",
+        "GET /v1/blog/{slug}",
+        "GET /v1/sender-accounts/{id}/reply-detection",
+        "PUT /v1/sender-accounts/{id}/reply-detection",
+        "DELETE /v1/sender-accounts/{id}/reply-detection",
+        "POST /webhooks/inbound/sendgrid/{token}",
+        "POST /webhooks/inbound/mailchimp/{token}",
+    ];
+
+    /// Every route a router declares is in the document with its method (the generic row
+    /// routes and `/v1/rpc/{name}` as their per-table and per-function paths) — except the
+    /// service's own `/health` and the ones listed above.
+    #[test]
+    fn every_declared_route_is_documented() {
+        let doc = document();
+        let routes = declared_routes();
+        assert!(routes.len() > 60, "{routes:?}");
+        let mut missing = Vec::new();
+        for (method, path) in &routes {
+            let documented = |path: &str| !doc["paths"][path][method.as_str()].is_null();
+            let ok = match path.as_str() {
+                "/health" => true,
+                "/v1/{table}" | "/v1/{table}/{id}" => TABLES
+                    .iter()
+                    .any(|t| documented(&path.replace("{table}", t.name))),
+                "/v1/rpc/{name}" => doc["paths"]
+                    .as_object()
+                    .is_some_and(|paths| paths.keys().any(|p| p.starts_with("/v1/rpc/"))),
+                other => documented(other),
+            };
+            let route = format!("{} {path}", method.to_uppercase());
+            if ok == NOT_YET_DOCUMENTED.contains(&route.as_str()) {
+                missing.push(route);
+            }
+        }
+        let declared: Vec<String> = routes
+            .iter()
+            .map(|(m, p)| format!("{} {p}", m.to_uppercase()))
+            .collect();
+        let gone: Vec<&&str> = NOT_YET_DOCUMENTED
+            .iter()
+            .filter(|r| !declared.iter().any(|d| d == *r))
+            .collect();
+        assert!(
+            missing.is_empty() && gone.is_empty(),
+            "undocumented routes (or listed as undocumented but documented now): {missing:#?}; listed but no longer served: {gone:#?}"
+        );
     }
 }
