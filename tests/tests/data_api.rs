@@ -5,6 +5,10 @@ use scaliyo_tests::http_client::Client;
 use scaliyo_tests::local_server::RunningLocal;
 use serde_json::json;
 
+/// The first bytes of real files: uploads are checked against their declared type.
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+const MP4_HEAD: &[u8] = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom";
+
 #[tokio::test]
 async fn a_leads_whole_life_over_http() {
     let local = RunningLocal::start().await;
@@ -335,7 +339,7 @@ async fn buckets_take_uploads_under_the_callers_prefix_within_their_rules() {
     let ticket = ada
         .post(
             "/v1/storage/avatars/uploads",
-            json!({ "file_name": "../me.png", "content_type": "image/png", "size": 4 }),
+            json!({ "file_name": "../me.png", "content_type": "image/png", "size": 8 }),
         )
         .await;
     assert_eq!(ticket.status, 201, "{}", ticket.body);
@@ -347,7 +351,7 @@ async fn buckets_take_uploads_under_the_callers_prefix_within_their_rules() {
     let uploaded = http
         .put(ticket.body["upload_url"].as_str().unwrap())
         .header("content-type", "image/png")
-        .body(vec![0x89, b'P', b'N', b'G'])
+        .body(PNG_SIGNATURE.to_vec())
         .send()
         .await
         .unwrap();
@@ -360,6 +364,47 @@ async fn buckets_take_uploads_under_the_callers_prefix_within_their_rules() {
         .unwrap();
     assert_eq!(public.status(), 200);
     assert_eq!(public.headers()["content-type"], "image/png");
+
+    // An "image/png" whose bytes are a web page is deleted as it lands.
+    let disguised = ada
+        .post(
+            "/v1/storage/avatars/uploads",
+            json!({ "file_name": "cat.png", "content_type": "image/png", "size": 29 }),
+        )
+        .await;
+    let disguised_url = disguised.body["public_url"].as_str().unwrap().to_owned();
+    let put = http
+        .put(disguised.body["upload_url"].as_str().unwrap())
+        .header("content-type", "image/png")
+        .body("<script>alert(1)</script>\n\n\n\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let mut status = 200;
+    for _ in 0..100 {
+        status = http
+            .get(&disguised_url)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 404 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 404, "the disguised upload is still served");
+    // The real PNG stays.
+    assert_eq!(
+        http.get(ticket.body["public_url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     let too_big = ada
         .post("/v1/storage/image-gen-assets/uploads", json!({ "file_name": "a.png", "content_type": "image/png", "size": 10 * 1024 * 1024 + 1 }))
@@ -397,14 +442,14 @@ async fn buckets_take_uploads_under_the_callers_prefix_within_their_rules() {
     let video = ada
         .post(
             "/v1/storage/social_media/uploads",
-            json!({ "file_name": "clip.mp4", "content_type": "video/mp4", "size": 3 }),
+            json!({ "file_name": "clip.mp4", "content_type": "video/mp4", "size": MP4_HEAD.len() }),
         )
         .await;
     assert_eq!(video.body["public_url"], serde_json::Value::Null);
     let video_key = video.body["key"].as_str().unwrap().to_owned();
     http.put(video.body["upload_url"].as_str().unwrap())
         .header("content-type", "video/mp4")
-        .body("abc")
+        .body(MP4_HEAD.to_vec())
         .send()
         .await
         .unwrap();
@@ -419,10 +464,11 @@ async fn buckets_take_uploads_under_the_callers_prefix_within_their_rules() {
             .send()
             .await
             .unwrap()
-            .text()
+            .bytes()
             .await
-            .unwrap(),
-        "abc"
+            .unwrap()
+            .as_ref(),
+        MP4_HEAD
     );
     assert_eq!(
         eve.get(&format!(
@@ -1076,14 +1122,14 @@ async fn a_user_lists_and_deletes_their_own_objects_and_nobody_elses() {
         let ticket = ada
             .post(
                 "/v1/storage/avatars/uploads",
-                json!({ "file_name": name, "content_type": "image/png", "size": 4 }),
+                json!({ "file_name": name, "content_type": "image/png", "size": 8 }),
             )
             .await;
         assert_eq!(ticket.status, 201, "{}", ticket.body);
         let uploaded = http
             .put(ticket.body["upload_url"].as_str().unwrap_or_default())
             .header("content-type", "image/png")
-            .body(vec![0x89, b'P', b'N', b'G'])
+            .body(PNG_SIGNATURE.to_vec())
             .send()
             .await
             .expect("the upload");
@@ -1102,7 +1148,7 @@ async fn a_user_lists_and_deletes_their_own_objects_and_nobody_elses() {
     let mut expected = keys.clone();
     expected.sort();
     assert_eq!(names, expected);
-    assert_eq!(listed.body["data"][0]["size"], 4);
+    assert_eq!(listed.body["data"][0]["size"], 8);
     assert!(listed.body["data"][0]["public_url"].as_str().is_some());
     // Eve sees none of them and cannot delete them.
     assert_eq!(

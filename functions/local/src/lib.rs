@@ -408,6 +408,27 @@ impl LocalSystem {
                 }
             }
         }));
+        // Uploads to the schema's buckets are checked against their declared type as they
+        // land (S3 → SQS → verify-uploads in AWS).
+        let upload_checker = scaliyo_app::upload_check::UploadChecker::new(blobs.clone());
+        blobs.notify_on_created(Arc::new(move |bucket: &str, key: &str, _size: u64| {
+            if scaliyo_app::storage::rules(bucket).is_none() {
+                return;
+            }
+            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                return;
+            };
+            let created = scaliyo_store::ObjectCreated {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+            };
+            let checker = upload_checker.clone();
+            runtime.spawn(async move {
+                if let Err(error) = checker.check(&created).await {
+                    tracing::warn!(%error, "checking an upload failed");
+                }
+            });
+        }));
         let importer = Arc::new(
             Importer::new(
                 access.clone(),

@@ -24,6 +24,7 @@ pub mod social;
 pub mod storage;
 pub mod tokens;
 pub mod tracking;
+pub mod upload_check;
 pub mod usage;
 pub mod webhooks;
 pub mod work_queue;

@@ -7,6 +7,7 @@ pub mod ids;
 pub mod import;
 pub mod invites;
 pub mod invoices;
+pub mod media;
 pub mod migrate;
 pub mod oauth;
 pub mod plans;

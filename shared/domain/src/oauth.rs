@@ -166,7 +166,7 @@ mod tests {
     fn the_pkce_challenge_is_rfc_7636_appendix_b() {
         assert_eq!(
             pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFr-MqXW-2_SKzMKJuXzkOQEJ0i-cBUU"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 
