@@ -144,12 +144,12 @@ mod aws {
     async fn blobs() -> Option<Arc<dyn Blobs>> {
         let config = emulators::moto().await?;
         let s3 = emulators::s3_client(&config);
-        let bucket = emulators::unique_name("social-media");
+        let bucket = emulators::unique_name("imports");
         s3.create_bucket().bucket(&bucket).send().await.unwrap();
         eprintln!("running against S3 bucket {bucket}");
         Some(Arc::new(S3Blobs::new(
             s3,
-            HashMap::from([("social_media".to_owned(), bucket)]),
+            HashMap::from([(scaliyo_tests::blob_conformance::BUCKET.to_owned(), bucket)]),
         )))
     }
 

@@ -78,7 +78,8 @@ fn wire(
     table: DynamoTable,
     queue: Arc<dyn Queue>,
     sealer: Arc<dyn Sealer>,
-    mailers: Mailers,
+    // The providers, and the deployment's own sender for notices of workspaces without one.
+    (mailers, system): (Mailers, Option<SystemSender>),
     tracking_base_url: String,
     webhooks: Option<Arc<dyn Queue>>,
     app_url: &str,
@@ -89,7 +90,6 @@ fn wire(
     let metrics: Arc<dyn scaliyo_store::Metrics> = Arc::new(
         scaliyo_lambda::metrics::EmfMetrics::new("process-scheduled-emails"),
     );
-    let system = system_sender(&mailers);
     let send = Arc::new(
         SendPipeline::new(
             access.clone(),
@@ -133,11 +133,13 @@ async fn main() -> Result<(), Error> {
     let tracking = scaliyo_lambda::env::required("TRACKING_BASE_URL")?;
     let config = scaliyo_aws::load_config().await;
     let app_url = std::env::var("APP_URL").unwrap_or_default();
+    let mailers = scaliyo_mail::mailers_from_env();
+    let system = system_sender(&mailers);
     let wired = wire(
         DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name),
         Arc::new(SqsQueue::new(scaliyo_aws::sqs_client(&config), queue_url)),
         Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id)),
-        scaliyo_mail::mailers_from_env(),
+        (mailers, system),
         tracking,
         scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
         &app_url,
@@ -191,7 +193,7 @@ mod tests {
             table.clone(),
             queue.clone(),
             sealer.clone(),
-            Mailers::all(mailer),
+            (Mailers::all(mailer), None),
             "https://t.example".into(),
             None,
             "https://app.example",
@@ -295,6 +297,118 @@ mod tests {
                 .map(|d| d.count())
                 .unwrap_or(0),
             1
+        );
+    }
+
+    /// An invitation written through a row layer that issues letters (as the api function's)
+    /// puts its letter on moto's SQS; the batch Lambda hands over delivers it with the
+    /// deployment's system sender (the workspace has none) to the invitee, with the link.
+    #[tokio::test]
+    async fn an_invitation_letter_on_the_queue_is_delivered_on_the_emulators() {
+        let (Some(dynamo), Some(moto)) = (
+            scaliyo_tests::emulators::dynamodb().await,
+            scaliyo_tests::emulators::moto().await,
+        ) else {
+            return;
+        };
+        let client = scaliyo_aws::dynamodb_client(&dynamo);
+        let name = scaliyo_tests::emulators::unique_name("letters");
+        scaliyo_aws::create_table(&client, &name)
+            .await
+            .expect("create table");
+        let sqs = scaliyo_aws::sqs_client(&moto);
+        let url = sqs
+            .create_queue()
+            .queue_name(scaliyo_tests::emulators::unique_name("emails"))
+            .send()
+            .await
+            .expect("queue")
+            .queue_url()
+            .unwrap_or_default()
+            .to_owned();
+        let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(sqs, url));
+        let outbox = tempfile::tempdir().expect("outbox");
+        let mailer = Arc::new(scaliyo_mail::OutboxMailer::new(outbox.path().to_path_buf()));
+        let table = DynamoTable::new(client, name);
+        let sealer: Arc<dyn Sealer> = Arc::new(LocalSealer::new(&[7u8; 32]).expect("a sealer"));
+        // The deployment's sender, as SYSTEM_MAIL_FROM / SYSTEM_SENDGRID_API_KEY give it: the
+        // workspace has none of its own.
+        let system = SystemSender {
+            mailer: mailer.clone(),
+            credentials: scaliyo_store::Credentials::ApiKey("SG.system".into()),
+            from_email: "no-reply@scaliyo.example".into(),
+            from_name: "Scaliyo".into(),
+        };
+        let wired = wire(
+            table.clone(),
+            queue.clone(),
+            sealer,
+            (Mailers::all(mailer), Some(system)),
+            "https://t.example".into(),
+            None,
+            "https://app.example",
+        );
+
+        // Ada's team invites Bob through a row layer that issues letters (the api function's).
+        let clock = Arc::new(SystemClock);
+        let letters = InviteLetters::new(Arc::new(table.clone()), queue.clone(), clock.clone());
+        let access = Access::over(Arc::new(table), clock).with_invite_letters(Some(letters));
+        let owner = uuid_v4();
+        let actor = Actor::acting_for(owner.parse().expect("a user id"));
+        let mut profile = serde_json::Map::new();
+        profile.insert("id".into(), json!(owner));
+        profile.insert("email".into(), json!("ada@example.com"));
+        access
+            .create(&actor, "profiles", profile)
+            .await
+            .expect("a profile");
+        let mut team = serde_json::Map::new();
+        team.insert("name".into(), json!("Sales"));
+        let team = access.create(&actor, "teams", team).await.expect("a team");
+        let mut invite = serde_json::Map::new();
+        invite.insert("team_id".into(), team["id"].clone());
+        invite.insert("email".into(), json!("bob@example.com"));
+        invite.insert("role".into(), json!("member"));
+        access
+            .create(&actor, "team_invites", invite)
+            .await
+            .expect("an invitation");
+
+        let received = queue
+            .receive(10, Duration::from_secs(60), Duration::from_secs(1))
+            .await
+            .expect("receive");
+        assert_eq!(received.len(), 1, "one letter on the queue");
+        let mut batch: Value =
+            serde_json::from_str(include_str!("../../../events/sqs-scheduled-emails.json"))
+                .expect("event");
+        batch["Records"][0]["body"] = json!(received[0].body);
+        let records = batch["Records"].as_array_mut().expect("records");
+        records.truncate(1);
+        let response = handle(
+            &wired.scheduler,
+            &wired.consumer,
+            LambdaEvent::new(batch, lambda_runtime::Context::default()),
+        )
+        .await
+        .expect("batch");
+        assert_eq!(response, json!({ "batchItemFailures": [] }));
+        let letters: Vec<String> = std::fs::read_dir(outbox.path())
+            .expect("outbox")
+            .flatten()
+            .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+            .collect();
+        assert_eq!(letters.len(), 1);
+        assert!(letters[0].contains("bob@example.com"), "{}", letters[0]);
+        assert!(
+            letters[0].contains("no-reply@scaliyo.example"),
+            "{}",
+            letters[0]
+        );
+        assert!(
+            letters[0].contains("https://app.example/invites?token="),
+            "{}",
+            letters[0]
         );
     }
 
