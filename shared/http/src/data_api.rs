@@ -259,8 +259,15 @@ struct DateRange {
 async fn email_summary(
     State(access): State<Arc<Access>>,
     Acting(actor): Acting,
-    Query(range): Query<DateRange>,
+    range: Result<Query<DateRange>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    // A repeated or malformed parameter is the API's JSON 400, not axum's plain-text one.
+    let Query(range) = range.map_err(|rejection| {
+        ApiError::bad_request(
+            "invalid",
+            format!("the query string: {}", rejection.body_text()),
+        )
+    })?;
     let user = actor
         .user_id()
         .ok_or_else(|| ApiError::unauthorized("missing_token", "sign in to do this"))?;
