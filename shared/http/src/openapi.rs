@@ -468,6 +468,7 @@ pub fn document() -> Value {
     invite_paths(&mut paths);
     oauth_paths(&mut paths);
     analytics_paths(&mut paths);
+    content_paths(&mut paths);
     let mut account = error_responses(&["401", "503"]);
     account.insert(
         "204".into(),
@@ -831,6 +832,62 @@ fn oauth_paths(paths: &mut Map<String, Value>) {
                 "additionalProperties": false
             } } } },
             "responses": connected
+        } }),
+    );
+}
+
+/// Blog publishing and prompt history beyond the row routes.
+fn content_paths(paths: &mut Map<String, Value>) {
+    let param = |name: &str| json!([{ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }]);
+    let post_row = json!({ "$ref": "#/components/schemas/blog_posts" });
+    let mut published = error_responses(&["400", "401", "403", "404", "409", "503"]);
+    published.insert(
+        "200".into(),
+        json_response(
+            "the post, published (published_at stamped on the first publish)",
+            post_row.clone(),
+        ),
+    );
+    paths.insert(
+        "/v1/blog_posts/{id}/publish".into(),
+        json!({ "post": { "operationId": "publish_blog_post", "tags": ["blog_posts"], "parameters": param("id"), "responses": published } }),
+    );
+    let mut by_slug = error_responses(&["400", "401", "404", "503"]);
+    by_slug.insert(
+        "200".into(),
+        json_response("the published, public, due post with this slug", post_row),
+    );
+    paths.insert(
+        "/v1/blog/{slug}".into(),
+        json!({ "get": {
+            "operationId": "blog_post_by_slug",
+            "tags": ["blog_posts"],
+            "security": [{ "bearer": [] }, {}],
+            "parameters": param("slug"),
+            "responses": by_slug
+        } }),
+    );
+    let mut restored = error_responses(&["400", "401", "403", "404", "409", "415", "503"]);
+    restored.insert(
+        "200".into(),
+        json_response(
+            "the prompt at the restored version's content, its version bumped (the change kept in its history)",
+            json!({ "$ref": "#/components/schemas/user_prompts" }),
+        ),
+    );
+    paths.insert(
+        "/v1/user_prompts/{id}/restore".into(),
+        json!({ "post": {
+            "operationId": "restore_user_prompt",
+            "tags": ["user_prompts"],
+            "parameters": param("id"),
+            "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                "type": "object",
+                "properties": { "version": { "type": "integer", "minimum": 1 } },
+                "required": ["version"],
+                "additionalProperties": false
+            } } } },
+            "responses": restored
         } }),
     );
 }
@@ -1356,7 +1413,6 @@ mod tests {
         "GET /u/{token}",
         "POST /u/{token}",
         "GET /l/{slug}",
-        "POST /v1/user_prompts/{id}/restore",
         "POST /v1/workflows/{id}/hook",
         "POST /webhooks/workflows/{token}",
         "GET /v1/billing",
@@ -1380,8 +1436,6 @@ mod tests {
         "GET /v1/openapi.json",
         "POST /webhooks/sendgrid/{token}",
         "POST /webhooks/mailchimp/{token}",
-        "POST /v1/blog_posts/{id}/publish",
-        "GET /v1/blog/{slug}",
         "GET /v1/sender-accounts/{id}/reply-detection",
         "PUT /v1/sender-accounts/{id}/reply-detection",
         "DELETE /v1/sender-accounts/{id}/reply-detection",
