@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::{Extension, Router};
 use scaliyo_app::access::Access;
 use scaliyo_app::oauth::OAuthConnections;
-use scaliyo_app::send::{SendConfig, SendPipeline};
+use scaliyo_app::send::SenderAccounts;
 use scaliyo_aws::{DynamoTable, KmsSealer};
 use scaliyo_http::Authenticator;
 use scaliyo_store::{Mailers, OAuthProviders, Sealer, SystemClock};
@@ -21,18 +21,9 @@ fn router(
 ) -> Router {
     let clock = Arc::new(SystemClock);
     let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
-    // Only the pipeline's sender accounts are used: a Gmail mailbox is connected as a sender.
-    let senders = SendPipeline::new(
-        access.clone(),
-        sealer.clone(),
-        mailers,
-        clock.clone(),
-        SendConfig {
-            tracking_base_url: String::new(),
-        },
-    )
-    .senders()
-    .clone();
+    // A Gmail mailbox is connected as a sender account: the sender accounts alone, no
+    // send pipeline.
+    let senders = SenderAccounts::new(access.clone(), sealer.clone(), mailers);
     let connections = Arc::new(OAuthConnections::new(
         access.clone(),
         sealer,

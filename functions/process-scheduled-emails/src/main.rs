@@ -169,25 +169,11 @@ mod tests {
         ) else {
             return;
         };
-        let client = scaliyo_aws::dynamodb_client(&dynamo);
-        let name = scaliyo_tests::emulators::unique_name("sched");
-        scaliyo_aws::create_table(&client, &name)
-            .await
-            .expect("create table");
-        let sqs = scaliyo_aws::sqs_client(&moto);
-        let url = sqs
-            .create_queue()
-            .queue_name(scaliyo_tests::emulators::unique_name("scheduled-emails"))
-            .send()
-            .await
-            .expect("queue")
-            .queue_url()
-            .unwrap_or_default()
-            .to_owned();
-        let queue = Arc::new(SqsQueue::new(sqs, url));
+        let table = scaliyo_tests::emulators::new_table(&dynamo, "sched").await;
+        let url = scaliyo_tests::emulators::new_queue(&moto, "scheduled-emails").await;
+        let queue = Arc::new(SqsQueue::new(scaliyo_aws::sqs_client(&moto), url));
         let outbox = tempfile::tempdir().expect("outbox");
         let mailer = Arc::new(scaliyo_mail::OutboxMailer::new(outbox.path().to_path_buf()));
-        let table = DynamoTable::new(client, name);
         let sealer: Arc<dyn Sealer> = Arc::new(LocalSealer::new(&[7u8; 32]).expect("a sealer"));
         let wired = wire(
             table.clone(),
@@ -311,25 +297,11 @@ mod tests {
         ) else {
             return;
         };
-        let client = scaliyo_aws::dynamodb_client(&dynamo);
-        let name = scaliyo_tests::emulators::unique_name("letters");
-        scaliyo_aws::create_table(&client, &name)
-            .await
-            .expect("create table");
-        let sqs = scaliyo_aws::sqs_client(&moto);
-        let url = sqs
-            .create_queue()
-            .queue_name(scaliyo_tests::emulators::unique_name("emails"))
-            .send()
-            .await
-            .expect("queue")
-            .queue_url()
-            .unwrap_or_default()
-            .to_owned();
-        let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(sqs, url));
+        let table = scaliyo_tests::emulators::new_table(&dynamo, "letters").await;
+        let url = scaliyo_tests::emulators::new_queue(&moto, "emails").await;
+        let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(scaliyo_aws::sqs_client(&moto), url));
         let outbox = tempfile::tempdir().expect("outbox");
         let mailer = Arc::new(scaliyo_mail::OutboxMailer::new(outbox.path().to_path_buf()));
-        let table = DynamoTable::new(client, name);
         let sealer: Arc<dyn Sealer> = Arc::new(LocalSealer::new(&[7u8; 32]).expect("a sealer"));
         // The deployment's sender, as SYSTEM_MAIL_FROM / SYSTEM_SENDGRID_API_KEY give it: the
         // workspace has none of its own.
@@ -353,15 +325,7 @@ mod tests {
         let clock = Arc::new(SystemClock);
         let letters = InviteLetters::new(Arc::new(table.clone()), queue.clone(), clock.clone());
         let access = Access::over(Arc::new(table), clock).with_invite_letters(Some(letters));
-        let owner = uuid_v4();
-        let actor = Actor::acting_for(owner.parse().expect("a user id"));
-        let mut profile = serde_json::Map::new();
-        profile.insert("id".into(), json!(owner));
-        profile.insert("email".into(), json!("ada@example.com"));
-        access
-            .create(&actor, "profiles", profile)
-            .await
-            .expect("a profile");
+        let actor = scaliyo_tests::emulators::new_user(&access).await;
         let mut team = serde_json::Map::new();
         team.insert("name".into(), json!("Sales"));
         let team = access.create(&actor, "teams", team).await.expect("a team");
@@ -397,6 +361,12 @@ mod tests {
             .expect("outbox")
             .flatten()
             .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+            // The HTML part is quoted-printable: soft line breaks and `=3D` undone.
+            .map(|text| {
+                text.replace("=\r\n", "")
+                    .replace("=\n", "")
+                    .replace("=3D", "=")
+            })
             .collect();
         assert_eq!(letters.len(), 1);
         assert!(letters[0].contains("bob@example.com"), "{}", letters[0]);

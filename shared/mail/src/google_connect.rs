@@ -65,23 +65,6 @@ impl GoogleConnect {
     }
 }
 
-/// A token endpoint's refusal (`{"error": …, "error_description": …}`, RFC 6749 §5.2).
-fn token_refusal(status: reqwest::StatusCode, body: &Value) -> OAuthError {
-    let code = body["error"].as_str().unwrap_or_default();
-    let message = body["error_description"]
-        .as_str()
-        .unwrap_or(code)
-        .to_owned();
-    if status.is_server_error() || status.as_u16() == 429 || code.is_empty() {
-        OAuthError::Unavailable(format!("token endpoint {status}: {message}"))
-    } else {
-        OAuthError::Refused {
-            code: code.to_owned(),
-            message,
-        }
-    }
-}
-
 fn unavailable(error: reqwest::Error) -> OAuthError {
     OAuthError::Unavailable(error.without_url().to_string())
 }
@@ -140,26 +123,9 @@ impl OAuthProvider for GoogleConnect {
             .send()
             .await
             .map_err(unavailable)?;
-        let status = response.status();
+        let status = response.status().as_u16();
         let body: Value = response.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            return Err(token_refusal(status, &body));
-        }
-        let access_token = body["access_token"]
-            .as_str()
-            .ok_or_else(|| OAuthError::Unavailable("no access_token in the answer".into()))?;
-        Ok(Tokens {
-            access_token: access_token.to_owned(),
-            refresh_token: body["refresh_token"].as_str().map(str::to_owned),
-            expires_in: body["expires_in"].as_i64(),
-            scopes: body["scope"]
-                .as_str()
-                .unwrap_or_default()
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        })
+        Tokens::from_token_endpoint(status, &body)
     }
 
     async fn connectables(&self, access_token: &str) -> Result<Vec<Connectable>, OAuthError> {

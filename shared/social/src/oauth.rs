@@ -43,8 +43,17 @@ async fn answer(request: reqwest::RequestBuilder) -> Result<(u16, Value), OAuthE
     Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
 }
 
-fn lifetime(body: &Value) -> Option<i64> {
-    body["expires_in"].as_i64().filter(|secs| *secs > 0)
+/// An API's refusal (Graph or LinkedIn REST, already read) as the port says it: for good,
+/// or — a 5xx or a 429 — the provider being unavailable.
+fn refused(status: u16, refusal: scaliyo_domain::social::Refusal) -> OAuthError {
+    if status >= 500 || status == 429 {
+        OAuthError::Unavailable(refusal.message)
+    } else {
+        OAuthError::Refused {
+            code: refusal.code.as_str().to_owned(),
+            message: refusal.message,
+        }
+    }
 }
 
 fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
@@ -95,15 +104,10 @@ impl MetaOAuth {
     }
 
     fn refusal(status: u16, body: &Value) -> OAuthError {
-        let refusal = scaliyo_domain::social::read_graph_error(status, &body.to_string());
-        if status >= 500 || status == 429 {
-            OAuthError::Unavailable(refusal.message)
-        } else {
-            OAuthError::Refused {
-                code: refusal.code.as_str().to_owned(),
-                message: refusal.message,
-            }
-        }
+        refused(
+            status,
+            scaliyo_domain::social::read_graph_error(status, &body.to_string()),
+        )
     }
 
     /// `GET /oauth/access_token` with these parameters: a user token and its expiry.
@@ -116,15 +120,7 @@ impl MetaOAuth {
         if !(200..300).contains(&status) {
             return Err(Self::refusal(status, &body));
         }
-        let token = body["access_token"]
-            .as_str()
-            .ok_or_else(|| OAuthError::Unavailable("no access_token in the answer".into()))?;
-        Ok(Tokens {
-            access_token: token.to_owned(),
-            refresh_token: None,
-            expires_in: lifetime(&body),
-            scopes: Vec::new(),
-        })
+        Tokens::from_answer(&body)
     }
 
     async fn long_lived(&self, user_token: &str) -> Result<Tokens, OAuthError> {
@@ -259,36 +255,7 @@ impl LinkedInOAuth {
             .post(format!("{}/accessToken", self.oauth))
             .form(form);
         let (status, body) = answer(request).await?;
-        if !(200..300).contains(&status) {
-            let code = body["error"].as_str().unwrap_or_default();
-            let message = body["error_description"]
-                .as_str()
-                .unwrap_or(code)
-                .to_owned();
-            return Err(if status >= 500 || status == 429 || code.is_empty() {
-                OAuthError::Unavailable(format!("accessToken answered {status}: {message}"))
-            } else {
-                OAuthError::Refused {
-                    code: code.to_owned(),
-                    message,
-                }
-            });
-        }
-        let token = body["access_token"]
-            .as_str()
-            .ok_or_else(|| OAuthError::Unavailable("no access_token in the answer".into()))?;
-        Ok(Tokens {
-            access_token: token.to_owned(),
-            refresh_token: body["refresh_token"].as_str().map(str::to_owned),
-            expires_in: lifetime(&body),
-            scopes: body["scope"]
-                .as_str()
-                .unwrap_or_default()
-                .split([',', ' '])
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        })
+        Tokens::from_token_endpoint(status, &body)
     }
 
     fn rest(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
@@ -338,15 +305,10 @@ impl LinkedInOAuth {
 }
 
 fn linkedin_refusal(status: u16, body: &Value) -> OAuthError {
-    let refusal = scaliyo_domain::social::read_linkedin_error(status, &body.to_string(), None);
-    if status >= 500 || status == 429 {
-        OAuthError::Unavailable(refusal.message)
-    } else {
-        OAuthError::Refused {
-            code: refusal.code.as_str().to_owned(),
-            message: refusal.message,
-        }
-    }
+    refused(
+        status,
+        scaliyo_domain::social::read_linkedin_error(status, &body.to_string(), None),
+    )
 }
 
 #[async_trait]

@@ -23,6 +23,49 @@ pub struct Tokens {
 }
 
 impl Tokens {
+    /// A token endpoint's successful answer (RFC 6749 §5.1): the access token, and the
+    /// refresh token, lifetime and scopes where given (scopes space- or comma-separated:
+    /// LinkedIn uses commas).
+    pub fn from_answer(body: &serde_json::Value) -> Result<Self, OAuthError> {
+        let access_token = body["access_token"]
+            .as_str()
+            .ok_or_else(|| OAuthError::Unavailable("no access_token in the answer".into()))?;
+        Ok(Self {
+            access_token: access_token.to_owned(),
+            refresh_token: body["refresh_token"].as_str().map(str::to_owned),
+            expires_in: body["expires_in"].as_i64().filter(|secs| *secs > 0),
+            scopes: body["scope"]
+                .as_str()
+                .unwrap_or_default()
+                .split([' ', ','])
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+
+    /// A token endpoint's answer, an error answer (RFC 6749 §5.2: `error`,
+    /// `error_description`) read as a refusal — or, for a 5xx, a 429 or an answer without an
+    /// error code, as the endpoint being unavailable.
+    pub fn from_token_endpoint(status: u16, body: &serde_json::Value) -> Result<Self, OAuthError> {
+        if (200..300).contains(&status) {
+            return Self::from_answer(body);
+        }
+        let code = body["error"].as_str().unwrap_or_default();
+        let message = body["error_description"]
+            .as_str()
+            .unwrap_or(code)
+            .to_owned();
+        Err(if status >= 500 || status == 429 || code.is_empty() {
+            OAuthError::Unavailable(format!("the token endpoint answered {status}: {message}"))
+        } else {
+            OAuthError::Refused {
+                code: code.to_owned(),
+                message,
+            }
+        })
+    }
+
     /// The grant as kept: the expiry fixed by the caller's clock.
     pub fn at(self, now: DateTime<Utc>) -> Grant {
         Grant {

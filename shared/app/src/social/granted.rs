@@ -10,7 +10,7 @@ use scaliyo_store::{
     Condition, Connectable, Grant, Item, OAuthError, OAuthProvider, Update, WriteOp,
 };
 
-use super::health::RECONNECT;
+use super::health::reconnect_mark;
 use super::{ConnectLinkedIn, ConnectMeta, SocialAccounts, SocialError};
 use crate::access::Actor;
 use crate::rows::Row;
@@ -216,11 +216,10 @@ impl SocialAccounts {
 
     async fn mark_reconnect(&self, account: &Item, reason: &str) -> Result<(), SocialError> {
         let key = account.key()?;
-        let update = Update::new().set(RECONNECT, reason.chars().take(500).collect::<String>());
         self.access
             .rows()
             .store()
-            .update(&key, update, Some(Condition::item_exists()))
+            .update(&key, reconnect_mark(reason), Some(Condition::item_exists()))
             .await?;
         Ok(())
     }

@@ -16,6 +16,11 @@ use crate::webhooks::WebhookEmitter;
 /// account).
 pub(crate) const RECONNECT: &str = "_reconnect";
 
+/// The update that marks an account for reconnection, with why (at most 500 characters).
+pub(crate) fn reconnect_mark(reason: &str) -> scaliyo_store::Update {
+    scaliyo_store::Update::new().set(RECONNECT, reason.chars().take(500).collect::<String>())
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AccountHealth {
     pub id: String,

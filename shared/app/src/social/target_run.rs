@@ -16,7 +16,7 @@ use scaliyo_store::{
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::health::RECONNECT;
+use super::health::reconnect_mark;
 use super::publisher::SocialPublisher;
 use super::{
     MEDIA_BUCKET, SocialError, TargetStatus, link_id_of, parse_time, post_str, target_status,
@@ -453,11 +453,10 @@ impl SocialPublisher {
 
     async fn mark_reconnect(&self, account: &Item, reason: &str) {
         let Ok(key) = account.key() else { return };
-        let update = Update::new().set(RECONNECT, reason.chars().take(500).collect::<String>());
         if let Err(error) = self
             .rows()
             .store()
-            .update(&key, update, Some(Condition::item_exists()))
+            .update(&key, reconnect_mark(reason), Some(Condition::item_exists()))
             .await
         {
             tracing::warn!(%error, "marking an account for reconnection failed");
