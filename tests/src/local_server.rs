@@ -54,6 +54,7 @@ impl RunningLocal {
         let mut config = LocalConfig::new(addr, data_dir.path().to_path_buf());
         configure(&mut config);
         let system = LocalSystem::open(config, clock).expect("open the local system");
+        system.seed().await.expect("seed the local system");
         let router = system.router();
         let server = tokio::spawn(async move {
             let _ = axum::serve(

@@ -138,6 +138,7 @@ fn router(wiring: Wiring) -> Router {
         .merge(scaliyo_http::billing_api::router(access.clone(), billing))
         .merge(scaliyo_http::prompt_api::router(access.clone()))
         .merge(scaliyo_http::blog_api::router(access.clone()))
+        .merge(scaliyo_http::teamhub_api::router(access.clone()))
         .merge(scaliyo_http::invoice_api::router(access.clone(), invoices))
         .merge(scaliyo_http::provider_webhook_api::router(
             access.clone(),
@@ -258,6 +259,14 @@ async fn main() -> Result<(), lambda_http::Error> {
     let key_id = scaliyo_lambda::env::required("KMS_KEY_ID")?;
     let sealer: Arc<dyn Sealer> =
         Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id));
+    // Every deployment holds the system Team Hub templates: the first cold start that finds
+    // one missing writes it (three reads otherwise).
+    let seeding = scaliyo_app::rows::Rows::new(Arc::new(table.clone()), Arc::new(SystemClock));
+    if let Err(error) =
+        scaliyo_app::board_templates::BoardTemplates::ensure_system_templates(&seeding).await
+    {
+        tracing::error!(%error, "the system Team Hub templates could not be seeded");
+    }
     lambda_http::run(scaliyo_http::edge::catching_panics(router(Wiring {
         table,
         cursor_key: cursor_key.into_bytes(),

@@ -126,6 +126,8 @@ pub enum LocalError {
     Secret(#[from] std::io::Error),
     #[error("cannot set up the payment provider: {0}")]
     Payments(String),
+    #[error("cannot seed the system rows: {0}")]
+    Seed(String),
 }
 
 /// Caps glibc's malloc arenas at two. By default every thread that allocates may get its own
@@ -548,6 +550,15 @@ impl LocalSystem {
         })
     }
 
+    /// Writes what every deployment holds and this store lacks: the system Team Hub
+    /// templates (idempotent; call once after [`LocalSystem::open`]).
+    pub async fn seed(&self) -> Result<(), LocalError> {
+        scaliyo_app::board_templates::BoardTemplates::ensure_system_templates(self.access.rows())
+            .await
+            .map_err(|e| LocalError::Seed(e.to_string()))?;
+        Ok(())
+    }
+
     /// Every router, mounted at the paths API Gateway gives them.
     pub fn router(&self) -> Router {
         let routes = Router::new()
@@ -593,6 +604,7 @@ impl LocalSystem {
                 self.replies.clone(),
             ))
             .merge(scaliyo_http::blog_api::router(self.access.clone()))
+            .merge(scaliyo_http::teamhub_api::router(self.access.clone()))
             .merge(scaliyo_http::invoice_api::router(
                 self.access.clone(),
                 self.invoices.clone(),

@@ -188,6 +188,7 @@ async fn serve(
     );
     let system =
         LocalSystem::open(config.clone(), Arc::new(SystemClock)).map_err(|e| e.to_string())?;
+    system.seed().await.map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod analytics;
 pub mod billing;
+pub mod board_templates;
 pub mod cursor;
 pub mod email_queue;
 mod errors;

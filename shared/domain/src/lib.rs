@@ -17,6 +17,7 @@ pub mod schedule;
 pub mod schema;
 pub mod social;
 pub mod status;
+pub mod teamhub;
 pub mod tracking;
 pub mod webhooks;
 pub mod workflows;

@@ -22,6 +22,7 @@ pub mod reply_api;
 pub mod schedule_api;
 pub mod send_api;
 pub mod social_api;
+pub mod teamhub_api;
 pub mod tracking_api;
 pub mod webhook_api;
 pub mod workflow_api;

@@ -26,6 +26,7 @@ mod plans;
 mod prompts;
 mod read;
 mod sealing;
+mod teamhub;
 mod workflows;
 mod write;
 

@@ -66,6 +66,7 @@ impl Access {
             .await?;
         self.check_webhook(table, &row)?;
         Self::check_seo(table, &row)?;
+        Self::check_template_structure(table, &row)?;
         if !self.allows(actor, table, Op::Insert, &row).await? {
             return Err(AccessError::Forbidden(format!(
                 "you may not create rows in {}",
@@ -73,6 +74,7 @@ impl Access {
             )));
         }
         self.check_references(actor, table, &row, None).await?;
+        self.check_card_assignee(table, &row).await?;
         if let Some(renewed) = self.renew_invite(actor, table, &row).await? {
             return Ok(renewed);
         }
@@ -92,6 +94,8 @@ impl Access {
         extra.extend(self.audit_write(actor, table, Op::Insert, &row)?);
         extra.extend(self.workflow_publication(actor, table, None, &row).await?);
         extra.extend(self.contributor_counts(actor, table, None, &row).await?);
+        extra.extend(self.board_owner_membership(table, &row)?);
+        extra.extend(self.teamhub_activity(actor, table, Op::Insert, None, &row)?);
         extra.extend(engine);
         let mut row = row;
         self.seal_at_rest(table, &mut row).await?;
@@ -191,6 +195,7 @@ impl Access {
             .await?;
         self.check_webhook(table, &preview)?;
         Self::check_seo(table, &preview)?;
+        Self::check_template_structure(table, &preview)?;
         let mut patch = patch;
         self.stamp_published(table, Some(&current), &mut patch);
         let mut extra = self.admin_audit(actor, table, id, &current, &patch)?;
@@ -206,6 +211,7 @@ impl Access {
             self.contributor_counts(actor, table, Some(&current), &preview)
                 .await?,
         );
+        extra.extend(self.teamhub_activity(actor, table, Op::Update, Some(&current), &preview)?);
         extra.extend(engine);
         self.seal_at_rest(table, &mut patch).await?;
         let updated = self
@@ -236,6 +242,7 @@ impl Access {
             });
         }
         extra.extend(self.audit_write(actor, table, Op::Delete, &current)?);
+        extra.extend(self.teamhub_activity(actor, table, Op::Delete, None, &current)?);
         self.rows
             .delete_with(table, partition.as_deref(), id, extra)
             .await?;

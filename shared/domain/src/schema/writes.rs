@@ -26,6 +26,8 @@ pub const SYSTEM_TABLES: &[&str] = &[
     "user_prompt_versions",
     // Who did what: written by the server with each audited change.
     "audit_logs",
+    // A card's history: written by the server with each card, comment and assignment change.
+    "teamhub_activity",
 ];
 
 /// Who, besides the system, may write a server-owned column.

@@ -320,13 +320,7 @@ pub static TEAMHUB_ACTIVITY: Table = Table {
                 min: FlowRole::Viewer,
             },
         ),
-        Rule::new(
-            &[Op::Insert],
-            Who::Flow {
-                via: FlowPath::Card("card_id"),
-                min: FlowRole::Member,
-            },
-        ),
+        // Written by the server with the change it records (schema::writes::SYSTEM_TABLES).
     ],
     documented: false,
 };
