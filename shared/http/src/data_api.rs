@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -259,15 +259,9 @@ struct DateRange {
 async fn email_summary(
     State(access): State<Arc<Access>>,
     Acting(actor): Acting,
-    range: Result<Query<DateRange>, axum::extract::rejection::QueryRejection>,
+    range: Result<Query<DateRange>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    // A repeated or malformed parameter is the API's JSON 400, not axum's plain-text one.
-    let Query(range) = range.map_err(|rejection| {
-        ApiError::bad_request(
-            "invalid",
-            format!("the query string: {}", rejection.body_text()),
-        )
-    })?;
+    let Query(range) = range.map_err(query_error)?;
     let user = actor
         .user_id()
         .ok_or_else(|| ApiError::unauthorized("missing_token", "sign in to do this"))?;
@@ -382,6 +376,15 @@ struct UploadRequest {
     size: u64,
 }
 
+/// A missing, repeated or malformed query parameter is the API's JSON 400, not axum's
+/// plain-text one.
+fn query_error(rejection: QueryRejection) -> ApiError {
+    ApiError::bad_request(
+        "invalid",
+        format!("the query string: {}", rejection.body_text()),
+    )
+}
+
 /// `POST /v1/storage/{bucket}/uploads`: a presigned upload under the caller's prefix.
 async fn upload(
     State(state): State<StorageState>,
@@ -413,8 +416,9 @@ async fn download(
     State(state): State<StorageState>,
     CurrentActor(actor): CurrentActor,
     Path(bucket): Path<String>,
-    Query(query): Query<DownloadQuery>,
+    query: Result<Query<DownloadQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(query_error)?;
     let ticket = state.storage.download(&actor, &bucket, &query.key).await?;
     Ok(Json(json!(ticket)))
 }
@@ -439,8 +443,9 @@ async fn delete_object(
     State(state): State<StorageState>,
     CurrentActor(actor): CurrentActor,
     Path(bucket): Path<String>,
-    Query(query): Query<ObjectQuery>,
+    query: Result<Query<ObjectQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(query_error)?;
     state.storage.delete(&actor, &bucket, &query.key).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
