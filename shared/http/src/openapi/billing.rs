@@ -21,7 +21,7 @@ fn summary() -> Value {
     json_response(
         "the caller's plan, its limits and this month's usage",
         json!({ "type": "object", "properties": {
-            "plan": { "type": "string", "enum": ["starter", "growth", "scale"] },
+            "plan": { "type": "string", "enum": ["Starter", "Growth", "Scale"] },
             "status": { "type": ["string", "null"] },
             "expires_at": { "type": ["string", "null"] },
             "limits": { "type": "object" },
