@@ -11,6 +11,7 @@ pub mod media;
 pub mod migrate;
 pub mod oauth;
 pub mod plans;
+pub mod postgrest;
 pub mod provider_events;
 pub mod replies;
 pub mod schedule;
