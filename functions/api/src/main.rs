@@ -139,6 +139,7 @@ fn router(wiring: Wiring) -> Router {
         .merge(scaliyo_http::prompt_api::router(access.clone()))
         .merge(scaliyo_http::blog_api::router(access.clone()))
         .merge(scaliyo_http::teamhub_api::router(access.clone()))
+        .merge(scaliyo_http::rest_api::router(access.clone()))
         .merge(scaliyo_http::invoice_api::router(access.clone(), invoices))
         .merge(scaliyo_http::provider_webhook_api::router(
             access.clone(),

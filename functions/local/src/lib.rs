@@ -605,6 +605,7 @@ impl LocalSystem {
             ))
             .merge(scaliyo_http::blog_api::router(self.access.clone()))
             .merge(scaliyo_http::teamhub_api::router(self.access.clone()))
+            .merge(scaliyo_http::rest_api::router(self.access.clone()))
             .merge(scaliyo_http::invoice_api::router(
                 self.access.clone(),
                 self.invoices.clone(),

@@ -18,6 +18,7 @@ pub mod ops;
 pub mod provider_events;
 pub mod references;
 pub mod replies;
+pub mod rest;
 pub mod rows;
 pub mod scheduler;
 pub mod send;

@@ -19,6 +19,7 @@ pub mod prompt_api;
 pub mod provider_webhook_api;
 pub mod recount_api;
 pub mod reply_api;
+pub mod rest_api;
 pub mod schedule_api;
 pub mod send_api;
 pub mod social_api;

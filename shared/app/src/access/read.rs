@@ -54,9 +54,21 @@ impl Access {
         table_name: &str,
         params: ListParams,
     ) -> Result<RowPage, AccessError> {
+        self.list_paged(actor, table_name, params, MAX_PAGE).await
+    }
+
+    /// [`Access::list`] with pages of up to `max_page` rows, for a use case that reads a
+    /// whole result in the server (the PostgREST dialect's filters), not for clients.
+    pub(crate) async fn list_paged(
+        &self,
+        actor: &Actor,
+        table_name: &str,
+        params: ListParams,
+        max_page: u32,
+    ) -> Result<RowPage, AccessError> {
         let table = Self::table(table_name)?;
         let layout = layout::layout(table.name).ok_or_else(not_found)?;
-        let limit = params.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+        let limit = params.limit.unwrap_or(DEFAULT_PAGE).clamp(1, max_page);
         let owner_column = match table.scope {
             Scope::Owner(c) => Some(c),
             _ => None,

@@ -1,0 +1,184 @@
+// The frontend's data calls, made through the real supabase-js client against `scaliyo
+// serve` (started by scripts/test, which passes its URL and two users' tokens). What runs
+// here is what the React app runs once its Supabase URL points at our API.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClient } from '@supabase/supabase-js';
+
+const URL = process.env.SCALIYO_URL;
+const ANON_KEY = 'scaliyo-anon-key';
+const ADA = { id: process.env.SCALIYO_USER_A, token: process.env.SCALIYO_TOKEN_A };
+const BOB = { id: process.env.SCALIYO_USER_B, token: process.env.SCALIYO_TOKEN_B };
+
+// Node 20 has no WebSocket; realtime is not part of this API, so its transport is inert.
+class InertWebSocket {
+  constructor() {
+    this.readyState = 3;
+  }
+  close() {}
+  send() {}
+  addEventListener() {}
+  removeEventListener() {}
+}
+
+function client(user) {
+  const options = { realtime: { transport: InertWebSocket }, auth: { persistSession: false } };
+  if (user) options.accessToken = async () => user.token;
+  return createClient(URL, ANON_KEY, options);
+}
+
+const ada = client(ADA);
+const bob = client(BOB);
+const anonymous = client(null);
+
+function ok({ data, error }) {
+  assert.equal(error, null, JSON.stringify(error));
+  return data;
+}
+
+const names = (rows) => rows.map((r) => r.name);
+
+test('setup: both users sign up and Ada adds leads in one bulk insert', async () => {
+  for (const user of [ADA, BOB]) {
+    const { error } = await client(user).from('profiles').insert({ id: user.id, email: `${user.id}@example.com` });
+    assert.equal(error, null, JSON.stringify(error));
+  }
+  const rows = ok(
+    await ada
+      .from('leads')
+      .insert([
+        { name: 'Ana Lopez', primary_email: 'ana@acme.example', score: 70, status: 'Qualified', title: 'CEO', emails: ['ana@acme.example', 'a@x.example'], custom_fields: { tier: 'gold', seats: 12 } },
+        { name: 'Bob Stone', primary_email: 'bob@stone.example', score: 40, status: 'New', custom_fields: { tier: 'silver' } },
+        { name: 'Cy Young', primary_email: 'cy@young.example', score: 85, status: 'New', title: 'CTO' },
+        { name: 'Dee, Jr.', primary_email: 'dee@jr.example', score: 55, status: 'Contacted' },
+      ])
+      .select('id, name, score, status'),
+  );
+  assert.equal(rows.length, 4);
+  assert.deepEqual(Object.keys(rows[0]).sort(), ['id', 'name', 'score', 'status']);
+});
+
+test('every filter kind', async () => {
+  const q = () => ada.from('leads').select('name');
+  assert.deepEqual(names(ok(await q().eq('status', 'New').order('name'))), ['Bob Stone', 'Cy Young']);
+  assert.deepEqual(names(ok(await q().neq('status', 'New').order('name'))), ['Ana Lopez', 'Dee, Jr.']);
+  assert.deepEqual(names(ok(await q().gt('score', 70))), ['Cy Young']);
+  assert.deepEqual(names(ok(await q().gte('score', 50).lte('score', 80).order('score'))), ['Dee, Jr.', 'Ana Lopez']);
+  assert.deepEqual(names(ok(await q().lt('score', 50))), ['Bob Stone']);
+  assert.deepEqual(names(ok(await q().like('name', '%Stone'))), ['Bob Stone']);
+  assert.deepEqual(names(ok(await q().ilike('name', '%ANA%'))), ['Ana Lopez']);
+  assert.deepEqual(names(ok(await q().is('title', null).order('name'))), ['Bob Stone', 'Dee, Jr.']);
+  assert.deepEqual(names(ok(await q().in('name', ['Dee, Jr.', 'Cy Young']).order('name'))), ['Cy Young', 'Dee, Jr.']);
+  assert.deepEqual(names(ok(await q().not('status', 'eq', 'New').order('name'))), ['Ana Lopez', 'Dee, Jr.']);
+  assert.deepEqual(names(ok(await q().or('status.eq.Qualified,and(score.gt.80,title.eq.CTO)').order('name'))), ['Ana Lopez', 'Cy Young']);
+  assert.deepEqual(names(ok(await q().contains('emails', ['a@x.example']))), ['Ana Lopez']);
+  assert.deepEqual(names(ok(await q().contains('custom_fields', { tier: 'gold' }))), ['Ana Lopez']);
+  assert.deepEqual(names(ok(await q().eq('custom_fields->>tier', 'silver'))), ['Bob Stone']);
+  assert.deepEqual(names(ok(await q().filter('score', 'in', '(40,85)').order('score'))), ['Bob Stone', 'Cy Young']);
+  assert.deepEqual(names(ok(await q().match({ status: 'New', score: 85 }))), ['Cy Young']);
+});
+
+test('order with nulls, ranges with counts, head', async () => {
+  const ordered = ok(await ada.from('leads').select('name, title').order('title', { ascending: true, nullsFirst: true }).order('name'));
+  assert.deepEqual(names(ordered), ['Bob Stone', 'Dee, Jr.', 'Ana Lopez', 'Cy Young']);
+  const last = ok(await ada.from('leads').select('name').order('title', { ascending: false }).order('name'));
+  assert.deepEqual(names(last), ['Bob Stone', 'Dee, Jr.', 'Cy Young', 'Ana Lopez']);
+
+  const { data, count, error } = await ada.from('leads').select('name', { count: 'exact' }).order('score', { ascending: false }).range(1, 2);
+  assert.equal(error, null);
+  assert.equal(count, 4);
+  assert.deepEqual(names(data), ['Ana Lopez', 'Dee, Jr.']);
+  const head = await ada.from('leads').select('*', { count: 'exact', head: true }).eq('status', 'New');
+  assert.equal(head.error, null);
+  assert.equal(head.count, 2);
+  const none = await ada.from('leads').select('*', { count: 'exact' }).eq('status', 'Lost');
+  assert.equal(none.count, 0);
+  assert.deepEqual(none.data, []);
+  assert.equal(ok(await ada.from('leads').select('name').limit(2)).length, 2);
+});
+
+test('single and maybeSingle', async () => {
+  const ana = ok(await ada.from('leads').select('name, score').eq('name', 'Ana Lopez').single());
+  assert.deepEqual(ana, { name: 'Ana Lopez', score: 70 });
+  const nobody = await ada.from('leads').select().eq('name', 'Nobody').maybeSingle();
+  assert.equal(nobody.error, null);
+  assert.equal(nobody.data, null);
+  const many = await ada.from('leads').select().eq('status', 'New').single();
+  assert.equal(many.error.code, 'PGRST116');
+});
+
+test('upserts on a unique constraint, updates and deletes by filter', async () => {
+  const merged = ok(
+    await ada
+      .from('leads')
+      .upsert({ client_id: ADA.id, primary_email: 'ana@acme.example', name: 'Ana María Lopez' }, { onConflict: 'client_id,primary_email' })
+      .select('name, score'),
+  );
+  assert.deepEqual(merged, [{ name: 'Ana María Lopez', score: 70 }]);
+  const ignored = ok(
+    await ada
+      .from('leads')
+      .upsert([{ client_id: ADA.id, primary_email: 'ana@acme.example', name: 'Ignored' }, { client_id: ADA.id, primary_email: 'eve@new.example', name: 'Eve New' }], { onConflict: 'client_id,primary_email', ignoreDuplicates: true })
+      .select('name'),
+  );
+  assert.deepEqual(names(ignored), ['Eve New']);
+
+  const updated = ok(await ada.from('leads').update({ status: 'Contacted' }).eq('status', 'New').select('name'));
+  assert.equal(updated.length, 3);
+  const nothing = ok(await ada.from('leads').update({ status: 'Lost' }).eq('name', 'No such lead').select());
+  assert.deepEqual(nothing, []);
+  const deleted = ok(await ada.from('leads').delete().eq('name', 'Eve New').select('name'));
+  assert.deepEqual(names(deleted), ['Eve New']);
+  const { count } = await ada.from('leads').select('*', { count: 'exact', head: true });
+  assert.equal(count, 4);
+});
+
+test('embedded resources along foreign keys', async () => {
+  const cy = ok(await ada.from('leads').select('id').eq('name', 'Cy Young').single());
+  for (const subject of ['Hello', 'Follow-up']) {
+    ok(await ada.from('email_messages').insert({ lead_id: cy.id, provider: 'manual', to_email: 'cy@young.example', subject }));
+  }
+  const messages = ok(await ada.from('email_messages').select('subject, lead:leads(name, company)').order('subject'));
+  assert.deepEqual(messages[0], { subject: 'Follow-up', lead: { name: 'Cy Young', company: '' } });
+  const counted = ok(await ada.from('leads').select('name, email_messages(count)').eq('name', 'Cy Young'));
+  assert.deepEqual(counted, [{ name: 'Cy Young', email_messages: [{ count: 2 }] }]);
+  const inner = ok(await ada.from('leads').select('name, email_messages!inner(subject)').eq('email_messages.subject', 'Hello'));
+  assert.deepEqual(inner, [{ name: 'Cy Young', email_messages: [{ subject: 'Hello' }] }]);
+});
+
+test('errors as PostgREST answers them', async () => {
+  const unknown = await ada.from('leads').select('nope');
+  assert.equal(unknown.error.code, '42703');
+  const badType = await ada.from('leads').select().gt('score', 'lots');
+  assert.equal(badType.error.code, '22P02');
+  const duplicate = await ada.from('leads').insert({ name: 'Again', primary_email: 'CY@young.example' });
+  assert.equal(duplicate.error.code, '23505');
+  assert.equal(duplicate.status, 409);
+  const missing = await ada.from('leads').insert({ primary_email: 'x@y.example' });
+  assert.equal(missing.error.code, '23502');
+  const check = await ada.from('leads').update({ status: 'Sideways' }).eq('name', 'Cy Young');
+  assert.equal(check.error.code, '23514');
+  const noTable = await ada.from('no_such_table').select();
+  assert.equal(noTable.status, 404);
+  const column = await ada.from('leads').insert({ name: 'X', nope: 1 });
+  assert.equal(column.error.code, 'PGRST204');
+  const serverOwned = await ada.from('subscriptions').insert({ user_id: ADA.id });
+  assert.equal(serverOwned.error.code, '42501');
+});
+
+test('another user and the anonymous role see and change nothing of Ada', async () => {
+  const adaLead = ok(await ada.from('leads').select('id').eq('name', 'Cy Young').single());
+  assert.deepEqual(ok(await bob.from('leads').select()), []);
+  assert.equal((await bob.from('leads').select().eq('id', adaLead.id).maybeSingle()).data, null);
+  assert.deepEqual(ok(await bob.from('leads').update({ name: 'Taken' }).eq('id', adaLead.id).select()), []);
+  assert.deepEqual(ok(await bob.from('leads').delete().eq('id', adaLead.id).select()), []);
+  assert.deepEqual(ok(await bob.from('email_messages').select('subject, lead:leads(name)')), []);
+  assert.equal(ok(await ada.from('leads').select('name').eq('id', adaLead.id).single()).name, 'Cy Young');
+
+  assert.deepEqual(ok(await anonymous.from('leads').select()), []);
+  const templates = ok(await anonymous.from('teamhub_flow_templates').select('name').order('name'));
+  assert.deepEqual(names(templates), ['Basic Workflow', 'Project Delivery', 'Sales Sprint']);
+  const write = await anonymous.from('leads').insert({ name: 'Anon' });
+  assert.equal(write.error.code, '42501');
+  assert.equal(write.status, 401);
+});
