@@ -182,3 +182,33 @@ test('another user and the anonymous role see and change nothing of Ada', async 
   assert.equal(write.error.code, '42501');
   assert.equal(write.status, 401);
 });
+
+test('RPCs with the SQL argument names, and a board snapshot', async () => {
+  const used = ok(await ada.rpc('increment_ai_usage', { p_workspace_id: ADA.id, p_credits: 2, p_tokens: 1600 }));
+  assert.equal(typeof used, 'object');
+  const month = ok(await ada.rpc('get_workspace_monthly_usage', {}));
+  assert.ok(month !== null);
+  const foreign = await ada.rpc('increment_ai_usage', { p_workspace_id: BOB.id, p_credits: 1 });
+  assert.equal(foreign.error.code, '42501');
+  const unknown = await ada.rpc('no_such_function', {});
+  assert.equal(unknown.error.code, 'PGRST202');
+  assert.equal(unknown.status, 404);
+  const badArgs = await ada.rpc('increment_ai_usage', { p_credits: 'many' });
+  assert.equal(badArgs.status, 400);
+
+  const built = await fetch(`${URL}/v1/teamhub/boards/from-template`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADA.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ template_id: '5c0a1f3e-0b1d-4c3a-9f00-000000000002', name: 'Q1 sprint' }),
+  });
+  assert.equal(built.status, 201);
+  const board = (await built.json()).board;
+  const snapshot = ok(await ada.rpc('get_board_snapshot', { p_board_id: board.id }));
+  assert.equal(snapshot.board.name, 'Q1 sprint');
+  assert.deepEqual(names(snapshot.lists), ['Prospects', 'Contacted', 'Meeting Booked', 'Proposal Sent', 'Won', 'Lost']);
+  assert.equal(snapshot.cards.length, 3);
+  assert.deepEqual(snapshot.members.map((m) => m.role), ['owner']);
+  const hidden = await bob.rpc('get_board_snapshot', { p_board_id: board.id });
+  assert.notEqual(hidden.error, null);
+  assert.equal(hidden.data, null);
+});

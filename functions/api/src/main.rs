@@ -128,7 +128,7 @@ fn router(wiring: Wiring) -> Router {
         ),
         None => Router::new(),
     };
-    scaliyo_http::data_api::router(access.clone(), usage, Arc::new(storage))
+    scaliyo_http::data_api::router(access.clone(), usage.clone(), Arc::new(storage))
         .merge(invites)
         .merge(scaliyo_http::schedule_api::router(
             access.clone(),
@@ -139,7 +139,10 @@ fn router(wiring: Wiring) -> Router {
         .merge(scaliyo_http::prompt_api::router(access.clone()))
         .merge(scaliyo_http::blog_api::router(access.clone()))
         .merge(scaliyo_http::teamhub_api::router(access.clone()))
-        .merge(scaliyo_http::rest_api::router(access.clone()))
+        .merge(scaliyo_http::rest_api::router(
+            access.clone(),
+            usage.clone(),
+        ))
         .merge(scaliyo_http::invoice_api::router(access.clone(), invoices))
         .merge(scaliyo_http::provider_webhook_api::router(
             access.clone(),

@@ -605,7 +605,10 @@ impl LocalSystem {
             ))
             .merge(scaliyo_http::blog_api::router(self.access.clone()))
             .merge(scaliyo_http::teamhub_api::router(self.access.clone()))
-            .merge(scaliyo_http::rest_api::router(self.access.clone()))
+            .merge(scaliyo_http::rest_api::router(
+                self.access.clone(),
+                Arc::new(Usage::new(self.access.clone(), self.clock.clone())),
+            ))
             .merge(scaliyo_http::invoice_api::router(
                 self.access.clone(),
                 self.invoices.clone(),

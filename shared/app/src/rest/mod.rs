@@ -5,6 +5,7 @@
 
 mod embed;
 mod read;
+mod rpc;
 mod write;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use scaliyo_domain::schema::{self, ColumnType, Table};
 use crate::access::{Access, AccessError};
 
 pub use read::{Range, Selected};
+pub use rpc::FUNCTIONS;
 pub use write::Resolution;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +38,10 @@ pub enum RestError {
     TooBroad { table: String, limit: usize },
     #[error("the request body must be a JSON object or an array of objects")]
     BadBody,
+    #[error("Could not find the function public.{0} in the schema cache")]
+    UnknownFunction(String),
+    #[error("the function's arguments: {0}")]
+    BadArguments(String),
     #[error(transparent)]
     Access(#[from] AccessError),
 }

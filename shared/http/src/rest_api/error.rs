@@ -184,6 +184,12 @@ pub fn from_rest(table: Option<&str>, error: RestError) -> PgError {
                 .hint("add an equality filter on an indexed column (see docs/supabase-compat.md)")
         }
         e @ RestError::BadBody => PgError::new(StatusCode::BAD_REQUEST, "PGRST102", e.to_string()),
+        e @ RestError::UnknownFunction(_) => {
+            PgError::new(StatusCode::NOT_FOUND, "PGRST202", e.to_string())
+        }
+        e @ RestError::BadArguments(_) => {
+            PgError::new(StatusCode::BAD_REQUEST, "22023", e.to_string())
+        }
         RestError::Access(AccessError::Unauthenticated) => {
             permission(StatusCode::UNAUTHORIZED, "sign in to do this".into())
         }

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use scaliyo_app::access::{Access, Actor};
 use scaliyo_app::rest::RestQueries;
+use scaliyo_app::usage::Usage;
 use scaliyo_domain::postgrest::Query;
 use serde_json::Value;
 
@@ -28,6 +29,7 @@ use prefer::{OBJECT_TYPE, Prefer, Return, content_range, wants_object};
 pub struct RestState {
     access: Arc<Access>,
     rest: Arc<RestQueries>,
+    usage: Arc<Usage>,
 }
 
 crate::actor::has_access!(RestState);
@@ -235,12 +237,65 @@ async fn remove(
     written(rows, false, prefer, &headers)
 }
 
-pub fn router(access: Arc<Access>) -> Router {
+/// `POST /rest/v1/rpc/{name}` with a JSON object of arguments, or `GET` with them as query
+/// parameters (text).
+async fn rpc(
+    State(state): State<RestState>,
+    RestActor(actor): RestActor,
+    Path(name): Path<String>,
+    method: axum::http::Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PgError> {
+    let args = if method == axum::http::Method::POST && !body.is_empty() {
+        match json_body(&body)? {
+            Value::Object(args) => args,
+            _ => {
+                return Err(PgError::new(
+                    StatusCode::BAD_REQUEST,
+                    "PGRST102",
+                    "the arguments must be a JSON object",
+                ));
+            }
+        }
+    } else {
+        query_pairs(&uri)
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect()
+    };
+    let result = state
+        .rest
+        .call(&actor, &state.usage, &name, args)
+        .await
+        .map_err(|e| from_rest(None, e))?;
+    let rows = match result {
+        Value::Array(rows) => rows,
+        one if wants_object(&headers) => vec![one],
+        one => {
+            let mut response = (StatusCode::OK, one.to_string()).into_response();
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+            return Ok(response);
+        }
+    };
+    rows_response(StatusCode::OK, rows, &headers)
+}
+
+pub fn router(access: Arc<Access>, usage: Arc<Usage>) -> Router {
     let rest = Arc::new(RestQueries::new(access.clone()));
     Router::new()
         .route(
             "/rest/v1/{table}",
             get(read).post(insert).patch(update).delete(remove),
         )
-        .with_state(RestState { access, rest })
+        .route("/rest/v1/rpc/{name}", get(rpc).post(rpc))
+        .with_state(RestState {
+            access,
+            rest,
+            usage,
+        })
 }
