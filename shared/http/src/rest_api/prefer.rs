@@ -80,9 +80,11 @@ pub fn range(headers: &HeaderMap, limit: Option<u64>, offset: Option<u64>) -> Ra
                 });
             }
             let end: u64 = end.parse().ok()?;
-            (end >= start).then_some(Range {
+            // `9-2` is no range (and must not underflow).
+            let limit = end.checked_sub(start)?.checked_add(1)?;
+            Some(Range {
                 offset: start,
-                limit: Some(end - start + 1),
+                limit: Some(limit),
             })
         });
     parsed.unwrap_or_default()
@@ -94,7 +96,8 @@ pub fn content_range(offset: u64, returned: usize, total: Option<usize>) -> Stri
     if returned == 0 {
         return format!("*/{total}");
     }
-    format!("{offset}-{}/{total}", offset + returned as u64 - 1)
+    let last = offset.saturating_add(returned as u64 - 1);
+    format!("{offset}-{last}/{total}")
 }
 
 #[cfg(test)]
@@ -121,8 +124,17 @@ mod tests {
         let prefer = Prefer::from_headers(&headers);
         assert!(prefer.count);
         assert_eq!(prefer.return_, Return::Representation);
+        for malformed in ["9-2", "a-b", "0-18446744073709551615", "-", "5"] {
+            headers.insert(RANGE, HeaderValue::from_static(malformed));
+            let _ = range(&headers, None, None);
+        }
         headers.insert(RANGE, HeaderValue::from_static("9-2"));
         assert_eq!(range(&headers, None, None), Range::default());
+        assert_eq!(
+            range(&headers, None, Some(u64::MAX)).offset,
+            u64::MAX,
+            "a huge offset is only an empty page"
+        );
         assert_eq!(content_range(0, 10, Some(57)), "0-9/57");
         assert_eq!(content_range(0, 0, Some(0)), "*/0");
         assert_eq!(content_range(20, 5, None), "20-24/*");
