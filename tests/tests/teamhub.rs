@@ -311,6 +311,24 @@ async fn a_board_from_a_template_its_history_and_a_board_saved_as_a_template() {
             .body["data"],
         json!([])
     );
+    // A card stays on its board: a list of another board (Ada's second one) is refused.
+    let other = ada
+        .post("/v1/teamhub_boards", json!({ "name": "Elsewhere" }))
+        .await;
+    let other_list = ada
+        .post(
+            "/v1/teamhub_lists",
+            json!({ "board_id": other.body["id"], "name": "Foreign" }),
+        )
+        .await;
+    assert_eq!(other_list.status, 201, "{}", other_list.body);
+    let crossed = ada
+        .patch(
+            &format!("/v1/teamhub_cards/{card}"),
+            json!({ "list_id": other_list.body["id"] }),
+        )
+        .await;
+    assert_eq!(crossed.status, 400, "{}", crossed.body);
     // Bob edits only his own comment.
     let comment_id = comment.body["id"].as_str().unwrap_or_default();
     let not_hers = ada

@@ -161,6 +161,33 @@ impl Access {
         .into())
     }
 
+    /// A card's list is a list of the card's own board (a member of two boards must not
+    /// file a card of one under a list of the other).
+    pub(super) async fn check_card_list(
+        &self,
+        table: &Table,
+        row: &Row,
+    ) -> Result<(), AccessError> {
+        if table.name != "teamhub_cards" {
+            return Ok(());
+        }
+        let list = crate::rows::field(row, "list_id")
+            .as_str()
+            .unwrap_or_default();
+        let board = crate::rows::field(row, "board_id");
+        match self.rows.get(&schema::TEAMHUB_LISTS, None, list).await? {
+            Some(list) if crate::rows::field(&list, "board_id") != board => {
+                Err(RowError::Invalid {
+                    column: "list_id".into(),
+                    reason: "is a list of another board".into(),
+                }
+                .into())
+            }
+            // A missing list is the reference check's to answer.
+            _ => Ok(()),
+        }
+    }
+
     /// A template's `structure_json` is a board's shape within the template bounds.
     pub(super) fn check_template_structure(table: &Table, row: &Row) -> Result<(), AccessError> {
         if table.name != "teamhub_flow_templates" {

@@ -75,6 +75,7 @@ impl Access {
         }
         self.check_references(actor, table, &row, None).await?;
         self.check_card_assignee(table, &row).await?;
+        self.check_card_list(table, &row).await?;
         if let Some(renewed) = self.renew_invite(actor, table, &row).await? {
             return Ok(renewed);
         }
@@ -191,6 +192,7 @@ impl Access {
         }
         self.check_references(actor, table, &preview, Some(&current))
             .await?;
+        self.check_card_list(table, &preview).await?;
         self.check_flow_owner_grant(table, &user, &preview, Some(&current))
             .await?;
         self.check_webhook(table, &preview)?;
