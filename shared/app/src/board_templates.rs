@@ -57,13 +57,6 @@ struct NewCard<'a> {
     created_by: String,
 }
 
-fn extra(ops: Vec<scaliyo_store::WriteOp>) -> impl Iterator<Item = Extra> {
-    ops.into_iter().map(|op| Extra {
-        op,
-        on_failure: RowError::Concurrent,
-    })
-}
-
 fn position(row: &Row) -> i64 {
     crate::rows::field(row, "position").as_i64().unwrap_or(0)
 }
@@ -145,7 +138,7 @@ impl BoardTemplates {
                     position: list_position as i64,
                 })?,
             )?;
-            ops.extend(extra(rows.insert_ops(
+            ops.extend(Extra::beside(rows.insert_ops(
                 &schema::TEAMHUB_LISTS,
                 None,
                 &row,
@@ -168,7 +161,7 @@ impl BoardTemplates {
                         created_by: user.clone(),
                     })?,
                 )?;
-                ops.extend(extra(rows.insert_ops(
+                ops.extend(Extra::beside(rows.insert_ops(
                     &schema::TEAMHUB_CARDS,
                     None,
                     &row,

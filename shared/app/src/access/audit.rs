@@ -61,15 +61,9 @@ impl Access {
         let audit_logs = &schema::AUDIT_LOGS;
         let entry = self.rows.prepare(audit_logs, entry)?;
         // The team a row names is checked by the write itself.
-        Ok(self
-            .rows
-            .insert_ops(audit_logs, None, &entry, false)?
-            .into_iter()
-            .map(|op| Extra {
-                op,
-                on_failure: RowError::Concurrent,
-            })
-            .collect())
+        Ok(Extra::beside(
+            self.rows.insert_ops(audit_logs, None, &entry, false)?,
+        ))
     }
 
     /// The audit entry of a write to an audited table (`row` as written, or as it was for a

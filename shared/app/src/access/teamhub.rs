@@ -23,15 +23,6 @@ struct OwnerMembership<'a> {
     role: &'static str,
 }
 
-fn extras(ops: Vec<WriteOp>) -> Vec<Extra> {
-    ops.into_iter()
-        .map(|op| Extra {
-            op,
-            on_failure: RowError::Concurrent,
-        })
-        .collect()
-}
-
 impl Access {
     /// `teamhub_activity` entries for one card, by the actor.
     pub(crate) fn activity_ops(
@@ -56,7 +47,7 @@ impl Access {
             // The card is the write's own row (or its parent, checked by the write).
             ops.extend(self.rows.insert_ops(table, None, &row, false)?);
         }
-        Ok(extras(ops))
+        Ok(Extra::beside(ops))
     }
 
     /// What a write of a card, a comment or a card assignment records in the card's history
@@ -124,7 +115,9 @@ impl Access {
             role: "owner",
         })?;
         let row = self.rows.prepare(members, row)?;
-        Ok(extras(self.rows.insert_ops(members, None, &row, false)?))
+        Ok(Extra::beside(
+            self.rows.insert_ops(members, None, &row, false)?,
+        ))
     }
 
     /// A card is assigned only to a member of its board's flow.

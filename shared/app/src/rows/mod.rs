@@ -213,6 +213,19 @@ pub struct Extra {
     pub on_failure: RowError,
 }
 
+impl Extra {
+    /// Rows written beside another write (history, audit, memberships): their actions
+    /// fail only when something changed concurrently.
+    pub fn beside(ops: Vec<WriteOp>) -> Vec<Extra> {
+        ops.into_iter()
+            .map(|op| Extra {
+                op,
+                on_failure: RowError::Concurrent,
+            })
+            .collect()
+    }
+}
+
 /// A page of rows and the cursor of the next one.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RowPage {
