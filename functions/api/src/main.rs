@@ -12,6 +12,7 @@ use scaliyo_app::provider_events::ProviderHooks;
 use scaliyo_app::scheduler::Scheduling;
 use scaliyo_app::social::{SocialPosts, SocialSettings};
 use scaliyo_app::storage::Storage;
+use scaliyo_app::storage::objects::StorageObjects;
 use scaliyo_app::usage::Usage;
 use scaliyo_app::webhooks::{WebhookEmitter, WebhookLog};
 use scaliyo_app::workflows::WorkflowFeed;
@@ -128,7 +129,8 @@ fn router(wiring: Wiring) -> Router {
         ),
         None => Router::new(),
     };
-    scaliyo_http::data_api::router(access.clone(), usage.clone(), Arc::new(storage))
+    let storage = Arc::new(storage);
+    scaliyo_http::data_api::router(access.clone(), usage.clone(), storage.clone())
         .merge(invites)
         .merge(scaliyo_http::schedule_api::router(
             access.clone(),
@@ -142,6 +144,14 @@ fn router(wiring: Wiring) -> Router {
         .merge(scaliyo_http::rest_api::router(
             access.clone(),
             usage.clone(),
+        ))
+        .merge(scaliyo_http::storage_api::router(
+            access.clone(),
+            Arc::new(StorageObjects::new(
+                storage.clone(),
+                access.rows().store().clone(),
+                clock.clone(),
+            )),
         ))
         .merge(scaliyo_http::invoice_api::router(access.clone(), invoices))
         .merge(scaliyo_http::provider_webhook_api::router(

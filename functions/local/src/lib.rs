@@ -26,6 +26,7 @@ use scaliyo_app::social::{
     Renewals, ShortLinks, SocialAccounts, SocialPosts, SocialPublisher, SocialSettings,
 };
 use scaliyo_app::storage::Storage;
+use scaliyo_app::storage::objects::StorageObjects;
 use scaliyo_app::tracking::Tracking;
 use scaliyo_app::usage::Usage;
 use scaliyo_app::webhooks::{WebhookDispatcher, WebhookEmitter, WebhookLog};
@@ -608,6 +609,14 @@ impl LocalSystem {
             .merge(scaliyo_http::rest_api::router(
                 self.access.clone(),
                 Arc::new(Usage::new(self.access.clone(), self.clock.clone())),
+            ))
+            .merge(scaliyo_http::storage_api::router(
+                self.access.clone(),
+                Arc::new(StorageObjects::new(
+                    Arc::new(self.storage()),
+                    self.access.rows().store().clone(),
+                    self.clock.clone(),
+                )),
             ))
             .merge(scaliyo_http::invoice_api::router(
                 self.access.clone(),

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use scaliyo_app::access::{Access, Actor};
 
@@ -48,6 +50,37 @@ pub(crate) async fn resolve(
         tracing::Span::current().record("owner_id", user.to_string());
     }
     Ok(actor)
+}
+
+/// Whether the bearer token is the project's anon key rather than a user's token: the same
+/// value as the `apikey` header, or not a JWT at all. That caller is the anonymous role
+/// (public reads), never a 401.
+fn anonymous_key(headers: &HeaderMap) -> bool {
+    let Some(bearer) = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+    else {
+        return false;
+    };
+    let apikey = headers.get("apikey").and_then(|v| v.to_str().ok());
+    apikey == Some(bearer) || bearer.split('.').count() != 3
+}
+
+/// The caller of a Supabase-dialect request (`/rest/v1`, `/storage/v1`): a client that sends
+/// only the anon key is the anonymous role, never a 401.
+pub(crate) async fn resolve_supabase(
+    parts: &mut Parts,
+    access: &Arc<Access>,
+) -> Result<Actor, ApiError> {
+    if anonymous_key(&parts.headers) {
+        parts.headers.remove(AUTHORIZATION);
+    }
+    resolve(parts, access, None).await
 }
 
 /// `HasAccess` for a router state with an `access` field.

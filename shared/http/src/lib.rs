@@ -23,6 +23,7 @@ pub mod rest_api;
 pub mod schedule_api;
 pub mod send_api;
 pub mod social_api;
+pub mod storage_api;
 pub mod teamhub_api;
 pub mod tracking_api;
 pub mod webhook_api;

@@ -2,6 +2,8 @@
 //! caller's own prefix, with per-bucket content-type and size rules; public read for the three
 //! public buckets, short-lived signed downloads for the private one.
 
+pub mod objects;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -34,25 +34,6 @@ pub struct RestState {
 
 crate::actor::has_access!(RestState);
 
-/// Whether the bearer token is the project's anon key rather than a user's token: the same
-/// value as the `apikey` header, or not a JWT at all. That caller is the anonymous role
-/// (public reads), never a 401.
-fn anonymous_key(headers: &HeaderMap) -> bool {
-    let Some(bearer) = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-    else {
-        return false;
-    };
-    let apikey = headers.get("apikey").and_then(|v| v.to_str().ok());
-    apikey == Some(bearer) || bearer.split('.').count() != 3
-}
-
 /// The caller of a dialect request.
 pub struct RestActor(pub Actor);
 
@@ -60,10 +41,7 @@ impl FromRequestParts<RestState> for RestActor {
     type Rejection = PgError;
 
     async fn from_request_parts(parts: &mut Parts, state: &RestState) -> Result<Self, PgError> {
-        if anonymous_key(&parts.headers) {
-            parts.headers.remove(AUTHORIZATION);
-        }
-        crate::actor::resolve(parts, &state.access, None)
+        crate::actor::resolve_supabase(parts, &state.access)
             .await
             .map(RestActor)
             .map_err(PgError::from)
