@@ -3,46 +3,13 @@
 // here is what the React app runs once its Supabase URL points at our API.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient } from '@supabase/supabase-js';
 
-const URL = process.env.SCALIYO_URL;
-const ANON_KEY = 'scaliyo-anon-key';
-const ADA = { id: process.env.SCALIYO_USER_A, token: process.env.SCALIYO_TOKEN_A };
-const BOB = { id: process.env.SCALIYO_USER_B, token: process.env.SCALIYO_TOKEN_B };
-
-// Node 20 has no WebSocket; realtime is not part of this API, so its transport is inert.
-class InertWebSocket {
-  constructor() {
-    this.readyState = 3;
-  }
-  close() {}
-  send() {}
-  addEventListener() {}
-  removeEventListener() {}
-}
-
-function client(user) {
-  const options = { realtime: { transport: InertWebSocket }, auth: { persistSession: false } };
-  if (user) options.accessToken = async () => user.token;
-  return createClient(URL, ANON_KEY, options);
-}
-
-const ada = client(ADA);
-const bob = client(BOB);
-const anonymous = client(null);
-
-function ok({ data, error }) {
-  assert.equal(error, null, JSON.stringify(error));
-  return data;
-}
+import { ADA, BOB, URL, ada, bob, anonymous, ok, signUp } from './clients.js';
 
 const names = (rows) => rows.map((r) => r.name);
 
 test('setup: both users sign up and Ada adds leads in one bulk insert', async () => {
-  for (const user of [ADA, BOB]) {
-    const { error } = await client(user).from('profiles').insert({ id: user.id, email: `${user.id}@example.com` });
-    assert.equal(error, null, JSON.stringify(error));
-  }
+  await signUp();
   const rows = ok(
     await ada
       .from('leads')
