@@ -55,8 +55,14 @@ pub struct Route {
 impl Route {
     /// The route with its parameters filled in with plausible values no row has.
     pub fn concrete_path(&self) -> String {
+        // A greedy path names a table, or an object for the Storage dialect.
+        let proxy = if self.path.starts_with("/storage/v1/") {
+            "object/avatars/someone/a.png"
+        } else {
+            "leads"
+        };
         self.path
-            .replace("{proxy+}", "leads")
+            .replace("{proxy+}", proxy)
             .replace("{id}", "0b8f5a3e-0000-4000-8000-000000000001")
             .replace("{token}", "unknown-token")
             .replace("{slug}", "unknownslug")

@@ -62,10 +62,13 @@ fn public_reads_are_open_and_everything_else_needs_a_token() {
         let public_post = route.method == "GET" && route.path == "/v1/blog/{slug}";
         let service = ["/health", "/v1/openapi.json"].contains(&route.path.as_str());
         let secret = own_secret.iter().any(|p| route.path.starts_with(p));
-        // The PostgREST dialect: signed-out supabase-js clients send the anon key (no JWT),
+        // The PostgREST and Storage dialects: signed-out supabase-js clients send the anon key (no JWT),
         // so the function verifies user tokens itself and serves that key as the anonymous
         // role, under the same row policies (docs/supabase-compat.md).
-        let dialect = route.path == "/rest/v1/{proxy+}";
+        let dialect = matches!(
+            route.path.as_str(),
+            "/rest/v1/{proxy+}" | "/storage/v1/{proxy+}"
+        );
         assert!(
             public_read || public_post || service || secret || dialect,
             "{} {} is open to anyone but is none of the public routes",

@@ -32,7 +32,9 @@ pub const MAX_LIST: usize = 1000;
 pub enum ObjectError {
     #[error("sign in to do this")]
     Unauthenticated,
-    #[error("new row violates row-level security policy: objects live under the caller's own folder ({0}/...)")]
+    #[error(
+        "new row violates row-level security policy: objects live under the caller's own folder ({0}/...)"
+    )]
     Forbidden(String),
     #[error("Bucket not found")]
     NoSuchBucket,
@@ -132,8 +134,11 @@ pub struct Redirect {
 
 /// A stable id for an object at a path (S3 has none to give): UUID v5 of `bucket/path`.
 fn object_id(bucket: &str, path: &str) -> String {
-    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("{bucket}/{path}").as_bytes())
-        .to_string()
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("{bucket}/{path}").as_bytes(),
+    )
+    .to_string()
 }
 
 fn info(bucket: &str, meta: BlobMeta) -> ObjectInfo {
@@ -410,7 +415,11 @@ impl StorageObjects {
             .user_id()
             .ok_or(ObjectError::Unauthenticated)?
             .to_string();
-        let folder: Vec<&str> = request.prefix.split('/').filter(|p| !p.is_empty()).collect();
+        let folder: Vec<&str> = request
+            .prefix
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .collect();
         let mut entries = match folder.first() {
             None => vec![ListEntry::Folder { name: user.clone() }],
             Some(first) if *first == user => {

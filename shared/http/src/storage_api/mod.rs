@@ -9,6 +9,7 @@ mod error;
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
@@ -17,7 +18,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Json;
 use chrono::{DateTime, Utc};
 use scaliyo_app::access::{Access, Actor};
 use scaliyo_app::storage::objects::{
@@ -169,7 +169,9 @@ async fn download(
     Caller(actor): Caller,
     Path((bucket, path)): Path<(String, String)>,
 ) -> Result<Response, StorageError> {
-    Ok(redirect(state.objects.download(&actor, &bucket, &path).await?))
+    Ok(redirect(
+        state.objects.download(&actor, &bucket, &path).await?,
+    ))
 }
 
 /// `GET /storage/v1/object/public/{bucket}/{path}`.
@@ -233,7 +235,9 @@ async fn sign_one(
         .next()
         .ok_or_else(|| StorageError::invalid("nothing to sign"))?;
     let (path, token) = answer?;
-    Ok(Json(json!({ "signedURL": signed_url(&bucket, &path, &token) })))
+    Ok(Json(
+        json!({ "signedURL": signed_url(&bucket, &path, &token) }),
+    ))
 }
 
 /// `POST /storage/v1/object/sign/{bucket}` `{expiresIn, paths}`: one answer per path.
@@ -389,7 +393,9 @@ async fn remove_one(
     let object = removed.first().ok_or(StorageError::from(
         scaliyo_app::storage::objects::ObjectError::NotFound,
     ))?;
-    Ok(Json(json!({ "message": "Successfully deleted", "Key": format!("{}/{}", object.bucket, object.path) })))
+    Ok(Json(
+        json!({ "message": "Successfully deleted", "Key": format!("{}/{}", object.bucket, object.path) }),
+    ))
 }
 
 pub fn router(access: Arc<Access>, objects: Arc<StorageObjects>) -> Router {
