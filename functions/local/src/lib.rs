@@ -562,13 +562,14 @@ impl LocalSystem {
 
     /// Every router, mounted at the paths API Gateway gives them.
     pub fn router(&self) -> Router {
+        let storage = Arc::new(self.storage());
         let routes = Router::new()
             .merge(scaliyo_http::health_router())
             .merge(blob_route::router(self.blobs.clone()))
             .merge(scaliyo_http::data_api::router(
                 self.access.clone(),
                 Arc::new(Usage::new(self.access.clone(), self.clock.clone())),
-                Arc::new(self.storage()),
+                storage.clone(),
             ))
             .merge(blob_route::public_router(self.blobs.clone()))
             .merge(scaliyo_http::send_api::router(
@@ -613,7 +614,7 @@ impl LocalSystem {
             .merge(scaliyo_http::storage_api::router(
                 self.access.clone(),
                 Arc::new(StorageObjects::new(
-                    Arc::new(self.storage()),
+                    storage,
                     self.access.rows().store().clone(),
                     self.clock.clone(),
                 )),

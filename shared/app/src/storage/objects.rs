@@ -180,6 +180,15 @@ impl StorageObjects {
         }
     }
 
+    /// The object at a path, or `NotFound`.
+    async fn existing(&self, bucket: &str, path: &str) -> Result<BlobMeta, ObjectError> {
+        self.storage
+            .blobs()
+            .head(bucket, path)
+            .await?
+            .ok_or(ObjectError::NotFound)
+    }
+
     fn bucket(name: &str) -> Result<&'static BucketRules, ObjectError> {
         rules(name).ok_or(ObjectError::NoSuchBucket)
     }
@@ -236,9 +245,7 @@ impl StorageObjects {
             WriteMode::Create => blobs.create(bucket, &path, body, Some(&mime)).await?,
             WriteMode::Upsert => blobs.put(bucket, &path, body, Some(&mime)).await?,
             WriteMode::Replace => {
-                if blobs.head(bucket, &path).await?.is_none() {
-                    return Err(ObjectError::NotFound);
-                }
+                self.existing(bucket, &path).await?;
                 blobs.put(bucket, &path, body, Some(&mime)).await?
             }
         }
@@ -269,12 +276,7 @@ impl StorageObjects {
                 other => other,
             })?
         };
-        let meta = self
-            .storage
-            .blobs()
-            .head(bucket, &path)
-            .await?
-            .ok_or(ObjectError::NotFound)?;
+        let meta = self.existing(bucket, &path).await?;
         Ok((rules, info(bucket, meta)))
     }
 
@@ -306,9 +308,7 @@ impl StorageObjects {
             return Err(ObjectError::NotFound);
         }
         let path = clean_path(path)?;
-        if self.storage.blobs().head(bucket, &path).await?.is_none() {
-            return Err(ObjectError::NotFound);
-        }
+        self.existing(bucket, &path).await?;
         self.redirect(rules, &path).await
     }
 
@@ -391,9 +391,7 @@ impl StorageObjects {
         if grant.str("bucket") != Some(bucket) || grant.str("path") != Some(path.as_str()) {
             return Err(ObjectError::InvalidSignature);
         }
-        if self.storage.blobs().head(bucket, &path).await?.is_none() {
-            return Err(ObjectError::NotFound);
-        }
+        self.existing(bucket, &path).await?;
         let signed = self
             .storage
             .blobs()
@@ -456,7 +454,7 @@ impl StorageObjects {
         paths: &[String],
     ) -> Result<Vec<ObjectInfo>, ObjectError> {
         Self::bucket(bucket)?;
-        let user = actor.user_id().ok_or(ObjectError::Unauthenticated)?;
+        actor.user_id().ok_or(ObjectError::Unauthenticated)?;
         if paths.is_empty() || paths.len() > 1000 {
             return Err(ObjectError::Invalid(
                 "prefixes: between 1 and 1000 paths".into(),
@@ -465,12 +463,10 @@ impl StorageObjects {
         let blobs = self.storage.blobs();
         let mut removed = Vec::new();
         for path in paths {
-            let Ok(path) = clean_path(path) else {
+            // A malformed path or another user's is not the caller's to delete: left out.
+            let Ok(path) = Self::own_path(actor, path) else {
                 continue;
             };
-            if path.split('/').next() != Some(user.to_string().as_str()) {
-                continue;
-            }
             if let Some(meta) = blobs.head(bucket, &path).await? {
                 blobs.delete(bucket, &path).await?;
                 removed.push(info(bucket, meta));

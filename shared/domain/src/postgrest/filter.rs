@@ -537,34 +537,8 @@ impl Condition {
                 *negated,
                 compare(column.value_in(row).as_ref(), *op, operand),
             ),
-            Condition::And { negated, all } => {
-                let mut answer = Some(true);
-                for item in all {
-                    match item.eval(row) {
-                        Some(false) => {
-                            answer = Some(false);
-                            break;
-                        }
-                        None => answer = None,
-                        Some(true) => {}
-                    }
-                }
-                (*negated, answer)
-            }
-            Condition::Or { negated, any } => {
-                let mut answer = Some(false);
-                for item in any {
-                    match item.eval(row) {
-                        Some(true) => {
-                            answer = Some(true);
-                            break;
-                        }
-                        None => answer = None,
-                        Some(false) => {}
-                    }
-                }
-                (*negated, answer)
-            }
+            Condition::And { negated, all } => (*negated, combine(all, row, false)),
+            Condition::Or { negated, any } => (*negated, combine(any, row, true)),
         };
         if negated { answer.map(|b| !b) } else { answer }
     }
@@ -750,6 +724,20 @@ fn compare(value: Option<&Value>, op: Operator, operand: &Operand) -> Option<boo
         }
         _ => None,
     }
+}
+
+/// SQL's three-valued AND (`decisive` = false) or OR (`decisive` = true): the first decisive
+/// answer wins; otherwise an unknown (NULL) operand makes the whole unknown.
+fn combine(items: &[Condition], row: &Map<String, Value>, decisive: bool) -> Option<bool> {
+    let mut answer = Some(!decisive);
+    for item in items {
+        match item.eval(row) {
+            Some(value) if value == decisive => return Some(decisive),
+            None => answer = None,
+            Some(_) => {}
+        }
+    }
+    answer
 }
 
 #[cfg(test)]
