@@ -58,7 +58,8 @@ test('signed URLs of a private bucket, listings, exists and deletes', async () =
   const read = await fetch(signedUrl);
   assert.equal(read.status, 200);
   assert.deepEqual(await bytesOf(read), PNG);
-  const forged = await fetch(signedUrl.replace(/token=[0-9a-f]/, 'token=0'));
+  // One hex digit of the token changed (to another digit, whatever it was).
+  const forged = await fetch(signedUrl.replace(/token=([0-9a-f])/, (_, d) => `token=${d === '0' ? '1' : '0'}`));
   assert.equal(forged.status, 400);
   const elsewhere = await fetch(signedUrl.replace('launch.png', 'other.png'));
   assert.equal(elsewhere.status, 400);
