@@ -136,8 +136,28 @@ fn router(wiring: Wiring) -> Router {
             access.clone(),
             scheduling,
         ))
-        .merge(scaliyo_http::import_api::router(access.clone(), importer))
-        .merge(scaliyo_http::billing_api::router(access.clone(), billing))
+        .merge(scaliyo_http::import_api::router(
+            access.clone(),
+            importer.clone(),
+        ))
+        .merge(scaliyo_http::billing_api::router(
+            access.clone(),
+            billing.clone(),
+        ))
+        // The frontend's Edge Functions this function has the parts for.
+        .merge(scaliyo_http::functions_api::actions_router(
+            access.clone(),
+            billing,
+            invoices.clone(),
+        ))
+        .merge(scaliyo_http::functions_api::schedule_router(
+            access.clone(),
+            social.clone(),
+        ))
+        .merge(scaliyo_http::functions_api::import_router(
+            access.clone(),
+            importer,
+        ))
         .merge(scaliyo_http::prompt_api::router(access.clone()))
         .merge(scaliyo_http::blog_api::router(access.clone()))
         .merge(scaliyo_http::teamhub_api::router(access.clone()))

@@ -662,6 +662,7 @@ impl LocalSystem {
                 self.access.clone(),
                 Arc::new(self.tracking()),
             ))
+            .merge(self.edge_functions())
             .merge(local_admin_router(self.clone()))
             .merge(scaliyo_http::tracking_api::router(Arc::new(
                 self.tracking(),
@@ -671,6 +672,38 @@ impl LocalSystem {
         let routes = scaliyo_http::edge::catching_panics(routes);
         scaliyo_http::edge::with_cors(routes, &self.config.cors_origins)
             .layer(axum::middleware::from_fn(log_request))
+    }
+
+    /// `/functions/v1/*`: the frontend's Edge Functions (in AWS spread over the functions
+    /// that have their parts; here all in one process).
+    fn edge_functions(&self) -> Router {
+        use scaliyo_http::functions_api as functions;
+        Router::new()
+            .merge(functions::mail_router(
+                self.access.clone(),
+                self.send.clone(),
+            ))
+            .merge(functions::create_invoice_router(
+                self.access.clone(),
+                self.invoices.clone(),
+            ))
+            .merge(functions::actions_router(
+                self.access.clone(),
+                self.billing.clone(),
+                self.invoices.clone(),
+            ))
+            .merge(functions::schedule_router(
+                self.access.clone(),
+                Arc::new(self.social.posts().clone()),
+            ))
+            .merge(functions::post_now_router(
+                self.access.clone(),
+                self.social.clone(),
+            ))
+            .merge(functions::import_router(
+                self.access.clone(),
+                self.importer.clone(),
+            ))
     }
 
     /// Workflows' inbound hooks (`webhook.received`), on the engine's feed.

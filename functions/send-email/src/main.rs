@@ -69,7 +69,16 @@ fn router(
         .with_mailer(Some(pipeline.clone()))
         .with_webhooks(webhooks.clone()),
     );
-    scaliyo_http::send_api::router(access.clone(), pipeline)
+    scaliyo_http::send_api::router(access.clone(), pipeline.clone())
+        // The frontend's Edge Functions for mail, senders and invoices.
+        .merge(scaliyo_http::functions_api::mail_router(
+            access.clone(),
+            pipeline,
+        ))
+        .merge(scaliyo_http::functions_api::create_invoice_router(
+            access.clone(),
+            invoices.clone(),
+        ))
         .merge(scaliyo_http::invoice_api::router(access.clone(), invoices))
         .merge(scaliyo_http::social_api::accounts_router(
             access.clone(),

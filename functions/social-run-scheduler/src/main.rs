@@ -4,16 +4,9 @@
 //! is shorter than the claim lease (10 minutes), so a run is always over before its work can
 //! be taken over.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use scaliyo_app::access::Access;
-use scaliyo_app::social::{MEDIA_BUCKET, SocialPosts, SocialPublisher, SocialSettings};
-use scaliyo_app::webhooks::WebhookEmitter;
-use scaliyo_aws::{DynamoTable, KmsSealer, S3Blobs};
-use scaliyo_store::{Blobs, Queue, Sealer, SocialNetworks, SystemClock};
+use scaliyo_app::social::SocialPublisher;
 use serde_json::Value;
 
 async fn handle(social: &SocialPublisher, event: LambdaEvent<Value>) -> Result<Value, Error> {
@@ -23,52 +16,24 @@ async fn handle(social: &SocialPublisher, event: LambdaEvent<Value>) -> Result<V
     Ok(serde_json::to_value(report)?)
 }
 
-fn social(
-    table: DynamoTable,
-    sealer: Arc<dyn Sealer>,
-    media: Arc<dyn Blobs>,
-    networks: SocialNetworks,
-    short_link_base: String,
-    webhooks: Option<Arc<dyn Queue>>,
-) -> SocialPublisher {
-    let clock = Arc::new(SystemClock);
-    let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
-    let webhooks = WebhookEmitter::for_lambda(access.rows().clone(), webhooks, clock.clone());
-    let posts = SocialPosts::new(access, media, clock, SocialSettings::new(short_link_base))
-        .with_webhooks(webhooks);
-    SocialPublisher::new(posts, networks, sealer).with_metrics(Arc::new(
-        scaliyo_lambda::metrics::EmfMetrics::new("social-run-scheduler"),
-    ))
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     scaliyo_lambda::telemetry::init_lambda("social-run-scheduler");
-    let table_name = scaliyo_lambda::env::required("TABLE_NAME")?;
-    let key_id = scaliyo_lambda::env::required("KMS_KEY_ID")?;
-    let media_bucket = scaliyo_lambda::env::required("BUCKET_SOCIAL_MEDIA")?;
-    // Short links are served by the tracking host (track-click).
-    let tracking = scaliyo_lambda::env::required("TRACKING_BASE_URL")?;
-    let config = scaliyo_aws::load_config().await;
-    let media = S3Blobs::new(
-        scaliyo_aws::s3_client(&config),
-        HashMap::from([(MEDIA_BUCKET.to_owned(), media_bucket)]),
-    );
-    let social = social(
-        DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name),
-        Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id)),
-        Arc::new(media),
-        scaliyo_social::networks(&scaliyo_social::SocialConfig::from_env()),
-        tracking,
-        scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
-    );
+    let (_, social) = scaliyo_fn_social_run_scheduler::from_env("social-run-scheduler").await?;
     lambda_runtime::run(service_fn(|event| handle(&social, event))).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use scaliyo_app::access::Access;
+    use scaliyo_app::social::MEDIA_BUCKET;
+    use scaliyo_aws::S3Blobs;
     use scaliyo_embedded::LocalSealer;
+    use scaliyo_store::{Blobs, Sealer, SystemClock};
     use serde_json::json;
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -111,16 +76,17 @@ mod tests {
             ..Default::default()
         };
         let sealer: Arc<dyn Sealer> = Arc::new(LocalSealer::new(&[9u8; 32]).expect("a sealer"));
-        let social = social(
-            table.clone(),
+        let access = Arc::new(Access::over(Arc::new(table), Arc::new(SystemClock)));
+        let social = scaliyo_fn_social_run_scheduler::publisher(
+            access.clone(),
             sealer.clone(),
             media.clone(),
             scaliyo_social::networks(&config),
             "https://t.example".into(),
             None,
+            "social-run-scheduler",
         );
 
-        let access = Access::over(Arc::new(table), Arc::new(SystemClock));
         let actor = scaliyo_tests::emulators::new_user(&access).await;
         let owner = actor.owner().expect("a signed-up user");
         let image = format!("{owner}/launch.png");
@@ -134,7 +100,7 @@ mod tests {
             .await
             .expect("the image");
         // Connected through the accounts service (send-email's, in AWS), with the same key.
-        let account = scaliyo_app::social::SocialAccounts::new(Arc::new(access), sealer)
+        let account = scaliyo_app::social::SocialAccounts::new(access, sealer)
             .connect_meta(
                 &actor,
                 serde_json::from_value(

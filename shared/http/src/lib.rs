@@ -8,6 +8,7 @@ pub mod blog_api;
 pub mod data_api;
 pub mod edge;
 pub mod error;
+pub mod functions_api;
 pub mod identity;
 pub mod import_api;
 pub mod invite_api;

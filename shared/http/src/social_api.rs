@@ -39,6 +39,14 @@ impl From<SocialError> for ApiError {
                 format!("the post is {status}; only a draft can be scheduled"),
             )
             .with("status", json!(status)),
+            SocialError::NotPublishable { status } => ApiError::new(
+                StatusCode::CONFLICT,
+                "not_publishable",
+                format!(
+                    "the post is {status}; only a draft or a scheduled post can be published now"
+                ),
+            )
+            .with("status", json!(status)),
             SocialError::Seal(e) => ApiError::unavailable("sealing a social token", &e),
             SocialError::Blob(e) => ApiError::unavailable("the media bucket", &e),
         }

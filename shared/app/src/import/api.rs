@@ -157,6 +157,42 @@ impl Importer {
         }
     }
 
+    /// Contacts handed over as JSON (the frontend's `apollo-import`): written as an Apollo
+    /// export and imported as an uploaded file is, so dedupe, quotas and per-row reasons are
+    /// the file import's. Answers the batch, which the frontend polls.
+    pub async fn import_contacts(
+        &self,
+        actor: &Actor,
+        contacts: &[Value],
+        options: ImportOptions,
+    ) -> Result<Row, ImportError> {
+        let csv = scaliyo_domain::import::apollo::contacts_csv(contacts)
+            .map_err(|e| invalid("contacts", e.to_string()))?;
+        if csv.len() > self.config.max_direct_bytes {
+            return Err(ImportError::TooLarge {
+                limit: self.config.max_direct_bytes as u64,
+            });
+        }
+        let file_name = format!(
+            "apollo-contacts-{}.csv",
+            self.clock.now().format("%Y%m%dT%H%M%SZ")
+        );
+        let started = self
+            .start(
+                actor,
+                StartRequest {
+                    file_name,
+                    file_type: Some("apollo".into()),
+                    column_mapping: Map::new(),
+                    options,
+                    content_length: csv.len() as u64,
+                },
+            )
+            .await?;
+        let batch_id = started.batch["id"].as_str().unwrap_or_default().to_owned();
+        self.upload_direct(actor, &batch_id, Bytes::from(csv)).await
+    }
+
     /// A short-lived download URL of the rejected rows with their reasons.
     pub async fn rejected_download(
         &self,

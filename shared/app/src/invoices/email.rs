@@ -61,6 +61,7 @@ impl Invoices {
         });
         let request = SendRequest {
             lead_id: prepared.lead_id.clone(),
+            to_email: None,
             sender_account_id: None,
             template_id: None,
             subject: Some(format!(

@@ -25,6 +25,7 @@ use crate::send::SendPipeline;
 use crate::webhooks::WebhookEmitter;
 
 pub use connect::ConnectStatus;
+pub use package::FromPackage;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InvoiceError {

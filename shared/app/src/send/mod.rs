@@ -10,6 +10,7 @@
 //! values of a lead).
 
 mod delivery;
+mod edge_function;
 mod idempotency;
 mod instrument;
 mod merge;
@@ -19,6 +20,7 @@ mod quota;
 mod record;
 mod senders;
 
+pub use edge_function::EdgeSendRequest;
 pub use idempotency::IdempotencyKey;
 pub use merge::merge_values;
 pub use notice::Notice;
@@ -50,6 +52,9 @@ use crate::webhooks::WebhookEmitter;
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
     pub lead_id: String,
+    /// One of the lead's addresses (`primary_email`, `email`, `emails`); absent: the first.
+    #[serde(default)]
+    pub to_email: Option<String>,
     pub sender_account_id: Option<String>,
     pub template_id: Option<String>,
     pub subject: Option<String>,

@@ -154,6 +154,7 @@ impl SendPipeline {
         self.refuse_suppressed(owner, &prepared.to_email).await?;
         let request = SendRequest {
             lead_id: prepared.lead_id,
+            to_email: None,
             sender_account_id: None,
             template_id: None,
             subject: Some(prepared.subject.clone()),
@@ -203,13 +204,7 @@ impl SendPipeline {
         marker: Option<Key>,
     ) -> Result<SendOutcome, SendError> {
         let lead = self.access.get(actor, "leads", &request.lead_id).await?;
-        let to_email = [lead["primary_email"].as_str(), lead["email"].as_str()]
-            .into_iter()
-            .flatten()
-            .map(str::trim)
-            .find(|e| e.contains('@'))
-            .ok_or_else(|| invalid("lead_id", "the lead has no e-mail address"))?
-            .to_owned();
+        let to_email = recipient_of(&lead, request.to_email.as_deref())?;
         self.refuse_suppressed(owner, &to_email).await?;
 
         let (subject_template, body_template) =
@@ -438,4 +433,35 @@ pub(super) struct Outgoing<'a> {
     keyed: bool,
     /// The Idempotency-Key marker this attempt holds, settled with the message's record.
     marker: Option<Key>,
+}
+
+/// The lead's addresses in order of preference: `primary_email`, `email`, then `emails`.
+fn addresses_of(lead: &Row) -> impl Iterator<Item = &str> {
+    [lead["primary_email"].as_str(), lead["email"].as_str()]
+        .into_iter()
+        .flatten()
+        .chain(
+            lead["emails"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str),
+        )
+        .map(str::trim)
+        .filter(|e| e.contains('@'))
+}
+
+/// Where the e-mail goes: the address asked for when it is one of the lead's (a send never
+/// reaches an address the lead does not have), else the lead's first address.
+fn recipient_of(lead: &Row, asked: Option<&str>) -> Result<String, SendError> {
+    match asked.map(str::trim) {
+        Some(asked) => addresses_of(lead)
+            .find(|address| address.eq_ignore_ascii_case(asked))
+            .map(str::to_owned)
+            .ok_or_else(|| invalid("to_email", "is not one of the lead's e-mail addresses")),
+        None => addresses_of(lead)
+            .next()
+            .map(str::to_owned)
+            .ok_or_else(|| invalid("lead_id", "the lead has no e-mail address")),
+    }
 }

@@ -27,6 +27,7 @@ mod granted;
 mod health;
 mod post_rows;
 mod posts;
+mod publish_now;
 mod publisher;
 mod short_links;
 mod target_run;
@@ -35,6 +36,7 @@ pub use accounts::{ConnectLinkedIn, ConnectMeta, SocialAccounts};
 pub use granted::Renewal;
 pub use health::AccountHealth;
 pub use posts::{CreatePost, PostSummary, PostView, SchedulePost, SocialPosts, TargetSpec};
+pub use publish_now::PostNow;
 pub use publisher::{Renewals, SocialPublisher, TickReport};
 pub use short_links::ShortLinks;
 
@@ -106,6 +108,8 @@ pub enum SocialError {
     Invalid { field: String, reason: String },
     #[error("the post is {status}; only a draft can be scheduled")]
     NotDraft { status: String },
+    #[error("the post is {status}; only a draft or a scheduled post can be published now")]
+    NotPublishable { status: String },
     #[error("the token could not be sealed")]
     Seal(#[source] scaliyo_store::SealError),
     #[error("the media bucket")]

@@ -246,7 +246,7 @@ impl SocialPublisher {
 
     /// Takes a post for this tick: `processing` with a fresh claim and lease, if nobody
     /// changed it since it was read. The item as written comes back (the next guard).
-    async fn claim(&self, item: &Item, now: DateTime<Utc>) -> Option<Item> {
+    pub(super) async fn claim(&self, item: &Item, now: DateTime<Utc>) -> Option<Item> {
         let id = item.str("id")?;
         let mut patch = Row::new();
         patch.insert("status".into(), json!(PostStatus::Processing));
@@ -263,7 +263,7 @@ impl SocialPublisher {
         }
     }
 
-    async fn run_post(&self, claimed: Item, permits: Arc<Semaphore>) -> PostOutcome {
+    pub(super) async fn run_post(&self, claimed: Item, permits: Arc<Semaphore>) -> PostOutcome {
         let mut outcome = PostOutcome::default();
         let (Some(owner), Some(post_id)) = (
             claimed
@@ -380,7 +380,7 @@ impl SocialPublisher {
 }
 
 #[derive(Debug, Default)]
-struct PostOutcome {
+pub(super) struct PostOutcome {
     published: usize,
     failed: usize,
     retrying: usize,

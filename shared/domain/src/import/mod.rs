@@ -1,6 +1,7 @@
 //! Lead imports, the pure part: decoding uploaded bytes, splitting CSV records, mapping and
 //! normalising rows. `scaliyo_app::import` streams files through these and writes the leads.
 
+pub mod apollo;
 pub mod leads;
 pub mod records;
 pub mod text;
