@@ -86,7 +86,6 @@ test('send-email in the frontend shape sends through the named sender and record
 });
 
 test('send-email refuses what it cannot send, and changes nothing', async () => {
-  const before = ok(await ada.from('email_messages').select('id', { count: 'exact', head: true }).eq('lead_id', state.lead));
   const stranger = await failure(
     await ada.functions.invoke('send-email', {
       body: { to_email: 'someone@else.example', subject: 's', html_body: '<p>b</p>', lead_id: state.lead },
@@ -114,9 +113,9 @@ test('send-email refuses what it cannot send, and changes nothing', async () => 
   assert.equal(noLead.status, 400);
   assert.match(noLead.error, /lead_id/);
 
+  // Only the two sends of the test before reached the lead.
   const { count } = await ada.from('email_messages').select('id', { count: 'exact', head: true }).eq('lead_id', state.lead);
   assert.equal(count, 2);
-  assert.equal(before.count ?? count, count);
 });
 
 test('Bob and the anonymous role cannot send to Ada\'s lead or use her sender', async () => {

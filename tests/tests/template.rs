@@ -180,6 +180,33 @@ fn variables_read(source: &str) -> BTreeSet<String> {
     names
 }
 
+/// The sources a binary runs: its own file (a `[[bin]]` of a package under `functions/`) and
+/// its package's library, where the package has one.
+fn binary_sources(binary: &str) -> Option<Vec<String>> {
+    for package in std::fs::read_dir(root().join("functions")).ok()?.flatten() {
+        let dir = package.path();
+        let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
+            continue;
+        };
+        // Each `[[bin]]` section's `name = "…"` and `path = "…"` lines.
+        let path = manifest.split("[[bin]]").skip(1).find_map(|section| {
+            let section = section.split("\n[").next().unwrap_or_default();
+            let value = |key: &str| {
+                section.lines().find_map(|line| {
+                    let (k, v) = line.split_once('=')?;
+                    (k.trim() == key).then(|| v.trim().trim_matches('"').to_owned())
+                })
+            };
+            (value("name")? == binary).then(|| value("path").unwrap_or("src/main.rs".into()))
+        });
+        let Some(path) = path else { continue };
+        let mut sources = vec![std::fs::read_to_string(dir.join(path)).ok()?];
+        sources.extend(std::fs::read_to_string(dir.join("src/lib.rs")).ok());
+        return Some(sources);
+    }
+    None
+}
+
 #[test]
 fn every_variable_a_function_reads_is_set_and_what_it_names_is_permitted() {
     let template = template();
@@ -195,19 +222,18 @@ fn every_variable_a_function_reads_is_set_and_what_it_names_is_permitted() {
     };
     let mut seen = 0;
     for function in functions(&template) {
-        let main = root()
-            .join("functions")
-            .join(&function.binary)
-            .join("src/main.rs");
-        let source = std::fs::read_to_string(&main).unwrap_or_else(|_| {
+        let sources = binary_sources(&function.binary).unwrap_or_else(|| {
             panic!(
-                "{} names binary {} with no functions/{0}",
+                "{} names binary {}, which no package under functions/ builds",
                 function.logical_id, function.binary
             )
         });
-        // The tests in main.rs set up their own environment; only the running code counts.
-        let running = source.split("#[cfg(test)]").next().unwrap_or_default();
-        for name in variables_read(running) {
+        // The tests set up their own environment; only the running code counts.
+        let running: String = sources
+            .iter()
+            .map(|source| source.split("#[cfg(test)]").next().unwrap_or_default())
+            .collect();
+        for name in variables_read(&running) {
             let optional = OPTIONAL.iter().any(|(n, _)| *n == name);
             assert!(
                 function.variables.contains_key(&name) || optional,
