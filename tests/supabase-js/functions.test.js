@@ -15,7 +15,8 @@ async function failure({ data, error }) {
   const body = await error.context.json();
   assert.equal(body.success, false);
   assert.equal(typeof body.error, 'string');
-  return { status: error.context.status, ...body };
+  // The HTTP status wins over a `status` detail of the body (a post's or invoice's state).
+  return { ...body, status: error.context.status };
 }
 
 const state = {};
