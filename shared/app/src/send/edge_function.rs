@@ -5,7 +5,6 @@
 //! so the send itself is the one pipeline with its caps, suppression and tracking.
 
 use super::*;
-use crate::rows::ListRequest;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,37 +85,15 @@ impl SendPipeline {
         from_email: &str,
         provider: Option<&str>,
     ) -> Result<String, SendError> {
-        let senders = &schema::SENDER_ACCOUNTS;
-        let partition = owner.to_string();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .access
-                .rows()
-                .list(
-                    senders,
-                    Some(&partition),
-                    ListRequest {
-                        limit: 100,
-                        cursor,
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            let found = page.rows.iter().find(|sender| {
-                sender["from_email"]
-                    .as_str()
-                    .is_some_and(|address| address.trim().eq_ignore_ascii_case(from_email.trim()))
-                    && provider.is_none_or(|provider| sender["provider"] == json!(provider))
-                    && SenderStatus::of(&sender["status"]) == Some(SenderStatus::Connected)
-            });
-            if let Some(id) = found.and_then(|sender| sender["id"].as_str()) {
-                return Ok(id.to_owned());
-            }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
+        let found = self.senders_of(owner).await?.into_iter().find(|sender| {
+            sender["from_email"]
+                .as_str()
+                .is_some_and(|address| address.trim().eq_ignore_ascii_case(from_email.trim()))
+                && provider.is_none_or(|provider| sender["provider"] == json!(provider))
+                && SenderStatus::of(&sender["status"]) == Some(SenderStatus::Connected)
+        });
+        if let Some(id) = found.as_ref().and_then(|sender| sender["id"].as_str()) {
+            return Ok(id.to_owned());
         }
         let provider = provider
             .map(|p| format!(" through {p}"))

@@ -116,6 +116,10 @@ impl SocialPosts {
         self.access.rows()
     }
 
+    pub(crate) fn access(&self) -> &Access {
+        &self.access
+    }
+
     /// The owner's raw account items of one provider.
     pub(crate) async fn accounts_of(
         &self,

@@ -39,8 +39,12 @@ impl SocialPublisher {
             }
         };
         // The policy decides visibility (another tenant's post is a 404).
-        let view = self.posts().post(actor, &id).await?;
-        let status = view.post["status"].as_str().unwrap_or_default().to_owned();
+        let post = self
+            .posts()
+            .access()
+            .get(actor, "social_posts", &id)
+            .await?;
+        let status = post["status"].as_str().unwrap_or_default().to_owned();
         let now = self.clock().now();
         match PostStatus::parse(&status) {
             Some(PostStatus::Draft) => {

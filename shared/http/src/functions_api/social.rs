@@ -33,9 +33,7 @@ struct ExistingPost {
 /// The body as one of the two shapes; when it is neither, the new post's own complaint
 /// (the more telling one: a missing `targets`, an unknown field) is the answer.
 fn post_body(payload: Result<Json<Value>, JsonRejection>) -> Result<PostBody, ApiError> {
-    let Json(value) = payload.map_err(|rejection| {
-        ApiError::new(rejection.status(), "invalid_body", rejection.body_text())
-    })?;
+    let value: Value = parse(payload)?;
     if value.get("post_id").is_some() {
         return parse::<ExistingPost>(Ok(Json(value))).map(PostBody::Existing);
     }
