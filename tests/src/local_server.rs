@@ -71,6 +71,16 @@ impl RunningLocal {
         }
     }
 
+    /// Applies the hits the pixel and the redirect journalled (the local applier does it
+    /// within a second when `scaliyo serve` runs; tests do it when they need the rows).
+    pub async fn apply_hits(&self) -> scaliyo_app::tracking::ApplyReport {
+        self.system
+            .hit_applier()
+            .drain()
+            .await
+            .expect("the journalled hits are applied")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }

@@ -448,6 +448,7 @@ async fn sends_and_hits_are_counted_at_the_local_metrics_endpoint() {
         .await
         .expect("the pixel answers");
     assert_eq!(opened.status(), 200);
+    local.apply_hits().await;
     let response = http
         .get(local.url("/_local/metrics"))
         .send()

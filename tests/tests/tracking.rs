@@ -119,6 +119,7 @@ async fn pixels_links_and_unsubscribes_are_served_and_classified() {
         .await;
     assert_eq!(refused.code(), "suppressed");
 
+    local.apply_hits().await;
     let events = ada
         .get(&format!("/v1/email_events?message_id={message_id}"))
         .await;
@@ -176,75 +177,99 @@ async fn pixels_links_and_unsubscribes_are_served_and_classified() {
     );
 }
 
-/// With the store down, the pixel still answers and the open waits in the spool queue; once
-/// the store is back, the spool worker writes it with the time it happened.
+/// With the store down, the pixel and the link still answer: their hits wait in the journal
+/// (applying them fails and is retried); once the store is back, they are written with the
+/// time they happened — once each, however often the batch was tried.
 #[tokio::test]
-async fn opens_are_spooled_while_the_store_is_down_and_written_later() {
+async fn hits_wait_in_the_journal_while_the_store_is_down_and_are_written_later() {
     use scaliyo_app::rows::Rows;
     use scaliyo_app::tracking::Tracking;
-    use scaliyo_store::Queue;
     use tower::ServiceExt;
 
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap(),
     ));
     let local = RunningLocal::start_with_clock(clock.clone()).await;
-    let (ada, message_id, html) = sent_message(&local, "<p>Hi</p>").await;
+    let (ada, message_id, html) = sent_message(
+        &local,
+        "<p>Hi <a href=\"https://scaliyo.example/pricing\">pricing</a></p>",
+    )
+    .await;
     let pixel = urls(&html, "/t/o/").pop().unwrap();
-    let path = pixel.trim_start_matches(&local.base_url).to_owned();
+    let link = urls(&html, "/t/c/").pop().unwrap();
     clock.advance(Duration::minutes(10));
     let opened_at = clock.now();
 
-    // The tracking function on a store that goes down, spooling to the local queue.
+    // The system's tracking on a store that goes down, journalling to the system's journal.
     let flaky = Arc::new(scaliyo_tests::flaky::FlakyTable::new(
         local.system.table.clone(),
     ));
-    let spool = local.system.tracking_spool.clone();
-    let tracking = Tracking::new(Rows::new(flaky.clone(), clock.clone()), clock.clone())
-        .with_spool(spool.clone());
-    let router = scaliyo_http::tracking_api::router(Arc::new(tracking));
+    let tracking = Arc::new(
+        Tracking::new(Rows::new(flaky.clone(), clock.clone()), clock.clone())
+            .with_journal(local.system.hit_journal.clone()),
+    );
+    // Resolve the link's token while the store is up (as a recently followed link is cached).
+    let router = scaliyo_http::tracking_api::router(tracking.clone());
+    let request =
+        |path: &str| {
+            let mut request = axum::http::Request::get(path.trim_start_matches(&local.base_url))
+                .header("user-agent", HUMAN)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            request.extensions_mut().insert(axum::extract::ConnectInfo(
+                std::net::SocketAddr::from(([203, 0, 113, 9], 51000)),
+            ));
+            request
+        };
+    let response = router.clone().oneshot(request(&link)).await.unwrap();
+    assert_eq!(response.status(), 302);
     flaky.set_down(true);
-    // As the function sees it: the platform's client address (no proxy is trusted there).
-    let mut request = axum::http::Request::get(&path)
-        .header("user-agent", HUMAN)
-        .body(axum::body::Body::empty())
-        .unwrap();
-    request
-        .extensions_mut()
-        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
-            [203, 0, 113, 9],
-            51000,
-        ))));
-    let response = router.oneshot(request).await.unwrap();
+    let response = router.clone().oneshot(request(&pixel)).await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "image/gif");
-    assert_eq!(spool.len(), 1, "the open waits in the spool");
+    let response = router.clone().oneshot(request(&link)).await.unwrap();
+    assert_eq!(
+        response.status(),
+        302,
+        "a known link redirects while the store is down"
+    );
+    let applier = scaliyo_local::hit_applier::HitApplier::new(
+        local.system.hit_journal.clone(),
+        tracking.clone(),
+    );
+    assert!(
+        applier.drain().await.is_err(),
+        "the store refuses the batch"
+    );
+    assert!(!local.system.hit_journal.is_drained(), "the hits wait");
     let events = ada
         .get(&format!("/v1/email_events?message_id={message_id}"))
         .await;
     assert_eq!(events.body["data"], json!([]));
 
-    // Back up an hour later: the worker writes the open as it happened.
+    // Back up an hour later: the hits are written as they happened, each once.
     flaky.set_down(false);
     clock.advance(Duration::hours(1));
-    assert_eq!(local.system.tracking_spool_worker().drain().await, 1);
+    let report = applier.drain().await.expect("applied");
+    assert_eq!(report.stored + report.duplicates, 3);
+    assert!(local.system.hit_journal.is_drained());
     let events = ada
         .get(&format!("/v1/email_events?message_id={message_id}"))
         .await;
-    let open = &events.body["data"][0];
-    assert_eq!(open["event_type"], "open");
+    let rows = events.body["data"].as_array().expect("rows");
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let open = rows
+        .iter()
+        .find(|r| r["event_type"] == "open")
+        .expect("the open");
     assert_eq!(open["ip_address"], "203.0.113.9");
-    assert_eq!(open["is_bot"], false);
     assert_eq!(
         open["created_at"],
         scaliyo_app::rows::timestamp_text(opened_at)
     );
-    assert!(
-        spool
-            .receive(10, std::time::Duration::ZERO, std::time::Duration::ZERO)
-            .await
-            .unwrap()
-            .is_empty()
+    assert_eq!(
+        rows.iter().filter(|r| r["event_type"] == "click").count(),
+        2
     );
 }
 
@@ -306,6 +331,7 @@ async fn history_rules_and_the_honeypot_catch_what_a_single_request_does_not() {
     let trap = get(honeypot.clone(), "203.0.113.9").await;
     assert_eq!(trap.status(), 302);
 
+    local.apply_hits().await;
     let events = ada
         .get(&format!(
             "/v1/email_events?message_id={message_id}&limit=100"

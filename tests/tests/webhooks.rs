@@ -250,6 +250,7 @@ async fn human_opens_and_clicks_are_sent_and_machine_hits_are_not() {
         .await
         .unwrap();
 
+    local.apply_hits().await;
     deliver_until(&local, async || received(&receiver).await.len() >= 5).await;
     tokio::time::sleep(StdDuration::from_millis(100)).await;
     local.system.webhook_worker().drain().await;

@@ -81,7 +81,9 @@ async fn workspace_with(configure: impl FnOnce(&mut scaliyo_local::LocalConfig))
 
 impl Workspace {
     /// The engine's queue consumer until the queue is empty.
+    /// Applies journalled hits (which wake runs), then runs the workflow queue.
     async fn drain(&self) -> usize {
+        self.local.apply_hits().await;
         self.local.system.workflow_worker().drain().await
     }
 

@@ -4,48 +4,70 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::rows::Rows;
-use scaliyo_app::tracking::Tracking;
+use scaliyo_app::tracking::{HitRecord, Tracking};
 use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::DynamoTable;
 use scaliyo_store::{Clock, SystemClock};
 use serde_json::{Value, json};
 
-/// Two triggers: the 10-minute schedule (rebuild) and the tracking spool queue (opens the
-/// store could not take when they happened).
+/// Two triggers: the 10-minute schedule (rebuild) and the hit queue (the opens and clicks
+/// `track-open` and `track-click` made durable there before they answered).
 async fn handle(
     rows: &Rows,
     clock: &dyn Clock,
-    webhooks: Option<&WebhookEmitter>,
+    tracking: &Tracking,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Error> {
     if event.payload.get("Records").is_some() {
         let batch: SqsEvent = serde_json::from_value(event.payload)?;
-        return Ok(serde_json::to_value(replay(rows, webhooks, batch).await)?);
+        return Ok(serde_json::to_value(apply_hits(tracking, batch).await)?);
     }
     let (payload, context) = event.into_parts();
     let scheduled: EventBridgeEvent<Value> = serde_json::from_value(payload)?;
     rebuild(rows, clock, LambdaEvent::new(scheduled, context)).await
 }
 
-async fn replay(
-    rows: &Rows,
-    webhooks: Option<&WebhookEmitter>,
-    batch: SqsEvent,
-) -> SqsBatchResponse {
-    // Spooled opens carry the time they happened; one at a time (the store was just struggling).
-    let tracking = Tracking::new(rows.clone(), Arc::new(SystemClock))
-        .with_webhooks(webhooks.cloned())
-        .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
-            "analytics-rollup",
-        )));
-    let tracking = &tracking;
-    scaliyo_lambda::sqs::handle_batch(batch, 1, |body| async move {
-        tracking.replay(&body).await.map(|_| ())
-    })
-    .await
+/// Each record carries its hit's time and event id: the batch is applied as one (per message
+/// in order, messages concurrently), and applying it again stores nothing twice.
+async fn apply_hits(tracking: &Tracking, batch: SqsEvent) -> SqsBatchResponse {
+    let failure = |id: Option<String>| {
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = id.unwrap_or_default();
+        failure
+    };
+    let mut response = SqsBatchResponse::default();
+    let mut hits = Vec::with_capacity(batch.records.len());
+    let mut ids = Vec::with_capacity(batch.records.len());
+    for record in batch.records {
+        match serde_json::from_str::<HitRecord>(record.body.as_deref().unwrap_or_default()) {
+            Ok(hit) => {
+                hits.push(hit);
+                ids.push(record.message_id);
+            }
+            // Not a hit: back to the queue, and after its retries to the dead-letter queue
+            // where an operator can read it (the body is never logged).
+            Err(error) => {
+                tracing::warn!(message_id = ?record.message_id, %error, "a record that is not a hit");
+                response
+                    .batch_item_failures
+                    .push(failure(record.message_id));
+            }
+        }
+    }
+    match tracking.apply(&hits).await {
+        Ok(report) => tracing::info!(?report, "hits applied"),
+        Err(error) => {
+            // Every hit comes back; the ones already stored are recognised then.
+            tracing::warn!(%error, "applying hits failed; SQS will redeliver them");
+            response
+                .batch_item_failures
+                .extend(ids.into_iter().map(failure));
+        }
+    }
+    response
 }
 
 async fn rebuild(
@@ -76,14 +98,26 @@ async fn main() -> Result<(), Error> {
         )),
         clock.clone(),
     );
-    // Replayed human opens are webhook events too.
+    // Human opens and clicks are webhook events, and wake workflow runs waiting for them.
+    let feed = scaliyo_app::workflows::WorkflowFeed::for_lambda(
+        rows.clone(),
+        scaliyo_aws::queue_from_env("WORKFLOW_QUEUE_URL", &config),
+        clock.clone(),
+    );
     let webhooks = WebhookEmitter::for_lambda(
         rows.clone(),
         scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
         clock.clone(),
-    );
+    )
+    .map(|w| w.with_workflow_feed(feed));
+    // Built once per container: its cache of resolved tokens serves every batch.
+    let tracking = Tracking::new(rows.clone(), clock.clone())
+        .with_webhooks(webhooks)
+        .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
+            "analytics-rollup",
+        )));
     lambda_runtime::run(service_fn(|event| {
-        handle(&rows, clock.as_ref(), webhooks.as_ref(), event)
+        handle(&rows, clock.as_ref(), &tracking, event)
     }))
     .await
 }
@@ -109,21 +143,26 @@ mod tests {
             Arc::new(DynamoTable::new(client, name)),
             Arc::new(SystemClock),
         );
+        let tracking = Tracking::new(rows.clone(), Arc::new(SystemClock));
         let payload: Value = serde_json::from_str(include_str!(
             "../../../events/eventbridge-scheduled-analytics.json"
         ))
         .expect("a valid event");
         let event = LambdaEvent::new(payload, lambda_runtime::Context::default());
-        let out = handle(&rows, &clock, None, event).await.expect("handled");
+        let out = handle(&rows, &clock, &tracking, event)
+            .await
+            .expect("handled");
         assert_eq!(out, json!({ "owners": 0, "date": "2026-11-27" }));
 
-        // The spool queue's batch: an open whose token is unknown is dropped (nothing to
-        // write); a record that is not a spooled open is reported for redelivery.
+        // The hit queue's batch: an open whose token is unknown is dropped (nothing to
+        // write); a record that is not a hit is reported for redelivery.
         let payload: Value =
-            serde_json::from_str(include_str!("../../../events/sqs-tracking-spool.json"))
+            serde_json::from_str(include_str!("../../../events/sqs-tracking-hits.json"))
                 .expect("a valid event");
         let event = LambdaEvent::new(payload, lambda_runtime::Context::default());
-        let out = handle(&rows, &clock, None, event).await.expect("handled");
+        let out = handle(&rows, &clock, &tracking, event)
+            .await
+            .expect("handled");
         assert_eq!(
             out,
             json!({ "batchItemFailures": [{ "itemIdentifier": "9b2f6c1e-8d4a-4c3b-a5e7-2f1d0c9b8a77" }] })

@@ -3,6 +3,7 @@
 //! one data directory. `scaliyo serve` runs it; tests start it in-process the same way.
 
 pub mod blob_route;
+pub mod hit_applier;
 pub mod import_cli;
 pub mod schedules;
 pub mod secrets;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::{Extension, Router};
+use hit_applier::HitApplier;
 use scaliyo_app::access::Access;
 use scaliyo_app::email_queue::EmailQueueConsumer;
 use scaliyo_app::import::{ImportConfig, Importer};
@@ -32,7 +34,9 @@ use scaliyo_app::usage::Usage;
 use scaliyo_app::webhooks::{WebhookDispatcher, WebhookEmitter, WebhookLog};
 use scaliyo_app::workflows::{WorkflowFeed, Workflows, WorkflowsConfig};
 use scaliyo_embedded::queue::Redrive;
-use scaliyo_embedded::{LocalBlobs, LocalEventBus, LocalQueue, LocalSealer, RedbTable};
+use scaliyo_embedded::{
+    FileJournal, LocalBlobs, LocalEventBus, LocalQueue, LocalSealer, RedbTable,
+};
 use scaliyo_http::{Authenticator, LocalJwt};
 use scaliyo_mail::OutboxMailer;
 use scaliyo_store::Clock;
@@ -127,6 +131,8 @@ pub enum LocalError {
     Secret(#[from] std::io::Error),
     #[error("cannot set up the payment provider: {0}")]
     Payments(String),
+    #[error("cannot open the hit journal: {0}")]
+    Journal(scaliyo_store::JournalError),
     #[error("cannot seed the system rows: {0}")]
     Seed(String),
 }
@@ -183,8 +189,10 @@ pub struct LocalSystem {
     pub import_queue: Arc<LocalQueue>,
     pub import_dlq: Arc<LocalQueue>,
     pub importer: Arc<Importer>,
-    /// Opens waiting for the store (see `Tracking::record_open_or_spool`).
-    pub tracking_spool: Arc<LocalQueue>,
+    /// Tracking hits, durable before the pixel or the redirect answers (`data/journal`),
+    /// applied by [`LocalSystem::hit_applier`]: the local form of the AWS hit queue.
+    pub hit_journal: Arc<FileJournal>,
+    tracking: Arc<Tracking>,
     /// Social posts and their publishing (`social-run-scheduler`).
     pub social: Arc<SocialPublisher>,
     /// Connecting social accounts (sealing their tokens).
@@ -515,7 +523,18 @@ impl LocalSystem {
                 webhook_secret: config.stripe_webhook_secret.clone(),
             },
         ));
+        let hit_journal = Arc::new(
+            FileJournal::open(&config.data_dir.join("journal")).map_err(LocalError::Journal)?,
+        );
+        // One instance: the redirect and the applier share its cache of resolved tokens.
+        let tracking = Arc::new(
+            Tracking::new(access.rows().clone(), clock.clone())
+                .with_journal(hit_journal.clone())
+                .with_webhooks(Some(webhooks.clone()))
+                .with_metrics(metrics.clone()),
+        );
         Ok(Self {
+            tracking,
             oauth,
             invitations,
             replies,
@@ -532,7 +551,7 @@ impl LocalSystem {
             webhook_dispatcher,
             social,
             short_links,
-            tracking_spool: Arc::new(LocalQueue::new("tracking-spool")),
+            hit_journal,
             import_queue,
             import_dlq,
             importer,
@@ -660,13 +679,11 @@ impl LocalSystem {
             ))
             .merge(scaliyo_http::recount_api::router(
                 self.access.clone(),
-                Arc::new(self.tracking()),
+                self.tracking(),
             ))
             .merge(self.edge_functions())
             .merge(local_admin_router(self.clone()))
-            .merge(scaliyo_http::tracking_api::router(Arc::new(
-                self.tracking(),
-            )))
+            .merge(scaliyo_http::tracking_api::router(self.tracking()))
             .layer(Extension(Arc::new(Authenticator::Local(self.jwt.clone()))))
             .layer(Extension(self.config.trusted_proxies.clone()));
         let routes = scaliyo_http::edge::catching_panics(routes);
@@ -808,12 +825,9 @@ impl LocalSystem {
         schedules
     }
 
-    /// Tracking on this system's store, spooling opens the store cannot take.
-    pub fn tracking(&self) -> Tracking {
-        Tracking::new(self.access.rows().clone(), self.clock.clone())
-            .with_spool(self.tracking_spool.clone())
-            .with_webhooks(Some(self.webhooks.clone()))
-            .with_metrics(self.metrics.clone())
+    /// Tracking on this system's store, journalling hits before they are answered.
+    pub fn tracking(&self) -> Arc<Tracking> {
+        self.tracking.clone()
     }
 
     /// The SQS consumers Lambda runs in AWS, as workers here.
@@ -821,7 +835,6 @@ impl LocalSystem {
         vec![
             self.scheduled_email_worker(),
             self.import_worker(),
-            self.tracking_spool_worker(),
             self.webhook_worker(),
             self.workflow_worker(),
         ]
@@ -868,24 +881,9 @@ impl LocalSystem {
         )
     }
 
-    /// Writes spooled opens once the store takes them again.
-    pub fn tracking_spool_worker(&self) -> workers::Worker {
-        let tracking = Arc::new(self.tracking());
-        workers::Worker::new(
-            "tracking-spool",
-            self.tracking_spool.clone(),
-            std::time::Duration::from_secs(60),
-            move |body| {
-                let tracking = tracking.clone();
-                async move {
-                    tracking
-                        .replay(&body)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
-                }
-            },
-        )
+    /// Applies the hit journal: classification, event rows, counts, webhooks.
+    pub fn hit_applier(&self) -> HitApplier {
+        HitApplier::new(self.hit_journal.clone(), self.tracking.clone())
     }
 
     /// `import-leads` on its queue: one S3 notification per message.

@@ -199,6 +199,7 @@ async fn serve(
         .workers()
         .into_iter()
         .map(|worker| worker.start(shutdown.clone()))
+        .chain([system.hit_applier().start(shutdown.clone())])
         .collect();
     let timers = schedules.start(shutdown);
     axum::serve(

@@ -9,13 +9,14 @@ use scaliyo_app::tracking::Tracking;
 use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_app::workflows::WorkflowFeed;
 use scaliyo_aws::DynamoTable;
-use scaliyo_store::{Queue, SystemClock};
+use scaliyo_store::{Queue, QueueJournal, SystemClock};
 
 /// Links, short links, unsubscribes and the providers' event webhooks: the tracking host's
 /// routes.
 fn router(
     table: DynamoTable,
     ip_hash_key: &[u8],
+    hits: Option<Arc<dyn Queue>>,
     webhooks: Option<Arc<dyn Queue>>,
     workflows: Option<Arc<dyn Queue>>,
 ) -> axum::Router {
@@ -24,13 +25,17 @@ fn router(
     let feed = WorkflowFeed::for_lambda(rows.clone(), workflows, clock.clone());
     let webhooks = WebhookEmitter::for_lambda(rows.clone(), webhooks, clock.clone())
         .map(|w| w.with_workflow_feed(feed.clone()));
-    let tracking = Arc::new(
-        Tracking::new(rows.clone(), clock.clone())
-            .with_webhooks(webhooks.clone())
-            .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
-                "track-click",
-            ))),
-    );
+    let mut tracking = Tracking::new(rows.clone(), clock.clone())
+        .with_webhooks(webhooks.clone())
+        .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
+            "track-click",
+        )));
+    // One SendMessage per click before the redirect (the destination is cached per
+    // container); analytics-rollup classifies and stores.
+    if let Some(hits) = hits {
+        tracking = tracking.with_journal(Arc::new(QueueJournal::new(hits)));
+    }
+    let tracking = Arc::new(tracking);
     let access = Arc::new(scaliyo_app::access::Access::new(
         rows.clone(),
         clock.clone(),
@@ -78,11 +83,20 @@ async fn main() -> Result<(), lambda_http::Error> {
     let ip_hash_key = scaliyo_lambda::env::required("IP_HASH_KEY")?;
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
+    // The hit queue: each click is made durable there (analytics-rollup applies them).
+    let hits = scaliyo_aws::queue_from_env("HIT_QUEUE_URL", &config);
     // Human clicks, unsubscribes and bounces for outgoing webhooks: enqueued, delivered elsewhere.
     let webhooks = scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config);
     // Human clicks, unsubscribes and bounces wake or end workflow runs (run-workflows' queue).
     let workflows = scaliyo_aws::queue_from_env("WORKFLOW_QUEUE_URL", &config);
-    lambda_http::run(router(table, ip_hash_key.as_bytes(), webhooks, workflows)).await
+    lambda_http::run(router(
+        table,
+        ip_hash_key.as_bytes(),
+        hits,
+        webhooks,
+        workflows,
+    ))
+    .await
 }
 
 #[cfg(test)]
@@ -110,6 +124,7 @@ mod tests {
             DynamoTable::new(client, name),
             b"test key",
             None,
+            None,
             Some(Arc::new(scaliyo_embedded::LocalQueue::new("workflows"))),
         )
         .oneshot(request)
@@ -136,6 +151,7 @@ mod tests {
         let app = router(
             table,
             b"test key",
+            None,
             None,
             Some(Arc::new(scaliyo_embedded::LocalQueue::new("workflows"))),
         );

@@ -8,11 +8,11 @@ use scaliyo_app::tracking::Tracking;
 use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_app::workflows::WorkflowFeed;
 use scaliyo_aws::DynamoTable;
-use scaliyo_store::{Queue, SystemClock};
+use scaliyo_store::{Queue, QueueJournal, SystemClock};
 
 fn router(
     table: DynamoTable,
-    spool: Option<Arc<dyn Queue>>,
+    hits: Option<Arc<dyn Queue>>,
     webhooks: Option<Arc<dyn Queue>>,
     workflows: Option<Arc<dyn Queue>>,
 ) -> axum::Router {
@@ -26,8 +26,9 @@ fn router(
         .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
             "track-open",
         )));
-    if let Some(spool) = spool {
-        tracking = tracking.with_spool(spool);
+    // One SendMessage per open before the answer; analytics-rollup classifies and stores.
+    if let Some(hits) = hits {
+        tracking = tracking.with_journal(Arc::new(QueueJournal::new(hits)));
     }
     // API Gateway's sourceIp is the client: no proxy is believed unless TRUSTED_PROXIES names it.
     scaliyo_http::tracking_api::router(Arc::new(tracking)).layer(axum::Extension(
@@ -43,13 +44,13 @@ async fn main() -> Result<(), lambda_http::Error> {
     let table_name = scaliyo_lambda::env::required("TABLE_NAME")?;
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
-    // Opens the table cannot take wait in this queue (analytics-rollup writes them later).
-    let spool = scaliyo_aws::queue_from_env("TRACKING_SPOOL_QUEUE_URL", &config);
+    // The hit queue: each open is made durable there (analytics-rollup applies them).
+    let hits = scaliyo_aws::queue_from_env("HIT_QUEUE_URL", &config);
     // Human opens for outgoing webhooks: an enqueue (subscriptions cached), no delivery here.
     let webhooks = scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config);
     // Human opens wake workflow runs waiting for them (run-workflows' queue).
     let workflows = scaliyo_aws::queue_from_env("WORKFLOW_QUEUE_URL", &config);
-    lambda_http::run(router(table, spool, webhooks, workflows)).await
+    lambda_http::run(router(table, hits, webhooks, workflows)).await
 }
 
 #[cfg(test)]

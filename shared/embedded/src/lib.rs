@@ -4,6 +4,7 @@
 
 pub mod blobs;
 pub mod bus;
+pub mod journal;
 pub mod metrics;
 pub mod queue;
 pub mod sealer;
@@ -11,6 +12,7 @@ pub mod table;
 
 pub use blobs::LocalBlobs;
 pub use bus::LocalEventBus;
+pub use journal::FileJournal;
 pub use metrics::PrometheusMetrics;
 pub use queue::LocalQueue;
 pub use sealer::LocalSealer;

@@ -191,10 +191,10 @@ async fn open(
     // A malformed token (not even UTF-8) is just an unknown one: the image still comes back.
     let token = token.map(|Path(t)| t).unwrap_or_default();
     let token = token.strip_suffix(".gif").unwrap_or(&token);
-    // Whatever happens to the record, the mail client gets its image; when the store is
-    // down the open is spooled to the queue and written later.
+    // Whatever happens to the record, the mail client gets its image; the open is journalled
+    // (durably) before it, and classified and stored by the journal's consumer.
     if let Err(error) = tracking
-        .record_open_or_spool(token, hit(&method, &headers, ip))
+        .accept_open(token, hit(&method, &headers, ip))
         .await
     {
         tracing::warn!(%error, "an open could not be recorded");
@@ -222,7 +222,7 @@ async fn click(
 ) -> Response {
     let token = token.map(|Path(t)| t).unwrap_or_default();
     let result = tracking
-        .record_click(&token, hit(&method, &headers, ip))
+        .accept_click(&token, hit(&method, &headers, ip))
         .await;
     redirect_or_page(result, "a click")
 }

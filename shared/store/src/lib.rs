@@ -7,6 +7,7 @@ pub mod clock;
 pub mod events;
 pub mod inbox;
 pub mod invoicing;
+pub mod journal;
 pub mod mail;
 pub mod metrics;
 pub mod oauth;
@@ -24,6 +25,7 @@ pub use inbox::{Fetched, FetchedMessage, Inbox, Inboxes, MailboxCursor};
 pub use invoicing::{
     ConnectedAccount, InvoiceAction, Invoicing, NewInvoice, NewLine, RemoteInvoice,
 };
+pub use journal::{Journal, JournalError, QueueJournal};
 pub use mail::{Credentials, Delivery, MailError, Mailer, Mailers, OutgoingEmail, SmtpSecurity};
 pub use metrics::{Dimension, Metrics, NoMetrics, no_metrics};
 pub use oauth::{

@@ -1,5 +1,5 @@
-//! Recording hits: an open or a click classified with its message's recent history, stored
-//! with its event row and counts in one commit, spooled while the store is down.
+//! Applying hits: an open or a click classified with its message's recent history, stored
+//! with its event row and counts in one commit, once however often its record is applied.
 
 use super::event_row::EmailEventRow;
 use super::*;
@@ -52,7 +52,8 @@ impl Tracking {
     }
 
     /// Stores a classified hit (with `also`, e.g. the link's click count) and counts it in the
-    /// live analytics, in one commit.
+    /// live analytics, in one commit. A hit whose event row is already there (its record
+    /// applied before) changes nothing.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn store_hit(
         &self,
@@ -62,16 +63,16 @@ impl Tracking {
         hit: &Hit<'_>,
         verdict: &Verdict,
         also: Option<WriteOp>,
-        at: DateTime<Utc>,
-    ) -> Result<(), RowError> {
+        arrival: &Arrival,
+    ) -> Result<Stored, RowError> {
         let event_type = if kind == EventKind::Open {
             "open"
         } else {
             "click"
         };
-        let mut ops = self.event_ops(token, event_type, hit, Some(verdict), Some(at))?;
+        let mut ops = self.event_ops(token, event_type, hit, Some(verdict), Some(arrival))?;
         ops.extend(also);
-        crate::analytics::on_event_with(
+        let written = crate::analytics::on_event_with(
             &self.rows,
             token.owner,
             message,
@@ -79,29 +80,54 @@ impl Tracking {
             verdict.is_bot,
             ops,
         )
-        .await?;
+        .await;
+        match written {
+            Ok(()) => {}
+            Err(RowError::Store(StoreError::ConditionFailed { .. }))
+                if self.event_exists(token, &arrival.event_id).await? =>
+            {
+                return Ok(Stored::Duplicate);
+            }
+            Err(e) => return Err(e),
+        }
         self.metrics.count(
             "TrackingHits",
             &[("kind", event_type), ("class", verdict.class.as_str())],
             1,
         );
-        Ok(())
+        Ok(Stored::New)
     }
 
-    /// The actions that store one hit as an `email_events` row.
+    async fn event_exists(&self, token: &Token, event_id: &str) -> Result<bool, RowError> {
+        Ok(self
+            .rows
+            .get_raw(
+                &schema::EMAIL_EVENTS,
+                Some(&token.owner.to_string()),
+                event_id,
+            )
+            .await?
+            .is_some())
+    }
+
+    /// The actions that store one hit as an `email_events` row: with the arrival's id and
+    /// time, or a fresh id at the clock's time.
     pub(super) fn event_ops(
         &self,
         token: &Token,
         event_type: &str,
         hit: &Hit<'_>,
         verdict: Option<&Verdict>,
-        at: Option<DateTime<Utc>>,
+        arrival: Option<&Arrival>,
     ) -> Result<Vec<WriteOp>, RowError> {
         let events = &schema::EMAIL_EVENTS;
         // Ids ordered by the hit's time: the message's index then reads its recent hits alone.
-        let at_or_now = at.unwrap_or_else(|| self.clock.now());
+        let id = match arrival {
+            Some(arrival) => arrival.event_id.clone(),
+            None => event_id_at(self.clock.now()),
+        };
         let row = crate::rows::to_row(&EmailEventRow {
-            id: Some(event_id_at(at_or_now)),
+            id: Some(id),
             message_id: &token.message_id,
             link_id: token.link_id.as_deref(),
             event_type,
@@ -113,139 +139,93 @@ impl Tracking {
             metadata: verdict.map(|verdict| {
                 json!({ "class": verdict.class.as_str(), "reason": verdict.reason, "evidence": verdict.evidence, "method": hit.method, "purpose": hit.purpose, "honeypot": token.honeypot })
             }),
-            created_at: at.map(crate::rows::timestamp_text),
+            created_at: arrival.map(|arrival| crate::rows::timestamp_text(arrival.at)),
         })?;
         let prepared = self.rows.prepare(events, row)?;
         self.rows
             .insert_ops(events, Some(&token.owner.to_string()), &prepared, false)
     }
 
-    /// An open: classified and stored. Unknown tokens record nothing.
-    pub async fn record_open(
+    /// Classifies and stores one journalled hit of a resolved token, as it happened.
+    pub(super) async fn apply_hit(
         &self,
-        token: &str,
-        hit: Hit<'_>,
-    ) -> Result<Option<Verdict>, RowError> {
-        self.record_open_at(token, hit, None).await
-    }
-
-    /// An open that the store must not lose: when the store is unavailable (and a spool is
-    /// configured) the hit goes to the spool queue, to be written by [`Tracking::replay`].
-    pub async fn record_open_or_spool(
-        &self,
-        token: &str,
-        hit: Hit<'_>,
-    ) -> Result<OpenOutcome, RowError> {
-        let at = self.clock.now();
-        // The hit holds only borrowed text: keeping a copy for the spool costs nothing unless
-        // the store fails.
-        match self.record_open_at(token, hit.clone(), Some(at)).await {
-            Ok(Some(verdict)) => Ok(OpenOutcome::Recorded(verdict)),
-            Ok(None) => Ok(OpenOutcome::Unknown),
-            Err(RowError::Store(error)) if error.is_retryable() => {
-                let Some(spool) = &self.spool else {
-                    return Err(RowError::Store(error));
-                };
-                let spooled = SpooledOpen {
-                    token: token.to_owned(),
-                    method: hit.method.to_owned(),
-                    user_agent: hit.user_agent.map(str::to_owned),
-                    ip: hit.ip,
-                    purpose: hit.purpose.map(str::to_owned),
-                    at,
-                };
-                let body = serde_json::to_string(&spooled).unwrap_or_default();
-                spool
-                    .send_batch(vec![OutgoingMessage::new(body)])
-                    .await
-                    .map_err(|e| RowError::Store(StoreError::Unavailable(e.to_string())))?;
-                tracing::warn!(%error, "store unavailable: the open is spooled");
-                Ok(OpenOutcome::Spooled)
+        token: &Token,
+        record: &HitRecord,
+    ) -> Result<HitOutcome, RowError> {
+        let arrival = Arrival {
+            at: record.at,
+            // Records spooled by earlier versions carry no id: one is chosen now.
+            event_id: record
+                .event_id
+                .clone()
+                .unwrap_or_else(|| event_id_at(record.at)),
+        };
+        let mut hit = record.hit();
+        match record.kind {
+            RecordKind::Open if token.kind == "open" => {
+                hit.kind = Some(HitKind::Open);
+                self.apply_open(token, hit, &arrival).await
             }
-            Err(e) => Err(e),
+            RecordKind::Click if token.kind == "click" => {
+                hit.kind = Some(HitKind::Click);
+                self.apply_click(token, hit, &arrival).await
+            }
+            _ => Ok(HitOutcome::NotTracked),
         }
     }
 
-    /// Writes a spooled open with the time it happened. Unknown tokens are dropped.
-    pub async fn replay(&self, body: &str) -> Result<Option<Verdict>, RowError> {
-        let spooled: SpooledOpen = serde_json::from_str(body).map_err(|e| RowError::Invalid {
-            column: "spooled open".into(),
-            reason: e.to_string(),
-        })?;
-        let hit = Hit {
-            kind: None,
-            method: &spooled.method,
-            user_agent: spooled.user_agent.as_deref(),
-            ip: spooled.ip,
-            purpose: spooled.purpose.as_deref(),
-            seconds_since_sent: None,
-        };
-        self.record_open_at(&spooled.token, hit, Some(spooled.at))
-            .await
-    }
-
-    pub(super) async fn record_open_at(
+    async fn apply_open(
         &self,
-        token: &str,
+        token: &Token,
         mut hit: Hit<'_>,
-        at: Option<DateTime<Utc>>,
-    ) -> Result<Option<Verdict>, RowError> {
-        let Some(token) = self.resolve(token).await? else {
-            return Ok(None);
-        };
-        if token.kind != "open" {
-            return Ok(None);
-        }
-        hit.kind = Some(HitKind::Open);
-        let now = at.unwrap_or_else(|| self.clock.now());
-        let (verdict, message) = self.classify(&token, &mut hit, now).await;
+        arrival: &Arrival,
+    ) -> Result<HitOutcome, RowError> {
+        let now = arrival.at;
+        let (verdict, message) = self.classify(token, &mut hit, now).await;
         tracing::debug!(
             reason = verdict.reason,
             class = verdict.class.as_str(),
             "open classified"
         );
-        self.store_hit(
-            &token,
-            message.as_ref(),
-            EventKind::Open,
-            &hit,
-            &verdict,
-            None,
-            now,
-        )
-        .await?;
+        let stored = self
+            .store_hit(
+                token,
+                message.as_ref(),
+                EventKind::Open,
+                &hit,
+                &verdict,
+                None,
+                arrival,
+            )
+            .await?;
+        if stored == Stored::Duplicate {
+            return Ok(HitOutcome::Duplicate);
+        }
         self.emit(
-            &token,
+            token,
             "email.opened",
-            None,
+            Some(&arrival.event_id),
             Some(&verdict),
             || json!({ "opened_at": crate::rows::timestamp_text(now) }),
         )
         .await;
-        Ok(Some(verdict))
+        Ok(HitOutcome::Stored(verdict))
     }
 
-    /// A click: the stored destination (never one from the request), the link's click count
-    /// added to atomically, and the classified event.
-    pub async fn record_click(
+    /// A click: the link's click count added to atomically with the classified event.
+    async fn apply_click(
         &self,
-        token: &str,
+        token: &Token,
         mut hit: Hit<'_>,
-    ) -> Result<Option<String>, RowError> {
-        let Some(token) = self.resolve(token).await? else {
-            return Ok(None);
-        };
-        let Some(destination) = token.destination.clone() else {
-            return Ok(None);
-        };
+        arrival: &Arrival,
+    ) -> Result<HitOutcome, RowError> {
         // A honeypot has no link row (it counts in no link's clicks); every other click does.
         let link_id = token.link_id.clone();
-        if token.kind != "click" || (link_id.is_none() && !token.honeypot) {
-            return Ok(None);
+        if link_id.is_none() && !token.honeypot {
+            return Ok(HitOutcome::NotTracked);
         }
-        hit.kind = Some(HitKind::Click);
-        let now = self.clock.now();
-        let (verdict, message) = self.classify(&token, &mut hit, now).await;
+        let now = arrival.at;
+        let (verdict, message) = self.classify(token, &mut hit, now).await;
         // The link's count goes in the hit's own commit.
         let count = link_id.as_deref().map(|link_id| WriteOp::Update {
             key: layout::row_key(
@@ -258,36 +238,40 @@ impl Tracking {
         });
         let stored = self
             .store_hit(
-                &token,
+                token,
                 message.as_ref(),
                 EventKind::Click,
                 &hit,
                 &verdict,
                 count,
-                now,
+                arrival,
             )
             .await;
-        match stored {
-            Ok(()) => {}
+        let stored = match stored {
+            Ok(stored) => stored,
             // The link is gone (its message was deleted): keep the event all the same.
             Err(RowError::Store(StoreError::ConditionFailed { .. })) => {
                 self.store_hit(
-                    &token,
+                    token,
                     message.as_ref(),
                     EventKind::Click,
                     &hit,
                     &verdict,
                     None,
-                    now,
+                    arrival,
                 )
-                .await?;
+                .await?
             }
             Err(e) => return Err(e),
+        };
+        if stored == Stored::Duplicate {
+            return Ok(HitOutcome::Duplicate);
         }
-        self.emit(&token, "email.clicked", None, Some(&verdict), || {
+        let destination = token.destination.clone();
+        self.emit(token, "email.clicked", Some(&arrival.event_id), Some(&verdict), || {
             json!({ "link_id": link_id, "url": destination, "clicked_at": crate::rows::timestamp_text(now) })
         })
         .await;
-        Ok(Some(destination))
+        Ok(HitOutcome::Stored(verdict))
     }
 }

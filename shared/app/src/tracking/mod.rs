@@ -2,7 +2,6 @@
 //! unsubscribes. A token resolves without knowing the owner (its item names the owner); each
 //! hit is stored as an `email_events` row with its classification and evidence.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -10,10 +9,8 @@ use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema;
 use scaliyo_domain::tracking::{Class, Context, Hit, HitKind, PastHit, Rules, Verdict};
 use scaliyo_store::{
-    Clock, Condition, Index, Item, OutgoingMessage, Query, Queue, SortCondition, StoreError,
-    Update, WriteOp,
+    Clock, Condition, Index, Item, Journal, Query, SortCondition, StoreError, Update, WriteOp,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::analytics::{CountedMessage, EventKind};
@@ -22,13 +19,20 @@ use crate::rows::{Row, RowError, Rows};
 use crate::send::{suppression_key, token_key};
 use crate::webhooks::WebhookEmitter;
 
+mod accept;
+mod apply;
 mod event_row;
 mod hits;
+mod record;
 mod recount;
+mod token_cache;
 mod unsubscribe;
 
+pub use apply::ApplyReport;
 pub(crate) use event_row::EmailEventRow;
+pub use record::{HitRecord, RecordKind};
 pub use recount::RecountReport;
+use token_cache::TokenCache;
 
 /// What a token stands for.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,34 +69,39 @@ pub struct Tracking {
     rows: Rows,
     rules: Arc<Rules>,
     clock: Arc<dyn Clock>,
-    /// Where opens go when the store cannot take them (written later by [`Tracking::replay`]).
-    spool: Option<Arc<dyn Queue>>,
+    /// Where hits are made durable before the answer (applied later by [`Tracking::apply`]);
+    /// without one, a hit is applied on the request.
+    journal: Option<Arc<dyn Journal>>,
+    /// Resolved tokens (the redirect and the applier read them again and again).
+    tokens: Arc<TokenCache>,
     /// `email.opened`, `email.clicked`, `email.unsubscribed` (machine hits are not sent).
     webhooks: Option<WebhookEmitter>,
     /// `TrackingHits` by kind and class.
     metrics: Arc<dyn scaliyo_store::Metrics>,
 }
 
-/// An open that could not be stored when it happened, as it waits in the spool queue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SpooledOpen {
-    pub token: String,
-    pub method: String,
-    pub user_agent: Option<String>,
-    pub ip: Option<IpAddr>,
-    pub purpose: Option<String>,
-    /// When the mail client fetched the pixel.
-    pub at: DateTime<Utc>,
+/// When a hit arrived and the id its event row gets.
+#[derive(Debug, Clone)]
+pub(crate) struct Arrival {
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) event_id: String,
 }
 
-/// What became of an open.
+/// Whether storing a hit wrote it, or found it written by an earlier application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stored {
+    New,
+    Duplicate,
+}
+
+/// What applying one journalled hit did.
 #[derive(Debug, Clone, PartialEq)]
-pub enum OpenOutcome {
-    Recorded(Verdict),
-    /// The token is unknown: nothing to record.
-    Unknown,
-    /// The store was unavailable: the hit waits in the spool queue.
-    Spooled,
+pub enum HitOutcome {
+    Stored(Verdict),
+    /// Applied before (a replay after a crash, a queue's second delivery): nothing counted.
+    Duplicate,
+    /// The token is unknown, or not of this kind of hit: nothing to record.
+    NotTracked,
 }
 
 /// Recent hits read for the history rules: enough for every rule (a burst needs 4 before
@@ -152,7 +161,8 @@ impl Tracking {
             rows,
             rules: Arc::new(Rules::default()),
             clock,
-            spool: None,
+            journal: None,
+            tokens: Arc::new(TokenCache::default()),
             webhooks: None,
             metrics: scaliyo_store::no_metrics(),
         }
@@ -224,22 +234,30 @@ impl Tracking {
         webhooks.send(token.owner, event_type, subject, data).await;
     }
 
-    /// Opens that cannot be stored go to this queue instead of being lost.
-    pub fn with_spool(mut self, spool: Arc<dyn Queue>) -> Self {
-        self.spool = Some(spool);
+    /// Hits are journalled before the answer and applied by the journal's consumer.
+    pub fn with_journal(mut self, journal: Arc<dyn Journal>) -> Self {
+        self.journal = Some(journal);
         self
     }
 
-    pub async fn resolve(&self, token: &str) -> Result<Option<Token>, RowError> {
+    pub async fn resolve(&self, token: &str) -> Result<Option<Arc<Token>>, RowError> {
         if !plausible(token) {
             return Ok(None);
         }
-        Ok(self
+        if let Some(found) = self.tokens.get(token) {
+            return Ok(Some(found));
+        }
+        let found = self
             .rows
             .store()
             .get(&token_key(token))
             .await?
-            .and_then(|item| Token::from_item(&item)))
+            .and_then(|item| Token::from_item(&item))
+            .map(Arc::new);
+        if let Some(found) = &found {
+            self.tokens.put(token, found.clone());
+        }
+        Ok(found)
     }
 
     /// What the analytics need of the token's message (its stored item, not a full row: the

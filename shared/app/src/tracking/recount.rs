@@ -2,6 +2,7 @@
 //! whose verdicts changed rebuilt.
 
 use super::*;
+use serde::Serialize;
 
 /// What a recount changed.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]

@@ -4,7 +4,7 @@ use super::*;
 
 impl Tracking {
     /// Whether an unsubscribe token is known (the confirmation page shows only then).
-    pub async fn unsubscribe_target(&self, token: &str) -> Result<Option<Token>, RowError> {
+    pub async fn unsubscribe_target(&self, token: &str) -> Result<Option<Arc<Token>>, RowError> {
         Ok(self
             .resolve(token)
             .await?

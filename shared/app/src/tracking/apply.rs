@@ -1,0 +1,153 @@
+//! Applying journalled hits in batches: tokens resolved once per batch (and cached), the
+//! hits of one message applied in the order they arrived (each sees its predecessors in the
+//! history rules), different messages concurrently so their commits share the store's group
+//! commits.
+
+use std::collections::HashMap;
+
+use futures::{StreamExt, stream};
+
+use super::*;
+
+/// Messages whose hits are applied at the same time.
+const MESSAGES_IN_FLIGHT: usize = 64;
+/// Tokens resolved at the same time.
+const TOKENS_IN_FLIGHT: usize = 32;
+
+/// A token of the batch and what it stands for, if it is known.
+type Resolved<'r> = Result<Option<(&'r str, Arc<Token>)>, RowError>;
+
+/// What a batch came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ApplyReport {
+    pub stored: usize,
+    /// Already applied (a replay after a crash, a queue's second delivery).
+    pub duplicates: usize,
+    /// Unknown tokens, or tokens not of the hit's kind.
+    pub not_tracked: usize,
+    /// Records that are not hits at all (logged and dropped).
+    pub unreadable: usize,
+}
+
+impl ApplyReport {
+    fn add(&mut self, outcome: &HitOutcome) {
+        match outcome {
+            HitOutcome::Stored(_) => self.stored += 1,
+            HitOutcome::Duplicate => self.duplicates += 1,
+            HitOutcome::NotTracked => self.not_tracked += 1,
+        }
+    }
+}
+
+impl Tracking {
+    /// Applies journal records (JSON [`HitRecord`]s), in order per message. An error (the
+    /// store unavailable) means the batch must be applied again: what was stored of it is
+    /// recognised then and not counted twice.
+    pub async fn apply_journal(&self, bodies: &[String]) -> Result<ApplyReport, RowError> {
+        let mut report = ApplyReport::default();
+        let mut records = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            match serde_json::from_str::<HitRecord>(body) {
+                Ok(record) => records.push(record),
+                Err(error) => {
+                    tracing::warn!(%error, "a journal record is not a hit: dropped");
+                    report.unreadable += 1;
+                }
+            }
+        }
+        let applied = self.apply(&records).await?;
+        Ok(ApplyReport {
+            unreadable: report.unreadable,
+            ..applied
+        })
+    }
+
+    /// Applies hits, in order per message. (Boxed: the request path awaits it when the journal
+    /// refuses a hit, and the streams of borrowed hits inside would otherwise defeat the
+    /// compiler's proof that the handler's future is `Send`.)
+    pub fn apply<'a>(
+        &'a self,
+        records: &'a [HitRecord],
+    ) -> futures::future::BoxFuture<'a, Result<ApplyReport, RowError>> {
+        Box::pin(self.apply_in_order(records))
+    }
+
+    async fn apply_in_order(&self, records: &[HitRecord]) -> Result<ApplyReport, RowError> {
+        let mut report = ApplyReport::default();
+        let tokens = self.resolve_all(records).await?;
+        // Hits grouped by message, each group in arrival order.
+        let mut groups: Vec<Vec<(&Arc<Token>, &HitRecord)>> = Vec::new();
+        let mut group_of: HashMap<&str, usize> = HashMap::new();
+        for record in records {
+            let Some(token) = tokens.get(record.token.as_str()) else {
+                report.not_tracked += 1;
+                continue;
+            };
+            let index = *group_of
+                .entry(token.message_id.as_str())
+                .or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                });
+            groups[index].push((token, record));
+        }
+        let groups: Vec<_> = groups
+            .into_iter()
+            .map(|group| self.apply_group(group))
+            .collect();
+        let mut outcomes = stream::iter(groups).buffer_unordered(MESSAGES_IN_FLIGHT);
+        let mut failure = None;
+        while let Some(group) = outcomes.next().await {
+            match group {
+                Ok(group) => group.iter().for_each(|outcome| report.add(outcome)),
+                // The other groups still finish: less to redo when the batch is applied again.
+                Err(error) => failure = Some(error),
+            }
+        }
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(report),
+        }
+    }
+
+    /// One message's hits, one after the other.
+    async fn apply_group(
+        &self,
+        group: Vec<(&Arc<Token>, &HitRecord)>,
+    ) -> Result<Vec<HitOutcome>, RowError> {
+        let mut outcomes = Vec::with_capacity(group.len());
+        for (token, record) in group {
+            outcomes.push(self.apply_hit(token, record).await?);
+        }
+        Ok(outcomes)
+    }
+
+    async fn resolve_pair<'r>(&self, token: &'r str) -> Resolved<'r> {
+        Ok(self.resolve(token).await?.map(|found| (token, found)))
+    }
+
+    /// Every distinct token of the batch, resolved once (unknown ones are absent).
+    async fn resolve_all<'r>(
+        &self,
+        records: &'r [HitRecord],
+    ) -> Result<HashMap<&'r str, Arc<Token>>, RowError> {
+        let mut distinct: Vec<&str> = records.iter().map(|r| r.token.as_str()).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let lookups: Vec<_> = distinct
+            .into_iter()
+            .map(|token| self.resolve_pair(token))
+            .collect();
+        let resolved: Vec<Resolved<'r>> = stream::iter(lookups)
+            .buffer_unordered(TOKENS_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut tokens = HashMap::with_capacity(resolved.len());
+        for entry in resolved {
+            if let Some((token, found)) = entry? {
+                tokens.insert(token, found);
+            }
+        }
+        Ok(tokens)
+    }
+}
