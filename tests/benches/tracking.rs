@@ -4,8 +4,11 @@
 //! hits are judged as people's: the message's recent hits are read, the message is read and
 //! the live analytics written), then:
 //!
-//! - latency: 5,000 sequential requests per endpoint, p50 / p99;
-//! - throughput: 64 concurrent callers, requests per second.
+//! - latency: 5,000 sequential requests per endpoint, p50 / p99 (the answer: the hit made
+//!   durable in the journal; the redirect's token cached after its first resolution);
+//! - throughput: 64 concurrent callers, requests per second;
+//! - apply rate: the journal of each endpoint's hits classified and stored, hits per second;
+//! - burst: 350,000 hits (`TRACKING_BENCH_BURST`) from 64 callers, then the drain time.
 //!
 //! `cargo bench -p scaliyo-tests --bench tracking`; figures in docs/BENCHMARKS.md.
 //! `TRACKING_BENCH_REQUESTS` narrows it.
@@ -134,7 +137,54 @@ async fn main() {
             percentile(&latencies, 0.50),
             percentile(&latencies, 0.99),
         );
+        let started = Instant::now();
+        let report = local.apply_hits().await;
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "{name:>8}: applied {} hits in {seconds:.2} s = {:.0} hits/s ({report:?})",
+            report.stored,
+            report.stored as f64 / seconds
+        );
     }
+
+    // A burst: pixels and links from 64 callers as fast as they answer (journalled only),
+    // then the time the applier takes to drain the journal.
+    let burst: usize = std::env::var("TRACKING_BENCH_BURST")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(350_000);
+    let all: Arc<Vec<String>> = Arc::new(pixels.iter().chain(&links).cloned().collect());
+    clock.set(clock_now(&clock) + Duration::hours(1));
+    let started = Instant::now();
+    let per_caller = burst / CALLERS;
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|c| {
+            let router = router.clone();
+            let all = all.clone();
+            tokio::spawn(async move {
+                for n in 0..per_caller {
+                    let i = n * CALLERS + c;
+                    let _ = router
+                        .clone()
+                        .oneshot(request(&all[i % all.len()], i))
+                        .await;
+                }
+            })
+        })
+        .collect();
+    for caller in callers {
+        let _ = caller.await;
+    }
+    let answered = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let report = local.apply_hits().await;
+    let drained = started.elapsed().as_secs_f64();
+    println!(
+        "   burst: {} hits journalled in {answered:.2} s ({:.0} req/s); drained in {drained:.2} s = {:.0} hits/s ({report:?})",
+        per_caller * CALLERS,
+        (per_caller * CALLERS) as f64 / answered,
+        (report.stored + report.duplicates + report.not_tracked) as f64 / drained,
+    );
 }
 
 /// Each pass over the messages happens a minute after the previous one: one message hit

@@ -177,6 +177,102 @@ async fn pixels_links_and_unsubscribes_are_served_and_classified() {
     );
 }
 
+/// A request as the tracking function receives it: the platform's client address, no proxy.
+fn direct_request(
+    local: &RunningLocal,
+    url: &str,
+    client: [u8; 4],
+) -> axum::http::Request<axum::body::Body> {
+    let mut request = axum::http::Request::get(url.trim_start_matches(&local.base_url))
+        .header("user-agent", HUMAN)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            client, 51000,
+        ))));
+    request
+}
+
+/// The AWS request path: before its answer, the pixel makes one call (the queue's send) and no
+/// table call; the redirect reads its token once per container and then makes only the send.
+/// The queue's consumer then does the table work, each hit once.
+#[tokio::test]
+async fn a_hit_costs_one_network_call_before_its_answer() {
+    use scaliyo_app::rows::Rows;
+    use scaliyo_app::tracking::Tracking;
+    use scaliyo_store::Queue;
+    use scaliyo_tests::counting_table::CountingTable;
+    use tower::ServiceExt;
+
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap(),
+    ));
+    let local = RunningLocal::start_with_clock(clock.clone()).await;
+    let (ada, message_id, html) = sent_message(
+        &local,
+        "<p>Hi <a href=\"https://scaliyo.example/pricing\">pricing</a></p>",
+    )
+    .await;
+    let pixel = urls(&html, "/t/o/").pop().unwrap();
+    let link = urls(&html, "/t/c/").pop().unwrap();
+    clock.advance(Duration::minutes(10));
+    let table = Arc::new(CountingTable::new(local.system.table.clone()));
+    let queue = Arc::new(scaliyo_embedded::LocalQueue::new("tracking-hits"));
+    let tracking = Arc::new(
+        Tracking::new(Rows::new(table.clone(), clock.clone()), clock.clone())
+            .with_journal(Arc::new(scaliyo_store::QueueJournal::new(queue.clone()))),
+    );
+    let router = scaliyo_http::tracking_api::router(tracking.clone());
+    let mut calls = Vec::new();
+    for (url, client) in [
+        (&pixel, [203, 0, 113, 9]),
+        (&link, [203, 0, 113, 9]),
+        (&link, [198, 51, 100, 7]),
+        (&pixel, [198, 51, 100, 7]),
+    ] {
+        let (table_before, sent_before) = (table.cost().requests, queue.len());
+        let response = router
+            .clone()
+            .oneshot(direct_request(&local, url, client))
+            .await
+            .unwrap();
+        assert!(matches!(response.status().as_u16(), 200 | 302));
+        calls.push((
+            table.cost().requests - table_before,
+            queue.len() - sent_before,
+        ));
+    }
+    // (table calls, queue sends) per request: the first click reads its token, no other does.
+    assert_eq!(calls, [(0, 1), (1, 1), (0, 1), (0, 1)]);
+
+    let bodies: Vec<String> = queue
+        .receive(
+            10,
+            std::time::Duration::from_secs(30),
+            std::time::Duration::ZERO,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    let report = tracking.apply_journal(&bodies).await.unwrap();
+    assert_eq!(report.stored, 4);
+    // A second delivery of the same batch stores nothing.
+    let again = tracking.apply_journal(&bodies).await.unwrap();
+    assert_eq!((again.stored, again.duplicates), (0, 4));
+    let events = ada
+        .get(&format!("/v1/email_events?message_id={message_id}"))
+        .await;
+    assert_eq!(events.body["data"].as_array().map(Vec::len), Some(4));
+    let links = ada
+        .get(&format!("/v1/email_links?message_id={message_id}"))
+        .await;
+    assert_eq!(links.body["data"][0]["click_count"], 2);
+}
+
 /// With the store down, the pixel and the link still answer: their hits wait in the journal
 /// (applying them fails and is retried); once the store is back, they are written with the
 /// time they happened — once each, however often the batch was tried.
@@ -210,17 +306,7 @@ async fn hits_wait_in_the_journal_while_the_store_is_down_and_are_written_later(
     );
     // Resolve the link's token while the store is up (as a recently followed link is cached).
     let router = scaliyo_http::tracking_api::router(tracking.clone());
-    let request =
-        |path: &str| {
-            let mut request = axum::http::Request::get(path.trim_start_matches(&local.base_url))
-                .header("user-agent", HUMAN)
-                .body(axum::body::Body::empty())
-                .unwrap();
-            request.extensions_mut().insert(axum::extract::ConnectInfo(
-                std::net::SocketAddr::from(([203, 0, 113, 9], 51000)),
-            ));
-            request
-        };
+    let request = |url: &str| direct_request(&local, url, [203, 0, 113, 9]);
     let response = router.clone().oneshot(request(&link)).await.unwrap();
     assert_eq!(response.status(), 302);
     flaky.set_down(true);

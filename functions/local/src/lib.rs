@@ -955,7 +955,11 @@ fn local_admin_router(system: LocalSystem) -> Router {
                 axum::http::header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
-            system.metrics.render(),
+            format!(
+                "{}# HELP scaliyo_hit_journal_pending_bytes Tracking hits journalled, not yet applied.\n# TYPE scaliyo_hit_journal_pending_bytes gauge\nscaliyo_hit_journal_pending_bytes {}\n",
+                system.metrics.render(),
+                system.hit_journal.pending_bytes()
+            ),
         )
     }
     Router::new()

@@ -147,6 +147,18 @@ impl FileJournal {
         self.applied() >= *self.durable.borrow()
     }
 
+    /// How much is journalled and not yet applied (whole segments between counted at their
+    /// full size).
+    pub fn pending_bytes(&self) -> u64 {
+        let applied = self.applied();
+        let durable = *self.durable.borrow();
+        if applied >= durable {
+            return 0;
+        }
+        let segments_between = durable.segment - applied.segment;
+        (segments_between * writer::SEGMENT_BYTES + durable.offset).saturating_sub(applied.offset)
+    }
+
     /// Waits until a record is there to read (at once if one already is).
     pub async fn wait_for_records(&self) {
         let mut durable = self.durable.clone();

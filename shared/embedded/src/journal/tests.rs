@@ -31,6 +31,7 @@ async fn appended_records_are_read_in_order_once_and_survive_a_reopen() {
     for append in appends {
         append.await.expect("task").expect("append");
     }
+    assert!(journal.pending_bytes() > 0);
     let first = journal.read(120).await.expect("read");
     assert_eq!(first.records.len(), 120);
     journal.commit(first.end).await.expect("commit");
@@ -49,6 +50,7 @@ async fn appended_records_are_read_in_order_once_and_survive_a_reopen() {
     expected.sort();
     assert_eq!(all, expected);
     assert!(journal.is_drained());
+    assert_eq!(journal.pending_bytes(), 0);
 }
 
 #[tokio::test]
