@@ -1,7 +1,7 @@
 //! Applying journalled hits in batches: tokens resolved once per batch (and cached), the
 //! hits of one message applied in the order they arrived (each sees its predecessors in the
-//! history rules), different messages concurrently so their commits share the store's group
-//! commits.
+//! history rules), different messages concurrently (on every core) so their commits share the
+//! store's group commits.
 
 use std::collections::HashMap;
 
@@ -76,7 +76,7 @@ impl Tracking {
         let mut report = ApplyReport::default();
         let tokens = self.resolve_all(records).await?;
         // Hits grouped by message, each group in arrival order.
-        let mut groups: Vec<Vec<(&Arc<Token>, &HitRecord)>> = Vec::new();
+        let mut groups: Vec<Vec<(Arc<Token>, HitRecord)>> = Vec::new();
         let mut group_of: HashMap<&str, usize> = HashMap::new();
         for record in records {
             let Some(token) = tokens.get(record.token.as_str()) else {
@@ -89,19 +89,34 @@ impl Tracking {
                     groups.push(Vec::new());
                     groups.len() - 1
                 });
-            groups[index].push((token, record));
+            groups[index].push((token.clone(), record.clone()));
         }
-        let groups: Vec<_> = groups
-            .into_iter()
-            .map(|group| self.apply_group(group))
-            .collect();
-        let mut outcomes = stream::iter(groups).buffer_unordered(MESSAGES_IN_FLIGHT);
+        // Each group its own task, so the work spreads over every core; a bounded number at
+        // once.
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(MESSAGES_IN_FLIGHT));
+        let mut tasks = tokio::task::JoinSet::new();
+        for group in groups {
+            let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                break;
+            };
+            let tracking = self.clone();
+            tasks.spawn(async move {
+                let outcomes = tracking.apply_group(group).await;
+                drop(permit);
+                outcomes
+            });
+        }
         let mut failure = None;
-        while let Some(group) = outcomes.next().await {
+        while let Some(group) = tasks.join_next().await {
             match group {
-                Ok(group) => group.iter().for_each(|outcome| report.add(outcome)),
+                Ok(Ok(group)) => group.iter().for_each(|outcome| report.add(outcome)),
                 // The other groups still finish: less to redo when the batch is applied again.
-                Err(error) => failure = Some(error),
+                Ok(Err(error)) => failure = Some(error),
+                Err(error) => {
+                    failure = Some(RowError::Store(StoreError::Unavailable(format!(
+                        "applying a message's hits stopped: {error}"
+                    ))))
+                }
             }
         }
         match failure {
@@ -113,10 +128,10 @@ impl Tracking {
     /// One message's hits, one after the other.
     async fn apply_group(
         &self,
-        group: Vec<(&Arc<Token>, &HitRecord)>,
+        group: Vec<(Arc<Token>, HitRecord)>,
     ) -> Result<Vec<HitOutcome>, RowError> {
         let mut outcomes = Vec::with_capacity(group.len());
-        for (token, record) in group {
+        for (token, record) in &group {
             outcomes.push(self.apply_hit(token, record).await?);
         }
         Ok(outcomes)
