@@ -177,6 +177,39 @@ async fn pixels_links_and_unsubscribes_are_served_and_classified() {
     );
 }
 
+/// A message with a tracked link, sent ten minutes ago (on a manual clock).
+struct Sent {
+    clock: Arc<ManualClock>,
+    local: RunningLocal,
+    ada: Client,
+    message_id: String,
+    pixel: String,
+    link: String,
+}
+
+async fn message_with_a_link() -> Sent {
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap(),
+    ));
+    let local = RunningLocal::start_with_clock(clock.clone()).await;
+    let (ada, message_id, html) = sent_message(
+        &local,
+        "<p>Hi <a href=\"https://scaliyo.example/pricing\">pricing</a></p>",
+    )
+    .await;
+    let pixel = urls(&html, "/t/o/").pop().unwrap();
+    let link = urls(&html, "/t/c/").pop().unwrap();
+    clock.advance(Duration::minutes(10));
+    Sent {
+        clock,
+        local,
+        ada,
+        message_id,
+        pixel,
+        link,
+    }
+}
+
 /// A request as the tracking function receives it: the platform's client address, no proxy.
 fn direct_request(
     local: &RunningLocal,
@@ -206,18 +239,14 @@ async fn a_hit_costs_one_network_call_before_its_answer() {
     use scaliyo_tests::counting_table::CountingTable;
     use tower::ServiceExt;
 
-    let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap(),
-    ));
-    let local = RunningLocal::start_with_clock(clock.clone()).await;
-    let (ada, message_id, html) = sent_message(
-        &local,
-        "<p>Hi <a href=\"https://scaliyo.example/pricing\">pricing</a></p>",
-    )
-    .await;
-    let pixel = urls(&html, "/t/o/").pop().unwrap();
-    let link = urls(&html, "/t/c/").pop().unwrap();
-    clock.advance(Duration::minutes(10));
+    let Sent {
+        clock,
+        local,
+        ada,
+        message_id,
+        pixel,
+        link,
+    } = message_with_a_link().await;
     let table = Arc::new(CountingTable::new(local.system.table.clone()));
     let queue = Arc::new(scaliyo_embedded::LocalQueue::new("tracking-hits"));
     let tracking = Arc::new(
@@ -282,18 +311,14 @@ async fn hits_wait_in_the_journal_while_the_store_is_down_and_are_written_later(
     use scaliyo_app::tracking::Tracking;
     use tower::ServiceExt;
 
-    let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap(),
-    ));
-    let local = RunningLocal::start_with_clock(clock.clone()).await;
-    let (ada, message_id, html) = sent_message(
-        &local,
-        "<p>Hi <a href=\"https://scaliyo.example/pricing\">pricing</a></p>",
-    )
-    .await;
-    let pixel = urls(&html, "/t/o/").pop().unwrap();
-    let link = urls(&html, "/t/c/").pop().unwrap();
-    clock.advance(Duration::minutes(10));
+    let Sent {
+        clock,
+        local,
+        ada,
+        message_id,
+        pixel,
+        link,
+    } = message_with_a_link().await;
     let opened_at = clock.now();
 
     // The system's tracking on a store that goes down, journalling to the system's journal.

@@ -48,10 +48,7 @@ impl HitApplier {
     pub async fn drain(&self) -> Result<ApplyReport, String> {
         let mut total = ApplyReport::default();
         while let Some(report) = self.apply_next().await? {
-            total.stored += report.stored;
-            total.duplicates += report.duplicates;
-            total.not_tracked += report.not_tracked;
-            total.unreadable += report.unreadable;
+            total += report;
         }
         Ok(total)
     }

@@ -1,44 +1,12 @@
 //! The `scaliyo` binary as a newcomer uses it: `token` prints a bearer token; `serve` answers
 //! `/health`, stops cleanly on SIGTERM, and finds its data again after a restart.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_scaliyo");
+mod support;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn serve(data_dir: &std::path::Path, port: u16) -> Child {
-    Command::new(BIN)
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start scaliyo serve")
-}
-
-async fn wait_healthy(port: u16) -> reqwest::Response {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(response) = reqwest::get(format!("http://127.0.0.1:{port}/health")).await {
-            return response;
-        }
-        assert!(Instant::now() < deadline, "the server did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use support::{BIN, free_port, serve, wait_healthy};
 
 fn terminate(mut child: Child) -> std::process::ExitStatus {
     let _ = Command::new("kill")

@@ -4,49 +4,21 @@
 //! request it came from.
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_scaliyo");
+mod support;
+
+use support::{BIN, free_port, serve, wait_healthy};
+
 const SAFARI: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15";
 /// The load is cut once this many hits were answered (the server is killed mid-stream).
 const ANSWERED_BEFORE_THE_KILL: usize = 600;
 const CLIENTS: usize = 16;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("a port")
-        .local_addr()
-        .expect("its address")
-        .port()
-}
-
-fn serve(data_dir: &std::path::Path, port: u16) -> Child {
-    Command::new(BIN)
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start scaliyo serve")
-}
-
-async fn wait_healthy(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while reqwest::get(format!("{base}/health")).await.is_err() {
-        assert!(Instant::now() < deadline, "the server did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// The first URL in `text` containing `marker` (the text part's: no HTML quoting).
 fn url_in(text: &str, marker: &str) -> String {
@@ -146,7 +118,7 @@ async fn every_answered_hit_is_stored_once_after_a_kill_mid_load() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = serve(dir.path(), port);
-    wait_healthy(&base).await;
+    wait_healthy(port).await;
     let user = uuid::Uuid::new_v4().to_string();
     let token = Command::new(BIN)
         .args(["token", "--user", &user, "--data-dir"])
@@ -253,7 +225,7 @@ async fn every_answered_hit_is_stored_once_after_a_kill_mid_load() {
 
     // Restarted on the same data: the journal is applied again from where it was.
     let mut server = serve(dir.path(), port);
-    wait_healthy(&base).await;
+    wait_healthy(port).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     let stored = loop {
         let mut stored: HashMap<String, usize> = HashMap::new();

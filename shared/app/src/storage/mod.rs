@@ -233,15 +233,7 @@ impl Storage {
         if !key.starts_with(&format!("{user}/")) && !rules.public_read {
             return Err(AccessError::Row(RowError::NotFound));
         }
-        if self
-            .blobs
-            .head(bucket, key)
-            .await
-            .map_err(blob_error)?
-            .is_none()
-        {
-            return Err(AccessError::Row(RowError::NotFound));
-        }
+        self.ensure_exists(bucket, key).await?;
         if rules.public_read
             && let Some(url) = self.public_url(bucket, key)
         {
@@ -295,6 +287,14 @@ impl Storage {
         Ok(objects)
     }
 
+    /// An object that is not there is `NotFound`, as another user's is.
+    async fn ensure_exists(&self, bucket: &str, key: &str) -> Result<(), AccessError> {
+        match self.blobs.head(bucket, key).await.map_err(blob_error)? {
+            Some(_) => Ok(()),
+            None => Err(AccessError::Row(RowError::NotFound)),
+        }
+    }
+
     /// Deletes one of the caller's objects (another user's does not exist for them).
     pub async fn delete(&self, actor: &Actor, bucket: &str, key: &str) -> Result<(), AccessError> {
         let user = actor.owner()?;
@@ -302,15 +302,7 @@ impl Storage {
         if !key.starts_with(&format!("{user}/")) {
             return Err(AccessError::Row(RowError::NotFound));
         }
-        if self
-            .blobs
-            .head(bucket, key)
-            .await
-            .map_err(blob_error)?
-            .is_none()
-        {
-            return Err(AccessError::Row(RowError::NotFound));
-        }
+        self.ensure_exists(bucket, key).await?;
         self.blobs.delete(bucket, key).await.map_err(blob_error)
     }
 }

@@ -29,6 +29,15 @@ pub struct ApplyReport {
     pub unreadable: usize,
 }
 
+impl std::ops::AddAssign for ApplyReport {
+    fn add_assign(&mut self, other: Self) {
+        self.stored += other.stored;
+        self.duplicates += other.duplicates;
+        self.not_tracked += other.not_tracked;
+        self.unreadable += other.unreadable;
+    }
+}
+
 impl ApplyReport {
     fn add(&mut self, outcome: &HitOutcome) {
         match outcome {
@@ -55,24 +64,12 @@ impl Tracking {
                 }
             }
         }
-        let applied = self.apply(&records).await?;
-        Ok(ApplyReport {
-            unreadable: report.unreadable,
-            ..applied
-        })
+        report += self.apply(&records).await?;
+        Ok(report)
     }
 
-    /// Applies hits, in order per message. (Boxed: the request path awaits it when the journal
-    /// refuses a hit, and the streams of borrowed hits inside would otherwise defeat the
-    /// compiler's proof that the handler's future is `Send`.)
-    pub fn apply<'a>(
-        &'a self,
-        records: &'a [HitRecord],
-    ) -> futures::future::BoxFuture<'a, Result<ApplyReport, RowError>> {
-        Box::pin(self.apply_in_order(records))
-    }
-
-    async fn apply_in_order(&self, records: &[HitRecord]) -> Result<ApplyReport, RowError> {
+    /// Applies hits, in order per message.
+    pub async fn apply(&self, records: &[HitRecord]) -> Result<ApplyReport, RowError> {
         let mut report = ApplyReport::default();
         let tokens = self.resolve_all(records).await?;
         // Hits grouped by message, each group in arrival order.
