@@ -52,7 +52,7 @@ pub fn on_message_ops(owner: OwnerId, date: &str) -> Vec<WriteOp> {
     ]
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum EventKind {
     Open,
     Click,
@@ -129,6 +129,14 @@ impl CountedMessage {
             EventKind::Open => self.first_open,
             EventKind::Click => self.first_click,
             EventKind::Reply => self.first_reply,
+        }
+    }
+
+    fn mark_first(&mut self, kind: EventKind) {
+        match kind {
+            EventKind::Open => self.first_open = true,
+            EventKind::Click => self.first_click = true,
+            EventKind::Reply => self.first_reply = true,
         }
     }
 }
@@ -212,6 +220,82 @@ pub async fn on_event_with(
             Ok(())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Several non-bot events of one message counted in one commit (the tracking applier's
+/// batches): the same figures as [`on_event_with`] once per event, as one update of the day's
+/// counters, one of the message's first-event flags and one of the day's active owners.
+#[derive(Debug, Clone)]
+pub struct MessageTally {
+    owner: OwnerId,
+    message: CountedMessage,
+    totals: BTreeMap<EventKind, i64>,
+    firsts: Vec<EventKind>,
+}
+
+impl MessageTally {
+    pub fn new(owner: OwnerId, message: CountedMessage) -> Self {
+        Self {
+            owner,
+            message,
+            totals: BTreeMap::new(),
+            firsts: Vec::new(),
+        }
+    }
+
+    /// One more non-bot event of this kind.
+    pub fn count(&mut self, kind: EventKind) {
+        *self.totals.entry(kind).or_default() += 1;
+        if !self.message.had_first(kind) {
+            self.message.mark_first(kind);
+            self.firsts.push(kind);
+        }
+    }
+
+    /// The counts so far are committed: the next commit starts from zero (the message's
+    /// flags stay as they are now).
+    pub fn committed(&mut self) {
+        self.totals.clear();
+        self.firsts.clear();
+    }
+
+    /// The actions that count the events so far (none when there are none).
+    pub fn ops(&self) -> Vec<WriteOp> {
+        if self.totals.is_empty() {
+            return Vec::new();
+        }
+        let date = self.message.date();
+        let mut counters = Update::new();
+        for (kind, total) in &self.totals {
+            counters = counters.add(kind.total(), *total);
+        }
+        for kind in &self.firsts {
+            counters = counters.add(kind.unique(), 1);
+        }
+        let mut ops = vec![WriteOp::update(counter_key(self.owner, &date), counters)];
+        if !self.firsts.is_empty() {
+            let mut flags = Update::new();
+            let mut condition = Condition::item_exists();
+            for kind in &self.firsts {
+                flags = flags.set(kind.flag(), true);
+                condition = condition.and(Condition::NotExists(kind.flag().into()));
+            }
+            ops.push(WriteOp::Update {
+                key: layout::row_key(
+                    &schema::EMAIL_MESSAGES,
+                    Some(&self.owner.to_string()),
+                    &self.message.id,
+                ),
+                update: flags,
+                condition: Some(condition),
+            });
+            ops.push(WriteOp::update(
+                active_key(&date, self.owner),
+                Update::new().set("owner", self.owner.to_string()),
+            ));
+        }
+        ops
     }
 }
 

@@ -98,7 +98,7 @@ impl Tracking {
             };
             let tracking = self.clone();
             tasks.spawn(async move {
-                let outcomes = tracking.apply_group(group).await;
+                let outcomes = tracking.apply_message(&group).await;
                 drop(permit);
                 outcomes
             });
@@ -120,18 +120,6 @@ impl Tracking {
             Some(error) => Err(error),
             None => Ok(report),
         }
-    }
-
-    /// One message's hits, one after the other.
-    async fn apply_group(
-        &self,
-        group: Vec<(Arc<Token>, HitRecord)>,
-    ) -> Result<Vec<HitOutcome>, RowError> {
-        let mut outcomes = Vec::with_capacity(group.len());
-        for (token, record) in &group {
-            outcomes.push(self.apply_hit(token, record).await?);
-        }
-        Ok(outcomes)
     }
 
     async fn resolve_pair<'r>(&self, token: &'r str) -> Resolved<'r> {

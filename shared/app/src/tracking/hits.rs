@@ -4,6 +4,12 @@
 use super::event_row::EmailEventRow;
 use super::*;
 
+/// A hit's verdict from the request alone, or the verdict the history may still sharpen.
+pub(super) enum FirstLook {
+    Final(Verdict),
+    NeedsHistory(Verdict),
+}
+
 impl Tracking {
     /// Classifies a hit; the message is read only when needed — for the send time on tokens
     /// that lack it, and for the analytics of a human hit.
@@ -21,34 +27,51 @@ impl Tracking {
                 Self::seconds_since_sent(message.as_ref(), now)
             }
         };
-        // The request's own rules first; only a hit that still looks human (or probably a
-        // machine) costs the read of the message's recent hits.
-        let verdict = if token.honeypot {
-            self.rules.judge(
-                hit,
-                &Context {
-                    honeypot: true,
-                    ..Context::default()
-                },
-            )
-        } else {
-            let first = self.rules.classify(hit);
-            let history = if first.class == Class::Machine {
-                Vec::new()
-            } else {
-                self.history(token, now).await
-            };
-            let context = Context {
-                link_id: token.link_id.as_deref(),
-                honeypot: false,
-                history: &history,
-            };
-            self.rules.sharpen(first, hit, &context)
+        let verdict = match self.first_look(token, hit) {
+            FirstLook::Final(verdict) => verdict,
+            FirstLook::NeedsHistory(first) => {
+                let history = self.history(token, now).await;
+                self.with_history(token, hit, first, &history)
+            }
         };
         if !verdict.is_bot && message.is_none() {
             message = self.message(token).await;
         }
         (verdict, message)
+    }
+
+    /// The request's own rules first: only a hit that still looks human (or probably a
+    /// machine) costs the read of its message's recent hits.
+    pub(super) fn first_look(&self, token: &Token, hit: &Hit<'_>) -> FirstLook {
+        if token.honeypot {
+            let context = Context {
+                honeypot: true,
+                ..Context::default()
+            };
+            return FirstLook::Final(self.rules.judge(hit, &context));
+        }
+        let first = self.rules.classify(hit);
+        if first.class == Class::Machine {
+            FirstLook::Final(first)
+        } else {
+            FirstLook::NeedsHistory(first)
+        }
+    }
+
+    /// The history step on a [`FirstLook::NeedsHistory`] verdict.
+    pub(super) fn with_history(
+        &self,
+        token: &Token,
+        hit: &Hit<'_>,
+        first: Verdict,
+        history: &[PastHit],
+    ) -> Verdict {
+        let context = Context {
+            link_id: token.link_id.as_deref(),
+            honeypot: false,
+            history,
+        };
+        self.rules.sharpen(first, hit, &context)
     }
 
     /// Stores a classified hit (with `also`, e.g. the link's click count) and counts it in the
@@ -90,12 +113,42 @@ impl Tracking {
             }
             Err(e) => return Err(e),
         }
+        self.count_stored(event_type, verdict);
+        Ok(Stored::New)
+    }
+
+    /// `TrackingHits` by kind and class, for a hit newly stored.
+    pub(super) fn count_stored(&self, event_type: &str, verdict: &Verdict) {
         self.metrics.count(
             "TrackingHits",
             &[("kind", event_type), ("class", verdict.class.as_str())],
             1,
         );
-        Ok(Stored::New)
+    }
+
+    /// Tells the owner's webhooks and workflows about a newly stored hit (people's only).
+    pub(super) async fn announce(
+        &self,
+        token: &Token,
+        kind: HitKind,
+        arrival: &Arrival,
+        verdict: &Verdict,
+    ) {
+        let at = crate::rows::timestamp_text(arrival.at);
+        match kind {
+            HitKind::Open => {
+                self.emit(token, "email.opened", Some(&arrival.event_id), Some(verdict), || {
+                    json!({ "opened_at": at })
+                })
+                .await
+            }
+            HitKind::Click => {
+                self.emit(token, "email.clicked", Some(&arrival.event_id), Some(verdict), || {
+                    json!({ "link_id": token.link_id, "url": token.destination, "clicked_at": at })
+                })
+                .await
+            }
+        }
     }
 
     async fn event_exists(&self, token: &Token, event_id: &str) -> Result<bool, RowError> {
@@ -160,17 +213,14 @@ impl Tracking {
                 .clone()
                 .unwrap_or_else(|| event_id_at(record.at)),
         };
+        let Some(kind) = tracked_kind(token, record) else {
+            return Ok(HitOutcome::NotTracked);
+        };
         let mut hit = record.hit();
-        match record.kind {
-            RecordKind::Open if token.kind == "open" => {
-                hit.kind = Some(HitKind::Open);
-                self.apply_open(token, hit, &arrival).await
-            }
-            RecordKind::Click if token.kind == "click" => {
-                hit.kind = Some(HitKind::Click);
-                self.apply_click(token, hit, &arrival).await
-            }
-            _ => Ok(HitOutcome::NotTracked),
+        hit.kind = Some(kind);
+        match kind {
+            HitKind::Open => self.apply_open(token, hit, &arrival).await,
+            HitKind::Click => self.apply_click(token, hit, &arrival).await,
         }
     }
 
@@ -201,14 +251,7 @@ impl Tracking {
         if stored == Stored::Duplicate {
             return Ok(HitOutcome::Duplicate);
         }
-        self.emit(
-            token,
-            "email.opened",
-            Some(&arrival.event_id),
-            Some(&verdict),
-            || json!({ "opened_at": crate::rows::timestamp_text(now) }),
-        )
-        .await;
+        self.announce(token, HitKind::Open, arrival, &verdict).await;
         Ok(HitOutcome::Stored(verdict))
     }
 
@@ -219,23 +262,12 @@ impl Tracking {
         mut hit: Hit<'_>,
         arrival: &Arrival,
     ) -> Result<HitOutcome, RowError> {
-        // A honeypot has no link row (it counts in no link's clicks); every other click does.
-        let link_id = token.link_id.clone();
-        if link_id.is_none() && !token.honeypot {
-            return Ok(HitOutcome::NotTracked);
-        }
-        let now = arrival.at;
-        let (verdict, message) = self.classify(token, &mut hit, now).await;
+        let (verdict, message) = self.classify(token, &mut hit, arrival.at).await;
         // The link's count goes in the hit's own commit.
-        let count = link_id.as_deref().map(|link_id| WriteOp::Update {
-            key: layout::row_key(
-                &schema::EMAIL_LINKS,
-                Some(&token.owner.to_string()),
-                link_id,
-            ),
-            update: Update::new().add("click_count", 1).add("_v", 1),
-            condition: Some(Condition::item_exists()),
-        });
+        let count = token
+            .link_id
+            .as_deref()
+            .map(|link_id| click_count_op(token.owner, link_id, 1));
         let stored = self
             .store_hit(
                 token,
@@ -267,11 +299,40 @@ impl Tracking {
         if stored == Stored::Duplicate {
             return Ok(HitOutcome::Duplicate);
         }
-        let destination = token.destination.clone();
-        self.emit(token, "email.clicked", Some(&arrival.event_id), Some(&verdict), || {
-            json!({ "link_id": link_id, "url": destination, "clicked_at": crate::rows::timestamp_text(now) })
-        })
-        .await;
+        self.announce(token, HitKind::Click, arrival, &verdict)
+            .await;
         Ok(HitOutcome::Stored(verdict))
+    }
+}
+
+/// What kind of hit a record is for its token, if the token tracks that kind: an open's
+/// token for the pixel; a link's (or the honeypot's) for a click — a honeypot has no link
+/// row and counts in no link's clicks.
+pub(super) fn tracked_kind(token: &Token, record: &HitRecord) -> Option<HitKind> {
+    match record.kind {
+        RecordKind::Open if token.kind == "open" => Some(HitKind::Open),
+        RecordKind::Click
+            if token.kind == "click" && (token.link_id.is_some() || token.honeypot) =>
+        {
+            Some(HitKind::Click)
+        }
+        _ => None,
+    }
+}
+
+/// The stored name of a kind of hit, and its kind in the live analytics.
+pub(super) fn event_type(kind: HitKind) -> (&'static str, EventKind) {
+    match kind {
+        HitKind::Open => ("open", EventKind::Open),
+        HitKind::Click => ("click", EventKind::Click),
+    }
+}
+
+/// Adds `clicks` to a link's count, if the link is still there.
+pub(super) fn click_count_op(owner: OwnerId, link_id: &str, clicks: i64) -> WriteOp {
+    WriteOp::Update {
+        key: layout::row_key(&schema::EMAIL_LINKS, Some(&owner.to_string()), link_id),
+        update: Update::new().add("click_count", clicks).add("_v", clicks),
+        condition: Some(Condition::item_exists()),
     }
 }

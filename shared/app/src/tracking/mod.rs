@@ -21,8 +21,12 @@ use crate::webhooks::WebhookEmitter;
 
 mod accept;
 mod apply;
+mod batch;
+#[cfg(test)]
+mod batch_tests;
 mod event_row;
 mod hits;
+mod recent;
 mod record;
 mod recount;
 mod token_cache;
@@ -30,6 +34,7 @@ mod unsubscribe;
 
 pub use apply::ApplyReport;
 pub(crate) use event_row::EmailEventRow;
+use recent::RecentHits;
 pub use record::{HitRecord, RecordKind};
 pub use recount::RecountReport;
 use token_cache::TokenCache;
@@ -126,25 +131,6 @@ fn event_id_at(at: DateTime<Utc>) -> String {
 fn id_bound(at: DateTime<Utc>) -> String {
     let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
     format!("{:08x}-{:04x}", millis >> 16, millis & 0xffff)
-}
-
-/// An `email_events` item as a past hit of its message, when it is recent.
-fn past_hit(item: &Item, now: DateTime<Utc>) -> Option<PastHit> {
-    let kind = match item.str("event_type")? {
-        "open" => HitKind::Open,
-        "click" => HitKind::Click,
-        _ => return None,
-    };
-    let at = DateTime::parse_from_rfc3339(item.str("created_at")?).ok()?;
-    let seconds_before = (now - at.with_timezone(&Utc)).num_seconds();
-    (0..=HISTORY_SECONDS)
-        .contains(&seconds_before)
-        .then(|| PastHit {
-            seconds_before,
-            kind,
-            link_id: item.str("link_id").map(str::to_owned),
-            ip: item.str("ip_address").and_then(|ip| ip.parse().ok()),
-        })
 }
 
 /// Tokens are 22 base64url characters; anything else is not worth a lookup.
@@ -275,6 +261,11 @@ impl Tracking {
     /// The message's hits of the last minute, newest first (event ids are UUID v7, so the
     /// message's index reads newest first).
     pub(super) async fn history(&self, token: &Token, now: DateTime<Utc>) -> Vec<PastHit> {
+        self.recent_hits(token, now).await.before(now)
+    }
+
+    /// The message's newest hits from a minute before `now` on, as the index holds them.
+    pub(super) async fn recent_hits(&self, token: &Token, now: DateTime<Utc>) -> RecentHits {
         let page = self
             .rows
             .store()
@@ -290,18 +281,14 @@ impl Tracking {
                 .limit(HISTORY_LIMIT),
             )
             .await;
-        let items = match page {
-            Ok(page) => page.items,
+        match page {
+            Ok(page) => RecentHits::from_items(&page.items),
             Err(error) => {
                 // The history only sharpens a verdict; without it the hit is still judged.
                 tracing::warn!(%error, "reading a message's recent hits failed");
-                return Vec::new();
+                RecentHits::default()
             }
-        };
-        items
-            .iter()
-            .filter_map(|item| past_hit(item, now))
-            .collect()
+        }
     }
 
     pub(super) fn seconds_since_sent(

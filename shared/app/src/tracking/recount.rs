@@ -107,7 +107,7 @@ impl Tracking {
                 let history: Vec<PastHit> = items[..index]
                     .iter()
                     .rev()
-                    .filter_map(|earlier| past_hit(earlier, at))
+                    .filter_map(|earlier| super::recent::past_hit(earlier, at))
                     .collect();
                 let verdict = self.rules.judge(
                     &hit,
