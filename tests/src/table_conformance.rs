@@ -556,6 +556,27 @@ pub async fn a_conditional_delete_only_deletes_when_the_condition_holds(table: A
     assert_eq!(table.get(&k).await.unwrap(), None);
 }
 
+/// A journal's consumer writes without waiting for the disk and syncs before it moves on:
+/// its writes are visible and conditional at once, and a sync answers.
+pub async fn unsynced_writes_are_read_at_once_and_conditions_see_them(table: Arc<dyn Table>) {
+    let key = Key::new("U#unsynced", "email_events#1");
+    table
+        .transact_write_unsynced(vec![WriteOp::put_new(Item::new(&key).with("n", 1))])
+        .await
+        .expect("an unsynced put");
+    let read = table.get(&key).await.expect("a read");
+    assert_eq!(read.and_then(|item| item.i64("n")), Some(1));
+    let again = table
+        .transact_write_unsynced(vec![WriteOp::put_new(Item::new(&key).with("n", 2))])
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::ConditionFailed { .. })),
+        "{again:?}"
+    );
+    table.sync().await.expect("a sync");
+    table.sync().await.expect("a sync with nothing to sync");
+}
+
 /// Generates one `#[tokio::test]` per conformance function for a backend.
 #[macro_export]
 macro_rules! table_conformance_tests {
@@ -576,7 +597,8 @@ macro_rules! table_conformance_tests {
             a_batch_of_60_items_is_written_and_deleted,
             limits_are_the_same_as_dynamodb,
             expired_items_read_as_absent,
-            a_conditional_delete_only_deletes_when_the_condition_holds
+            a_conditional_delete_only_deletes_when_the_condition_holds,
+            unsynced_writes_are_read_at_once_and_conditions_see_them
         );
     };
     (@each $backend:ident, $($name:ident),+) => {

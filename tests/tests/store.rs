@@ -20,6 +20,41 @@ mod embedded {
     scaliyo_tests::table_conformance_tests!(backend);
     scaliyo_tests::rows_conformance_tests!(backend);
 
+    /// Unsynced writes become durable with a sync, or with any durable write after them.
+    #[tokio::test]
+    async fn unsynced_writes_are_there_after_a_sync_and_reopening() {
+        use scaliyo_store::{Item, Key, WriteOp};
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("store.redb");
+        let keys: Vec<Key> = (0..4)
+            .map(|n| Key::new("U#1", format!("email_events#{n}")))
+            .collect();
+        {
+            let table = RedbTable::open(&path, Arc::new(SystemClock)).expect("opens");
+            let put = |n: usize| vec![WriteOp::put(Item::new(&keys[n]).with("n", n as i64))];
+            table
+                .transact_write_unsynced(put(0))
+                .await
+                .expect("unsynced");
+            table.sync().await.expect("synced");
+            table
+                .transact_write_unsynced(put(1))
+                .await
+                .expect("unsynced");
+            table.transact_write(put(2)).await.expect("durable");
+            table
+                .transact_write_unsynced(put(3))
+                .await
+                .expect("unsynced");
+            table.sync().await.expect("synced");
+        }
+        let table = RedbTable::open(&path, Arc::new(SystemClock)).expect("opens again");
+        for (n, key) in keys.iter().enumerate() {
+            let item = table.get(key).await.expect("a read");
+            assert_eq!(item.and_then(|i| i.i64("n")), Some(n as i64), "item {n}");
+        }
+    }
+
     #[tokio::test]
     async fn data_is_still_there_after_reopening() {
         use scaliyo_store::{Item, Key, WriteOp};

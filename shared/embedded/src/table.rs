@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{Database, Durability, ReadableTable, TableDefinition, WriteTransaction};
 use scaliyo_store::table::{
     MAX_BATCH_WRITE_ITEMS, PK, SK, check_item, check_key, check_transaction,
 };
@@ -141,6 +141,15 @@ impl RedbTable {
 
     /// Hands a validated transaction to the writer and waits for its commit.
     async fn write(&self, ops: Vec<WriteOp>, return_items: bool) -> WriteResult {
+        self.write_with(ops, return_items, true).await
+    }
+
+    async fn write_with(
+        &self,
+        ops: Vec<WriteOp>,
+        return_items: bool,
+        durable: bool,
+    ) -> WriteResult {
         let actions = ops
             .into_iter()
             .map(Action::ready)
@@ -150,6 +159,7 @@ impl RedbTable {
             .send(WriteRequest {
                 actions,
                 return_items,
+                durable,
                 reply,
             })
             .map_err(|_| StoreError::Unavailable("the store writer stopped".into()))?;
@@ -374,14 +384,21 @@ struct WriteRequest {
     actions: Vec<Action>,
     /// Only `update` needs its item back (puts never come back).
     return_items: bool,
+    /// False: the caller keeps its input durable until it syncs (see
+    /// [`Table::transact_write_unsynced`]); the group is committed without an fsync unless
+    /// another request in it needs one.
+    durable: bool,
     reply: tokio::sync::oneshot::Sender<WriteResult>,
 }
 
 /// The single writer: takes every request waiting, applies them in one redb transaction and
-/// commits once, so concurrent writers share one fsync (durability is unchanged: nobody is
-/// answered before the commit is on disk).
+/// commits once, so concurrent writers share one fsync (durability is unchanged: nobody who
+/// asked for durability is answered before the commit is on disk; a durable commit also
+/// makes every earlier unsynced one durable).
 fn run_writer(db: std::sync::Weak<Database>, requests: std::sync::mpsc::Receiver<WriteRequest>) {
     const MAX_GROUP: usize = 128;
+    // Whether unsynced commits are waiting for a durable one.
+    let mut unsynced = false;
     while let Ok(first) = requests.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -398,6 +415,7 @@ fn run_writer(db: std::sync::Weak<Database>, requests: std::sync::mpsc::Receiver
             }
             return;
         };
+        let durable = group.iter().any(|request| request.durable);
         let txn = match db.begin_write() {
             Ok(txn) => txn,
             Err(e) => {
@@ -444,9 +462,22 @@ fn run_writer(db: std::sync::Weak<Database>, requests: std::sync::mpsc::Receiver
                 let _ = txn.abort();
                 Err(StoreError::Unavailable(reason))
             }
-            // Nothing written (every request refused, or only checks): no commit to wait for.
-            None if !wrote => txn.abort().map_err(unavailable),
-            None => txn.commit().map_err(unavailable),
+            // Nothing written (every request refused, or only checks), and no earlier write
+            // to make durable: no commit to wait for.
+            None if !(wrote || durable && unsynced) => txn.abort().map_err(unavailable),
+            None => {
+                let mut txn = txn;
+                txn.set_durability(if durable {
+                    Durability::Immediate
+                } else {
+                    Durability::None
+                });
+                let committed = txn.commit().map_err(unavailable);
+                if committed.is_ok() {
+                    unsynced = !durable;
+                }
+                committed
+            }
         };
         // Let go of the database before answering: a caller that drops its last handle on
         // the answer must be able to open the file again at once.
@@ -695,6 +726,16 @@ impl Table for RedbTable {
     async fn transact_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         check_transaction(&ops)?;
         self.write(ops, false).await.map(|_| ())
+    }
+
+    async fn transact_write_unsynced(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        check_transaction(&ops)?;
+        self.write_with(ops, false, false).await.map(|_| ())
+    }
+
+    async fn sync(&self) -> Result<(), StoreError> {
+        // An empty durable request: its commit carries every unsynced one before it.
+        self.write_with(Vec::new(), false, true).await.map(|_| ())
     }
 
     async fn update(

@@ -894,6 +894,19 @@ pub trait Table: Send + Sync {
     /// All actions succeed together or none does.
     async fn transact_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
 
+    /// [`Table::transact_write`] for a writer whose inputs stay durable elsewhere until it
+    /// calls [`Table::sync`] (a journal's consumer, which moves its position only after the
+    /// sync): the store may answer before the write is on disk. Readers see it at once. A
+    /// store whose every answered write is durable (DynamoDB) needs nothing more.
+    async fn transact_write_unsynced(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.transact_write(ops).await
+    }
+
+    /// Returns once every write answered so far is durable.
+    async fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// One conditional update that returns the item as it is afterwards (counters).
     async fn update(
         &self,

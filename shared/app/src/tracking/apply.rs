@@ -68,7 +68,7 @@ impl Tracking {
         Ok(report)
     }
 
-    /// Applies hits, in order per message.
+    /// Applies hits, in order per message; once it returns, what it stored is durable.
     pub async fn apply(&self, records: &[HitRecord]) -> Result<ApplyReport, RowError> {
         let mut report = ApplyReport::default();
         let tokens = self.resolve_all(records).await?;
@@ -116,10 +116,12 @@ impl Tracking {
                 }
             }
         }
-        match failure {
-            Some(error) => Err(error),
-            None => Ok(report),
+        if let Some(error) = failure {
+            return Err(error);
         }
+        // The batch's commits were unsynced: durable before the journal moves past them.
+        self.rows.store().sync().await?;
+        Ok(report)
     }
 
     async fn resolve_pair<'r>(&self, token: &'r str) -> Resolved<'r> {

@@ -167,7 +167,8 @@ impl Tracking {
             return Ok(None);
         };
         let ops = commit.ops(first.token.owner, tally.as_deref());
-        match self.rows.store().transact_write(ops).await {
+        // Unsynced: the hits stay in their journal until `apply` has synced the store.
+        match self.rows.store().transact_write_unsynced(ops).await {
             Ok(()) => {}
             Err(StoreError::ConditionFailed { .. }) => return Ok(Some(first.index)),
             Err(error) => return Err(error.into()),
