@@ -48,8 +48,9 @@ impl Commit {
             <= MAX_TRANSACTION_ITEMS
     }
 
-    fn ops(&self, owner: OwnerId, tally: Option<&MessageTally>) -> Vec<WriteOp> {
-        let mut ops = self.events.clone();
+    /// The commit's actions (its event rows move into them: a commit is written once).
+    fn take_ops(&mut self, owner: OwnerId, tally: Option<&MessageTally>) -> Vec<WriteOp> {
+        let mut ops = std::mem::take(&mut self.events);
         ops.extend(
             self.clicks
                 .iter()
@@ -82,18 +83,14 @@ impl Tracking {
         let mut tally: Option<MessageTally> = None;
         let mut outcomes: Vec<HitOutcome> = Vec::with_capacity(group.len());
         let mut commit = Commit::default();
+        // Where the group goes on one hit at a time, when a commit's condition failed.
+        let mut fall_back_from = None;
         for (index, (token, record)) in group.iter().enumerate() {
             let Some(kind) = tracked_kind(token, record) else {
                 outcomes.push(HitOutcome::NotTracked);
                 continue;
             };
-            let arrival = Arrival {
-                at: record.at,
-                event_id: record
-                    .event_id
-                    .clone()
-                    .unwrap_or_else(|| event_id_at(record.at)),
-            };
+            let arrival = Arrival::of(record);
             let mut hit = record.hit();
             hit.kind = Some(kind);
             hit.seconds_since_sent = match token.sent_at {
@@ -113,14 +110,13 @@ impl Tracking {
             let events =
                 self.event_ops(token, stored_type, &hit, Some(&verdict), Some(&arrival))?;
             let link = token.link_id.as_deref().filter(|_| kind == HitKind::Click);
-            if !commit.fits(events.len(), link)
-                && let Some(start) = self
+            if !commit.fits(events.len(), link) {
+                fall_back_from = self
                     .commit(&mut commit, tally.as_mut(), &mut outcomes)
-                    .await?
-            {
-                outcomes.truncate(start);
-                outcomes.extend(self.apply_one_by_one(&group[start..]).await?);
-                return Ok(outcomes);
+                    .await?;
+                if fall_back_from.is_some() {
+                    break;
+                }
             }
             if !verdict.is_bot
                 && let Some(counted) = self.message_once(token, &mut message).await
@@ -144,10 +140,12 @@ impl Tracking {
                 verdict,
             });
         }
-        if let Some(start) = self
-            .commit(&mut commit, tally.as_mut(), &mut outcomes)
-            .await?
-        {
+        if fall_back_from.is_none() {
+            fall_back_from = self
+                .commit(&mut commit, tally.as_mut(), &mut outcomes)
+                .await?;
+        }
+        if let Some(start) = fall_back_from {
             outcomes.truncate(start);
             outcomes.extend(self.apply_one_by_one(&group[start..]).await?);
         }
@@ -163,14 +161,14 @@ impl Tracking {
         tally: Option<&mut MessageTally>,
         outcomes: &mut [HitOutcome],
     ) -> Result<Option<usize>, RowError> {
-        let Some(first) = commit.judged.first() else {
+        let Some((first, owner)) = commit.judged.first().map(|j| (j.index, j.token.owner)) else {
             return Ok(None);
         };
-        let ops = commit.ops(first.token.owner, tally.as_deref());
+        let ops = commit.take_ops(owner, tally.as_deref());
         // Unsynced: the hits stay in their journal until `apply` has synced the store.
         match self.rows.store().transact_write_unsynced(ops).await {
             Ok(()) => {}
-            Err(StoreError::ConditionFailed { .. }) => return Ok(Some(first.index)),
+            Err(StoreError::ConditionFailed { .. }) => return Ok(Some(first)),
             Err(error) => return Err(error.into()),
         }
         if let Some(tally) = tally {

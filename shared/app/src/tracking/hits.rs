@@ -205,14 +205,7 @@ impl Tracking {
         token: &Token,
         record: &HitRecord,
     ) -> Result<HitOutcome, RowError> {
-        let arrival = Arrival {
-            at: record.at,
-            // Records spooled by earlier versions carry no id: one is chosen now.
-            event_id: record
-                .event_id
-                .clone()
-                .unwrap_or_else(|| event_id_at(record.at)),
-        };
+        let arrival = Arrival::of(record);
         let Some(kind) = tracked_kind(token, record) else {
             return Ok(HitOutcome::NotTracked);
         };

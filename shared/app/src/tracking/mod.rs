@@ -92,6 +92,20 @@ pub(crate) struct Arrival {
     pub(crate) event_id: String,
 }
 
+impl Arrival {
+    /// A journalled hit's arrival. Records spooled by earlier versions carry no id: one is
+    /// chosen now.
+    pub(crate) fn of(record: &HitRecord) -> Self {
+        Self {
+            at: record.at,
+            event_id: record
+                .event_id
+                .clone()
+                .unwrap_or_else(|| event_id_at(record.at)),
+        }
+    }
+}
+
 /// Whether storing a hit wrote it, or found it written by an earlier application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Stored {

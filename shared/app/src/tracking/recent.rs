@@ -3,7 +3,7 @@
 //! date in memory as the batch's own hits are judged, so every hit of the batch sees exactly
 //! what a read of the store just before it would have returned.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use scaliyo_domain::tracking::{HitKind, PastHit};
 use scaliyo_store::Item;
 
@@ -83,12 +83,10 @@ impl RecentHits {
         link_id: Option<&str>,
         ip: Option<std::net::IpAddr>,
     ) {
-        let stored_at = DateTime::parse_from_rfc3339(&crate::rows::timestamp_text(at))
-            .map(|at| at.with_timezone(&Utc))
-            .unwrap_or(at);
         self.insert(KnownHit {
             id: id.to_owned(),
-            at: stored_at,
+            // `created_at` keeps microseconds (`timestamp_text`).
+            at: at.trunc_subsecs(6),
             kind,
             link_id: link_id.map(str::to_owned),
             ip,
