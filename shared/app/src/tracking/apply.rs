@@ -72,16 +72,17 @@ impl Tracking {
     pub async fn apply(&self, records: &[HitRecord]) -> Result<ApplyReport, RowError> {
         let mut report = ApplyReport::default();
         let tokens = self.resolve_all(records).await?;
-        // Hits grouped by message, each group in arrival order.
+        // Hits grouped by message, each group in arrival order. The owner is part of the
+        // group's key: a group's commits count in one owner's figures, whatever ids say.
         let mut groups: Vec<Vec<(Arc<Token>, HitRecord)>> = Vec::new();
-        let mut group_of: HashMap<&str, usize> = HashMap::new();
+        let mut group_of: HashMap<(OwnerId, &str), usize> = HashMap::new();
         for record in records {
             let Some(token) = tokens.get(record.token.as_str()) else {
                 report.not_tracked += 1;
                 continue;
             };
             let index = *group_of
-                .entry(token.message_id.as_str())
+                .entry((token.owner, token.message_id.as_str()))
                 .or_insert_with(|| {
                     groups.push(Vec::new());
                     groups.len() - 1
