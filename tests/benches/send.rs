@@ -48,7 +48,7 @@ async fn main() {
                 n += 1;
                 format!("tok{n}")
             },
-            |t| format!("https://t.example/t/c/{t}"),
+            |t, _| format!("https://t.example/t/c/{t}"),
         );
         samples.push(started.elapsed());
         assert_eq!(links.len(), 200);

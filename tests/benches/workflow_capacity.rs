@@ -73,9 +73,7 @@ async fn main() {
             Arc::new(LocalSealer::new(&[7u8; 32]).expect("a sealer")),
             Mailers::all(outbox),
             clock.clone(),
-            SendConfig {
-                tracking_base_url: "https://t.example".into(),
-            },
+            SendConfig::new("https://t.example"),
         )
         .with_webhooks(Some(webhooks.clone())),
     );

@@ -550,9 +550,7 @@ async fn a_transient_provider_failure_is_retried_and_then_sent() {
             outbox: system.outbox.clone(),
         })),
         clock.clone(),
-        SendConfig {
-            tracking_base_url: local.base_url.clone(),
-        },
+        SendConfig::new(local.base_url.clone()),
     ));
     let actor = Actor::acting_for(ada.owner());
     pipeline

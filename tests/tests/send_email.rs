@@ -379,9 +379,7 @@ async fn a_provider_failure_is_recorded_and_gives_back_what_it_reserved() {
             ),
             Mailers::all(Arc::new(Failing(error))),
             local.system.clock.clone(),
-            SendConfig {
-                tracking_base_url: local.base_url.clone(),
-            },
+            SendConfig::new(local.base_url.clone()),
         );
         let actor = local
             .system

@@ -228,9 +228,9 @@ fn direct_request(
     request
 }
 
-/// The AWS request path: before its answer, the pixel makes one call (the queue's send) and no
-/// table call; the redirect reads its token once per container and then makes only the send.
-/// The queue's consumer then does the table work, each hit once.
+/// The AWS request path: before its answer, the pixel and the redirect make one call each (the
+/// queue's send) and no table call — the link carries its destination, signed (ADR 28). The
+/// queue's consumer then does the table work, each hit once.
 #[tokio::test]
 async fn a_hit_costs_one_network_call_before_its_answer() {
     use scaliyo_app::rows::Rows;
@@ -251,7 +251,8 @@ async fn a_hit_costs_one_network_call_before_its_answer() {
     let queue = Arc::new(scaliyo_embedded::LocalQueue::new("tracking-hits"));
     let tracking = Arc::new(
         Tracking::new(Rows::new(table.clone(), clock.clone()), clock.clone())
-            .with_journal(Arc::new(scaliyo_store::QueueJournal::new(queue.clone()))),
+            .with_journal(Arc::new(scaliyo_store::QueueJournal::new(queue.clone())))
+            .with_link_key(Some(local.system.link_key.clone())),
     );
     let router = scaliyo_http::tracking_api::router(tracking.clone());
     let mut calls = Vec::new();
@@ -273,8 +274,8 @@ async fn a_hit_costs_one_network_call_before_its_answer() {
             queue.len() - sent_before,
         ));
     }
-    // (table calls, queue sends) per request: the first click reads its token, no other does.
-    assert_eq!(calls, [(0, 1), (1, 1), (0, 1), (0, 1)]);
+    // (table calls, queue sends) per request: no read, cold or warm.
+    assert_eq!(calls, [(0, 1), (0, 1), (0, 1), (0, 1)]);
 
     let bodies: Vec<String> = queue
         .receive(
@@ -300,6 +301,71 @@ async fn a_hit_costs_one_network_call_before_its_answer() {
         .get(&format!("/v1/email_links?message_id={message_id}"))
         .await;
     assert_eq!(links.body["data"][0]["click_count"], 2);
+}
+
+/// A signed link leads where it was signed to lead; a link whose destination or signature was
+/// altered is answered from its token's stored destination (never the altered one); a bare
+/// token — a link sent before links were signed, or after the key was rotated — still works.
+/// Each of these clicks counts once.
+#[tokio::test]
+async fn an_altered_link_leads_to_the_stored_destination_and_a_bare_token_still_works() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    let Sent {
+        local,
+        ada,
+        message_id,
+        link,
+        ..
+    } = message_with_a_link().await;
+    let (prefix, segment) = link.rsplit_once('/').unwrap();
+    let parts: Vec<&str> = segment.split('.').collect();
+    assert_eq!(parts.len(), 3, "a signed link: token.destination.signature");
+    assert_eq!(
+        URL_SAFE_NO_PAD.decode(parts[1]).unwrap(),
+        b"https://scaliyo.example/pricing"
+    );
+    let evil = URL_SAFE_NO_PAD.encode("https://evil.example/");
+    let http = scaliyo_tests::http_client::without_redirects();
+    for (n, url) in [
+        link.clone(),
+        format!("{prefix}/{}.{evil}.{}", parts[0], parts[2]),
+        format!("{prefix}/{}.{}.AAAAAAAAAAAAAAAAAAAAAA", parts[0], parts[1]),
+        format!("{prefix}/{}", parts[0]),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let response = http
+            .get(url)
+            .header("x-forwarded-for", format!("203.0.113.{}", n + 1))
+            .header("user-agent", HUMAN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 302, "{url}");
+        assert_eq!(
+            response.headers()["location"],
+            "https://scaliyo.example/pricing",
+            "{url}"
+        );
+    }
+    // A forged token under a valid-looking shape: not a tracked link.
+    let forged = http
+        .get(format!(
+            "{prefix}/AAAAAAAAAAAAAAAAAAAAAA.{evil}.{}",
+            parts[2]
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 404);
+    local.system.hit_applier().drain().await.unwrap();
+    let links = ada
+        .get(&format!("/v1/email_links?message_id={message_id}"))
+        .await;
+    assert_eq!(links.body["data"][0]["click_count"], 4);
 }
 
 /// With the store down, the pixel and the link still answer: their hits wait in the journal

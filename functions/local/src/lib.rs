@@ -33,6 +33,7 @@ use scaliyo_app::tracking::Tracking;
 use scaliyo_app::usage::Usage;
 use scaliyo_app::webhooks::{WebhookDispatcher, WebhookEmitter, WebhookLog};
 use scaliyo_app::workflows::{WorkflowFeed, Workflows, WorkflowsConfig};
+use scaliyo_domain::signed_link::LinkKey;
 use scaliyo_embedded::queue::Redrive;
 use scaliyo_embedded::{
     FileJournal, LocalBlobs, LocalEventBus, LocalQueue, LocalSealer, RedbTable,
@@ -192,6 +193,8 @@ pub struct LocalSystem {
     /// Tracking hits, durable before the pixel or the redirect answers (`data/journal`),
     /// applied by [`LocalSystem::hit_applier`]: the local form of the AWS hit queue.
     pub hit_journal: Arc<FileJournal>,
+    /// The key tracked links are signed with (`data/secrets/link.key`; ADR 28).
+    pub link_key: LinkKey,
     tracking: Arc<Tracking>,
     /// Social posts and their publishing (`social-run-scheduler`).
     pub social: Arc<SocialPublisher>,
@@ -327,15 +330,17 @@ impl LocalSystem {
         let webhook_dispatcher = Arc::new(dispatcher);
         let jwt = local_jwt(&config.data_dir)?;
         let outbox = Arc::new(OutboxMailer::new(config.data_dir.join("outbox")));
+        // Tracked links carry their destination, signed: the redirect reads nothing.
+        let link_key = LinkKey::new(&secrets::load_or_create(
+            &config.data_dir.join("secrets/link.key"),
+        )?);
         let send = Arc::new(
             SendPipeline::new(
                 access.clone(),
                 sealer.clone(),
                 Mailers::all(outbox.clone()),
                 clock.clone(),
-                SendConfig {
-                    tracking_base_url: config.public_base.clone(),
-                },
+                SendConfig::new(config.public_base.clone()).with_link_key(Some(link_key.clone())),
             )
             .with_webhooks(Some(webhooks.clone()))
             .with_metrics(reported.clone())
@@ -530,6 +535,7 @@ impl LocalSystem {
         let tracking = Arc::new(
             Tracking::new(access.rows().clone(), clock.clone())
                 .with_journal(hit_journal.clone())
+                .with_link_key(Some(link_key.clone()))
                 .with_webhooks(Some(webhooks.clone()))
                 .with_metrics(metrics.clone()),
         );
@@ -552,6 +558,7 @@ impl LocalSystem {
             social,
             short_links,
             hit_journal,
+            link_key,
             import_queue,
             import_dlq,
             importer,

@@ -150,9 +150,7 @@ mod tests {
             sealer,
             mailers,
             clock,
-            scaliyo_app::send::SendConfig {
-                tracking_base_url: "https://t.example".into(),
-            },
+            scaliyo_app::send::SendConfig::new("https://t.example"),
         );
         let sender = pipeline
             .senders()

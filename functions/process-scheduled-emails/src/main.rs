@@ -96,7 +96,8 @@ fn wire(
             sealer,
             mailers,
             clock.clone(),
-            SendConfig { tracking_base_url },
+            // Links signed as track-click opens them (LINK_SIGNING_KEY).
+            SendConfig::new(tracking_base_url).with_link_key(scaliyo_lambda::env::link_key()),
         )
         .with_webhooks(webhooks)
         .with_metrics(metrics.clone())
@@ -197,9 +198,7 @@ mod tests {
                 outbox.path().to_path_buf(),
             ))),
             clock,
-            SendConfig {
-                tracking_base_url: "https://t.example".into(),
-            },
+            SendConfig::new("https://t.example"),
         );
         let mut profile = serde_json::Map::new();
         profile.insert("id".into(), json!(owner));

@@ -81,7 +81,8 @@ fn engine(
             sealer,
             mailers,
             clock.clone(),
-            SendConfig { tracking_base_url },
+            // Links signed as track-click opens them (LINK_SIGNING_KEY).
+            SendConfig::new(tracking_base_url).with_link_key(scaliyo_lambda::env::link_key()),
         )
         .with_webhooks(webhooks.clone())
         .with_metrics(metrics.clone()),
@@ -234,9 +235,7 @@ mod tests {
             sealer,
             mailers,
             clock.clone(),
-            SendConfig {
-                tracking_base_url: "https://t.example".into(),
-            },
+            SendConfig::new("https://t.example"),
         )
         .senders()
         .connect(

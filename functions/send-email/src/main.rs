@@ -31,9 +31,9 @@ fn router(
             sealer.clone(),
             mailers,
             clock.clone(),
-            SendConfig {
-                tracking_base_url: tracking_base_url.clone(),
-            },
+            // Links signed as track-click opens them (LINK_SIGNING_KEY).
+            SendConfig::new(tracking_base_url.clone())
+                .with_link_key(scaliyo_lambda::env::link_key()),
         )
         .with_webhooks(webhooks.clone())
         .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(

@@ -26,12 +26,14 @@ fn router(
     let webhooks = WebhookEmitter::for_lambda(rows.clone(), webhooks, clock.clone())
         .map(|w| w.with_workflow_feed(feed.clone()));
     let mut tracking = Tracking::new(rows.clone(), clock.clone())
+        // A signed link redirects from itself (LINK_SIGNING_KEY, the senders' key).
+        .with_link_key(scaliyo_lambda::env::link_key())
         .with_webhooks(webhooks.clone())
         .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
             "track-click",
         )));
-    // One SendMessage per click before the redirect (the destination is cached per
-    // container); analytics-rollup classifies and stores.
+    // One SendMessage per click before the redirect (the destination signed into the link,
+    // or read once per container); analytics-rollup classifies and stores.
     if let Some(hits) = hits {
         tracking = tracking.with_journal(Arc::new(QueueJournal::new(hits)));
     }

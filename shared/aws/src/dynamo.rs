@@ -3,18 +3,20 @@
 //! values here, so no caller ever writes an expression string.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::capacity::CapacityMeter;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, DeleteRequest,
-    GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType,
-    Put, PutRequest, ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
-    Update as DynamoUpdate, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, ConsumedCapacity, Delete,
+    DeleteRequest, GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection,
+    ProjectionType, Put, PutRequest, ReturnConsumedCapacity, ReturnValue, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem, Update as DynamoUpdate, WriteRequest,
 };
 use scaliyo_store::table::{
     MAX_BATCH_WRITE_ITEMS, PK, SK, TTL, check_item, check_key, check_transaction,
@@ -28,6 +30,8 @@ use scaliyo_store::{
 pub struct DynamoTable {
     client: Client,
     table_name: String,
+    /// Set: every request asks for its consumed capacity and adds it here.
+    capacity: Option<Arc<CapacityMeter>>,
 }
 
 impl DynamoTable {
@@ -35,6 +39,31 @@ impl DynamoTable {
         Self {
             client,
             table_name: table_name.into(),
+            capacity: None,
+        }
+    }
+
+    /// Measures the capacity units DynamoDB reports for this adapter's requests.
+    pub fn with_capacity_meter(mut self, meter: Arc<CapacityMeter>) -> Self {
+        self.capacity = Some(meter);
+        self
+    }
+
+    fn capacity_request(&self) -> Option<ReturnConsumedCapacity> {
+        self.capacity
+            .as_ref()
+            .and_then(|_| CapacityMeter::request())
+    }
+
+    fn record_reads<'a>(&self, consumed: impl IntoIterator<Item = &'a ConsumedCapacity>) {
+        if let Some(meter) = &self.capacity {
+            meter.record(consumed, false);
+        }
+    }
+
+    fn record_writes<'a>(&self, consumed: impl IntoIterator<Item = &'a ConsumedCapacity>) {
+        if let Some(meter) = &self.capacity {
+            meter.record(consumed, true);
         }
     }
 
@@ -380,16 +409,19 @@ impl DynamoTable {
         let condition = op.condition().map(|c| expression.condition(c));
         match op {
             WriteOp::Put { item, .. } => {
-                self.client
+                let output = self
+                    .client
                     .put_item()
                     .table_name(&self.table_name)
                     .set_item(Some(to_attributes(&item)))
                     .set_condition_expression(condition)
                     .set_expression_attribute_names(expression.names())
                     .set_expression_attribute_values(expression.values())
+                    .set_return_consumed_capacity(self.capacity_request())
                     .send()
                     .await
                     .map_err(map_error)?;
+                self.record_writes(output.consumed_capacity());
             }
             WriteOp::Update {
                 key,
@@ -399,26 +431,32 @@ impl DynamoTable {
                 self.update(&key, update, c).await?;
             }
             WriteOp::Delete { key, .. } => {
-                self.client
+                let output = self
+                    .client
                     .delete_item()
                     .table_name(&self.table_name)
                     .set_key(Some(key_attributes(&key)))
                     .set_condition_expression(condition)
                     .set_expression_attribute_names(expression.names())
                     .set_expression_attribute_values(expression.values())
+                    .set_return_consumed_capacity(self.capacity_request())
                     .send()
                     .await
                     .map_err(map_error)?;
+                self.record_writes(output.consumed_capacity());
             }
             WriteOp::ConditionCheck { .. } => {
                 // A lone condition check is a transaction of one: there is no single-item API.
                 let item = self.transact_item(&op)?;
-                self.client
+                let output = self
+                    .client
                     .transact_write_items()
                     .transact_items(item)
+                    .set_return_consumed_capacity(self.capacity_request())
                     .send()
                     .await
                     .map_err(map_transaction_error)?;
+                self.record_writes(output.consumed_capacity());
             }
         }
         Ok(())
@@ -439,9 +477,11 @@ impl Table for DynamoTable {
             .table_name(&self.table_name)
             .set_key(Some(key_attributes(key)))
             .consistent_read(true)
+            .set_return_consumed_capacity(self.capacity_request())
             .send()
             .await
             .map_err(map_error)?;
+        self.record_reads(output.consumed_capacity());
         match output.item() {
             Some(map) => {
                 let item = from_attributes(map)?;
@@ -484,9 +524,11 @@ impl Table for DynamoTable {
                 .client
                 .batch_get_item()
                 .request_items(&self.table_name, request)
+                .set_return_consumed_capacity(self.capacity_request())
                 .send()
                 .await
                 .map_err(map_error)?;
+            self.record_reads(output.consumed_capacity());
             let now = now_epoch();
             for map in output
                 .responses()
@@ -570,12 +612,14 @@ impl Table for DynamoTable {
             .set_expression_attribute_values(expression.values())
             .scan_index_forward(query.forward)
             .set_limit(query.limit.map(|l| l as i32))
-            .set_exclusive_start_key(start);
+            .set_exclusive_start_key(start)
+            .set_return_consumed_capacity(self.capacity_request());
         request = match query.index {
             Index::Table => request.consistent_read(true),
             index => request.index_name(index.name()),
         };
         let output = request.send().await.map_err(map_error)?;
+        self.record_reads(output.consumed_capacity());
         let now = now_epoch();
         let mut items = Vec::with_capacity(output.items().len());
         for map in output.items() {
@@ -612,12 +656,15 @@ impl Table for DynamoTable {
             .iter()
             .map(|op| self.transact_item(op))
             .collect::<Result<Vec<_>, _>>()?;
-        self.client
+        let output = self
+            .client
             .transact_write_items()
             .set_transact_items(Some(items))
+            .set_return_consumed_capacity(self.capacity_request())
             .send()
             .await
             .map_err(map_transaction_error)?;
+        self.record_writes(output.consumed_capacity());
         Ok(())
     }
 
@@ -645,9 +692,11 @@ impl Table for DynamoTable {
             .set_expression_attribute_names(expression.names())
             .set_expression_attribute_values(expression.values())
             .return_values(ReturnValue::AllNew)
+            .set_return_consumed_capacity(self.capacity_request())
             .send()
             .await
             .map_err(map_error)?;
+        self.record_writes(output.consumed_capacity());
         let attributes = output
             .attributes()
             .ok_or_else(|| StoreError::Unavailable("update returned no item".into()))?;
@@ -692,9 +741,11 @@ impl Table for DynamoTable {
                     .client
                     .batch_write_item()
                     .set_request_items(Some(pending))
+                    .set_return_consumed_capacity(self.capacity_request())
                     .send()
                     .await
                     .map_err(map_error)?;
+                self.record_writes(output.consumed_capacity());
                 match output.unprocessed_items() {
                     Some(left) if left.values().any(|r| !r.is_empty()) => {
                         if attempt >= 8 {

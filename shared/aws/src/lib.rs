@@ -3,12 +3,14 @@
 //! `AWS_ENDPOINT_URL_<SERVICE>` for DynamoDB Local and moto) and handed to the adapters.
 
 pub mod bus;
+pub mod capacity;
 pub mod dynamo;
 pub mod kms;
 pub mod queue;
 pub mod s3;
 
 pub use bus::EventBridgeBus;
+pub use capacity::{CapacityMeter, Consumed};
 pub use dynamo::{DynamoTable, create_table};
 pub use kms::KmsSealer;
 pub use queue::SqsQueue;

@@ -141,14 +141,14 @@ fn decode_text(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// Rewrites every `http(s)` link of `<a href>` tags to `click_url(token)`; `mailto:`, `tel:`,
+/// Rewrites every `http(s)` link of `<a href>` tags to `click_url(token, destination)`; `mailto:`, `tel:`,
 /// `#anchors`, links marked `data-scaliyo-untracked` and the unsubscribe URL stay as they
 /// are. One pass over the bytes, no backtracking: large bodies stay fast.
 pub fn rewrite_links(
     html: &str,
     unsubscribe_url: &str,
     mut new_token: impl FnMut() -> String,
-    click_url: impl Fn(&str) -> String,
+    click_url: impl Fn(&str, &str) -> String,
 ) -> (String, Vec<TrackedLink>) {
     let bytes = html.as_bytes();
     let mut out = String::with_capacity(html.len() + html.len() / 8);
@@ -208,7 +208,7 @@ pub fn rewrite_links(
         let value_end = value_start + value.len();
         let token = new_token();
         out.push_str(&html[copied..value_start]);
-        let url = click_url(&token);
+        let url = click_url(&token, &destination);
         match quote {
             Some(_) => out.push_str(&escape_html(&url)),
             None => {
@@ -446,7 +446,7 @@ mod tests {
                 n += 1;
                 format!("t{n}")
             },
-            |t| format!("https://trk.example/c/{t}"),
+            |t, _| format!("https://trk.example/c/{t}"),
         );
         assert_eq!(links.len(), 3);
         assert_eq!(links[0].destination, "https://example.com/a?x=1&y=2");
@@ -515,7 +515,7 @@ mod tests {
                 html.push_str(&format!("<a href=\"{url}\">link {i}</a>"));
             }
             let mut n = 0;
-            let (out, links) = rewrite_links(&html, "https://unsub.example/x", || { n += 1; format!("tok{n}") }, |t| format!("https://trk.example/c/{t}"));
+            let (out, links) = rewrite_links(&html, "https://unsub.example/x", || { n += 1; format!("tok{n}") }, |t, _| format!("https://trk.example/c/{t}"));
             let expected: Vec<&String> = urls.iter().filter(|u| u.starts_with("http")).collect();
             prop_assert_eq!(links.len(), expected.len());
             for (link, url) in links.iter().zip(expected) {

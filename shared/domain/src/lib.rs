@@ -16,6 +16,7 @@ pub mod provider_events;
 pub mod replies;
 pub mod schedule;
 pub mod schema;
+pub mod signed_link;
 pub mod social;
 pub mod status;
 pub mod teamhub;

@@ -60,7 +60,7 @@ proptest! {
             &html,
             "https://t.example/u/x",
             || { n += 1; format!("tok{n}") },
-            |token| format!("https://t.example/t/c/{token}"),
+            |token, _| format!("https://t.example/t/c/{token}"),
         );
         let _ = email::add_open_pixel(&html, "https://t.example/t/o/x");
         let _ = email::add_honeypot_link(&html, "https://t.example/t/c/h");

@@ -13,6 +13,14 @@ pub fn required(name: &str) -> Result<String, MissingVariable> {
     }
 }
 
+/// The key tracked links are signed with (`LINK_SIGNING_KEY`, a generated secret of the
+/// stack, the same for the senders and `track-click`); unset: links carry bare tokens.
+pub fn link_key() -> Option<scaliyo_domain::signed_link::LinkKey> {
+    required("LINK_SIGNING_KEY")
+        .ok()
+        .map(|secret| scaliyo_domain::signed_link::LinkKey::new(secret.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

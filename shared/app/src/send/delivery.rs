@@ -1,7 +1,7 @@
 //! A message's tracking (its rows and tokens, written with the reservation), then the call to
 //! the sender's provider.
 
-use super::instrument::{Instrumented, MessageRef, TrackingOptions, instrument};
+use super::instrument::{Instrumented, MessageRef, TrackingHost, TrackingOptions, instrument};
 use super::*;
 use crate::rows::to_row;
 
@@ -27,7 +27,10 @@ impl SendPipeline {
         let base = self.config.tracking_base_url.trim_end_matches('/');
         let mut instrumented = instrument(
             body,
-            base,
+            TrackingHost {
+                base,
+                link_key: self.config.link_key.as_ref(),
+            },
             MessageRef {
                 owner,
                 message_id,

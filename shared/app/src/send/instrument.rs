@@ -5,6 +5,7 @@
 
 use scaliyo_domain::email;
 use scaliyo_domain::ids::OwnerId;
+use scaliyo_domain::signed_link::LinkKey;
 use scaliyo_store::Item;
 use serde::Serialize;
 
@@ -17,6 +18,22 @@ pub struct TrackingOptions {
     pub clicks: bool,
     /// A hidden link only scanners follow (needs `clicks`).
     pub honeypot: bool,
+}
+
+/// Where tracking URLs point: the tracking host's base (no trailing slash), and the key that
+/// signs links so the redirect needs no read (none: bare tokens, read on the first click).
+#[derive(Debug, Clone, Copy)]
+pub struct TrackingHost<'a> {
+    pub base: &'a str,
+    pub link_key: Option<&'a LinkKey>,
+}
+
+impl TrackingHost<'_> {
+    /// A tracked link's URL: its token, signed with its destination when there is a key.
+    fn click_url(&self, token: &str, destination: &str) -> String {
+        let signed = self.link_key.and_then(|key| key.sign(token, destination));
+        format!("{}/t/c/{}", self.base, signed.as_deref().unwrap_or(token))
+    }
 }
 
 /// Whose message it is: carried by every token, so that a hit needs no other read.
@@ -51,11 +68,11 @@ pub struct Instrumented {
     pub tokens: Vec<Item>,
 }
 
-/// Instruments `body` for sending through the tracking host `base` (no trailing slash).
+/// Instruments `body` for sending through the tracking host.
 /// `new_token` and `new_id` make the unguessable tokens and the link rows' ids.
 pub fn instrument(
     body: &str,
-    base: &str,
+    host: TrackingHost<'_>,
     message: MessageRef<'_>,
     options: TrackingOptions,
     mut new_token: impl FnMut() -> String,
@@ -66,6 +83,7 @@ pub fn instrument(
         message_id,
         to_email,
     } = message;
+    let base = host.base;
     let token_item = |token: &str, kind: &str| {
         Item::new(&token_key(token))
             .with("kind", kind)
@@ -78,9 +96,12 @@ pub fn instrument(
         vec![token_item(&unsubscribe_token, "unsubscribe").with("email", to_email.to_lowercase())];
     let html = email::add_unsubscribe_footer(body, &unsubscribe_url);
     let (html, tracked) = if options.clicks {
-        email::rewrite_links(&html, &unsubscribe_url, &mut new_token, |token| {
-            format!("{base}/t/c/{token}")
-        })
+        email::rewrite_links(
+            &html,
+            &unsubscribe_url,
+            &mut new_token,
+            |token, destination| host.click_url(token, destination),
+        )
     } else {
         (html, Vec::new())
     };
@@ -88,14 +109,15 @@ pub fn instrument(
     // After the text part: the hidden link exists in the HTML only.
     let html = if options.clicks && options.honeypot {
         let honeypot_token = new_token();
+        let destination = format!("{base}/");
         tokens.push(
             token_item(&honeypot_token, "click")
                 .with("honeypot", true)
                 // A bare host page: a known link always redirects, and this one leads nowhere
                 // that matters.
-                .with("destination", format!("{base}/")),
+                .with("destination", destination.clone()),
         );
-        email::add_honeypot_link(&html, &format!("{base}/t/c/{honeypot_token}"))
+        email::add_honeypot_link(&html, &host.click_url(&honeypot_token, &destination))
     } else {
         html
     };
@@ -154,7 +176,10 @@ mod tests {
         };
         instrument(
             body,
-            "https://t.example",
+            TrackingHost {
+                base: "https://t.example",
+                link_key: None,
+            },
             message,
             options,
             counter("tok"),

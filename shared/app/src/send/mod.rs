@@ -34,6 +34,7 @@ use chrono::{DateTime, Utc};
 use scaliyo_domain::email::{self, MergeValues, RenderError};
 use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema;
+use scaliyo_domain::signed_link::LinkKey;
 use scaliyo_domain::status::{MessageStatus, SenderStatus};
 use scaliyo_store::{
     Clock, CmpOp, Condition, Credentials, Item, Key, MailError, OutgoingEmail, Sealer,
@@ -137,6 +138,24 @@ pub use senders::SenderAccounts;
 pub struct SendConfig {
     /// Base of the tracking URLs: `<base>/t/o/<token>.gif`, `<base>/t/c/<token>`, `<base>/u/<token>`.
     pub tracking_base_url: String,
+    /// Signs tracked links with their destination (`LINK_SIGNING_KEY`): the redirect then
+    /// answers without reading the token. None: bare tokens.
+    pub link_key: Option<LinkKey>,
+}
+
+impl SendConfig {
+    /// Tracking through `tracking_base_url`, links unsigned.
+    pub fn new(tracking_base_url: impl Into<String>) -> Self {
+        Self {
+            tracking_base_url: tracking_base_url.into(),
+            link_key: None,
+        }
+    }
+
+    pub fn with_link_key(mut self, link_key: Option<LinkKey>) -> Self {
+        self.link_key = link_key;
+        self
+    }
 }
 
 #[derive(Clone)]

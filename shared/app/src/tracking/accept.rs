@@ -15,13 +15,23 @@ impl Tracking {
         self.make_durable(record).await
     }
 
-    /// A click on a tracked link: the stored destination (never one from the request), with
-    /// the hit made durable first. `None`: not a tracked link.
+    /// A click on a tracked link: the destination the sender signed into the link, or else
+    /// the stored one (never one from the request), with the hit made durable first. `None`:
+    /// not a tracked link.
     pub async fn accept_click(
         &self,
-        token: &str,
+        segment: &str,
         hit: Hit<'_>,
     ) -> Result<Option<String>, RowError> {
+        if let Some(signed) = self.link_key.as_ref().and_then(|key| key.open(segment))
+            && plausible(signed.token)
+        {
+            let record = HitRecord::new(RecordKind::Click, signed.token, &hit, self.clock.now());
+            self.make_durable(record).await?;
+            return Ok(Some(signed.destination));
+        }
+        // A bare token, or a link signed with a key since rotated: its token is still good.
+        let token = signed_link::token_of(segment);
         let Some(found) = self.resolve(token).await? else {
             return Ok(None);
         };

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema;
+use scaliyo_domain::signed_link::{self, LinkKey};
 use scaliyo_domain::tracking::{Class, Context, Hit, HitKind, PastHit, Rules, Verdict};
 use scaliyo_store::{
     Clock, Condition, Index, Item, Journal, Query, SortCondition, StoreError, Update, WriteOp,
@@ -79,6 +80,8 @@ pub struct Tracking {
     journal: Option<Arc<dyn Journal>>,
     /// Resolved tokens (the redirect and the applier read them again and again).
     tokens: Arc<TokenCache>,
+    /// Opens signed links: their destination needs no read (ADR 28).
+    link_key: Option<LinkKey>,
     /// `email.opened`, `email.clicked`, `email.unsubscribed` (machine hits are not sent).
     webhooks: Option<WebhookEmitter>,
     /// `TrackingHits` by kind and class.
@@ -163,6 +166,7 @@ impl Tracking {
             clock,
             journal: None,
             tokens: Arc::new(TokenCache::default()),
+            link_key: None,
             webhooks: None,
             metrics: scaliyo_store::no_metrics(),
         }
@@ -172,6 +176,13 @@ impl Tracking {
     /// webhook queue: nothing is delivered on the recipient's request).
     pub fn with_webhooks(mut self, webhooks: Option<WebhookEmitter>) -> Self {
         self.webhooks = webhooks;
+        self
+    }
+
+    /// Links signed with this key redirect without a read (`LINK_SIGNING_KEY`, the key the
+    /// senders sign with).
+    pub fn with_link_key(mut self, link_key: Option<LinkKey>) -> Self {
+        self.link_key = link_key;
         self
     }
 

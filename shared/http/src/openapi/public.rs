@@ -61,8 +61,10 @@ fn tracking_paths(paths: &mut Map<String, Value>) {
     );
     paths.insert(
         "/t/c/{token}".into(),
-        json!({ "get": { "operationId": "track_click", "tags": ["tracking"], "security": [{}], "parameters": token("token"),
-            "responses": pages(("302", redirect("to the link's destination; the click is recorded"))) } }),
+        json!({ "get": { "operationId": "track_click", "tags": ["tracking"], "security": [{}],
+            "parameters": [{ "name": "token", "in": "path", "required": true, "schema": { "type": "string" },
+                "description": "the link's token, or `<token>.<destination>.<signature>` (base64url): a link signed with its destination, which redirects without a read (ADR 28)" }],
+            "responses": pages(("302", redirect("to the link's destination (signed into the link, else stored); the click is recorded"))) } }),
     );
     paths.insert(
         "/l/{slug}".into(),
