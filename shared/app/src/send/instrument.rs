@@ -273,4 +273,41 @@ mod tests {
         assert_eq!(kinds(&out), ["unsubscribe"]);
         assert!(out.links.is_empty());
     }
+
+    #[test]
+    fn with_a_key_each_link_and_the_honeypot_carry_their_destination_signed() {
+        let key = LinkKey::new(b"the deployment's link key");
+        let out = instrument(
+            r#"<p><a href="https://a.example/x?y=1">A</a></p>"#,
+            TrackingHost {
+                base: "https://t.example",
+                link_key: Some(&key),
+            },
+            MessageRef {
+                owner: OWNER.parse().unwrap(),
+                message_id: "msg-1",
+                to_email: "ada@example.com",
+            },
+            ALL,
+            counter("tok"),
+            counter("link"),
+        );
+        let segments: Vec<&str> = out
+            .html
+            .match_indices("https://t.example/t/c/")
+            .map(|(at, prefix)| {
+                let rest = &out.html[at + prefix.len()..];
+                &rest[..rest.find('"').unwrap_or(rest.len())]
+            })
+            .collect();
+        let opened: Vec<_> = segments.iter().map(|s| key.open(s).unwrap()).collect();
+        assert_eq!(opened.len(), 2, "the link and the honeypot");
+        assert_eq!(opened[0].destination, "https://a.example/x?y=1");
+        assert_eq!(opened[1].destination, "https://t.example/");
+        // Every signed token is one of the message's click tokens.
+        for link in &opened {
+            assert!(out.tokens.iter().any(|t| t.str("kind") == Some("click")
+                && t.key().unwrap().pk == format!("TRK#{}", link.token)));
+        }
+    }
 }
