@@ -331,9 +331,10 @@ async fn drained_figures_equal_the_views(
         .await
         .expect("a read")
         .unwrap_or_else(|| Item::new(&counter_key(fixture.owner, &date)));
-    let rebuilt = crate::analytics::rebuild(&fixture.rows, fixture.owner, &[date.clone()])
-        .await
-        .expect("recomputed from the rows");
+    let rebuilt =
+        crate::analytics::rebuild(&fixture.rows, fixture.owner, std::slice::from_ref(&date))
+            .await
+            .expect("recomputed from the rows");
     // `total_sent` is counted by the send, which the fixture does not make.
     for field in crate::analytics::FIELDS
         .iter()
