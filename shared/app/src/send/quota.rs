@@ -29,8 +29,6 @@ fn warmup_day(sender: &Row, now: DateTime<Utc>) -> i64 {
 }
 
 impl SendPipeline {
-    /// The caller's senders that may send now, best first: the default account, then the one
-    /// with most capacity left today, then the healthiest.
     /// Every sender account of `owner` (rotation picks among them; the frontend's
     /// `send-email` names one by address).
     pub(super) async fn senders_of(&self, owner: OwnerId) -> Result<Vec<Row>, SendError> {
@@ -58,6 +56,8 @@ impl SendPipeline {
         }
     }
 
+    /// The caller's senders that may send now, best first: the default account, then the one
+    /// with most capacity left today, then the healthiest.
     pub(super) async fn candidates(
         &self,
         actor: &Actor,
