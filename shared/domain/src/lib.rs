@@ -1,6 +1,7 @@
 //! The pure core of Scaliyo: the schema declaration, identifiers, plans and rules.
 //! No I/O and no AWS types live here, so it compiles and tests in seconds.
 
+pub mod ai;
 pub mod billing;
 pub mod email;
 pub mod ids;

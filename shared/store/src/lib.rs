@@ -10,6 +10,7 @@ pub mod invoicing;
 pub mod journal;
 pub mod mail;
 pub mod metrics;
+pub mod model;
 pub mod oauth;
 pub mod payments;
 pub mod queue;
@@ -28,6 +29,7 @@ pub use invoicing::{
 pub use journal::{Journal, JournalError, QueueJournal};
 pub use mail::{Credentials, Delivery, MailError, Mailer, Mailers, OutgoingEmail, SmtpSecurity};
 pub use metrics::{Dimension, Metrics, NoMetrics, no_metrics};
+pub use model::{LanguageModel, ModelError, ModelReply, ModelRequest};
 pub use oauth::{
     Connectable, Grant, InstagramAccount, OAuthClient, OAuthError, OAuthProvider, OAuthProviders,
     Tokens,
