@@ -16,6 +16,7 @@ use std::sync::Arc;
 use axum::{Extension, Router};
 use hit_applier::HitApplier;
 use scaliyo_app::access::Access;
+use scaliyo_app::ai::Ai;
 use scaliyo_app::email_queue::EmailQueueConsumer;
 use scaliyo_app::import::{ImportConfig, Importer};
 use scaliyo_app::invites::{Invitations, InviteLetters, InvitesConfig};
@@ -91,6 +92,9 @@ pub struct LocalConfig {
     /// ones configured in the environment (`GOOGLE_CLIENT_ID`/`_SECRET`, `META_…`,
     /// `LINKEDIN_…`), with their callbacks under `public_base`.
     pub oauth: Option<scaliyo_store::OAuthProviders>,
+    /// The language model of the AI routes (`AI_PROVIDER`…; docs/ai.md). None: they answer
+    /// `501 ai_not_configured`.
+    pub ai_model: Option<scaliyo_app::ai::SharedModel>,
 }
 
 impl LocalConfig {
@@ -115,6 +119,7 @@ impl LocalConfig {
             google_token_url: std::env::var("GOOGLE_TOKEN_URL")
                 .unwrap_or_else(|_| scaliyo_mail::gmail::DEFAULT_TOKEN_URL.into()),
             oauth: None,
+            ai_model: None,
         }
     }
 }
@@ -223,6 +228,8 @@ pub struct LocalSystem {
     pub replies: Arc<Replies>,
     /// Invitations: answering them, and their e-mails (from the e-mail queue).
     pub invitations: Arc<Invitations>,
+    /// AI calls, metered (`ai`); off unless the configuration names a model.
+    pub ai: Arc<Ai>,
 }
 
 /// The local deployment's own sender address (its notices land in the outbox).
@@ -539,7 +546,13 @@ impl LocalSystem {
                 .with_webhooks(Some(webhooks.clone()))
                 .with_metrics(metrics.clone()),
         );
+        let ai = Arc::new(Ai::new(
+            access.clone(),
+            config.ai_model.clone().map(|m| m.0),
+            clock.clone(),
+        ));
         Ok(Self {
+            ai,
             tracking,
             oauth,
             invitations,
@@ -615,6 +628,10 @@ impl LocalSystem {
                 self.billing.clone(),
             ))
             .merge(scaliyo_http::prompt_api::router(self.access.clone()))
+            .merge(scaliyo_http::ai_api::router(
+                self.access.clone(),
+                self.ai.clone(),
+            ))
             .merge(self.workflow_hooks())
             .merge(scaliyo_http::invite_api::router(
                 self.access.clone(),

@@ -186,6 +186,10 @@ async fn serve(
         std::env::var("WEBHOOKS_ALLOW_PRIVATE").as_deref(),
         Ok("1" | "true")
     );
+    // A model when AI_PROVIDER names one (docs/ai.md); AI routes answer 501 otherwise.
+    if let Some(model) = scaliyo_ai::ModelConfig::from_env().map_err(|e| e.to_string())? {
+        config.ai_model = Some(scaliyo_app::ai::SharedModel(model.build().await));
+    }
     let system =
         LocalSystem::open(config.clone(), Arc::new(SystemClock)).map_err(|e| e.to_string())?;
     system.seed().await.map_err(|e| e.to_string())?;

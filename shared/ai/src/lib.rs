@@ -55,11 +55,6 @@ pub enum ConfigError {
     },
 }
 
-/// The variables a deployment sets to turn AI on (named in the `501 ai_not_configured`).
-pub const CONFIG_VARIABLES: &str = "AI_PROVIDER=gemini with GEMINI_API_KEY (GEMINI_MODEL); \
-     AI_PROVIDER=bedrock with BEDROCK_MODEL_ID; AI_PROVIDER=openai with OPENAI_BASE_URL and \
-     OPENAI_MODEL (OPENAI_API_KEY)";
-
 pub const DEFAULT_GEMINI_MODEL: &str = "gemini-2.0-flash";
 pub const DEFAULT_GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com/v1beta";
 

@@ -2,6 +2,7 @@
 //! repository, and (as issues land) one module per use case — all written against the ports.
 
 pub mod access;
+pub mod ai;
 pub mod analytics;
 pub mod billing;
 pub mod board_templates;

@@ -3,6 +3,7 @@
 //! `lambda_http` and under the local server.
 
 pub mod actor;
+pub mod ai_api;
 pub mod billing_api;
 pub mod blog_api;
 pub mod data_api;

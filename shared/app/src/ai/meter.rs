@@ -1,0 +1,255 @@
+//! Credits, exact under concurrency: a call reserves its worst case with one conditional add
+//! on the month's `workspace_ai_usage` row (refused at the plan's limit, never read-then-
+//! write), and settles to what it used in one transaction with the day's
+//! `workspace_usage_counters.ai_credits_used` and its `ai_usage_logs` row.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use scaliyo_domain::ids::OwnerId;
+use scaliyo_domain::schema;
+use scaliyo_store::{Clock, StoreError};
+use serde::Serialize;
+use serde_json::json;
+
+use super::AiError;
+use crate::access::Access;
+use crate::rows::{Row, RowError, to_row};
+use crate::usage::{WorkspaceDayIdentity, day_key, month_key, unique};
+
+/// Credits held for one call until it settles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    pub owner: OwnerId,
+    /// The month the credits were taken from (a call crossing midnight settles there).
+    pub month: String,
+    pub credits: i64,
+    pub limit: i64,
+}
+
+/// What a settled call cost and what is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settled {
+    pub credits: i64,
+    pub remaining: i64,
+}
+
+#[derive(Serialize)]
+struct MonthIdentity<'a> {
+    workspace_id: OwnerId,
+    month_year: &'a str,
+    credits_limit: i64,
+}
+
+#[derive(Clone)]
+pub struct CreditMeter {
+    access: Arc<Access>,
+    clock: Arc<dyn Clock>,
+}
+
+/// The first instant of the month after `now`'s (UTC), when the monthly credits renew.
+pub fn month_reset(now: DateTime<Utc>) -> DateTime<Utc> {
+    let (year, month) = if now.month() == 12 {
+        (now.year() + 1, 1)
+    } else {
+        (now.year(), now.month() + 1)
+    };
+    Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0)
+        .single()
+        .unwrap_or(now)
+}
+
+impl CreditMeter {
+    pub fn new(access: Arc<Access>, clock: Arc<dyn Clock>) -> Self {
+        Self { access, clock }
+    }
+
+    fn month_ops(
+        &self,
+        reservation: &Reservation,
+        add: &[(&str, i64)],
+        limited: bool,
+    ) -> Result<Vec<scaliyo_store::WriteOp>, AiError> {
+        let usage = &schema::WORKSPACE_AI_USAGE;
+        let identity = to_row(&MonthIdentity {
+            workspace_id: reservation.owner,
+            month_year: &reservation.month,
+            credits_limit: reservation.limit,
+        })?;
+        let (_, ops) = self.access.rows().counter_ops(
+            usage,
+            unique(usage, "workspace_ai_usage_workspace_id_month_year_key")?,
+            identity,
+            add,
+            limited.then_some(("credits_used", reservation.limit)),
+        )?;
+        Ok(ops)
+    }
+
+    /// This month's credits used and the plan's limit.
+    pub async fn balance(&self, owner: OwnerId) -> Result<(i64, i64), AiError> {
+        let plan = self.access.plan_of(owner).await?;
+        let limit = i64::from(self.access.limits_of(plan).await?.ai_credits_per_month);
+        let usage = &schema::WORKSPACE_AI_USAGE;
+        let mut probe = Row::new();
+        probe.insert("workspace_id".into(), json!(owner.to_string()));
+        probe.insert("month_year".into(), json!(month_key(self.clock.now())));
+        let used = self
+            .access
+            .rows()
+            .find_unique(
+                usage,
+                unique(usage, "workspace_ai_usage_workspace_id_month_year_key")?,
+                &probe,
+            )
+            .await?
+            .and_then(|row| row["credits_used"].as_i64())
+            .unwrap_or(0);
+        Ok((used, limit))
+    }
+
+    /// Takes `credits` from this month's balance, or refuses (`CreditsExhausted`) without
+    /// taking any when they would pass the plan's limit.
+    pub async fn reserve(&self, owner: OwnerId, credits: u64) -> Result<Reservation, AiError> {
+        let plan = self.access.plan_of(owner).await?;
+        let limit = i64::from(self.access.limits_of(plan).await?.ai_credits_per_month);
+        let now = self.clock.now();
+        let reservation = Reservation {
+            owner,
+            month: month_key(now),
+            credits: i64::try_from(credits).unwrap_or(i64::MAX),
+            limit,
+        };
+        let ops = self.month_ops(&reservation, &[("credits_used", reservation.credits)], true)?;
+        match self.access.rows().store().transact_write(ops).await {
+            Ok(()) => Ok(reservation),
+            Err(StoreError::ConditionFailed { index: Some(0) }) => {
+                let (used, limit) = self.balance(owner).await?;
+                Err(AiError::CreditsExhausted {
+                    remaining: (limit - used).max(0),
+                    needed: reservation.credits,
+                    resets_at: month_reset(now),
+                })
+            }
+            Err(StoreError::ConditionFailed { index: Some(1) }) => Err(RowError::Conflict {
+                constraint: "workspace_ai_usage_workspace_id_month_year_key".into(),
+            }
+            .into()),
+            Err(e) => Err(RowError::from(e).into()),
+        }
+    }
+
+    /// Hands a reservation back whole (the model failed: nothing is charged).
+    pub async fn refund(&self, reservation: &Reservation) -> Result<(), AiError> {
+        let ops = self.month_ops(
+            reservation,
+            &[("credits_used", -reservation.credits)],
+            false,
+        )?;
+        self.access
+            .rows()
+            .store()
+            .transact_write(ops)
+            .await
+            .map_err(|e| AiError::from(RowError::from(e)))
+    }
+
+    /// Charges what the call cost instead of what it reserved, adds its tokens, the day's
+    /// counter and its `ai_usage_logs` row — one transaction. A call that cost more than it
+    /// reserved (a provider counting past the bound) is charged the excess only within the
+    /// limit.
+    pub async fn settle(
+        &self,
+        reservation: &Reservation,
+        credits: u64,
+        tokens: u64,
+    ) -> Result<Settled, AiError> {
+        let credits = i64::try_from(credits).unwrap_or(i64::MAX);
+        let tokens = i64::try_from(tokens).unwrap_or(i64::MAX);
+        let mut charged = credits;
+        loop {
+            let delta = charged - reservation.credits;
+            let mut ops = self.month_ops(
+                reservation,
+                &[("credits_used", delta), ("tokens_used", tokens)],
+                delta > 0,
+            )?;
+            ops.extend(self.day_ops(reservation.owner, charged)?);
+            ops.extend(self.log_ops(reservation.owner, tokens)?);
+            match self.access.rows().store().transact_write(ops).await {
+                Ok(()) => break,
+                Err(StoreError::ConditionFailed { index: Some(0) }) if delta > 0 => {
+                    tracing::warn!(
+                        reserved = reservation.credits,
+                        cost = credits,
+                        "an AI call cost more than its reservation and the limit is reached"
+                    );
+                    charged = reservation.credits;
+                }
+                Err(e) => return Err(RowError::from(e).into()),
+            }
+        }
+        let (used, limit) = self.balance(reservation.owner).await?;
+        Ok(Settled {
+            credits: charged,
+            remaining: (limit - used).max(0),
+        })
+    }
+
+    fn day_ops(
+        &self,
+        owner: OwnerId,
+        credits: i64,
+    ) -> Result<Vec<scaliyo_store::WriteOp>, AiError> {
+        let counters = &schema::WORKSPACE_USAGE_COUNTERS;
+        let now = self.clock.now();
+        let (date, month) = (day_key(now), month_key(now));
+        let identity = to_row(&WorkspaceDayIdentity {
+            workspace_id: owner,
+            date_key: &date,
+            month_key: &month,
+        })?;
+        let (_, ops) = self.access.rows().counter_ops(
+            counters,
+            unique(
+                counters,
+                "workspace_usage_counters_workspace_id_date_key_key",
+            )?,
+            identity,
+            &[("ai_credits_used", credits)],
+            None,
+        )?;
+        Ok(ops)
+    }
+
+    fn log_ops(&self, owner: OwnerId, tokens: i64) -> Result<Vec<scaliyo_store::WriteOp>, AiError> {
+        let logs = &schema::AI_USAGE_LOGS;
+        let mut input = Row::new();
+        input.insert("user_id".into(), json!(owner.to_string()));
+        input.insert(
+            "tokens_used".into(),
+            json!(i32::try_from(tokens).unwrap_or(i32::MAX)),
+        );
+        let rows = self.access.rows();
+        let row = rows.prepare(logs, input)?;
+        Ok(rows.insert_ops(logs, None, &row, false)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_credits_renew_at_the_first_instant_of_the_next_month() {
+        let at = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 13, 5, 0).unwrap();
+        assert_eq!(
+            month_reset(at(2026, 12, 3)),
+            Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap()
+        );
+        assert_eq!(
+            month_reset(at(2026, 2, 28)),
+            Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap()
+        );
+    }
+}
