@@ -2,6 +2,7 @@
 //! `/v1/openapi.json`). Nothing here is written by hand per table; the routes beyond the
 //! row routes are described in the submodules, one per area.
 
+mod ai;
 mod billing;
 mod mailboxes;
 mod public;
@@ -475,6 +476,7 @@ pub fn document() -> Value {
     mailboxes::mailbox_paths(&mut paths);
     public::public_paths(&mut paths);
     billing::billing_paths(&mut paths);
+    ai::ai_paths(&mut paths);
     storage::storage_paths(&mut paths);
     teamhub::teamhub_paths(&mut paths);
     invite_paths(&mut paths);
