@@ -372,12 +372,15 @@ async fn a_failed_model_call_hands_its_credits_back() {
 async fn a_hundred_concurrent_calls_against_fifty_remaining_credits_never_pass_the_limit() {
     let (local, fake) = with_gemini().await;
     let ada = signed_up(&local, "ada@example.com").await;
-    operator_writes(
-        &local,
-        &schema::AI_PROMPTS,
-        json!({"name": "score", "template": "Score this lead."}),
-    )
-    .await;
+    // An analytics prompt: an insight, one credit at least.
+    let prompt = ada
+        .post(
+            "/v1/user_prompts",
+            json!({"prompt_key": "score", "category": "analytics", "display_name": "Score",
+                   "prompt_template": "Score this lead."}),
+        )
+        .await;
+    assert_eq!(prompt.status, 201, "{:?}", prompt.body);
     Mock::given(method("POST"))
         .respond_with(answer("72", 10, 1).set_delay(Duration::from_millis(20)))
         .mount(&fake)
@@ -390,7 +393,7 @@ async fn a_hundred_concurrent_calls_against_fifty_remaining_credits_never_pass_t
     let calls = (0..100).map(|_| {
         ada.post(
             "/v1/ai/generate",
-            json!({"prompt_key": "score", "operation": "scoring", "max_output_tokens": 16}),
+            json!({"prompt_key": "score", "max_output_tokens": 16}),
         )
     });
     let replies = futures::future::join_all(calls).await;
@@ -413,10 +416,7 @@ async fn a_hundred_concurrent_calls_against_fifty_remaining_credits_never_pass_t
     assert_eq!(fake.received_requests().await.unwrap().len(), 50);
     assert_eq!(month_usage(&ada).await.0, 1_000);
     let last = ada
-        .post(
-            "/v1/ai/generate",
-            json!({"prompt_key": "score", "operation": "scoring"}),
-        )
+        .post("/v1/ai/generate", json!({"prompt_key": "score"}))
         .await;
     assert_eq!(
         (last.status, last.body["remaining"].clone()),
@@ -466,6 +466,28 @@ async fn a_prompt_test_keeps_its_answer_on_the_prompt_and_tenants_cannot_use_eac
     // A test changes no version of the prompt.
     assert_eq!(stored.body["version"], 1);
 
+    // A caller may name a dearer operation, never a cheaper one than the prompt's.
+    let cheaper = ada
+        .post(
+            "/v1/ai/generate",
+            json!({"prompt_id": id, "lead_id": lead_id, "operation": "scoring"}),
+        )
+        .await;
+    assert_eq!(
+        cheaper.body["operation"], "lead_research",
+        "{:?}",
+        cheaper.body
+    );
+    assert_eq!(cheaper.body["credits_charged"], 2);
+    let dearer = ada
+        .post(
+            "/v1/ai/generate",
+            json!({"prompt_id": id, "lead_id": lead_id, "operation": "batch"}),
+        )
+        .await;
+    assert_eq!(dearer.body["operation"], "batch");
+    assert_eq!(dearer.body["credits_charged"], 5);
+
     // Bob knows every id and gets nothing, and pays nothing.
     let by_id = bob.post("/v1/ai/generate", json!({"prompt_id": id})).await;
     assert_eq!((by_id.status, by_id.code()), (404, "prompt_not_found"));
@@ -496,6 +518,6 @@ async fn a_prompt_test_keeps_its_answer_on_the_prompt_and_tenants_cannot_use_eac
             .unwrap()
             .is_empty()
     );
-    assert_eq!(fake.received_requests().await.unwrap().len(), 1);
+    assert_eq!(fake.received_requests().await.unwrap().len(), 3);
     let _ = &local;
 }

@@ -28,7 +28,8 @@ pub struct GenerateRequest {
     pub variables: BTreeMap<String, Value>,
     /// Merge the lead's fields (`first_name`, `company`, `custom_fields.*`…).
     pub lead_id: Option<String>,
-    /// What the call is for (its minimum credits); the prompt's category decides otherwise.
+    /// What the call is for, when it costs more than the prompt's own operation (its category's;
+    /// `content` for system prompts): a cheaper one is ignored.
     pub operation: Option<String>,
     pub max_output_tokens: Option<u32>,
 }
@@ -150,7 +151,12 @@ impl Ai {
         let values = self
             .merge_values_of(actor, request.lead_id.as_deref(), request.variables)
             .await?;
-        let operation = operation.unwrap_or(prompt.operation);
+        // A caller may name a dearer operation, never a cheaper one than its prompt's: the
+        // minimum is part of the price.
+        let operation = match operation {
+            Some(asked) if asked.minimum_credits() > prompt.operation.minimum_credits() => asked,
+            _ => prompt.operation,
+        };
         self.run(actor, &prompt, &values, operation, max_output)
             .await
     }
