@@ -75,6 +75,12 @@ async fn month_usage(user: &Client) -> (i64, i64) {
     )
 }
 
+async fn no_rows(user: &Client, path: &str) -> bool {
+    user.get(path).await.body["data"]
+        .as_array()
+        .is_some_and(Vec::is_empty)
+}
+
 #[tokio::test]
 async fn without_a_model_the_ai_routes_answer_501_naming_the_variables() {
     let local = RunningLocal::start().await;
@@ -292,12 +298,7 @@ async fn bad_input_is_refused_before_any_credit_or_model_call() {
         json!(["first_name", "unknown_thing", "other"])
     );
     assert!(fake.received_requests().await.unwrap().is_empty());
-    assert!(
-        ada.get("/v1/workspace_ai_usage").await.body["data"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(no_rows(&ada, "/v1/workspace_ai_usage").await);
 }
 
 #[tokio::test]
@@ -360,12 +361,7 @@ async fn a_failed_model_call_hands_its_credits_back() {
     // 1 + 1 + 3 attempts reached the model; not one credit is kept.
     assert_eq!(fake.received_requests().await.unwrap().len(), 5);
     assert_eq!(month_usage(&ada).await, (0, 0));
-    assert!(
-        ada.get("/v1/ai_usage_logs").await.body["data"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(no_rows(&ada, "/v1/ai_usage_logs").await);
 }
 
 #[tokio::test]
@@ -512,12 +508,7 @@ async fn a_prompt_test_keeps_its_answer_on_the_prompt_and_tenants_cannot_use_eac
         )
         .await;
     assert_eq!((lead.status, lead.code()), (404, "not_found"));
-    assert!(
-        bob.get("/v1/workspace_ai_usage").await.body["data"]
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert!(no_rows(&bob, "/v1/workspace_ai_usage").await);
     assert_eq!(fake.received_requests().await.unwrap().len(), 3);
     let _ = &local;
 }

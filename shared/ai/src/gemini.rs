@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use scaliyo_store::{LanguageModel, ModelError, ModelReply, ModelRequest};
 use serde::{Deserialize, Serialize};
 
-use crate::wire::{error_of, transport_error};
+use crate::wire::answer_of;
 
 pub struct Gemini {
     http: reqwest::Client,
@@ -172,23 +172,12 @@ impl LanguageModel for Gemini {
             },
         };
         let url = format!("{}/models/{}:generateContent", self.base_url, self.model);
-        let response = self
+        let call = self
             .http
             .post(url)
             .header("x-goog-api-key", &self.api_key)
-            .json(&body)
-            .send()
-            .await
-            .map_err(transport_error)?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.map_err(transport_error)?;
-        if !status.is_success() {
-            return Err(error_of(status, &headers, &text));
-        }
-        let answer: Answer = serde_json::from_str(&text).map_err(|e| {
-            ModelError::Unavailable(format!("Gemini answered unreadable JSON: {e}"))
-        })?;
+            .json(&body);
+        let answer: Answer = answer_of(call, "Gemini").await?;
         reply_of(answer, &self.model)
     }
 }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use scaliyo_store::{LanguageModel, ModelError, ModelReply, ModelRequest};
 use serde::{Deserialize, Serialize};
 
-use crate::wire::{error_of, transport_error};
+use crate::wire::answer_of;
 
 pub struct OpenAiCompatible {
     http: reqwest::Client,
@@ -109,16 +109,7 @@ impl LanguageModel for OpenAiCompatible {
         if let Some(key) = &self.api_key {
             call = call.bearer_auth(key);
         }
-        let response = call.send().await.map_err(transport_error)?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.map_err(transport_error)?;
-        if !status.is_success() {
-            return Err(error_of(status, &headers, &text));
-        }
-        let answer: Answer = serde_json::from_str(&text).map_err(|e| {
-            ModelError::Unavailable(format!("the model server answered unreadable JSON: {e}"))
-        })?;
+        let answer: Answer = answer_of(call, "the model server").await?;
         let choice = answer.choices.into_iter().next().ok_or_else(|| {
             ModelError::Unavailable("the model server answered without a choice".into())
         })?;

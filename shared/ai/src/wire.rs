@@ -21,7 +21,24 @@ pub(crate) fn error_of(status: StatusCode, headers: &HeaderMap, body: &str) -> M
     }
 }
 
-pub(crate) fn transport_error(error: reqwest::Error) -> ModelError {
+/// Sends a call and reads its JSON answer, or the provider's error (`who` names the provider
+/// in the message of an unreadable answer).
+pub(crate) async fn answer_of<T: serde::de::DeserializeOwned>(
+    call: reqwest::RequestBuilder,
+    who: &str,
+) -> Result<T, ModelError> {
+    let response = call.send().await.map_err(transport_error)?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.map_err(transport_error)?;
+    if !status.is_success() {
+        return Err(error_of(status, &headers, &text));
+    }
+    serde_json::from_str(&text)
+        .map_err(|e| ModelError::Unavailable(format!("{who} answered unreadable JSON: {e}")))
+}
+
+fn transport_error(error: reqwest::Error) -> ModelError {
     // The URL may carry nothing secret (keys travel in headers), but say less anyway.
     ModelError::Unavailable(error.without_url().to_string())
 }
