@@ -61,11 +61,13 @@ impl Rows {
                 .find(|(c, _)| *c == column)
                 .map(|(_, a)| *a)
                 .unwrap_or(0);
-            Condition::NotExists(column.into()).or(Condition::cmp(
-                column,
-                scaliyo_store::CmpOp::Le,
-                max - amount,
-            ))
+            let within = Condition::cmp(column, scaliyo_store::CmpOp::Le, max - amount);
+            // A row not created yet starts at 0: the first add alone must fit as well.
+            if amount <= max {
+                Condition::NotExists(column.into()).or(within)
+            } else {
+                within
+            }
         });
         let mut ops = vec![WriteOp::Update {
             key: key.clone(),
