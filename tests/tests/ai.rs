@@ -512,3 +512,49 @@ async fn a_prompt_test_keeps_its_answer_on_the_prompt_and_tenants_cannot_use_eac
     assert_eq!(fake.received_requests().await.unwrap().len(), 3);
     let _ = &local;
 }
+
+#[tokio::test]
+async fn a_first_call_larger_than_the_whole_month_is_refused_and_creates_no_usage() {
+    let (local, fake) = with_gemini().await;
+    Mock::given(method("POST"))
+        .respond_with(answer("72", 10, 1))
+        .mount(&fake)
+        .await;
+    let bob = signed_up(&local, "bob@example.com").await;
+    bob.post(
+        "/v1/user_prompts",
+        json!({"prompt_key": "big", "category": "content", "display_name": "Big",
+               "prompt_template": "{{blob}}"}),
+    )
+    .await;
+    // ~900 KB of prompt: its reservation alone (1,127 credits) is past the plan's 1,000, on a
+    // month with no usage row yet.
+    let huge = bob
+        .post(
+            "/v1/ai/generate",
+            json!({"prompt_key": "big", "variables": {"blob": "x".repeat(900_000)}}),
+        )
+        .await;
+    assert_eq!(
+        (huge.status, huge.code()),
+        (402, "credits_exhausted"),
+        "{:?}",
+        huge.body
+    );
+    assert_eq!(
+        (huge.body["remaining"].clone(), huge.body["needed"].clone()),
+        (json!(1000), json!(1127))
+    );
+    // The RPC's add is held to the same rule.
+    let rpc = bob
+        .post("/v1/rpc/increment_ai_usage", json!({"credits": 5_000}))
+        .await;
+    assert_eq!(
+        (rpc.status, rpc.code()),
+        (429, "quota_exceeded"),
+        "{:?}",
+        rpc.body
+    );
+    assert!(fake.received_requests().await.unwrap().is_empty());
+    assert!(no_rows(&bob, "/v1/workspace_ai_usage").await);
+}
