@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::access::{Access, AccessError, Actor};
 use crate::layout;
-use crate::rows::{ListRequest, Row, RowError, timestamp_text, to_row};
+use crate::rows::{ListRequest, Row, RowError, Rows, timestamp_text, to_row};
 
 pub(crate) fn unique(table: &'static Table, name: &str) -> Result<&'static Unique, AccessError> {
     table
@@ -58,10 +58,60 @@ pub(crate) struct WorkspaceDayIdentity<'a> {
 /// The identity of a `workspace_ai_usage` row: one per workspace and month, with the
 /// plan's credits at its creation.
 #[derive(Serialize)]
-struct AiUsageIdentity {
+struct AiUsageIdentity<'a> {
     workspace_id: OwnerId,
-    month_year: String,
+    month_year: &'a str,
     credits_limit: i64,
+}
+
+/// The `workspace_ai_usage` row of a workspace's month, as its counter's identity.
+pub(crate) fn ai_month_identity(owner: OwnerId, month: &str, limit: i64) -> Result<Row, RowError> {
+    to_row(&AiUsageIdentity {
+        workspace_id: owner,
+        month_year: month,
+        credits_limit: limit,
+    })
+}
+
+/// The `workspace_usage_counters` row of a workspace's day (UTC), as its counter's identity.
+pub(crate) fn workspace_day_identity(owner: OwnerId, now: DateTime<Utc>) -> Result<Row, RowError> {
+    to_row(&WorkspaceDayIdentity {
+        workspace_id: owner,
+        date_key: &day_key(now),
+        month_key: &month_key(now),
+    })
+}
+
+/// The monthly AI credits of a workspace's plan.
+pub(crate) async fn ai_credits_per_month(
+    access: &Access,
+    owner: OwnerId,
+) -> Result<i64, AccessError> {
+    let plan = access.plan_of(owner).await?;
+    Ok(i64::from(
+        access.limits_of(plan).await?.ai_credits_per_month,
+    ))
+}
+
+/// The AI credits a workspace used in a month (`YYYY-MM`; 0 before its row exists).
+pub(crate) async fn ai_credits_used(
+    rows: &Rows,
+    owner: OwnerId,
+    month: &str,
+) -> Result<i64, AccessError> {
+    let usage = &schema::WORKSPACE_AI_USAGE;
+    let mut probe = Row::new();
+    probe.insert("workspace_id".into(), json!(owner.to_string()));
+    probe.insert("month_year".into(), json!(month));
+    Ok(rows
+        .find_unique(
+            usage,
+            unique(usage, "workspace_ai_usage_workspace_id_month_year_key")?,
+            &probe,
+        )
+        .await?
+        .and_then(|row| crate::rows::field(&row, "credits_used").as_i64())
+        .unwrap_or(0))
 }
 
 fn invalid(column: &str, reason: &str) -> AccessError {
@@ -163,14 +213,9 @@ impl Usage {
         if args.tokens < 0 {
             return Err(invalid("tokens", "must not be negative"));
         }
-        let plan = self.access.plan_of(user).await?;
-        let limit = i64::from(self.access.limits_of(plan).await?.ai_credits_per_month);
+        let limit = ai_credits_per_month(&self.access, user).await?;
         let usage = &schema::WORKSPACE_AI_USAGE;
-        let identity = to_row(&AiUsageIdentity {
-            workspace_id: user,
-            month_year: month_key(self.clock.now()),
-            credits_limit: limit,
-        })?;
+        let identity = ai_month_identity(user, &month_key(self.clock.now()), limit)?;
         Ok(self
             .access
             .rows()
@@ -297,12 +342,7 @@ impl Usage {
             return Err(invalid("amount", "must be at least 1"));
         }
         let counters = &schema::WORKSPACE_USAGE_COUNTERS;
-        let now = self.clock.now();
-        let identity = to_row(&WorkspaceDayIdentity {
-            workspace_id: user,
-            date_key: &day_key(now),
-            month_key: &month_key(now),
-        })?;
+        let identity = workspace_day_identity(user, self.clock.now())?;
         let limit = args.daily_limit.map(|cap| {
             (
                 field,

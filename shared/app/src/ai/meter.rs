@@ -9,13 +9,15 @@ use chrono::{DateTime, Datelike, TimeZone, Utc};
 use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema;
 use scaliyo_store::{Clock, StoreError};
-use serde::Serialize;
 use serde_json::json;
 
 use super::AiError;
 use crate::access::Access;
-use crate::rows::{Row, RowError, to_row};
-use crate::usage::{WorkspaceDayIdentity, day_key, month_key, unique};
+use crate::rows::{Row, RowError};
+use crate::usage::{
+    ai_credits_per_month, ai_credits_used, ai_month_identity, month_key, unique,
+    workspace_day_identity,
+};
 
 /// Credits held for one call until it settles.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,13 +34,6 @@ pub struct Reservation {
 pub struct Settled {
     pub credits: i64,
     pub remaining: i64,
-}
-
-#[derive(Serialize)]
-struct MonthIdentity<'a> {
-    workspace_id: OwnerId,
-    month_year: &'a str,
-    credits_limit: i64,
 }
 
 #[derive(Clone)]
@@ -71,11 +66,7 @@ impl CreditMeter {
         limited: bool,
     ) -> Result<Vec<scaliyo_store::WriteOp>, AiError> {
         let usage = &schema::WORKSPACE_AI_USAGE;
-        let identity = to_row(&MonthIdentity {
-            workspace_id: reservation.owner,
-            month_year: &reservation.month,
-            credits_limit: reservation.limit,
-        })?;
+        let identity = ai_month_identity(reservation.owner, &reservation.month, reservation.limit)?;
         let (_, ops) = self.access.rows().counter_ops(
             usage,
             unique(usage, "workspace_ai_usage_workspace_id_month_year_key")?,
@@ -86,33 +77,17 @@ impl CreditMeter {
         Ok(ops)
     }
 
-    /// This month's credits used and the plan's limit.
-    pub async fn balance(&self, owner: OwnerId) -> Result<(i64, i64), AiError> {
-        let plan = self.access.plan_of(owner).await?;
-        let limit = i64::from(self.access.limits_of(plan).await?.ai_credits_per_month);
-        let usage = &schema::WORKSPACE_AI_USAGE;
-        let mut probe = Row::new();
-        probe.insert("workspace_id".into(), json!(owner.to_string()));
-        probe.insert("month_year".into(), json!(month_key(self.clock.now())));
-        let used = self
-            .access
-            .rows()
-            .find_unique(
-                usage,
-                unique(usage, "workspace_ai_usage_workspace_id_month_year_key")?,
-                &probe,
-            )
-            .await?
-            .and_then(|row| row["credits_used"].as_i64())
-            .unwrap_or(0);
-        Ok((used, limit))
+    /// What a reservation's month has left.
+    async fn remaining_for(&self, reservation: &Reservation) -> Result<i64, AiError> {
+        let used =
+            ai_credits_used(self.access.rows(), reservation.owner, &reservation.month).await?;
+        Ok((reservation.limit - used).max(0))
     }
 
     /// Takes `credits` from this month's balance, or refuses (`CreditsExhausted`) without
     /// taking any when they would pass the plan's limit.
     pub async fn reserve(&self, owner: OwnerId, credits: u64) -> Result<Reservation, AiError> {
-        let plan = self.access.plan_of(owner).await?;
-        let limit = i64::from(self.access.limits_of(plan).await?.ai_credits_per_month);
+        let limit = ai_credits_per_month(&self.access, owner).await?;
         let now = self.clock.now();
         let reservation = Reservation {
             owner,
@@ -123,14 +98,11 @@ impl CreditMeter {
         let ops = self.month_ops(&reservation, &[("credits_used", reservation.credits)], true)?;
         match self.access.rows().store().transact_write(ops).await {
             Ok(()) => Ok(reservation),
-            Err(StoreError::ConditionFailed { index: Some(0) }) => {
-                let (used, limit) = self.balance(owner).await?;
-                Err(AiError::CreditsExhausted {
-                    remaining: (limit - used).max(0),
-                    needed: reservation.credits,
-                    resets_at: month_reset(now),
-                })
-            }
+            Err(StoreError::ConditionFailed { index: Some(0) }) => Err(AiError::CreditsExhausted {
+                remaining: self.remaining_for(&reservation).await?,
+                needed: reservation.credits,
+                resets_at: month_reset(now),
+            }),
             Err(StoreError::ConditionFailed { index: Some(1) }) => Err(RowError::Conflict {
                 constraint: "workspace_ai_usage_workspace_id_month_year_key".into(),
             }
@@ -189,10 +161,10 @@ impl CreditMeter {
                 Err(e) => return Err(RowError::from(e).into()),
             }
         }
-        let (used, limit) = self.balance(reservation.owner).await?;
+        // The reservation's month and limit: no plan to read again on the way out.
         Ok(Settled {
             credits: charged,
-            remaining: (limit - used).max(0),
+            remaining: self.remaining_for(reservation).await?,
         })
     }
 
@@ -202,13 +174,7 @@ impl CreditMeter {
         credits: i64,
     ) -> Result<Vec<scaliyo_store::WriteOp>, AiError> {
         let counters = &schema::WORKSPACE_USAGE_COUNTERS;
-        let now = self.clock.now();
-        let (date, month) = (day_key(now), month_key(now));
-        let identity = to_row(&WorkspaceDayIdentity {
-            workspace_id: owner,
-            date_key: &date,
-            month_key: &month,
-        })?;
+        let identity = workspace_day_identity(owner, self.clock.now())?;
         let (_, ops) = self.access.rows().counter_ops(
             counters,
             unique(

@@ -3,11 +3,12 @@
 
 use scaliyo_domain::ai::AiOperation;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{Ai, AiError};
-use crate::access::{AccessError, Actor, ListParams};
-use crate::rows::{ListRequest, Row, RowError};
+use crate::access::{AccessError, Actor};
+use crate::rows::{Row, RowError};
+use crate::usage::unique;
 use scaliyo_domain::schema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -33,6 +34,10 @@ pub struct ResolvedPrompt {
     pub top_p: f64,
     pub operation: AiOperation,
 }
+
+/// A bound on the shared prompt tables scanned, not an expectation: operators keep a few
+/// dozen system and default prompts.
+const MAX_PAGES: usize = 20;
 
 fn text(row: &Row, column: &str) -> String {
     row.get(column)
@@ -91,36 +96,32 @@ impl Ai {
         actor: &Actor,
         key: &str,
     ) -> Result<ResolvedPrompt, AiError> {
-        let owner = actor.owner()?.to_string();
-        let candidates = self
+        // The caller's active prompt for the key: the one its partial unique index names.
+        let prompts = &schema::USER_PROMPTS;
+        let mut probe = Row::new();
+        probe.insert("owner_id".into(), json!(actor.owner()?.to_string()));
+        probe.insert("prompt_key".into(), json!(key));
+        probe.insert("is_active".into(), json!(true));
+        if let Some(own) = self
             .access
-            .list(
-                actor,
-                "user_prompts",
-                ListParams {
-                    filters: vec![("prompt_key".into(), key.to_owned())],
-                    limit: Some(100),
-                    ..Default::default()
-                },
+            .rows()
+            .find_unique_of(
+                prompts,
+                unique(prompts, "idx_user_prompts_active_unique")?,
+                &probe,
+                actor.owner()?,
             )
             .await?
-            .rows;
-        let active = |row: &&Row| is_true(row, "is_active");
-        if let Some(own) = candidates
-            .iter()
-            .filter(active)
-            .find(|row| row.get("owner_id").and_then(Value::as_str) == Some(owner.as_str()))
         {
-            return Ok(user_prompt(own, PromptSource::User));
+            return Ok(user_prompt(&own, PromptSource::User));
         }
         if let Some(default) = self.default_prompt(key).await? {
             return Ok(user_prompt(&default, PromptSource::Default));
         }
-        let system = self.system_prompts_named(actor, key).await?;
+        let system = self.system_prompts_named(key).await?;
         // The newest active version of the system prompt.
         let newest = system
             .iter()
-            .filter(|row| is_true(row, "is_active"))
             .max_by_key(|row| row.get("version").and_then(Value::as_i64).unwrap_or(0));
         match newest {
             Some(row) => Ok(ResolvedPrompt {
@@ -140,64 +141,27 @@ impl Ai {
     /// The active default user prompt for a key: the shared `user_prompts` rows, which every
     /// user may read (`is_default`).
     async fn default_prompt(&self, key: &str) -> Result<Option<Row>, AiError> {
-        let mut cursor = None;
-        for _ in 0..20 {
-            let page = self
-                .access
-                .rows()
-                .list(
-                    &schema::USER_PROMPTS,
-                    None,
-                    ListRequest {
-                        limit: 100,
-                        cursor,
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            if let Some(found) = page.rows.into_iter().find(|row| {
+        let defaults = self
+            .access
+            .rows()
+            .list_matching(&schema::USER_PROMPTS, None, MAX_PAGES, |row| {
                 is_true(row, "is_default")
                     && is_true(row, "is_active")
                     && row.get("prompt_key").and_then(Value::as_str) == Some(key)
-            }) {
-                return Ok(Some(found));
-            }
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
-        Ok(None)
+            })
+            .await?;
+        Ok(defaults.into_iter().next())
     }
 
-    /// The system prompts (`ai_prompts`, a short shared table) with this name.
-    async fn system_prompts_named(&self, actor: &Actor, name: &str) -> Result<Vec<Row>, AiError> {
-        let mut named = Vec::new();
-        let mut cursor = None;
-        // A bound, not a expectation: operators keep a few dozen system prompts.
-        for _ in 0..20 {
-            let page = self
-                .access
-                .list(
-                    actor,
-                    "ai_prompts",
-                    ListParams {
-                        limit: Some(100),
-                        cursor,
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            named.extend(
-                page.rows
-                    .into_iter()
-                    .filter(|row| row.get("name").and_then(Value::as_str) == Some(name)),
-            );
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
-        Ok(named)
+    /// The active system prompts (`ai_prompts`, readable by every signed-in user) with this
+    /// name.
+    async fn system_prompts_named(&self, name: &str) -> Result<Vec<Row>, AiError> {
+        Ok(self
+            .access
+            .rows()
+            .list_matching(&schema::AI_PROMPTS, None, MAX_PAGES, |row| {
+                is_true(row, "is_active") && row.get("name").and_then(Value::as_str) == Some(name)
+            })
+            .await?)
     }
 }

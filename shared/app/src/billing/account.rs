@@ -190,21 +190,8 @@ impl Billing {
         &self,
         owner: scaliyo_domain::ids::OwnerId,
     ) -> Result<i64, BillingError> {
-        let table = &schema::WORKSPACE_AI_USAGE;
-        let unique = crate::usage::unique(table, "workspace_ai_usage_workspace_id_month_year_key")?;
-        let mut probe = Row::new();
-        probe.insert("workspace_id".into(), serde_json::json!(owner));
-        probe.insert(
-            "month_year".into(),
-            serde_json::json!(crate::usage::month_key(self.clock.now())),
-        );
-        Ok(self
-            .access
-            .rows()
-            .find_unique(table, unique, &probe)
-            .await?
-            .and_then(|row| crate::rows::field(&row, "credits_used").as_i64())
-            .unwrap_or(0))
+        let month = crate::usage::month_key(self.clock.now());
+        Ok(crate::usage::ai_credits_used(self.access.rows(), owner, &month).await?)
     }
 }
 

@@ -105,6 +105,38 @@ impl Rows {
         })
     }
 
+    /// The rows of a listing that `keep` accepts, page after page (at most `max_pages`): for
+    /// the short tables the server scans itself (system prompts, default prompts).
+    pub async fn list_matching(
+        &self,
+        table: &'static Table,
+        owner: Option<&str>,
+        max_pages: usize,
+        keep: impl Fn(&Row) -> bool,
+    ) -> Result<Vec<Row>, RowError> {
+        let mut kept = Vec::new();
+        let mut cursor = None;
+        for _ in 0..max_pages {
+            let page = self
+                .list(
+                    table,
+                    owner,
+                    ListRequest {
+                        limit: 100,
+                        cursor,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            kept.extend(page.rows.into_iter().filter(|row| keep(row)));
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        Ok(kept)
+    }
+
     /// The raw item of a row (with its internal attributes), for [`Rows::transition_op`].
     pub async fn get_raw(
         &self,
