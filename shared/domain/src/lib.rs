@@ -22,5 +22,6 @@ pub mod social;
 pub mod status;
 pub mod teamhub;
 pub mod tracking;
+pub mod web_page;
 pub mod webhooks;
 pub mod workflows;

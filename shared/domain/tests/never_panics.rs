@@ -4,11 +4,13 @@
 //! `PROPTEST_CASES` raises the count for a longer hunt.
 
 use proptest::prelude::*;
+use scaliyo_domain::ai;
 use scaliyo_domain::email;
 use scaliyo_domain::import::{self, Mapping, RawRecord, RecordSplitter};
 use scaliyo_domain::provider_events;
 use scaliyo_domain::schedule;
 use scaliyo_domain::social;
+use scaliyo_domain::web_page;
 use scaliyo_domain::webhooks;
 use serde_json::{Map, Value};
 
@@ -138,5 +140,25 @@ proptest! {
         }
         let _ = schedule::parse_zone(&text);
         let _ = schedule::SendWindow::parse(std::slice::from_ref(&text), &text, &text, &text);
+    }
+
+    #[test]
+    fn web_pages_and_model_answers_never_panic(text in markup(), bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let page = web_page::decode(&bytes, Some(&text));
+        let facts = web_page::PageFacts::extract(&page);
+        let facts = web_page::PageFacts { text: web_page::PageFacts::extract(&text).text, ..facts };
+        let _ = web_page::website_url(&text);
+        let lead = serde_json::json!({"name": text, "email": text, "custom_fields": {"website": text}, "knowledgeBase": {"aiResearchBrief": text}});
+        let _ = web_page::website_of(&lead);
+        let _ = ai::research::prompt(&lead, &text, &facts);
+        if let Ok(brief) = ai::research::Brief::parse(&text) {
+            let _ = ai::research::knowledge_base(&lead, &brief, &text, &facts, chrono::Utc::now());
+        }
+        for steps in 0..3 {
+            for email in ai::sequence::WrittenEmail::parse_all(&text, steps).unwrap_or_default() {
+                let _ = email.html_body();
+            }
+        }
+        let _ = ai::sequence::prompt(&ai::sequence::WritingConfig::default(), &[], &lead);
     }
 }

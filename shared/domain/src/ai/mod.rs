@@ -1,6 +1,10 @@
 //! AI credit rules, pure: what an operation costs, what is reserved before a model call and
 //! what is settled after it (docs/ai.md).
 
+pub mod answer;
+pub mod research;
+pub mod sequence;
+
 use serde::{Deserialize, Serialize};
 
 /// One credit buys this many tokens (prompt and answer together).
