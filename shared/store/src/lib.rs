@@ -17,6 +17,7 @@ pub mod queue;
 pub mod seal;
 pub mod social;
 pub mod table;
+pub mod web_page;
 pub mod webhook;
 
 pub use blobs::{BlobError, BlobMeta, BlobReader, Blobs, ByteChunks, ObjectCreated, PresignedUrl};
@@ -42,4 +43,5 @@ pub use table::{
     BatchOp, CmpOp, Condition, Cursor, Index, Item, Key, Number, Page, Query, SortCondition,
     StoreError, Table, Update, Value, WriteOp,
 };
+pub use web_page::{FetchedPage, PageError, PageFetcher};
 pub use webhook::{TransportError, WebhookRequest, WebhookResponse, WebhookTransport};
