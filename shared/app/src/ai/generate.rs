@@ -50,6 +50,16 @@ pub struct Tokens {
     pub total: u64,
 }
 
+impl Tokens {
+    pub fn of(reply: &ModelReply) -> Self {
+        Self {
+            input: reply.input_tokens,
+            output: reply.output_tokens,
+            total: reply.total_tokens(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PromptUsed {
     pub source: PromptSource,
@@ -192,16 +202,7 @@ impl Ai {
             max_output_tokens,
         );
         let reservation = self.meter.reserve(owner, reserved).await?;
-        let reply: ModelReply = match model.generate(&request).await {
-            Ok(reply) => reply,
-            Err(error) => {
-                if let Err(refund) = self.meter.refund(&reservation).await {
-                    tracing::error!(%refund, credits = reservation.credits, "an AI reservation could not be handed back");
-                }
-                tracing::warn!(provider = model.provider(), %error, "the model call failed");
-                return Err(error.into());
-            }
-        };
+        let reply: ModelReply = self.model_call(&reservation, &request).await?;
         let tokens = reply.total_tokens();
         let settled = self
             .meter
@@ -215,12 +216,8 @@ impl Ai {
             "AI call"
         );
         Ok(Generated {
+            tokens: Tokens::of(&reply),
             text: reply.text,
-            tokens: Tokens {
-                input: reply.input_tokens,
-                output: reply.output_tokens,
-                total: tokens,
-            },
             credits_charged: settled.credits,
             credits_remaining: settled.remaining,
             operation,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use scaliyo_domain::ids::OwnerId;
 use scaliyo_domain::schema;
-use scaliyo_store::{Clock, StoreError};
+use scaliyo_store::{Clock, StoreError, WriteOp};
 use serde_json::json;
 
 use super::AiError;
@@ -64,7 +64,7 @@ impl CreditMeter {
         reservation: &Reservation,
         add: &[(&str, i64)],
         limited: bool,
-    ) -> Result<Vec<scaliyo_store::WriteOp>, AiError> {
+    ) -> Result<Vec<WriteOp>, AiError> {
         let usage = &schema::WORKSPACE_AI_USAGE;
         let identity = ai_month_identity(reservation.owner, &reservation.month, reservation.limit)?;
         let (_, ops) = self.access.rows().counter_ops(
@@ -113,17 +113,29 @@ impl CreditMeter {
 
     /// Hands a reservation back whole (the model failed: nothing is charged).
     pub async fn refund(&self, reservation: &Reservation) -> Result<(), AiError> {
-        let ops = self.month_ops(
+        self.refund_with(reservation, Vec::new()).await.map(|_| ())
+    }
+
+    /// [`CreditMeter::refund`] together with `extra` writes, in one transaction; `false`
+    /// (nothing written) when an extra write's condition fails — the work it records was
+    /// settled already, by another delivery of the same message.
+    pub async fn refund_with(
+        &self,
+        reservation: &Reservation,
+        extra: Vec<WriteOp>,
+    ) -> Result<bool, AiError> {
+        let mut ops = self.month_ops(
             reservation,
             &[("credits_used", -reservation.credits)],
             false,
         )?;
-        self.access
-            .rows()
-            .store()
-            .transact_write(ops)
-            .await
-            .map_err(|e| AiError::from(RowError::from(e)))
+        let first_extra = ops.len();
+        ops.extend(extra);
+        match self.access.rows().store().transact_write(ops).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed { index: Some(i) }) if i >= first_extra => Ok(false),
+            Err(e) => Err(RowError::from(e).into()),
+        }
     }
 
     /// Charges what the call cost instead of what it reserved, adds its tokens, the day's
@@ -136,6 +148,27 @@ impl CreditMeter {
         credits: u64,
         tokens: u64,
     ) -> Result<Settled, AiError> {
+        let settled = self
+            .settle_with(reservation, credits, tokens, Vec::new())
+            .await?;
+        // No extra writes: no condition of theirs to fail.
+        settled.ok_or_else(|| {
+            AiError::from(RowError::Conflict {
+                constraint: "workspace_ai_usage".into(),
+            })
+        })
+    }
+
+    /// [`CreditMeter::settle`] together with `extra` writes, in the same transaction; None
+    /// (nothing written) when an extra write's condition fails — the work it records was
+    /// settled already, by another delivery of the same message.
+    pub async fn settle_with(
+        &self,
+        reservation: &Reservation,
+        credits: u64,
+        tokens: u64,
+        extra: Vec<WriteOp>,
+    ) -> Result<Option<Settled>, AiError> {
         let credits = i64::try_from(credits).unwrap_or(i64::MAX);
         let tokens = i64::try_from(tokens).unwrap_or(i64::MAX);
         let mut charged = credits;
@@ -148,6 +181,8 @@ impl CreditMeter {
             )?;
             ops.extend(self.day_ops(reservation.owner, charged)?);
             ops.extend(self.log_ops(reservation.owner, tokens)?);
+            let first_extra = ops.len();
+            ops.extend(extra.iter().cloned());
             match self.access.rows().store().transact_write(ops).await {
                 Ok(()) => break,
                 Err(StoreError::ConditionFailed { index: Some(0) }) if delta > 0 => {
@@ -158,21 +193,24 @@ impl CreditMeter {
                     );
                     charged = reservation.credits;
                 }
+                Err(StoreError::ConditionFailed { index: Some(i) }) if i >= first_extra => {
+                    return Ok(None);
+                }
                 Err(e) => return Err(RowError::from(e).into()),
             }
         }
         // The reservation's month and limit: no plan to read again on the way out.
-        Ok(Settled {
+        Ok(Some(Settled {
             credits: charged,
             remaining: self.remaining_for(reservation).await?,
-        })
+        }))
     }
 
     fn day_ops(
         &self,
         owner: OwnerId,
         credits: i64,
-    ) -> Result<Vec<scaliyo_store::WriteOp>, AiError> {
+    ) -> Result<Vec<WriteOp>, AiError> {
         let counters = &schema::WORKSPACE_USAGE_COUNTERS;
         let identity = workspace_day_identity(owner, self.clock.now())?;
         let (_, ops) = self.access.rows().counter_ops(
@@ -188,7 +226,7 @@ impl CreditMeter {
         Ok(ops)
     }
 
-    fn log_ops(&self, owner: OwnerId, tokens: i64) -> Result<Vec<scaliyo_store::WriteOp>, AiError> {
+    fn log_ops(&self, owner: OwnerId, tokens: i64) -> Result<Vec<WriteOp>, AiError> {
         let logs = &schema::AI_USAGE_LOGS;
         let mut input = Row::new();
         input.insert("user_id".into(), json!(owner.to_string()));

@@ -2,21 +2,29 @@
 //! the `LanguageModel` port, every call metered in credits — reserved before the call, settled
 //! to the tokens used after it, handed back when the model fails.
 
+mod call;
 mod generate;
 pub mod meter;
 mod prompts;
+mod research;
+pub mod runs;
+mod writing;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use scaliyo_domain::ai::answer::AnswerError;
 use scaliyo_domain::email::RenderError;
-use scaliyo_store::{Clock, LanguageModel, ModelError};
+use scaliyo_store::{Clock, LanguageModel, ModelError, PageError, PageFetcher, Queue, QueueError};
 
 use crate::access::{Access, AccessError};
+use crate::scheduler::Scheduling;
 
-pub use generate::{GenerateRequest, Generated, TestRequest};
+pub use generate::{GenerateRequest, Generated, TestRequest, Tokens};
 pub use meter::{CreditMeter, Reservation};
 pub use prompts::{PromptSource, ResolvedPrompt};
+pub use research::{ResearchRequest, Researched};
+pub use runs::{AiWorker, AiWorkerConfig, RunKind, RunProgress, RunStarted};
 
 /// The variables a deployment sets to turn AI on (named in `501 ai_not_configured`).
 pub const CONFIG_VARIABLES: &str = "AI_PROVIDER=gemini with GEMINI_API_KEY (GEMINI_MODEL), \
@@ -41,6 +49,18 @@ pub enum AiError {
     Render(#[from] RenderError),
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error(transparent)]
+    Answer(#[from] AnswerError),
+    #[error(
+        "the lead names no website (custom_fields.website) and its address is not a company's; give one as `website`"
+    )]
+    NoWebsite,
+    #[error("the website could not be read: {0}")]
+    Website(#[from] PageError),
+    #[error("no AI run {0}")]
+    RunNotFound(String),
+    #[error("the AI work queue is not available: {0}")]
+    Queue(#[from] QueueError),
     #[error(transparent)]
     Access(#[from] AccessError),
 }
@@ -70,6 +90,12 @@ pub struct Ai {
     meter: CreditMeter,
     model: Option<Arc<dyn LanguageModel>>,
     clock: Arc<dyn Clock>,
+    /// Lead research reads company websites through it.
+    pages: Option<Arc<dyn PageFetcher>>,
+    /// Batch research and AI-written sequences wait here for the `ai-worker`.
+    queue: Option<Arc<dyn Queue>>,
+    /// AI-written sequences are scheduled as any sequence is.
+    scheduling: Scheduling,
 }
 
 impl Ai {
@@ -81,10 +107,25 @@ impl Ai {
     ) -> Self {
         Self {
             meter: CreditMeter::new(access.clone(), clock.clone()),
+            scheduling: Scheduling::new(access.clone(), clock.clone()),
             access,
             model,
             clock,
+            pages: None,
+            queue: None,
         }
+    }
+
+    /// Lead research reads websites with `pages`.
+    pub fn with_pages(mut self, pages: Arc<dyn PageFetcher>) -> Self {
+        self.pages = Some(pages);
+        self
+    }
+
+    /// Runs (batch research, AI-written sequences) are queued on `queue`.
+    pub fn with_queue(mut self, queue: Arc<dyn Queue>) -> Self {
+        self.queue = Some(queue);
+        self
     }
 
     pub fn meter(&self) -> &CreditMeter {
