@@ -42,7 +42,7 @@ use scaliyo_embedded::{
 use scaliyo_http::{Authenticator, LocalJwt};
 use scaliyo_mail::OutboxMailer;
 use scaliyo_store::Clock;
-use scaliyo_webhooks::HttpWebhookTransport;
+use scaliyo_webhooks::{HttpPageFetcher, HttpWebhookTransport};
 
 /// The schema's storage buckets (seed section 5).
 pub const BUCKETS: [&str; 4] = ["blog-assets", "image-gen-assets", "social_media", "avatars"];
@@ -95,6 +95,12 @@ pub struct LocalConfig {
     /// The language model of the AI routes (`AI_PROVIDER`…; docs/ai.md). None: they answer
     /// `501 ai_not_configured`.
     pub ai_model: Option<scaliyo_app::ai::SharedModel>,
+    /// Lead research may read sites on http:// private addresses — a site on this machine
+    /// (`RESEARCH_ALLOW_PRIVATE=1`). Off by default, as in production.
+    pub research_allow_private: bool,
+    /// The `ai-worker`'s concurrency and pace (`AI_WORKER_CONCURRENCY`,
+    /// `AI_REQUESTS_PER_MINUTE`).
+    pub ai_worker: scaliyo_app::ai::AiWorkerConfig,
 }
 
 impl LocalConfig {
@@ -120,6 +126,8 @@ impl LocalConfig {
                 .unwrap_or_else(|_| scaliyo_mail::gmail::DEFAULT_TOKEN_URL.into()),
             oauth: None,
             ai_model: None,
+            research_allow_private: false,
+            ai_worker: scaliyo_app::ai::AiWorkerConfig::default(),
         }
     }
 }
@@ -230,6 +238,9 @@ pub struct LocalSystem {
     pub invitations: Arc<Invitations>,
     /// AI calls, metered (`ai`); off unless the configuration names a model.
     pub ai: Arc<Ai>,
+    /// Batch research and AI-written sequences wait here for the `ai-worker`.
+    pub ai_queue: Arc<LocalQueue>,
+    pub ai_dlq: Arc<LocalQueue>,
 }
 
 /// The local deployment's own sender address (its notices land in the outbox).
@@ -245,6 +256,9 @@ pub const IMPORT_MAX_RECEIVES: u32 = 5;
 pub const WEBHOOK_MAX_RECEIVES: u32 = 5;
 /// The same for workflow messages.
 pub const WORKFLOW_MAX_RECEIVES: u32 = 5;
+/// The same for AI jobs (a job's own attempts are counted on it: each retry is a new
+/// message; these receives are crashes).
+pub const AI_JOB_MAX_RECEIVES: u32 = 5;
 
 impl LocalSystem {
     pub fn open(config: LocalConfig, clock: Arc<dyn Clock>) -> Result<Self, LocalError> {
@@ -546,13 +560,32 @@ impl LocalSystem {
                 .with_webhooks(Some(webhooks.clone()))
                 .with_metrics(metrics.clone()),
         );
-        let ai = Arc::new(Ai::new(
-            access.clone(),
-            config.ai_model.clone().map(|m| m.0),
-            clock.clone(),
+        let ai_dlq = Arc::new(LocalQueue::new("ai-jobs-dlq"));
+        let ai_queue = Arc::new(LocalQueue::with_redrive(
+            "ai-jobs",
+            Redrive {
+                max_receives: AI_JOB_MAX_RECEIVES,
+                dead_letters: ai_dlq.clone(),
+            },
         ));
+        let pages = if config.research_allow_private {
+            HttpPageFetcher::new().allowing_private()
+        } else {
+            HttpPageFetcher::new()
+        };
+        let ai = Arc::new(
+            Ai::new(
+                access.clone(),
+                config.ai_model.clone().map(|m| m.0),
+                clock.clone(),
+            )
+            .with_pages(Arc::new(pages))
+            .with_queue(ai_queue.clone()),
+        );
         Ok(Self {
             ai,
+            ai_queue,
+            ai_dlq,
             tracking,
             oauth,
             invitations,
@@ -861,7 +894,27 @@ impl LocalSystem {
             self.import_worker(),
             self.webhook_worker(),
             self.workflow_worker(),
+            self.ai_worker(),
         ]
+    }
+
+    /// `ai-worker` on its queue: one lead of a batch research or an AI-written sequence per
+    /// message.
+    pub fn ai_worker(&self) -> workers::Worker {
+        let worker = scaliyo_app::ai::AiWorker::new(
+            self.ai.clone(),
+            self.ai_queue.clone(),
+            self.config.ai_worker,
+        );
+        workers::Worker::new(
+            "ai-worker",
+            self.ai_queue.clone(),
+            std::time::Duration::from_secs(300),
+            move |body| {
+                let worker = worker.clone();
+                async move { worker.process(&body).await.map_err(|e| e.to_string()) }
+            },
+        )
     }
 
     /// `run-workflows` on its queue: lead events, workflow changes and claimed runs.

@@ -186,6 +186,11 @@ async fn serve(
         std::env::var("WEBHOOKS_ALLOW_PRIVATE").as_deref(),
         Ok("1" | "true")
     );
+    config.research_allow_private = matches!(
+        std::env::var("RESEARCH_ALLOW_PRIVATE").as_deref(),
+        Ok("1") | Ok("true")
+    );
+    config.ai_worker = scaliyo_app::ai::AiWorkerConfig::from_env();
     // A model when AI_PROVIDER names one (docs/ai.md); AI routes answer 501 otherwise.
     if let Some(model) = scaliyo_ai::ModelConfig::from_env().map_err(|e| e.to_string())? {
         config.ai_model = Some(scaliyo_app::ai::SharedModel(model.build().await));

@@ -1,6 +1,9 @@
-//! AI over HTTP (docs/ai.md), on the `ai` function: `POST /v1/ai/generate` and
-//! `POST /v1/user_prompts/{id}/test`. Without a configured provider every route answers
-//! `501 ai_not_configured`, naming the variables to set.
+//! AI over HTTP (docs/ai.md), on the `ai` function: `POST /v1/ai/generate`,
+//! `POST /v1/user_prompts/{id}/test`, lead research (`POST /v1/leads/{id}/research`, and
+//! runs of it: `POST /v1/leads/research`, `GET /v1/leads/research/{run_id}`) and AI-written
+//! sequences (`POST /v1/sequences/ai`, `GET /v1/sequences/ai/{run_id}`). Without a
+//! configured provider every route that calls the model answers `501 ai_not_configured`,
+//! naming the variables to set.
 
 use std::sync::Arc;
 
@@ -8,12 +11,12 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use scaliyo_app::access::Access;
-use scaliyo_app::ai::{Ai, AiError};
+use scaliyo_app::ai::{Ai, AiError, RunKind};
 use scaliyo_domain::email::RenderError;
-use scaliyo_store::ModelError;
+use scaliyo_store::{ModelError, PageError};
 use serde_json::{Value, json};
 
 use crate::actor::CurrentActor;
@@ -99,6 +102,42 @@ impl From<AiError> for ApiError {
                 "a merge tag of the prompt is not closed (missing `}}`)",
             ),
             AiError::Model(e) => model_error(e),
+            AiError::Answer(e) => {
+                tracing::warn!(%e, "a model answer could not be read");
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "model_answer_unreadable",
+                    "the model's answer was not in the form asked for; nothing was charged, retry",
+                )
+            }
+            AiError::NoWebsite => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no_website",
+                error.to_string(),
+            ),
+            AiError::Website(PageError::Refused(reason)) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "website_refused",
+                format!("the website may not be read: {reason}"),
+            ),
+            AiError::Website(e) => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "website_unreachable",
+                format!("the website could not be read ({e}); nothing was charged"),
+            ),
+            AiError::RunNotFound(run) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "run_not_found",
+                format!("no AI run {run}"),
+            ),
+            AiError::Queue(e) => {
+                tracing::error!(%e, "the AI work queue failed");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "queue_unavailable",
+                    "the AI work queue is unavailable; nothing was charged, retry shortly",
+                )
+            }
             AiError::Access(e) => e.into(),
         }
     }
@@ -156,9 +195,88 @@ async fn test_prompt(
     }
 }
 
+async fn research_lead(
+    State(state): State<AiState>,
+    CurrentActor(actor): CurrentActor,
+    Path(id): Path<String>,
+    payload: Result<Json<Value>, JsonRejection>,
+) -> Response {
+    let request = match parse(payload) {
+        Ok(request) => request,
+        Err(error) => return error.into_response(),
+    };
+    match state.ai.research_lead(&actor, &id, request).await {
+        Ok(researched) => Json(researched).into_response(),
+        Err(error) => with_retry_after(error.into()),
+    }
+}
+
+async fn start_research_run(
+    State(state): State<AiState>,
+    CurrentActor(actor): CurrentActor,
+    payload: Result<Json<Value>, JsonRejection>,
+) -> Response {
+    let request = match parse(payload) {
+        Ok(request) => request,
+        Err(error) => return error.into_response(),
+    };
+    match state.ai.start_research_run(&actor, request).await {
+        Ok(started) => (StatusCode::ACCEPTED, Json(started)).into_response(),
+        Err(error) => with_retry_after(error.into()),
+    }
+}
+
+async fn start_sequence_run(
+    State(state): State<AiState>,
+    CurrentActor(actor): CurrentActor,
+    payload: Result<Json<Value>, JsonRejection>,
+) -> Response {
+    let request = match parse(payload) {
+        Ok(request) => request,
+        Err(error) => return error.into_response(),
+    };
+    match state.ai.start_sequence_run(&actor, request).await {
+        Ok(started) => (StatusCode::ACCEPTED, Json(started)).into_response(),
+        Err(error) => with_retry_after(error.into()),
+    }
+}
+
+async fn progress(
+    state: &AiState,
+    actor: &scaliyo_app::access::Actor,
+    kind: RunKind,
+    run_id: &str,
+) -> Response {
+    match state.ai.run_progress(actor, kind, run_id).await {
+        Ok(progress) => Json(progress).into_response(),
+        Err(error) => ApiError::from(error).into_response(),
+    }
+}
+
+async fn research_progress(
+    State(state): State<AiState>,
+    CurrentActor(actor): CurrentActor,
+    Path(run_id): Path<String>,
+) -> Response {
+    progress(&state, &actor, RunKind::Research, &run_id).await
+}
+
+async fn sequence_progress(
+    State(state): State<AiState>,
+    CurrentActor(actor): CurrentActor,
+    Path(run_id): Path<String>,
+) -> Response {
+    progress(&state, &actor, RunKind::Sequence, &run_id).await
+}
+
 pub fn router(access: Arc<Access>, ai: Arc<Ai>) -> Router {
     Router::new()
         .route("/v1/ai/generate", post(generate))
         .route("/v1/user_prompts/{id}/test", post(test_prompt))
+        .route("/v1/leads/{id}/research", post(research_lead))
+        .route("/v1/leads/research", post(start_research_run))
+        .route("/v1/leads/research/{run_id}", get(research_progress))
+        .route("/v1/sequences/ai", post(start_sequence_run))
+        .route("/v1/sequences/ai/{run_id}", get(sequence_progress))
         .with_state(AiState { access, ai })
 }

@@ -206,11 +206,7 @@ impl CreditMeter {
         }))
     }
 
-    fn day_ops(
-        &self,
-        owner: OwnerId,
-        credits: i64,
-    ) -> Result<Vec<WriteOp>, AiError> {
+    fn day_ops(&self, owner: OwnerId, credits: i64) -> Result<Vec<WriteOp>, AiError> {
         let counters = &schema::WORKSPACE_USAGE_COUNTERS;
         let identity = workspace_day_identity(owner, self.clock.now())?;
         let (_, ops) = self.access.rows().counter_ops(

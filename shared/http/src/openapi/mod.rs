@@ -200,6 +200,16 @@ fn error_responses(codes: &[&str]) -> Map<String, Value> {
     responses
 }
 
+/// A sequence's send window (`POST /v1/sequences`, `POST /v1/sequences/ai`).
+fn send_window() -> Value {
+    json!({ "type": ["object", "null"], "properties": {
+        "weekdays": { "type": "array", "items": { "type": "string", "enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] } },
+        "start": { "type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$" },
+        "end": { "type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$" },
+        "time_zone": { "type": "string" }
+    }, "required": ["weekdays", "start", "end", "time_zone"], "additionalProperties": false })
+}
+
 fn json_response(description: &str, schema: Value) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": schema } } })
 }
@@ -993,12 +1003,7 @@ fn schedule_paths(paths: &mut Map<String, Value>) {
                 "additionalProperties": false
             } },
             "start_at": { "type": ["string", "null"], "format": "date-time" },
-            "window": { "type": ["object", "null"], "properties": {
-                "weekdays": { "type": "array", "items": { "type": "string", "enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] } },
-                "start": { "type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$" },
-                "end": { "type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$" },
-                "time_zone": { "type": "string" }
-            }, "required": ["weekdays", "start", "end", "time_zone"], "additionalProperties": false },
+            "window": send_window(),
             "variables": { "type": "object", "additionalProperties": { "type": "string" } }
         },
         "required": ["lead_ids", "blocks"],

@@ -72,10 +72,9 @@ impl Ai {
     async fn lead_of(&self, actor: &Actor, lead_id: &str) -> Result<Row, AiError> {
         match self.access.get(actor, "leads", lead_id).await {
             Ok(lead) => Ok(lead),
-            Err(AccessError::Row(RowError::NotFound)) => Err(invalid(
-                "lead_ids",
-                format!("lead {lead_id} was not found"),
-            )),
+            Err(AccessError::Row(RowError::NotFound)) => {
+                Err(invalid("lead_ids", format!("lead {lead_id} was not found")))
+            }
             Err(error) => Err(error.into()),
         }
     }
@@ -127,7 +126,10 @@ impl Ai {
             check_text("steps.subject", &step.subject, sequence::MAX_SUBJECT_CHARS)?;
             check_text("steps.body", &step.body, sequence::MAX_BODY_CHARS)?;
         }
-        for text in [&request.config.tone, &request.config.goal].into_iter().flatten() {
+        for text in [&request.config.tone, &request.config.goal]
+            .into_iter()
+            .flatten()
+        {
             check_text("config", text, sequence::MAX_CONFIG_CHARS)?;
         }
         if let Some(window) = &request.window {
@@ -163,8 +165,8 @@ impl Ai {
             bound = bound.max(sequence::prompt_bound(&spec.config, &briefs));
             leads.push(lead_id.clone());
         }
-        let share = i64::try_from(sequence::reserved_credits(bound, spec.steps.len()))
-            .unwrap_or(i64::MAX);
+        let share =
+            i64::try_from(sequence::reserved_credits(bound, spec.steps.len())).unwrap_or(i64::MAX);
         let spec = serde_json::to_string(&spec).map_err(|e| invalid("steps", e.to_string()))?;
         self.start_run(actor, RunKind::Sequence, leads, skipped, share, Some(spec))
             .await

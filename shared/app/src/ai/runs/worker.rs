@@ -195,7 +195,11 @@ impl AiWorker {
             Outcome::Written {
                 tokens,
                 sequence_id,
-            } => self.ai.settle_job(&run, &job.lead, tokens, sequence_id).await,
+            } => {
+                self.ai
+                    .settle_job(&run, &job.lead, tokens, sequence_id)
+                    .await
+            }
             Outcome::Failed(reason) => self.ai.fail_job(&run, &job.lead, &reason).await,
             Outcome::Retry { reason, .. } if attempt >= MAX_ATTEMPTS => {
                 self.ai.fail_job(&run, &job.lead, &reason).await
@@ -221,8 +225,10 @@ impl AiWorker {
         let result = match run.kind {
             RunKind::Research => research_job(ai, &actor, &job.lead, &reservation).await,
             RunKind::Sequence => {
-                let spec: Option<SequenceSpec> =
-                    run.spec.as_deref().and_then(|s| serde_json::from_str(s).ok());
+                let spec: Option<SequenceSpec> = run
+                    .spec
+                    .as_deref()
+                    .and_then(|s| serde_json::from_str(s).ok());
                 let Some(spec) = spec else {
                     return Outcome::Failed("the run's steps could not be read".into());
                 };
@@ -338,7 +344,9 @@ impl Ai {
             .settle_with(&reservation, cost, tokens, extra)
             .await?
         {
-            Some(settled) => tracing::info!(run = %run.id, credits = settled.credits, "AI job written"),
+            Some(settled) => {
+                tracing::info!(run = %run.id, credits = settled.credits, "AI job written")
+            }
             None => tracing::info!(run = %run.id, "AI job settled already"),
         }
         Ok(())
@@ -366,7 +374,11 @@ impl Ai {
                 Update::new().add("failed", 1).add("refunded", run.share),
             ),
         ];
-        if self.meter.refund_with(&run.job_reservation(), extra).await? {
+        if self
+            .meter
+            .refund_with(&run.job_reservation(), extra)
+            .await?
+        {
             tracing::warn!(run = %run.id, %reason, "AI job failed");
         }
         Ok(())
