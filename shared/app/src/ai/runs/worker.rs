@@ -20,8 +20,6 @@ use crate::ai::writing::{SequenceSpec, SequenceWritten};
 
 /// The longest an error message kept on a job item.
 const MAX_ERROR_CHARS: usize = 300;
-/// The delay before a job's next attempt when the failure names none.
-const RETRY_BASE: Duration = Duration::from_secs(30);
 /// SQS's longest delay.
 const MAX_DELAY: Duration = Duration::from_secs(900);
 
@@ -32,6 +30,9 @@ pub struct AiWorkerConfig {
     /// Model calls one worker starts per minute, at most (the provider's rate limit divided
     /// by the workers that may run at once).
     pub requests_per_minute: u32,
+    /// The wait before a job's second attempt when its failure names none (the third waits
+    /// twice as long).
+    pub retry_delay: Duration,
 }
 
 impl Default for AiWorkerConfig {
@@ -39,6 +40,7 @@ impl Default for AiWorkerConfig {
         Self {
             concurrency: 4,
             requests_per_minute: 60,
+            retry_delay: Duration::from_secs(30),
         }
     }
 }
@@ -55,6 +57,7 @@ impl AiWorkerConfig {
             requests_per_minute: read("AI_REQUESTS_PER_MINUTE")
                 .map(|n| n.max(1))
                 .unwrap_or(default.requests_per_minute),
+            retry_delay: default.retry_delay,
         }
     }
 }
@@ -132,6 +135,7 @@ pub struct AiWorker {
     queue: Arc<dyn Queue>,
     permits: Arc<Semaphore>,
     pacer: Arc<Pacer>,
+    retry_delay: Duration,
 }
 
 impl AiWorker {
@@ -142,6 +146,7 @@ impl AiWorker {
             queue,
             permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
             pacer: Arc::new(Pacer::new(config.requests_per_minute)),
+            retry_delay: config.retry_delay,
         }
     }
 
@@ -207,7 +212,7 @@ impl AiWorker {
             Outcome::Retry { reason, after } => {
                 tracing::info!(run = %run.id, attempt, %reason, "an AI job will be tried again");
                 let delay = after
-                    .unwrap_or(RETRY_BASE * u32::try_from(attempt).unwrap_or(1))
+                    .unwrap_or(self.retry_delay * u32::try_from(attempt).unwrap_or(1))
                     .min(MAX_DELAY);
                 self.ai.note_error(&run, &job.lead, &reason).await?;
                 self.queue
