@@ -403,8 +403,15 @@ async fn an_ai_sequence_is_written_per_lead_and_sent_by_the_scheduler() {
         ))
         .await;
     assert_eq!(sequence.status, 200, "{}", sequence.body);
-    let emails = sequence.body["emails"].as_array().unwrap();
+    let emails = sequence.body["data"].as_array().unwrap();
     assert_eq!(emails.len(), 2, "{}", sequence.body);
+    assert_eq!(emails[0]["subject"], "Step 1 for Grace");
+    assert_eq!(emails[1]["subject"], "Step 2 for Grace");
+    let three_days =
+        chrono::DateTime::parse_from_rfc3339(emails[1]["scheduled_at"].as_str().unwrap()).unwrap()
+            - chrono::DateTime::parse_from_rfc3339(emails[0]["scheduled_at"].as_str().unwrap())
+                .unwrap();
+    assert_eq!(three_days, chrono::Duration::days(3));
     w.local.system.scheduler.tick().await.unwrap();
     assert_eq!(w.local.system.scheduled_email_worker().drain().await, 2);
     let mut subjects = outbox_subjects(&w.local);
