@@ -1,77 +1,33 @@
-//! Lambda `ai`: wiring only. The model is chosen by `AI_PROVIDER` (docs/ai.md); the Gemini
-//! key is a SecureString in SSM Parameter Store (`GEMINI_API_KEY_PARAMETER`), read once per
-//! cold start, so it never sits in the function's configuration.
+//! Lambda `ai`: the AI routes (docs/ai.md) — generate, the prompt test, lead research and
+//! starting and following runs (batch research, AI-written sequences), whose jobs it queues
+//! for `ai-worker`. Wiring only.
 
 use std::sync::Arc;
 
 use axum::{Extension, Router};
-use scaliyo_ai::ModelConfig;
 use scaliyo_app::access::Access;
 use scaliyo_app::ai::Ai;
 use scaliyo_aws::DynamoTable;
+use scaliyo_fn_ai::Queues;
 use scaliyo_http::Authenticator;
-use scaliyo_store::{LanguageModel, SystemClock};
 
-fn router(table: DynamoTable, model: Option<Arc<dyn LanguageModel>>) -> Router {
-    let clock = Arc::new(SystemClock);
-    let access = Arc::new(Access::over(Arc::new(table), clock.clone()));
-    let ai = Arc::new(Ai::new(access.clone(), model, clock));
+fn router(access: Arc<Access>, ai: Arc<Ai>) -> Router {
     scaliyo_http::ai_api::router(access, ai)
         .merge(scaliyo_http::health_router())
         .layer(Extension(Arc::new(Authenticator::ApiGateway)))
-}
-
-/// A SecureString parameter's value, decrypted.
-async fn parameter(
-    config: &aws_config::SdkConfig,
-    name: &str,
-) -> Result<String, lambda_http::Error> {
-    let answer = aws_sdk_ssm::Client::new(config)
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
-        .await?;
-    answer
-        .parameter()
-        .and_then(|p| p.value())
-        .map(str::to_owned)
-        .ok_or_else(|| format!("the SSM parameter {name} has no value").into())
-}
-
-/// The configured model: the environment, with the API keys named by `*_PARAMETER` variables
-/// read from SSM.
-async fn model(
-    config: &aws_config::SdkConfig,
-) -> Result<Option<Arc<dyn LanguageModel>>, lambda_http::Error> {
-    let mut keys = std::collections::HashMap::new();
-    for (variable, parameter_variable) in [
-        ("GEMINI_API_KEY", "GEMINI_API_KEY_PARAMETER"),
-        ("OPENAI_API_KEY", "OPENAI_API_KEY_PARAMETER"),
-    ] {
-        if let Ok(name) = std::env::var(parameter_variable)
-            && !name.is_empty()
-        {
-            keys.insert(variable, parameter(config, &name).await?);
-        }
-    }
-    let chosen = ModelConfig::from_vars(|name| {
-        keys.get(name).cloned().or_else(|| std::env::var(name).ok())
-    })?;
-    Ok(match chosen {
-        Some(chosen) => Some(chosen.build().await),
-        None => None,
-    })
 }
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     scaliyo_lambda::telemetry::init_lambda("ai");
     let table_name = scaliyo_lambda::env::required("TABLE_NAME")?;
+    // Runs cannot start without their queue.
+    scaliyo_lambda::env::required("AI_QUEUE_URL")?;
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
-    let model = model(&config).await?;
-    lambda_http::run(scaliyo_http::edge::catching_panics(router(table, model))).await
+    let model = scaliyo_fn_ai::model(&config).await?;
+    let (access, ai) = scaliyo_fn_ai::ai(table, model, Queues::from_env(&config));
+    lambda_http::run(scaliyo_http::edge::catching_panics(router(access, ai))).await
 }
 
 #[cfg(test)]
@@ -86,6 +42,7 @@ mod tests {
             return;
         };
         let table = scaliyo_tests::emulators::new_table(&config, "ai-routes").await;
-        scaliyo_tests::template::every_route_reaches_a_handler("ai", router(table, None)).await;
+        let (access, ai) = scaliyo_fn_ai::ai(table, None, Queues::default());
+        scaliyo_tests::template::every_route_reaches_a_handler("ai", router(access, ai)).await;
     }
 }
