@@ -1,7 +1,7 @@
 //! Outbound HTTP to addresses customers name, behind one SSRF guard (`guard`): the outgoing
 //! webhooks' signed POSTs (`HttpWebhookTransport`) and the company pages lead research reads
 //! (`HttpPageFetcher`). `allowing_private` exists for local development only
-//! (`WEBHOOKS_ALLOW_PRIVATE=1`, `RESEARCH_ALLOW_PRIVATE=1`).
+//! (`WEBHOOKS_ALLOW_PRIVATE=1`; `RESEARCH_ALLOW_PRIVATE=1` for `scaliyo serve`).
 
 mod guard;
 mod page;

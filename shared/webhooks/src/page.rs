@@ -53,16 +53,6 @@ impl HttpPageFetcher {
         self
     }
 
-    /// `RESEARCH_ALLOW_PRIVATE=1` turns the local-development rules on.
-    pub fn from_env() -> Self {
-        let fetcher = Self::new();
-        if crate::env_flag("RESEARCH_ALLOW_PRIVATE") {
-            fetcher.allowing_private()
-        } else {
-            fetcher
-        }
-    }
-
     async fn read(&self, start: &str) -> Result<FetchedPage, PageError> {
         let mut url = start.to_owned();
         for _ in 0..=MAX_REDIRECTS {
