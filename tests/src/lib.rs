@@ -8,6 +8,7 @@ pub mod flaky;
 pub mod http_client;
 pub mod local_server;
 pub mod mailbox;
+pub mod model_fake;
 pub mod queue_conformance;
 pub mod rows_conformance;
 pub mod stripe_fake;

@@ -81,3 +81,23 @@ pub async fn sent_message(local: &RunningLocal, html_body: &str) -> (Client, Str
     .await;
     (ada, received.message_id, received.html)
 }
+
+/// Every message in the local outbox as (subject, HTML part), in no particular order.
+pub fn outbox_messages(local: &RunningLocal) -> Vec<(String, String)> {
+    let Ok(dir) = std::fs::read_dir(local.system.outbox.dir()) else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|entry| std::fs::read(entry.path()).ok())
+        .filter_map(|eml| {
+            let parsed = mailparse::parse_mail(&eml).ok()?;
+            let subject = parsed
+                .headers
+                .iter()
+                .find(|h| h.get_key().eq_ignore_ascii_case("subject"))?
+                .get_value();
+            let html = parsed.subparts.get(1)?.get_body().ok()?;
+            Some((subject, html))
+        })
+        .collect()
+}

@@ -19,16 +19,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const MODEL_PATH: &str = "/v1beta/models/gemini-2.0-flash:generateContent";
-
-fn answer(text: &str, prompt_tokens: u64, answer_tokens: u64) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({
-        "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}],
-        "usageMetadata": {"promptTokenCount": prompt_tokens, "candidatesTokenCount": answer_tokens,
-                          "totalTokenCount": prompt_tokens + answer_tokens},
-        "modelVersion": "gemini-2.0-flash"
-    }))
-}
+use scaliyo_tests::model_fake::{GEMINI_PATH as MODEL_PATH, gemini_answer as answer};
 
 async fn with_gemini() -> (RunningLocal, MockServer) {
     let fake = MockServer::start().await;

@@ -16,20 +16,12 @@ use scaliyo_domain::ids::Role;
 use scaliyo_store::SystemClock;
 use scaliyo_tests::http_client::Client;
 use scaliyo_tests::local_server::RunningLocal;
+use scaliyo_tests::mailbox::outbox_messages;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-const MODEL_PATH: &str = "/v1beta/models/gemini-2.0-flash:generateContent";
-
-fn answer(text: &str, prompt_tokens: u64, answer_tokens: u64) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({
-        "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}],
-        "usageMetadata": {"promptTokenCount": prompt_tokens, "candidatesTokenCount": answer_tokens,
-                          "totalTokenCount": prompt_tokens + answer_tokens},
-        "modelVersion": "gemini-2.0-flash"
-    }))
-}
+use scaliyo_tests::model_fake::{GEMINI_PATH as MODEL_PATH, gemini_answer as answer};
 
 /// The prompt text of a Gemini request.
 fn prompt_of(request: &Request) -> String {
@@ -564,25 +556,6 @@ async fn another_tenant_can_neither_run_on_nor_see_a_workspace_s_leads_and_runs(
     w.drain().await;
     let stored = ada.get(&format!("/v1/leads/{lead}")).await;
     assert_eq!(stored.body["knowledgeBase"]["title"], "COO");
-}
-
-fn outbox_messages(local: &RunningLocal) -> Vec<(String, String)> {
-    let Ok(dir) = std::fs::read_dir(local.system.outbox.dir()) else {
-        return Vec::new();
-    };
-    dir.filter_map(Result::ok)
-        .filter_map(|entry| std::fs::read(entry.path()).ok())
-        .filter_map(|eml| {
-            let parsed = mailparse::parse_mail(&eml).ok()?;
-            let subject = parsed
-                .headers
-                .iter()
-                .find(|h| h.get_key().eq_ignore_ascii_case("subject"))?
-                .get_value();
-            let html = parsed.subparts.get(1)?.get_body().ok()?;
-            Some((subject, html))
-        })
-        .collect()
 }
 
 fn outbox_subjects(local: &RunningLocal) -> Vec<String> {

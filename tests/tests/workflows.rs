@@ -132,22 +132,7 @@ impl Workspace {
 
     /// Subjects in the outbox, with each message's HTML, in no particular order.
     fn outbox(&self) -> Vec<(String, String)> {
-        let Ok(dir) = std::fs::read_dir(self.local.system.outbox.dir()) else {
-            return Vec::new();
-        };
-        dir.filter_map(Result::ok)
-            .filter_map(|entry| std::fs::read(entry.path()).ok())
-            .filter_map(|eml| {
-                let parsed = mailparse::parse_mail(&eml).ok()?;
-                let subject = parsed
-                    .headers
-                    .iter()
-                    .find(|h| h.get_key().eq_ignore_ascii_case("subject"))?
-                    .get_value();
-                let html = parsed.subparts.get(1)?.get_body().ok()?;
-                Some((subject, html))
-            })
-            .collect()
+        scaliyo_tests::mailbox::outbox_messages(&self.local)
     }
 
     fn subjects(&self) -> Vec<String> {

@@ -162,19 +162,37 @@ struct AiState {
 
 crate::actor::has_access!(AiState);
 
+/// A JSON request read (`400`/`415` when it is not one), the use case run on it, its answer
+/// as JSON with `status` or its error mapped once.
+async fn answer<R, T, Fut>(
+    payload: Result<Json<Value>, JsonRejection>,
+    status: StatusCode,
+    call: impl FnOnce(R) -> Fut,
+) -> Response
+where
+    R: serde::de::DeserializeOwned,
+    T: serde::Serialize,
+    Fut: std::future::Future<Output = Result<T, AiError>>,
+{
+    let request = match parse(payload) {
+        Ok(request) => request,
+        Err(error) => return error.into_response(),
+    };
+    match call(request).await {
+        Ok(answer) => (status, Json(answer)).into_response(),
+        Err(error) => with_retry_after(error.into()),
+    }
+}
+
 async fn generate(
     State(state): State<AiState>,
     CurrentActor(actor): CurrentActor,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    let request = match parse(payload) {
-        Ok(request) => request,
-        Err(error) => return error.into_response(),
-    };
-    match state.ai.generate(&actor, request).await {
-        Ok(generated) => Json(generated).into_response(),
-        Err(error) => with_retry_after(error.into()),
-    }
+    answer(payload, StatusCode::OK, |request| {
+        state.ai.generate(&actor, request)
+    })
+    .await
 }
 
 async fn test_prompt(
@@ -183,16 +201,11 @@ async fn test_prompt(
     Path(id): Path<String>,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    let request = match parse(payload) {
-        Ok(request) => request,
-        Err(error) => return error.into_response(),
-    };
-    match state.ai.test_prompt(&actor, &id, request).await {
-        Ok((generated, prompt)) => {
-            Json(json!({"result": generated, "prompt": prompt})).into_response()
-        }
-        Err(error) => with_retry_after(error.into()),
-    }
+    answer(payload, StatusCode::OK, |request| async {
+        let (generated, prompt) = state.ai.test_prompt(&actor, &id, request).await?;
+        Ok(json!({"result": generated, "prompt": prompt}))
+    })
+    .await
 }
 
 async fn research_lead(
@@ -201,14 +214,10 @@ async fn research_lead(
     Path(id): Path<String>,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    let request = match parse(payload) {
-        Ok(request) => request,
-        Err(error) => return error.into_response(),
-    };
-    match state.ai.research_lead(&actor, &id, request).await {
-        Ok(researched) => Json(researched).into_response(),
-        Err(error) => with_retry_after(error.into()),
-    }
+    answer(payload, StatusCode::OK, |request| {
+        state.ai.research_lead(&actor, &id, request)
+    })
+    .await
 }
 
 async fn start_research_run(
@@ -216,14 +225,10 @@ async fn start_research_run(
     CurrentActor(actor): CurrentActor,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    let request = match parse(payload) {
-        Ok(request) => request,
-        Err(error) => return error.into_response(),
-    };
-    match state.ai.start_research_run(&actor, request).await {
-        Ok(started) => (StatusCode::ACCEPTED, Json(started)).into_response(),
-        Err(error) => with_retry_after(error.into()),
-    }
+    answer(payload, StatusCode::ACCEPTED, |request| {
+        state.ai.start_research_run(&actor, request)
+    })
+    .await
 }
 
 async fn start_sequence_run(
@@ -231,14 +236,10 @@ async fn start_sequence_run(
     CurrentActor(actor): CurrentActor,
     payload: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    let request = match parse(payload) {
-        Ok(request) => request,
-        Err(error) => return error.into_response(),
-    };
-    match state.ai.start_sequence_run(&actor, request).await {
-        Ok(started) => (StatusCode::ACCEPTED, Json(started)).into_response(),
-        Err(error) => with_retry_after(error.into()),
-    }
+    answer(payload, StatusCode::ACCEPTED, |request| {
+        state.ai.start_sequence_run(&actor, request)
+    })
+    .await
 }
 
 async fn progress(

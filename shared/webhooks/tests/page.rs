@@ -2,6 +2,10 @@
 //! are followed with every hop checked again, and private addresses, other content types,
 //! error answers, slow and huge pages are bounded or refused.
 
+mod common;
+
+use common::FixedAnswer;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -150,15 +154,4 @@ async fn other_content_errors_slow_and_huge_pages_are_bounded() {
     let huge = fetch("/huge").await.unwrap();
     assert!(huge.truncated);
     assert_eq!(huge.text.len(), 1_000);
-}
-
-/// Answers every name with one address, as a hostile DNS server would.
-#[derive(Debug)]
-struct FixedAnswer(std::net::IpAddr);
-
-#[async_trait::async_trait]
-impl scaliyo_webhooks::Resolver for FixedAnswer {
-    async fn resolve(&self, _host: &str, port: u16) -> std::io::Result<Vec<std::net::SocketAddr>> {
-        Ok(vec![std::net::SocketAddr::new(self.0, port)])
-    }
 }

@@ -1,6 +1,10 @@
 //! The transport against a real local HTTP receiver: the exact request goes out; private
 //! destinations are refused unless local development allows them; redirects are not followed.
 
+mod common;
+
+use common::FixedAnswer;
+
 use scaliyo_store::{TransportError, WebhookRequest, WebhookTransport};
 use scaliyo_webhooks::HttpWebhookTransport;
 use wiremock::matchers::{body_string, header, method, path};
@@ -75,17 +79,6 @@ async fn a_name_that_resolves_inside_is_refused() {
         .await
         .unwrap_err();
     assert!(matches!(error, TransportError::Refused(_)));
-}
-
-/// Answers every name with one address, as a hostile DNS server would.
-#[derive(Debug)]
-struct FixedAnswer(std::net::IpAddr);
-
-#[async_trait::async_trait]
-impl scaliyo_webhooks::Resolver for FixedAnswer {
-    async fn resolve(&self, _host: &str, port: u16) -> std::io::Result<Vec<std::net::SocketAddr>> {
-        Ok(vec![std::net::SocketAddr::new(self.0, port)])
-    }
 }
 
 #[tokio::test]
