@@ -150,16 +150,20 @@ pub(super) fn project(row: &Row, items: &[SelectItem], embedded: &Map<String, Va
 }
 
 impl RestQueries {
-    /// Every row of `table` the actor sees that an index filter of `filters` selects (all
-    /// of them without one), at most the scan limit.
-    pub(super) async fn candidates(
+    /// The rows of `table` the actor sees that match every filter, in the store's order,
+    /// read page by page through an index filter of `filters` when the layout has one (the
+    /// whole partition without). With `enough`, the read stops once that many matched — an
+    /// unordered page needs no more; without, it reads everything, at most the scan limit.
+    async fn scan(
         &self,
         actor: &Actor,
         table: &Table,
         filters: &[Condition],
+        enough: Option<usize>,
     ) -> Result<Vec<Row>, RestError> {
         let mut index = index_filters(table, filters);
-        let mut rows = Vec::new();
+        let mut matched = Vec::new();
+        let mut read = 0;
         let mut cursor = None;
         loop {
             let params = ListParams {
@@ -189,8 +193,16 @@ impl RestQueries {
                 }
                 Err(error) => return Err(error.into()),
             };
-            rows.extend(page.rows);
-            if rows.len() > self.scan_limit {
+            read += page.rows.len();
+            matched.extend(
+                page.rows
+                    .into_iter()
+                    .filter(|row| filters.iter().all(|f| f.matches(row))),
+            );
+            if enough.is_some_and(|enough| matched.len() >= enough) {
+                return Ok(matched);
+            }
+            if read > self.scan_limit {
                 return Err(RestError::TooBroad {
                     table: table.name.to_owned(),
                     limit: self.scan_limit,
@@ -198,7 +210,7 @@ impl RestQueries {
             }
             match page.next {
                 Some(next) => cursor = Some(next),
-                None => return Ok(rows),
+                None => return Ok(matched),
             }
         }
     }
@@ -210,24 +222,40 @@ impl RestQueries {
         table: &Table,
         query: &Query,
     ) -> Result<Vec<Row>, RestError> {
-        let mut rows = self.candidates(actor, table, &query.filters).await?;
-        rows.retain(|row| query.filters.iter().all(|f| f.matches(row)));
+        let mut rows = self.scan(actor, table, &query.filters, None).await?;
         sort(&mut rows, query);
         Ok(rows)
     }
 
     /// `GET /rest/v1/{table}`.
+    /// `counted`: the caller wants the total (`Prefer: count=exact`); without it, an
+    /// unordered page stops reading once it is full.
     pub async fn select(
         &self,
         actor: &Actor,
         table_name: &str,
         query: &Query,
         range: Range,
+        counted: bool,
     ) -> Result<Selected, RestError> {
         let table = Self::table(table_name)?;
         Self::check_query(table, query)?;
         let plan = self.embedding(table, query)?;
-        let rows = self.matching(actor, table, query).await?;
+        // The first `offset + limit` matches in the store's order are the page when nothing
+        // reorders the rows, narrows them (`!inner`) or counts them all.
+        let enough = match range.limit {
+            Some(limit) if !counted && query.order.is_empty() && !plan.narrows() => {
+                usize::try_from(range.offset.saturating_add(limit)).ok()
+            }
+            _ => None,
+        };
+        let rows = match enough {
+            Some(enough) => {
+                self.scan(actor, table, &query.filters, Some(enough))
+                    .await?
+            }
+            None => self.matching(actor, table, query).await?,
+        };
         // `!inner` embeds decide which parents exist, so they are resolved before counting.
         let (rows, mut embedded) = if plan.narrows() {
             let resolved = self.embed_all(actor, &plan, rows).await?;
@@ -262,5 +290,84 @@ impl RestQueries {
             total,
             offset: range.offset,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use scaliyo_domain::ids::OwnerId;
+    use scaliyo_embedded::RedbTable;
+    use scaliyo_store::SystemClock;
+    use serde_json::json;
+
+    use super::*;
+    use crate::access::Access;
+    use crate::rest::RestQueries;
+
+    /// 300 leads, a scan bound of 100: only a read that stops early can answer.
+    async fn workspace() -> (RestQueries, Actor, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let clock = Arc::new(SystemClock);
+        let table = RedbTable::open(&dir.path().join("store.redb"), clock.clone())
+            .expect("the embedded store opens");
+        let access = Arc::new(Access::over(Arc::new(table), clock));
+        let actor = Actor::acting_for(OwnerId::new_random());
+        for i in 0..300 {
+            let name = if i % 3 == 0 { "Ana" } else { "Ben" };
+            let row = json!({ "name": format!("{name} {i}") });
+            access
+                .create(
+                    &actor,
+                    "leads",
+                    row.as_object().cloned().unwrap_or_default(),
+                )
+                .await
+                .expect("a lead");
+        }
+        let rest = RestQueries::new(access).with_scan_limit(100);
+        (rest, actor, dir)
+    }
+
+    fn query(pairs: &[(&str, &str)]) -> Query {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Query::parse(&pairs).expect("a query")
+    }
+
+    #[tokio::test]
+    async fn an_unordered_page_stops_reading_once_full_and_a_count_or_order_reads_all() {
+        let (rest, actor, _dir) = workspace().await;
+        let ana = query(&[("name", "ilike.ana*")]);
+        let page = Range {
+            offset: 5,
+            limit: Some(10),
+        };
+        let selected = rest
+            .select(&actor, "leads", &ana, page, false)
+            .await
+            .expect("the first page, read no further than needed");
+        assert_eq!(selected.rows.len(), 10);
+        assert!(
+            selected
+                .rows
+                .iter()
+                .all(|row| row["name"].as_str().unwrap_or_default().starts_with("Ana"))
+        );
+        // A count needs every match, and an order every row: past the bound, both refuse.
+        let counted = rest.select(&actor, "leads", &ana, page, true).await;
+        assert!(
+            matches!(counted, Err(RestError::TooBroad { .. })),
+            "{counted:?}"
+        );
+        let ordered = query(&[("name", "ilike.ana*"), ("order", "name.desc")]);
+        let sorted = rest.select(&actor, "leads", &ordered, page, false).await;
+        assert!(
+            matches!(sorted, Err(RestError::TooBroad { .. })),
+            "{sorted:?}"
+        );
     }
 }

@@ -139,7 +139,7 @@ async fn read(
     let range = prefer::range(&headers, query.limit, query.offset);
     let selected = state
         .rest
-        .select(&actor, &table, &query, range)
+        .select(&actor, &table, &query, range, prefer.count)
         .await
         .map_err(|e| from_rest(Some(&table), e))?;
     let range = content_range(
