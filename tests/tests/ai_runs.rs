@@ -569,3 +569,44 @@ fn outbox_html(local: &RunningLocal, subject: &str) -> String {
         .map(|(_, html)| html)
         .unwrap_or_default()
 }
+
+#[tokio::test]
+async fn a_model_that_stays_down_fails_the_job_and_hands_its_share_back_once() {
+    let w = world(true).await;
+    Mock::given(method("POST"))
+        .and(path(MODEL_PATH))
+        .respond_with(ResponseTemplate::new(503).set_body_json(
+            json!({"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}),
+        ))
+        .mount(&w.model)
+        .await;
+    let ada = w.user("ada@example.com").await;
+    let lead = w
+        .lead(
+            &ada,
+            json!({"name": "Grace", "custom_fields": {"website": w.site.uri()}}),
+        )
+        .await;
+    // One direct call first: refused, refunded.
+    let direct = ada
+        .post(&format!("/v1/leads/{lead}/research"), json!({}))
+        .await;
+    assert_eq!(direct.status, 502, "{}", direct.body);
+    assert_eq!(direct.code(), "model_unavailable");
+    assert_eq!(credits_used(&ada).await, 0);
+    let started = ada
+        .post("/v1/leads/research", json!({"lead_ids": [lead]}))
+        .await;
+    assert_eq!(started.status, 202, "{}", started.body);
+    let run = started.body["run_id"].as_str().unwrap();
+    w.drain().await;
+    let progress = ada.get(&format!("/v1/leads/research/{run}")).await;
+    assert_eq!(progress.body["failed"], 1, "{}", progress.body);
+    assert_eq!(progress.body["items"][0]["attempts"], 3);
+    assert_eq!(
+        progress.body["credits_refunded"],
+        started.body["credits_reserved"]
+    );
+    // Handed back once: not a credit more than was taken.
+    assert_eq!(credits_used(&ada).await, 0);
+}

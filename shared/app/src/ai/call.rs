@@ -1,26 +1,19 @@
-//! One model call on credits already reserved: the reservation handed back whole when the
-//! model fails, so the caller only settles what succeeded.
+//! One model call, and handing back a reservation. A failed call refunds nothing by itself:
+//! who reserved decides — a single call hands its reservation back at once, a run's job keeps
+//! its share reserved across attempts and hands it back when it fails for good.
 
 use scaliyo_store::{ModelReply, ModelRequest};
 
 use super::{Ai, AiError, Reservation};
 
 impl Ai {
-    /// Calls the model; on failure the reservation is refunded and the error returned.
-    pub(super) async fn model_call(
-        &self,
-        reservation: &Reservation,
-        request: &ModelRequest,
-    ) -> Result<ModelReply, AiError> {
+    /// Calls the model; a failure is logged (provider and error, never the prompt).
+    pub(super) async fn ask(&self, request: &ModelRequest) -> Result<ModelReply, AiError> {
         let model = self.model()?;
-        match model.generate(request).await {
-            Ok(reply) => Ok(reply),
-            Err(error) => {
-                self.refund_logged(reservation).await;
-                tracing::warn!(provider = model.provider(), %error, "the model call failed");
-                Err(error.into())
-            }
-        }
+        model.generate(request).await.map_err(|error| {
+            tracing::warn!(provider = model.provider(), %error, "the model call failed");
+            error.into()
+        })
     }
 
     /// Hands a reservation back; a refund that fails is logged (its credits stay used until

@@ -202,7 +202,13 @@ impl Ai {
             max_output_tokens,
         );
         let reservation = self.meter.reserve(owner, reserved).await?;
-        let reply: ModelReply = self.model_call(&reservation, &request).await?;
+        let reply: ModelReply = match self.ask(&request).await {
+            Ok(reply) => reply,
+            Err(error) => {
+                self.refund_logged(&reservation).await;
+                return Err(error);
+            }
+        };
         let tokens = reply.total_tokens();
         let settled = self
             .meter

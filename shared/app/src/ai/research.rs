@@ -9,7 +9,7 @@ use scaliyo_store::{ModelReply, ModelRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Ai, AiError, Reservation, Tokens};
+use super::{Ai, AiError, Tokens};
 use crate::access::Actor;
 use crate::rows::Row;
 
@@ -71,15 +71,14 @@ impl Ai {
         })
     }
 
-    /// Asks the model (the reservation refunded if it fails), reads its brief and writes the
-    /// lead's `knowledgeBase`. The caller settles.
+    /// Asks the model, reads its brief and writes the lead's `knowledgeBase`. The caller,
+    /// which reserved the credits, settles or refunds them.
     pub(super) async fn write_research(
         &self,
         actor: &Actor,
         lead_id: &str,
         lead: &Row,
         site: &Site,
-        reservation: &Reservation,
     ) -> Result<Written, AiError> {
         let lead_value = Value::Object(lead.clone());
         let request = ModelRequest {
@@ -89,7 +88,7 @@ impl Ai {
             top_p: TOP_P,
             max_output_tokens: research::MAX_OUTPUT_TOKENS,
         };
-        let reply = self.model_call(reservation, &request).await?;
+        let reply = self.ask(&request).await?;
         let brief = Brief::parse(&reply.text)?;
         let knowledge_base = research::knowledge_base(
             &lead_value,
@@ -124,16 +123,10 @@ impl Ai {
             .meter
             .reserve(owner, research::reserved_credits())
             .await?;
-        let written = match self
-            .write_research(actor, lead_id, &lead, &site, &reservation)
-            .await
-        {
+        let written = match self.write_research(actor, lead_id, &lead, &site).await {
             Ok(written) => written,
             Err(error) => {
-                // The model's failure refunded already; the rest did not.
-                if !matches!(error, AiError::Model(_)) {
-                    self.refund_logged(&reservation).await;
-                }
+                self.refund_logged(&reservation).await;
                 return Err(error);
             }
         };

@@ -11,7 +11,7 @@ use scaliyo_store::{ModelReply, ModelRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Ai, AiError, Reservation};
+use super::{Ai, AiError};
 use crate::access::Actor;
 use crate::rows::Row;
 use crate::scheduler::{BlockSpec, ScheduleError, SequenceRequest, WindowSpec, block_id};
@@ -84,15 +84,14 @@ pub(super) enum SequenceWritten {
 }
 
 impl Ai {
-    /// Writes and schedules one lead's sequence under `sequence_id` (the model's failure
-    /// refunds `reservation`; the caller settles or refunds the rest).
+    /// Writes and schedules one lead's sequence under `sequence_id`. The caller, which
+    /// reserved the credits, settles or refunds them.
     pub(super) async fn write_sequence(
         &self,
         actor: &Actor,
         lead_id: &str,
         spec: &SequenceSpec,
         sequence_id: &str,
-        reservation: &Reservation,
     ) -> Result<SequenceWritten, AiError> {
         let owner = actor.owner()?;
         let already = self
@@ -117,7 +116,7 @@ impl Ai {
             top_p: TOP_P,
             max_output_tokens: sequence::max_output_tokens(briefs.len()),
         };
-        let reply = self.model_call(reservation, &request).await?;
+        let reply = self.ask(&request).await?;
         let emails = WrittenEmail::parse_all(&reply.text, spec.steps.len())?;
         let now = self.clock.now();
         let start_at = spec

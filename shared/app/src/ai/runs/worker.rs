@@ -225,10 +225,11 @@ impl AiWorker {
 
     async fn attempt(&self, run: &Run, job: &Job) -> Outcome {
         let actor = Actor::acting_for(run.owner);
-        let reservation = run.job_reservation();
         let ai = &self.ai;
+        // The job's share stays reserved across attempts: settled when written, handed
+        // back when the job fails for good.
         let result = match run.kind {
-            RunKind::Research => research_job(ai, &actor, &job.lead, &reservation).await,
+            RunKind::Research => research_job(ai, &actor, &job.lead).await,
             RunKind::Sequence => {
                 let spec: Option<SequenceSpec> = run
                     .spec
@@ -239,11 +240,9 @@ impl AiWorker {
                 };
                 let sequence_id = ai.job_sequence_id(run, &job.lead).await;
                 match sequence_id {
-                    Ok(sequence_id) => {
-                        sequence_job(ai, &actor, &job.lead, &spec, &sequence_id, &reservation)
-                            .await
-                            .map(|tokens| (tokens, Some(sequence_id)))
-                    }
+                    Ok(sequence_id) => sequence_job(ai, &actor, &job.lead, &spec, &sequence_id)
+                        .await
+                        .map(|tokens| (tokens, Some(sequence_id))),
                     Err(error) => Err(error),
                 }
             }
@@ -262,14 +261,11 @@ async fn research_job(
     ai: &Ai,
     actor: &Actor,
     lead_id: &str,
-    reservation: &Reservation,
 ) -> Result<(u64, Option<String>), AiError> {
     let lead = ai.access.get(actor, "leads", lead_id).await?;
     let website = Ai::website_for(&lead, None)?;
     let site = ai.read_site(&website).await?;
-    let written = ai
-        .write_research(actor, lead_id, &lead, &site, reservation)
-        .await?;
+    let written = ai.write_research(actor, lead_id, &lead, &site).await?;
     Ok((written.reply.total_tokens(), None))
 }
 
@@ -279,12 +275,8 @@ async fn sequence_job(
     lead_id: &str,
     spec: &SequenceSpec,
     sequence_id: &str,
-    reservation: &Reservation,
 ) -> Result<u64, AiError> {
-    match ai
-        .write_sequence(actor, lead_id, spec, sequence_id, reservation)
-        .await?
-    {
+    match ai.write_sequence(actor, lead_id, spec, sequence_id).await? {
         SequenceWritten::Scheduled(reply) => Ok(reply.total_tokens()),
         // Written by an attempt that stopped before settling: charged at the minimum.
         SequenceWritten::AlreadyScheduled => Ok(0),
