@@ -15,6 +15,19 @@ use crate::access::{Access, AccessError, Actor};
 use crate::layout;
 use crate::rows::{ListRequest, Row, RowError, Rows, timestamp_text, to_row};
 
+/// The AI month row's key: one `workspace_ai_usage` row per workspace and month.
+pub(crate) const AI_MONTH_KEY: &str = "workspace_ai_usage_workspace_id_month_year_key";
+/// The day row's key: one `workspace_usage_counters` row per workspace and date.
+pub(crate) const WORKSPACE_DAY_KEY: &str = "workspace_usage_counters_workspace_id_date_key_key";
+
+pub(crate) fn ai_month_unique() -> Result<&'static Unique, AccessError> {
+    unique(&schema::WORKSPACE_AI_USAGE, AI_MONTH_KEY)
+}
+
+pub(crate) fn workspace_day_unique() -> Result<&'static Unique, AccessError> {
+    unique(&schema::WORKSPACE_USAGE_COUNTERS, WORKSPACE_DAY_KEY)
+}
+
 pub(crate) fn unique(table: &'static Table, name: &str) -> Result<&'static Unique, AccessError> {
     table
         .uniques
@@ -104,11 +117,7 @@ pub(crate) async fn ai_credits_used(
     probe.insert("workspace_id".into(), json!(owner.to_string()));
     probe.insert("month_year".into(), json!(month));
     Ok(rows
-        .find_unique(
-            usage,
-            unique(usage, "workspace_ai_usage_workspace_id_month_year_key")?,
-            &probe,
-        )
+        .find_unique(usage, ai_month_unique()?, &probe)
         .await?
         .and_then(|row| crate::rows::field(&row, "credits_used").as_i64())
         .unwrap_or(0))
@@ -221,7 +230,7 @@ impl Usage {
             .rows()
             .upsert_counter(
                 usage,
-                unique(usage, "workspace_ai_usage_workspace_id_month_year_key")?,
+                ai_month_unique()?,
                 identity,
                 &[("credits_used", args.credits), ("tokens_used", args.tokens)],
                 Some((
@@ -357,10 +366,7 @@ impl Usage {
             .rows()
             .upsert_counter(
                 counters,
-                unique(
-                    counters,
-                    "workspace_usage_counters_workspace_id_date_key_key",
-                )?,
+                workspace_day_unique()?,
                 identity,
                 &[(field, args.amount)],
                 limit,

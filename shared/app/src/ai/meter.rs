@@ -15,8 +15,8 @@ use super::AiError;
 use crate::access::Access;
 use crate::rows::{Row, RowError};
 use crate::usage::{
-    ai_credits_per_month, ai_credits_used, ai_month_identity, month_key, unique,
-    workspace_day_identity,
+    AI_MONTH_KEY, ai_credits_per_month, ai_credits_used, ai_month_identity, ai_month_unique,
+    month_key, workspace_day_identity, workspace_day_unique,
 };
 
 /// Credits held for one call until it settles.
@@ -69,7 +69,7 @@ impl CreditMeter {
         let identity = ai_month_identity(reservation.owner, &reservation.month, reservation.limit)?;
         let (_, ops) = self.access.rows().counter_ops(
             usage,
-            unique(usage, "workspace_ai_usage_workspace_id_month_year_key")?,
+            ai_month_unique()?,
             identity,
             add,
             limited.then_some(("credits_used", reservation.limit)),
@@ -104,7 +104,7 @@ impl CreditMeter {
                 resets_at: month_reset(now),
             }),
             Err(StoreError::ConditionFailed { index: Some(1) }) => Err(RowError::Conflict {
-                constraint: "workspace_ai_usage_workspace_id_month_year_key".into(),
+                constraint: AI_MONTH_KEY.into(),
             }
             .into()),
             Err(e) => Err(RowError::from(e).into()),
@@ -148,27 +148,33 @@ impl CreditMeter {
         credits: u64,
         tokens: u64,
     ) -> Result<Settled, AiError> {
-        let settled = self
-            .settle_with(reservation, credits, tokens, Vec::new())
-            .await?;
         // No extra writes: no condition of theirs to fail.
-        settled.ok_or_else(|| {
-            AiError::from(RowError::Conflict {
-                constraint: "workspace_ai_usage".into(),
-            })
+        let charged = self
+            .settle_with(reservation, credits, tokens, Vec::new())
+            .await?
+            .ok_or_else(|| {
+                AiError::from(RowError::Conflict {
+                    constraint: "workspace_ai_usage".into(),
+                })
+            })?;
+        // The reservation's month and limit: no plan to read again on the way out.
+        Ok(Settled {
+            credits: charged,
+            remaining: self.remaining_for(reservation).await?,
         })
     }
 
-    /// [`CreditMeter::settle`] together with `extra` writes, in the same transaction; None
-    /// (nothing written) when an extra write's condition fails — the work it records was
-    /// settled already, by another delivery of the same message.
+    /// [`CreditMeter::settle`] together with `extra` writes, in the same transaction: the
+    /// credits charged, or None (nothing written) when an extra write's condition fails — the
+    /// work it records was settled already, by another delivery of the same message. The
+    /// balance left is not read (a run's job does not report it).
     pub async fn settle_with(
         &self,
         reservation: &Reservation,
         credits: u64,
         tokens: u64,
         extra: Vec<WriteOp>,
-    ) -> Result<Option<Settled>, AiError> {
+    ) -> Result<Option<i64>, AiError> {
         let credits = i64::try_from(credits).unwrap_or(i64::MAX);
         let tokens = i64::try_from(tokens).unwrap_or(i64::MAX);
         let mut charged = credits;
@@ -199,11 +205,7 @@ impl CreditMeter {
                 Err(e) => return Err(RowError::from(e).into()),
             }
         }
-        // The reservation's month and limit: no plan to read again on the way out.
-        Ok(Some(Settled {
-            credits: charged,
-            remaining: self.remaining_for(reservation).await?,
-        }))
+        Ok(Some(charged))
     }
 
     fn day_ops(&self, owner: OwnerId, credits: i64) -> Result<Vec<WriteOp>, AiError> {
@@ -211,10 +213,7 @@ impl CreditMeter {
         let identity = workspace_day_identity(owner, self.clock.now())?;
         let (_, ops) = self.access.rows().counter_ops(
             counters,
-            unique(
-                counters,
-                "workspace_usage_counters_workspace_id_date_key_key",
-            )?,
+            workspace_day_unique()?,
             identity,
             &[("ai_credits_used", credits)],
             None,

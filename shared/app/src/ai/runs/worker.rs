@@ -93,7 +93,6 @@ impl Pacer {
 enum Outcome {
     Written {
         tokens: u64,
-        sequence_id: Option<String>,
     },
     /// Not now: try again later (after `after`, when the failure named a time).
     Retry {
@@ -173,7 +172,7 @@ impl AiWorker {
             return Ok(());
         };
         // One more attempt, if the job still waits (else a repeated delivery: done).
-        let attempt = match store
+        let item = match store
             .update(
                 &item_key(job.owner, &job.run, &job.lead),
                 Update::new().add("attempts", 1),
@@ -181,10 +180,14 @@ impl AiWorker {
             )
             .await
         {
-            Ok(item) => item.i64("attempts").unwrap_or(1),
+            Ok(item) => item,
             Err(StoreError::ConditionFailed { .. }) => return Ok(()),
             Err(error) => return Err(RowError::from(error).into()),
         };
+        let attempt = item.i64("attempts").unwrap_or(1);
+        // Fixed when the run started: a repeated attempt finds the sequence an earlier one
+        // scheduled.
+        let sequence_id = item.str("sequence_id");
         if attempt > MAX_ATTEMPTS {
             return self
                 .ai
@@ -194,17 +197,10 @@ impl AiWorker {
         let outcome = {
             let _permit = self.permits.acquire().await;
             self.pacer.wait_turn().await;
-            self.attempt(&run, &job).await
+            self.attempt(&run, &job, sequence_id).await
         };
         match outcome {
-            Outcome::Written {
-                tokens,
-                sequence_id,
-            } => {
-                self.ai
-                    .settle_job(&run, &job.lead, tokens, sequence_id)
-                    .await
-            }
+            Outcome::Written { tokens } => self.ai.settle_job(&run, &job.lead, tokens).await,
             Outcome::Failed(reason) => self.ai.fail_job(&run, &job.lead, &reason).await,
             Outcome::Retry { reason, .. } if attempt >= MAX_ATTEMPTS => {
                 self.ai.fail_job(&run, &job.lead, &reason).await
@@ -223,7 +219,7 @@ impl AiWorker {
         }
     }
 
-    async fn attempt(&self, run: &Run, job: &Job) -> Outcome {
+    async fn attempt(&self, run: &Run, job: &Job, sequence_id: Option<&str>) -> Outcome {
         let actor = Actor::acting_for(run.owner);
         let ai = &self.ai;
         // The job's share stays reserved across attempts: settled when written, handed
@@ -238,35 +234,25 @@ impl AiWorker {
                 let Some(spec) = spec else {
                     return Outcome::Failed("the run's steps could not be read".into());
                 };
-                let sequence_id = ai.job_sequence_id(run, &job.lead).await;
-                match sequence_id {
-                    Ok(sequence_id) => sequence_job(ai, &actor, &job.lead, &spec, &sequence_id)
-                        .await
-                        .map(|tokens| (tokens, Some(sequence_id))),
-                    Err(error) => Err(error),
-                }
+                let Some(sequence_id) = sequence_id else {
+                    return Outcome::Failed("the job has no sequence id".into());
+                };
+                sequence_job(ai, &actor, &job.lead, &spec, sequence_id).await
             }
         };
         match result {
-            Ok((tokens, sequence_id)) => Outcome::Written {
-                tokens,
-                sequence_id,
-            },
+            Ok(tokens) => Outcome::Written { tokens },
             Err(error) => outcome_of(error),
         }
     }
 }
 
-async fn research_job(
-    ai: &Ai,
-    actor: &Actor,
-    lead_id: &str,
-) -> Result<(u64, Option<String>), AiError> {
+async fn research_job(ai: &Ai, actor: &Actor, lead_id: &str) -> Result<u64, AiError> {
     let lead = ai.access.get(actor, "leads", lead_id).await?;
     let website = Ai::website_for(&lead, None)?;
     let site = ai.read_site(&website).await?;
     let written = ai.write_research(actor, lead_id, &lead, &site).await?;
-    Ok((written.reply.total_tokens(), None))
+    Ok(written.reply.total_tokens())
 }
 
 async fn sequence_job(
@@ -284,28 +270,9 @@ async fn sequence_job(
 }
 
 impl Ai {
-    /// The sequence id a job writes under (fixed when the run started, so a repeated
-    /// attempt finds the sequence an earlier one scheduled).
-    async fn job_sequence_id(&self, run: &Run, lead_id: &str) -> Result<String, AiError> {
-        self.access
-            .rows()
-            .store()
-            .get(&item_key(run.owner, &run.id, lead_id))
-            .await
-            .map_err(RowError::from)?
-            .and_then(|item| item.str("sequence_id").map(str::to_owned))
-            .ok_or_else(|| AiError::RunNotFound(run.id.clone()))
-    }
-
     /// A job written: its cost charged from its share (the rest handed back), the job and
     /// the run's counts updated — one transaction, once.
-    async fn settle_job(
-        &self,
-        run: &Run,
-        lead_id: &str,
-        tokens: u64,
-        sequence_id: Option<String>,
-    ) -> Result<(), AiError> {
+    async fn settle_job(&self, run: &Run, lead_id: &str, tokens: u64) -> Result<(), AiError> {
         let operation = match run.kind {
             RunKind::Research => AiOperation::LeadResearch,
             RunKind::Sequence => AiOperation::EmailSequence,
@@ -313,13 +280,10 @@ impl Ai {
         let reservation = run.job_reservation();
         let cost = ai::cost(operation, tokens);
         let charged = i64::try_from(cost).unwrap_or(i64::MAX);
-        let mut job = Update::new()
+        let job = Update::new()
             .set("state", WRITTEN)
             .set("updated_at", timestamp(self.clock.now()))
             .remove("error");
-        if let Some(sequence_id) = sequence_id {
-            job = job.set("sequence_id", sequence_id);
-        }
         // The counts record what the meter charges: within the limit, never past the share.
         let charged_count = charged.min(run.share);
         let extra = vec![
@@ -341,9 +305,7 @@ impl Ai {
             .settle_with(&reservation, cost, tokens, extra)
             .await?
         {
-            Some(settled) => {
-                tracing::info!(run = %run.id, credits = settled.credits, "AI job written")
-            }
+            Some(credits) => tracing::info!(run = %run.id, credits, "AI job written"),
             None => tracing::info!(run = %run.id, "AI job settled already"),
         }
         Ok(())
