@@ -27,7 +27,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
     let model = scaliyo_fn_ai::model(&config).await?;
     let (access, ai) = scaliyo_fn_ai::ai(table, model, Queues::from_env(&config));
-    lambda_http::run(scaliyo_http::edge::catching_panics(router(access, ai))).await
+    lambda_http::run(scaliyo_lambda::telemetry::Traced::new(
+        "ai",
+        scaliyo_http::edge::catching_panics(router(access, ai)),
+    ))
+    .await
 }
 
 #[cfg(test)]

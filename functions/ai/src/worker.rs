@@ -33,10 +33,13 @@ async fn main() -> Result<(), Error> {
     let model = scaliyo_fn_ai::model(&config).await?;
     let (_, ai) = scaliyo_fn_ai::ai(table, model, queues);
     let worker = AiWorker::new(ai, runs, AiWorkerConfig::from_env());
-    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
-        let worker = &worker;
-        async move { Ok::<_, Error>(handle(worker, event).await) }
-    }))
+    lambda_runtime::run(scaliyo_lambda::telemetry::Traced::new(
+        "ai-worker",
+        service_fn(|event: LambdaEvent<SqsEvent>| {
+            let worker = &worker;
+            async move { Ok::<_, Error>(handle(worker, event).await) }
+        }),
+    ))
     .await
 }
 

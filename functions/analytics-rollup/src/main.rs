@@ -116,9 +116,10 @@ async fn main() -> Result<(), Error> {
         .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
             "analytics-rollup",
         )));
-    lambda_runtime::run(service_fn(|event| {
-        handle(&rows, clock.as_ref(), &tracking, event)
-    }))
+    lambda_runtime::run(scaliyo_lambda::telemetry::Traced::new(
+        "analytics-rollup",
+        service_fn(|event| handle(&rows, clock.as_ref(), &tracking, event)),
+    ))
     .await
 }
 

@@ -301,29 +301,32 @@ async fn main() -> Result<(), lambda_http::Error> {
     {
         tracing::error!(%error, "the system Team Hub templates could not be seeded");
     }
-    lambda_http::run(scaliyo_http::edge::catching_panics(router(Wiring {
-        table,
-        cursor_key: cursor_key.into_bytes(),
-        authenticator,
-        storage: storage(&config),
-        imports,
-        imports_bucket,
-        tracking_base_url: tracking,
-        webhooks: scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
-        workflows: scaliyo_aws::queue_from_env("WORKFLOW_QUEUE_URL", &config),
-        emails: scaliyo_aws::queue_from_env("SCHEDULED_EMAIL_QUEUE_URL", &config),
-        app_url: app_url.clone(),
-        stripe,
-        billing: BillingConfig {
+    lambda_http::run(scaliyo_lambda::telemetry::Traced::new(
+        "api",
+        scaliyo_http::edge::catching_panics(router(Wiring {
+            table,
+            cursor_key: cursor_key.into_bytes(),
+            authenticator,
+            storage: storage(&config),
+            imports,
+            imports_bucket,
+            tracking_base_url: tracking,
+            webhooks: scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
+            workflows: scaliyo_aws::queue_from_env("WORKFLOW_QUEUE_URL", &config),
+            emails: scaliyo_aws::queue_from_env("SCHEDULED_EMAIL_QUEUE_URL", &config),
             app_url: app_url.clone(),
-            webhook_secret: std::env::var("STRIPE_WEBHOOK_SECRET").ok(),
-        },
-        invoices: InvoicesConfig {
-            app_url,
-            connect_webhook_secret: std::env::var("STRIPE_CONNECT_WEBHOOK_SECRET").ok(),
-        },
-        sealer: Some(sealer),
-    })))
+            stripe,
+            billing: BillingConfig {
+                app_url: app_url.clone(),
+                webhook_secret: std::env::var("STRIPE_WEBHOOK_SECRET").ok(),
+            },
+            invoices: InvoicesConfig {
+                app_url,
+                connect_webhook_secret: std::env::var("STRIPE_CONNECT_WEBHOOK_SECRET").ok(),
+            },
+            sealer: Some(sealer),
+        })),
+    ))
     .await
 }
 

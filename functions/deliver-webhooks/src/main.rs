@@ -70,7 +70,11 @@ async fn main() -> Result<(), Error> {
         // Production rules: https to public addresses only.
         Arc::new(HttpWebhookTransport::new()),
     );
-    lambda_runtime::run(service_fn(|event| handle(&dispatcher, event))).await
+    lambda_runtime::run(scaliyo_lambda::telemetry::Traced::new(
+        "deliver-webhooks",
+        service_fn(|event| handle(&dispatcher, event)),
+    ))
+    .await
 }
 
 #[cfg(test)]

@@ -120,7 +120,11 @@ async fn main() -> Result<(), Error> {
         scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
         scaliyo_aws::queue_from_env("WORKFLOW_QUEUE_URL", &config),
     );
-    lambda_runtime::run(service_fn(|event| handle(&importer, event))).await
+    lambda_runtime::run(scaliyo_lambda::telemetry::Traced::new(
+        "import-leads",
+        service_fn(|event| handle(&importer, event)),
+    ))
+    .await
 }
 
 #[cfg(test)]

@@ -160,7 +160,7 @@ async fn serve(
     addr: SocketAddr,
     public_url: Option<String>,
 ) -> Result<(), String> {
-    scaliyo_lambda::telemetry::init_local();
+    init_logging();
     let mut config = LocalConfig::new(addr, data_dir);
     if let Some(url) = public_url {
         config.public_base = url.trim_end_matches('/').to_owned();
@@ -251,4 +251,11 @@ async fn wait_for_signal() {
     {
         let _ = ctrl_c.await;
     }
+}
+
+/// Readable log lines (`RUST_LOG` filters, `info` by default).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }

@@ -55,13 +55,16 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = scaliyo_aws::load_config().await;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
     let sealer = Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id));
-    lambda_http::run(scaliyo_http::edge::catching_panics(router(
-        table,
-        sealer,
-        scaliyo_mail::mailers_from_env(),
-        providers(&api_base),
-        app_url,
-    )))
+    lambda_http::run(scaliyo_lambda::telemetry::Traced::new(
+        "oauth",
+        scaliyo_http::edge::catching_panics(router(
+            table,
+            sealer,
+            scaliyo_mail::mailers_from_env(),
+            providers(&api_base),
+            app_url,
+        )),
+    ))
     .await
 }
 

@@ -72,7 +72,11 @@ async fn main() -> Result<(), Error> {
         scaliyo_mail::mailers_from_env(),
         scaliyo_mail::inboxes_from_env(),
     );
-    lambda_runtime::run(service_fn(|event| handle(&replies, event))).await
+    lambda_runtime::run(scaliyo_lambda::telemetry::Traced::new(
+        "poll-replies",
+        service_fn(|event| handle(&replies, event)),
+    ))
+    .await
 }
 
 #[cfg(test)]

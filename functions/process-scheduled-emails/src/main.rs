@@ -145,9 +145,10 @@ async fn main() -> Result<(), Error> {
         scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
         &app_url,
     );
-    lambda_runtime::run(service_fn(|event| {
-        handle(&wired.scheduler, &wired.consumer, event)
-    }))
+    lambda_runtime::run(scaliyo_lambda::telemetry::Traced::new(
+        "process-scheduled-emails",
+        service_fn(|event| handle(&wired.scheduler, &wired.consumer, event)),
+    ))
     .await
 }
 

@@ -116,7 +116,11 @@ async fn main() -> Result<(), Error> {
         scaliyo_mail::mailers_from_env(),
         tracking,
     );
-    lambda_runtime::run(service_fn(|event| handle(&workflows, event))).await
+    lambda_runtime::run(scaliyo_lambda::telemetry::Traced::new(
+        "run-workflows",
+        service_fn(|event| handle(&workflows, event)),
+    ))
+    .await
 }
 
 #[cfg(test)]

@@ -111,14 +111,17 @@ async fn main() -> Result<(), lambda_http::Error> {
         app_url: std::env::var("APP_URL").unwrap_or_default(),
         connect_webhook_secret: None,
     };
-    lambda_http::run(scaliyo_http::edge::catching_panics(router(
-        table,
-        sealer,
-        scaliyo_mail::mailers_from_env(),
-        tracking,
-        webhooks,
-        (stripe, invoices),
-    )))
+    lambda_http::run(scaliyo_lambda::telemetry::Traced::new(
+        "send-email",
+        scaliyo_http::edge::catching_panics(router(
+            table,
+            sealer,
+            scaliyo_mail::mailers_from_env(),
+            tracking,
+            webhooks,
+            (stripe, invoices),
+        )),
+    ))
     .await
 }
 

@@ -20,7 +20,11 @@ async fn handle(social: &SocialPublisher, event: LambdaEvent<Value>) -> Result<V
 async fn main() -> Result<(), Error> {
     scaliyo_lambda::telemetry::init_lambda("social-run-scheduler");
     let (_, social) = scaliyo_fn_social_run_scheduler::from_env("social-run-scheduler").await?;
-    lambda_runtime::run(service_fn(|event| handle(&social, event))).await
+    lambda_runtime::run(scaliyo_lambda::telemetry::Traced::new(
+        "social-run-scheduler",
+        service_fn(|event| handle(&social, event)),
+    ))
+    .await
 }
 
 #[cfg(test)]

@@ -19,9 +19,10 @@ fn router(access: Arc<Access>, publisher: SocialPublisher) -> Router {
 async fn main() -> Result<(), lambda_http::Error> {
     scaliyo_lambda::telemetry::init_lambda("social-post-now");
     let (access, publisher) = scaliyo_fn_social_run_scheduler::from_env("social-post-now").await?;
-    lambda_http::run(scaliyo_http::edge::catching_panics(router(
-        access, publisher,
-    )))
+    lambda_http::run(scaliyo_lambda::telemetry::Traced::new(
+        "social-post-now",
+        scaliyo_http::edge::catching_panics(router(access, publisher)),
+    ))
     .await
 }
 

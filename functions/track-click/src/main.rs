@@ -91,12 +91,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let webhooks = scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config);
     // Human clicks, unsubscribes and bounces wake or end workflow runs (run-workflows' queue).
     let workflows = scaliyo_aws::queue_from_env("WORKFLOW_QUEUE_URL", &config);
-    lambda_http::run(router(
-        table,
-        ip_hash_key.as_bytes(),
-        hits,
-        webhooks,
-        workflows,
+    lambda_http::run(scaliyo_lambda::telemetry::Traced::new(
+        "track-click",
+        router(table, ip_hash_key.as_bytes(), hits, webhooks, workflows),
     ))
     .await
 }

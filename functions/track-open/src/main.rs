@@ -50,7 +50,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let webhooks = scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config);
     // Human opens wake workflow runs waiting for them (run-workflows' queue).
     let workflows = scaliyo_aws::queue_from_env("WORKFLOW_QUEUE_URL", &config);
-    lambda_http::run(router(table, hits, webhooks, workflows)).await
+    lambda_http::run(scaliyo_lambda::telemetry::Traced::new(
+        "track-open",
+        router(table, hits, webhooks, workflows),
+    ))
+    .await
 }
 
 #[cfg(test)]

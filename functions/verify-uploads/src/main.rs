@@ -86,7 +86,11 @@ async fn main() -> Result<(), Error> {
     let buckets = buckets()?;
     let blobs = S3Blobs::new(scaliyo_aws::s3_client(&config), buckets.clone());
     let verifier = verifier(blobs, &buckets);
-    lambda_runtime::run(service_fn(|event| handle(&verifier, event))).await
+    lambda_runtime::run(scaliyo_lambda::telemetry::Traced::new(
+        "verify-uploads",
+        service_fn(|event| handle(&verifier, event)),
+    ))
+    .await
 }
 
 #[cfg(test)]

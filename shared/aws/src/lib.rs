@@ -8,6 +8,7 @@ pub mod dynamo;
 pub mod kms;
 pub mod queue;
 pub mod s3;
+pub mod xray;
 
 pub use bus::EventBridgeBus;
 pub use capacity::{CapacityMeter, Consumed};
@@ -47,20 +48,48 @@ pub fn queue_from_env(
     Some(std::sync::Arc::new(SqsQueue::new(sqs_client(config), url)))
 }
 
+/// The subsegment interceptor every client gets when an X-Ray daemon is configured (in Lambda
+/// with active tracing); built once per process.
+fn subsegments() -> Option<xray::SdkSubsegments> {
+    static SUBSEGMENTS: std::sync::OnceLock<Option<xray::SdkSubsegments>> =
+        std::sync::OnceLock::new();
+    SUBSEGMENTS
+        .get_or_init(|| match xray::Daemon::from_env()? {
+            Ok(daemon) => Some(xray::SdkSubsegments::new(std::sync::Arc::new(daemon))),
+            Err(error) => {
+                tracing::warn!(%error, "SDK calls are not traced");
+                None
+            }
+        })
+        .clone()
+}
+
+/// A service's client from the shared configuration, with the subsegment interceptor when
+/// there is one (each service has its own builder type, hence a macro).
+macro_rules! traced_client {
+    ($service:ident, $config:expr) => {{
+        let mut builder = $service::config::Builder::from($config);
+        if let Some(interceptor) = subsegments() {
+            builder = builder.interceptor(interceptor);
+        }
+        builder
+    }};
+}
+
 pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(config)
+    aws_sdk_dynamodb::Client::from_conf(traced_client!(aws_sdk_dynamodb, config).build())
 }
 
 pub fn kms_client(config: &SdkConfig) -> aws_sdk_kms::Client {
-    aws_sdk_kms::Client::new(config)
+    aws_sdk_kms::Client::from_conf(traced_client!(aws_sdk_kms, config).build())
 }
 
 pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(config)
+    aws_sdk_sqs::Client::from_conf(traced_client!(aws_sdk_sqs, config).build())
 }
 
 pub fn eventbridge_client(config: &SdkConfig) -> aws_sdk_eventbridge::Client {
-    aws_sdk_eventbridge::Client::new(config)
+    aws_sdk_eventbridge::Client::from_conf(traced_client!(aws_sdk_eventbridge, config).build())
 }
 
 /// S3 uses path-style addressing when an endpoint override is set (emulators do not resolve
@@ -68,7 +97,7 @@ pub fn eventbridge_client(config: &SdkConfig) -> aws_sdk_eventbridge::Client {
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     let path_style = std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
         || std::env::var_os("AWS_ENDPOINT_URL").is_some();
-    let s3_config = aws_sdk_s3::config::Builder::from(config)
+    let s3_config = traced_client!(aws_sdk_s3, config)
         .force_path_style(path_style)
         .build();
     aws_sdk_s3::Client::from_conf(s3_config)
