@@ -572,3 +572,101 @@ async fn bad_import_requests_are_refused_and_batches_are_private() {
     let listed = w.ada.get("/v1/import_batches").await;
     assert_eq!(listed.body["data"].as_array().unwrap().len(), 1);
 }
+
+/// An import whose upload notification was lost (dead-lettered and deleted, say) waits as
+/// `pending`; the operator's resume queues the notification again and the worker finishes it.
+/// A finished batch, an unknown id and another workspace's batch are refused.
+#[tokio::test]
+async fn an_import_whose_notification_was_lost_is_resumed_by_the_operator() {
+    use scaliyo_app::ops::{ResumeError, resume_import};
+    use scaliyo_store::Queue;
+
+    let w = workspace().await;
+    let system = &w.local.system;
+    let file = "Name,Email\nAda,ada@example.com\nGrace,grace@example.com\n";
+    let started = w
+        .ada
+        .post(
+            "/v1/imports",
+            json!({ "file_name": "lost.csv", "content_length": file.len() }),
+        )
+        .await;
+    let id = started.body["batch"]["id"].as_str().unwrap().to_owned();
+    let direct = w
+        .http
+        .post(format!("{}/v1/imports/{id}/file", w.local.base_url))
+        .bearer_auth(w.ada.token.as_deref().unwrap())
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(direct.status(), 202);
+    // The notification is lost.
+    let lost = system
+        .import_queue
+        .receive(
+            10,
+            std::time::Duration::from_secs(60),
+            std::time::Duration::ZERO,
+        )
+        .await
+        .unwrap();
+    assert_eq!(lost.len(), 1);
+    system.import_queue.delete(&lost[0].receipt).await.unwrap();
+    system.import_worker().drain().await;
+    assert_eq!(w.batch(&id).await["status"], "pending");
+
+    let rows = system.access.rows();
+    let local_notification = |key: &str| {
+        serde_json::to_string(&scaliyo_store::ObjectCreated {
+            bucket: "imports".into(),
+            key: key.into(),
+        })
+        .unwrap()
+    };
+    let resumed = resume_import(
+        rows,
+        system.import_queue.as_ref(),
+        local_notification,
+        w.ada.owner(),
+        &id,
+        0,
+    )
+    .await
+    .unwrap();
+    assert_eq!((resumed.status.as_str(), resumed.next_row), ("pending", 1));
+    system.import_worker().drain().await;
+    let finished = w.batch(&id).await;
+    assert_eq!(finished["status"], "completed");
+    assert_eq!(finished["imported_count"], 2);
+    assert_eq!(w.leads().await.len(), 2);
+
+    let finished = resume_import(
+        rows,
+        system.import_queue.as_ref(),
+        local_notification,
+        w.ada.owner(),
+        &id,
+        0,
+    )
+    .await;
+    assert!(
+        matches!(finished, Err(ResumeError::Finished { .. })),
+        "{finished:?}"
+    );
+    let bob = scaliyo_domain::ids::OwnerId::new_random();
+    let foreign = resume_import(
+        rows,
+        system.import_queue.as_ref(),
+        local_notification,
+        bob,
+        &id,
+        0,
+    )
+    .await;
+    assert!(
+        matches!(foreign, Err(ResumeError::NotFound(_))),
+        "{foreign:?}"
+    );
+    assert_eq!(system.import_queue.len(), 0, "nothing queued by a refusal");
+}

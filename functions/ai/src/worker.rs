@@ -7,12 +7,20 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::ai::{AiError, AiWorker, AiWorkerConfig};
+use std::sync::Arc;
+
+use scaliyo_app::ops::FailureNotes;
 use scaliyo_aws::DynamoTable;
 use scaliyo_fn_ai::Queues;
+use scaliyo_store::{FailureLog, SystemClock};
 
-async fn handle(worker: &AiWorker, event: LambdaEvent<SqsEvent>) -> SqsBatchResponse {
+async fn handle(
+    worker: &AiWorker,
+    failures: &dyn FailureLog,
+    event: LambdaEvent<SqsEvent>,
+) -> SqsBatchResponse {
     // The worker's own permits bound the model calls; the records are all taken at once.
-    scaliyo_lambda::sqs::handle_batch(event.payload, 10, |body| async move {
+    scaliyo_lambda::sqs::handle_batch(event.payload, 10, failures, |body| async move {
         worker.process(&body).await?;
         Ok::<(), AiError>(())
     })
@@ -30,14 +38,19 @@ async fn main() -> Result<(), Error> {
         .clone()
         .ok_or("AI_QUEUE_URL is required: a job's next attempt is queued there")?;
     let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
+    let failures = FailureNotes::new(
+        Arc::new(table.clone()),
+        Arc::new(SystemClock),
+        scaliyo_lambda::env::function_name("ai-worker"),
+    );
     let model = scaliyo_fn_ai::model(&config).await?;
     let (_, ai) = scaliyo_fn_ai::ai(table, model, queues);
     let worker = AiWorker::new(ai, runs, AiWorkerConfig::from_env());
     lambda_runtime::run(scaliyo_lambda::telemetry::Traced::new(
         "ai-worker",
         service_fn(|event: LambdaEvent<SqsEvent>| {
-            let worker = &worker;
-            async move { Ok::<_, Error>(handle(worker, event).await) }
+            let (worker, failures) = (&worker, &failures);
+            async move { Ok::<_, Error>(handle(worker, failures, event).await) }
         }),
     ))
     .await
@@ -141,7 +154,7 @@ mod tests {
         assert_eq!(received.len(), 1);
 
         let worker = AiWorker::new(ai.clone(), queue.clone(), AiWorkerConfig::default());
-        let response = handle(&worker, event(&received)).await;
+        let response = handle(&worker, &scaliyo_store::NoFailureLog, event(&received)).await;
         assert!(response.batch_item_failures.is_empty());
         let progress = ai
             .run_progress(&actor, RunKind::Sequence, &started.run_id)
@@ -162,7 +175,7 @@ mod tests {
         assert_eq!(first["status"], "pending");
 
         // The same job again (SQS delivers at least once): nothing more is written or charged.
-        let again = handle(&worker, event(&received)).await;
+        let again = handle(&worker, &scaliyo_store::NoFailureLog, event(&received)).await;
         assert!(again.batch_item_failures.is_empty());
         let progress = ai
             .run_progress(&actor, RunKind::Sequence, &started.run_id)

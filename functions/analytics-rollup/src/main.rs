@@ -6,11 +6,12 @@ use std::sync::Arc;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use scaliyo_app::ops::FailureNotes;
 use scaliyo_app::rows::Rows;
 use scaliyo_app::tracking::{HitRecord, Tracking};
 use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::DynamoTable;
-use scaliyo_store::{Clock, SystemClock};
+use scaliyo_store::{Clock, FailureLog, SystemClock};
 use serde_json::{Value, json};
 
 /// Two triggers: the 10-minute schedule (rebuild) and the hit queue (the opens and clicks
@@ -19,11 +20,14 @@ async fn handle(
     rows: &Rows,
     clock: &dyn Clock,
     tracking: &Tracking,
+    failures: &dyn FailureLog,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Error> {
     if event.payload.get("Records").is_some() {
         let batch: SqsEvent = serde_json::from_value(event.payload)?;
-        return Ok(serde_json::to_value(apply_hits(tracking, batch).await)?);
+        return Ok(serde_json::to_value(
+            apply_hits(tracking, failures, batch).await,
+        )?);
     }
     let (payload, context) = event.into_parts();
     let scheduled: EventBridgeEvent<Value> = serde_json::from_value(payload)?;
@@ -32,7 +36,11 @@ async fn handle(
 
 /// Each record carries its hit's time and event id: the batch is applied as one (per message
 /// in order, messages concurrently), and applying it again stores nothing twice.
-async fn apply_hits(tracking: &Tracking, batch: SqsEvent) -> SqsBatchResponse {
+async fn apply_hits(
+    tracking: &Tracking,
+    failures: &dyn FailureLog,
+    batch: SqsEvent,
+) -> SqsBatchResponse {
     let failure = |id: Option<String>| {
         let mut failure = BatchItemFailure::default();
         failure.item_identifier = id.unwrap_or_default();
@@ -51,6 +59,8 @@ async fn apply_hits(tracking: &Tracking, batch: SqsEvent) -> SqsBatchResponse {
             // where an operator can read it (the body is never logged).
             Err(error) => {
                 tracing::warn!(message_id = ?record.message_id, %error, "a record that is not a hit");
+                let id = record.message_id.as_deref().unwrap_or_default();
+                failures.note(id, &format!("not a hit: {error}")).await;
                 response
                     .batch_item_failures
                     .push(failure(record.message_id));
@@ -62,6 +72,10 @@ async fn apply_hits(tracking: &Tracking, batch: SqsEvent) -> SqsBatchResponse {
         Err(error) => {
             // Every hit comes back; the ones already stored are recognised then.
             tracing::warn!(%error, "applying hits failed; SQS will redeliver them");
+            let reason = format!("applying the batch failed: {error}");
+            for id in ids.iter().flatten() {
+                failures.note(id, &reason).await;
+            }
             response
                 .batch_item_failures
                 .extend(ids.into_iter().map(failure));
@@ -91,13 +105,16 @@ async fn main() -> Result<(), Error> {
     let table_name = scaliyo_lambda::env::required("TABLE_NAME")?;
     let config = scaliyo_aws::load_config().await;
     let clock = Arc::new(SystemClock);
-    let rows = Rows::new(
-        Arc::new(DynamoTable::new(
-            scaliyo_aws::dynamodb_client(&config),
-            table_name,
-        )),
+    let table = Arc::new(DynamoTable::new(
+        scaliyo_aws::dynamodb_client(&config),
+        table_name,
+    ));
+    let failures = FailureNotes::new(
+        table.clone(),
         clock.clone(),
+        scaliyo_lambda::env::function_name("analytics-rollup"),
     );
+    let rows = Rows::new(table, clock.clone());
     // Human opens and clicks are webhook events, and wake workflow runs waiting for them.
     let feed = scaliyo_app::workflows::WorkflowFeed::for_lambda(
         rows.clone(),
@@ -118,7 +135,7 @@ async fn main() -> Result<(), Error> {
         )));
     lambda_runtime::run(scaliyo_lambda::telemetry::Traced::new(
         "analytics-rollup",
-        service_fn(|event| handle(&rows, clock.as_ref(), &tracking, event)),
+        service_fn(|event| handle(&rows, clock.as_ref(), &tracking, &failures, event)),
     ))
     .await
 }
@@ -150,9 +167,15 @@ mod tests {
         ))
         .expect("a valid event");
         let event = LambdaEvent::new(payload, lambda_runtime::Context::default());
-        let out = handle(&rows, &clock, &tracking, event)
-            .await
-            .expect("handled");
+        let out = handle(
+            &rows,
+            &clock,
+            &tracking,
+            &scaliyo_store::NoFailureLog,
+            event,
+        )
+        .await
+        .expect("handled");
         assert_eq!(out, json!({ "owners": 0, "date": "2026-11-27" }));
 
         // The hit queue's batch: an open whose token is unknown is dropped (nothing to
@@ -161,9 +184,15 @@ mod tests {
             serde_json::from_str(include_str!("../../../events/sqs-tracking-hits.json"))
                 .expect("a valid event");
         let event = LambdaEvent::new(payload, lambda_runtime::Context::default());
-        let out = handle(&rows, &clock, &tracking, event)
-            .await
-            .expect("handled");
+        let out = handle(
+            &rows,
+            &clock,
+            &tracking,
+            &scaliyo_store::NoFailureLog,
+            event,
+        )
+        .await
+        .expect("handled");
         assert_eq!(
             out,
             json!({ "batchItemFailures": [{ "itemIdentifier": "9b2f6c1e-8d4a-4c3b-a5e7-2f1d0c9b8a77" }] })

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use scaliyo_app::ops::FailureNotes;
 use scaliyo_app::rows::Rows;
 use scaliyo_app::webhooks::{WebhookDispatcher, WebhookError};
 use scaliyo_aws::{DynamoTable, SqsQueue};
-use scaliyo_store::{Queue, SystemClock, WebhookTransport};
+use scaliyo_store::{FailureLog, Queue, SystemClock, WebhookTransport};
 use scaliyo_webhooks::HttpWebhookTransport;
 
 /// Records of one batch worked on at once (each at most one 10-second POST).
@@ -18,10 +19,14 @@ const RECORD_CONCURRENCY: usize = 10;
 
 async fn handle(
     dispatcher: &WebhookDispatcher,
+    failures: &dyn FailureLog,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    Ok(
-        scaliyo_lambda::sqs::handle_batch(event.payload, RECORD_CONCURRENCY, |body| async move {
+    Ok(scaliyo_lambda::sqs::handle_batch(
+        event.payload,
+        RECORD_CONCURRENCY,
+        failures,
+        |body| async move {
             match dispatcher.process(&body).await {
                 Ok(outcome) => {
                     tracing::info!(?outcome, "webhook record handled");
@@ -35,9 +40,9 @@ async fn handle(
                 }
                 Err(error) => Err(error),
             }
-        })
-        .await,
+        },
     )
+    .await)
 }
 
 fn dispatcher(
@@ -64,15 +69,21 @@ async fn main() -> Result<(), Error> {
     // Retries go back to the queue this function reads.
     let queue_url = scaliyo_lambda::env::required("WEBHOOK_QUEUE_URL")?;
     let config = scaliyo_aws::load_config().await;
+    let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
+    let failures = FailureNotes::new(
+        Arc::new(table.clone()),
+        Arc::new(SystemClock),
+        scaliyo_lambda::env::function_name("deliver-webhooks"),
+    );
     let dispatcher = dispatcher(
-        DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name),
+        table,
         Arc::new(SqsQueue::new(scaliyo_aws::sqs_client(&config), queue_url)),
         // Production rules: https to public addresses only.
         Arc::new(HttpWebhookTransport::new()),
     );
     lambda_runtime::run(scaliyo_lambda::telemetry::Traced::new(
         "deliver-webhooks",
-        service_fn(|event| handle(&dispatcher, event)),
+        service_fn(|event| handle(&dispatcher, &failures, event)),
     ))
     .await
 }
@@ -136,6 +147,7 @@ mod tests {
         let event: SqsEvent = serde_json::from_value(batch).expect("an SQS event");
         let response = handle(
             &dispatcher,
+            &scaliyo_store::NoFailureLog,
             LambdaEvent::new(event, lambda_runtime::Context::default()),
         )
         .await
@@ -158,6 +170,7 @@ mod tests {
             serde_json::from_value(json!({ "Records": records })).expect("an SQS event");
         let response = handle(
             &dispatcher,
+            &scaliyo_store::NoFailureLog,
             LambdaEvent::new(deliveries, lambda_runtime::Context::default()),
         )
         .await

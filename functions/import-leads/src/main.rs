@@ -12,13 +12,15 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::access::Access;
 use scaliyo_app::import::{ImportConfig, Importer, Progress};
+use scaliyo_app::ops::FailureNotes;
 use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_app::workflows::WorkflowFeed;
 use scaliyo_aws::{DynamoTable, S3Blobs};
-use scaliyo_store::{Blobs, Queue, SystemClock};
+use scaliyo_store::{Blobs, FailureLog, Queue, SystemClock};
 
 async fn handle(
     importer: &Importer,
+    failures: &dyn FailureLog,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
     // A context without a deadline (tests, local invoke) runs to the end.
@@ -49,6 +51,7 @@ async fn handle(
                 Unfinished::Failed(reason) => reason,
             };
             tracing::warn!(message_id = %id, %reason, "record not finished; SQS will redeliver it");
+            failures.note(&id, &reason).await;
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;
             response.batch_item_failures.push(failure);
@@ -113,8 +116,14 @@ async fn main() -> Result<(), Error> {
         scaliyo_aws::s3_client(&config),
         HashMap::from([(bucket.clone(), bucket.clone())]),
     );
+    let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
+    let failures = FailureNotes::new(
+        Arc::new(table.clone()),
+        Arc::new(SystemClock),
+        scaliyo_lambda::env::function_name("import-leads"),
+    );
     let importer = importer(
-        DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name),
+        table,
         Arc::new(blobs),
         bucket,
         scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
@@ -122,7 +131,7 @@ async fn main() -> Result<(), Error> {
     );
     lambda_runtime::run(scaliyo_lambda::telemetry::Traced::new(
         "import-leads",
-        service_fn(|event| handle(&importer, event)),
+        service_fn(|event| handle(&importer, &failures, event)),
     ))
     .await
 }
@@ -218,6 +227,7 @@ mod tests {
         let payload: SqsEvent = serde_json::from_value(event).expect("an SQS event");
         let response = handle(
             &importer,
+            &scaliyo_store::NoFailureLog,
             LambdaEvent::new(payload, lambda_runtime::Context::default()),
         )
         .await

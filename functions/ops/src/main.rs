@@ -2,15 +2,24 @@
 //! (docs/operations.md). Credentials and region come from the usual AWS environment.
 //!
 //! ```text
-//! scaliyo-ops dlq list    --queue-url <dlq url> [--max 10]
+//! scaliyo-ops dlq list    --queue-url <dlq url> [--max 10] [--table-name <table>]
 //! scaliyo-ops dlq redrive --from <dlq url> --to <queue url> [--max 1000]
+//! scaliyo-ops import resume --owner <user id> --batch <batch id>
+//!                           --queue-url <imports queue url> --bucket <imports bucket> [--table-name <table>]
 //! ```
+//!
+//! `--table-name` defaults to `TABLE_NAME`; without a table `dlq list` prints no reasons.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use scaliyo_aws::SqsQueue;
-use scaliyo_store::Queue;
+use std::sync::Arc;
+
+use scaliyo_app::ops::FailureNotes;
+use scaliyo_app::rows::Rows;
+use scaliyo_aws::{DynamoTable, SqsQueue};
+use scaliyo_domain::ids::OwnerId;
+use scaliyo_store::{Clock, Queue, SystemClock};
 
 #[derive(Parser)]
 #[command(
@@ -29,17 +38,45 @@ enum Command {
         #[command(subcommand)]
         action: DlqAction,
     },
+    /// Lead imports.
+    Import {
+        #[command(subcommand)]
+        action: ImportAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportAction {
+    /// Sets a stopped import (its upload notification dead-lettered or lost) going again from
+    /// its checkpoint: queues the notification the imports bucket would send.
+    Resume {
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        batch: String,
+        /// The imports queue `import-leads` reads.
+        #[arg(long)]
+        queue_url: String,
+        /// The imports bucket (its physical name).
+        #[arg(long)]
+        bucket: String,
+        #[arg(long, env = "TABLE_NAME")]
+        table_name: String,
+    },
 }
 
 #[derive(Subcommand)]
 enum DlqAction {
-    /// Prints the messages waiting in a dead-letter queue (one JSON object per line), leaving
-    /// them there.
+    /// Prints the messages waiting in a dead-letter queue (one JSON object per line, with the
+    /// reason their consumer noted the last time it failed them), leaving them there.
     List {
         #[arg(long)]
         queue_url: String,
         #[arg(long, default_value_t = 10)]
         max: usize,
+        /// The stack's table, where the consumers note their failures.
+        #[arg(long, env = "TABLE_NAME")]
+        table_name: Option<String>,
     },
     /// Moves messages back to the queue they came from (sent, then deleted: a failure leaves
     /// a duplicate, which the consumers ignore, never a loss).
@@ -53,21 +90,49 @@ enum DlqAction {
     },
 }
 
-/// Runs one command with the AWS configuration given, printing its result; `Err` is the
-/// message for the operator.
-async fn run(
-    cli: Cli,
-    config: &scaliyo_aws::SdkConfig,
-    out: &mut dyn std::io::Write,
-) -> Result<(), String> {
-    let queue = |url: &str| SqsQueue::new(scaliyo_aws::sqs_client(config), url);
+/// The AWS clients the commands use (one configuration in production; the tests point each
+/// at its emulator).
+struct Clients {
+    sqs: aws_sdk_sqs::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+}
+
+impl Clients {
+    fn from(config: &scaliyo_aws::SdkConfig) -> Self {
+        Self {
+            sqs: scaliyo_aws::sqs_client(config),
+            dynamodb: scaliyo_aws::dynamodb_client(config),
+        }
+    }
+}
+
+/// Runs one command with the clients given, printing its result; `Err` is the message for
+/// the operator.
+async fn run(cli: Cli, clients: &Clients, out: &mut dyn std::io::Write) -> Result<(), String> {
+    let queue = |url: &str| SqsQueue::new(clients.sqs.clone(), url);
+    let table = |name: String| Arc::new(DynamoTable::new(clients.dynamodb.clone(), name));
     match cli.command {
         Command::Dlq {
-            action: DlqAction::List { queue_url, max },
+            action:
+                DlqAction::List {
+                    queue_url,
+                    max,
+                    table_name,
+                },
         } => {
-            let letters = scaliyo_app::ops::peek(&queue(&queue_url) as &dyn Queue, max)
+            let dlq = queue(&queue_url);
+            let letters = match table_name.filter(|t| !t.is_empty()) {
+                Some(name) => scaliyo_app::ops::peek_with_reasons(
+                    &dlq,
+                    &FailureNotes::new(table(name), Arc::new(SystemClock), "scaliyo-ops"),
+                    max,
+                )
                 .await
-                .map_err(|e| format!("listing {queue_url}: {e}"))?;
+                .map_err(|e| format!("listing {queue_url}: {e}"))?,
+                None => scaliyo_app::ops::peek(&dlq as &dyn Queue, max)
+                    .await
+                    .map_err(|e| format!("listing {queue_url}: {e}"))?,
+            };
             for letter in &letters {
                 let line = serde_json::to_string(letter).map_err(|e| e.to_string())?;
                 writeln!(out, "{line}").map_err(|e| e.to_string())?;
@@ -84,6 +149,35 @@ async fn run(
                 .map_err(|e| e.to_string())?;
             Ok(())
         }
+        Command::Import {
+            action:
+                ImportAction::Resume {
+                    owner,
+                    batch,
+                    queue_url,
+                    bucket,
+                    table_name,
+                },
+        } => {
+            let owner: OwnerId = owner
+                .parse()
+                .map_err(|_| format!("--owner: `{owner}` is not a user id"))?;
+            let clock = Arc::new(SystemClock);
+            let rows = Rows::new(table(table_name), clock.clone());
+            let resumed = scaliyo_app::ops::resume_import(
+                &rows,
+                &queue(&queue_url),
+                |key| scaliyo_app::ops::s3_notification(&bucket, key, clock.now()),
+                owner,
+                &batch,
+                clock.now().timestamp(),
+            )
+            .await
+            .map_err(|e| format!("resuming import {batch}: {e}"))?;
+            let line = serde_json::to_string(&resumed).map_err(|e| e.to_string())?;
+            writeln!(out, "{line}").map_err(|e| e.to_string())?;
+            Ok(())
+        }
     }
 }
 
@@ -91,7 +185,7 @@ async fn run(
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = scaliyo_aws::load_config().await;
-    match run(cli, &config, &mut std::io::stdout()).await {
+    match run(cli, &Clients::from(&config), &mut std::io::stdout()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -139,7 +233,7 @@ mod tests {
         let mut listed = Vec::new();
         run(
             parse(&["dlq", "list", "--queue-url", &dlq_url]),
-            &moto,
+            &Clients::from(&moto),
             &mut listed,
         )
         .await
@@ -149,7 +243,7 @@ mod tests {
         let mut moved = Vec::new();
         run(
             parse(&["dlq", "redrive", "--from", &dlq_url, "--to", &queue_url]),
-            &moto,
+            &Clients::from(&moto),
             &mut moved,
         )
         .await
@@ -168,5 +262,271 @@ mod tests {
             .await
             .expect("the source queue");
         assert_eq!(back.len(), 1);
+    }
+
+    /// A table on DynamoDB Local, or `None` when it is not running.
+    async fn table() -> Option<(scaliyo_aws::SdkConfig, String)> {
+        let config = scaliyo_tests::emulators::dynamodb().await?;
+        let name = scaliyo_tests::emulators::unique_name("ops");
+        scaliyo_aws::create_table(&scaliyo_aws::dynamodb_client(&config), &name)
+            .await
+            .expect("a table");
+        Some((config, name))
+    }
+
+    /// A message that failed its consumer until SQS dead-lettered it is listed with the
+    /// consumer's reason: moto for SQS (a queue whose redrive policy moves a message on its
+    /// second receive), DynamoDB Local for the note.
+    #[tokio::test]
+    async fn a_dead_letter_is_listed_with_the_reason_its_consumer_noted() {
+        let (Some(moto), Some((dynamo, table_name))) =
+            (scaliyo_tests::emulators::moto().await, table().await)
+        else {
+            return;
+        };
+        let client = scaliyo_aws::sqs_client(&moto);
+        let dlq_url = client
+            .create_queue()
+            .queue_name(scaliyo_tests::emulators::unique_name("notes-dlq"))
+            .send()
+            .await
+            .expect("a dead-letter queue")
+            .queue_url()
+            .unwrap_or_default()
+            .to_owned();
+        let dlq_arn = client
+            .get_queue_attributes()
+            .queue_url(&dlq_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("its attributes")
+            .attributes()
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                    .cloned()
+            })
+            .unwrap_or_default();
+        let queue_url = client
+            .create_queue()
+            .queue_name(scaliyo_tests::emulators::unique_name("notes"))
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+                serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1 })
+                    .to_string(),
+            )
+            .send()
+            .await
+            .expect("a work queue")
+            .queue_url()
+            .unwrap_or_default()
+            .to_owned();
+        let work = SqsQueue::new(client.clone(), queue_url.clone());
+        work.send_batch(vec![OutgoingMessage::new(r#"{"owner":"o","id":"s2"}"#)])
+            .await
+            .expect("a message");
+        let received = work
+            .receive(
+                1,
+                std::time::Duration::from_secs(30),
+                std::time::Duration::from_secs(1),
+            )
+            .await
+            .expect("received");
+        assert_eq!(received.len(), 1);
+
+        // The consumer's batch handling, as in Lambda: the record fails and its reason is noted.
+        let notes = FailureNotes::new(
+            Arc::new(DynamoTable::new(
+                scaliyo_aws::dynamodb_client(&dynamo),
+                table_name.clone(),
+            )),
+            Arc::new(SystemClock),
+            "scaliyo-test-process-scheduled-emails",
+        );
+        let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(serde_json::json!({
+            "Records": [{ "messageId": received[0].message_id, "body": received[0].body, "eventSource": "aws:sqs" }]
+        }))
+        .expect("an SQS event");
+        let response = scaliyo_lambda::sqs::handle_batch(event, 1, &notes, |_body| async {
+            Err::<(), _>("the provider answered 503 Service Unavailable")
+        })
+        .await;
+        assert_eq!(response.batch_item_failures.len(), 1);
+
+        // Back in the queue, then past its one receive: moto moves it to the dead-letter queue.
+        work.release(&received[0].receipt).await.expect("released");
+        let again = work
+            .receive(
+                1,
+                std::time::Duration::from_secs(30),
+                std::time::Duration::from_millis(500),
+            )
+            .await
+            .expect("received");
+        assert!(
+            again.is_empty(),
+            "dead-lettered, not delivered a second time"
+        );
+
+        let parse = |args: &[&str]| {
+            Cli::parse_from(std::iter::once("scaliyo-ops").chain(args.iter().copied()))
+        };
+        let mut listed = Vec::new();
+        run(
+            parse(&[
+                "dlq",
+                "list",
+                "--queue-url",
+                &dlq_url,
+                "--table-name",
+                &table_name,
+            ]),
+            &Clients {
+                sqs: client.clone(),
+                dynamodb: scaliyo_aws::dynamodb_client(&dynamo),
+            },
+            &mut listed,
+        )
+        .await
+        .expect("listed");
+        let listed = String::from_utf8(listed).unwrap_or_default();
+        let letter: serde_json::Value =
+            serde_json::from_str(listed.lines().next().unwrap_or_default()).expect("a line");
+        assert_eq!(letter["message_id"], received[0].message_id.as_str());
+        assert_eq!(letter["body"], r#"{"owner":"o","id":"s2"}"#);
+        assert_eq!(
+            letter["failure"]["function"],
+            "scaliyo-test-process-scheduled-emails"
+        );
+        assert_eq!(
+            letter["failure"]["reason"],
+            "the provider answered 503 Service Unavailable"
+        );
+        assert_eq!(letter["failure"]["failures"], 1);
+        assert!(
+            letter["failure"]["last_failed_at"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("+00:00"))
+        );
+    }
+
+    /// A stopped import's notification queued again: the S3 event names the batch's source
+    /// object; a finished, unknown or foreign batch is refused and nothing is queued.
+    #[tokio::test]
+    async fn a_stopped_import_is_queued_again_with_its_upload_notification() {
+        let (Some(moto), Some((dynamo, table_name))) =
+            (scaliyo_tests::emulators::moto().await, table().await)
+        else {
+            return;
+        };
+        let table = Arc::new(DynamoTable::new(
+            scaliyo_aws::dynamodb_client(&dynamo),
+            table_name,
+        ));
+        let access = scaliyo_app::access::Access::over(table.clone(), Arc::new(SystemClock));
+        let owner = OwnerId::new_random();
+        scaliyo_tests::emulators::new_user_with_id(&access, owner).await;
+        let batch = access
+            .rows()
+            .create(
+                &scaliyo_domain::schema::IMPORT_BATCHES,
+                None,
+                serde_json::json!({ "workspace_id": owner.to_string(), "file_name": "leads.csv" })
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+            .await
+            .expect("a batch");
+        let batch_id = batch["id"].as_str().unwrap_or_default().to_owned();
+        let client = scaliyo_aws::sqs_client(&moto);
+        let queue_url = client
+            .create_queue()
+            .queue_name(scaliyo_tests::emulators::unique_name("imports"))
+            .send()
+            .await
+            .expect("a queue")
+            .queue_url()
+            .unwrap_or_default()
+            .to_owned();
+        let rows = access.rows().clone();
+        let queue = SqsQueue::new(client.clone(), queue_url.clone());
+        let resumed = scaliyo_app::ops::resume_import(
+            &rows,
+            &queue,
+            |key| {
+                scaliyo_app::ops::s3_notification("scaliyo-test-imports", key, chrono::Utc::now())
+            },
+            owner,
+            &batch_id,
+            0,
+        )
+        .await
+        .expect("resumed");
+        assert_eq!(resumed.status, "pending");
+        assert_eq!((resumed.next_row, resumed.held_until), (1, None));
+        let queued = queue
+            .receive(
+                10,
+                std::time::Duration::from_secs(30),
+                std::time::Duration::from_secs(1),
+            )
+            .await
+            .expect("the notification");
+        assert_eq!(queued.len(), 1);
+        // What import-leads reads out of it.
+        let objects = scaliyo_lambda::s3::created_objects(&queued[0].body).expect("an S3 event");
+        assert_eq!(
+            objects,
+            vec![scaliyo_store::ObjectCreated {
+                bucket: "scaliyo-test-imports".into(),
+                key: scaliyo_app::import::source_key(owner, &batch_id),
+            }]
+        );
+        queue.delete(&queued[0].receipt).await.expect("deleted");
+
+        // Another owner's batch id, an unknown one, a finished batch: refused, nothing queued.
+        for (who, id) in [
+            (OwnerId::new_random(), batch_id.clone()),
+            (owner, uuid_text()),
+        ] {
+            let refused =
+                scaliyo_app::ops::resume_import(&rows, &queue, |k| k.to_owned(), who, &id, 0).await;
+            assert!(
+                matches!(refused, Err(scaliyo_app::ops::ResumeError::NotFound(_))),
+                "{refused:?}"
+            );
+        }
+        let mut patch = scaliyo_app::rows::Row::new();
+        patch.insert("status".into(), serde_json::json!("completed"));
+        rows.update(
+            &scaliyo_domain::schema::IMPORT_BATCHES,
+            Some(&owner.to_string()),
+            &batch_id,
+            patch,
+        )
+        .await
+        .expect("completed");
+        let refused =
+            scaliyo_app::ops::resume_import(&rows, &queue, |k| k.to_owned(), owner, &batch_id, 0)
+                .await;
+        assert!(
+            matches!(&refused, Err(scaliyo_app::ops::ResumeError::Finished { status, .. }) if status == "completed"),
+            "{refused:?}"
+        );
+        let nothing = queue
+            .receive(
+                10,
+                std::time::Duration::from_secs(30),
+                std::time::Duration::from_millis(500),
+            )
+            .await
+            .expect("receive");
+        assert!(nothing.is_empty());
+    }
+
+    fn uuid_text() -> String {
+        OwnerId::new_random().to_string()
     }
 }

@@ -14,11 +14,12 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::access::Access;
 use scaliyo_app::email_queue::{EmailQueueConsumer, EmailQueueError};
 use scaliyo_app::invites::{Invitations, InviteLetters, InvitesConfig};
+use scaliyo_app::ops::FailureNotes;
 use scaliyo_app::scheduler::{Scheduler, SchedulerConfig};
 use scaliyo_app::send::{SendConfig, SendPipeline, SystemSender};
 use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_aws::{DynamoTable, KmsSealer, SqsQueue};
-use scaliyo_store::{Mailers, Queue, Sealer, SystemClock};
+use scaliyo_store::{FailureLog, Mailers, Queue, Sealer, SystemClock};
 use serde_json::Value;
 
 /// Records of one batch worked on at once (the batch is at most 10).
@@ -27,12 +28,13 @@ const RECORD_CONCURRENCY: usize = 10;
 async fn handle(
     scheduler: &Scheduler,
     consumer: &EmailQueueConsumer,
+    failures: &dyn FailureLog,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Error> {
     let payload = event.payload;
     if payload.get("Records").is_some() {
         let batch: SqsEvent = serde_json::from_value(payload)?;
-        let response = consume(consumer, batch).await;
+        let response = consume(consumer, failures, batch).await;
         return Ok(serde_json::to_value(response)?);
     }
     let tick: EventBridgeEvent<Value> = serde_json::from_value(payload)?;
@@ -42,8 +44,12 @@ async fn handle(
 }
 
 /// A claimed scheduled row to send, or an invitation e-mail to deliver.
-async fn consume(consumer: &EmailQueueConsumer, batch: SqsEvent) -> SqsBatchResponse {
-    scaliyo_lambda::sqs::handle_batch(batch, RECORD_CONCURRENCY, |body| async move {
+async fn consume(
+    consumer: &EmailQueueConsumer,
+    failures: &dyn FailureLog,
+    batch: SqsEvent,
+) -> SqsBatchResponse {
+    scaliyo_lambda::sqs::handle_batch(batch, RECORD_CONCURRENCY, failures, |body| async move {
         consumer.process(&body).await?;
         tracing::info!("record handled");
         Ok::<(), EmailQueueError>(())
@@ -136,8 +142,14 @@ async fn main() -> Result<(), Error> {
     let app_url = std::env::var("APP_URL").unwrap_or_default();
     let mailers = scaliyo_mail::mailers_from_env();
     let system = system_sender(&mailers);
+    let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
+    let failures = FailureNotes::new(
+        Arc::new(table.clone()),
+        Arc::new(SystemClock),
+        scaliyo_lambda::env::function_name("process-scheduled-emails"),
+    );
     let wired = wire(
-        DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name),
+        table,
         Arc::new(SqsQueue::new(scaliyo_aws::sqs_client(&config), queue_url)),
         Arc::new(KmsSealer::new(scaliyo_aws::kms_client(&config), key_id)),
         (mailers, system),
@@ -147,7 +159,7 @@ async fn main() -> Result<(), Error> {
     );
     lambda_runtime::run(scaliyo_lambda::telemetry::Traced::new(
         "process-scheduled-emails",
-        service_fn(|event| handle(&wired.scheduler, &wired.consumer, event)),
+        service_fn(|event| handle(&wired.scheduler, &wired.consumer, &failures, event)),
     ))
     .await
 }
@@ -245,6 +257,7 @@ mod tests {
         let report = handle(
             &wired.scheduler,
             &wired.consumer,
+            &scaliyo_store::NoFailureLog,
             LambdaEvent::new(tick, lambda_runtime::Context::default()),
         )
         .await
@@ -265,6 +278,7 @@ mod tests {
         let response = handle(
             &wired.scheduler,
             &wired.consumer,
+            &scaliyo_store::NoFailureLog,
             LambdaEvent::new(batch, lambda_runtime::Context::default()),
         )
         .await
@@ -352,6 +366,7 @@ mod tests {
         let response = handle(
             &wired.scheduler,
             &wired.consumer,
+            &scaliyo_store::NoFailureLog,
             LambdaEvent::new(batch, lambda_runtime::Context::default()),
         )
         .await

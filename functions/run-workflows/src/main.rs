@@ -13,21 +13,26 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use scaliyo_app::access::Access;
+use scaliyo_app::ops::FailureNotes;
 use scaliyo_app::send::{SendConfig, SendPipeline};
 use scaliyo_app::webhooks::WebhookEmitter;
 use scaliyo_app::workflows::{WorkflowError, WorkflowFeed, Workflows, WorkflowsConfig};
 use scaliyo_aws::{DynamoTable, KmsSealer, SqsQueue};
-use scaliyo_store::{Mailers, Queue, Sealer, SystemClock};
+use scaliyo_store::{FailureLog, Mailers, Queue, Sealer, SystemClock};
 use serde_json::Value;
 
 /// Records of one batch worked on at once (the batch is at most 10).
 const RECORD_CONCURRENCY: usize = 10;
 
-async fn handle(workflows: &Workflows, event: LambdaEvent<Value>) -> Result<Value, Error> {
+async fn handle(
+    workflows: &Workflows,
+    failures: &dyn FailureLog,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Error> {
     let payload = event.payload;
     if payload.get("Records").is_some() {
         let batch: SqsEvent = serde_json::from_value(payload)?;
-        let response = consume(workflows, batch).await;
+        let response = consume(workflows, failures, batch).await;
         return Ok(serde_json::to_value(response)?);
     }
     let tick: EventBridgeEvent<Value> = serde_json::from_value(payload)?;
@@ -36,8 +41,12 @@ async fn handle(workflows: &Workflows, event: LambdaEvent<Value>) -> Result<Valu
     Ok(serde_json::to_value(report)?)
 }
 
-async fn consume(workflows: &Workflows, batch: SqsEvent) -> SqsBatchResponse {
-    scaliyo_lambda::sqs::handle_batch(batch, RECORD_CONCURRENCY, |body| async move {
+async fn consume(
+    workflows: &Workflows,
+    failures: &dyn FailureLog,
+    batch: SqsEvent,
+) -> SqsBatchResponse {
+    scaliyo_lambda::sqs::handle_batch(batch, RECORD_CONCURRENCY, failures, |body| async move {
         let handled = workflows.process(&body).await?;
         tracing::info!(?handled, "record handled");
         Ok::<(), WorkflowError>(())
@@ -106,8 +115,14 @@ async fn main() -> Result<(), Error> {
     let key_id = scaliyo_lambda::env::required("KMS_KEY_ID")?;
     let tracking = scaliyo_lambda::env::required("TRACKING_BASE_URL")?;
     let config = scaliyo_aws::load_config().await;
+    let table = DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name);
+    let failures = FailureNotes::new(
+        Arc::new(table.clone()),
+        Arc::new(SystemClock),
+        scaliyo_lambda::env::function_name("run-workflows"),
+    );
     let workflows = engine(
-        DynamoTable::new(scaliyo_aws::dynamodb_client(&config), table_name),
+        table,
         Queues {
             workflows: Arc::new(SqsQueue::new(scaliyo_aws::sqs_client(&config), queue_url)),
             webhooks: scaliyo_aws::queue_from_env("WEBHOOK_QUEUE_URL", &config),
@@ -118,7 +133,7 @@ async fn main() -> Result<(), Error> {
     );
     lambda_runtime::run(scaliyo_lambda::telemetry::Traced::new(
         "run-workflows",
-        service_fn(|event| handle(&workflows, event)),
+        service_fn(|event| handle(&workflows, &failures, event)),
     ))
     .await
 }
@@ -154,6 +169,7 @@ mod tests {
         let batch = json!({ "Records": records });
         let response = handle(
             workflows,
+            &scaliyo_store::NoFailureLog,
             LambdaEvent::new(batch, lambda_runtime::Context::default()),
         )
         .await
@@ -330,6 +346,7 @@ mod tests {
         .expect("event");
         let report = handle(
             &workflows,
+            &scaliyo_store::NoFailureLog,
             LambdaEvent::new(tick, lambda_runtime::Context::default()),
         )
         .await

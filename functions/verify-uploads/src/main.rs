@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use scaliyo_app::ops::FailureNotes;
 use scaliyo_app::upload_check::UploadChecker;
-use scaliyo_aws::S3Blobs;
-use scaliyo_store::ObjectCreated;
+use scaliyo_aws::{DynamoTable, S3Blobs};
+use scaliyo_store::{FailureLog, NoFailureLog, ObjectCreated, SystemClock};
 
 /// The checker, and the logical bucket of each physical one (S3 events name physical buckets).
 struct Verifier {
@@ -20,6 +21,7 @@ struct Verifier {
 
 async fn handle(
     verifier: &Verifier,
+    failures: &dyn FailureLog,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
     let mut response = SqsBatchResponse::default();
@@ -27,6 +29,7 @@ async fn handle(
         let id = record.message_id.clone().unwrap_or_default();
         if let Err(reason) = check(verifier, record.body.as_deref().unwrap_or_default()).await {
             tracing::warn!(message_id = %id, %reason, "upload not checked; SQS will redeliver it");
+            failures.note(&id, &reason).await;
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;
             response.batch_item_failures.push(failure);
@@ -86,9 +89,21 @@ async fn main() -> Result<(), Error> {
     let buckets = buckets()?;
     let blobs = S3Blobs::new(scaliyo_aws::s3_client(&config), buckets.clone());
     let verifier = verifier(blobs, &buckets);
+    // The table holds only this function's failure notes; without one, none are written.
+    let failures: Box<dyn FailureLog> = match std::env::var("TABLE_NAME") {
+        Ok(table) if !table.is_empty() => Box::new(FailureNotes::new(
+            Arc::new(DynamoTable::new(
+                scaliyo_aws::dynamodb_client(&config),
+                table,
+            )),
+            Arc::new(SystemClock),
+            scaliyo_lambda::env::function_name("verify-uploads"),
+        )),
+        _ => Box::new(NoFailureLog),
+    };
     lambda_runtime::run(scaliyo_lambda::telemetry::Traced::new(
         "verify-uploads",
-        service_fn(|event| handle(&verifier, event)),
+        service_fn(|event| handle(&verifier, failures.as_ref(), event)),
     ))
     .await
 }
@@ -162,6 +177,7 @@ mod tests {
         let payload: SqsEvent = serde_json::from_value(event).expect("an SQS event");
         let response = handle(
             &verifier,
+            &NoFailureLog,
             LambdaEvent::new(payload, lambda_runtime::Context::default()),
         )
         .await

@@ -21,6 +21,15 @@ pub fn link_key() -> Option<scaliyo_domain::signed_link::LinkKey> {
         .map(|secret| scaliyo_domain::signed_link::LinkKey::new(secret.as_bytes()))
 }
 
+/// The deployed function's name (`AWS_LAMBDA_FUNCTION_NAME`, e.g. `scaliyo-prod-import-leads`),
+/// or `fallback` outside Lambda.
+pub fn function_name(fallback: &str) -> String {
+    std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| fallback.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

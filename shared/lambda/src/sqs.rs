@@ -6,12 +6,15 @@ use std::future::Future;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures::StreamExt;
+use scaliyo_store::FailureLog;
 
 /// Runs `handle` on each record's body, `concurrency` at a time. `Err` means "deliver this
-/// record again"; its reason is logged with the message id (never the body).
+/// record again"; its reason is logged with the message id (never the body) and noted in
+/// `failures`, where `scaliyo-ops dlq list` finds it if the record ends in the dead-letter queue.
 pub async fn handle_batch<F, Fut, E>(
     batch: SqsEvent,
     concurrency: usize,
+    failures: &dyn FailureLog,
     handle: F,
 ) -> SqsBatchResponse
 where
@@ -27,6 +30,7 @@ where
                 Ok(()) => None,
                 Err(error) => {
                     tracing::warn!(message_id = %id, %error, "record failed; SQS will redeliver it");
+                    failures.note(&id, &error.to_string()).await;
                     let mut failure = BatchItemFailure::default();
                     failure.item_identifier = id;
                     Some(failure)

@@ -5,6 +5,7 @@
 pub mod blobs;
 pub mod clock;
 pub mod events;
+pub mod failures;
 pub mod inbox;
 pub mod invoicing;
 pub mod journal;
@@ -23,6 +24,7 @@ pub mod webhook;
 pub use blobs::{BlobError, BlobMeta, BlobReader, Blobs, ByteChunks, ObjectCreated, PresignedUrl};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use events::{BusError, DomainEvent, EventBus};
+pub use failures::{FailureLog, NoFailureLog};
 pub use inbox::{Fetched, FetchedMessage, Inbox, Inboxes, MailboxCursor};
 pub use invoicing::{
     ConnectedAccount, InvoiceAction, Invoicing, NewInvoice, NewLine, RemoteInvoice,

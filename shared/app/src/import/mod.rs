@@ -55,9 +55,9 @@ use reader::{ReadError, RowReader};
 use seen::SeenKeys;
 
 /// Internal attributes of a batch item being processed.
-const LEASE_UNTIL: &str = "_lease_until";
+pub(crate) const LEASE_UNTIL: &str = "_lease_until";
 const LEASE_OWNER: &str = "_lease_owner";
-const NEXT_ROW: &str = "_next_row";
+pub(crate) const NEXT_ROW: &str = "_next_row";
 const CHUNK: &str = "_chunk";
 /// Entries of `skipped_rows` kept on the batch row (the CSV has all of them).
 pub const SKIPPED_ROWS_KEPT: usize = 100;

@@ -1,6 +1,13 @@
 //! Operator work on the queues (`scaliyo-ops`, docs/operations.md): look at the messages of
-//! a dead-letter queue, and move them back to their source queue once the cause is fixed.
-//! Written against the `Queue` port, so it runs the same on SQS and on the local queues.
+//! a dead-letter queue with the reason their consumer gave up on them, move them back to their
+//! source queue once the cause is fixed, and set a stopped import going again from its
+//! checkpoint. Written against the ports, so it runs the same on AWS and on the local parts.
+
+mod imports;
+mod notes;
+
+pub use imports::{ImportResume, ResumeError, resume_import, s3_notification};
+pub use notes::{FailureNote, FailureNotes};
 
 use std::time::Duration;
 
@@ -13,6 +20,10 @@ pub struct DeadLetter {
     /// How often it was delivered (in the dead-letter queue: once it moved, at least 1).
     pub receive_count: u32,
     pub body: String,
+    /// Why its consumer failed it the last time, when the consumer noted it
+    /// ([`FailureNotes`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureNote>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -43,6 +54,7 @@ pub async fn peek(queue: &dyn Queue, max: usize) -> Result<Vec<DeadLetter>, Queu
                 message_id: message.message_id,
                 receive_count: message.receive_count,
                 body: message.body,
+                failure: None,
             });
         }
     }
@@ -50,6 +62,30 @@ pub async fn peek(queue: &dyn Queue, max: usize) -> Result<Vec<DeadLetter>, Queu
         queue.release(&receipt).await?;
     }
     Ok(letters)
+}
+
+/// [`peek`], each letter with the reason its consumer noted (one batched read of the notes).
+pub async fn peek_with_reasons(
+    queue: &dyn Queue,
+    notes: &FailureNotes,
+    max: usize,
+) -> Result<Vec<DeadLetter>, OpsError> {
+    let mut letters = peek(queue, max).await?;
+    let ids: Vec<&str> = letters.iter().map(|l| l.message_id.as_str()).collect();
+    let found = notes.read(&ids).await?;
+    for (letter, note) in letters.iter_mut().zip(found) {
+        letter.failure = note;
+    }
+    Ok(letters)
+}
+
+/// What an operator command can fail on.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    #[error("the queue: {0}")]
+    Queue(#[from] QueueError),
+    #[error("the table: {0}")]
+    Store(#[from] scaliyo_store::StoreError),
 }
 
 /// Moves up to `max` messages from `from` to `to`: each is sent first, then deleted, so a
