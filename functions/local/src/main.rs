@@ -52,6 +52,12 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:3000")]
         server: String,
     },
+    /// Tracking hits made durable in the journal and not yet applied (after a crash, or a
+    /// store outage, with the server stopped).
+    Hits {
+        #[command(subcommand)]
+        action: HitsAction,
+    },
     /// Print a bearer token for the local server.
     Token {
         #[arg(long)]
@@ -64,6 +70,15 @@ enum Command {
         #[arg(long, default_value_t = 24)]
         hours: i64,
     },
+}
+
+#[derive(Subcommand)]
+enum HitsAction {
+    /// How much of the journal waits to be applied.
+    Status,
+    /// Applies every journalled hit now (classified, stored, counted once: hits already
+    /// stored are recognised). A running server does this itself; stop it first.
+    Replay,
 }
 
 fn main() -> ExitCode {
@@ -85,6 +100,7 @@ fn main() -> ExitCode {
                 on_duplicate,
                 server,
             } => import(cli.data_dir, file, user, on_duplicate, server).await,
+            Command::Hits { action } => hits(cli.data_dir, action).await,
             Command::Token {
                 user,
                 role,
@@ -126,6 +142,25 @@ async fn import(
     print!("{}", scaliyo_local::import_cli::summary(&batch));
     if batch["status"] == "failed" {
         return Err("the import failed (see the first skipped row)".into());
+    }
+    Ok(())
+}
+
+async fn hits(data_dir: PathBuf, action: HitsAction) -> Result<(), String> {
+    let config = LocalConfig::new(DEFAULT_ADDR.parse().map_err(|e| format!("{e}"))?, data_dir);
+    let system = LocalSystem::open(config, Arc::new(SystemClock)).map_err(|e| {
+        format!("cannot open the data directory (a running `scaliyo serve` holds it and applies its journal itself): {e}")
+    })?;
+    let pending = system.hit_journal.pending_bytes();
+    match action {
+        HitsAction::Status => println!("{pending} byte(s) of tracking hits wait in the journal"),
+        HitsAction::Replay => {
+            let report = system.hit_applier().drain().await?;
+            println!(
+                "applied the journal ({pending} byte(s)): {} hit(s) stored, {} already stored, {} for unknown links, {} unreadable",
+                report.stored, report.duplicates, report.not_tracked, report.unreadable
+            );
+        }
     }
     Ok(())
 }
