@@ -101,6 +101,31 @@ pub struct LocalConfig {
     /// The `ai-worker`'s concurrency and pace (`AI_WORKER_CONCURRENCY`,
     /// `AI_REQUESTS_PER_MINUTE`).
     pub ai_worker: scaliyo_app::ai::AiWorkerConfig,
+    /// Parts a soak or fault test puts in place of the real ones; `scaliyo serve` sets none.
+    pub injected: Injected,
+}
+
+/// Wraps the store the row layer reads and writes through.
+pub type StoreWrapper =
+    Arc<dyn Fn(Arc<dyn scaliyo_store::Table>) -> Arc<dyn scaliyo_store::Table> + Send + Sync>;
+
+/// Faults injected for soak tests (`tests/benches/soak.rs`): a store that fails some writes,
+/// a provider that answers 500 or times out.
+#[derive(Clone, Default)]
+pub struct Injected {
+    /// Around the store every use case goes through (the row layer).
+    pub store: Option<StoreWrapper>,
+    /// The provider every user's sender delivers through, instead of the outbox.
+    pub mailer: Option<Arc<dyn scaliyo_store::Mailer>>,
+}
+
+impl std::fmt::Debug for Injected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Injected")
+            .field("store", &self.store.is_some())
+            .field("mailer", &self.mailer.is_some())
+            .finish()
+    }
 }
 
 impl LocalConfig {
@@ -128,6 +153,7 @@ impl LocalConfig {
             ai_model: None,
             research_allow_private: false,
             ai_worker: scaliyo_app::ai::AiWorkerConfig::default(),
+            injected: Injected::default(),
         }
     }
 }
@@ -280,7 +306,11 @@ impl LocalSystem {
             clock.clone(),
         )?;
         let table = Arc::new(table);
-        let rows = Rows::new(table.clone(), clock.clone());
+        let store: Arc<dyn scaliyo_store::Table> = match &config.injected.store {
+            Some(wrap) => wrap(table.clone()),
+            None => table.clone(),
+        };
+        let rows = Rows::new(store, clock.clone());
         let cursor_key = secrets::load_or_create(&config.data_dir.join("secrets/cursor.key"))?;
         let mut access = Access::new(rows.clone(), clock.clone()).with_cursor_key(&cursor_key);
         if config.webhooks_allow_private {
@@ -359,7 +389,10 @@ impl LocalSystem {
             SendPipeline::new(
                 access.clone(),
                 sealer.clone(),
-                Mailers::all(outbox.clone()),
+                Mailers::all(match &config.injected.mailer {
+                    Some(mailer) => mailer.clone(),
+                    None => outbox.clone(),
+                }),
                 clock.clone(),
                 SendConfig::new(config.public_base.clone()).with_link_key(Some(link_key.clone())),
             )
