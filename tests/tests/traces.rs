@@ -114,11 +114,10 @@ async fn table(client: &aws_sdk_dynamodb::Client) -> String {
     name
 }
 
-#[tokio::test]
-async fn each_sdk_call_is_a_subsegment_of_the_invocation_annotated_like_its_log_lines() {
-    let Some(config) = emulators::dynamodb().await else {
-        return;
-    };
+/// A UDP socket where the X-Ray daemon would listen, and a DynamoDB Local client whose
+/// subsegments go to it; `None` when DynamoDB Local is not running.
+async fn traced_client() -> Option<(UdpSocket, aws_sdk_dynamodb::Client)> {
+    let config = emulators::dynamodb().await?;
     let daemon = UdpSocket::bind("127.0.0.1:0").expect("a socket");
     daemon
         .set_read_timeout(Some(Duration::from_millis(400)))
@@ -131,6 +130,14 @@ async fn each_sdk_call_is_a_subsegment_of_the_invocation_annotated_like_its_log_
             )))
             .build(),
     );
+    Some((daemon, client))
+}
+
+#[tokio::test]
+async fn each_sdk_call_is_a_subsegment_of_the_invocation_annotated_like_its_log_lines() {
+    let Some((daemon, client)) = traced_client().await else {
+        return;
+    };
     let lines = Lines::default();
     let _subscriber = tracing::subscriber::set_default(lambda_subscriber(lines.clone()));
 
@@ -262,21 +269,9 @@ async fn each_sdk_call_is_a_subsegment_of_the_invocation_annotated_like_its_log_
 
 #[tokio::test]
 async fn an_event_invocation_is_traced_the_same_way() {
-    let Some(config) = emulators::dynamodb().await else {
+    let Some((daemon, client)) = traced_client().await else {
         return;
     };
-    let daemon = UdpSocket::bind("127.0.0.1:0").expect("a socket");
-    daemon
-        .set_read_timeout(Some(Duration::from_millis(400)))
-        .expect("a timeout");
-    let address = daemon.local_addr().expect("an address").to_string();
-    let client = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&config)
-            .interceptor(SdkSubsegments::new(Arc::new(
-                Daemon::at(&address).expect("the daemon's address"),
-            )))
-            .build(),
-    );
     let _subscriber = tracing::subscriber::set_default(lambda_subscriber(Lines::default()));
     let mut function = Traced::new(
         "import-leads",

@@ -72,10 +72,10 @@ async fn apply_hits(
         Err(error) => {
             // Every hit comes back; the ones already stored are recognised then.
             tracing::warn!(%error, "applying hits failed; SQS will redeliver them");
+            // Noted together: with the table down each note waits out the SDK's retries.
             let reason = format!("applying the batch failed: {error}");
-            for id in ids.iter().flatten() {
-                failures.note(id, &reason).await;
-            }
+            futures::future::join_all(ids.iter().flatten().map(|id| failures.note(id, &reason)))
+                .await;
             response
                 .batch_item_failures
                 .extend(ids.into_iter().map(failure));

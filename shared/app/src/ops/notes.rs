@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::Duration;
-use scaliyo_store::table::TTL;
+use scaliyo_store::table::{MAX_BATCH_GET, TTL};
 use scaliyo_store::{Clock, FailureLog, Item, Key, StoreError, Table, Update, Value};
 
 /// The dead-letter queues keep messages 14 days.
@@ -51,33 +51,12 @@ impl FailureNotes {
         }
     }
 
-    /// A message's failure: a note that cannot be written is logged and dropped — it must
-    /// never turn a retry into a loss.
-    async fn write(&self, message_id: &str, reason: &str) {
-        let function = self.function.as_str();
-        if message_id.is_empty() {
-            return;
-        }
-        let now = self.clock.now();
-        let reason: String = reason.chars().take(REASON_CHARS).collect();
-        let update = Update::new()
-            .set("function", Value::from(function))
-            .set("reason", Value::from(reason.as_str()))
-            .set("last_failed_at", Value::from(now.to_rfc3339()))
-            .set(TTL, Value::from((now + KEPT).timestamp()))
-            .add("failures", 1i64);
-        if let Err(error) = self.table.update(&key(message_id), update, None).await {
-            tracing::warn!(message_id, %error, "the failure note was not written");
-        }
-    }
-
     /// The notes of `message_ids`, in their order (`None` where no consumer noted one).
     pub async fn read(&self, message_ids: &[&str]) -> Result<Vec<Option<FailureNote>>, StoreError> {
         let keys: Vec<Key> = message_ids.iter().map(|id| key(id)).collect();
         let mut notes = Vec::with_capacity(keys.len());
         let now = self.clock.now().timestamp();
-        // DynamoDB reads at most 100 keys a batch.
-        for chunk in keys.chunks(100) {
+        for chunk in keys.chunks(MAX_BATCH_GET) {
             for item in self.table.batch_get(chunk).await? {
                 notes.push(item.filter(|i| !i.is_expired(now)).map(|i| note_of(&i)));
             }
@@ -88,8 +67,23 @@ impl FailureNotes {
 
 #[async_trait]
 impl FailureLog for FailureNotes {
+    /// One UpdateItem, on the failure path only. A note that cannot be written is logged and
+    /// dropped — it must never turn a retry into a loss.
     async fn note(&self, message_id: &str, reason: &str) {
-        self.write(message_id, reason).await;
+        if message_id.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        let reason: String = reason.chars().take(REASON_CHARS).collect();
+        let update = Update::new()
+            .set("function", Value::from(self.function.as_str()))
+            .set("reason", Value::from(reason.as_str()))
+            .set("last_failed_at", Value::from(now.to_rfc3339()))
+            .set(TTL, Value::from((now + KEPT).timestamp()))
+            .add("failures", 1i64);
+        if let Err(error) = self.table.update(&key(message_id), update, None).await {
+            tracing::warn!(message_id, %error, "the failure note was not written");
+        }
     }
 }
 
