@@ -115,7 +115,7 @@ async fn start_receiver(receiver: Receiver, port: u16) -> tokio::task::JoinHandl
             async move {
                 receiver.deliveries.fetch_add(1, Ordering::Relaxed);
                 if let (Some(id), Ok(mut leads)) =
-                    (body["data"]["id"].as_str(), receiver.leads.lock())
+                    (body["data"]["lead"]["id"].as_str(), receiver.leads.lock())
                 {
                     leads.insert(id.to_owned());
                 }
@@ -152,8 +152,9 @@ fn rss_kib() -> u64 {
 #[derive(Default)]
 struct Books {
     leads_created: Mutex<Vec<String>>,
-    /// Idempotency key → the final answer: `Ok(message id)` sent, `Err(message id)` failed.
-    sends: Mutex<HashMap<String, Result<String, String>>>,
+    /// Idempotency key → the final answer: `Ok(message id)` sent, `Err((message id, the
+    /// answer's error code))` failed.
+    sends: Mutex<HashMap<String, Result<String, (String, String)>>>,
     scheduled: Mutex<Vec<String>>,
     /// Answered hits: the client address (each used once) → the message it was for.
     hits: Mutex<HashMap<String, String>>,
@@ -412,14 +413,17 @@ async fn main() {
         let idle = system.webhook_queue.is_empty()
             && system.scheduled_email_queue.is_empty()
             && system.import_queue.is_empty()
-            && system.hit_journal.pending_bytes() == 0;
+            && system.hit_journal.pending_bytes() == 0
+            && deliveries_by_status(system.table.as_ref(), &webhook_id, &["pending", "retrying"])
+                .await
+                .is_empty();
         if (idle && settle.elapsed() > Duration::from_secs(20))
             || settle.elapsed() > Duration::from_secs(300)
         {
             break;
         }
     }
-    let _ = system.hit_applier().drain().await;
+    let drained = system.hit_applier().drain().await;
 
     // The checks.
     let mut failures: Vec<String> = Vec::new();
@@ -434,6 +438,7 @@ async fn main() {
     }
     let sends = books.sends.lock().map(|s| s.clone()).unwrap_or_default();
     let (mut sent, mut failed) = (0usize, 0usize);
+    let mut failed_because: HashMap<String, usize> = HashMap::new();
     for outcome in sends.values() {
         match outcome {
             Ok(message) => {
@@ -444,15 +449,16 @@ async fn main() {
                     ));
                 }
             }
-            Err(message) => {
+            Err((message, code)) => {
                 failed += 1;
+                *failed_because.entry(code.clone()).or_default() += 1;
+                // The reason is the answer's code; the message's row says `failed` (the
+                // table has no error column), or is absent if the store refused it for good.
                 let row = ada.get(&format!("/v1/email_messages/{message}")).await;
-                if row.body["status"] != "failed"
-                    || row.body["error_message"].as_str().is_none_or(str::is_empty)
-                {
+                if code.is_empty() || (row.status != 404 && row.body["status"] != "failed") {
                     failures.push(format!(
-                        "answered failed, but the message says {}",
-                        row.body
+                        "answered failed ({code:?}), but the message says {} {}",
+                        row.status, row.body
                     ));
                 }
                 if accepted.contains_key(message) {
@@ -501,11 +507,23 @@ async fn main() {
             }
         }
     }
+    let missing: HashSet<&String> = hits
+        .iter()
+        .filter(|(ip, _)| !stored.contains_key(*ip))
+        .map(|(_, message)| message)
+        .collect();
     let missing_hits = hits.keys().filter(|ip| !stored.contains_key(*ip)).count();
     let doubled_hits = stored.values().filter(|n| **n > 1).count();
     if missing_hits > 0 || doubled_hits > 0 {
+        let mut without_row = 0;
+        for message in &missing {
+            if ada.get(&format!("/v1/email_messages/{message}")).await.status == 404 {
+                without_row += 1;
+            }
+        }
         failures.push(format!(
-            "hits: {missing_hits} answered but not stored, {doubled_hits} stored twice"
+            "hits: {missing_hits} answered but not stored (on {} messages, {without_row} of them without a row; the last drain: {drained:?}), {doubled_hits} stored twice",
+            missing.len()
         ));
     }
     let mut import_rows = Vec::new();
@@ -532,7 +550,8 @@ async fn main() {
         .map(|l| l.clone())
         .unwrap_or_default();
     let delivered = receiver.leads.lock().map(|l| l.clone()).unwrap_or_default();
-    let logged_failed = failed_deliveries(system.table.as_ref(), &webhook_id).await;
+    let logged_failed =
+        deliveries_by_status(system.table.as_ref(), &webhook_id, &["failed"]).await;
     let unaccounted: Vec<_> = leads
         .iter()
         .filter(|l| !delivered.contains(*l) && !logged_failed.contains(*l))
@@ -584,7 +603,7 @@ async fn main() {
         books.writes_refused.load(Ordering::Relaxed)
     );
     println!(
-        "  sends: {sent} sent once, {failed} failed with a reason ({} provider calls); scheduled: {scheduled_sent} sent, {scheduled_failed} failed of {}",
+        "  sends: {sent} sent once, {failed} failed with a reason {failed_because:?} ({} provider calls); scheduled: {scheduled_sent} sent, {scheduled_failed} failed of {}",
         provider.calls.load(Ordering::Relaxed),
         scheduled.len()
     );
@@ -655,7 +674,10 @@ async fn send_until_answered(
             .to_owned();
         let outcome = match status {
             200 | 201 => Ok(message),
-            502 if !message.is_empty() => Err(message),
+            502 if !message.is_empty() => Err((
+                message,
+                body["code"].as_str().unwrap_or_default().to_owned(),
+            )),
             // In progress elsewhere, or a refused write: ask again.
             _ => {
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -759,8 +781,12 @@ async fn events(ada: &Client, message: &str) -> Vec<Value> {
     }
 }
 
-/// The leads whose `lead.created` delivery is in the webhook's log as failed.
-async fn failed_deliveries(table: &dyn Table, webhook_id: &str) -> HashSet<String> {
+/// The leads whose `lead.created` delivery is in the webhook's log with one of `statuses`.
+async fn deliveries_by_status(
+    table: &dyn Table,
+    webhook_id: &str,
+    statuses: &[&str],
+) -> HashSet<String> {
     let mut failed = HashSet::new();
     let mut query = Query::partition(Index::Table, format!("WH#{webhook_id}"))
         .sort(SortCondition::BeginsWith("D#".into()));
@@ -769,11 +795,11 @@ async fn failed_deliveries(table: &dyn Table, webhook_id: &str) -> HashSet<Strin
             return failed;
         };
         for item in &page.items {
-            if item.str("status") == Some("failed")
+            if item.str("status").is_some_and(|s| statuses.contains(&s))
                 && let Some(payload) = item
                     .str("payload")
                     .and_then(|p| serde_json::from_str::<Value>(p).ok())
-                && let Some(lead) = payload["data"]["id"].as_str()
+                && let Some(lead) = payload["data"]["lead"]["id"].as_str()
             {
                 failed.insert(lead.to_owned());
             }

@@ -27,6 +27,7 @@ pub mod social;
 pub mod storage;
 pub mod tokens;
 pub mod tracking;
+mod transient;
 pub mod upload_check;
 pub mod usage;
 pub mod webhooks;

@@ -114,6 +114,17 @@ pub enum ImportError {
 }
 
 crate::errors::through_access!(ImportError);
+
+impl ImportError {
+    /// A store or blob store that failed for a moment: the run may go on from its checkpoint.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ImportError::Access(AccessError::Row(RowError::Store(error))) => error.is_retryable(),
+            ImportError::Blob(BlobError::Unavailable(_)) => true,
+            _ => false,
+        }
+    }
+}
 crate::errors::invalid_constructor!(ImportError);
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -287,6 +298,9 @@ struct Held {
     owner: OwnerId,
     batch_id: String,
     lease_owner: String,
+    /// Taken over from a run that stopped (or tried again after a store error): rows past
+    /// the checkpoint may already be written.
+    resumed: bool,
 }
 
 #[derive(Clone)]

@@ -27,7 +27,52 @@ impl Importer {
         let Some(held) = self.claim(owner, &batch_id).await? else {
             return Ok(Progress::Nothing { batch_id });
         };
-        self.run(held, deadline).await
+        let lease_owner = held.lease_owner.clone();
+        let mut held = Some(held);
+        // A store error of a moment does not end the run (its message would only come back
+        // after the queue's visibility timeout): it goes on from its checkpoint, still under
+        // this worker's lease.
+        crate::transient::retrying(ImportError::is_transient, || {
+            let held = held.take();
+            let (batch_id, lease_owner) = (batch_id.clone(), lease_owner.clone());
+            async move {
+                let held = match held {
+                    Some(held) => held,
+                    None => match self.rehold(owner, &batch_id, lease_owner).await? {
+                        Some(held) => held,
+                        None => return Ok(Progress::Nothing { batch_id }),
+                    },
+                };
+                self.run(held, deadline).await
+            }
+        })
+        .await
+    }
+
+    /// The batch again after a failed attempt, if this worker's lease still holds it.
+    async fn rehold(
+        &self,
+        owner: OwnerId,
+        batch_id: &str,
+        lease_owner: String,
+    ) -> Result<Option<Held>, ImportError> {
+        let item = self
+            .access
+            .rows()
+            .get_raw(&schema::IMPORT_BATCHES, Some(&owner.to_string()), batch_id)
+            .await?;
+        Ok(item
+            .filter(|item| {
+                item.str("status").and_then(BatchStatus::parse) == Some(BatchStatus::Processing)
+                    && item.str(LEASE_OWNER) == Some(lease_owner.as_str())
+            })
+            .map(|item| Held {
+                item,
+                owner,
+                batch_id: batch_id.to_owned(),
+                lease_owner,
+                resumed: true,
+            }))
     }
 
     /// Takes the batch for this worker: `pending`, or `processing` with an expired lease.
@@ -44,15 +89,16 @@ impl Importer {
             return Ok(None);
         };
         let now = self.clock.now();
-        match item.str("status").and_then(BatchStatus::parse) {
-            Some(BatchStatus::Pending) => {}
+        let resumed = match item.str("status").and_then(BatchStatus::parse) {
+            Some(BatchStatus::Pending) => false,
             Some(BatchStatus::Processing)
                 if item.i64(LEASE_UNTIL).unwrap_or(0) <= now.timestamp() =>
             {
                 tracing::warn!(%owner, batch_id, "resuming an import whose worker stopped");
+                true
             }
             _ => return Ok(None),
-        }
+        };
         let lease_owner = uuid::Uuid::new_v4().to_string();
         let mut patch = Row::new();
         patch.insert("status".into(), json!(BatchStatus::Processing));
@@ -61,6 +107,7 @@ impl Importer {
             owner,
             batch_id: batch_id.to_owned(),
             lease_owner,
+            resumed,
         };
         match self.write_batch(&held, patch, &[]).await {
             Ok(item) => Ok(Some(Held { item, ..held })),
@@ -163,7 +210,7 @@ impl Importer {
         let mut counts = Counts::from_row(&batch);
         // A resumed run may find rows past the checkpoint already written (by the run that
         // stopped); each of its chunks then also looks for its own leads.
-        let maybe_written = held.item.get(NEXT_ROW).is_some();
+        let maybe_written = held.resumed || held.item.get(NEXT_ROW).is_some();
 
         let key = source_key(held.owner, &held.batch_id);
         let Some(reader) = self.blobs.open(&self.config.bucket, &key).await? else {

@@ -90,13 +90,22 @@ impl SendPipeline {
             ops.extend(crate::analytics::on_message_ops(owner, &date));
         }
         ops.extend(settled.clone());
-        // One commit for the records of a send.
-        if let Err(error) = rows.store().transact_write(ops).await {
+        // One commit for the records of a send. The message has gone out: a passing store
+        // error must not leave it without its row (and its tracking without a message).
+        let store = rows.store();
+        let committed = crate::transient::retrying(StoreError::is_retryable, || {
+            store.transact_write(ops.clone())
+        })
+        .await;
+        if let Err(error) = committed {
             // The lead may have been deleted while the message went out: it is sent all the same,
             // and its key must say so (a replay must not send it again).
             tracing::warn!(%owner, message_id, %error, "recording a sent message failed");
             if let Some(settled) = settled {
-                rows.store().transact_write(vec![settled]).await?;
+                crate::transient::retrying(StoreError::is_retryable, || {
+                    store.transact_write(vec![settled.clone()])
+                })
+                .await?;
             }
         }
         Ok(())
