@@ -517,7 +517,12 @@ async fn main() {
     if missing_hits > 0 || doubled_hits > 0 {
         let mut without_row = 0;
         for message in &missing {
-            if ada.get(&format!("/v1/email_messages/{message}")).await.status == 404 {
+            if ada
+                .get(&format!("/v1/email_messages/{message}"))
+                .await
+                .status
+                == 404
+            {
                 without_row += 1;
             }
         }
@@ -550,8 +555,7 @@ async fn main() {
         .map(|l| l.clone())
         .unwrap_or_default();
     let delivered = receiver.leads.lock().map(|l| l.clone()).unwrap_or_default();
-    let logged_failed =
-        deliveries_by_status(system.table.as_ref(), &webhook_id, &["failed"]).await;
+    let logged_failed = deliveries_by_status(system.table.as_ref(), &webhook_id, &["failed"]).await;
     let unaccounted: Vec<_> = leads
         .iter()
         .filter(|l| !delivered.contains(*l) && !logged_failed.contains(*l))

@@ -40,6 +40,11 @@ impl FlakyTable {
         self.fail_one_write_in.store(n, Ordering::SeqCst);
     }
 
+    /// The writes asked of this store so far (refused ones included).
+    pub fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+
     fn check_write(&self) -> Result<(), StoreError> {
         self.check()?;
         let n = self.fail_one_write_in.load(Ordering::Relaxed);

@@ -528,6 +528,76 @@ async fn a_crashed_run_resumes_without_duplicating_or_double_counting() {
 }
 
 #[tokio::test]
+async fn a_run_goes_on_from_its_checkpoint_when_the_store_refuses_a_write() {
+    let w = workspace().await;
+    let mut file = String::from("Name,Email\n");
+    for i in 0..60 {
+        file.push_str(&format!("Lead {i},flaky{i}@example.com\n"));
+    }
+    let system = &w.local.system;
+    // The worker's store refuses one write in six: each refusal stops a run mid-chunk.
+    let flaky = Arc::new(scaliyo_tests::flaky::FlakyTable::new(system.table.clone()));
+    let importer = Importer::new(
+        Arc::new(scaliyo_app::access::Access::over(
+            flaky.clone(),
+            system.clock.clone(),
+        )),
+        system.blobs.clone(),
+        system.clock.clone(),
+        ImportConfig {
+            chunk_rows: 10,
+            ..ImportConfig::new("imports")
+        },
+    );
+    let started = w
+        .ada
+        .post(
+            "/v1/imports",
+            json!({ "file_name": "flaky.csv", "content_length": file.len() }),
+        )
+        .await;
+    let id = started.body["batch"]["id"].as_str().unwrap().to_owned();
+    let direct = w
+        .http
+        .post(format!("{}/v1/imports/{id}/file", w.local.base_url))
+        .bearer_auth(w.ada.token.as_deref().unwrap())
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(direct.status(), 202);
+    flaky.fail_one_write_in(6);
+    let progress = importer
+        .process_object(
+            &scaliyo_store::ObjectCreated {
+                bucket: "imports".to_owned(),
+                key: scaliyo_app::import::source_key(w.ada.owner(), &id),
+            },
+            None,
+        )
+        .await;
+    assert!(
+        matches!(
+            progress,
+            Ok(scaliyo_app::import::Progress::Completed { .. })
+        ),
+        "{progress:?}"
+    );
+    assert!(flaky.writes() >= 12, "at least two writes were refused");
+    flaky.fail_one_write_in(0);
+    let finished = w.batch(&id).await;
+    assert_eq!(finished["status"], "completed");
+    assert_eq!(finished["total_rows"], 60, "{finished}");
+    assert_eq!(finished["imported_count"], 60, "{finished}");
+    assert_eq!(finished["skipped_count"], 0, "{finished}");
+    assert_eq!(w.leads().await.len(), 60, "no lead written twice");
+    assert_eq!(
+        system.access.contacts_used(w.ada.owner()).await.unwrap(),
+        60
+    );
+}
+
+#[tokio::test]
 async fn bad_import_requests_are_refused_and_batches_are_private() {
     let w = workspace().await;
     for body in [

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::time::Duration;
 
 /// The pauses before the second, third and fourth attempt.
-const PAUSES: [Duration; 3] = [
+pub(crate) const PAUSES: [Duration; 3] = [
     Duration::from_millis(50),
     Duration::from_millis(250),
     Duration::from_secs(1),

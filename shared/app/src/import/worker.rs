@@ -27,26 +27,31 @@ impl Importer {
         let Some(held) = self.claim(owner, &batch_id).await? else {
             return Ok(Progress::Nothing { batch_id });
         };
-        let lease_owner = held.lease_owner.clone();
-        let mut held = Some(held);
         // A store error of a moment does not end the run (its message would only come back
         // after the queue's visibility timeout): it goes on from its checkpoint, still under
-        // this worker's lease.
-        crate::transient::retrying(ImportError::is_transient, || {
-            let held = held.take();
-            let (batch_id, lease_owner) = (batch_id.clone(), lease_owner.clone());
-            async move {
-                let held = match held {
-                    Some(held) => held,
-                    None => match self.rehold(owner, &batch_id, lease_owner).await? {
-                        Some(held) => held,
-                        None => return Ok(Progress::Nothing { batch_id }),
-                    },
-                };
-                self.run(held, deadline).await
+        // this worker's lease — a few times in a row, and afresh after every checkpoint.
+        let lease_owner = held.lease_owner.clone();
+        let mut held = held;
+        let mut pauses = crate::transient::PAUSES.iter();
+        loop {
+            let checkpoint = held.item.i64(NEXT_ROW);
+            let error = match self.run(held, deadline).await {
+                Err(error) if error.is_transient() => error,
+                done => return done,
+            };
+            let Some(again) = self.rehold(owner, &batch_id, lease_owner.clone()).await? else {
+                return Ok(Progress::Nothing { batch_id });
+            };
+            if again.item.i64(NEXT_ROW) != checkpoint {
+                pauses = crate::transient::PAUSES.iter();
             }
-        })
-        .await
+            let Some(pause) = pauses.next() else {
+                return Err(error);
+            };
+            tracing::warn!(%owner, batch_id, %error, "an import run stopped on a store error; going on from its checkpoint");
+            tokio::time::sleep(*pause).await;
+            held = again;
+        }
     }
 
     /// The batch again after a failed attempt, if this worker's lease still holds it.
