@@ -464,6 +464,47 @@ pub async fn gsi_queries_paginate_and_order_by_the_index_sort_key(table: Arc<dyn
     assert_eq!(all, expected);
 }
 
+pub async fn counts_answer_what_a_query_would_return_on_the_table_and_an_index(
+    table: Arc<dyn Table>,
+) {
+    // 1,300 items: more than one DynamoDB page of counted keys would hold at this size.
+    let big = "x".repeat(900);
+    let ops: Vec<BatchOp> = (0..1300)
+        .map(|i| {
+            BatchOp::Put(
+                Item::new(&key("P#count", &format!("leads#{i:04}")))
+                    .with("GSI3PK", if i % 4 == 0 { "by#Qualified" } else { "by#New" })
+                    .with("GSI3SK", format!("{i:04}"))
+                    .with("padding", big.as_str()),
+            )
+        })
+        .collect();
+    table.batch_write(ops).await.unwrap();
+    table
+        .batch_write(vec![BatchOp::Put(
+            Item::new(&key("P#count", "other#1")).with("GSI3PK", "by#Qualified#not"),
+        )])
+        .await
+        .unwrap();
+    let on_table = Query::partition(Index::Table, "P#count")
+        .sort(SortCondition::BeginsWith("leads#".into()))
+        .limit(7);
+    assert_eq!(table.count(on_table).await.unwrap(), 1300);
+    let qualified = Query::partition(Index::Gsi3, "by#Qualified");
+    let ok = crate::eventually(Duration::from_secs(5), || {
+        let (table, qualified) = (table.clone(), qualified.clone());
+        async move { table.count(qualified).await.ok() == Some(325) }
+    })
+    .await;
+    assert!(ok, "325 of 1,300 are in by#Qualified");
+    let after = qualified.clone().sort(SortCondition::Gt("0100".into()));
+    assert_eq!(table.count(after).await.unwrap(), 299, "Gt leaves 0100 out");
+    let between = qualified.sort(SortCondition::Between("0100".into(), "0200".into()));
+    assert_eq!(table.count(between).await.unwrap(), 26);
+    let none = Query::partition(Index::Gsi3, "by#Lost");
+    assert_eq!(table.count(none).await.unwrap(), 0);
+}
+
 pub async fn a_batch_of_60_items_is_written_and_deleted(table: Arc<dyn Table>) {
     let puts: Vec<BatchOp> = (0..60)
         .map(|i| BatchOp::Put(Item::new(&key("P#batch", &format!("S#{i:02}"))).with("i", i)))
@@ -594,6 +635,7 @@ macro_rules! table_conformance_tests {
             a_malformed_cursor_is_an_invalid_request,
             a_sparse_index_follows_its_attribute,
             gsi_queries_paginate_and_order_by_the_index_sort_key,
+            counts_answer_what_a_query_would_return_on_the_table_and_an_index,
             a_batch_of_60_items_is_written_and_deleted,
             limits_are_the_same_as_dynamodb,
             expired_items_read_as_absent,

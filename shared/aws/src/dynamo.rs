@@ -35,6 +35,54 @@ pub struct DynamoTable {
 }
 
 impl DynamoTable {
+    /// A Query of `query`'s partition and sort condition (strongly consistent on the table,
+    /// on its GSI otherwise) — what a page read and a count share.
+    fn keyed_query(
+        &self,
+        query: &Query,
+    ) -> Result<aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder, StoreError> {
+        if query.partition.is_empty() {
+            return Err(StoreError::Invalid("a query needs a partition key".into()));
+        }
+        let (pk_name, sk_name) = query.index.key_attributes();
+        let mut expression = Expression::default();
+        let pk = expression.name(pk_name);
+        let mut key_condition = format!(
+            "{pk} = {}",
+            expression.value(AttributeValue::S(query.partition.clone()))
+        );
+        if let Some(sort) = &query.sort {
+            let sk = expression.name(sk_name);
+            let mut v = |text: &str| expression.value(AttributeValue::S(text.to_owned()));
+            let clause = match sort {
+                SortCondition::Eq(x) => format!("{sk} = {}", v(x)),
+                SortCondition::Lt(x) => format!("{sk} < {}", v(x)),
+                SortCondition::Le(x) => format!("{sk} <= {}", v(x)),
+                SortCondition::Gt(x) => format!("{sk} > {}", v(x)),
+                SortCondition::Ge(x) => format!("{sk} >= {}", v(x)),
+                SortCondition::Between(low, high) => {
+                    let low = v(low);
+                    format!("{sk} BETWEEN {low} AND {}", v(high))
+                }
+                SortCondition::BeginsWith(prefix) => format!("begins_with({sk}, {})", v(prefix)),
+            };
+            key_condition.push_str(" AND ");
+            key_condition.push_str(&clause);
+        }
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table_name)
+            .key_condition_expression(key_condition)
+            .set_expression_attribute_names(expression.names())
+            .set_expression_attribute_values(expression.values())
+            .set_return_consumed_capacity(self.capacity_request());
+        Ok(match query.index {
+            Index::Table => request.consistent_read(true),
+            index => request.index_name(index.name()),
+        })
+    }
+
     pub fn new(client: Client, table_name: impl Into<String>) -> Self {
         Self {
             client,
@@ -565,34 +613,6 @@ impl Table for DynamoTable {
     }
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        if query.partition.is_empty() {
-            return Err(StoreError::Invalid("a query needs a partition key".into()));
-        }
-        let (pk_name, sk_name) = query.index.key_attributes();
-        let mut expression = Expression::default();
-        let pk = expression.name(pk_name);
-        let mut key_condition = format!(
-            "{pk} = {}",
-            expression.value(AttributeValue::S(query.partition.clone()))
-        );
-        if let Some(sort) = &query.sort {
-            let sk = expression.name(sk_name);
-            let mut v = |text: &str| expression.value(AttributeValue::S(text.to_owned()));
-            let clause = match sort {
-                SortCondition::Eq(x) => format!("{sk} = {}", v(x)),
-                SortCondition::Lt(x) => format!("{sk} < {}", v(x)),
-                SortCondition::Le(x) => format!("{sk} <= {}", v(x)),
-                SortCondition::Gt(x) => format!("{sk} > {}", v(x)),
-                SortCondition::Ge(x) => format!("{sk} >= {}", v(x)),
-                SortCondition::Between(low, high) => {
-                    let low = v(low);
-                    format!("{sk} BETWEEN {low} AND {}", v(high))
-                }
-                SortCondition::BeginsWith(prefix) => format!("begins_with({sk}, {})", v(prefix)),
-            };
-            key_condition.push_str(" AND ");
-            key_condition.push_str(&clause);
-        }
         let start = match &query.cursor {
             Some(cursor) => Some(
                 cursor
@@ -603,22 +623,14 @@ impl Table for DynamoTable {
             ),
             None => None,
         };
-        let mut request = self
-            .client
-            .query()
-            .table_name(&self.table_name)
-            .key_condition_expression(key_condition)
-            .set_expression_attribute_names(expression.names())
-            .set_expression_attribute_values(expression.values())
+        let output = self
+            .keyed_query(&query)?
             .scan_index_forward(query.forward)
             .set_limit(query.limit.map(|l| l as i32))
             .set_exclusive_start_key(start)
-            .set_return_consumed_capacity(self.capacity_request());
-        request = match query.index {
-            Index::Table => request.consistent_read(true),
-            index => request.index_name(index.name()),
-        };
-        let output = request.send().await.map_err(map_error)?;
+            .send()
+            .await
+            .map_err(map_error)?;
         self.record_reads(output.consumed_capacity());
         let now = now_epoch();
         let mut items = Vec::with_capacity(output.items().len());
@@ -641,6 +653,26 @@ impl Table for DynamoTable {
             None => None,
         };
         Ok(Page { items, next })
+    }
+
+    async fn count(&self, query: Query) -> Result<u64, StoreError> {
+        let mut counted = 0u64;
+        let mut start = None;
+        loop {
+            let output = self
+                .keyed_query(&query)?
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(map_error)?;
+            self.record_reads(output.consumed_capacity());
+            counted += u64::try_from(output.count()).unwrap_or(0);
+            match output.last_evaluated_key() {
+                Some(last) if !last.is_empty() => start = Some(last.clone()),
+                _ => return Ok(counted),
+            }
+        }
     }
 
     async fn transact_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {

@@ -635,6 +635,56 @@ fn run_query(db: &Database, query: Query, now_epoch: i64) -> Result<Page, StoreE
     Ok(Page { items: page, next })
 }
 
+/// [`Table::count`]: the entries in the query's key range, without reading an item (an
+/// index entry names its item; a count needs no more).
+fn run_count(db: &Database, query: Query) -> Result<u64, StoreError> {
+    if query.partition.is_empty() || query.partition.contains('\0') {
+        return Err(StoreError::Invalid(
+            "a query needs a non-empty partition key without NUL".into(),
+        ));
+    }
+    let txn = db.begin_read().map_err(unavailable)?;
+    let mut prefix = query.partition.as_bytes().to_vec();
+    prefix.push(SEP);
+    let (low, high) = bounds(&prefix, query.sort.as_ref());
+    let bounds = (bound_ref(&low), bound_ref(&high));
+    // The bounds are exact but for `Gt`, whose equal keys are left out here.
+    let counts = |raw: &[u8]| -> Result<bool, StoreError> {
+        match &query.sort {
+            Some(sort @ SortCondition::Gt(_)) => Ok(sort.matches(&split(raw)?[1])),
+            _ => Ok(true),
+        }
+    };
+    let mut counted = 0;
+    match query.index {
+        Index::Table => {
+            let items = txn.open_table(ITEMS).map_err(unavailable)?;
+            walk(
+                items.range::<&[u8]>(bounds).map_err(unavailable)?,
+                true,
+                |k, _| {
+                    counted += u64::from(counts(k)?);
+                    Ok(true)
+                },
+            )?;
+        }
+        gsi_index => {
+            let gsi = txn
+                .open_table(gsi_definition(gsi_index))
+                .map_err(unavailable)?;
+            walk(
+                gsi.range::<&[u8]>(bounds).map_err(unavailable)?,
+                true,
+                |k, _| {
+                    counted += u64::from(counts(k)?);
+                    Ok(true)
+                },
+            )?;
+        }
+    }
+    Ok(counted)
+}
+
 /// Visits a redb range forwards or backwards until `visit` answers false.
 fn walk<'a, V: redb::Value + 'static>(
     range: redb::Range<'a, &'static [u8], V>,
@@ -721,6 +771,10 @@ impl Table for RedbTable {
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         self.blocking(move |db, now| run_query(db, query, now))
             .await
+    }
+
+    async fn count(&self, query: Query) -> Result<u64, StoreError> {
+        self.blocking(move |db, _| run_count(db, query)).await
     }
 
     async fn transact_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {

@@ -891,6 +891,26 @@ pub trait Table: Send + Sync {
 
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
 
+    /// How many items `query` would return over all its pages (its `limit` and `cursor` are
+    /// ignored) without returning them: DynamoDB's `Select=COUNT`, billed like the query.
+    /// Like DynamoDB, a store may count items past their `ttl` that it has not removed yet.
+    async fn count(&self, query: Query) -> Result<u64, StoreError> {
+        let mut query = Query {
+            limit: None,
+            cursor: None,
+            ..query
+        };
+        let mut counted = 0;
+        loop {
+            let page = self.query(query.clone()).await?;
+            counted += page.items.len() as u64;
+            match page.next {
+                Some(next) => query.cursor = Some(next),
+                None => return Ok(counted),
+            }
+        }
+    }
+
     /// All actions succeed together or none does.
     async fn transact_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
 

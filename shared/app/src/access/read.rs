@@ -48,6 +48,75 @@ impl Access {
         Ok(Self::redact(table, row))
     }
 
+    /// How many rows match `filters` (`column = value`, the owner column's only as the
+    /// caller), counted by an index without reading them — when that count is what the actor
+    /// may see: its own partition of a table whose owner sees every row, and an index of
+    /// exactly those columns. `None`: the rows must be read to be counted.
+    pub(crate) async fn count_own(
+        &self,
+        actor: &Actor,
+        table_name: &str,
+        filters: &[(String, String)],
+    ) -> Result<Option<u64>, AccessError> {
+        let table = Self::table(table_name)?;
+        let (Scope::Owner(owner_column), Some(user), None) =
+            (table.scope, actor.user_id(), &actor.support)
+        else {
+            return Ok(None);
+        };
+        let owner_sees_all = table
+            .policy
+            .iter()
+            .any(|rule| rule.ops.contains(&Op::Select) && rule.who == Who::Owner(owner_column));
+        if !owner_sees_all {
+            return Ok(None);
+        }
+        let user = user.to_string();
+        let mut rest: Vec<&(String, String)> = Vec::new();
+        for filter in filters {
+            if filter.0 == owner_column {
+                if filter.1 != user {
+                    return Ok(Some(0));
+                }
+            } else {
+                rest.push(filter);
+            }
+        }
+        let Some(layout) = layout::layout(table.name) else {
+            return Ok(None);
+        };
+        let index = layout.indexes.iter().find(|i| {
+            i.owner_prefixed
+                && !i.sharded
+                && i.filter.is_none()
+                && i.equality.len() == rest.len()
+                && i.equality.iter().all(|part| {
+                    // A filter's text is the key's only for a text column kept verbatim
+                    // (numbers are keyed sortable, uuids compare case-insensitively).
+                    matches!(part, schema::KeyPart::Column(_))
+                        && table
+                            .column(part.column())
+                            .is_some_and(|c| c.ty == schema::ColumnType::Text)
+                        && rest.iter().filter(|(c, _)| c == part.column()).count() == 1
+                })
+        });
+        let Some(index) = index else {
+            return Ok(None);
+        };
+        let equals = index
+            .equality
+            .iter()
+            .filter_map(|part| rest.iter().find(|(c, _)| c == part.column()))
+            .map(|(_, v)| v.clone())
+            .collect();
+        let request = ListRequest {
+            index: Some(index.name.clone()),
+            equals,
+            ..Default::default()
+        };
+        Ok(Some(self.rows.count(table, &user, &request).await?))
+    }
+
     pub async fn list(
         &self,
         actor: &Actor,
@@ -132,9 +201,13 @@ impl Access {
             }
         } else {
             let wanted: Vec<&str> = filters.iter().map(|(c, _)| c.as_str()).collect();
-            let index = layout
-                .indexes
-                .iter()
+            // In an order, an index that keeps NULLs where PostgREST puts them comes first.
+            let mut candidates: Vec<&layout::IndexLayout> = layout.indexes.iter().collect();
+            if params.order.is_some() {
+                candidates.sort_by_key(|i| !i.null_range_last);
+            }
+            let index = candidates
+                .into_iter()
                 .find(|i| {
                     let equality: Vec<&str> = i.equality.iter().map(|p| p.column()).collect();
                     let order_ok = match &params.order {

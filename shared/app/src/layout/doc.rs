@@ -48,11 +48,14 @@ fn describe_index(layout: &TableLayout, index: &IndexLayout) -> String {
         "seed index"
     } else if index.name.starts_with("fk_") {
         "foreign-key path for ON DELETE"
+    } else if index.null_range_last {
+        "a frequent filter of the PostgREST dialect"
     } else {
         "all rows of a shared table"
     };
     let order = match index.range {
         Some(KeyPart::Desc(_)) => ", read backward for DESC",
+        Some(_) if index.null_range_last => ", NULL as `~` (after every value)",
         _ => "",
     };
     format!(

@@ -55,7 +55,24 @@ pub struct IndexLayout {
     /// Spread over `DUE_SHARDS` partitions (work queues claimed by the schedulers).
     pub sharded: bool,
     pub from_seed: bool,
+    /// A row whose range column is NULL stays in the index, after every value (where
+    /// PostgREST puts NULLs: last ascending, first descending), instead of being left out.
+    pub null_range_last: bool,
 }
+
+/// The frontend's frequent filters (issue 19): each gets an index of the owner's rows by the
+/// column's value in `created_at` order, so a filtered page in that order is one indexed read
+/// and a count by that value is one counted query.
+pub const FILTERED_LISTINGS: [(&str, &str); 4] = [
+    ("leads", "status"),
+    ("leads", "source"),
+    ("scheduled_emails", "status"),
+    ("social_posts", "status"),
+];
+
+/// The sort-key text of a NULL range value in a [`IndexLayout::null_range_last`] index:
+/// after every encoded value (numbers are digits, timestamps start with a digit).
+pub const NULL_RANGE: &str = "~";
 
 #[derive(Debug, Clone)]
 pub struct TableLayout {
@@ -90,13 +107,17 @@ fn parts_of(parts: &[KeyPart]) -> Vec<&'static str> {
     parts.iter().map(|p| p.column()).collect()
 }
 
+/// An index a table needs: name, key parts, sparse filter, from the seed, NULL range values
+/// kept last.
+type WantedIndex = (String, Vec<KeyPart>, Option<Filter>, bool, bool);
+
 /// Builds the layout of one table (pure; cached by [`layout`]).
 fn build(table: &'static Table) -> TableLayout {
     let owner = owner_column(table);
     let unique_parts: Vec<Vec<&str>> = table.uniques.iter().map(|u| parts_of(u.parts)).collect();
     let seed_parts: Vec<Vec<&str>> = table.indexes.iter().map(|i| parts_of(i.parts)).collect();
     let mut served_otherwise = Vec::new();
-    let mut wanted: Vec<(String, Vec<KeyPart>, Option<Filter>, bool)> = Vec::new();
+    let mut wanted: Vec<WantedIndex> = Vec::new();
 
     for (i, index) in table.indexes.iter().enumerate() {
         let parts = parts_of(index.parts);
@@ -136,6 +157,7 @@ fn build(table: &'static Table) -> TableLayout {
                 index.parts.to_vec(),
                 index.filter,
                 true,
+                false,
             ));
         }
     }
@@ -151,7 +173,7 @@ fn build(table: &'static Table) -> TableLayout {
         if Some(fk.column) == owner {
             continue;
         }
-        let covered = wanted.iter().any(|(_, parts, filter, _)| {
+        let covered = wanted.iter().any(|(_, parts, filter, _, _)| {
             filter.is_none()
                 && parts.first().map(|p| p.column()) == Some(fk.column)
                 && !is_orderable(table, parts[0])
@@ -161,6 +183,7 @@ fn build(table: &'static Table) -> TableLayout {
                 format!("fk_{}_{}", table.name, fk.column),
                 vec![KeyPart::Column(fk.column)],
                 None,
+                false,
                 false,
             ));
         }
@@ -172,21 +195,32 @@ fn build(table: &'static Table) -> TableLayout {
         if let Who::Invitee(column) = rule.who
             && !wanted
                 .iter()
-                .any(|(_, parts, _, _)| parts.as_slice() == [KeyPart::Lower(column)])
+                .any(|(_, parts, _, _, _)| parts.as_slice() == [KeyPart::Lower(column)])
         {
             wanted.push((
                 format!("invitee_{}", table.name),
                 vec![KeyPart::Lower(column)],
                 None,
                 false,
+                false,
             ));
         }
+    }
+
+    for (_, column) in FILTERED_LISTINGS.iter().filter(|(t, _)| *t == table.name) {
+        wanted.push((
+            format!("by_{}_{column}", table.name),
+            vec![KeyPart::Column(column), KeyPart::Column("created_at")],
+            None,
+            false,
+            true,
+        ));
     }
 
     let mut indexes = Vec::new();
     let mut free = vec![Index::Gsi1, Index::Gsi2, Index::Gsi3, Index::Gsi5];
     free.reverse();
-    for (name, parts, filter, from_seed) in wanted {
+    for (name, parts, filter, from_seed, null_range_last) in wanted {
         let sharded = matches!(filter, Some(Filter::Equals("status", _))) && from_seed;
         let gsi = if sharded {
             Index::Gsi4
@@ -214,6 +248,7 @@ fn build(table: &'static Table) -> TableLayout {
             filter,
             sharded,
             from_seed,
+            null_range_last,
         });
     }
     // Shared tables get a listing of all their rows (they are small: plans, posts, teams…).
@@ -250,6 +285,7 @@ fn listing(table: &Table, filter: Option<Filter>) -> IndexLayout {
         filter,
         sharded: false,
         from_seed: false,
+        null_range_last: false,
     }
 }
 
@@ -377,6 +413,7 @@ pub fn index_attributes(
         let sk = match index.range {
             Some(part) => match part_value(row, part) {
                 Some(value) => format!("{value}#{}", segment(&id)),
+                None if index.null_range_last => format!("{NULL_RANGE}#{}", segment(&id)),
                 None => continue,
             },
             None => segment(&id),

@@ -15,7 +15,7 @@ use scaliyo_domain::schema::{self, ColumnType, Table};
 
 use crate::access::{Access, AccessError};
 
-pub use read::{Range, Selected};
+pub use read::{Range, Selected, Wanted};
 pub use rpc::FUNCTIONS;
 pub use write::Resolution;
 

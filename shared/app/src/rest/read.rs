@@ -22,12 +22,28 @@ pub struct Range {
     pub limit: Option<u64>,
 }
 
+/// What a read must answer: its rows (not for `HEAD`) and how many matched in all
+/// (`Prefer: count=exact`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wanted {
+    pub rows: bool,
+    pub count: bool,
+}
+
 /// A read's answer: the rows of the range and how many matched in all.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Selected {
     pub rows: Vec<Value>,
+    /// How many rows the range holds (`rows` is empty when they were not wanted).
+    pub shown: usize,
     pub total: usize,
     pub offset: u64,
+}
+
+/// A read in an index's order: the index's filters and the order it gives.
+struct IndexedOrder {
+    filters: Vec<(String, String)>,
+    order: (String, bool),
 }
 
 /// `column = value` filters at the top level: what an index can answer.
@@ -80,6 +96,54 @@ fn index_filters(table: &Table, filters: &[Condition]) -> Vec<(String, String)> 
     });
     chosen.extend(best.unwrap_or_default());
     chosen
+}
+
+/// The owner column's `=` filter, when the read has exactly one.
+fn owner_filter(table: &Table, equal: &[(String, String)]) -> Option<(String, String)> {
+    let Scope::Owner(column) = table.scope else {
+        return None;
+    };
+    let mut values = equal.iter().filter(|(c, _)| c == column);
+    match (values.next(), values.next()) {
+        (Some(filter), None) => Some(filter.clone()),
+        _ => None,
+    }
+}
+
+/// An index that gives the query's one order term as PostgREST orders it (NULLs where the
+/// term puts them by default) under the query's `=` filters, if the layout has one.
+fn indexed_order(table: &Table, query: &Query) -> Option<IndexedOrder> {
+    let [term] = query.order.as_slice() else {
+        return None;
+    };
+    if !term.column.path.is_empty() || term.nulls_first() != term.descending {
+        return None;
+    }
+    let column = term.column.column.as_str();
+    let equal = equalities(&query.filters);
+    let single = |wanted: &str| {
+        let mut values = equal.iter().filter(|(c, _)| c == wanted);
+        match (values.next(), values.next()) {
+            (Some(filter), None) => Some(filter.clone()),
+            _ => None,
+        }
+    };
+    let layout = layout::layout(table.name)?;
+    layout
+        .indexes
+        .iter()
+        .filter(|i| i.null_range_last && i.range.is_some_and(|r| r.column() == column))
+        .find_map(|index| {
+            let mut filters: Vec<(String, String)> =
+                owner_filter(table, &equal).into_iter().collect();
+            for part in &index.equality {
+                filters.push(single(part.column())?);
+            }
+            Some(IndexedOrder {
+                filters,
+                order: (column.to_owned(), term.descending),
+            })
+        })
 }
 
 /// Orders rows by the query's terms (NULLs where the term puts them).
@@ -150,18 +214,23 @@ pub(super) fn project(row: &Row, items: &[SelectItem], embedded: &Map<String, Va
 }
 
 impl RestQueries {
-    /// The rows of `table` the actor sees that match every filter, in the store's order,
-    /// read page by page through an index filter of `filters` when the layout has one (the
-    /// whole partition without). With `enough`, the read stops once that many matched — an
-    /// unordered page needs no more; without, it reads everything, at most the scan limit.
+    /// The rows of `table` the actor sees that match every filter, read page by page —
+    /// in `ordered`'s index order when given, else through an index filter of `filters` when
+    /// the layout has one (the whole partition without), in the store's order. With
+    /// `enough`, the read stops once that many matched (a page in the read's order needs no
+    /// more); without, it reads everything, at most the scan limit.
     async fn scan(
         &self,
         actor: &Actor,
         table: &Table,
         filters: &[Condition],
+        ordered: Option<&IndexedOrder>,
         enough: Option<usize>,
     ) -> Result<Vec<Row>, RestError> {
-        let mut index = index_filters(table, filters);
+        let (mut index, order) = match ordered {
+            Some(ordered) => (ordered.filters.clone(), Some(ordered.order.clone())),
+            None => (index_filters(table, filters), None),
+        };
         let mut matched = Vec::new();
         let mut read = 0;
         let mut cursor = None;
@@ -170,7 +239,7 @@ impl RestQueries {
                 filters: index.clone(),
                 limit: Some(READ_PAGE),
                 cursor: cursor.clone(),
-                order: None,
+                order: order.clone(),
             };
             let page = match self
                 .access
@@ -182,7 +251,11 @@ impl RestQueries {
                 Err(crate::access::AccessError::Row(crate::rows::RowError::Invalid {
                     column,
                     ..
-                })) if column == "filter" && !index.is_empty() && cursor.is_none() => {
+                })) if column == "filter"
+                    && !index.is_empty()
+                    && cursor.is_none()
+                    && order.is_none() =>
+                {
                     index.clear();
                     continue;
                 }
@@ -222,36 +295,77 @@ impl RestQueries {
         table: &Table,
         query: &Query,
     ) -> Result<Vec<Row>, RestError> {
-        let mut rows = self.scan(actor, table, &query.filters, None).await?;
+        if let Some(ordered) = indexed_order(table, query) {
+            return self
+                .scan(actor, table, &query.filters, Some(&ordered), None)
+                .await;
+        }
+        let mut rows = self.scan(actor, table, &query.filters, None, None).await?;
         sort(&mut rows, query);
         Ok(rows)
     }
 
-    /// `GET /rest/v1/{table}`.
-    /// `counted`: the caller wants the total (`Prefer: count=exact`); without it, an
-    /// unordered page stops reading once it is full.
+    /// The total of a read counted by an index without reading the rows, when every filter
+    /// is an `=` the index answers and the count is what the actor may see.
+    async fn indexed_count(
+        &self,
+        actor: &Actor,
+        table: &Table,
+        query: &Query,
+    ) -> Result<Option<u64>, RestError> {
+        let equal = equalities(&query.filters);
+        if equal.len() != query.filters.len() {
+            return Ok(None);
+        }
+        Ok(self.access.count_own(actor, table.name, &equal).await?)
+    }
+
+    /// `GET /rest/v1/{table}` (and `HEAD`: `wanted.rows` false).
+    ///
+    /// A page is read no further than it needs when nothing but the read's order decides
+    /// it: unordered (the store's order) or ordered by an index that gives that order. The
+    /// total, when wanted, is counted by an index where the filters allow; otherwise every
+    /// match is read.
     pub async fn select(
         &self,
         actor: &Actor,
         table_name: &str,
         query: &Query,
         range: Range,
-        counted: bool,
+        wanted: Wanted,
     ) -> Result<Selected, RestError> {
         let table = Self::table(table_name)?;
         Self::check_query(table, query)?;
         let plan = self.embedding(table, query)?;
-        // The first `offset + limit` matches in the store's order are the page when nothing
-        // reorders the rows, narrows them (`!inner`) or counts them all.
+        let counted = match wanted.count && !plan.narrows() {
+            true => self.indexed_count(actor, table, query).await?,
+            false => None,
+        };
+        if let (Some(total), false) = (counted, wanted.rows) {
+            let start = range.offset.min(total);
+            let shown = range.limit.map_or(total - start, |l| l.min(total - start));
+            return Ok(Selected {
+                rows: Vec::new(),
+                shown: usize::try_from(shown).unwrap_or(usize::MAX),
+                total: usize::try_from(total).unwrap_or(usize::MAX),
+                offset: range.offset,
+            });
+        }
+        let ordered = indexed_order(table, query);
+        let in_read_order = query.order.is_empty() || ordered.is_some();
+        // The first `offset + limit` matches in the read's order are the page when nothing
+        // narrows the rows (`!inner`) and the total is known or not wanted.
         let enough = match range.limit {
-            Some(limit) if !counted && query.order.is_empty() && !plan.narrows() => {
+            Some(limit)
+                if (!wanted.count || counted.is_some()) && in_read_order && !plan.narrows() =>
+            {
                 usize::try_from(range.offset.saturating_add(limit)).ok()
             }
             _ => None,
         };
         let rows = match enough {
             Some(enough) => {
-                self.scan(actor, table, &query.filters, Some(enough))
+                self.scan(actor, table, &query.filters, ordered.as_ref(), Some(enough))
                     .await?
             }
             None => self.matching(actor, table, query).await?,
@@ -265,7 +379,10 @@ impl RestQueries {
         } else {
             (rows, None)
         };
-        let total = rows.len();
+        let total = match counted {
+            Some(total) => usize::try_from(total).unwrap_or(usize::MAX),
+            None => rows.len(),
+        };
         let start = usize::try_from(range.offset).unwrap_or(usize::MAX);
         let take = range
             .limit
@@ -286,7 +403,8 @@ impl RestQueries {
             .map(|(row, embedded)| project(row, &query.select, embedded))
             .collect();
         Ok(Selected {
-            rows,
+            shown: page.len(),
+            rows: if wanted.rows { rows } else { Vec::new() },
             total,
             offset: range.offset,
         })
@@ -330,6 +448,15 @@ mod tests {
         (rest, actor, dir)
     }
 
+    const ROWS: Wanted = Wanted {
+        rows: true,
+        count: false,
+    };
+    const COUNTED: Wanted = Wanted {
+        rows: true,
+        count: true,
+    };
+
     fn query(pairs: &[(&str, &str)]) -> Query {
         let pairs: Vec<(String, String)> = pairs
             .iter()
@@ -347,7 +474,7 @@ mod tests {
             limit: Some(10),
         };
         let selected = rest
-            .select(&actor, "leads", &ana, page, false)
+            .select(&actor, "leads", &ana, page, ROWS)
             .await
             .expect("the first page, read no further than needed");
         assert_eq!(selected.rows.len(), 10);
@@ -358,16 +485,201 @@ mod tests {
                 .all(|row| row["name"].as_str().unwrap_or_default().starts_with("Ana"))
         );
         // A count needs every match, and an order every row: past the bound, both refuse.
-        let counted = rest.select(&actor, "leads", &ana, page, true).await;
+        let counted = rest.select(&actor, "leads", &ana, page, COUNTED).await;
         assert!(
             matches!(counted, Err(RestError::TooBroad { .. })),
             "{counted:?}"
         );
         let ordered = query(&[("name", "ilike.ana*"), ("order", "name.desc")]);
-        let sorted = rest.select(&actor, "leads", &ordered, page, false).await;
+        let sorted = rest.select(&actor, "leads", &ordered, page, ROWS).await;
         assert!(
             matches!(sorted, Err(RestError::TooBroad { .. })),
             "{sorted:?}"
+        );
+    }
+
+    /// 300 leads over three statuses (every tenth without a `created_at`) read with a scan
+    /// bound of 50: an ordered page and a count by status are answered by their index.
+    #[tokio::test]
+    async fn a_page_by_status_in_created_at_order_and_its_count_come_from_the_index() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let clock = Arc::new(SystemClock);
+        let table = RedbTable::open(&dir.path().join("store.redb"), clock.clone())
+            .expect("the embedded store opens");
+        let access = Arc::new(Access::over(Arc::new(table), clock));
+        let actor = Actor::acting_for(OwnerId::new_random());
+        let other = Actor::acting_for(OwnerId::new_random());
+        let mut qualified: Vec<(Option<String>, String)> = Vec::new();
+        for i in 0..300 {
+            let status = ["New", "Qualified", "Lost"][i % 3];
+            let created_at =
+                (i % 10 != 4).then(|| format!("2026-01-01T{:02}:{:02}:00.000000Z", i / 60, i % 60));
+            let row =
+                json!({ "name": format!("Lead {i}"), "status": status, "created_at": created_at });
+            let created = access
+                .create(
+                    &actor,
+                    "leads",
+                    row.as_object().cloned().unwrap_or_default(),
+                )
+                .await
+                .expect("a lead");
+            if status == "Qualified" {
+                qualified.push((
+                    created_at,
+                    created["id"].as_str().unwrap_or_default().to_owned(),
+                ));
+            }
+            if i < 20 {
+                // Another tenant's leads never count.
+                access
+                    .create(
+                        &other,
+                        "leads",
+                        row.as_object().cloned().unwrap_or_default(),
+                    )
+                    .await
+                    .expect("another tenant's lead");
+            }
+        }
+        let rest = RestQueries::new(access.clone()).with_scan_limit(50);
+        let page = Range {
+            offset: 5,
+            limit: Some(10),
+        };
+        let created = |rows: &[Value]| -> Vec<Option<String>> {
+            rows.iter()
+                .map(|r| r["created_at"].as_str().map(|t| t[..16].to_owned()))
+                .collect()
+        };
+        // Descending: the ten without a created_at first (as PostgREST orders NULLs), then
+        // newest first.
+        let mut expected: Vec<Option<String>> = qualified
+            .iter()
+            .map(|(at, _)| at.as_ref().map(|t| t[..16].to_owned()))
+            .collect();
+        expected.sort_by(|a, b| match (a, b) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some(a), Some(b)) => b.cmp(a),
+        });
+        let newest = query(&[("status", "eq.Qualified"), ("order", "created_at.desc")]);
+        let selected = rest
+            .select(&actor, "leads", &newest, page, COUNTED)
+            .await
+            .expect("answered by the index, within the bound");
+        assert_eq!(selected.total, 100);
+        assert_eq!(selected.shown, 10);
+        assert_eq!(created(&selected.rows), expected[5..15].to_vec());
+        assert!(selected.rows.iter().all(|r| r["status"] == "Qualified"));
+        // Ascending: oldest first, NULLs last.
+        let oldest = query(&[("status", "eq.Qualified"), ("order", "created_at.asc")]);
+        let first = rest
+            .select(&actor, "leads", &oldest, page, ROWS)
+            .await
+            .expect("the first pages, within the bound");
+        let ascending: Vec<Option<String>> = expected.iter().rev().cloned().collect();
+        assert_eq!(created(&first.rows), ascending[5..15].to_vec());
+        // The last page lies past the bound of 50 rows read; a wider bound reaches it.
+        let wide = RestQueries::new(access).with_scan_limit(200);
+        let last = wide
+            .select(
+                &actor,
+                "leads",
+                &oldest,
+                Range {
+                    offset: 95,
+                    limit: Some(10),
+                },
+                ROWS,
+            )
+            .await
+            .expect("the last page");
+        assert_eq!(created(&last.rows), vec![None; 5]);
+        // A further filter is applied on the way; the page still stops once full.
+        let named = query(&[
+            ("status", "eq.Qualified"),
+            ("name", "like.Lead 1*"),
+            ("order", "created_at.desc"),
+            ("limit", "3"),
+        ]);
+        let few = rest
+            .select(
+                &actor,
+                "leads",
+                &named,
+                Range {
+                    offset: 0,
+                    limit: Some(3),
+                },
+                ROWS,
+            )
+            .await
+            .expect("a filtered page");
+        assert_eq!(few.rows.len(), 3);
+        assert!(
+            few.rows
+                .iter()
+                .all(|r| r["name"].as_str().is_some_and(|n| n.starts_with("Lead 1")))
+        );
+        // HEAD with a count: no rows read, the range from the count.
+        let head = rest
+            .select(
+                &actor,
+                "leads",
+                &query(&[("status", "eq.Qualified")]),
+                Range {
+                    offset: 90,
+                    limit: Some(50),
+                },
+                Wanted {
+                    rows: false,
+                    count: true,
+                },
+            )
+            .await
+            .expect("a counted HEAD");
+        assert_eq!((head.total, head.shown, head.rows.len()), (100, 10, 0));
+        // The other tenant counts its own 7 only; an owner filter naming someone else, 0.
+        let theirs = rest
+            .select(
+                &other,
+                "leads",
+                &query(&[("status", "eq.Qualified")]),
+                Range::default(),
+                COUNTED,
+            )
+            .await
+            .expect("the other tenant's count");
+        assert_eq!(theirs.total, 7);
+        let foreign = format!(
+            "eq.{}",
+            other.user_id().map(|u| u.to_string()).unwrap_or_default()
+        );
+        let none = rest
+            .select(
+                &actor,
+                "leads",
+                &query(&[("status", "eq.Qualified"), ("client_id", &foreign)]),
+                Range::default(),
+                Wanted {
+                    rows: false,
+                    count: true,
+                },
+            )
+            .await
+            .expect("a count of rows the caller cannot see");
+        assert_eq!(none.total, 0);
+        // An order with NULLs placed otherwise is not the index's: it reads all, past the bound.
+        let nulls_last = query(&[
+            ("status", "eq.Qualified"),
+            ("order", "created_at.desc.nullslast"),
+        ]);
+        let refused = rest.select(&actor, "leads", &nulls_last, page, ROWS).await;
+        assert!(
+            matches!(refused, Err(RestError::TooBroad { .. })),
+            "{refused:?}"
         );
     }
 }

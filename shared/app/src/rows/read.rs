@@ -34,6 +34,50 @@ impl Rows {
         owner: Option<&str>,
         request: ListRequest,
     ) -> Result<RowPage, RowError> {
+        let query = Self::list_query(table, owner, &request)?
+            .limit(request.limit.max(1))
+            .after(request.cursor.clone().map(Cursor));
+        let page = self.store.query(query).await?;
+        Ok(RowPage {
+            rows: page
+                .items
+                .iter()
+                .filter(|item| item.str(TABLE_ATTR) == Some(table.name))
+                // A global index (a foreign key's) lists every tenant's rows: keep the owner's.
+                .filter(|item| owned_by(table, item, owner))
+                .map(|item| from_item(table, item))
+                .collect(),
+            next: page.next.map(|c| c.0),
+        })
+    }
+
+    /// How many rows a listing by an owner's index holds, without reading them (one counted
+    /// query). Only an index whose partition is the owner's alone can be counted so: a
+    /// global one holds every tenant's rows, the owner partition other tables' items.
+    pub async fn count(
+        &self,
+        table: &'static Table,
+        owner: &str,
+        request: &ListRequest,
+    ) -> Result<u64, RowError> {
+        let layout = Self::layout(table);
+        let counted = request
+            .index
+            .as_ref()
+            .and_then(|name| layout.indexes.iter().find(|i| &i.name == name));
+        if !counted.is_some_and(|i| i.owner_prefixed && !i.sharded && request.range.is_none()) {
+            return Err(invalid("index", "only an owner's index can be counted"));
+        }
+        let query = Self::list_query(table, Some(owner), request)?;
+        Ok(self.store.count(query).await?)
+    }
+
+    /// The store query of a listing, before its page size and cursor.
+    fn list_query(
+        table: &'static Table,
+        owner: Option<&str>,
+        request: &ListRequest,
+    ) -> Result<Query, RowError> {
         let layout = Self::layout(table);
         let mut query = match &request.index {
             None => match (table.scope, owner) {
@@ -88,21 +132,7 @@ impl Rows {
         if request.descending {
             query = query.backward();
         }
-        query = query
-            .limit(request.limit.max(1))
-            .after(request.cursor.clone().map(Cursor));
-        let page = self.store.query(query).await?;
-        Ok(RowPage {
-            rows: page
-                .items
-                .iter()
-                .filter(|item| item.str(TABLE_ATTR) == Some(table.name))
-                // A global index (a foreign key's) lists every tenant's rows: keep the owner's.
-                .filter(|item| owned_by(table, item, owner))
-                .map(|item| from_item(table, item))
-                .collect(),
-            next: page.next.map(|c| c.0),
-        })
+        Ok(query)
     }
 
     /// The rows of a listing that `keep` accepts, page after page (at most `max_pages`): for

@@ -13,11 +13,11 @@ use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use scaliyo_app::access::{Access, Actor};
-use scaliyo_app::rest::RestQueries;
+use scaliyo_app::rest::{RestQueries, Wanted};
 use scaliyo_app::usage::Usage;
 use scaliyo_domain::postgrest::Query;
 use serde_json::Value;
@@ -131,20 +131,26 @@ async fn read(
     State(state): State<RestState>,
     RestActor(actor): RestActor,
     Path(table): Path<String>,
+    method: Method,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, PgError> {
     let query = parse_query(&table, &uri)?;
     let prefer = Prefer::from_headers(&headers);
     let range = prefer::range(&headers, query.limit, query.offset);
+    // A HEAD answers the range and the count only: its rows need not be read.
+    let wanted = Wanted {
+        rows: method != Method::HEAD,
+        count: prefer.count,
+    };
     let selected = state
         .rest
-        .select(&actor, &table, &query, range, prefer.count)
+        .select(&actor, &table, &query, range, wanted)
         .await
         .map_err(|e| from_rest(Some(&table), e))?;
     let range = content_range(
         selected.offset,
-        selected.rows.len(),
+        selected.shown,
         prefer.count.then_some(selected.total),
     );
     let response = rows_response(StatusCode::OK, selected.rows, &headers)?;
