@@ -135,18 +135,26 @@ async fn start_receiver(receiver: Receiver, port: u16) -> tokio::task::JoinHandl
     })
 }
 
-fn rss_kib() -> u64 {
+/// A line of /proc/self/status in KiB (`VmRSS`, `RssAnon`, `RssFile`).
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
 }
+
+fn rss_kib() -> u64 {
+    status_kib("VmRSS")
+}
+
+/// The outcome a send was answered with.
+type SendOutcome = Result<String, (String, String)>;
 
 /// What the load saw, for the checks.
 #[derive(Default)]
@@ -154,7 +162,7 @@ struct Books {
     leads_created: Mutex<Vec<String>>,
     /// Idempotency key → the final answer: `Ok(message id)` sent, `Err((message id, the
     /// answer's error code))` failed.
-    sends: Mutex<HashMap<String, Result<String, (String, String)>>>,
+    sends: Mutex<HashMap<String, SendOutcome>>,
     scheduled: Mutex<Vec<String>>,
     /// Answered hits: the client address (each used once) → the message it was for.
     hits: Mutex<HashMap<String, String>>,
@@ -371,12 +379,15 @@ async fn main() {
     // Two imports, at the start and halfway; the receiver down for a minute at a third.
     let mut imports = vec![start_import(&http, &base, &token, "first.csv").await];
     let mut rss = Vec::new();
+    // The resident memory's anonymous and file-backed parts, to tell heap from mapped files.
+    let mut anon_file = Vec::new();
     let (mut receiver_down, mut halfway_done) = (false, false);
     let down_for = Duration::from_secs(60.min(seconds / 5).max(5));
     let mut down_since = None;
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_secs(5)).await;
         rss.push((started.elapsed().as_secs(), rss_kib()));
+        anon_file.push((status_kib("RssAnon"), status_kib("RssFile")));
         let elapsed = started.elapsed();
         if !receiver_down && elapsed > Duration::from_secs(seconds / 3) {
             receiver_task.abort();
@@ -410,7 +421,24 @@ async fn main() {
     let settle = Instant::now();
     loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let idle = system.webhook_queue.is_empty()
+        let scheduled_open = {
+            let ids = books
+                .scheduled
+                .lock()
+                .map(|s| s.clone())
+                .unwrap_or_default();
+            let mut open = 0;
+            for id in ids {
+                let row = ada.get(&format!("/v1/scheduled_emails/{id}")).await;
+                open += usize::from(!matches!(
+                    row.body["status"].as_str(),
+                    Some("sent" | "failed")
+                ));
+            }
+            open
+        };
+        let idle = scheduled_open == 0
+            && system.webhook_queue.is_empty()
             && system.scheduled_email_queue.is_empty()
             && system.import_queue.is_empty()
             && system.hit_journal.pending_bytes() == 0
@@ -628,6 +656,13 @@ async fn main() {
         "  RSS: first-half peak {first_peak} KiB, second-half peak {second_peak} KiB; samples {:?}",
         rss.iter()
             .step_by((rss.len() / 12).max(1))
+            .collect::<Vec<_>>()
+    );
+    println!(
+        "  RssAnon / RssFile KiB: {:?}",
+        anon_file
+            .iter()
+            .step_by((anon_file.len() / 12).max(1))
             .collect::<Vec<_>>()
     );
     println!(
