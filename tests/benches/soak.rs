@@ -44,6 +44,8 @@ const IMPORT_ROWS: usize = 2_000;
 /// the sends it accepted per message.
 struct FaultyProvider {
     outbox: OutboxMailer,
+    /// Off once the load ends: the provider has recovered while the retries drain.
+    faulty: AtomicBool,
     calls: AtomicU64,
     accepted: Mutex<HashMap<String, usize>>,
 }
@@ -56,10 +58,11 @@ impl Mailer for FaultyProvider {
         credentials: &Credentials,
     ) -> Result<Delivery, MailError> {
         let call = self.calls.fetch_add(1, Ordering::Relaxed);
-        if call % 50 == 49 {
+        let faulty = self.faulty.load(Ordering::Relaxed);
+        if faulty && call % 50 == 49 {
             return Err(MailError::Unavailable(INJECTED_PROVIDER_500.into()));
         }
-        if call % 100 == 98 {
+        if faulty && call % 100 == 98 {
             tokio::time::sleep(Duration::from_secs(10)).await;
             return Err(MailError::Unavailable(INJECTED_PROVIDER_TIMEOUT.into()));
         }
@@ -103,7 +106,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ErrorLines {
 /// The webhook receiver: every delivery's event id and the lead it names; switchable off.
 #[derive(Clone, Default)]
 struct Receiver {
-    leads: Arc<Mutex<HashSet<String>>>,
+    leads: Arc<Mutex<HashSet<uuid::Uuid>>>,
     deliveries: Arc<AtomicUsize>,
 }
 
@@ -114,10 +117,11 @@ async fn start_receiver(receiver: Receiver, port: u16) -> tokio::task::JoinHandl
             let receiver = receiver.clone();
             async move {
                 receiver.deliveries.fetch_add(1, Ordering::Relaxed);
-                if let (Some(id), Ok(mut leads)) =
-                    (body["data"]["lead"]["id"].as_str(), receiver.leads.lock())
-                {
-                    leads.insert(id.to_owned());
+                let id = body["data"]["lead"]["id"]
+                    .as_str()
+                    .and_then(|id| id.parse().ok());
+                if let (Some(id), Ok(mut leads)) = (id, receiver.leads.lock()) {
+                    leads.insert(id);
                 }
                 "ok"
             }
@@ -153,19 +157,37 @@ fn rss_kib() -> u64 {
     status_kib("VmRSS")
 }
 
+/// A hit's client address as a number: the worker in the top bits, its count below — every
+/// hit of a run has its own (2^22 per worker).
+fn hit_code(worker: u32, n: u64) -> u32 {
+    (worker << 22) | (n as u32 & 0x3f_ffff)
+}
+
+/// The address of a hit's number, in 10.0.0.0/8.
+fn hit_address(code: u32) -> String {
+    format!(
+        "10.{}.{}.{}",
+        (code >> 16) & 0xff,
+        (code >> 8) & 0xff,
+        code & 0xff
+    )
+}
+
 /// The outcome a send was answered with.
 type SendOutcome = Result<String, (String, String)>;
 
-/// What the load saw, for the checks.
+/// What the load saw, for the checks — kept compact (ids as `Uuid`, addresses as numbers):
+/// the books live in the measured process, and what they grow by is not the system's.
 #[derive(Default)]
 struct Books {
-    leads_created: Mutex<Vec<String>>,
+    leads_created: Mutex<Vec<uuid::Uuid>>,
     /// Idempotency key → the final answer: `Ok(message id)` sent, `Err((message id, the
     /// answer's error code))` failed.
     sends: Mutex<HashMap<String, SendOutcome>>,
     scheduled: Mutex<Vec<String>>,
-    /// Answered hits: the client address (each used once) → the message it was for.
-    hits: Mutex<HashMap<String, String>>,
+    /// Answered hits: the client address's number (each used once; [`hit_address`]) and the
+    /// message it was for.
+    hits: Mutex<Vec<(u32, uuid::Uuid)>>,
     reads: AtomicUsize,
     writes_refused: AtomicUsize,
     pixels: Mutex<Vec<(String, String)>>,
@@ -188,6 +210,7 @@ async fn main() {
     let provider_dir = tempfile::tempdir().expect("a provider outbox");
     let provider = Arc::new(FaultyProvider {
         outbox: OutboxMailer::new(provider_dir.path().to_path_buf()),
+        faulty: AtomicBool::new(true),
         calls: AtomicU64::new(0),
         accepted: Mutex::default(),
     });
@@ -297,8 +320,8 @@ async fn main() {
                 }
                 let lead: Value = created.json().await.unwrap_or_default();
                 let lead_id = lead["id"].as_str().unwrap_or_default().to_owned();
-                if let Ok(mut leads) = books.leads_created.lock() {
-                    leads.push(lead_id.clone());
+                if let (Ok(id), Ok(mut leads)) = (lead_id.parse(), books.leads_created.lock()) {
+                    leads.push(id);
                 }
                 let read = http
                     .get(format!("{base}/v1/leads?limit=20"))
@@ -343,14 +366,11 @@ async fn main() {
         load.push(tokio::spawn(async move {
             let mut n = 0u64;
             while running.load(Ordering::Relaxed) {
-                let pixel = {
-                    let pixels = books.pixels.lock().map(|p| p.clone()).unwrap_or_default();
-                    if pixels.is_empty() {
-                        None
-                    } else {
-                        Some(pixels[(n as usize) % pixels.len()].clone())
-                    }
-                };
+                let pixel = books
+                    .pixels
+                    .lock()
+                    .ok()
+                    .and_then(|pixels| pixels.get((n as usize) % pixels.len().max(1)).cloned());
                 let Some((message, url)) = pixel.or_else(|| refresh_pixels(&books, &outbox)) else {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                     continue;
@@ -359,7 +379,8 @@ async fn main() {
                 if n.is_multiple_of(500) {
                     refresh_pixels(&books, &outbox);
                 }
-                let address = format!("10.{}.{}.{}", worker, (n / 250) % 250, n % 250 + 1);
+                let code = hit_code(worker, n);
+                let address = hit_address(code);
                 let answered = http
                     .get(&url)
                     .header("user-agent", SAFARI)
@@ -367,9 +388,10 @@ async fn main() {
                     .send()
                     .await;
                 if answered.is_ok_and(|r| r.status().as_u16() == 200)
+                    && let Ok(message) = message.parse()
                     && let Ok(mut hits) = books.hits.lock()
                 {
-                    hits.insert(address, message);
+                    hits.push((code, message));
                 }
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
@@ -415,8 +437,10 @@ async fn main() {
         receiver_task = start_receiver(receiver.clone(), receiver_port).await;
     }
     let _receiver = receiver_task;
-    // The faults stop; the queues and the journal drain (retries included).
+    // The faults stop; the queues and the journal drain (retries included: a scheduled
+    // e-mail's provider retries back off 1, 2, 4, 8 minutes, hence the 15-minute cap).
     flaky.fail_one_write_in(0);
+    provider.faulty.store(false, Ordering::Relaxed);
     let load_seconds = started.elapsed().as_secs_f64();
     let settle = Instant::now();
     loop {
@@ -446,7 +470,7 @@ async fn main() {
                 .await
                 .is_empty();
         if (idle && settle.elapsed() > Duration::from_secs(20))
-            || settle.elapsed() > Duration::from_secs(300)
+            || settle.elapsed() > Duration::from_secs(900)
         {
             break;
         }
@@ -525,7 +549,15 @@ async fn main() {
             sent + scheduled_sent
         ));
     }
-    let hits = books.hits.lock().map(|h| h.clone()).unwrap_or_default();
+    let hits: HashMap<String, String> = books
+        .hits
+        .lock()
+        .map(|h| {
+            h.iter()
+                .map(|(code, message)| (hit_address(*code), message.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut stored: HashMap<String, usize> = HashMap::new();
     let messages: HashSet<&String> = hits.values().collect();
     for message in &messages {
@@ -586,7 +618,7 @@ async fn main() {
     let logged_failed = deliveries_by_status(system.table.as_ref(), &webhook_id, &["failed"]).await;
     let unaccounted: Vec<_> = leads
         .iter()
-        .filter(|l| !delivered.contains(*l) && !logged_failed.contains(*l))
+        .filter(|l| !delivered.contains(*l) && !logged_failed.contains(&l.to_string()))
         .collect();
     if !unaccounted.is_empty() {
         failures.push(format!(

@@ -472,3 +472,156 @@ async fn sends_and_hits_are_counted_at_the_local_metrics_endpoint() {
         "{text}"
     );
 }
+
+/// Mailchimp's Marketing API as its root answers for a key it accepts.
+fn mailchimp_root() -> Value {
+    json!({
+        "account_id": "8d3a3db4d97663a9074efcc16",
+        "login_id": "44302713",
+        "account_name": "Scaliyo Ltd",
+        "email": "ada@scaliyo.example",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "username": "ada",
+        "role": "owner",
+        "pro_enabled": false,
+        "total_subscribers": 1200,
+        "_links": []
+    })
+}
+
+#[tokio::test]
+async fn connect_mailchimp_oauth_checks_the_marketing_key_and_the_account_never_sends_outreach() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    const KEY: &str = "0123456789abcdef0123456789abcdef-us21";
+    let mailchimp = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/3.0/"))
+        .and(header(
+            "authorization",
+            scaliyo_mail::mailchimp_marketing::authorization(KEY).as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(mailchimp_root()))
+        .with_priority(1)
+        .mount(&mailchimp)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header("content-type", "application/problem+json")
+                .set_body_json(json!({
+                    "type": "https://mailchimp.com/developer/marketing/docs/errors/",
+                    "title": "API Key Invalid",
+                    "status": 401,
+                    "detail": "Your API key may be invalid, or you've attempted to access the wrong datacenter.",
+                    "instance": "4a7b4c8e-6b39-4c0c-8b32-4c3b0b8b7c1e"
+                })),
+        )
+        .with_priority(2)
+        .mount(&mailchimp)
+        .await;
+    let uri = mailchimp.uri();
+    let local = RunningLocal::start_configured(Arc::new(scaliyo_store::SystemClock), |config| {
+        config.mailchimp_marketing_url = uri;
+    })
+    .await;
+    let ada = Client::user(&local, Role::Client, Some("ada@scaliyo.example"));
+    assert_eq!(ada.sign_up().await.status, 201);
+    let connect = |body: Value| ada.post("/functions/v1/connect-mailchimp-oauth", body);
+
+    // The frontend's body: its workspace (the caller) and the key.
+    let connected = connect(json!({ "workspaceId": ada.id(), "apiKey": KEY })).await;
+    assert_eq!(connected.status, 200, "{}", connected.body);
+    assert_eq!(connected.body["success"], true);
+    let account = &connected.body["account"];
+    assert_eq!(account["provider"], "mailchimp");
+    assert_eq!(account["from_email"], "ada@scaliyo.example");
+    assert_eq!(account["display_name"], "ada@scaliyo.example (Mailchimp)");
+    assert_eq!(account["use_for_outreach"], false);
+    assert_eq!(account["metadata"]["mailchimp_api"], "marketing");
+    assert_eq!(account["metadata"]["datacenter"], "us21");
+    assert_eq!(
+        account["metadata"]["mailchimp_account_id"],
+        "8d3a3db4d97663a9074efcc16"
+    );
+    assert!(
+        !connected.body.to_string().contains(KEY),
+        "no secret answered"
+    );
+    let listed = ada.get("/v1/sender_accounts").await;
+    assert!(!listed.body.to_string().contains(KEY), "no secret listed");
+
+    // The same account again (a new key after a rotation, say): the sender is reconnected.
+    let again = connect(json!({ "api_key": KEY })).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body["account"]["id"], account["id"]);
+
+    // A refused key, a key that is not one, another workspace: nothing is created.
+    let refused = connect(json!({ "apiKey": "fedcba9876543210fedcba9876543210-us21" })).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(refused.body["success"], false);
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("API Key Invalid") || m.contains("may be invalid")),
+        "{}",
+        refused.body
+    );
+    let asked = mailchimp
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .len();
+    let malformed = connect(json!({ "apiKey": "md-not-a-marketing-key" })).await;
+    assert_eq!(malformed.status, 400, "{}", malformed.body);
+    assert_eq!(
+        mailchimp
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .len(),
+        asked,
+        "a key that is not one is refused before Mailchimp is asked"
+    );
+    let elsewhere = connect(json!({ "workspaceId": scaliyo_domain::ids::OwnerId::new_random().to_string(), "apiKey": KEY })).await;
+    assert_eq!(elsewhere.status, 403, "{}", elsewhere.body);
+    let missing = connect(json!({ "workspaceId": ada.id() })).await;
+    assert_eq!(missing.status, 400, "{}", missing.body);
+    let senders = ada.get("/v1/sender_accounts").await;
+    assert_eq!(
+        senders.body["data"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        senders.body
+    );
+
+    // Marketing only: the send pipeline never chooses it, even when told to use it.
+    let id = account["id"].as_str().unwrap();
+    let patched = ada
+        .patch(
+            &format!("/v1/sender_accounts/{id}"),
+            json!({ "use_for_outreach": true }),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let lead = ada
+        .post(
+            "/v1/leads",
+            json!({ "name": "Grace Hopper", "primary_email": "grace@navy.example" }),
+        )
+        .await;
+    let send = ada
+        .post(
+            "/v1/send-email",
+            json!({ "lead_id": lead.body["id"], "subject": "Hi", "html_body": "<p>Hi</p>" }),
+        )
+        .await;
+    assert_eq!(
+        (send.status, send.code()),
+        (409, "no_sender"),
+        "{}",
+        send.body
+    );
+    assert!(outbox_files(&local).is_empty());
+}

@@ -88,6 +88,10 @@ pub struct LocalConfig {
     /// at fakes). IMAP mailboxes are read at the host each sender gives, loopback included.
     pub gmail_api_base: String,
     pub google_token_url: String,
+    /// Where a Mailchimp Marketing key is checked when a sender connects with one
+    /// (`MAILCHIMP_MARKETING_URL`, `{dc}` standing for the key's data centre; Mailchimp's own
+    /// unless set).
+    pub mailchimp_marketing_url: String,
     /// The OAuth clients for connecting Gmail, Meta and LinkedIn (docs/oauth.md). None: the
     /// ones configured in the environment (`GOOGLE_CLIENT_ID`/`_SECRET`, `META_…`,
     /// `LINKEDIN_…`), with their callbacks under `public_base`.
@@ -149,6 +153,8 @@ impl LocalConfig {
                 .unwrap_or_else(|_| scaliyo_mail::gmail::DEFAULT_API_BASE.into()),
             google_token_url: std::env::var("GOOGLE_TOKEN_URL")
                 .unwrap_or_else(|_| scaliyo_mail::gmail::DEFAULT_TOKEN_URL.into()),
+            mailchimp_marketing_url: std::env::var("MAILCHIMP_MARKETING_URL")
+                .unwrap_or_else(|_| scaliyo_mail::mailchimp_marketing::DEFAULT_URL.into()),
             oauth: None,
             ai_model: None,
             research_allow_private: false,
@@ -398,6 +404,10 @@ impl LocalSystem {
             )
             .with_webhooks(Some(webhooks.clone()))
             .with_metrics(reported.clone())
+            .with_mailchimp_marketing(Some(Arc::new(scaliyo_mail::MailchimpMarketingApi::new(
+                config.mailchimp_marketing_url.clone(),
+                scaliyo_mail::http_client(),
+            ))))
             .with_system_sender(Some(SystemSender {
                 mailer: outbox.clone(),
                 credentials: scaliyo_store::Credentials::None,

@@ -38,6 +38,10 @@ fn router(
         .with_webhooks(webhooks.clone())
         .with_metrics(Arc::new(scaliyo_lambda::metrics::EmfMetrics::new(
             "send-email",
+        )))
+        // MAILCHIMP_MARKETING_URL, else Mailchimp's API (connect-mailchimp-oauth).
+        .with_mailchimp_marketing(Some(Arc::new(
+            scaliyo_mail::MailchimpMarketingApi::from_env(scaliyo_mail::http_client()),
         ))),
     );
     // Reply detection per sender: its mailbox login is sealed here and checked by a first

@@ -7,6 +7,7 @@ pub mod google_connect;
 pub mod google_oauth;
 pub mod inbox;
 pub mod mailchimp;
+pub mod mailchimp_marketing;
 pub mod message;
 mod network;
 pub mod outbox;
@@ -15,6 +16,7 @@ pub mod smtp;
 
 pub use gmail::GmailMailer;
 pub use mailchimp::MailchimpMailer;
+pub use mailchimp_marketing::MailchimpMarketingApi;
 pub use outbox::OutboxMailer;
 pub use sendgrid::SendgridMailer;
 pub use smtp::SmtpMailer;

@@ -6,9 +6,13 @@ use std::time::Duration;
 
 use base64::Engine;
 use scaliyo_mail::{
-    GmailMailer, MailchimpMailer, OutboxMailer, SendgridMailer, SmtpMailer, http_client,
+    GmailMailer, MailchimpMailer, MailchimpMarketingApi, OutboxMailer, SendgridMailer, SmtpMailer,
+    http_client,
 };
-use scaliyo_store::{Credentials, MailError, Mailer, OutgoingEmail, SmtpSecurity};
+use scaliyo_store::{
+    Credentials, MailError, MailchimpMarketing, Mailer, MarketingAccount, OutgoingEmail,
+    SmtpSecurity,
+};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -167,6 +171,102 @@ async fn mailchimp_rejections_and_errors_are_typed() {
                 | ("unavailable", MailError::Unavailable(_))
         );
         assert!(ok, "{expected}: got {error:?}");
+    }
+}
+
+// ------------------------------------------------------------------ Mailchimp Marketing
+
+const MARKETING_KEY: &str = "0123456789abcdef0123456789abcdef-us21";
+
+#[tokio::test]
+async fn a_mailchimp_marketing_key_opens_its_account_at_its_data_centre() {
+    let server = MockServer::start().await;
+    // Basic auth with any user name and the key as the password, as the API documents.
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("scaliyo:{MARKETING_KEY}"));
+    Mock::given(method("GET"))
+        .and(path("/dc-us21/3.0/"))
+        .and(header("authorization", format!("Basic {basic}").as_str()))
+        .and(header("accept", "application/json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "account_id": "8d3a3db4d97663a9074efcc16", "login_id": "44302713",
+            "account_name": "Scaliyo Ltd", "email": "ada@scaliyo.example",
+            "first_name": "Ada", "last_name": "Lovelace", "role": "owner", "_links": []
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // `{dc}` in the configured URL is where the key's data centre goes (the real host is
+    // `https://{dc}.api.mailchimp.com`); the stand-in takes it in its path.
+    let api = MailchimpMarketingApi::new(format!("{}/dc-{{dc}}", server.uri()), http_client());
+    let account = api.account(MARKETING_KEY).await.unwrap();
+    assert_eq!(
+        account,
+        MarketingAccount {
+            datacenter: "us21".into(),
+            account_id: "8d3a3db4d97663a9074efcc16".into(),
+            account_name: "Scaliyo Ltd".into(),
+            email: "ada@scaliyo.example".into(),
+        }
+    );
+    // A key that is not one never reaches the network (its data centre would be a host).
+    for bad in [
+        "md-abcdefghijklmnop",
+        "0123456789abcdef0123456789abcdef-us21.evil.example",
+    ] {
+        assert!(
+            matches!(api.account(bad).await, Err(MailError::Auth(_))),
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn mailchimp_marketing_problems_are_typed() {
+    let problem = |status: u16, title: &str| {
+        ResponseTemplate::new(status)
+            .insert_header("content-type", "application/problem+json")
+            .set_body_json(json!({
+                "type": "https://mailchimp.com/developer/marketing/docs/errors/",
+                "title": title, "status": status,
+                "detail": format!("{title}: see the documentation"),
+                "instance": "0d1c9ffd-4b2b-4c41-9f2c-1f8f0b3b1c3e"
+            }))
+    };
+    let cases = [
+        (problem(401, "API Key Invalid"), "auth"),
+        (problem(403, "User Disabled"), "auth"),
+        (problem(429, "Too Many Requests"), "rate"),
+        (problem(503, "Service Unavailable"), "unavailable"),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({ "unexpected": true })),
+            "unavailable",
+        ),
+    ];
+    for (response, expected) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/3.0/"))
+            .respond_with(response)
+            .mount(&server)
+            .await;
+        let error = MailchimpMarketingApi::new(server.uri(), http_client())
+            .account(MARKETING_KEY)
+            .await
+            .unwrap_err();
+        let ok = matches!(
+            (expected, &error),
+            ("auth", MailError::Auth(_))
+                | ("rate", MailError::RateLimited { .. })
+                | ("unavailable", MailError::Unavailable(_))
+        );
+        assert!(ok, "{expected}: got {error:?}");
+        if expected == "auth" {
+            assert!(
+                error.to_string().contains("see the documentation"),
+                "{error}"
+            );
+        }
     }
 }
 

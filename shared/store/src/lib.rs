@@ -30,7 +30,10 @@ pub use invoicing::{
     ConnectedAccount, InvoiceAction, Invoicing, NewInvoice, NewLine, RemoteInvoice,
 };
 pub use journal::{Journal, JournalError, QueueJournal};
-pub use mail::{Credentials, Delivery, MailError, Mailer, Mailers, OutgoingEmail, SmtpSecurity};
+pub use mail::{
+    Credentials, Delivery, MailError, MailchimpMarketing, Mailer, Mailers, MarketingAccount,
+    OutgoingEmail, SmtpSecurity, mailchimp_datacenter,
+};
 pub use metrics::{Dimension, Metrics, NoMetrics, no_metrics};
 pub use model::{LanguageModel, ModelError, ModelReply, ModelRequest};
 pub use oauth::{

@@ -172,3 +172,74 @@ impl Mailers {
         }
     }
 }
+
+/// The Mailchimp (Marketing) account an API key belongs to, as its API root describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketingAccount {
+    /// The data centre the key names (`us21` in `…-us21`): the API's host.
+    pub datacenter: String,
+    pub account_id: String,
+    pub account_name: String,
+    /// The account's login e-mail: the connected sender's address.
+    pub email: String,
+}
+
+/// Looks up the Mailchimp Marketing account of an API key (`GET /3.0/`), which also proves the
+/// key works before it is saved.
+#[async_trait]
+pub trait MailchimpMarketing: Send + Sync {
+    async fn account(&self, api_key: &str) -> Result<MarketingAccount, MailError>;
+}
+
+/// The data centre of a Mailchimp Marketing API key (`<32 hex>-us21` → `us21`), or None when
+/// the key is not shaped like one (a Transactional `md-…` key is not). The data centre becomes part of a host name, so only
+/// letters followed by digits are accepted.
+pub fn mailchimp_datacenter(api_key: &str) -> Option<&str> {
+    let (secret, datacenter) = api_key.trim().rsplit_once('-')?;
+    let letters = datacenter
+        .bytes()
+        .take_while(u8::is_ascii_lowercase)
+        .count();
+    let digits = &datacenter[letters..];
+    let well_formed = secret.len() >= 16
+        && secret.bytes().all(|b| b.is_ascii_hexdigit())
+        && (2..=4).contains(&letters)
+        && (1..=3).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit());
+    well_formed.then_some(datacenter)
+}
+
+#[cfg(test)]
+mod mailchimp_key_tests {
+    use super::mailchimp_datacenter;
+
+    #[test]
+    fn a_key_names_its_data_centre_and_nothing_else_passes_as_one() {
+        assert_eq!(
+            mailchimp_datacenter("0123456789abcdef0123456789abcdef-us21"),
+            Some("us21")
+        );
+        assert_eq!(
+            mailchimp_datacenter(" 0123456789abcdef0123456789abcdef-us1 "),
+            Some("us1")
+        );
+        for bad in [
+            "",
+            "abc",
+            "-us21",
+            "abc-",
+            "abc-us",
+            "abc-21",
+            "abc-us21.evil.example",
+            "abc-us21/x",
+            "abc-US21",
+            "ab c-us21",
+            "abc-us2100",
+            "md-abcdef",
+            "md-ab12",
+            "0123456789abcdef0123456789abcdef-us21-x",
+        ] {
+            assert_eq!(mailchimp_datacenter(bad), None, "{bad:?}");
+        }
+    }
+}

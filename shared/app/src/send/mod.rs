@@ -13,6 +13,7 @@ mod delivery;
 mod edge_function;
 mod idempotency;
 mod instrument;
+mod mailchimp_marketing;
 mod merge;
 mod notice;
 mod pipeline;
@@ -22,6 +23,7 @@ mod senders;
 
 pub use edge_function::EdgeSendRequest;
 pub use idempotency::IdempotencyKey;
+pub use mailchimp_marketing::{MARKETING_ONLY, MarketingConnect};
 pub use merge::merge_values;
 pub use notice::Notice;
 pub use quota::Reservation;

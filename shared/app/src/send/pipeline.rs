@@ -32,6 +32,15 @@ impl SendPipeline {
         self
     }
 
+    /// Mailchimp Marketing accounts can be connected (`connect-mailchimp-oauth`).
+    pub fn with_mailchimp_marketing(
+        mut self,
+        api: Option<Arc<dyn scaliyo_store::MailchimpMarketing>>,
+    ) -> Self {
+        self.senders = self.senders.with_mailchimp_marketing(api);
+        self
+    }
+
     /// The sender mailboxes: connecting one, and their secrets.
     pub fn senders(&self) -> &SenderAccounts {
         &self.senders

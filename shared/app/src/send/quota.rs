@@ -75,6 +75,7 @@ impl SendPipeline {
             .filter(|s| {
                 SenderStatus::of(&s["status"]) == Some(SenderStatus::Connected)
                     && s["use_for_outreach"] == json!(true)
+                    && s["metadata"]["mailchimp_api"] != super::MARKETING_ONLY
             })
             .map(|row| {
                 let provider = row["provider"].as_str().unwrap_or_default();

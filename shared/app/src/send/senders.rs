@@ -108,9 +108,11 @@ impl<'a> SenderSecrets<'a> {
 /// seals or opens a sender secret is here — the counterpart of `SocialAccounts`.
 #[derive(Clone)]
 pub struct SenderAccounts {
-    access: Arc<Access>,
-    sealer: Arc<dyn Sealer>,
+    pub(super) access: Arc<Access>,
+    pub(super) sealer: Arc<dyn Sealer>,
     mailers: Mailers,
+    /// Where a Mailchimp Marketing key's account is looked up; None: not offered.
+    pub(super) mailchimp_marketing: Option<Arc<dyn scaliyo_store::MailchimpMarketing>>,
 }
 
 impl SenderAccounts {
@@ -119,7 +121,17 @@ impl SenderAccounts {
             access,
             sealer,
             mailers,
+            mailchimp_marketing: None,
         }
+    }
+
+    /// Mailchimp Marketing accounts can be connected, their keys checked with `api`.
+    pub fn with_mailchimp_marketing(
+        mut self,
+        api: Option<Arc<dyn scaliyo_store::MailchimpMarketing>>,
+    ) -> Self {
+        self.mailchimp_marketing = api;
+        self
     }
 }
 
@@ -453,12 +465,6 @@ impl SenderAccounts {
         sender: &Row,
         tokens: OAuthTokens,
     ) -> Result<(), SendError> {
-        let secrets_table = &schema::SENDER_ACCOUNT_SECRETS;
-        let unique = secrets_table.uniques.first().ok_or_else(|| {
-            crate::rows::RowError::Invariant(
-                "sender_account_secrets declares no unique constraint".into(),
-            )
-        })?;
         let seal = |text: String| {
             let sealer = self.sealer.clone();
             async move {
@@ -477,6 +483,23 @@ impl SenderAccounts {
             patch.insert("oauth_refresh_token".into(), json!(seal(refresh).await?));
         }
         patch.insert("oauth_expires_at".into(), json!(tokens.expires_at));
+        self.replace_secrets(owner, sender, patch).await
+    }
+
+    /// Writes already sealed secret columns into a sender's secrets row (created if it has
+    /// none).
+    pub(super) async fn replace_secrets(
+        &self,
+        owner: OwnerId,
+        sender: &Row,
+        mut patch: Row,
+    ) -> Result<(), SendError> {
+        let secrets_table = &schema::SENDER_ACCOUNT_SECRETS;
+        let unique = secrets_table.uniques.first().ok_or_else(|| {
+            crate::rows::RowError::Invariant(
+                "sender_account_secrets declares no unique constraint".into(),
+            )
+        })?;
         let mut probe = Row::new();
         probe.insert("sender_account_id".into(), sender["id"].clone());
         let rows = self.access.rows();

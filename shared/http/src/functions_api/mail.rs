@@ -1,5 +1,5 @@
-//! `send-email`, `connect-smtp` and `connect-sendgrid`: the send pipeline and the sender
-//! connection, in the frontend's shapes.
+//! `send-email`, `connect-smtp`, `connect-sendgrid` and `connect-mailchimp-oauth`: the send
+//! pipeline and the sender connections, in the frontend's shapes.
 
 use std::sync::Arc;
 
@@ -10,7 +10,9 @@ use axum::response::Response;
 use axum::routing::post;
 use axum::{Json, Router, middleware};
 use scaliyo_app::access::Access;
-use scaliyo_app::send::{ConnectRequest, EdgeSendRequest, SendPipeline, SmtpSettings};
+use scaliyo_app::send::{
+    ConnectRequest, EdgeSendRequest, MarketingConnect, SendPipeline, SmtpSettings,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -139,12 +141,64 @@ async fn connect_sendgrid(
     Ok(succeeded(json!({ "account": account })))
 }
 
+/// `connect-mailchimp-oauth`: despite its name, the frontend sends a Mailchimp Marketing
+/// API key (`{workspaceId, apiKey}`); the account it opens becomes a marketing-only sender.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectMailchimp {
+    #[serde(rename = "apiKey", alias = "api_key")]
+    api_key: String,
+    /// The frontend's workspace: the caller's own (a member connects for its own account).
+    #[serde(rename = "workspaceId", alias = "workspace_id")]
+    workspace_id: Option<String>,
+    #[serde(default)]
+    from_name: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    is_default: bool,
+}
+
+async fn connect_mailchimp(
+    State(state): State<MailState>,
+    Invoker(actor): Invoker,
+    payload: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let body: ConnectMailchimp = parse(payload)?;
+    let owner = actor.owner().map_err(ApiError::from)?;
+    if body
+        .workspace_id
+        .as_deref()
+        .is_some_and(|id| !id.eq_ignore_ascii_case(&owner.to_string()))
+    {
+        return Err(ApiError::forbidden(
+            "workspaceId names another workspace: a sender is connected for the caller's own",
+        ));
+    }
+    let request = MarketingConnect {
+        api_key: body.api_key,
+        from_name: body.from_name,
+        display_name: body.display_name,
+        is_default: body.is_default,
+    };
+    let account = state
+        .service
+        .senders()
+        .connect_mailchimp_marketing(&actor, request)
+        .await?;
+    Ok(succeeded(json!({ "account": account })))
+}
+
 /// The `send-email` function's Edge Functions.
 pub fn router(access: Arc<Access>, pipeline: Arc<SendPipeline>) -> Router {
     Router::new()
         .route("/functions/v1/send-email", post(send_email))
         .route("/functions/v1/connect-smtp", post(connect_smtp))
         .route("/functions/v1/connect-sendgrid", post(connect_sendgrid))
+        .route(
+            "/functions/v1/connect-mailchimp-oauth",
+            post(connect_mailchimp),
+        )
         .with_state(FunctionState {
             access,
             service: pipeline,

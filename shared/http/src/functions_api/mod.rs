@@ -3,7 +3,7 @@
 //! already uses, served by the Lambda that has the parts it needs (docs/supabase-compat.md):
 //!
 //! - `mail` (the `send-email` function: the key service and the mail providers):
-//!   `send-email`, `connect-smtp`, `connect-sendgrid`;
+//!   `send-email`, `connect-smtp`, `connect-sendgrid`, `connect-mailchimp-oauth`;
 //! - `billing`: `billing-create-invoice` (the `send-email` function, which can e-mail the
 //!   invoice) and `billing-actions` (the `api` function);
 //! - `social`: `social-schedule` (the `api` function) and `social-post-now` (its own
