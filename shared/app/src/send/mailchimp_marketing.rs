@@ -122,18 +122,7 @@ impl SenderAccounts {
         let mut merged = sender["metadata"].as_object().cloned().unwrap_or_default();
         merged.extend(metadata);
         let mut patch = Row::new();
-        patch.insert("status".into(), json!(SenderStatus::Connected));
         patch.insert("metadata".into(), Value::Object(merged));
-        let id = sender["id"].as_str().unwrap_or_default();
-        Ok(self
-            .access
-            .rows()
-            .update(
-                &schema::SENDER_ACCOUNTS,
-                Some(&owner.to_string()),
-                id,
-                patch,
-            )
-            .await?)
+        self.reconnected(owner, sender, patch).await
     }
 }

@@ -442,7 +442,16 @@ impl SenderAccounts {
             return self.connect(&Actor::acting_for(owner), request).await;
         };
         self.replace_oauth_tokens(owner, &sender, tokens).await?;
-        let mut patch = Row::new();
+        self.reconnected(owner, &sender, Row::new()).await
+    }
+
+    /// A sender whose credentials were just replaced: `connected` again, with `patch`.
+    pub(super) async fn reconnected(
+        &self,
+        owner: OwnerId,
+        sender: &Row,
+        mut patch: Row,
+    ) -> Result<Row, SendError> {
         patch.insert("status".into(), json!(SenderStatus::Connected));
         let id = sender["id"].as_str().unwrap_or_default();
         Ok(self
