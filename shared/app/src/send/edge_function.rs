@@ -85,13 +85,17 @@ impl SendPipeline {
         from_email: &str,
         provider: Option<&str>,
     ) -> Result<String, SendError> {
-        let found = self.senders_of(owner).await?.into_iter().find(|sender| {
-            sender["from_email"]
-                .as_str()
-                .is_some_and(|address| address.trim().eq_ignore_ascii_case(from_email.trim()))
-                && provider.is_none_or(|provider| sender["provider"] == json!(provider))
-                && SenderStatus::of(&sender["status"]) == Some(SenderStatus::Connected)
-        });
+        let found =
+            self.senders
+                .senders_of(owner)
+                .await?
+                .into_iter()
+                .find(|sender| {
+                    sender["from_email"].as_str().is_some_and(|address| {
+                        address.trim().eq_ignore_ascii_case(from_email.trim())
+                    }) && provider.is_none_or(|provider| sender["provider"] == json!(provider))
+                        && SenderStatus::of(&sender["status"]) == Some(SenderStatus::Connected)
+                });
         if let Some(id) = found.as_ref().and_then(|sender| sender["id"].as_str()) {
             return Ok(id.to_owned());
         }

@@ -88,16 +88,7 @@ impl SenderAccounts {
         owner: OwnerId,
         account_id: &str,
     ) -> Result<Option<Row>, SendError> {
-        let listing = crate::rows::ListRequest {
-            limit: 500,
-            ..Default::default()
-        };
-        let senders = self
-            .access
-            .rows()
-            .list(&schema::SENDER_ACCOUNTS, Some(&owner.to_string()), listing)
-            .await?;
-        Ok(senders.rows.into_iter().find(|sender| {
+        Ok(self.senders_of(owner).await?.into_iter().find(|sender| {
             sender["provider"] == "mailchimp"
                 && sender["metadata"]["mailchimp_api"] == MARKETING_ONLY
                 && sender["metadata"]["mailchimp_account_id"] == account_id

@@ -29,33 +29,6 @@ fn warmup_day(sender: &Row, now: DateTime<Utc>) -> i64 {
 }
 
 impl SendPipeline {
-    /// Every sender account of `owner` (rotation picks among them; the frontend's
-    /// `send-email` names one by address).
-    pub(super) async fn senders_of(&self, owner: OwnerId) -> Result<Vec<Row>, SendError> {
-        let mut all = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .access
-                .rows()
-                .list(
-                    &schema::SENDER_ACCOUNTS,
-                    Some(&owner.to_string()),
-                    crate::rows::ListRequest {
-                        limit: 100,
-                        cursor,
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            all.extend(page.rows);
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(all),
-            }
-        }
-    }
-
     /// The caller's senders that may send now, best first: the default account, then the one
     /// with most capacity left today, then the healthiest.
     pub(super) async fn candidates(
@@ -67,7 +40,7 @@ impl SendPipeline {
     ) -> Result<Vec<Candidate>, SendError> {
         let rows = match named {
             Some(id) => vec![self.access.get(actor, "sender_accounts", id).await?],
-            None => self.senders_of(owner).await?,
+            None => self.senders.senders_of(owner).await?,
         };
         let today = day_key(now);
         let mut candidates: Vec<Candidate> = rows

@@ -136,6 +136,33 @@ impl SenderAccounts {
 }
 
 impl SenderAccounts {
+    /// Every sender account of `owner` (rotation picks among them; the frontend's
+    /// `send-email` names one by address).
+    pub(super) async fn senders_of(&self, owner: OwnerId) -> Result<Vec<Row>, SendError> {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .access
+                .rows()
+                .list(
+                    &schema::SENDER_ACCOUNTS,
+                    Some(&owner.to_string()),
+                    crate::rows::ListRequest {
+                        limit: 100,
+                        cursor,
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            all.extend(page.rows);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
     /// The provider's credentials of a sender, opened from their sealed form.
     pub(crate) async fn credentials(&self, sender: &Row) -> Result<Credentials, SendError> {
         let secrets_table = &schema::SENDER_ACCOUNT_SECRETS;
@@ -407,16 +434,7 @@ impl SenderAccounts {
             refresh_token: mailbox.grant.refresh_token.clone(),
             expires_at: mailbox.grant.expires_at.map(timestamp_text),
         };
-        let listing = crate::rows::ListRequest {
-            limit: 500,
-            ..Default::default()
-        };
-        let senders = self
-            .access
-            .rows()
-            .list(&schema::SENDER_ACCOUNTS, Some(&owner.to_string()), listing)
-            .await?;
-        let existing = senders.rows.into_iter().find(|sender| {
+        let existing = self.senders_of(owner).await?.into_iter().find(|sender| {
             sender["provider"] == "gmail"
                 && sender["from_email"]
                     .as_str()
