@@ -160,9 +160,12 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
+/// The allocator of `scaliyo serve` (functions/local/src/main.rs, ADR 0031).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // The process set-up of `scaliyo serve` (functions/local/src/main.rs).
-    scaliyo_local::limit_allocator_arenas();
     let runtime = scaliyo_local::runtime().expect("a runtime");
     runtime.block_on(parent_or_child());
 }

@@ -193,6 +193,10 @@ struct Books {
     pixels: Mutex<Vec<(String, String)>>,
 }
 
+/// The allocator of `scaliyo serve` (functions/local/src/main.rs, ADR 0031).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let seconds: u64 = std::env::var("SOAK_SECONDS")

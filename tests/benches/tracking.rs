@@ -54,6 +54,10 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// The allocator of `scaliyo serve` (functions/local/src/main.rs, ADR 0031).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let requests: usize = std::env::var("TRACKING_BENCH_REQUESTS")

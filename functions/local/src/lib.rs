@@ -183,19 +183,8 @@ pub enum LocalError {
     Seed(String),
 }
 
-/// Caps glibc's malloc arenas at two. By default every thread that allocates may get its own
-/// arena (up to 8 per core), each keeping freed memory; with the store's blocking threads that
-/// is tens of MiB of resident memory for nothing. Call it first thing in `main`.
-pub fn limit_allocator_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator parameters; it is called before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
 /// The runtime of the local system. Store calls run on blocking threads; a bound keeps their
-/// number (and each thread's allocator arena) small — the embedded store has one writer and
+/// number (and the memory each thread's allocator keeps) small — the embedded store has one writer and
 /// short reads, so more threads would only add memory.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()

@@ -81,9 +81,13 @@ enum HitsAction {
     Replay,
 }
 
+/// mimalloc rather than glibc's malloc: per-thread heaps without a shared lock, and freed
+/// memory given back to the system (ADR 0031).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    scaliyo_local::limit_allocator_arenas();
     let runtime = match scaliyo_local::runtime() {
         Ok(runtime) => runtime,
         Err(e) => {
