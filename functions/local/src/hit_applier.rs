@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use scaliyo_app::tracking::{ApplyReport, Tracking};
 use scaliyo_embedded::FileJournal;
+
+use crate::background_threads::BackgroundThreads;
 use tokio::sync::watch;
 
 /// Records applied together (one journal read, one checkpoint).
@@ -15,6 +17,14 @@ const BATCH: usize = 4096;
 /// The least time between the starts of two batches: a hit is applied within about this
 /// long (plus the batch's own time) while the applier keeps up.
 const GATHER: Duration = Duration::from_millis(200);
+/// A backlog past this (about 800,000 hits; a minute of the heaviest load measured) raises the
+/// applier to normal priority, so a load that never pauses cannot defer it for ever...
+const RAISE_ABOVE_BYTES: u64 = 256 * 1024 * 1024;
+/// ...until it is worked down to this.
+const LOWER_BELOW_BYTES: u64 = 16 * 1024 * 1024;
+/// More hits than this arriving between two batches (about 10,000 a second, at some 330 bytes
+/// each) is a burst: applying waits for it to pass (see `run`).
+const BURST_BYTES_PER_GATHER: u64 = 10_000 * 330 / 5;
 /// How long to wait before trying a batch again after the store refused it.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -57,13 +67,22 @@ impl HitApplier {
     }
 
     /// Runs until shutdown: each batch as soon as its records are durable, on threads of its
-    /// own at a lower CPU priority (see [`APPLIER_NICENESS`]). When requests and the applier
-    /// want the same cores, the requests win and their hits wait, durable, in the journal;
-    /// the applier drains it with whatever the requests leave.
+    /// own at background priority ([`BackgroundThreads`]). When requests and the applier want
+    /// the same cores, the requests win and their hits wait, durable, in the journal; the
+    /// applier drains it with whatever the requests leave, and is raised to normal priority
+    /// while the backlog is long.
     pub fn start(self, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let priority = Arc::new(BackgroundThreads::default());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .thread_name("hit-applier")
-            .on_thread_start(lower_this_threads_priority)
+            .on_thread_start({
+                let priority = priority.clone();
+                move || priority.enter()
+            })
+            .on_thread_stop({
+                let priority = priority.clone();
+                move || priority.leave()
+            })
             .max_blocking_threads(4)
             .enable_all()
             .build();
@@ -71,7 +90,7 @@ impl HitApplier {
             Ok(runtime) => runtime,
             Err(error) => {
                 tracing::warn!(%error, "no runtime of its own for the hit applier: it shares the server's");
-                return tokio::spawn(self.run(shutdown));
+                return tokio::spawn(self.run(shutdown, priority));
             }
         };
         let (finished, done) = tokio::sync::oneshot::channel::<()>();
@@ -79,8 +98,9 @@ impl HitApplier {
             .name("hit-applier".into())
             .spawn(move || {
                 // The future block_on drives runs on this thread: it is the applier's too.
-                lower_this_threads_priority();
-                runtime.block_on(self.run(shutdown));
+                priority.enter();
+                runtime.block_on(self.run(shutdown, priority.clone()));
+                priority.leave();
                 let _ = finished.send(());
             });
         if let Err(error) = thread {
@@ -91,8 +111,9 @@ impl HitApplier {
         })
     }
 
-    async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    async fn run(self, mut shutdown: watch::Receiver<bool>, priority: Arc<BackgroundThreads>) {
         let mut last_batch: Option<Instant> = None;
+        let mut arrived_before = self.journal.durable_bytes();
         loop {
             tokio::select! {
                 () = self.journal.wait_for_records() => {}
@@ -108,6 +129,21 @@ impl HitApplier {
                 }
             }
             last_batch = Some(Instant::now());
+            let backlog = self.journal.pending_bytes();
+            if backlog > RAISE_ABOVE_BYTES {
+                priority.raise(true);
+            } else if backlog < LOWER_BELOW_BYTES {
+                priority.raise(false);
+            }
+            // During a burst the store's writer (which serves requests too, at their priority)
+            // would spend on this batch the cycles the requests need: the burst waits in the
+            // journal and is applied once it eases — unless the backlog has grown long.
+            let arrived = self.journal.durable_bytes();
+            let arriving = arrived.saturating_sub(arrived_before);
+            arrived_before = arrived;
+            if arriving > BURST_BYTES_PER_GATHER && !priority.is_raised() {
+                continue;
+            }
             if let Err(error) = self.apply_next().await {
                 tracing::warn!(%error, "applying tracking hits failed; the batch is retried");
                 tokio::select! {
@@ -115,26 +151,6 @@ impl HitApplier {
                     _ = shutdown.changed() => break,
                 }
             }
-        }
-    }
-}
-
-/// The applier's threads' niceness (0 is the server's, 19 the lowest): at 10 the scheduler
-/// gives them about a tenth of a contended core's time, and all of an idle one.
-#[cfg(target_os = "linux")]
-const APPLIER_NICENESS: libc::c_int = 10;
-
-/// Linux keeps a niceness per thread: this lowers only the calling thread's.
-fn lower_this_threads_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: gettid and setpriority take and return plain integers; they touch no memory.
-        let outcome = unsafe {
-            let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
-            libc::setpriority(libc::PRIO_PROCESS, thread, APPLIER_NICENESS)
-        };
-        if outcome != 0 {
-            tracing::debug!(error = %std::io::Error::last_os_error(), "the hit applier keeps the normal priority");
         }
     }
 }

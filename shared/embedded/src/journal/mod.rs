@@ -147,6 +147,13 @@ impl FileJournal {
         self.applied() >= *self.durable.borrow()
     }
 
+    /// How much has been made durable since the journal began, counting each finished segment
+    /// at its full size: it only grows, so two readings apart tell the rate hits arrive at.
+    pub fn durable_bytes(&self) -> u64 {
+        let durable = *self.durable.borrow();
+        durable.segment.saturating_sub(1) * writer::SEGMENT_BYTES + durable.offset
+    }
+
     /// How much is journalled and not yet applied (whole segments between counted at their
     /// full size).
     pub fn pending_bytes(&self) -> u64 {

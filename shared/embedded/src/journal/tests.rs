@@ -118,3 +118,18 @@ async fn a_waiting_reader_wakes_when_a_record_is_durable() {
         .expect("task");
     assert_eq!(records, vec![record(5)]);
 }
+
+#[tokio::test]
+async fn durable_bytes_grow_with_appends_and_not_with_applying() {
+    let dir = tempfile::tempdir().expect("dir");
+    let journal = FileJournal::open(dir.path()).expect("open");
+    let empty = journal.durable_bytes();
+    journal.append(record(1)).await.expect("append");
+    let one = journal.durable_bytes();
+    assert!(one > empty);
+    assert_eq!(one - empty, journal.pending_bytes());
+    drain(&journal).await;
+    assert_eq!(journal.durable_bytes(), one);
+    journal.append(record(2)).await.expect("append");
+    assert!(journal.durable_bytes() > one);
+}
