@@ -1,8 +1,9 @@
 //! The PostgREST dialect on the embedded store with 50,000 leads, through the local HTTP
 //! server as supabase-js calls it: p50/p99 of `status=eq.Qualified&order=created_at.desc&
 //! limit=50`, `name=ilike.*ana*&limit=50`, and a `count=exact` HEAD on a status (one client,
-//! 30 requests each, after 3 to warm up: each reads the whole partition today). Run several
-//! times; report the medians.
+//! 30 requests each, after 3 to warm up). The status page reads the status index in order and
+//! stops when full, the HEAD counts index entries, the `ilike` reads the partition until its
+//! page is full. Run several times; report the medians.
 //!
 //! `cargo bench -p scaliyo-tests --bench rest_dialect`; figures in docs/BENCHMARKS.md.
 
