@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use scaliyo_app::tracking::{ApplyReport, Tracking};
 use scaliyo_embedded::FileJournal;
+use tokio::sync::watch;
 
 use crate::background_threads::BackgroundThreads;
-use tokio::sync::watch;
 
 /// Records applied together (one journal read, one checkpoint).
 const BATCH: usize = 4096;
@@ -22,9 +22,9 @@ const GATHER: Duration = Duration::from_millis(200);
 const RAISE_ABOVE_BYTES: u64 = 256 * 1024 * 1024;
 /// ...until it is worked down to this.
 const LOWER_BELOW_BYTES: u64 = 16 * 1024 * 1024;
-/// More hits than this arriving between two batches (about 10,000 a second, at some 330 bytes
-/// each) is a burst: applying waits for it to pass (see `run`).
-const BURST_BYTES_PER_GATHER: u64 = 10_000 * 330 / 5;
+/// Hits arriving faster than this (about 10,000 a second, at some 330 bytes each) are a burst:
+/// applying waits for it to pass (see `run`).
+const BURST_BYTES_PER_SECOND: f64 = 10_000.0 * 330.0;
 /// How long to wait before trying a batch again after the store refused it.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -113,7 +113,7 @@ impl HitApplier {
 
     async fn run(self, mut shutdown: watch::Receiver<bool>, priority: Arc<BackgroundThreads>) {
         let mut last_batch: Option<Instant> = None;
-        let mut arrived_before = self.journal.durable_bytes();
+        let mut arrived_before = (self.journal.durable_bytes(), Instant::now());
         loop {
             tokio::select! {
                 () = self.journal.wait_for_records() => {}
@@ -138,10 +138,11 @@ impl HitApplier {
             // During a burst the store's writer (which serves requests too, at their priority)
             // would spend on this batch the cycles the requests need: the burst waits in the
             // journal and is applied once it eases — unless the backlog has grown long.
-            let arrived = self.journal.durable_bytes();
-            let arriving = arrived.saturating_sub(arrived_before);
+            let arrived = (self.journal.durable_bytes(), Instant::now());
+            let seconds = arrived.1.duration_since(arrived_before.1).as_secs_f64();
+            let arriving = arrived.0.saturating_sub(arrived_before.0) as f64 / seconds.max(0.001);
             arrived_before = arrived;
-            if arriving > BURST_BYTES_PER_GATHER && !priority.is_raised() {
+            if arriving > BURST_BYTES_PER_SECOND && !priority.is_raised() {
                 continue;
             }
             if let Err(error) = self.apply_next().await {
