@@ -152,30 +152,20 @@ impl Invoices {
 
     /// The invoice's line items, in the order they were added.
     async fn lines_of(&self, owner: OwnerId, invoice_id: &str) -> Result<Vec<Row>, InvoiceError> {
-        let mut lines = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .access
-                .rows()
-                .list(
-                    &schema::INVOICE_LINE_ITEMS,
-                    Some(&owner.to_string()),
-                    ListRequest {
-                        index: Some("idx_invoice_line_items_invoice".into()),
-                        equals: vec![invoice_id.to_owned()],
-                        limit: 100,
-                        cursor,
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            lines.extend(page.rows);
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
+        let mut lines = self
+            .access
+            .rows()
+            .list_all(
+                &schema::INVOICE_LINE_ITEMS,
+                Some(&owner.to_string()),
+                ListRequest {
+                    index: Some("idx_invoice_line_items_invoice".into()),
+                    equals: vec![invoice_id.to_owned()],
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await?;
         lines.sort_by(|a, b| {
             crate::rows::field(a, "created_at")
                 .as_str()

@@ -28,6 +28,24 @@ impl Rows {
             .map(|item| from_item(table, &item)))
     }
 
+    /// Every row `request` selects, page after page (`request.limit` rows a page).
+    pub async fn list_all(
+        &self,
+        table: &'static Table,
+        owner: Option<&str>,
+        mut request: ListRequest,
+    ) -> Result<Vec<Row>, RowError> {
+        let mut all = Vec::new();
+        loop {
+            let page = self.list(table, owner, request.clone()).await?;
+            all.extend(page.rows);
+            match page.next {
+                Some(next) => request.cursor = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
     pub async fn list(
         &self,
         table: &'static Table,

@@ -139,28 +139,18 @@ impl SenderAccounts {
     /// Every sender account of `owner` (rotation picks among them; the frontend's
     /// `send-email` names one by address).
     pub(super) async fn senders_of(&self, owner: OwnerId) -> Result<Vec<Row>, SendError> {
-        let mut all = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self
-                .access
-                .rows()
-                .list(
-                    &schema::SENDER_ACCOUNTS,
-                    Some(&owner.to_string()),
-                    crate::rows::ListRequest {
-                        limit: 100,
-                        cursor,
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            all.extend(page.rows);
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => return Ok(all),
-            }
-        }
+        Ok(self
+            .access
+            .rows()
+            .list_all(
+                &schema::SENDER_ACCOUNTS,
+                Some(&owner.to_string()),
+                crate::rows::ListRequest {
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await?)
     }
 
     /// The provider's credentials of a sender, opened from their sealed form.
