@@ -166,6 +166,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     // The process set-up of `scaliyo serve` (functions/local/src/main.rs).
+    scaliyo_local::allocator::tune_allocator();
     let runtime = scaliyo_local::runtime().expect("a runtime");
     runtime.block_on(parent_or_child());
 }

@@ -199,6 +199,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    scaliyo_local::allocator::tune_allocator();
     let seconds: u64 = std::env::var("SOAK_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -60,6 +60,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    scaliyo_local::allocator::tune_allocator();
     let requests: usize = std::env::var("TRACKING_BENCH_REQUESTS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -2,6 +2,7 @@
 //! Gateway path, the EventBridge schedules as timers, the redb store, blobs and secrets under
 //! one data directory. `scaliyo serve` runs it; tests start it in-process the same way.
 
+pub mod allocator;
 pub mod background_threads;
 pub mod blob_route;
 pub mod hit_applier;

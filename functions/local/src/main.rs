@@ -87,6 +87,7 @@ enum HitsAction {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    scaliyo_local::allocator::tune_allocator();
     let cli = Cli::parse();
     let runtime = match scaliyo_local::runtime() {
         Ok(runtime) => runtime,
