@@ -643,3 +643,69 @@ async fn a_recount_applies_todays_rules_to_stored_hits() {
         .await;
     assert_eq!(again.body["changed"], 0);
 }
+
+/// A journal at its bound (a flood faster than the applier for long enough) takes no more:
+/// the pixel and the redirect still answer, each further hit is applied as it arrives, and
+/// none is lost or counted twice once the journal drains.
+#[tokio::test]
+async fn a_full_hit_journal_has_hits_applied_as_they_arrive() {
+    use tower::ServiceExt;
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap(),
+    ));
+    let local =
+        RunningLocal::start_configured(clock.clone(), |config| config.hit_journal_max_bytes = 1)
+            .await;
+    let (ada, message_id, html) = sent_message(
+        &local,
+        "<p>Hi <a href=\"https://scaliyo.example/pricing\">pricing</a></p>",
+    )
+    .await;
+    let pixel = urls(&html, "/t/o/").pop().unwrap();
+    let link = urls(&html, "/t/c/").pop().unwrap();
+    clock.advance(Duration::minutes(10));
+    let router = local.system.router();
+    let events = || async {
+        let listed = ada
+            .get(&format!("/v1/email_events?message_id={message_id}"))
+            .await;
+        let rows = listed.body["data"].as_array().cloned().unwrap_or_default();
+        let mut types: Vec<String> = rows
+            .iter()
+            .map(|row| row["event_type"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        types.sort();
+        types
+    };
+
+    // The first hit fits: journalled, not yet applied.
+    let response = router
+        .clone()
+        .oneshot(direct_request(&local, &pixel, [203, 0, 113, 9]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(!local.system.hit_journal.is_drained());
+    assert_eq!(events().await, Vec::<String>::new());
+
+    // The journal is at its bound: the click is stored before the redirect answers.
+    clock.advance(Duration::minutes(2));
+    let response = router
+        .clone()
+        .oneshot(direct_request(&local, &link, [203, 0, 113, 9]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    assert_eq!(
+        response.headers()["location"],
+        "https://scaliyo.example/pricing"
+    );
+    assert_eq!(events().await, vec!["click"]);
+
+    // The journalled open is applied afterwards, once.
+    let report = local.apply_hits().await;
+    assert_eq!(report.stored, 1, "{report:?}");
+    assert_eq!(events().await, vec!["click", "open"]);
+    assert_eq!(local.apply_hits().await.stored, 0);
+    assert_eq!(events().await, vec!["click", "open"]);
+}

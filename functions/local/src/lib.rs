@@ -72,6 +72,10 @@ pub struct LocalConfig {
     /// Whose `X-Forwarded-For` the tracking endpoints believe (`TRUSTED_PROXIES`; loopback by
     /// default: a dev proxy or a load generator on this machine).
     pub trusted_proxies: scaliyo_http::tracking_api::TrustedProxies,
+    /// The most tracking hits the journal holds unapplied (`SCALIYO_HIT_JOURNAL_MAX_MB`);
+    /// past it, hits are applied as they arrive, which slows a flood instead of filling the
+    /// disk.
+    pub hit_journal_max_bytes: u64,
     /// Browser origins allowed to call this server (`SCALIYO_CORS_ORIGINS`, comma-separated;
     /// the template's `FrontendOrigin` on AWS). Vite's default origins unless set.
     pub cors_origins: Vec<String>,
@@ -144,6 +148,7 @@ impl LocalConfig {
             webhooks_allow_private: false,
             webhook_retry_delay: None,
             trusted_proxies: scaliyo_http::tracking_api::TrustedProxies::loopback(),
+            hit_journal_max_bytes: scaliyo_embedded::journal::DEFAULT_MAX_PENDING_BYTES,
             cors_origins: scaliyo_http::edge::DEFAULT_LOCAL_ORIGINS
                 .map(str::to_owned)
                 .to_vec(),
@@ -584,7 +589,9 @@ impl LocalSystem {
             },
         ));
         let hit_journal = Arc::new(
-            FileJournal::open(&config.data_dir.join("journal")).map_err(LocalError::Journal)?,
+            FileJournal::open(&config.data_dir.join("journal"))
+                .map_err(LocalError::Journal)?
+                .with_max_pending_bytes(config.hit_journal_max_bytes),
         );
         // One instance: the redirect and the applier share its cache of resolved tokens.
         let tracking = Arc::new(

@@ -215,6 +215,19 @@ async fn serve(
             .map(str::to_owned)
             .collect();
     }
+    if let Ok(megabytes) = std::env::var("SCALIYO_HIT_JOURNAL_MAX_MB") {
+        config.hit_journal_max_bytes = megabytes
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|mb| *mb > 0)
+            .and_then(|mb| mb.checked_mul(1 << 20))
+            .ok_or_else(|| {
+                format!(
+                    "SCALIYO_HIT_JOURNAL_MAX_MB must be a positive number of MiB, not {megabytes:?}"
+                )
+            })?;
+    }
     config.stripe = scaliyo_stripe::StripeConfig::from_env();
     config.stripe_webhook_secret = std::env::var("STRIPE_WEBHOOK_SECRET").ok();
     config.stripe_connect_webhook_secret = std::env::var("STRIPE_CONNECT_WEBHOOK_SECRET").ok();

@@ -14,6 +14,11 @@ pub enum JournalError {
     Invalid(String),
     #[error("journal unavailable: {0}")]
     Unavailable(String),
+    /// More is waiting to be applied than the journal may hold: the caller stores the record
+    /// another way (the tracking endpoints apply the hit at once, which slows a flood to
+    /// the apply rate instead of filling the disk).
+    #[error("journal full: {0}")]
+    Full(String),
 }
 
 #[async_trait]

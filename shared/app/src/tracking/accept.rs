@@ -51,6 +51,10 @@ impl Tracking {
         if let Some(journal) = &self.journal {
             match journal.append(record.to_json()).await {
                 Ok(()) => return Ok(()),
+                // Every hit of a flood would log this; the pending-bytes gauge tells it once.
+                Err(error @ JournalError::Full(_)) => {
+                    tracing::debug!(%error, "the hit journal is full: applied directly")
+                }
                 Err(error) => {
                     tracing::warn!(%error, "the hit journal refused a hit: applied directly")
                 }

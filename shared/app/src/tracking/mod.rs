@@ -10,7 +10,8 @@ use scaliyo_domain::schema;
 use scaliyo_domain::signed_link::{self, LinkKey};
 use scaliyo_domain::tracking::{Class, Context, Hit, HitKind, PastHit, Rules, Verdict};
 use scaliyo_store::{
-    Clock, Condition, Index, Item, Journal, Query, SortCondition, StoreError, Update, WriteOp,
+    Clock, Condition, Index, Item, Journal, JournalError, Query, SortCondition, StoreError, Update,
+    WriteOp,
 };
 use serde_json::{Value, json};
 

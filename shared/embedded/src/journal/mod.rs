@@ -37,7 +37,13 @@ pub struct FileJournal {
     durable: watch::Receiver<Position>,
     /// Everything before this is applied (and recorded in the `applied` file).
     applied: Mutex<Position>,
+    /// Appends are refused while more than this is waiting to be applied.
+    max_pending_bytes: u64,
 }
+
+/// What the journal holds unapplied by default: about three million hits, some minutes of
+/// applying — a burst's worth, not a disk's.
+pub const DEFAULT_MAX_PENDING_BYTES: u64 = 1 << 30;
 
 const APPLIED: &str = "applied";
 /// Bytes read from a segment at once.
@@ -135,7 +141,15 @@ impl FileJournal {
             requests,
             durable,
             applied: Mutex::new(applied),
+            max_pending_bytes: DEFAULT_MAX_PENDING_BYTES,
         })
+    }
+
+    /// The most the journal holds unapplied before it refuses appends
+    /// ([`JournalError::Full`]).
+    pub fn with_max_pending_bytes(mut self, bytes: u64) -> Self {
+        self.max_pending_bytes = bytes;
+        self
     }
 
     fn applied(&self) -> Position {
@@ -269,6 +283,13 @@ impl Journal for FileJournal {
                 "a record of {} bytes is over the {} byte limit",
                 record.len(),
                 frame::MAX_RECORD
+            )));
+        }
+        let pending = self.pending_bytes();
+        if pending >= self.max_pending_bytes {
+            return Err(JournalError::Full(format!(
+                "{pending} bytes wait to be applied (at most {})",
+                self.max_pending_bytes
             )));
         }
         let (reply, answer) = oneshot::channel();

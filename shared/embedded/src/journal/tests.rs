@@ -133,3 +133,31 @@ async fn durable_bytes_grow_with_appends_and_not_with_applying() {
     journal.append(record(2)).await.expect("append");
     assert!(journal.durable_bytes() > one);
 }
+
+#[tokio::test]
+async fn appends_are_refused_while_the_unapplied_backlog_is_at_its_bound_and_taken_once_applied() {
+    let dir = tempfile::tempdir().expect("dir");
+    let one_record = {
+        let probe = tempfile::tempdir().expect("dir");
+        let journal = FileJournal::open(probe.path()).expect("open");
+        journal.append(record(0)).await.expect("append");
+        journal.pending_bytes()
+    };
+    let journal = FileJournal::open(dir.path())
+        .expect("open")
+        .with_max_pending_bytes(3 * one_record);
+    for n in 0..3 {
+        journal.append(record(n)).await.expect("under the bound");
+    }
+    match journal.append(record(3)).await {
+        Err(JournalError::Full(message)) => assert!(message.contains("wait to be applied")),
+        other => panic!("a full journal refuses the append: {other:?}"),
+    }
+    assert_eq!(journal.pending_bytes(), 3 * one_record, "nothing was added");
+    assert_eq!(drain(&journal).await, vec![record(0), record(1), record(2)]);
+    journal
+        .append(record(4))
+        .await
+        .expect("applied: room again");
+    assert_eq!(drain(&journal).await, vec![record(4)]);
+}
