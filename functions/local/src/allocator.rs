@@ -1,7 +1,7 @@
 //! mimalloc's options for the local system (ADR 0031). Its defaults favour speed over resident
 //! memory: freed pages are returned to the system only after a second, arenas are committed
 //! up front and may be backed by transparent huge pages. Measured on the lead import (a 1M-row
-//! file), that held 147 MiB resident against 72–76 MiB with the options below at the same or
+//! file), that held 147 MiB resident against ~77 MiB with the options below at the same or
 //! better speed (docs/BENCHMARKS.md, "Lead imports").
 
 use std::ffi::c_long;
@@ -23,12 +23,13 @@ struct Setting {
 }
 
 const SETTINGS: [Setting; 3] = [
-    // Give freed pages back after 2 ms rather than 1 s: a burst's memory (an import's two
-    // chunks, a batch of hits) is not held through the next one.
+    // Give freed pages back after 10 ms rather than 1 s: a burst's memory (an import's two
+    // chunks, a batch of hits) is not held through the next one. With 2 ms the tracking
+    // endpoints measured about a quarter slower (docs/BENCHMARKS.md).
     Setting {
         option: PURGE_DELAY,
         env: "MIMALLOC_PURGE_DELAY",
-        value: 2,
+        value: 10,
     },
     // Commit arena memory as it is used rather than the whole arena at once.
     Setting {
