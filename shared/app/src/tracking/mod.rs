@@ -26,6 +26,7 @@ mod apply;
 mod batch;
 #[cfg(test)]
 mod batch_tests;
+mod event_id;
 mod event_row;
 mod hits;
 mod recent;
@@ -35,6 +36,7 @@ mod token_cache;
 mod unsubscribe;
 
 pub use apply::ApplyReport;
+use event_id::{event_id_at, id_bound};
 pub(crate) use event_row::EmailEventRow;
 use recent::RecentHits;
 pub use record::{HitRecord, RecordKind};
@@ -132,24 +134,6 @@ pub enum HitOutcome {
 const HISTORY_LIMIT: u32 = 8;
 /// How far back the history rules look.
 const HISTORY_SECONDS: i64 = 60;
-
-/// A UUID v7 whose time is the hit's (the clock's, not the machine's), so ids sort as hits
-/// happened.
-fn event_id_at(at: DateTime<Utc>) -> String {
-    let mut random = [0u8; 10];
-    rand::fill(&mut random);
-    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
-    uuid::Builder::from_unix_timestamp_millis(millis, &random)
-        .into_uuid()
-        .to_string()
-}
-
-/// The text below every v7 id of `at` or later: its 48-bit millisecond prefix, as the id's
-/// text begins (`xxxxxxxx-xxxx`).
-fn id_bound(at: DateTime<Utc>) -> String {
-    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
-    format!("{:08x}-{:04x}", millis >> 16, millis & 0xffff)
-}
 
 /// Tokens are 22 base64url characters; anything else is not worth a lookup.
 fn plausible(token: &str) -> bool {
@@ -323,24 +307,5 @@ impl Tracking {
     ) -> Option<i64> {
         let sent = DateTime::parse_from_rfc3339(&message?.created_at).ok()?;
         Some((now - sent.with_timezone(&Utc)).num_seconds())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn event_ids_sort_by_the_hits_time_and_the_bound_selects_from_it() {
-        let at = DateTime::parse_from_rfc3339("2026-11-27T09:00:00.500Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        let id = event_id_at(at);
-        assert!(uuid::Uuid::parse_str(&id).is_ok());
-        assert!(id.as_str() > id_bound(at).as_str());
-        assert!(id.as_str() < id_bound(at + chrono::Duration::milliseconds(1)).as_str());
-        assert!(id.as_str() > id_bound(at - chrono::Duration::seconds(60)).as_str());
-        let later = event_id_at(at + chrono::Duration::seconds(1));
-        assert!(later > id);
     }
 }
