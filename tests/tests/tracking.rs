@@ -188,10 +188,15 @@ struct Sent {
 }
 
 async fn message_with_a_link() -> Sent {
+    message_with_a_link_on(|_| {}).await
+}
+
+/// The same, on a local system configured by `configure` before it opens.
+async fn message_with_a_link_on(configure: impl FnOnce(&mut scaliyo_local::LocalConfig)) -> Sent {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap(),
     ));
-    let local = RunningLocal::start_with_clock(clock.clone()).await;
+    let local = RunningLocal::start_configured(clock.clone(), configure).await;
     let (ada, message_id, html) = sent_message(
         &local,
         "<p>Hi <a href=\"https://scaliyo.example/pricing\">pricing</a></p>",
@@ -650,20 +655,14 @@ async fn a_recount_applies_todays_rules_to_stored_hits() {
 #[tokio::test]
 async fn a_full_hit_journal_has_hits_applied_as_they_arrive() {
     use tower::ServiceExt;
-    let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap(),
-    ));
-    let local =
-        RunningLocal::start_configured(clock.clone(), |config| config.hit_journal_max_bytes = 1)
-            .await;
-    let (ada, message_id, html) = sent_message(
-        &local,
-        "<p>Hi <a href=\"https://scaliyo.example/pricing\">pricing</a></p>",
-    )
-    .await;
-    let pixel = urls(&html, "/t/o/").pop().unwrap();
-    let link = urls(&html, "/t/c/").pop().unwrap();
-    clock.advance(Duration::minutes(10));
+    let Sent {
+        clock,
+        local,
+        ada,
+        message_id,
+        pixel,
+        link,
+    } = message_with_a_link_on(|config| config.hit_journal_max_bytes = 1).await;
     let router = local.system.router();
     let events = || async {
         let listed = ada
