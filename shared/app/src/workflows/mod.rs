@@ -71,8 +71,8 @@ pub struct WorkflowsConfig {
     pub enrol_page: u32,
     /// Claims, and leads of an enrolment page, in flight at once. The embedded store commits
     /// the writes in flight together (group commit), so the engine is bound by how many
-    /// wait on a commit, not by CPU: 128 measured 7.4 s for the 10,000-lead enrolment where
-    /// 32 measured 10–11 s (docs/BENCHMARKS.md). On DynamoDB it bounds open requests.
+    /// wait on a commit, not by CPU; the enrolment bench with 128 is in docs/BENCHMARKS.md.
+    /// On DynamoDB it bounds open requests.
     pub claim_concurrency: usize,
 }
 
