@@ -593,6 +593,186 @@ pub async fn shared_rows_are_listed_and_addressed_by_id(store: Arc<dyn Table>) {
     );
 }
 
+/// Every row of `table` `owner` has, read page by page from the owner's partition.
+async fn all_rows(rows: &Rows, table: &'static TableDef, owner: &str) -> Vec<Row> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = rows
+            .list(
+                table,
+                Some(owner),
+                ListRequest {
+                    limit: 100,
+                    cursor,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        out.extend(page.rows);
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return out,
+        }
+    }
+}
+
+/// The owner's tallies of `table` (total and per value of `column`) against its rows.
+async fn assert_tallies_match(
+    rows: &Rows,
+    table: &'static TableDef,
+    owner: &str,
+    column: &str,
+    values: &[&str],
+    step: usize,
+) {
+    let listed = all_rows(rows, table, owner).await;
+    let total = rows.tallied_count(table, owner, None).await.unwrap();
+    assert_eq!(
+        total,
+        Some(listed.len() as u64),
+        "{} total after step {step}",
+        table.name
+    );
+    for value in values {
+        let expected = listed.iter().filter(|r| r[column] == *value).count() as u64;
+        let tallied = rows
+            .tallied_count(table, owner, Some((column, value)))
+            .await
+            .unwrap();
+        assert_eq!(
+            tallied,
+            Some(expected),
+            "{}.{column} = {value} after step {step}",
+            table.name
+        );
+    }
+}
+
+/// A model-based run: random inserts (one at a time and several in one transaction),
+/// updates, guarded transitions, deletes with their cascades — after each step the owner's
+/// tallies equal what its rows say, and another owner's stay at zero.
+pub async fn tallies_follow_every_kind_of_write(store: Arc<dyn Table>) {
+    const STATUSES: [&str; 3] = ["New", "Contacted", "Qualified"];
+    const SOURCES: [&str; 3] = ["manual", "csv", "web"];
+    const EMAIL_STATUSES: [&str; 2] = ["pending", "cancelled"];
+    let rows = rows(store.clone());
+    let (alice, bob) = (owner(), owner());
+    // A small deterministic generator: the run is the same on every backend and every time.
+    let mut seed: u64 = 0x5ca1_1e00;
+    let mut next = move |bound: usize| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((seed >> 33) as usize) % bound
+    };
+    let mut leads: Vec<String> = Vec::new();
+    let mut emails: Vec<String> = Vec::new();
+    for step in 0..40 {
+        match next(6) {
+            0 | 1 => {
+                let input = row(json!({
+                    "client_id": alice, "name": format!("lead {step}"),
+                    "status": STATUSES[next(3)], "source": SOURCES[next(3)],
+                }));
+                let created = rows.create(&schema::LEADS, None, input).await.unwrap();
+                leads.push(created["id"].as_str().unwrap().to_owned());
+            }
+            2 => {
+                // Several leads in one transaction: their tallies are added once each.
+                let mut ops = Vec::new();
+                for i in 0..3 {
+                    let input = row(json!({
+                        "client_id": alice, "name": format!("batch {step}/{i}"),
+                        "status": STATUSES[i % 3], "source": "csv",
+                    }));
+                    let prepared = rows.prepare(&schema::LEADS, input).unwrap();
+                    leads.push(prepared["id"].as_str().unwrap().to_owned());
+                    ops.extend(
+                        rows.insert_ops(&schema::LEADS, Some(&alice), &prepared, false)
+                            .unwrap(),
+                    );
+                }
+                store.transact_write(ops).await.unwrap();
+            }
+            3 if !leads.is_empty() => {
+                let id = &leads[next(leads.len())];
+                let patch = row(json!({ "status": STATUSES[next(3)], "source": SOURCES[next(3)] }));
+                rows.update(&schema::LEADS, Some(&alice), id, patch)
+                    .await
+                    .unwrap();
+            }
+            4 if !leads.is_empty() => {
+                let lead_id = leads[next(leads.len())].clone();
+                let email = rows
+                    .create(
+                        &schema::SCHEDULED_EMAILS,
+                        None,
+                        row(json!({ "owner_id": alice, "lead_id": lead_id, "to_email": "t@example.com", "subject": "s", "html_body": "b", "scheduled_at": "2030-01-01T00:00:00Z" })),
+                    )
+                    .await
+                    .unwrap();
+                let id = email["id"].as_str().unwrap().to_owned();
+                if next(2) == 0 {
+                    // A guarded transition, as the scheduler's work queue writes them.
+                    let key =
+                        scaliyo_app::layout::row_key(&schema::SCHEDULED_EMAILS, Some(&alice), &id);
+                    let item = store.get(&key).await.unwrap().unwrap();
+                    let patch = row(json!({ "status": "cancelled" }));
+                    let (_, ops) = rows
+                        .transition_ops(&schema::SCHEDULED_EMAILS, &item, patch, &[])
+                        .unwrap();
+                    store.transact_write(ops).await.unwrap();
+                }
+                emails.push(id);
+            }
+            5 if !leads.is_empty() => {
+                // A lead's deletion takes its scheduled e-mails with it (ON DELETE CASCADE).
+                let id = leads.remove(next(leads.len()));
+                rows.delete(&schema::LEADS, Some(&alice), &id)
+                    .await
+                    .unwrap();
+            }
+            _ => continue,
+        }
+        assert_tallies_match(&rows, &schema::LEADS, &alice, "status", &STATUSES, step).await;
+        assert_tallies_match(&rows, &schema::LEADS, &alice, "source", &SOURCES, step).await;
+        assert_tallies_match(
+            &rows,
+            &schema::SCHEDULED_EMAILS,
+            &alice,
+            "status",
+            &EMAIL_STATUSES,
+            step,
+        )
+        .await;
+    }
+    assert!(
+        !leads.is_empty() && !emails.is_empty(),
+        "the run wrote both tables"
+    );
+    assert_eq!(
+        rows.tallied_count(&schema::LEADS, &bob, None)
+            .await
+            .unwrap(),
+        Some(0)
+    );
+    // Untallied tables and columns say so rather than answer a wrong number.
+    assert_eq!(
+        rows.tallied_count(&schema::PROFILES, &alice, None)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        rows.tallied_count(&schema::LEADS, &alice, Some(("company", "x")))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
 #[macro_export]
 macro_rules! rows_conformance_tests {
     ($backend:ident) => {
@@ -607,7 +787,8 @@ macro_rules! rows_conformance_tests {
             an_update_revalidates_maintains_updated_at_and_moves_uniqueness,
             a_reference_to_a_missing_row_is_refused,
             deleting_a_lead_carries_out_every_on_delete_action,
-            shared_rows_are_listed_and_addressed_by_id
+            shared_rows_are_listed_and_addressed_by_id,
+            tallies_follow_every_kind_of_write
         );
     };
     (@each $backend:ident, $($name:ident),+) => {

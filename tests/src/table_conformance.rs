@@ -619,6 +619,49 @@ pub async fn unsynced_writes_are_read_at_once_and_conditions_see_them(table: Arc
 }
 
 /// Generates one `#[tokio::test]` per conformance function for a backend.
+/// Several unconditioned adds to one item in a transaction (rows counted into one tally) are
+/// written as their sum; a failed condition after them is still named at the caller's index;
+/// an add beside any other action on the same item is refused as before.
+pub async fn adds_to_one_item_in_a_transaction_are_summed(table: Arc<dyn Table>) {
+    let tally = key("P#sum", "S#tally");
+    table
+        .transact_write(vec![
+            WriteOp::update(tally.clone(), Update::new().add("n", 1)),
+            WriteOp::put(Item::new(&key("P#sum", "S#a")).with("x", 1)),
+            WriteOp::update(tally.clone(), Update::new().add("n", 2).add("m", 1)),
+            WriteOp::update(tally.clone(), Update::new().add("n", -1)),
+        ])
+        .await
+        .unwrap();
+    let item = table.get(&tally).await.unwrap().unwrap();
+    assert_eq!((item.i64("n"), item.i64("m")), (Some(2), Some(1)));
+
+    let refused = table
+        .transact_write(vec![
+            WriteOp::update(tally.clone(), Update::new().add("n", 1)),
+            WriteOp::update(tally.clone(), Update::new().add("n", 1)),
+            WriteOp::put_new(Item::new(&key("P#sum", "S#b"))),
+            WriteOp::update(tally.clone(), Update::new().add("n", 1)),
+            WriteOp::put_new(Item::new(&key("P#sum", "S#a"))),
+        ])
+        .await;
+    assert_eq!(refused, Err(StoreError::ConditionFailed { index: Some(4) }));
+    let item = table.get(&tally).await.unwrap().unwrap();
+    assert_eq!(
+        item.i64("n"),
+        Some(2),
+        "nothing of a refused transaction is written"
+    );
+
+    let mixed = table
+        .transact_write(vec![
+            WriteOp::update(tally.clone(), Update::new().add("n", 1)),
+            WriteOp::update(tally.clone(), Update::new().set("y", 1)),
+        ])
+        .await;
+    assert!(matches!(mixed, Err(StoreError::Invalid(_))), "{mixed:?}");
+}
+
 #[macro_export]
 macro_rules! table_conformance_tests {
     ($backend:ident) => {
@@ -640,7 +683,8 @@ macro_rules! table_conformance_tests {
             limits_are_the_same_as_dynamodb,
             expired_items_read_as_absent,
             a_conditional_delete_only_deletes_when_the_condition_holds,
-            unsynced_writes_are_read_at_once_and_conditions_see_them
+            unsynced_writes_are_read_at_once_and_conditions_see_them,
+            adds_to_one_item_in_a_transaction_are_summed
         );
     };
     (@each $backend:ident, $($name:ident),+) => {

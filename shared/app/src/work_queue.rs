@@ -128,12 +128,12 @@ impl WorkQueue {
         patch: Row,
         internal: &[(&str, Value)],
     ) -> Result<Option<Item>, RowError> {
-        let (_, op) = rows.transition_op(table, item, patch, internal)?;
-        let written = match &op {
-            WriteOp::Put { item, .. } => item.clone(),
+        let (_, ops) = rows.transition_ops(table, item, patch, internal)?;
+        let written = match ops.first() {
+            Some(WriteOp::Put { item, .. }) => item.clone(),
             _ => return Ok(None),
         };
-        match rows.store().transact_write(vec![op]).await {
+        match rows.store().transact_write(ops).await {
             Ok(()) => Ok(Some(written)),
             Err(StoreError::ConditionFailed { .. }) => Ok(None),
             Err(error) => Err(error.into()),

@@ -19,7 +19,8 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification, TransactWriteItem, Update as DynamoUpdate, WriteRequest,
 };
 use scaliyo_store::table::{
-    MAX_BATCH_WRITE_ITEMS, PK, SK, TTL, check_item, check_key, check_transaction,
+    MAX_BATCH_WRITE_ITEMS, PK, SK, TTL, at_caller_index, check_item, check_key, check_transaction,
+    coalesce_adds,
 };
 use scaliyo_store::{
     BatchOp, CmpOp, Condition, Cursor, Index, Item, Key, Number, Page, Query, SortCondition,
@@ -676,13 +677,17 @@ impl Table for DynamoTable {
     }
 
     async fn transact_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        let (ops, origin) = coalesce_adds(ops);
         check_transaction(&ops)?;
         if ops.len() == 1 {
             let op = ops
                 .into_iter()
                 .next()
                 .ok_or_else(|| StoreError::Invalid("empty transaction".into()))?;
-            return self.write_one(op).await;
+            return self
+                .write_one(op)
+                .await
+                .map_err(|e| at_caller_index(e, &origin));
         }
         let items = ops
             .iter()
@@ -695,7 +700,7 @@ impl Table for DynamoTable {
             .set_return_consumed_capacity(self.capacity_request())
             .send()
             .await
-            .map_err(map_transaction_error)?;
+            .map_err(|e| at_caller_index(map_transaction_error(e), &origin))?;
         self.record_writes(output.consumed_capacity());
         Ok(())
     }

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use redb::{Database, Durability, ReadableTable, TableDefinition, WriteTransaction};
 use scaliyo_store::table::{
-    MAX_BATCH_WRITE_ITEMS, PK, SK, check_item, check_key, check_transaction,
+    MAX_BATCH_WRITE_ITEMS, PK, SK, at_caller_index, check_item, check_key, check_transaction,
+    coalesce_adds,
 };
 use scaliyo_store::{
     BatchOp, Clock, Condition, Cursor, Index, Item, Key, Page, Query, SortCondition, StoreError,
@@ -778,13 +779,21 @@ impl Table for RedbTable {
     }
 
     async fn transact_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        let (ops, origin) = coalesce_adds(ops);
         check_transaction(&ops)?;
-        self.write(ops, false).await.map(|_| ())
+        self.write(ops, false)
+            .await
+            .map(|_| ())
+            .map_err(|e| at_caller_index(e, &origin))
     }
 
     async fn transact_write_unsynced(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        let (ops, origin) = coalesce_adds(ops);
         check_transaction(&ops)?;
-        self.write_with(ops, false, false).await.map(|_| ())
+        self.write_with(ops, false, false)
+            .await
+            .map(|_| ())
+            .map_err(|e| at_caller_index(e, &origin))
     }
 
     async fn sync(&self) -> Result<(), StoreError> {

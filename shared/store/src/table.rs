@@ -793,6 +793,65 @@ impl StoreError {
     }
 }
 
+/// A transaction's unconditioned numeric adds to one item merged into one action, as
+/// DynamoDB needs each item once per transaction: several rows written together count into
+/// the same counter item. Only pure adds are merged (their order does not matter); anything
+/// else touching an item twice is left for [`check_transaction`] to refuse. `origin` maps each
+/// merged action to the caller's index, so a failed condition names the caller's action.
+pub fn coalesce_adds(ops: Vec<WriteOp>) -> (Vec<WriteOp>, Vec<usize>) {
+    fn pure_add(op: &WriteOp) -> bool {
+        matches!(op, WriteOp::Update { update, condition: None, .. }
+            if update.set.is_empty()
+                && update.set_if_absent.is_empty()
+                && update.remove.is_empty()
+                && !update.add.is_empty())
+    }
+    let mut merged: Vec<WriteOp> = Vec::with_capacity(ops.len());
+    let mut origin = Vec::with_capacity(ops.len());
+    let mut adds: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
+    for (index, op) in ops.into_iter().enumerate() {
+        if pure_add(&op)
+            && let WriteOp::Update { key, update, .. } = &op
+            && let Some(&at) = adds.get(key)
+            && let Some(WriteOp::Update { update: into, .. }) = merged.get_mut(at)
+        {
+            let mut sum = into.add.clone();
+            let mut fits = true;
+            for (attribute, by) in &update.add {
+                match sum.iter_mut().find(|(a, _)| a == attribute) {
+                    Some((_, total)) => match total.checked_add(*by) {
+                        Some(next) => *total = next,
+                        None => fits = false,
+                    },
+                    None => sum.push((attribute.clone(), *by)),
+                }
+            }
+            if fits {
+                into.add = sum;
+                continue;
+            }
+        }
+        if pure_add(&op)
+            && let WriteOp::Update { key, .. } = &op
+        {
+            adds.entry(key.clone()).or_insert(merged.len());
+        }
+        merged.push(op);
+        origin.push(index);
+    }
+    (merged, origin)
+}
+
+/// A failed condition of a coalesced transaction, reported at the caller's index.
+pub fn at_caller_index(error: StoreError, origin: &[usize]) -> StoreError {
+    match error {
+        StoreError::ConditionFailed { index: Some(i) } => StoreError::ConditionFailed {
+            index: Some(origin.get(i).copied().unwrap_or(i)),
+        },
+        other => other,
+    }
+}
+
 /// Validates a transaction the way DynamoDB does before touching anything.
 pub fn check_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
     if ops.is_empty() {

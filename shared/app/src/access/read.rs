@@ -49,8 +49,9 @@ impl Access {
     }
 
     /// How many rows match `filters` (`column = value`, the owner column's only as the
-    /// caller), counted by an index without reading them — when that count is what the actor
-    /// may see: its own partition of a table whose owner sees every row, and an index of
+    /// caller), without reading them — when that count is what the actor may see (its own
+    /// partition of a table whose owner sees every row): from the owner's tally when one
+    /// keeps it (all rows, or one value of a tallied column), else counted by an index of
     /// exactly those columns. `None`: the rows must be read to be counted.
     pub(crate) async fn count_own(
         &self,
@@ -81,6 +82,18 @@ impl Access {
             } else {
                 rest.push(filter);
             }
+        }
+        // The owner's tallies, kept by every write, answer a count of all rows or of one
+        // value of a tallied column with one item read.
+        let by = match rest.as_slice() {
+            [] => Some(None),
+            [(column, value)] => Some(Some((column.as_str(), value.as_str()))),
+            _ => None,
+        };
+        if let Some(by) = by
+            && let Some(count) = self.rows.tallied_count(table, &user, by).await?
+        {
+            return Ok(Some(count));
         }
         let Some(layout) = layout::layout(table.name) else {
             return Ok(None);

@@ -335,21 +335,43 @@ impl Importer {
         Err(RowError::Concurrent.into())
     }
 
-    /// New leads in groups of [`LEADS_PER_TRANSACTION`], each group's transaction built.
+    /// New leads in groups of up to [`LEADS_PER_TRANSACTION`], each group's transaction
+    /// built. A group also ends where one more lead would take its transaction past
+    /// DynamoDB's 100 items: each lead adds its own items, and its tallies (by status, by
+    /// source) add an item for each value the group has not counted yet.
     pub(super) fn lead_groups(
         &self,
         owner: OwnerId,
         creating: Vec<(usize, Row)>,
     ) -> Result<Vec<LeadGroup>, ImportError> {
+        let rows = self.access.rows();
+        let owner_text = owner.to_string();
         let mut groups = Vec::with_capacity(creating.len().div_ceil(LEADS_PER_TRANSACTION));
-        let mut creating = creating.into_iter().peekable();
-        while creating.peek().is_some() {
-            let leads: Vec<(usize, Row)> = creating.by_ref().take(LEADS_PER_TRANSACTION).collect();
-            groups.push(self.lead_group(owner, leads)?);
+        let mut group = LeadGroup::default();
+        let mut items: HashSet<Key> = HashSet::new();
+        for lead in creating {
+            let ops = rows.insert_ops(&schema::LEADS, Some(&owner_text), &lead.1, false)?;
+            let keys: Vec<Key> = ops.iter().filter_map(|op| op.key().ok()).collect();
+            let added = keys.iter().filter(|key| !items.contains(key)).count();
+            let full = group.leads.len() == LEADS_PER_TRANSACTION
+                || items.len() + added > scaliyo_store::table::MAX_TRANSACTION_ITEMS;
+            if full && !group.leads.is_empty() {
+                groups.push(std::mem::take(&mut group));
+                items.clear();
+            }
+            items.extend(keys);
+            let position = group.leads.len();
+            group.op_owner.extend(ops.iter().map(|_| position));
+            group.ops.extend(ops);
+            group.leads.push(lead);
+        }
+        if !group.leads.is_empty() {
+            groups.push(group);
         }
         Ok(groups)
     }
 
+    /// The transaction of `group`'s leads (what is left of a group after a refused lead).
     pub(super) fn lead_group(
         &self,
         owner: OwnerId,

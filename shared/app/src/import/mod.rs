@@ -256,10 +256,12 @@ struct PreparedChunk {
     counts: Counts,
 }
 
-/// Each lead is its item plus up to two uniqueness items: 96 of DynamoDB's 100 per transaction.
+/// Each lead is its item plus up to two uniqueness items: 96 of DynamoDB's 100 per
+/// transaction, with room for the group's tallies when its leads share a status and source.
 const LEADS_PER_TRANSACTION: usize = 32;
 
 /// New leads written in one transaction.
+#[derive(Default)]
 struct LeadGroup {
     /// Positions in the chunk's rows, and the rows to insert.
     leads: Vec<(usize, Row)>,

@@ -66,6 +66,8 @@ impl Rows {
                     ops.push(WriteOp::delete(unique_key));
                 }
             }
+            let owner = item_owner(table, &item);
+            ops.extend(Self::tally_ops(table, Some((owner.as_deref(), &row)), None));
             let mut guards: Vec<Guard> = ops.iter().map(|_| Guard::Row).collect();
             for Extra { op, on_failure } in extra {
                 ops.push(op);

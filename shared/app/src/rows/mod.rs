@@ -21,6 +21,7 @@ use crate::layout::{self, OWNER_ATTR, ROWID, TABLE_ATTR, TableLayout};
 mod counters;
 mod delete;
 mod read;
+mod tallies;
 mod update;
 mod values;
 mod write;

@@ -87,17 +87,19 @@ impl Rows {
 
     /// A guarded state change of a row already read (from a get or an index query): the put
     /// that replaces `item` only if nobody changed it since (its version), with `patch`
-    /// applied and the given internal attributes (leases, claims) set. Work queues use it to
+    /// applied and the given internal attributes (leases, claims) set — first — and the adds
+    /// that move the row's tallies, to be written in the same transaction. Work queues use it to
     /// claim and settle rows without a second read. The patch must not touch unique or
     /// foreign-key columns (their guard items are not rewritten here).
-    pub fn transition_op(
+    pub fn transition_ops(
         &self,
         table: &'static Table,
         item: &Item,
         patch: Row,
         internal: &[(&str, StoreValue)],
-    ) -> Result<(Row, WriteOp), RowError> {
-        let mut row = from_item(table, item);
+    ) -> Result<(Row, Vec<WriteOp>), RowError> {
+        let before = from_item(table, item);
+        let mut row = before.clone();
         for (name, value) in patch {
             let column = table
                 .column(&name)
@@ -125,13 +127,37 @@ impl Rows {
             new_item.set(*name, value.clone());
         }
         let guard = unchanged_since(item);
-        Ok((
-            row,
-            WriteOp::Put {
-                item: new_item,
-                condition: Some(guard),
-            },
-        ))
+        let mut ops = vec![WriteOp::Put {
+            item: new_item,
+            condition: Some(guard),
+        }];
+        ops.extend(Self::tally_ops(
+            table,
+            Some((owner.as_deref(), &before)),
+            Some((owner.as_deref(), &row)),
+        ));
+        Ok((row, ops))
+    }
+
+    /// [`Rows::transition_ops`] as one action, for rows whose change moves no tally (a
+    /// table without tallies, or a patch leaving the tallied columns alone): a change that
+    /// would move one is refused as a bug of the caller's, never written uncounted.
+    pub fn transition_op(
+        &self,
+        table: &'static Table,
+        item: &Item,
+        patch: Row,
+        internal: &[(&str, StoreValue)],
+    ) -> Result<(Row, WriteOp), RowError> {
+        let (row, ops) = self.transition_ops(table, item, patch, internal)?;
+        let mut ops = ops.into_iter();
+        match (ops.next(), ops.next()) {
+            (Some(op), None) => Ok((row, op)),
+            _ => Err(RowError::Invariant(format!(
+                "a transition of {} moving its tallies needs transition_ops",
+                table.name
+            ))),
+        }
     }
 
     pub(super) async fn write_update(
@@ -199,6 +225,16 @@ impl Rows {
             &mut ops,
             &mut guards,
         );
+        let owner_before = item_owner(table, item);
+        let tallies = Self::tally_ops(
+            table,
+            Some((owner_before.as_deref(), &current)),
+            Some((owner_of(table, &row, owner.as_deref()), &row)),
+        );
+        for op in tallies {
+            ops.push(op);
+            guards.push(Guard::Row);
+        }
         for Extra { op, on_failure } in extra {
             ops.push(op);
             guards.push(Guard::Extra(on_failure));

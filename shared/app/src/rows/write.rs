@@ -134,6 +134,10 @@ impl Rows {
         let mut ops = vec![WriteOp::put_new(item)];
         let mut guards = vec![Guard::Row];
         self.constraint_ops(table, owner, &key, row, None, &mut ops, &mut guards);
+        for op in Self::tally_ops(table, None, Some((owner, row))) {
+            ops.push(op);
+            guards.push(Guard::Row);
+        }
         if !check_references {
             let keep: Vec<bool> = guards
                 .iter()

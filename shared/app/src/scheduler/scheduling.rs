@@ -455,13 +455,13 @@ impl Scheduling {
             patch.insert("sent_at".into(), json!(timestamp_text(now)));
         }
         patch.insert("error_message".into(), json!(error_message));
-        let (row, op) = self.access.rows().transition_op(
+        let (row, ops) = self.access.rows().transition_ops(
             &schema::SCHEDULED_EMAILS,
             item,
             patch,
             &carried(item, attempts),
         )?;
-        match self.access.rows().store().transact_write(vec![op]).await {
+        match self.access.rows().store().transact_write(ops).await {
             Ok(()) => Ok(row),
             Err(StoreError::ConditionFailed { .. }) => Err(RowError::Concurrent.into()),
             Err(e) => Err(e.into()),

@@ -416,8 +416,7 @@ impl SocialPosts {
         let mut patch = Row::new();
         patch.insert("status".into(), json!(PostStatus::Scheduled));
         patch.insert("scheduled_at".into(), json!(timestamp_text(at)));
-        let (_, op) = rows.transition_op(&schema::SOCIAL_POSTS, &item, patch, &[])?;
-        let mut ops = vec![op];
+        let (_, mut ops) = rows.transition_ops(&schema::SOCIAL_POSTS, &item, patch, &[])?;
         let targets = self.target_items(owner, id).await?;
         for target in &targets {
             let mut patch = Row::new();

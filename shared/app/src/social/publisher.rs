@@ -371,10 +371,10 @@ impl SocialPublisher {
             (Some(at), Some(id)) => POST_QUEUE.lease_attributes(id, at),
             _ => Vec::new(),
         };
-        let (_, op) =
+        let (_, ops) =
             self.rows()
-                .transition_op(&schema::SOCIAL_POSTS, claimed, patch, &internal)?;
-        self.rows().store().transact_write(vec![op]).await?;
+                .transition_ops(&schema::SOCIAL_POSTS, claimed, patch, &internal)?;
+        self.rows().store().transact_write(ops).await?;
         Ok(())
     }
 }
