@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use scaliyo_app::rows::{ListRequest, Row, RowError, Rows};
 use scaliyo_domain::schema::{self, Table as TableDef};
-use scaliyo_store::{SystemClock, Table};
+use scaliyo_store::{Item, Key, SystemClock, Table, WriteOp};
 use serde_json::{Value, json};
 
 fn row(value: Value) -> Row {
@@ -773,6 +773,69 @@ pub async fn tallies_follow_every_kind_of_write(store: Arc<dyn Table>) {
     );
 }
 
+/// A store written before tallies were kept (its tally items missing or wrong) is set right
+/// by a recount: every tally then equals what the rows hold, values no row holds any more
+/// included, and the next write adds to the recounted figures.
+pub async fn a_recount_sets_tallies_to_what_the_rows_hold(store: Arc<dyn Table>) {
+    const STATUSES: [&str; 3] = ["New", "Contacted", "Lost"];
+    let rows = rows(store.clone());
+    let (alice, bob) = (owner(), owner());
+    for (i, status) in ["New", "New", "Contacted"].iter().enumerate() {
+        let input = row(json!({ "client_id": alice, "name": format!("l{i}"), "status": status }));
+        rows.create(&schema::LEADS, None, input).await.unwrap();
+    }
+    rows.create(
+        &schema::LEADS,
+        None,
+        row(json!({ "client_id": bob, "name": "b", "status": "New" })),
+    )
+    .await
+    .unwrap();
+    // As an older store would have them: the total missing, one value's count wrong, and a
+    // count for a value no row holds.
+    let partition = scaliyo_app::layout::owner_column_partition(&alice);
+    store
+        .transact_write(vec![
+            WriteOp::delete(Key::new(partition.clone(), "counter#rows#leads")),
+            WriteOp::put(
+                Item::new(&Key::new(
+                    partition.clone(),
+                    "counter#rows#leads#status#New",
+                ))
+                .with("count", 7),
+            ),
+            WriteOp::put(
+                Item::new(&Key::new(partition, "counter#rows#leads#status#Lost")).with("count", 2),
+            ),
+        ])
+        .await
+        .unwrap();
+    let recounted = rows.recount_tallies(&schema::LEADS, &alice).await.unwrap();
+    assert_eq!(recounted, Some(3));
+    assert_tallies_match(&rows, &schema::LEADS, &alice, "status", &STATUSES, 0).await;
+    rows.create(
+        &schema::LEADS,
+        None,
+        row(json!({ "client_id": alice, "name": "after", "status": "Lost" })),
+    )
+    .await
+    .unwrap();
+    assert_tallies_match(&rows, &schema::LEADS, &alice, "status", &STATUSES, 1).await;
+    // Another owner's tallies are not touched; untallied tables have nothing to recount.
+    assert_eq!(
+        rows.tallied_count(&schema::LEADS, &bob, Some(("status", "New")))
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        rows.recount_tallies(&schema::PROFILES, &alice)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
 #[macro_export]
 macro_rules! rows_conformance_tests {
     ($backend:ident) => {
@@ -788,7 +851,8 @@ macro_rules! rows_conformance_tests {
             a_reference_to_a_missing_row_is_refused,
             deleting_a_lead_carries_out_every_on_delete_action,
             shared_rows_are_listed_and_addressed_by_id,
-            tallies_follow_every_kind_of_write
+            tallies_follow_every_kind_of_write,
+            a_recount_sets_tallies_to_what_the_rows_hold
         );
     };
     (@each $backend:ident, $($name:ident),+) => {

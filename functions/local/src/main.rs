@@ -58,6 +58,12 @@ enum Command {
         #[command(subcommand)]
         action: HitsAction,
     },
+    /// The row tallies `count=exact` reads: set them from the rows, for a data directory
+    /// written before they were kept (with the server stopped).
+    Tallies {
+        #[command(subcommand)]
+        action: TalliesAction,
+    },
     /// Print a bearer token for the local server.
     Token {
         #[arg(long)]
@@ -79,6 +85,16 @@ enum HitsAction {
     /// Applies every journalled hit now (classified, stored, counted once: hits already
     /// stored are recognised). A running server does this itself; stop it first.
     Replay,
+}
+
+#[derive(Subcommand)]
+enum TalliesAction {
+    /// Sets each user's tallies to what its rows hold; prints the rows counted per table.
+    Recount {
+        /// A user whose rows to recount (repeat for several).
+        #[arg(long = "user", required = true)]
+        users: Vec<String>,
+    },
 }
 
 /// mimalloc rather than glibc's malloc: per-thread heaps without a shared lock, and freed
@@ -106,6 +122,9 @@ fn main() -> ExitCode {
                 server,
             } => import(cli.data_dir, file, user, on_duplicate, server).await,
             Command::Hits { action } => hits(cli.data_dir, action).await,
+            Command::Tallies {
+                action: TalliesAction::Recount { users },
+            } => recount_tallies(cli.data_dir, users).await,
             Command::Token {
                 user,
                 role,
@@ -166,6 +185,28 @@ async fn hits(data_dir: PathBuf, action: HitsAction) -> Result<(), String> {
                 report.stored, report.duplicates, report.not_tracked, report.unreadable
             );
         }
+    }
+    Ok(())
+}
+
+async fn recount_tallies(data_dir: PathBuf, users: Vec<String>) -> Result<(), String> {
+    let config = LocalConfig::new(DEFAULT_ADDR.parse().map_err(|e| format!("{e}"))?, data_dir);
+    let system = LocalSystem::open(config, Arc::new(SystemClock)).map_err(|e| {
+        format!("cannot open the data directory (stop the `scaliyo serve` that holds it): {e}")
+    })?;
+    let rows = scaliyo_app::rows::Rows::new(system.table.clone(), system.clock.clone());
+    for user in users {
+        let owner =
+            OwnerId::from_str(&user).map_err(|_| format!("--user must be a UUID, got {user:?}"))?;
+        let recounted = rows
+            .recount_all_tallies(&owner.to_string())
+            .await
+            .map_err(|e| format!("recounting {owner}: {e}"))?;
+        let counts: Vec<String> = recounted
+            .iter()
+            .map(|(table, count)| format!("{table} {count}"))
+            .collect();
+        println!("{owner}: {}", counts.join(", "));
     }
     Ok(())
 }

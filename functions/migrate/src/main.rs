@@ -10,7 +10,8 @@
 //! `--data-dir .scaliyo` for the local system). Tables are written in schema order, each row
 //! through the same repository the API uses (defaults, CHECKs, keys, index entries and
 //! uniqueness items), sender credentials sealed like `connect` seals them, then the counters
-//! derived from rows (contacts) and the analytics of every migrated day are rebuilt.
+//! derived from rows (contacts, the row tallies) and the analytics of every migrated day are
+//! rebuilt.
 //! Re-running is safe: items are overwritten with the same content.
 
 use std::collections::{BTreeSet, HashMap};
@@ -252,6 +253,11 @@ async fn migrate(
         .with("count", count);
         store.transact_write(vec![WriteOp::put(counter)]).await?;
     }
+    // The row tallies `count=exact` reads, from the rows as written (a re-run sets the same).
+    let migrated: BTreeSet<&String> = owners.by_row.values().collect();
+    for owner in migrated {
+        rows.recount_all_tallies(owner).await?;
+    }
     for (owner, days) in analytics_days {
         let days: Vec<String> = days.into_iter().collect();
         for window in days.chunks(31) {
@@ -387,11 +393,16 @@ mod tests {
             "UQ",
         );
         assert!(store.get(&taken).await.unwrap().is_some());
+        // The row tallies count=exact reads were set from the rows.
+        let tallied = |by| rows.tallied_count(leads, owner, by);
+        assert_eq!(tallied(None).await.unwrap(), Some(2));
+        assert_eq!(tallied(Some(("status", "New"))).await.unwrap(), Some(2));
         // A re-run changes nothing.
         let again = migrate(export.path(), store.clone(), sealer, clock)
             .await
             .unwrap();
         assert_eq!(again.tables.len(), 4);
+        assert_eq!(tallied(None).await.unwrap(), Some(2));
         assert_eq!(
             store
                 .get(&Key::new(format!("U#{owner}"), "counter#contacts"))

@@ -1,4 +1,5 @@
-//! `scaliyo-ops`: what an operator does to a deployed stack's queues when an alarm fires
+//! `scaliyo-ops`: what an operator does to a deployed stack's queues when an alarm fires,
+//! and to its row tallies once when upgrading a table written before they were kept
 //! (docs/operations.md). Credentials and region come from the usual AWS environment.
 //!
 //! ```text
@@ -6,6 +7,7 @@
 //! scaliyo-ops dlq redrive --from <dlq url> --to <queue url> [--max 1000]
 //! scaliyo-ops import resume --owner <user id> --batch <batch id>
 //!                           --queue-url <imports queue url> --bucket <imports bucket> [--table-name <table>]
+//! scaliyo-ops tallies recount --owner <user id> [--owner <user id> …] [--table-name <table>]
 //! ```
 //!
 //! `--table-name` defaults to `TABLE_NAME`; without a table `dlq list` prints no reasons.
@@ -42,6 +44,24 @@ enum Command {
     Import {
         #[command(subcommand)]
         action: ImportAction,
+    },
+    /// The row tallies `count=exact` reads (docs/operations.md).
+    Tallies {
+        #[command(subcommand)]
+        action: TalliesAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TalliesAction {
+    /// Sets each owner's tallies to what its rows hold: once, with writes stopped, on a
+    /// table written before tallies were kept. Prints one JSON line per owner.
+    Recount {
+        /// A user whose rows to recount (repeat for several).
+        #[arg(long = "owner", required = true)]
+        owners: Vec<String>,
+        #[arg(long, env = "TABLE_NAME")]
+        table_name: String,
     },
 }
 
@@ -149,6 +169,27 @@ async fn run(cli: Cli, clients: &Clients, out: &mut dyn std::io::Write) -> Resul
                 .map_err(|e| e.to_string())?;
             Ok(())
         }
+        Command::Tallies {
+            action: TalliesAction::Recount { owners, table_name },
+        } => {
+            let rows = Rows::new(table(table_name), Arc::new(SystemClock));
+            for owner in owners {
+                let owner: OwnerId = owner
+                    .parse()
+                    .map_err(|_| format!("--owner: `{owner}` is not a user id"))?;
+                let recounted = rows
+                    .recount_all_tallies(&owner.to_string())
+                    .await
+                    .map_err(|e| format!("recounting {owner}: {e}"))?;
+                let tables: serde_json::Map<String, serde_json::Value> = recounted
+                    .into_iter()
+                    .map(|(name, count)| (name.to_owned(), count.into()))
+                    .collect();
+                let line = serde_json::json!({ "owner": owner.to_string(), "rows": tables });
+                writeln!(out, "{line}").map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
         Command::Import {
             action:
                 ImportAction::Resume {
@@ -197,7 +238,7 @@ async fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scaliyo_store::OutgoingMessage;
+    use scaliyo_store::{OutgoingMessage, Table as _};
 
     /// The commands against SQS on moto: a dead letter listed, then redriven.
     #[tokio::test]
@@ -524,6 +565,81 @@ mod tests {
             .await
             .expect("receive");
         assert!(nothing.is_empty());
+    }
+
+    /// A table written before tallies were kept (here: its tally items removed) counts its
+    /// rows again from `tallies recount`, on DynamoDB Local.
+    #[tokio::test]
+    async fn a_recount_sets_an_owners_tallies_from_its_rows() {
+        let Some((dynamo, table_name)) = table().await else {
+            return;
+        };
+        let store = Arc::new(DynamoTable::new(
+            scaliyo_aws::dynamodb_client(&dynamo),
+            table_name.clone(),
+        ));
+        let rows = Rows::new(store.clone(), Arc::new(SystemClock));
+        let owner = uuid_text();
+        for (name, status) in [("a", "New"), ("b", "Qualified"), ("c", "Qualified")] {
+            let input = serde_json::from_value(
+                serde_json::json!({ "client_id": owner, "name": name, "status": status }),
+            )
+            .expect("a row");
+            rows.create(&scaliyo_domain::schema::LEADS, None, input)
+                .await
+                .expect("a lead");
+        }
+        let partition = scaliyo_app::layout::owner_column_partition(&owner);
+        for sk in ["counter#rows#leads", "counter#rows#leads#status#Qualified"] {
+            store
+                .transact_write(vec![scaliyo_store::WriteOp::delete(
+                    scaliyo_store::Key::new(partition.clone(), sk),
+                )])
+                .await
+                .expect("an older table's missing tally");
+        }
+        let parse = |args: &[&str]| {
+            Cli::parse_from(std::iter::once("scaliyo-ops").chain(args.iter().copied()))
+        };
+        let mut printed = Vec::new();
+        run(
+            parse(&[
+                "tallies",
+                "recount",
+                "--owner",
+                &owner,
+                "--table-name",
+                &table_name,
+            ]),
+            &Clients::from(&dynamo),
+            &mut printed,
+        )
+        .await
+        .expect("recounted");
+        let line: serde_json::Value =
+            serde_json::from_slice(&printed).expect("one JSON line per owner");
+        assert_eq!(line["owner"], owner.as_str());
+        assert_eq!(line["rows"]["leads"], 3);
+        let count = |by| rows.tallied_count(&scaliyo_domain::schema::LEADS, &owner, by);
+        assert_eq!(count(None).await.expect("read"), Some(3));
+        assert_eq!(
+            count(Some(("status", "Qualified"))).await.expect("read"),
+            Some(2)
+        );
+        let refused = run(
+            parse(&[
+                "tallies",
+                "recount",
+                "--owner",
+                "nobody",
+                "--table-name",
+                &table_name,
+            ]),
+            &Clients::from(&dynamo),
+            &mut Vec::new(),
+        )
+        .await;
+        assert!(refused.is_err_and(|e| e.contains("not a user id")));
     }
 
     fn uuid_text() -> String {

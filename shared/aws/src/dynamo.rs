@@ -392,6 +392,34 @@ fn build_error(error: impl std::fmt::Display) -> StoreError {
 // ---------------------------------------------------------------------------------------
 // Writes
 
+/// The pauses before each new attempt of a transaction refused for a conflict: exponential
+/// with full jitter (AWS's advice for contended items): 8 attempts with at most 1.27 s of
+/// pauses in all, after which the conflict goes to the caller, whose own retry policy applies.
+#[derive(Default)]
+struct ConflictPauses {
+    attempts: u32,
+}
+
+impl ConflictPauses {
+    const RETRIES: u32 = 7;
+    const BASE: Duration = Duration::from_millis(10);
+    const CAP: Duration = Duration::from_millis(640);
+}
+
+impl Iterator for ConflictPauses {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        if self.attempts >= Self::RETRIES {
+            return None;
+        }
+        let ceiling = Self::BASE.saturating_mul(1 << self.attempts).min(Self::CAP);
+        self.attempts += 1;
+        let ceiling_ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        Some(Duration::from_millis(rand::random_range(0..=ceiling_ms)))
+    }
+}
+
 impl DynamoTable {
     fn transact_item(&self, op: &WriteOp) -> Result<TransactWriteItem, StoreError> {
         let mut expression = Expression::default();
@@ -679,30 +707,52 @@ impl Table for DynamoTable {
     async fn transact_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         let (ops, origin) = coalesce_adds(ops);
         check_transaction(&ops)?;
+        // Conflicts are expected, not exceptional: every write of an owner's rows adds to
+        // that owner's tallies and contacts counter, and DynamoDB refuses concurrent
+        // transactions on one item (and single writes to an item in one) rather than
+        // queueing them. A refused write was not made, so it is sent again after a pause.
         if ops.len() == 1 {
             let op = ops
                 .into_iter()
                 .next()
                 .ok_or_else(|| StoreError::Invalid("empty transaction".into()))?;
-            return self
-                .write_one(op)
-                .await
-                .map_err(|e| at_caller_index(e, &origin));
+            let mut pauses = ConflictPauses::default();
+            loop {
+                match self.write_one(op.clone()).await {
+                    Err(StoreError::TransactionConflict) => match pauses.next() {
+                        Some(pause) => tokio::time::sleep(pause).await,
+                        None => return Err(StoreError::TransactionConflict),
+                    },
+                    done => return done.map_err(|e| at_caller_index(e, &origin)),
+                }
+            }
         }
         let items = ops
             .iter()
             .map(|op| self.transact_item(op))
             .collect::<Result<Vec<_>, _>>()?;
-        let output = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .set_return_consumed_capacity(self.capacity_request())
-            .send()
-            .await
-            .map_err(|e| at_caller_index(map_transaction_error(e), &origin))?;
-        self.record_writes(output.consumed_capacity());
-        Ok(())
+        // A conflict cancelled the whole transaction: sending it again is safe.
+        let mut pauses = ConflictPauses::default();
+        loop {
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .set_return_consumed_capacity(self.capacity_request())
+                .send()
+                .await;
+            match sent.map_err(|e| at_caller_index(map_transaction_error(e), &origin)) {
+                Ok(output) => {
+                    self.record_writes(output.consumed_capacity());
+                    return Ok(());
+                }
+                Err(StoreError::TransactionConflict) => match pauses.next() {
+                    Some(pause) => tokio::time::sleep(pause).await,
+                    None => return Err(StoreError::TransactionConflict),
+                },
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     async fn update(
@@ -866,4 +916,19 @@ pub async fn create_table(client: &Client, table_name: &str) -> Result<(), Store
         .await
         .map_err(map_error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflict_pauses_stay_under_their_growing_ceiling_and_run_out() {
+        let pauses: Vec<Duration> = ConflictPauses::default().collect();
+        assert_eq!(pauses.len(), 7);
+        for (attempt, pause) in pauses.iter().enumerate() {
+            let ceiling = Duration::from_millis(10 << attempt).min(ConflictPauses::CAP);
+            assert!(*pause <= ceiling, "pause {attempt} was {pause:?}");
+        }
+    }
 }

@@ -346,7 +346,7 @@ pub fn owner_partition(owner: OwnerId) -> String {
 
 /// [`owner_partition`] named by an owner column's text, as the generic row layer reads it
 /// from rows (the column's type has already been checked to be a uuid).
-pub(crate) fn owner_column_partition(owner: &str) -> String {
+pub fn owner_column_partition(owner: &str) -> String {
     format!("U#{owner}")
 }
 

@@ -6,6 +6,10 @@
 //! partition beside the rows it counts. A transaction writing several rows adds to the same
 //! tally once (the store merges the adds). Rows without an owner are not tallied.
 
+use std::collections::BTreeMap;
+
+use scaliyo_store::BatchOp;
+
 use super::*;
 
 /// The attribute of a tally item holding the count.
@@ -101,6 +105,86 @@ impl Rows {
         let item = self.store.get(&tally_key(table, owner, by)).await?;
         let count = item.and_then(|i| i.i64(COUNT_ATTR)).unwrap_or(0);
         Ok(Some(u64::try_from(count).unwrap_or(0)))
+    }
+}
+
+impl Rows {
+    /// Sets `owner`'s tallies of `table` to what its rows hold, and returns how many rows
+    /// that is (None: the table has no tallies). For a store written before tallies were
+    /// kept: its counts would otherwise start from nothing. Reads every row of the owner's
+    /// table. Run with the owner's writes stopped: a write between the reading and the
+    /// setting would be left out of the count.
+    pub async fn recount_tallies(
+        &self,
+        table: &'static Table,
+        owner: &str,
+    ) -> Result<Option<u64>, RowError> {
+        let Some(columns) = tallied_columns(table) else {
+            return Ok(None);
+        };
+        let mut counts: BTreeMap<Key, i64> = BTreeMap::new();
+        // Every tally kept so far is set: to its recount, or to 0 when no row holds its value.
+        let kept = Query::partition(Index::Table, layout::owner_column_partition(owner)).sort(
+            SortCondition::BeginsWith(format!("counter#rows#{}#", table.name)),
+        );
+        for item in self.query_all(kept).await? {
+            counts.insert(item.key()?, 0);
+        }
+        counts.insert(tally_key(table, owner, None), 0);
+        let mut request = ListRequest {
+            limit: 1000,
+            ..ListRequest::default()
+        };
+        loop {
+            let page = self.list(table, Some(owner), request.clone()).await?;
+            for row in &page.rows {
+                for key in tallies_of(table, &columns, Some(owner), row) {
+                    *counts.entry(key).or_default() += 1;
+                }
+            }
+            match page.next {
+                Some(next) => request.cursor = Some(next),
+                None => break,
+            }
+        }
+        let total = counts
+            .get(&tally_key(table, owner, None))
+            .copied()
+            .unwrap_or(0);
+        let puts: Vec<BatchOp> = counts
+            .into_iter()
+            .map(|(key, count)| BatchOp::Put(Item::new(&key).with(COUNT_ATTR, count)))
+            .collect();
+        self.store.batch_write(puts).await?;
+        Ok(Some(u64::try_from(total).unwrap_or(0)))
+    }
+
+    /// [`Rows::recount_tallies`] for every tallied table of `owner`: each table's name with
+    /// its row count.
+    pub async fn recount_all_tallies(
+        &self,
+        owner: &str,
+    ) -> Result<Vec<(&'static str, u64)>, RowError> {
+        let mut recounted = Vec::new();
+        for table in schema::TABLES.iter() {
+            if let Some(count) = self.recount_tallies(table, owner).await? {
+                recounted.push((table.name, count));
+            }
+        }
+        Ok(recounted)
+    }
+
+    /// Every item `query` selects, page after page.
+    async fn query_all(&self, mut query: Query) -> Result<Vec<Item>, RowError> {
+        let mut items = Vec::new();
+        loop {
+            let page = self.store.query(query.clone()).await?;
+            items.extend(page.items);
+            match page.next {
+                Some(next) => query = query.after(Some(next)),
+                None => return Ok(items),
+            }
+        }
     }
 }
 
