@@ -1,9 +1,9 @@
 //! What the frontend's PostgREST reads cost on DynamoDB, as DynamoDB Local reports it
 //! (`ReturnConsumedCapacity: TOTAL` on every request), with 1,000, 10,000 and 50,000 leads in
 //! the caller's partition: read units and requests for the first page of a status ordered by
-//! `created_at` (the status index), a `count=exact` HEAD on a status (the index, `Select:
-//! COUNT`), an unfiltered first page, and an `ilike` on the name (no index: it reads the
-//! partition until the page is full).
+//! `created_at` (the status index), a `count=exact` HEAD on a status and on the whole table
+//! (the owner's tallies, ADR 0032), an unfiltered first page, and an `ilike` on the name (no
+//! index: it reads the partition until the page is full).
 //!
 //! `scripts/bench rest_capacity` (starts DynamoDB Local); figures in docs/BENCHMARKS.md.
 
@@ -33,7 +33,7 @@ struct Read {
     wanted: Wanted,
 }
 
-const READS: [Read; 4] = [
+const READS: [Read; 5] = [
     Read {
         name: "status page, newest first",
         query: &[("status", "eq.Qualified"), ("order", "created_at.desc")],
@@ -45,6 +45,14 @@ const READS: [Read; 4] = [
     Read {
         name: "HEAD count=exact on a status",
         query: &[("status", "eq.Qualified")],
+        wanted: Wanted {
+            rows: false,
+            count: true,
+        },
+    },
+    Read {
+        name: "HEAD count=exact, unfiltered",
+        query: &[],
         wanted: Wanted {
             rows: false,
             count: true,
