@@ -88,6 +88,21 @@ impl Workspace {
         reply.body
     }
 
+    /// The owner's tally of scheduled e-mails with `status` (what `count=exact` reads).
+    async fn tallied(&self, status: &str) -> Option<u64> {
+        self.local
+            .system
+            .access
+            .rows()
+            .tallied_count(
+                &scaliyo_domain::schema::SCHEDULED_EMAILS,
+                self.ada.id(),
+                Some(("status", status)),
+            )
+            .await
+            .unwrap()
+    }
+
     fn outbox(&self) -> usize {
         std::fs::read_dir(self.local.system.outbox.dir())
             .map(|d| d.count())
@@ -215,6 +230,10 @@ async fn overlapping_ticks_and_duplicated_deliveries_send_each_row_once() {
         assert_eq!(w.row(id).await["status"], "sent");
     }
     assert_eq!(w.tick().await["claimed"], 0);
+    // Claims and settlements raced, and the tallies still count each row once.
+    assert_eq!(w.tallied("sent").await, Some(40));
+    assert_eq!(w.tallied("pending").await, Some(0));
+    assert_eq!(w.tallied("processing").await, Some(0));
 }
 
 #[tokio::test]
@@ -377,6 +396,9 @@ async fn cancelling_a_sequence_stops_the_rest_and_cancel_rules_hold() {
         .map(|r| r["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["sent", "cancelled", "cancelled"]);
+    assert_eq!(w.tallied("sent").await, Some(1));
+    assert_eq!(w.tallied("cancelled").await, Some(2));
+    assert_eq!(w.tallied("pending").await, Some(0));
 }
 
 #[tokio::test]

@@ -342,6 +342,20 @@ async fn a_post_to_all_four_channels_publishes_retries_and_fails_per_target() {
         post["summary"],
         json!({ "published": 3, "failed": 1, "open": 0 })
     );
+    // Every status the post went through moved its owner's tallies (count=exact reads them).
+    let rows = w.local.system.access.rows();
+    let posts = &scaliyo_domain::schema::SOCIAL_POSTS;
+    for status in ["draft", "scheduled", "processing", "completed", "failed"] {
+        let tallied = rows
+            .tallied_count(posts, w.ada.id(), Some(("status", status)))
+            .await
+            .unwrap();
+        assert_eq!(tallied, Some(u64::from(status == "completed")), "{status}");
+    }
+    assert_eq!(
+        rows.tallied_count(posts, w.ada.id(), None).await.unwrap(),
+        Some(1)
+    );
     let linkedin = target(&post, "linkedin_member");
     assert_eq!(linkedin["status"], "published");
     assert_eq!(
