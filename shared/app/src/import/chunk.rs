@@ -348,18 +348,35 @@ impl Importer {
         let owner_text = owner.to_string();
         let mut groups = Vec::with_capacity(creating.len().div_ceil(LEADS_PER_TRANSACTION));
         let mut group = LeadGroup::default();
-        let mut items: HashSet<Key> = HashSet::new();
+        // Items the group's transaction writes: each lead's own (its item and uniqueness
+        // items, never shared — in-file duplicates were set aside before), plus the tallies
+        // its leads add to, which the store merges into one item each.
+        let mut own_items = 0;
+        let mut tallies: HashSet<Key> = HashSet::new();
         for lead in creating {
             let ops = rows.insert_ops(&schema::LEADS, Some(&owner_text), &lead.1, false)?;
-            let keys: Vec<Key> = ops.iter().filter_map(|op| op.key().ok()).collect();
-            let added = keys.iter().filter(|key| !items.contains(key)).count();
+            let tally_keys = || {
+                ops.iter().filter_map(|op| match op {
+                    WriteOp::Update { key, .. } => Some(key),
+                    _ => None,
+                })
+            };
+            let own = ops.len() - tally_keys().count();
+            let new_tallies = tally_keys().filter(|key| !tallies.contains(*key)).count();
             let full = group.leads.len() == LEADS_PER_TRANSACTION
-                || items.len() + added > scaliyo_store::table::MAX_TRANSACTION_ITEMS;
+                || own_items + own + tallies.len() + new_tallies
+                    > scaliyo_store::table::MAX_TRANSACTION_ITEMS;
             if full && !group.leads.is_empty() {
                 groups.push(std::mem::take(&mut group));
-                items.clear();
+                own_items = 0;
+                tallies.clear();
             }
-            items.extend(keys);
+            own_items += own;
+            for key in tally_keys() {
+                if !tallies.contains(key) {
+                    tallies.insert(key.clone());
+                }
+            }
             let position = group.leads.len();
             group.op_owner.extend(ops.iter().map(|_| position));
             group.ops.extend(ops);
