@@ -625,3 +625,73 @@ async fn connect_mailchimp_oauth_checks_the_marketing_key_and_the_account_never_
     );
     assert!(outbox_files(&local).is_empty());
 }
+
+/// `connect-sendgrid` with a key SendGrid refuses, or one that may not send, is answered 400
+/// naming the key and saves nothing; a key with `mail.send` connects. The SendGrid adapter
+/// against a stand-in of `GET /v3/scopes`, through the local server as the frontend calls it.
+#[tokio::test]
+async fn connect_sendgrid_refuses_a_key_that_cannot_send_and_saves_nothing() {
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let sendgrid = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/scopes"))
+        .and(header("authorization", "Bearer SG.can-send"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "scopes": ["mail.send"] })))
+        .with_priority(1)
+        .mount(&sendgrid)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/scopes"))
+        .and(header("authorization", "Bearer SG.stats-only"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "scopes": ["stats.read"] })))
+        .with_priority(1)
+        .mount(&sendgrid)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({ "errors": [{ "field": null, "message": "authorization required" }] }),
+        ))
+        .with_priority(2)
+        .mount(&sendgrid)
+        .await;
+    let mailer: Arc<dyn Mailer> = Arc::new(scaliyo_mail::SendgridMailer::new(
+        sendgrid.uri(),
+        scaliyo_mail::http_client(),
+    ));
+    let local = RunningLocal::start_configured(Arc::new(scaliyo_store::SystemClock), |config| {
+        config.injected.mailer = Some(mailer);
+    })
+    .await;
+    let ada = Client::user(&local, Role::Client, Some("ada@scaliyo.example"));
+    assert_eq!(ada.sign_up().await.status, 201);
+    let connect = |key: &str| {
+        ada.post(
+            "/functions/v1/connect-sendgrid",
+            json!({ "api_key": key, "from_email": "ada@mail.scaliyo.example", "from_name": "Ada" }),
+        )
+    };
+    for (key, reason) in [
+        ("SG.revoked", "authorization required"),
+        ("SG.stats-only", "mail.send"),
+    ] {
+        let refused = connect(key).await;
+        assert_eq!(refused.status, 400, "{key}: {}", refused.body);
+        let text = refused.body.to_string();
+        assert!(
+            text.contains("api_key") && text.contains(reason),
+            "{key}: {text}"
+        );
+        assert!(!text.contains(key), "the key is not echoed: {text}");
+    }
+    let listed = ada.get("/v1/sender_accounts").await;
+    assert_eq!(
+        listed.body["data"],
+        json!([]),
+        "nothing saved: {}",
+        listed.body
+    );
+    let connected = connect("SG.can-send").await;
+    assert_eq!(connected.status, 200, "{}", connected.body);
+    assert_eq!(connected.body["account"]["provider"], "sendgrid");
+}

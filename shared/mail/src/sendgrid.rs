@@ -1,5 +1,6 @@
 //! `SendgridMailer`: SendGrid v3 Mail Send (`POST /v3/mail/send`, bearer API key, JSON body;
-//! `202 Accepted` with the id in `X-Message-Id`).
+//! `202 Accepted` with the id in `X-Message-Id`), and the key checked when a sender connects
+//! (`GET /v3/scopes`: the key must hold `mail.send`).
 
 use async_trait::async_trait;
 use scaliyo_store::{Credentials, Delivery, MailError, Mailer, OutgoingEmail};
@@ -58,11 +59,7 @@ impl Mailer for SendgridMailer {
         email: &OutgoingEmail,
         credentials: &Credentials,
     ) -> Result<Delivery, MailError> {
-        let Credentials::ApiKey(key) = credentials else {
-            return Err(MailError::Auth(
-                "the account has no SendGrid API key".into(),
-            ));
-        };
+        let key = api_key(credentials)?;
         let response = self
             .http
             .post(format!("{}/v3/mail/send", self.base_url))
@@ -71,10 +68,9 @@ impl Mailer for SendgridMailer {
             .send()
             .await
             .map_err(crate::network_error)?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        if status.is_success() {
-            let id = headers
+        if response.status().is_success() {
+            let id = response
+                .headers()
                 .get("x-message-id")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
@@ -83,18 +79,63 @@ impl Mailer for SendgridMailer {
                 refreshed: None,
             });
         }
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        let message = body["errors"]
-            .as_array()
-            .map(|errors| {
-                errors
-                    .iter()
-                    .filter_map(|e| e["message"].as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| status.to_string());
-        Err(crate::status_error(status, &headers, message))
+        Err(error_of(response).await)
     }
+
+    /// A key that cannot send is refused when the sender connects, not at its first e-mail:
+    /// `GET /v3/scopes` answers 401 for an unknown or revoked key, and lists the permissions
+    /// of a valid one, of which sending needs `mail.send` (a read-only key lacks it).
+    async fn verify(&self, credentials: &Credentials) -> Result<(), MailError> {
+        let key = api_key(credentials)?;
+        let response = self
+            .http
+            .get(format!("{}/v3/scopes", self.base_url))
+            .bearer_auth(key)
+            .send()
+            .await
+            .map_err(crate::network_error)?;
+        if !response.status().is_success() {
+            return Err(error_of(response).await);
+        }
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let may_send = body["scopes"]
+            .as_array()
+            .is_some_and(|scopes| scopes.iter().any(|scope| scope == "mail.send"));
+        if may_send {
+            Ok(())
+        } else {
+            Err(MailError::Auth(
+                "the API key lacks the mail.send permission".into(),
+            ))
+        }
+    }
+}
+
+fn api_key(credentials: &Credentials) -> Result<&str, MailError> {
+    match credentials {
+        Credentials::ApiKey(key) => Ok(key),
+        _ => Err(MailError::Auth(
+            "the account has no SendGrid API key".into(),
+        )),
+    }
+}
+
+/// A refused request as the caller can act on it, with SendGrid's own messages
+/// (`{"errors": [{"message": …}]}`).
+async fn error_of(response: reqwest::Response) -> MailError {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let message = body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["message"].as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| status.to_string());
+    crate::status_error(status, &headers, message)
 }

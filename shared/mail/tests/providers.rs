@@ -102,6 +102,61 @@ async fn sendgrid_errors_map_to_what_a_caller_can_act_on() {
     }
 }
 
+/// Connecting checks the key: `GET /v3/scopes` with the bearer key; it must hold `mail.send`.
+#[tokio::test]
+async fn a_sendgrid_key_is_checked_for_the_mail_send_permission_before_it_is_saved() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/scopes"))
+        .and(header("authorization", "Bearer SG.full-access"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({ "scopes": ["alerts.read", "mail.batch.read", "mail.send", "user.profile.read"] }),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/scopes"))
+        .and(header("authorization", "Bearer SG.read-only"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "scopes": ["stats.read", "user.profile.read"] })),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v3/scopes"))
+        .and(header("authorization", "Bearer SG.revoked"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({ "errors": [{ "field": null, "message": "authorization required" }] }),
+        ))
+        .mount(&server)
+        .await;
+    let mailer = SendgridMailer::new(server.uri(), http_client());
+    let key = |key: &str| Credentials::ApiKey(key.into());
+    mailer.verify(&key("SG.full-access")).await.unwrap();
+    match mailer.verify(&key("SG.read-only")).await {
+        Err(MailError::Auth(reason)) => assert!(reason.contains("mail.send"), "{reason}"),
+        other => panic!("a key without mail.send: {other:?}"),
+    }
+    match mailer.verify(&key("SG.revoked")).await {
+        Err(MailError::Auth(reason)) => assert_eq!(reason, "authorization required"),
+        other => panic!("a revoked key: {other:?}"),
+    }
+    // SendGrid down is not the key's fault: the caller hears it could not check.
+    let down = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v3/scopes"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("upstream unavailable"))
+        .mount(&down)
+        .await;
+    let error = SendgridMailer::new(down.uri(), http_client())
+        .verify(&Credentials::ApiKey("SG.full-access".into()))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, MailError::Unavailable(_)), "{error:?}");
+}
+
 // ---------------------------------------------------------------- Mailchimp Transactional
 
 #[tokio::test]

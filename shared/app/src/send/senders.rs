@@ -313,15 +313,20 @@ impl SenderAccounts {
             }
         };
         if let Some(mailer) = self.mailers.for_provider(&request.provider) {
+            // SMTP logs in; SendGrid reads the key's permissions. Either way a sender that
+            // could not send is refused now, with the provider's reason.
+            let (field, server) = match request.provider.as_str() {
+                "smtp" => ("smtp", "the server"),
+                _ => ("api_key", "the provider"),
+            };
             mailer
                 .verify(&credentials)
                 .await
                 .map_err(|error| match error {
-                    MailError::Auth(reason) => invalid(
-                        "smtp",
-                        format!("the server refused the credentials: {reason}"),
-                    ),
-                    other => invalid("smtp", format!("the server could not be reached: {other}")),
+                    MailError::Auth(reason) => {
+                        invalid(field, format!("{server} refused the credentials: {reason}"))
+                    }
+                    other => invalid(field, format!("{server} could not be reached: {other}")),
                 })?;
         }
         let account = to_row(&NewSender {
