@@ -836,6 +836,41 @@ pub async fn a_recount_sets_tallies_to_what_the_rows_hold(store: Arc<dyn Table>)
     );
 }
 
+/// One owner's rows written at once all add to the same tally items: every write lands and
+/// every one is counted once. (DynamoDB refuses concurrent transactions on one item and the
+/// adapter sends them again; DynamoDB Local runs them one after the other instead, so that
+/// path is shown against a stand-in in tests/tests/store.rs.)
+pub async fn concurrent_writes_of_one_owner_are_all_counted(store: Arc<dyn Table>) {
+    let rows = rows(store);
+    let alice = owner();
+    let writes = (0..24).map(|i| {
+        let rows = rows.clone();
+        let input = row(json!({
+            "client_id": alice, "name": format!("lead {i}"),
+            "status": if i % 3 == 0 { "Qualified" } else { "New" },
+        }));
+        async move { rows.create(&schema::LEADS, None, input).await }
+    });
+    for written in futures::future::join_all(writes).await {
+        written.unwrap();
+    }
+    assert_tallies_match(
+        &rows,
+        &schema::LEADS,
+        &alice,
+        "status",
+        &["New", "Qualified"],
+        0,
+    )
+    .await;
+    assert_eq!(
+        rows.tallied_count(&schema::LEADS, &alice, Some(("status", "Qualified")))
+            .await
+            .unwrap(),
+        Some(8)
+    );
+}
+
 #[macro_export]
 macro_rules! rows_conformance_tests {
     ($backend:ident) => {
@@ -852,7 +887,8 @@ macro_rules! rows_conformance_tests {
             deleting_a_lead_carries_out_every_on_delete_action,
             shared_rows_are_listed_and_addressed_by_id,
             tallies_follow_every_kind_of_write,
-            a_recount_sets_tallies_to_what_the_rows_hold
+            a_recount_sets_tallies_to_what_the_rows_hold,
+            concurrent_writes_of_one_owner_are_all_counted
         );
     };
     (@each $backend:ident, $($name:ident),+) => {

@@ -101,3 +101,112 @@ mod dynamodb {
     scaliyo_tests::table_conformance_tests!(backend);
     scaliyo_tests::rows_conformance_tests!(backend);
 }
+
+/// What DynamoDB Local does not do: refuse a transaction for a conflict with another one on
+/// the same item (it runs them one after the other). A stand-in for the DynamoDB endpoint
+/// answers `TransactWriteItems` as DynamoDB does under contention, so the adapter's sending
+/// again is seen: refused twice then written, and refused every time then handed back.
+mod dynamodb_conflicts {
+    use scaliyo_aws::DynamoTable;
+    use scaliyo_store::{Item, Key, StoreError, Table, WriteOp};
+    use wiremock::matchers::{header, method};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const TRANSACT: &str = "DynamoDB_20120810.TransactWriteItems";
+
+    /// DynamoDB's answer to a transaction cancelled because another one held an item.
+    fn conflict() -> ResponseTemplate {
+        ResponseTemplate::new(400)
+            .insert_header("content-type", "application/x-amz-json-1.0")
+            .set_body_json(serde_json::json!({
+                "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]",
+                "CancellationReasons": [
+                    { "Code": "None" },
+                    { "Code": "TransactionConflict", "Message": "Transaction is ongoing for the item" }
+                ]
+            }))
+    }
+
+    async fn table(server: &MockServer) -> DynamoTable {
+        let config = scaliyo_aws::emulator_config(&server.uri()).await;
+        DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), "scaliyo-test")
+    }
+
+    fn two_writes() -> Vec<WriteOp> {
+        vec![
+            WriteOp::put(Item::new(&Key::new("U#a", "leads#1")).with("name", "Ada")),
+            WriteOp::update(
+                Key::new("U#a", "counter#rows#leads"),
+                scaliyo_store::Update::new().add("count", 1),
+            ),
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_transaction_refused_for_a_conflict_is_sent_again_until_it_is_written() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(header("x-amz-target", TRANSACT))
+            .respond_with(conflict())
+            .up_to_n_times(2)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(header("x-amz-target", TRANSACT))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "application/x-amz-json-1.0")
+                    .set_body_json(serde_json::json!({})),
+            )
+            .with_priority(2)
+            .mount(&server)
+            .await;
+        table(&server)
+            .await
+            .transact_write(two_writes())
+            .await
+            .expect("written on the third attempt");
+        let sent = server.received_requests().await.unwrap_or_default();
+        assert_eq!(sent.len(), 3, "two refusals, then the write");
+        // The same transaction each time (the SDK gives each call its own idempotency
+        // token: a cancelled transaction wrote nothing, so there is nothing to deduplicate).
+        let actions: Vec<serde_json::Value> = sent
+            .iter()
+            .map(|request| {
+                let mut body: serde_json::Value =
+                    serde_json::from_slice(&request.body).unwrap_or_default();
+                if let Some(body) = body.as_object_mut() {
+                    body.remove("ClientRequestToken");
+                }
+                body
+            })
+            .collect();
+        assert!(
+            actions[0]["TransactItems"]
+                .as_array()
+                .is_some_and(|items| items.len() == 2)
+        );
+        assert!(actions.windows(2).all(|pair| pair[0] == pair[1]));
+    }
+
+    #[tokio::test]
+    async fn a_conflict_that_outlasts_the_attempts_reaches_the_caller_as_retryable() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(header("x-amz-target", TRANSACT))
+            .respond_with(conflict())
+            .mount(&server)
+            .await;
+        let error = table(&server)
+            .await
+            .transact_write(two_writes())
+            .await
+            .expect_err("refused every time");
+        assert_eq!(error, StoreError::TransactionConflict);
+        assert!(error.is_retryable());
+        let sent = server.received_requests().await.unwrap_or_default();
+        assert_eq!(sent.len(), 8, "the first attempt and seven more");
+    }
+}
