@@ -695,3 +695,84 @@ async fn connect_sendgrid_refuses_a_key_that_cannot_send_and_saves_nothing() {
     assert_eq!(connected.status, 200, "{}", connected.body);
     assert_eq!(connected.body["account"]["provider"], "sendgrid");
 }
+
+/// A Mailchimp Transactional key is pinged when its sender connects (`Invalid_Key`: 400,
+/// nothing saved); a Marketing key, checked against the Marketing API instead, is not sent to
+/// Transactional's ping, where it would be unknown.
+#[tokio::test]
+async fn mailchimp_keys_are_checked_against_the_api_they_belong_to() {
+    use wiremock::matchers::{body_json, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    const MARKETING_KEY: &str = "0123456789abcdef0123456789abcdef-us21";
+    let mailchimp = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/3.0/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(mailchimp_root()))
+        .mount(&mailchimp)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/1.0/users/ping2"))
+        .and(body_json(json!({ "key": "md-good" })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "PING": "PONG!" })))
+        .with_priority(1)
+        .mount(&mailchimp)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/1.0/users/ping2"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(
+            json!({ "status": "error", "code": -1, "name": "Invalid_Key", "message": "Invalid API key" }),
+        ))
+        .with_priority(2)
+        .mount(&mailchimp)
+        .await;
+    let uri = mailchimp.uri();
+    let mailer: Arc<dyn Mailer> = Arc::new(scaliyo_mail::MailchimpMailer::new(
+        uri.clone(),
+        scaliyo_mail::http_client(),
+    ));
+    let local = RunningLocal::start_configured(Arc::new(scaliyo_store::SystemClock), |config| {
+        config.mailchimp_marketing_url = uri;
+        config.injected.mailer = Some(mailer);
+    })
+    .await;
+    let ada = Client::user(&local, Role::Client, Some("ada@scaliyo.example"));
+    assert_eq!(ada.sign_up().await.status, 201);
+    let transactional = |key: &str| {
+        ada.post(
+            "/v1/sender-accounts/connect",
+            json!({ "provider": "mailchimp", "from_email": "ada@mail.scaliyo.example", "api_key": key }),
+        )
+    };
+    let refused = transactional("md-wrong").await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.to_string().contains("Invalid API key"),
+        "{}",
+        refused.body
+    );
+    let listed = ada.get("/v1/sender_accounts").await;
+    assert_eq!(
+        listed.body["data"],
+        json!([]),
+        "nothing saved: {}",
+        listed.body
+    );
+    assert_eq!(transactional("md-good").await.status, 201);
+    let marketing = ada
+        .post(
+            "/functions/v1/connect-mailchimp-oauth",
+            json!({ "apiKey": MARKETING_KEY }),
+        )
+        .await;
+    assert_eq!(marketing.status, 200, "{}", marketing.body);
+    let pinged: Vec<String> = mailchimp
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/api/1.0/users/ping2")
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert_eq!(pinged.len(), 2, "{pinged:?}");
+    assert!(pinged.iter().all(|body| !body.contains(MARKETING_KEY)));
+}

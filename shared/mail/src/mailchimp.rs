@@ -1,6 +1,7 @@
 //! `MailchimpMailer`: Mailchimp Transactional (Mandrill) `POST /api/1.0/messages/send` with the
 //! API key in the JSON body; a 200 carries one result per recipient (`sent`, `queued`,
-//! `rejected`, `invalid`), errors come as `{"status":"error","name":…,"message":…}`.
+//! `rejected`, `invalid`), errors come as `{"status":"error","name":…,"message":…}`. A key is
+//! checked when a sender connects with `POST /api/1.0/users/ping2` (`{"PING": "PONG!"}`).
 
 use async_trait::async_trait;
 use scaliyo_store::{Credentials, Delivery, MailError, Mailer, OutgoingEmail};
@@ -57,38 +58,10 @@ impl Mailer for MailchimpMailer {
         email: &OutgoingEmail,
         credentials: &Credentials,
     ) -> Result<Delivery, MailError> {
-        let Credentials::ApiKey(key) = credentials else {
-            return Err(MailError::Auth(
-                "the account has no Mailchimp Transactional API key".into(),
-            ));
-        };
-        let response = self
-            .http
-            .post(format!("{}/api/1.0/messages/send", self.base_url))
-            .json(&request_body(email, key))
-            .send()
-            .await
-            .map_err(crate::network_error)?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            let name = body["name"].as_str().unwrap_or_default();
-            let message = body["message"]
-                .as_str()
-                .unwrap_or(status.as_str())
-                .to_owned();
-            return Err(match name {
-                "Invalid_Key" | "PaymentRequired" | "Unknown_Subaccount" => {
-                    MailError::Auth(message)
-                }
-                "ValidationError" | "Unknown_Template" => MailError::Rejected(message),
-                _ if status.as_u16() == 429 => MailError::RateLimited {
-                    retry_after: crate::retry_after(&headers),
-                },
-                _ => crate::status_error(status, &headers, message),
-            });
-        }
+        let key = api_key(credentials)?;
+        let body = self
+            .call("messages/send", &request_body(email, key))
+            .await?;
         let result = &body[0];
         match result["status"].as_str() {
             Some("sent" | "queued" | "scheduled") => Ok(Delivery {
@@ -105,5 +78,61 @@ impl Mailer for MailchimpMailer {
                 "unexpected response from Mailchimp Transactional".into(),
             )),
         }
+    }
+
+    /// A key Mailchimp does not know (`Invalid_Key`) is refused when the sender connects,
+    /// not at its first e-mail.
+    async fn verify(&self, credentials: &Credentials) -> Result<(), MailError> {
+        let key = api_key(credentials)?;
+        let body = self.call("users/ping2", &json!({ "key": key })).await?;
+        if body["PING"] == "PONG!" {
+            Ok(())
+        } else {
+            Err(MailError::Unavailable(
+                "unexpected answer to a ping from Mailchimp Transactional".into(),
+            ))
+        }
+    }
+}
+
+impl MailchimpMailer {
+    /// One API call (`POST /api/1.0/<method>`, the key in `body`): the answer's JSON, or the
+    /// error it names as the caller can act on it.
+    async fn call(&self, method: &str, body: &Value) -> Result<Value, MailError> {
+        let response = self
+            .http
+            .post(format!("{}/api/1.0/{method}", self.base_url))
+            .json(body)
+            .send()
+            .await
+            .map_err(crate::network_error)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(body);
+        }
+        let name = body["name"].as_str().unwrap_or_default();
+        let message = body["message"]
+            .as_str()
+            .unwrap_or(status.as_str())
+            .to_owned();
+        Err(match name {
+            "Invalid_Key" | "PaymentRequired" | "Unknown_Subaccount" => MailError::Auth(message),
+            "ValidationError" | "Unknown_Template" => MailError::Rejected(message),
+            _ if status.as_u16() == 429 => MailError::RateLimited {
+                retry_after: crate::retry_after(&headers),
+            },
+            _ => crate::status_error(status, &headers, message),
+        })
+    }
+}
+
+fn api_key(credentials: &Credentials) -> Result<&str, MailError> {
+    match credentials {
+        Credentials::ApiKey(key) => Ok(key),
+        _ => Err(MailError::Auth(
+            "the account has no Mailchimp Transactional API key".into(),
+        )),
     }
 }

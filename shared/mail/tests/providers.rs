@@ -198,6 +198,34 @@ async fn mailchimp_transactional_gets_messages_send_with_the_key_in_the_body() {
     );
 }
 
+/// Connecting checks a Transactional key with `POST /api/1.0/users/ping2` (the key in the body).
+#[tokio::test]
+async fn a_mailchimp_transactional_key_is_pinged_before_it_is_saved() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/1.0/users/ping2"))
+        .and(body_json(json!({ "key": "md-good" })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "PING": "PONG!" })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/1.0/users/ping2"))
+        .and(body_json(json!({ "key": "md-wrong" })))
+        .respond_with(ResponseTemplate::new(500).set_body_json(
+            json!({ "status": "error", "code": -1, "name": "Invalid_Key", "message": "Invalid API key" }),
+        ))
+        .mount(&server)
+        .await;
+    let mailer = MailchimpMailer::new(server.uri(), http_client());
+    let key = |key: &str| Credentials::ApiKey(key.into());
+    mailer.verify(&key("md-good")).await.unwrap();
+    match mailer.verify(&key("md-wrong")).await {
+        Err(MailError::Auth(reason)) => assert_eq!(reason, "Invalid API key"),
+        other => panic!("an unknown key: {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn mailchimp_rejections_and_errors_are_typed() {
     let cases = [

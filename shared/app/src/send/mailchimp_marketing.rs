@@ -80,7 +80,9 @@ impl SenderAccounts {
             api_key: Some(api_key),
             oauth: None,
         };
-        self.connect(actor, connect).await
+        // The key was checked just now against the Marketing API (`GET /3.0/`).
+        self.connect_with(actor, connect, super::senders::KeyCheck::Already)
+            .await
     }
 
     async fn marketing_sender_of(

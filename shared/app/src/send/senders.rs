@@ -51,6 +51,17 @@ pub struct ConnectRequest {
     pub oauth: Option<OAuthTokens>,
 }
 
+/// How a sender's credentials are checked before it is saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum KeyCheck {
+    /// By the provider's mailer (SMTP: a login; SendGrid: the key's scopes; Mailchimp
+    /// Transactional: a ping).
+    WithTheMailer,
+    /// Already checked by the caller against another API of the provider: a Mailchimp
+    /// Marketing key, which Mailchimp Transactional does not know.
+    Already,
+}
+
 /// A new `sender_accounts` row.
 #[derive(Serialize)]
 struct NewSender<'a> {
@@ -263,6 +274,17 @@ impl SenderAccounts {
     /// Creates a sender account with its sealed credentials; SMTP credentials are verified
     /// (EHLO and AUTH) first, so a typo is refused before anything is saved.
     pub async fn connect(&self, actor: &Actor, request: ConnectRequest) -> Result<Row, SendError> {
+        self.connect_with(actor, request, KeyCheck::WithTheMailer)
+            .await
+    }
+
+    /// [`Self::connect`], the credentials checked as `check` says.
+    pub(super) async fn connect_with(
+        &self,
+        actor: &Actor,
+        request: ConnectRequest,
+        check: KeyCheck,
+    ) -> Result<Row, SendError> {
         let owner = actor.owner()?;
         let mut metadata = request.metadata.clone();
         let credentials = match (
@@ -312,7 +334,9 @@ impl SenderAccounts {
                 ));
             }
         };
-        if let Some(mailer) = self.mailers.for_provider(&request.provider) {
+        if let (KeyCheck::WithTheMailer, Some(mailer)) =
+            (check, self.mailers.for_provider(&request.provider))
+        {
             // SMTP logs in; SendGrid reads the key's permissions. Either way a sender that
             // could not send is refused now, with the provider's reason.
             let (field, server) = match request.provider.as_str() {
