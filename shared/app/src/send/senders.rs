@@ -271,8 +271,9 @@ impl SenderAccounts {
 }
 
 impl SenderAccounts {
-    /// Creates a sender account with its sealed credentials; SMTP credentials are verified
-    /// (EHLO and AUTH) first, so a typo is refused before anything is saved.
+    /// Creates a sender account with its sealed credentials; the credentials are checked
+    /// with the provider first (SMTP: EHLO and AUTH; SendGrid: the key's scopes; Mailchimp
+    /// Transactional: a ping), so a typo is refused before anything is saved.
     pub async fn connect(&self, actor: &Actor, request: ConnectRequest) -> Result<Row, SendError> {
         self.connect_with(actor, request, KeyCheck::WithTheMailer)
             .await
@@ -337,8 +338,8 @@ impl SenderAccounts {
         if let (KeyCheck::WithTheMailer, Some(mailer)) =
             (check, self.mailers.for_provider(&request.provider))
         {
-            // SMTP logs in; SendGrid reads the key's permissions. Either way a sender that
-            // could not send is refused now, with the provider's reason.
+            // SMTP logs in; SendGrid reads the key's permissions; Mailchimp Transactional
+            // answers a ping. A sender that could not send is refused now, with the reason.
             let (field, server) = match request.provider.as_str() {
                 "smtp" => ("smtp", "the server"),
                 _ => ("api_key", "the provider"),
