@@ -634,20 +634,18 @@ async fn connect_sendgrid_refuses_a_key_that_cannot_send_and_saves_nothing() {
     use wiremock::matchers::{header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let sendgrid = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v3/scopes"))
-        .and(header("authorization", "Bearer SG.can-send"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "scopes": ["mail.send"] })))
-        .with_priority(1)
-        .mount(&sendgrid)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v3/scopes"))
-        .and(header("authorization", "Bearer SG.stats-only"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "scopes": ["stats.read"] })))
-        .with_priority(1)
-        .mount(&sendgrid)
-        .await;
+    for (key, scope) in [
+        ("SG.can-send", "mail.send"),
+        ("SG.stats-only", "stats.read"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path("/v3/scopes"))
+            .and(header("authorization", format!("Bearer {key}").as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "scopes": [scope] })))
+            .with_priority(1)
+            .mount(&sendgrid)
+            .await;
+    }
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(401).set_body_json(
             json!({ "errors": [{ "field": null, "message": "authorization required" }] }),

@@ -420,6 +420,29 @@ impl Iterator for ConflictPauses {
     }
 }
 
+/// Sends a write until DynamoDB stops refusing it for a conflict, pausing between attempts
+/// ([`ConflictPauses`]); any other outcome is returned at once. Conflicts are expected, not
+/// exceptional: every write of an owner's rows adds to that owner's tallies and contacts
+/// counter, and DynamoDB refuses concurrent transactions on one item (and single writes to an
+/// item in one) rather than queueing them. A refused write was not made, so sending it again
+/// is safe.
+async fn sent_until_no_conflict<T, F, Fut>(mut send: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut pauses = ConflictPauses::default();
+    loop {
+        match send().await {
+            Err(StoreError::TransactionConflict) => match pauses.next() {
+                Some(pause) => tokio::time::sleep(pause).await,
+                None => return Err(StoreError::TransactionConflict),
+            },
+            done => return done,
+        }
+    }
+}
+
 impl DynamoTable {
     fn transact_item(&self, op: &WriteOp) -> Result<TransactWriteItem, StoreError> {
         let mut expression = Expression::default();
@@ -707,52 +730,31 @@ impl Table for DynamoTable {
     async fn transact_write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         let (ops, origin) = coalesce_adds(ops);
         check_transaction(&ops)?;
-        // Conflicts are expected, not exceptional: every write of an owner's rows adds to
-        // that owner's tallies and contacts counter, and DynamoDB refuses concurrent
-        // transactions on one item (and single writes to an item in one) rather than
-        // queueing them. A refused write was not made, so it is sent again after a pause.
         if ops.len() == 1 {
             let op = ops
                 .into_iter()
                 .next()
                 .ok_or_else(|| StoreError::Invalid("empty transaction".into()))?;
-            let mut pauses = ConflictPauses::default();
-            loop {
-                match self.write_one(op.clone()).await {
-                    Err(StoreError::TransactionConflict) => match pauses.next() {
-                        Some(pause) => tokio::time::sleep(pause).await,
-                        None => return Err(StoreError::TransactionConflict),
-                    },
-                    done => return done.map_err(|e| at_caller_index(e, &origin)),
-                }
-            }
+            return sent_until_no_conflict(|| self.write_one(op.clone()))
+                .await
+                .map_err(|e| at_caller_index(e, &origin));
         }
         let items = ops
             .iter()
             .map(|op| self.transact_item(op))
             .collect::<Result<Vec<_>, _>>()?;
-        // A conflict cancelled the whole transaction: sending it again is safe.
-        let mut pauses = ConflictPauses::default();
-        loop {
-            let sent = self
-                .client
+        let output = sent_until_no_conflict(|| async {
+            self.client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
                 .set_return_consumed_capacity(self.capacity_request())
                 .send()
-                .await;
-            match sent.map_err(|e| at_caller_index(map_transaction_error(e), &origin)) {
-                Ok(output) => {
-                    self.record_writes(output.consumed_capacity());
-                    return Ok(());
-                }
-                Err(StoreError::TransactionConflict) => match pauses.next() {
-                    Some(pause) => tokio::time::sleep(pause).await,
-                    None => return Err(StoreError::TransactionConflict),
-                },
-                Err(error) => return Err(error),
-            }
-        }
+                .await
+                .map_err(|e| at_caller_index(map_transaction_error(e), &origin))
+        })
+        .await?;
+        self.record_writes(output.consumed_capacity());
+        Ok(())
     }
 
     async fn update(

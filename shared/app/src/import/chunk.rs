@@ -349,32 +349,32 @@ impl Importer {
         let mut groups = Vec::with_capacity(creating.len().div_ceil(LEADS_PER_TRANSACTION));
         let mut group = LeadGroup::default();
         // Items the group's transaction writes: each lead's own (its item and uniqueness
-        // items, never shared — in-file duplicates were set aside before), plus the tallies
-        // its leads add to, which the store merges into one item each.
+        // items, never shared — in-file duplicates were set aside before), plus the items its
+        // leads add to (the tallies), which the store merges into one action each.
         let mut own_items = 0;
-        let mut tallies: HashSet<Key> = HashSet::new();
+        let mut added_to: HashSet<Key> = HashSet::new();
         for lead in creating {
             let ops = rows.insert_ops(&schema::LEADS, Some(&owner_text), &lead.1, false)?;
-            let tally_keys = || {
+            let adds = || {
                 ops.iter().filter_map(|op| match op {
                     WriteOp::Update { key, .. } => Some(key),
                     _ => None,
                 })
             };
-            let own = ops.len() - tally_keys().count();
-            let new_tallies = tally_keys().filter(|key| !tallies.contains(*key)).count();
+            let own = ops.len() - adds().count();
+            let newly_added_to = adds().filter(|key| !added_to.contains(*key)).count();
             let full = group.leads.len() == LEADS_PER_TRANSACTION
-                || own_items + own + tallies.len() + new_tallies
+                || own_items + own + added_to.len() + newly_added_to
                     > scaliyo_store::table::MAX_TRANSACTION_ITEMS;
             if full && !group.leads.is_empty() {
                 groups.push(std::mem::take(&mut group));
                 own_items = 0;
-                tallies.clear();
+                added_to.clear();
             }
             own_items += own;
-            for key in tally_keys() {
-                if !tallies.contains(key) {
-                    tallies.insert(key.clone());
+            for key in adds() {
+                if !added_to.contains(key) {
+                    added_to.insert(key.clone());
                 }
             }
             let position = group.leads.len();
